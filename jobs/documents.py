@@ -1,0 +1,1104 @@
+"""Turn an uploaded write-up (.docx, .pdf, .md, .txt) into titled sections.
+
+``parse_document(filename, data, max_bytes=...)`` is the only entry point. Each format
+parser turns the file into a flat list of blocks (headings and text chunks); one shared
+assembler then builds the sections, picks the document title, bounds the number of
+sections and tidies the text. Bad input only ever raises :class:`DocumentError`, whose
+message is written for the person who uploaded the file.
+
+Error codes: unsupported_type (415), too_large (413), too_many_pages (413),
+corrupt_document, zip_bomb, encrypted_document, empty_document (400).
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import logging
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED = (".docx", ".pdf", ".md", ".txt")
+
+MAX_SECTIONS = 500
+MAX_TITLE_CHARS = 200
+MAX_PDF_PAGES = 500
+ZIP_MAX_ENTRIES = 2000
+ZIP_MAX_RATIO = 200
+ZIP_RATIO_MIN_BYTES = 1 << 20  # tiny parts may compress extremely well; only judge big ones
+ZIP_MAX_UNPACKED = 200 << 20
+ZIP_EXPANSION_FACTOR = 20
+
+_MB = 1 << 20
+_KIND_NAMES = {"docx": "Word document", "pdf": "PDF", "md": "Markdown file", "txt": "text file"}
+_SUPPORTED_HUMAN = "a Word document (.docx), a PDF, a Markdown file (.md) or a plain-text file (.txt)"
+
+
+# =============================================================================== public API
+
+
+class DocumentError(Exception):
+    """An uploaded file we cannot turn into sections; ``message`` is shown to the user."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"DocumentError({self.code!r}, {self.message!r}, {self.status})"
+
+
+@dataclass
+class ParsedSection:
+    title: str
+    text: str
+    level: int = 1
+
+
+@dataclass
+class ParsedDocument:
+    kind: str  # "docx" | "pdf" | "md" | "txt"
+    sections: list[ParsedSection]
+    title: str | None
+
+
+def parse_document(filename: str, data: bytes, *, max_bytes: int) -> ParsedDocument:
+    """Parse an uploaded write-up into sections; raise DocumentError for anything unusable."""
+    name = _display_name(filename)
+    ext = _extension(filename)
+    if ext not in SUPPORTED:
+        raise _unsupported(name, ext)
+    kind = ext[1:]
+    if len(data) > max_bytes:
+        raise DocumentError(
+            "too_large",
+            f"'{name}' is {_format_mb(len(data))} MB, but the limit is {_format_mb(max_bytes)} MB. "
+            "Remove large images or split the write-up into smaller files, then upload again.",
+            413,
+        )
+    if not data:
+        raise _empty(name)
+    try:
+        draft = _PARSERS[kind](name, data, max_bytes)
+        return _assemble(kind, name, draft)
+    except DocumentError:
+        raise
+    except Exception as exc:  # parser libraries raise many things for damaged files
+        logger.info("could not parse %s (%s): %r", name, kind, exc)
+        raise _corrupt(name, kind) from exc
+
+
+# =============================================================================== errors
+
+
+def _display_name(filename: str) -> str:
+    base = re.split(r"[\\/]", filename or "")[-1]
+    base = _INVISIBLE.sub("", base).strip() or "unnamed file"
+    return base if len(base) <= 80 else base[:77] + "..."
+
+
+def _extension(filename: str) -> str:
+    base = re.split(r"[\\/]", filename or "")[-1].strip().rstrip(".").lower()
+    dot = base.rfind(".")
+    return base[dot:] if dot > 0 else ""
+
+
+def _format_mb(n_bytes: int) -> str:
+    mb = n_bytes / _MB
+    if mb >= 10:
+        return f"{mb:.0f}"
+    if mb >= 0.1:
+        return f"{mb:.1f}".rstrip("0").rstrip(".")
+    return f"{mb:.2g}"
+
+
+_LEGACY_HINTS = {
+    ".doc": "Older Word .doc files can't be read: open it in Word and use Save As > Word Document (.docx).",
+    ".rtf": "Open it in Word and save it as a Word Document (.docx).",
+    ".odt": "Open it in LibreOffice or Word and save it as a Word Document (.docx).",
+    ".pages": "Export it from Pages as Word (.docx) or PDF.",
+    ".docm": "Save it as a plain Word Document (.docx) without macros.",
+    ".dotx": "This is a Word template; save the filled-in document as .docx.",
+    ".markdown": "Rename the file to end in .md.",
+    ".text": "Rename the file to end in .txt.",
+}
+
+
+def _unsupported(name: str, ext: str) -> DocumentError:
+    what = f"a {ext} file" if ext else "a file without an extension"
+    hint = _LEGACY_HINTS.get(ext, "")
+    message = f"'{name}' is {what}, which Redline can't read. Upload {_SUPPORTED_HUMAN}."
+    return DocumentError("unsupported_type", f"{message} {hint}".strip(), 415)
+
+
+def _corrupt(name: str, kind: str, detail: str = "") -> DocumentError:
+    what = _KIND_NAMES[kind]
+    detail = detail or f"it looks damaged or is not really a {what}"
+    return DocumentError(
+        "corrupt_document",
+        f"We couldn't read '{name}' as a {what}: {detail}. "
+        "Open it in the program that created it, save or export it again, and re-upload.",
+    )
+
+
+def _empty(name: str, detail: str = "") -> DocumentError:
+    detail = detail or "it contains no text"
+    return DocumentError(
+        "empty_document",
+        f"There is nothing to review in '{name}': {detail}. Check you uploaded the right file.",
+    )
+
+
+def _zip_bomb(name: str, detail: str) -> DocumentError:
+    return DocumentError(
+        "zip_bomb",
+        f"'{name}' {detail} when unpacked, which is far more than a real Word document needs, "
+        "so it was not opened for safety. Re-save it from Word (or export it to PDF) and upload that.",
+    )
+
+
+def _encrypted(name: str, what: str) -> DocumentError:
+    return DocumentError(
+        "encrypted_document",
+        f"'{name}' is password-protected, so its text can't be read. Remove the password "
+        f"(open it, then save a copy without a password) and upload that {what}.",
+    )
+
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, and encrypted .docx
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"%PDF", "a PDF"),
+    (b"PK\x03\x04", "a ZIP archive (Word, Excel, PowerPoint or other)"),
+    (_OLE2_MAGIC, "an old-style Office file (.doc/.xls) or a password-protected document"),
+    (b"{\\rtf", "a Rich Text (.rtf) file"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+]
+
+
+def _sniff(data: bytes) -> str | None:
+    """What the bytes look like, for error messages; None when nothing recognisable."""
+    if b"%PDF-" in data[:1024]:
+        return "a PDF"
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return what
+    return None
+
+
+def _looks_like_this_instead(data: bytes) -> str:
+    what = _sniff(data)
+    return f"its content looks like {what}" if what else "its content is not in that format"
+
+
+# =============================================================================== blocks
+
+
+@dataclass
+class _Block:
+    """A heading or a chunk of text (one paragraph, list or table) in document order."""
+
+    text: str
+    heading: bool = False
+    level: int = 1
+    is_title: bool = False  # a heading that is the document's own title
+
+
+@dataclass
+class _Draft:
+    blocks: list[_Block] = field(default_factory=list)
+    meta_title: str | None = None  # from file properties / front matter; weaker than a visible title
+
+
+def _heading(text: str, level: int = 1, *, is_title: bool = False) -> _Block:
+    return _Block(_tidy_line(text)[:MAX_TITLE_CHARS], heading=True, level=max(1, level), is_title=is_title)
+
+
+# =============================================================================== text cleaning
+
+_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200d\u2060\ufeff\ufffe]")
+_SPACES = re.compile(r"[ \t\r\x0b\x0c\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"})
+_MANY_BREAKS = re.compile(r"\n{3,}")
+
+
+def _normalise(text: str) -> str:
+    """Unify line breaks and drop control/invisible characters (keeps leading indentation)."""
+    return _INVISIBLE.sub("", _NEWLINES.sub("\n", text)).translate(_LIGATURES)
+
+
+def _tidy_line(line: str) -> str:
+    return _SPACES.sub(" ", _INVISIBLE.sub("", line)).strip()
+
+
+def _tidy_chunk(text: str) -> str:
+    """Tidy every line, keep single and double line breaks, drop runs of blank lines."""
+    lines = [_tidy_line(line) for line in _normalise(text).split("\n")]
+    return _MANY_BREAKS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def _decode_text(name: str, kind: str, data: bytes) -> str:
+    """Decode a text upload: UTF-8 (BOM ok), UTF-16 with BOM, else cp1252, else latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    utf16 = _guess_bomless_utf16(data)
+    if utf16:
+        return data.decode(utf16, errors="replace")
+    if _sniff(data) or _binary_bytes(data[:4096]) > 0.3 * len(data[:4096]):
+        raise _corrupt(name, kind, f"{_looks_like_this_instead(data)}, not text")
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _binary_bytes(sample: bytes) -> int:
+    return sum(sample.count(byte) for byte in (0, 1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 17, 18, 19, 20))
+
+
+def _guess_bomless_utf16(data: bytes) -> str | None:
+    sample = data[:4096]
+    half = len(sample) // 2
+    if half < 8 or 0 not in sample:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    if odd_nuls > 0.4 * half and even_nuls < 0.05 * half:
+        return "utf-16-le"
+    if even_nuls > 0.4 * half and odd_nuls < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+# =============================================================================== heading heuristics
+
+_KNOWN_NAMES = [
+    r"executive summary", r"management summary", r"summary", r"abstract", r"introduction",
+    r"overview", r"purpose(?: and scope)?", r"scope(?: and purpose)?", r"background", r"context",
+    r"terms of reference",
+    r"timeline(?: of events)?", r"chronology(?: of events)?", r"sequence of events",
+    r"(?:event|incident) (?:description|summary|details)", r"description of the (?:event|incident)",
+    r"what happened",
+    r"investigation(?: (?:process|methodology|method|approach|team|scope))?",
+    r"methodology", r"method", r"approach",
+    r"(?:key |investigation )?findings", r"analysis", r"discussion", r"evidence",
+    r"root cause(?:s|\(s\))?(?: analysis)?", r"causal (?:analysis|factors)",
+    r"contributing (?:factors|causes)", r"(?:direct|immediate|underlying) causes?",
+    r"impact(?: (?:assessment|analysis))?", r"consequences", r"risk assessment", r"severity",
+    r"immediate actions", r"containment(?: actions)?",
+    r"(?:corrective|preventive|preventative) actions?",
+    r"corrective (?:and|&) (?:preventive|preventative) actions?", r"capa", r"actions",
+    r"action (?:plan|items)", r"next steps",
+    r"recommendations?", r"conclusions?", r"lessons (?:learned|learnt)", r"references",
+    r"attachments", r"appendices", r"appendix(?: [a-z0-9]{1,3})?(?: ?[:.\-\u2013\u2014] ?.{1,60})?",
+    r"glossary", r"sign-?off", r"approvals?", r"distribution",
+]
+_NUMBER = r"(?:\d{1,3}(?:\.\d{1,3})*|[ivxlcdm]{1,6}|[a-z])"
+_NUMBERING = (
+    rf"(?:(?:section|part|chapter)\s+{_NUMBER}\s*[:.\-\u2013\u2014)]?\s*"
+    rf"|\d{{1,3}}(?:\.\d{{1,3}})*[.)]?\s+|[ivxlcdm]{{1,6}}[.)]\s+|[a-z][.)]\s+)"
+)
+_KNOWN_HEADING = re.compile(
+    rf"^(?P<num>{_NUMBERING})?(?:{'|'.join(_KNOWN_NAMES)})\s*:?$", re.IGNORECASE
+)
+_NUMBERED = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3})*)[.)]?\s+(?P<rest>\S.*)$")
+_LEADING_NUMBER = re.compile(rf"^{_NUMBERING}", re.IGNORECASE)
+_BULLET = re.compile(r"^(?:[-*+\u2022\u25aa\u25cf\u2013\u2014\u00b7>]\s|\(?\d{1,3}[.)]\s+[a-z])")
+_TIME_START = re.compile(r"^\d{1,2}[:.h]\d{2}\b")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
+_DATE_LINE = re.compile(  # "14 March 2024", "March 14, 2024": timeline entries, not headings
+    rf"^(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|{_MONTH}\s+\d{{1,2}}\b"
+    rf"|\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}})",
+    re.IGNORECASE,
+)
+_MINOR_WORDS = frozenset(
+    "a an and as at but by for from in into nor of on or per the to vs via with without "
+    "over under after before between during".split()
+)
+
+
+def _is_known_heading(text: str) -> bool:
+    return len(text) <= 100 and _KNOWN_HEADING.match(text.strip()) is not None
+
+
+def _numbering_level(text: str) -> int:
+    """'2.3 Root Cause' -> 2; everything else -> 1."""
+    match = _NUMBERED.match(text.strip())
+    return match.group("num").count(".") + 1 if match else 1
+
+
+def _strip_numbering(text: str) -> str:
+    return _LEADING_NUMBER.sub("", text.strip(), count=1).strip()
+
+
+def _short_line_shape_ok(text: str, max_words: int) -> bool:
+    """A one-line, unpunctuated, not-a-list, not-a-table line of at most max_words words."""
+    text = text.strip()
+    if not text or "\n" in text or "|" in text or len(text) > 120:
+        return False
+    if text[-1] in ".,;!" or _BULLET.match(text) or _TIME_START.match(text) or _DATE_LINE.match(text):
+        return False
+    if ". " in text.rstrip(":") or not any(ch.isalpha() for ch in text):
+        return False
+    return len(text.split()) <= max_words
+
+
+def _is_title_case(text: str, max_words: int = 8) -> bool:
+    """'Hose Examination Results' yes; 'The hose was examined' no."""
+    if not _short_line_shape_ok(text, max_words + 2):
+        return False
+    body = _strip_numbering(text).rstrip(":").strip()
+    if not body or not (body[0].isupper() or body[0].isdigit()) or len(body.split()) > max_words:
+        return False
+    words = [w.strip("()[]{}\"'\u201c\u201d\u2018\u2019,") for w in body.split()]
+    significant = [w for w in words if w and w[0].isalpha() and w.lower() not in _MINOR_WORDS]
+    if not significant:
+        return False
+    capitalised = sum(1 for w in significant if w[0].isupper())
+    return capitalised / len(significant) >= 0.75
+
+
+def _is_all_caps(text: str, max_words: int = 10) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 3 and all(ch.isupper() for ch in letters) and _short_line_shape_ok(text, max_words)
+
+
+# =============================================================================== assembly
+
+
+def _assemble(kind: str, name: str, draft: _Draft) -> ParsedDocument:
+    blocks = [b for b in draft.blocks if b.text]
+    if not blocks:
+        scan = "no selectable text was found (it may be a scanned image; run OCR on it or export it with text)"
+        raise _empty(name, scan if kind == "pdf" else "")
+    visible_title = _choose_visible_title(blocks)
+    title = visible_title or _useful_meta_title(draft.meta_title)
+    sections = _normalise_levels(_build_sections(blocks, title))
+    sections = _limit_sections(sections, MAX_SECTIONS)
+    return ParsedDocument(kind=kind, sections=sections, title=title)
+
+
+def _choose_visible_title(blocks: list[_Block]) -> str | None:
+    """An explicit title block, or a first heading that sits above all the others."""
+    explicit = next((b for b in blocks if b.is_title), None)
+    if explicit:
+        return explicit.text
+    first = blocks[0]
+    if not first.heading or _is_known_heading(first.text):
+        return None
+    others = [b.level for b in blocks[1:] if b.heading]
+    if others and min(others) < first.level:
+        return None
+    if all(level > first.level for level in others):
+        first.is_title = True  # its section is kept only if it has text of its own
+    return first.text
+
+
+def _useful_meta_title(title: Any) -> str | None:
+    if not isinstance(title, str):
+        return None
+    title = _tidy_line(re.sub(r"^Microsoft Word - ", "", title))
+    title = re.sub(r"\.(docx?|pdf|md|txt)$", "", title, flags=re.IGNORECASE)
+    generic = {"", "untitled", "(anonymous)", "document", "title", "template", "(unspecified)"}
+    if title.lower() in generic or re.fullmatch(r"document\d*", title, re.IGNORECASE):
+        return None
+    return title[:MAX_TITLE_CHARS]
+
+
+def _build_sections(blocks: list[_Block], title: str | None) -> list[tuple[ParsedSection, bool]]:
+    """Sections in order, each flagged True when it is the preamble/title section."""
+    has_headings = any(b.heading for b in blocks)
+    sections: list[tuple[ParsedSection, bool]] = []
+    current = ParsedSection(title or ("Preamble" if has_headings else "Document"), "", 1)
+    front = True  # the preamble / title section is dropped when it has no text
+    chunks: list[str] = []
+
+    def flush() -> None:
+        current.text = _MANY_BREAKS.sub("\n\n", "\n\n".join(chunks)).strip()
+        if current.text or not front:
+            sections.append((current, front))
+
+    for block in blocks:
+        if block.heading:
+            flush()
+            current, front, chunks = ParsedSection(block.text, "", block.level), block.is_title, []
+        else:
+            chunks.append(block.text)
+    flush()
+    if not sections:  # only a title: keep it so the caller still has one section
+        sections.append((ParsedSection(current.title, "", 1), True))
+    return sections
+
+
+def _normalise_levels(flagged: list[tuple[ParsedSection, bool]]) -> list[ParsedSection]:
+    """Preamble/title sections get level 1; other levels shift so the outermost is 1."""
+    levels = [section.level for section, front in flagged if not front]
+    shift = min(levels) - 1 if levels else 0
+    for section, front in flagged:
+        section.level = 1 if front else section.level - shift
+    return [section for section, _ in flagged]
+
+
+def _limit_sections(sections: list[ParsedSection], limit: int) -> list[ParsedSection]:
+    """Merge the smallest sections into the one before them until at most ``limit`` remain."""
+    excess = len(sections) - limit
+    if excess <= 0:
+        return sections
+    size = lambda i: len(sections[i].text) + len(sections[i].title)  # noqa: E731
+    merge = set(heapq.nsmallest(excess, range(1, len(sections)), key=size))
+    kept: list[tuple[ParsedSection, list[str]]] = []
+    for index, section in enumerate(sections):
+        if index in merge:  # becomes a titled paragraph of the section it follows
+            kept[-1][1].extend(part for part in (section.title, section.text) if part)
+        else:
+            kept.append((section, [section.text] if section.text else []))
+    for section, parts in kept:
+        section.text = "\n\n".join(parts)
+    return [section for section, _ in kept]
+
+
+# =============================================================================== .docx
+
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W_P, _W_TBL, _W_SDT = f"{{{_W_NS}}}p", f"{{{_W_NS}}}tbl", f"{{{_W_NS}}}sdt"
+_W_CUSTOM_XML = f"{{{_W_NS}}}customXml"
+
+
+def _parse_docx(name: str, data: bytes, max_bytes: int) -> _Draft:
+    _check_docx_container(name, data, max_bytes)
+    import docx  # python-docx; imported lazily, only .docx needs it
+
+    document = docx.Document(io.BytesIO(data))
+    items = list(_DocxReader(document).items())
+    return _Draft(blocks=_docx_blocks(items), meta_title=document.core_properties.title)
+
+
+def _check_docx_container(name: str, data: bytes, max_bytes: int) -> None:
+    """Reject non-zips, non-Word zips and archives that unpack to far more than they should."""
+    if data.startswith(_OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise _encrypted(name, "Word document")
+        raise _corrupt(name, "docx", "it is an older Word .doc file renamed to .docx; use Save As .docx in Word")
+    if not data.startswith(b"PK"):
+        raise _corrupt(name, "docx", _looks_like_this_instead(data))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise _corrupt(name, "docx", "the file is not a complete ZIP package (it may be truncated)") from exc
+    _check_unpacked_size(name, infos, max_bytes)
+    names = {info.filename for info in infos}
+    if not any(re.fullmatch(r"word/document\d*\.xml", n) for n in names):
+        raise _corrupt(name, "docx", _office_kind_hint(names))
+
+
+def _check_unpacked_size(name: str, infos: list[zipfile.ZipInfo], max_bytes: int) -> None:
+    if len(infos) > ZIP_MAX_ENTRIES:
+        raise _zip_bomb(name, f"contains more than {ZIP_MAX_ENTRIES} parts")
+    limit = min(ZIP_EXPANSION_FACTOR * max_bytes, ZIP_MAX_UNPACKED)
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > limit:
+            raise _zip_bomb(name, f"expands to more than {_format_mb(limit)} MB")
+        big = info.file_size > ZIP_RATIO_MIN_BYTES
+        if big and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            raise _zip_bomb(name, f"expands more than {ZIP_MAX_RATIO}-fold (part '{info.filename[:60]}')")
+
+
+def _office_kind_hint(names: set[str]) -> str:
+    if "xl/workbook.xml" in names:
+        return "it is an Excel workbook, not a Word document"
+    if "ppt/presentation.xml" in names:
+        return "it is a PowerPoint presentation, not a Word document"
+    if "content.xml" in names and "mimetype" in names:
+        return "it is an OpenDocument file; save it as .docx from LibreOffice or Word"
+    return "the ZIP package has no Word document inside"
+
+
+@dataclass
+class _DocxItem:
+    text: str
+    kind: str  # "title" | "heading" | "list" | "para" | "table"
+    level: int = 0
+    bold: bool = False
+
+
+@dataclass
+class _StyleInfo:
+    name: str = ""
+    heading_level: int = 0  # 0 = not a heading style
+    is_title: bool = False
+    bold: bool = False
+    is_list: bool = False
+    is_toc: bool = False
+
+
+class _DocxReader:
+    """Walks the body in document order (paragraphs and tables interleaved)."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+        self.styles: dict[str | None, _StyleInfo] = {}
+
+    def items(self) -> Iterator[_DocxItem]:
+        for element in self._body_elements(self.document.element.body):
+            item = self._table(element) if element.tag == _W_TBL else self._paragraph(element)
+            if item and item.text:
+                yield item
+
+    def _body_elements(self, parent: Any) -> Iterator[Any]:
+        for child in parent.iterchildren():
+            if child.tag in (_W_P, _W_TBL):
+                yield child
+            elif child.tag == _W_SDT and not _is_toc_sdt(child):
+                content = child.find(f"{{{_W_NS}}}sdtContent")
+                if content is not None:
+                    yield from self._body_elements(content)
+            elif child.tag == _W_CUSTOM_XML:
+                yield from self._body_elements(child)
+
+    def _paragraph(self, p: Any) -> _DocxItem | None:
+        from docx.text.paragraph import Paragraph
+
+        paragraph = Paragraph(p, self.document)
+        text = _tidy_chunk(paragraph.text)
+        style = self._style(paragraph)
+        if not text or style.is_toc:
+            return None
+        level = style.heading_level or _outline_level(p)
+        if style.is_title:
+            return _DocxItem(text, "title", 1)
+        if level and len(text.split()) <= 25 and "\n" not in text:
+            return _DocxItem(text, "heading", level)
+        has_numbering = p.pPr is not None and p.pPr.numPr is not None
+        kind = "list" if style.is_list or has_numbering else "para"
+        return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold))
+
+    def _style(self, paragraph: Any) -> _StyleInfo:
+        style_id = paragraph._p.style
+        if style_id not in self.styles:
+            self.styles[style_id] = _style_info(paragraph)
+        return self.styles[style_id]
+
+    def _table(self, tbl: Any) -> _DocxItem:
+        from docx.text.paragraph import Paragraph
+
+        rows = []
+        for tr in tbl.xpath("./w:tr|./w:sdt/w:sdtContent/w:tr"):
+            cells = []
+            for tc in tr.xpath("./w:tc|./w:sdt/w:sdtContent/w:tc"):
+                texts = (_tidy_line(Paragraph(p, self.document).text) for p in tc.iter(_W_P))
+                cells.append(" ".join(t for t in texts if t))
+            if any(cells):
+                rows.append(" | ".join(cells))
+        return _DocxItem("\n".join(rows), "table")
+
+
+def _style_info(paragraph: Any) -> _StyleInfo:
+    """Heading level / title / list / TOC / bold, following the style's base styles."""
+    try:
+        style = paragraph.style
+    except Exception:  # missing or broken styles part
+        return _StyleInfo()
+    info = _StyleInfo(name=(style.name or "").lower() if style is not None else "")
+    info.is_toc = info.name.startswith("toc")
+    info.is_list = info.name.startswith("list")
+    for _ in range(6):  # walk up the "based on" chain a few steps
+        if style is None:
+            break
+        name = (style.name or "").lower()
+        match = re.fullmatch(r"heading\s*([1-9])", name)
+        if match and not info.heading_level:
+            info.heading_level = int(match.group(1))
+        info.is_title = info.is_title or name == "title"
+        if style.font is not None and style.font.bold and not info.bold:
+            info.bold = True
+        style = style.base_style
+    return info
+
+
+def _outline_level(p: Any) -> int:
+    """``w:outlineLvl`` set directly on a paragraph (0-8 => heading level 1-9)."""
+    values = p.xpath("./w:pPr/w:outlineLvl/@w:val")
+    if values and str(values[0]).isdigit() and int(values[0]) < 9:
+        return int(values[0]) + 1
+    return 0
+
+
+def _is_toc_sdt(sdt: Any) -> bool:
+    gallery = sdt.xpath("./w:sdtPr/w:docPartObj/w:docPartGallery/@w:val")
+    return bool(gallery) and "contents" in str(gallery[0]).lower()
+
+
+def _all_bold(paragraph: Any, style_bold: bool) -> bool:
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    return bool(runs) and all(run.bold or (run.bold is None and style_bold) for run in runs)
+
+
+def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
+    blocks: list[_Block] = []
+    list_lines: list[str] = []
+
+    def flush_list() -> None:
+        if list_lines:
+            blocks.append(_Block("\n".join(list_lines)))
+            list_lines.clear()
+
+    for index, item in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        if item.kind == "list" and not _docx_list_heading(item, following):
+            list_lines.append(item.text if _BULLET.match(item.text) else f"- {item.text}")
+            continue
+        flush_list()
+        blocks.append(_docx_block(item, following))
+    flush_list()
+    return blocks
+
+
+def _docx_block(item: _DocxItem, following: _DocxItem | None) -> _Block:
+    if item.kind == "title":
+        return _heading(item.text, 1, is_title=True)
+    if item.kind == "heading":
+        return _heading(item.text, item.level)
+    if item.kind == "list" or (item.kind == "para" and _is_known_heading(item.text)):
+        return _heading(item.text, _numbering_level(item.text))
+    if item.kind == "para" and _is_title_case(item.text) and _docx_heading_context(item, following):
+        return _heading(item.text, _numbering_level(item.text))
+    return _Block(item.text)
+
+
+def _docx_list_heading(item: _DocxItem, following: _DocxItem | None) -> bool:
+    """Auto-numbered headings are often list paragraphs: '3. Root Cause' (the number is not text)."""
+    if _is_known_heading(item.text):
+        return True
+    return item.bold and _is_title_case(item.text) and following is not None and following.kind == "para"
+
+
+def _docx_heading_context(item: _DocxItem, following: _DocxItem | None) -> bool:
+    """A short title-case paragraph is a heading if bold, or if a real paragraph follows."""
+    if item.bold:
+        return True
+    return following is not None and following.kind == "para" and len(following.text.split()) >= 12
+
+
+# =============================================================================== Markdown
+
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+_ATX = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(?P<line>=+|-+)[ \t]*$")
+_THEMATIC_BREAK = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_EMPHASIS_WRAP = re.compile(r"^(\*{1,3}|_{1,3})(?P<inner>.+?)\1$")
+
+
+def _parse_markdown(name: str, data: bytes, max_bytes: int) -> _Draft:
+    lines = _normalise(_decode_text(name, "md", data)).split("\n")
+    meta_title, start = _front_matter(lines)
+    return _Draft(blocks=_markdown_blocks(lines[start:]), meta_title=meta_title)
+
+
+def _front_matter(lines: list[str]) -> tuple[str | None, int]:
+    """YAML front matter (``---`` ... ``---``) at the very top: its title, and where the body starts."""
+    if not lines or lines[0].strip() != "---":
+        return None, 0
+    for end in range(1, min(len(lines), 200)):
+        if lines[end].strip() in ("---", "..."):
+            block = lines[1:end]
+            if not any(re.match(r"^[A-Za-z_][\w-]*\s*:", line) for line in block):
+                return None, 0
+            titles = (re.match(r"^title\s*:\s*(.+)$", line, re.IGNORECASE) for line in block)
+            title = next((match.group(1).strip().strip("'\"") for match in titles if match), None)
+            return title, end + 1
+    return None, 0
+
+
+class _MarkdownBlocks:
+    """Line-by-line Markdown reader: ATX/setext headings, fences, paragraphs."""
+
+    def __init__(self) -> None:
+        self.blocks: list[_Block] = []
+        self.paragraph: list[str] = []
+        self.fence: str | None = None
+        self.previous_blank = True
+
+    def feed(self, raw: str, next_raw: str = "") -> None:
+        if self.fence is not None:
+            self._in_fence(raw)
+        elif (match := _FENCE.match(raw)) is not None:
+            self.fence = match.group("fence")
+            self.paragraph.append(_tidy_line(raw))
+        elif (match := _ATX.match(raw)) is not None:
+            self._flush()
+            if match.group("text"):
+                title = _unwrap_emphasis(match.group("text"))
+                self.blocks.append(_heading(title, len(match.group("hashes"))))
+        elif (match := _SETEXT.match(raw)) and self._single_plain_line() and not self.previous_blank:
+            title = self.paragraph.pop()
+            self.blocks.append(_heading(_unwrap_emphasis(title), 1 if match.group("line")[0] == "=" else 2))
+        elif _THEMATIC_BREAK.match(raw):
+            self._flush()
+        elif not raw.strip():
+            self._flush()
+        elif self.previous_blank and not _SETEXT.match(next_raw) and _is_known_heading(_unwrap_emphasis(raw)):
+            self._flush()  # e.g. "**Root Cause**" on its own line
+            title = _unwrap_emphasis(raw.strip())
+            self.blocks.append(_heading(title, _numbering_level(title)))
+        else:
+            self.paragraph.append(_tidy_line(raw))
+        self.previous_blank = not raw.strip()
+
+    def _single_plain_line(self) -> bool:
+        return len(self.paragraph) == 1 and not _BULLET.match(self.paragraph[0])
+
+    def _in_fence(self, raw: str) -> None:
+        self.paragraph.append(_tidy_line(raw))
+        stripped = raw.strip()
+        assert self.fence is not None
+        if stripped.startswith(self.fence[0] * len(self.fence)) and not stripped.strip(self.fence[0]):
+            self.fence = None
+
+    def _flush(self) -> None:
+        if self.paragraph:
+            text = "\n".join(self.paragraph).strip("\n")
+            if text:
+                self.blocks.append(_Block(text))
+            self.paragraph = []
+
+    def finish(self) -> list[_Block]:
+        self._flush()
+        return self.blocks
+
+
+def _unwrap_emphasis(text: str) -> str:
+    text = text.strip()
+    match = _EMPHASIS_WRAP.match(text)
+    return match.group("inner").strip() if match else text
+
+
+def _markdown_blocks(lines: list[str]) -> list[_Block]:
+    reader = _MarkdownBlocks()
+    for index, line in enumerate(lines):
+        reader.feed(line, lines[index + 1] if index + 1 < len(lines) else "")
+    return reader.finish()
+
+
+# =============================================================================== plain text
+
+_UNDERLINE = re.compile(r"^\s*(?P<line>={3,}|-{3,}|~{3,}|\*{3,})\s*$")
+
+
+def _parse_text(name: str, data: bytes, max_bytes: int) -> _Draft:
+    text = _normalise(_decode_text(name, "txt", data))
+    lines = [_tidy_line(line) for line in text.split("\n")]
+    return _Draft(blocks=_text_blocks(lines))
+
+
+def _text_blocks(lines: list[str]) -> list[_Block]:
+    blocks: list[_Block] = []
+    paragraph: list[str] = []
+    first_text_seen = False
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        heading = _text_heading(lines, index, is_first=not first_text_seen)
+        first_text_seen = first_text_seen or bool(line)
+        if heading is not None or not line or _UNDERLINE.match(line):
+            if paragraph:
+                blocks.append(_Block("\n".join(paragraph)))
+                paragraph = []
+            if heading is not None:
+                blocks.append(heading)
+                if _next_is_underline(lines, index):
+                    index += 1
+        else:
+            paragraph.append(line)
+        index += 1
+    if paragraph:
+        blocks.append(_Block("\n".join(paragraph)))
+    return blocks
+
+
+def _more_text_after(lines: list[str], index: int) -> bool:
+    return any(line and not _UNDERLINE.match(line) for line in lines[index + 1 :])
+
+
+def _next_is_underline(lines: list[str], index: int) -> bool:
+    return index + 1 < len(lines) and _UNDERLINE.match(lines[index + 1]) is not None
+
+
+def _text_heading(lines: list[str], index: int, *, is_first: bool) -> _Block | None:
+    """Is ``lines[index]`` a heading? Title line, underlined, known name, numbered, CAPS or Title Case."""
+    line = lines[index]
+    if not line or _UNDERLINE.match(line):
+        return None
+    previous_blank = index == 0 or not lines[index - 1] or _UNDERLINE.match(lines[index - 1]) is not None
+    next_blank = index + 1 >= len(lines) or not lines[index + 1]
+    underlined = _next_is_underline(lines, index)
+    if _is_known_heading(line):
+        return _heading(line, _numbering_level(line))
+    if is_first and (underlined or next_blank) and _short_line_shape_ok(line, 15):
+        if _more_text_after(lines, index):
+            return _heading(line, 1, is_title=True)
+    if underlined and _short_line_shape_ok(line, 15):
+        return _heading(line, 1 if lines[index + 1].lstrip()[0] == "=" else 2)
+    if _is_numbered_heading(lines, index, previous_blank, next_blank):
+        return _heading(line, _numbering_level(line))
+    standalone = previous_blank and (next_blank or underlined)
+    if ((previous_blank or next_blank) and _is_all_caps(line)) or (standalone and _is_title_case(line)):
+        return _heading(line, 1)
+    return None
+
+
+def _is_numbered_heading(lines: list[str], index: int, previous_blank: bool, next_blank: bool) -> bool:
+    """'2.3 Root Cause' / '1. Background' - but not an item of a numbered list."""
+    line = lines[index]
+    match = _NUMBERED.match(line)
+    if not match or not _short_line_shape_ok(match.group("rest"), 10) or not match.group("rest")[0].isupper():
+        return False
+    depth = match.group("num").count(".")
+    for neighbour in (index - 1, index + 1):
+        other = _NUMBERED.match(lines[neighbour]) if 0 <= neighbour < len(lines) else None
+        if other and other.group("num").count(".") == depth:
+            return False  # consecutive same-depth numbers: a list
+    return _is_title_case(line, 10) or (previous_blank and next_blank)
+
+
+# =============================================================================== PDF
+
+_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.IGNORECASE)
+_UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")  # pdfminer's stand-in for glyphs without Unicode
+_SENTENCE_END = re.compile(r"[.!?:;]['\")\u201d\u2019]?$")
+
+
+@dataclass
+class _PdfLine:
+    text: str
+    page: int
+    top: float  # points from the top of its page
+    bottom: float
+    page_height: float = 842.0
+    size: float = 0.0
+    bold: bool = False
+    tabular: bool = False  # wide gaps between words: a table row or a form
+    is_table: bool = False  # a whole table rendered as text
+
+
+def _parse_pdf(name: str, data: bytes, max_bytes: int) -> _Draft:
+    if b"%PDF-" not in data[:1024]:
+        raise _corrupt(name, "pdf", _looks_like_this_instead(data))
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:
+        if _is_password_error(exc):
+            raise _encrypted(name, "PDF") from exc
+        raise
+    with pdf:
+        if len(pdf.pages) > MAX_PDF_PAGES:
+            raise DocumentError(
+                "too_many_pages",
+                f"'{name}' has {len(pdf.pages)} pages; Redline reviews at most {MAX_PDF_PAGES}. "
+                "Upload the write-up without its appendices, or split it into parts.",
+                413,
+            )
+        page_count = len(pdf.pages)
+        lines: list[_PdfLine] = []
+        for number, page in enumerate(pdf.pages):
+            lines.extend(_pdf_page_lines(page, number))
+            page.close()  # drop pdfplumber's per-page object cache
+        meta_title = (pdf.metadata or {}).get("Title")
+    lines = _drop_running_headers(lines, page_count)
+    return _Draft(blocks=_pdf_blocks(lines), meta_title=meta_title)
+
+
+def _is_password_error(exc: BaseException) -> bool:
+    """pdfminer's PDFPasswordIncorrect / PDFEncryptionError, possibly wrapped by pdfplumber."""
+    seen: list[BaseException] = [exc, *[a for a in exc.args if isinstance(a, BaseException)]]
+    if exc.__cause__ is not None:
+        seen.append(exc.__cause__)
+    names = {type(e).__name__ for e in seen}
+    return bool(names & {"PDFPasswordIncorrect", "PDFEncryptionError", "PDFEncryptionWarning"})
+
+
+def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
+    """Text lines (with size/bold) and tables of one page, top to bottom."""
+    tables = page.find_tables() if (page.lines or page.rects) else []
+    boxes = [table.bbox for table in tables]
+    height = float(page.height) or 842.0
+    lines = [
+        _PdfLine(_table_rows_text(t.extract()), number, t.bbox[1], t.bbox[3], height, is_table=True)
+        for t in tables
+    ]
+    for raw in page.extract_text_lines(return_chars=True, strip=True):
+        middle_x, middle_y = (raw["x0"] + raw["x1"]) / 2, (raw["top"] + raw["bottom"]) / 2
+        if any(x0 <= middle_x <= x1 and top <= middle_y <= bottom for x0, top, x1, bottom in boxes):
+            continue
+        line = _pdf_line(raw, number, height)
+        if line is not None:
+            lines.append(line)
+    lines.sort(key=lambda line: line.top)
+    return lines
+
+
+def _pdf_line(raw: dict, page: int, page_height: float) -> _PdfLine | None:
+    text = _tidy_line(_UNMAPPED_GLYPH.sub("", _normalise(raw.get("text", ""))))
+    chars = [c for c in raw.get("chars", []) if str(c.get("text", "")).strip()]
+    if not text or not chars:
+        return None
+    sizes = Counter(round(float(c.get("size", 0)), 1) for c in chars)
+    bold_chars = sum(1 for c in chars if _BOLD_FONT.search(str(c.get("fontname", ""))))
+    size = sizes.most_common(1)[0][0]
+    gaps = [b["x0"] - a["x1"] for a, b in zip(chars, chars[1:])]
+    tabular = bool(gaps) and max(gaps) > 2.0 * max(size, 1.0)
+    bold = bold_chars >= 0.9 * len(chars)
+    return _PdfLine(text, page, float(raw["top"]), float(raw["bottom"]), page_height, size, bold, tabular)
+
+
+def _table_rows_text(rows: list[list[str | None]]) -> str:
+    rendered = []
+    for row in rows or []:
+        cells = [_tidy_line((cell or "").replace("\n", " ")) for cell in row]
+        if any(cells):
+            rendered.append(" | ".join(cells))
+    return "\n".join(rendered)
+
+
+def _drop_running_headers(lines: list[_PdfLine], page_count: int) -> list[_PdfLine]:
+    """Remove page numbers and headers/footers repeated in the page margins."""
+
+    def in_margin(line: _PdfLine) -> bool:
+        return line.bottom < 0.08 * line.page_height or line.top > 0.92 * line.page_height
+
+    def key(line: _PdfLine) -> str:  # "Page 3 of 9" and "Page 4 of 9" are the same footer
+        text = line.text.lower()
+        return re.sub(r"\d+", "#", text) if "page" in text else text
+
+    repeats = Counter(key(line) for line in lines if in_margin(line) and not line.is_table)
+    threshold = max(2, page_count // 2)
+
+    def is_running(line: _PdfLine) -> bool:
+        if line.is_table or not in_margin(line):
+            return False
+        repeated = page_count >= 2 and repeats[key(line)] >= threshold
+        return repeated or _PAGE_NUMBER.match(line.text) is not None
+
+    return [line for line in lines if not is_running(line)]
+
+
+def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
+    text_lines = [line for line in lines if not line.is_table]
+    body_size = _weighted_median_size(text_lines)
+    body_bold = sum(len(l.text) for l in text_lines if l.bold) > 0.5 * sum(len(l.text) for l in text_lines)
+    size_counts = Counter(l.size for l in text_lines if _is_larger(l.size, body_size))
+    heading_sizes = sorted(size_counts, reverse=True)
+    # a known section name in body text is a peer of the most used heading size
+    main_size = max(size_counts, key=lambda size: (size_counts[size], -size), default=None)
+    known_level = heading_sizes.index(main_size) + 1 if main_size is not None else 1
+    sub_level = len(heading_sizes) + 1
+
+    def heading_level(line: _PdfLine) -> int:
+        if line.is_table or line.tabular or not _short_line_shape_ok(line.text, 15):
+            return 0
+        if _is_larger(line.size, body_size):
+            return heading_sizes.index(line.size) + 1
+        if _is_known_heading(line.text):
+            return known_level
+        if line.bold and not body_bold and _short_line_shape_ok(line.text, 12) and line.text[0].isupper():
+            return sub_level
+        return 0
+
+    return _pdf_join(lines, heading_level)
+
+
+def _weighted_median_size(lines: list[_PdfLine]) -> float:
+    weights = Counter()
+    for line in lines:
+        weights[line.size] += len(line.text)
+    if not weights:
+        return 0.0
+    half, running = sum(weights.values()) / 2, 0
+    for size in sorted(weights):
+        running += weights[size]
+        if running >= half:
+            return size
+    return max(weights)
+
+
+def _is_larger(size: float, body_size: float) -> bool:
+    return size >= body_size * 1.15 and size - body_size >= 1.0
+
+
+def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -> list[_Block]:
+    """Headings become blocks (wrapped headings merged); text lines are joined into paragraphs."""
+    blocks: list[_Block] = []
+    paragraph: list[str] = []
+    previous: _PdfLine | None = None
+    previous_level = 0
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(_Block(_tidy_chunk("".join(paragraph))))
+            paragraph.clear()
+
+    for line in lines:
+        level = heading_level(line)
+        wrapped = previous is not None and level == previous_level and _continues(previous, line, heading=True)
+        if level and wrapped:
+            blocks[-1] = _heading(f"{blocks[-1].text} {line.text}", level)
+        elif level:
+            flush()
+            blocks.append(_heading(line.text, level))
+        elif line.is_table:
+            flush()
+            blocks.append(_Block(line.text))
+        else:
+            if paragraph and previous is not None:
+                paragraph.append(_line_joiner(previous, line))
+            paragraph.append(line.text)
+        previous, previous_level = line, level
+    flush()
+    return blocks
+
+
+def _continues(previous: _PdfLine, line: _PdfLine, *, heading: bool = False) -> bool:
+    """Is ``line`` the next line of the same paragraph/heading (same page, tight spacing)?"""
+    if previous.page != line.page or previous.is_table:
+        return False
+    if heading and (previous.size != line.size or previous.bold != line.bold):
+        return False
+    return line.top - previous.bottom < 0.5 * max(line.size, 1.0)
+
+
+def _line_joiner(previous: _PdfLine, line: _PdfLine) -> str:
+    if _BULLET.match(line.text):
+        return "\n"
+    if previous.page != line.page:
+        return " " if not _SENTENCE_END.search(previous.text) else "\n\n"
+    if not _continues(previous, line):
+        return "\n\n"
+    return "" if previous.text.endswith("-") else " "
+
+
+_PARSERS: dict[str, Callable[[str, bytes, int], _Draft]] = {
+    "docx": _parse_docx,
+    "pdf": _parse_pdf,
+    "md": _parse_markdown,
+    "txt": _parse_text,
+}

@@ -1,0 +1,384 @@
+"""Export a review as a .docx with one real Word comment per item.
+
+With the original .docx, the comments are added to a copy of it, each anchored on the
+exact characters of the item's quote (runs are split at the quote's edges, keeping their
+formatting). Without one (.md/.txt/.pdf input), a clean document is built from the
+sections first and commented the same way.
+
+Every item given yields exactly one comment: a quote that is missing, blank or cannot be
+found anchors on its section's heading (or the nearest paragraph) and the comment says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from io import BytesIO
+
+from docx import Document
+from docx.document import Document as DocxDocument
+from docx.oxml.ns import qn
+from docx.oxml.parser import OxmlElement
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+from jobs.models import Item, Section
+
+log = logging.getLogger(__name__)
+
+__all__ = ["export_docx", "default_author", "comment_text"]
+
+MODEL_AUTHOR = "Redline"
+USER_AUTHOR = "Reviewer"
+
+NOTE_GENERAL = "General comment on this section."
+NOTE_NOT_FOUND = "Quote not found in the document; anchored on {where}."
+
+AuthorOf = Callable[[Item], str]
+
+# Run children that carry text, the same set python-docx uses for `Run.text`.
+_TEXT_TAGS = frozenset(
+    qn(tag) for tag in ("w:t", "w:tab", "w:br", "w:cr", "w:noBreakHyphen", "w:ptab")
+)
+# Runs that make up a paragraph's visible text (plain, hyperlinked, tracked insertions...).
+_PARAGRAPH_RUNS = "./w:r | ./w:hyperlink/w:r | ./w:ins/w:r | ./w:smartTag/w:r | ./w:fldSimple/w:r"
+# Characters XML 1.0 forbids; python-docx raises on them.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Typographic variants an LLM quote may not reproduce exactly (1:1 so offsets still map).
+_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                       "\u2013": "-", "\u2014": "-", "\u2011": "-"})
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def default_author(item: Item) -> str:
+    """"Redline" for model items; the item's author (or "Reviewer") for user items."""
+    if item.source == "user":
+        return (item.author or "").strip() or USER_AUTHOR
+    return MODEL_AUTHOR
+
+
+def export_docx(
+    *,
+    items: Sequence[Item],
+    sections: Sequence[Section],
+    original_docx: bytes | None = None,
+    title: str = "",
+    author_of: AuthorOf = default_author,
+) -> bytes:
+    """Return a .docx (bytes) holding one Word comment per item, in the order given.
+
+    `original_docx` is the uploaded document, commented in place; when it is None (or cannot
+    be opened) a document is built from `title` and `sections`. The caller picks the items
+    (accepted only, or all): every one of them is commented.
+    """
+    doc, spans = _open_or_build(original_docx, title, sections)
+    paragraphs = _body_paragraphs(doc)
+    for item in items:
+        _add_item_comment(doc, item, spans.get(item.section_id), paragraphs, author_of(item))
+    out = BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def comment_text(item: Item, note: str | None = None) -> list[str]:
+    """The comment's paragraphs: header, note, description, suggestion, questions, refs."""
+    lines = [f"[{item.risk.upper()} risk · {item.type} · {item.category}]"]
+    if note:
+        lines.append(note)
+    lines.extend(_lines(item.description))
+    if item.suggestion.strip():
+        lines.extend(_lines(f"Suggestion: {item.suggestion.strip()}"))
+    questions = [q.strip() for q in item.questions if q.strip()]
+    if questions:
+        lines.append("Questions:")
+        lines.extend(f"- {q}" for q in questions)
+    refs = [r.strip() for r in item.refs if r.strip()]
+    if refs:
+        lines.append(f"Checklist: {', '.join(refs)}")
+    return [_clean(line) for line in lines]
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@dataclass
+class _Span:
+    """Where a section lives in the document: its heading and its paragraphs."""
+
+    heading: Paragraph | None
+    paragraphs: list[Paragraph] = field(default_factory=list)
+
+
+def _open_or_build(
+    original_docx: bytes | None, title: str, sections: Sequence[Section]
+) -> tuple[DocxDocument, dict[str, _Span]]:
+    if original_docx:
+        try:
+            doc = Document(BytesIO(original_docx))
+        except Exception:  # noqa: BLE001 - a broken upload must not lose the review
+            log.warning("original .docx could not be opened; exporting from sections", exc_info=True)
+        else:
+            return doc, _locate_sections(_body_paragraphs(doc), sections)
+    return _build_document(title, sections)
+
+
+def _build_document(title: str, sections: Sequence[Section]) -> tuple[DocxDocument, dict[str, _Span]]:
+    """A clean document: title, then each section's heading and paragraphs."""
+    doc = Document()
+    if title.strip():
+        doc.add_heading(_clean(title.strip()), level=0)
+    spans: dict[str, _Span] = {}
+    for section in sorted(sections, key=lambda s: s.index):
+        heading = doc.add_heading(_clean(section.title), level=min(max(section.level, 1), 9))
+        body = [doc.add_paragraph(_clean(block)) for block in _blocks(section.text)]
+        spans[section.id] = _Span(heading, [heading, *body])
+    return doc, spans
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs of plain text: split on blank lines; single newlines become line breaks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = (b.strip("\n") for b in re.split(r"\n[ \t]*\n", text))
+    return [b for b in blocks if b.strip()]
+
+
+def _body_paragraphs(doc: DocxDocument) -> list[Paragraph]:
+    """Body and table-cell paragraphs, in document order (text boxes excluded)."""
+    body = doc.element.body
+    elements = body.xpath(".//w:p[not(ancestor::w:txbxContent)]")
+    return [Paragraph(p, doc._body) for p in elements]  # pyright: ignore[reportPrivateUsage]
+
+
+def _locate_sections(paragraphs: list[Paragraph], sections: Sequence[Section]) -> dict[str, _Span]:
+    """Map each section to its range: from the paragraph equal to its title to the next one.
+
+    Headings are searched in section order. A section whose heading is not found (say, a
+    preamble) gets the gap between its neighbours' headings, without a heading.
+    """
+    ordered = sorted(sections, key=lambda s: s.index)
+    starts: list[int | None] = []
+    cursor = 0
+    for section in ordered:
+        found = _find_heading(paragraphs, section.title, cursor)
+        starts.append(found)
+        if found is not None:
+            cursor = found + 1
+
+    spans: dict[str, _Span] = {}
+    for pos, section in enumerate(ordered):
+        start = starts[pos]
+        previous = next((s for s in reversed(starts[:pos]) if s is not None), None)
+        following = next((s for s in starts[pos + 1 :] if s is not None), len(paragraphs))
+        if start is None:
+            begin = 0 if previous is None else previous + 1
+            spans[section.id] = _Span(None, paragraphs[begin:following])
+        else:
+            spans[section.id] = _Span(paragraphs[start], paragraphs[start:following])
+    return spans
+
+
+def _find_heading(paragraphs: list[Paragraph], title: str, cursor: int) -> int | None:
+    wanted = _normalise(title)
+    if not wanted:
+        return None
+    candidates = list(enumerate(paragraphs))[cursor:]
+    for i, p in candidates:
+        if _normalise(p.text) == wanted:
+            return i
+    for i, p in candidates:
+        if _normalise(p.text).casefold() == wanted.casefold():
+            return i
+    return None
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def _add_item_comment(
+    doc: DocxDocument,
+    item: Item,
+    span: _Span | None,
+    paragraphs: list[Paragraph],
+    author: str,
+) -> None:
+    quote = item.quote if item.quote and item.quote.strip() else None
+    runs = _anchor_on_quote(quote, span, paragraphs) if quote else None
+    note = None
+    if runs is None:
+        runs, where = _fallback_anchor(doc, span, paragraphs)
+        note = NOTE_GENERAL if quote is None else NOTE_NOT_FOUND.format(where=where)
+    _write_comment(doc, runs, item, note, author)
+
+
+def _write_comment(doc: DocxDocument, runs: list[Run], item: Item, note: str | None, author: str) -> None:
+    author = _clean(author)
+    comment = doc.add_comment(runs, text="", author=author, initials=_initials(author))
+    header, *rest = comment_text(item, note)
+    comment.paragraphs[0].add_run(header).bold = True
+    for position, line in enumerate(rest):
+        run = comment.add_paragraph().add_run(line)
+        if note and position == 0:  # comment_text puts the note right after the header
+            run.italic = True
+
+
+def _anchor_on_quote(quote: str, span: _Span | None, paragraphs: list[Paragraph]) -> list[Run] | None:
+    """Split runs so the quote is exactly a run range; return [first_run, last_run]."""
+    preferred = span.paragraphs if span else []
+    seen = {id(p._p) for p in preferred}  # pyright: ignore[reportPrivateUsage]
+    rest = [p for p in paragraphs if id(p._p) not in seen]  # pyright: ignore[reportPrivateUsage]
+    for paragraph in [*preferred, *rest]:
+        runs = _paragraph_runs(paragraph)
+        found = _find_quote("".join(_run_text(r) for r in runs), quote)
+        if found is not None:
+            first, last = _isolate(runs, *found)
+            return [Run(first, paragraph), Run(last, paragraph)]
+    return None
+
+
+def _fallback_anchor(
+    doc: DocxDocument, span: _Span | None, paragraphs: list[Paragraph]
+) -> tuple[list[Run], str]:
+    """Runs of the section heading, else of its first paragraph with text, else the document's."""
+    candidates: list[tuple[Paragraph | None, str]] = []
+    if span is not None:
+        candidates.append((span.heading, "the section heading"))
+        candidates.extend((p, "the start of the section") for p in span.paragraphs)
+    candidates.extend((p, "the start of the document") for p in paragraphs)
+    for paragraph, where in candidates:
+        if paragraph is None:
+            continue
+        runs = [r for r in _paragraph_runs(paragraph) if _run_text(r)]
+        if runs:
+            return [Run(runs[0], paragraph), Run(runs[-1], paragraph)], where
+    # An empty document: give the comment somewhere to live.
+    paragraph = doc.add_paragraph()
+    return [paragraph.add_run()], "the start of the document"
+
+
+# --------------------------------------------------------------------------- quote matching
+
+
+def _find_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """[start, end) of the quote in text: exact first, then whitespace/typography-normalised."""
+    at = text.find(quote)
+    if at >= 0:
+        return at, at + len(quote)
+    folded, index = _normalise_with_map(text)
+    wanted = _normalise(quote)
+    if not wanted:
+        return None
+    at = folded.find(wanted)
+    if at < 0:
+        return None
+    return index[at], index[at + len(wanted) - 1] + 1
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.translate(_FOLD).split())
+
+
+def _normalise_with_map(text: str) -> tuple[str, list[int]]:
+    """Collapse whitespace runs to one space; index[i] is the source offset of char i."""
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text.translate(_FOLD)):
+        if ch.isspace():
+            if not chars or chars[-1] == " ":
+                continue
+            ch = " "
+        chars.append(ch)
+        index.append(i)
+    return "".join(chars), index
+
+
+# --------------------------------------------------------------------------- run surgery
+
+
+def _paragraph_runs(paragraph: Paragraph) -> list[BaseOxmlElement]:
+    return paragraph._p.xpath(_PARAGRAPH_RUNS)  # pyright: ignore[reportPrivateUsage]
+
+
+def _run_text(r: BaseOxmlElement) -> str:
+    return "".join(str(child) for child in r if child.tag in _TEXT_TAGS)
+
+
+def _child_len(child: BaseOxmlElement) -> int:
+    return len(str(child)) if child.tag in _TEXT_TAGS else 0
+
+
+def _isolate(runs: list[BaseOxmlElement], start: int, end: int) -> tuple[BaseOxmlElement, BaseOxmlElement]:
+    """Split runs at `start` and `end` (paragraph offsets); return the first and last run inside.
+
+    The end is split first so the start offset still refers to the same run afterwards.
+    """
+    last, last_offset = _run_at(runs, end - 1)
+    if end - last_offset < len(_run_text(last)):
+        _split_run(last, end - last_offset)
+    first, first_offset = _run_at(runs, start)
+    if start > first_offset:
+        right = _split_run(first, start - first_offset)
+        if last is first:
+            last = right
+        first = right
+    return first, last
+
+
+def _run_at(runs: list[BaseOxmlElement], offset: int) -> tuple[BaseOxmlElement, int]:
+    """The run holding the character at `offset`, and the paragraph offset it starts at."""
+    position = 0
+    for r in runs:
+        length = len(_run_text(r))
+        if position <= offset < position + length:
+            return r, position
+        position += length
+    raise ValueError(f"offset {offset} is outside the paragraph")
+
+
+def _split_run(r: BaseOxmlElement, at: int) -> BaseOxmlElement:
+    """Split run `r` after `at` characters; return the new right-hand run, placed after it.
+
+    The new run carries a copy of `r`'s properties (w:rPr), so formatting is kept.
+    """
+    right = copy.deepcopy(r)
+    for child in list(right):
+        if child.tag != qn("w:rPr"):
+            right.remove(child)
+    position = 0
+    for child in list(r):
+        if child.tag == qn("w:rPr"):
+            continue
+        length = _child_len(child)
+        if position >= at:
+            right.append(child)  # lxml moves it
+        elif position + length > at:  # only a w:t can straddle the split
+            text = child.text or ""
+            child.text = text[: at - position]
+            child.set(qn("xml:space"), "preserve")
+            tail = OxmlElement("w:t")
+            tail.text = text[at - position :]
+            tail.set(qn("xml:space"), "preserve")
+            right.append(tail)
+        position += length
+    r.addnext(right)
+    return right
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in (ln.strip() for ln in text.splitlines()) if line]
+
+
+def _clean(text: str) -> str:
+    return _XML_INVALID.sub("", text)
+
+
+def _initials(author: str) -> str:
+    return "".join(word[0] for word in author.split()[:3]).upper() or "R"

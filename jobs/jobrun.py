@@ -1,0 +1,159 @@
+"""One attempt of one job, as seen by the task: gated events, throttled progress, heartbeat.
+
+Every event a job publishes goes through the event script's gate with the job id
+and attempt: once the job has ended (cancelled from a socket, say) or a newer
+attempt has started, the gate drops the event and `JobRun` raises `JobStopped`,
+so the task stops at its next step and publishes nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from saq import Job
+
+from jobs.events import Publisher, Published, Write, dumps
+from jobs.keys import ReviewKeys
+from jobs.models import Item
+
+
+class JobStopped(Exception):
+    """The job ended elsewhere (cancelled, or superseded by a newer attempt)."""
+
+
+class JobFailed(Exception):
+    """A failure with a message for a person; not worth another attempt."""
+
+
+class JobRun:
+    def __init__(self, *, redis: Redis, publisher: Publisher, job: Job | None, rid: str, job_id: str,
+                 section_id: str | None = None, progress_interval: float = 0.15,
+                 heartbeat_interval: float = 2.0) -> None:
+        self.redis = redis
+        self.publisher = publisher
+        self.job = job
+        self.rid = rid
+        self.job_id = job_id
+        self.section_id = section_id
+        self.attempt = job.attempts if job else 1
+        self.keys = ReviewKeys(rid)
+        self._progress_interval = progress_interval
+        self._last_progress = 0.0
+        self._heartbeat_interval = heartbeat_interval
+        self._heartbeat: asyncio.Task | None = None
+        self.items_added = 0
+
+    # ------------------------------------------------------------ lifecycle ---
+    async def start(self) -> None:
+        writes = [Write("hset", self.keys.jobprogress, self.job_id, "0")]
+        if self.section_id:
+            writes.append(self._secstate("running", 0.0))
+        pub = await self.publisher.publish(self.rid, "job.started", {"job_id": self.job_id, "attempt": self.attempt},
+                                           writes=writes, job_id=self.job_id, attempt=self.attempt,
+                                           guard="start", job_status="active")
+        self._check(pub)
+        if self.attempt > 1:
+            await self._remove_earlier_items()
+        if self.job is not None and self._heartbeat_interval > 0:
+            self._heartbeat = asyncio.create_task(self._beat())
+
+    async def close(self) -> None:
+        if self._heartbeat:
+            self._heartbeat.cancel()
+            try:
+                await self._heartbeat
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._heartbeat = None
+
+    async def _beat(self) -> None:
+        """SAQ's sweep takes a job without a recent heartbeat for a dead worker's."""
+        while True:
+            await asyncio.sleep(self._heartbeat_interval)
+            try:
+                await self.job.update()  # type: ignore[union-attr]
+            except Exception:  # Redis blip: the next beat tries again
+                pass
+
+    async def _remove_earlier_items(self) -> None:
+        """Items of a retried attempt replace the earlier attempt's, they don't add to them."""
+        prefix = f"{self.job_id}."
+        ids = [i.decode() for i in await self.redis.hkeys(self.keys.items) if i.decode().startswith(prefix)]
+        for item_id in ids:
+            pub = await self.publisher.publish(
+                self.rid, "item.removed", {"item_id": item_id, "reason": "retried"},
+                writes=[Write("hdel", self.keys.items, item_id), Write("hdel", self.keys.decisions, item_id)],
+                job_id=self.job_id, attempt=self.attempt, guard="live")
+            self._check(pub)
+
+    # --------------------------------------------------------------- events ---
+    def _secstate(self, status: str, progress: float) -> Write:
+        return Write("hset", self.keys.secstate, self.section_id or "",
+                     dumps({"status": status, "progress": round(progress, 3), "job_id": self.job_id}))
+
+    def _check(self, pub: Published) -> Published:
+        if not pub.ok:
+            raise JobStopped(pub.reason)
+        return pub
+
+    async def publish(self, kind: str, data: dict[str, Any], writes: list[Write] | None = None) -> Published:
+        return self._check(await self.publisher.publish(
+            self.rid, kind, data, writes=writes or [], job_id=self.job_id, attempt=self.attempt, guard="live"))
+
+    async def progress(self, progress: float, message: str | None = None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < self._progress_interval:
+            return
+        self._last_progress = now
+        progress = max(0.0, min(1.0, progress))
+        data: dict[str, Any] = {"job_id": self.job_id, "progress": round(progress, 3)}
+        if message:
+            data["message"] = message
+        writes = [Write("hset", self.keys.jobprogress, self.job_id, str(round(progress, 3)))]
+        if self.section_id:
+            writes.append(self._secstate("running", progress))
+        await self.publish("job.progress", data, writes)
+
+    def item_id(self) -> str:
+        self.items_added += 1
+        return f"{self.job_id}.{self.attempt}.{self.items_added}"
+
+    async def add_item(self, item: Item) -> None:
+        body = item.model_dump(mode="json")
+        stored = dict(body)
+        stored.pop("decision")
+        await self.publish("item.added", {"item": body},
+                           [Write("hset", self.keys.items, item.id, dumps(stored))])
+
+    async def fail(self, message: str) -> bool:
+        """Publish job.failed now (no retry). False if the job had already ended."""
+        return (await end_job(self.publisher, self.rid, self.job_id, "failed", error=message,
+                              section_id=self.section_id, attempt=self.attempt)).ok
+
+
+async def end_job(publisher: Publisher, rid: str, job_id: str, status: str, *, section_id: str | None,
+                  error: str | None = None, result: Any = None, attempt: int | None = None) -> Published:
+    """Publish the one terminal event of a job; the gate drops every later one."""
+    k = ReviewKeys(rid)
+    kind = {"complete": "job.completed", "failed": "job.failed", "cancelled": "job.cancelled"}[status]
+    data: dict[str, Any] = {"job_id": job_id}
+    outcome: dict[str, Any] = {}
+    if status == "failed":
+        data["error"] = outcome["error"] = error or "The job failed."
+    elif status == "cancelled":
+        outcome["error"] = "cancelled"
+    elif result is not None:
+        data["result"] = outcome["result"] = result
+    writes = [Write("hset", k.jobresult, job_id, orjson.dumps(outcome))]
+    if status == "complete":
+        writes.append(Write("hset", k.jobprogress, job_id, "1"))
+    if section_id:
+        sec_status = {"complete": "done", "failed": "failed", "cancelled": "cancelled"}[status]
+        writes.append(Write("hset", k.secstate, section_id, dumps(
+            {"status": sec_status, "progress": 1.0 if status == "complete" else 0.0, "job_id": job_id})))
+    return await publisher.publish(rid, kind, data, writes=writes, job_id=job_id, attempt=attempt,
+                                   guard="end", job_status=status)

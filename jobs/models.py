@@ -1,0 +1,78 @@
+"""The review's data: one pydantic model per concept, shared by store, reviewers and export."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ItemType = Literal["critical", "important", "suggestion"]
+Risk = Literal["high", "medium", "low"]
+Source = Literal["claude", "offline", "user"]
+Decision = Literal["pending", "accepted", "rejected"]
+JobKind = Literal["analyze", "chat", "test"]
+JobStatus = Literal["queued", "active", "complete", "failed", "cancelled"]
+SectionStatus = Literal["idle", "queued", "running", "done", "failed", "cancelled"]
+
+TERMINAL_JOB_STATUSES: frozenset[str] = frozenset({"complete", "failed", "cancelled"})
+
+
+class Finding(BaseModel):
+    """What a reviewer (offline rules or Claude) reports about one section."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: ItemType
+    category: str = Field(min_length=1, max_length=80)
+    risk: Risk
+    description: str = Field(min_length=1, max_length=4000)
+    suggestion: str = Field(default="", max_length=4000)
+    quote: str | None = Field(default=None, max_length=4000)
+    questions: list[str] = Field(default_factory=list, max_length=10)
+    refs: list[str] = Field(default_factory=list, max_length=20)
+    confidence: float = Field(default=0.7, ge=0.0, le=1.0)
+
+
+class Item(Finding):
+    """A finding as stored and shown: the contract's item, plus a few extra fields."""
+
+    id: str
+    section_id: str
+    source: Source
+    decision: Decision = "pending"
+    job_id: str | None = None
+    author: str | None = None
+    created_at: float = Field(default_factory=time.time)
+
+
+class Section(BaseModel):
+    id: str
+    title: str
+    index: int
+    text: str
+    level: int = 1
+
+
+class ChatMessage(BaseModel):
+    message_id: str
+    role: Literal["user", "assistant"]
+    text: str
+    author: str | None = None
+    section_id: str | None = None
+    created_at: float = Field(default_factory=time.time)
+
+
+class JobRecord(BaseModel):
+    """Redline's own record of a job (SAQ's expires; this one lives with the review)."""
+
+    job_id: str
+    review_id: str
+    kind: JobKind
+    status: JobStatus = "queued"
+    progress: float = 0.0
+    section_id: str | None = None
+    error: str | None = None
+    result: dict | None = None
+    attempt: int = 0
+    created_at: float = Field(default_factory=time.time)

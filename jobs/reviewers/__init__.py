@@ -1,0 +1,1 @@
+"""Redline reviewers: the checklist, the offline rule-based reviewer and the offline chat."""

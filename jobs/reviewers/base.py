@@ -1,0 +1,55 @@
+"""What every reviewer (offline rules, Claude) offers the tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Protocol
+
+from jobs.models import ChatMessage, Finding, Section
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    review_title: str
+    section: Section
+    outline: list[str]  # section titles, in order
+    guidelines: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    review_title: str
+    question: str
+    sections: list[Section]
+    history: list[ChatMessage] = field(default_factory=list)
+    section: Section | None = None  # the section the reviewer is looking at
+    section_items: list[dict[str, Any]] = field(default_factory=list)
+    guidelines: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    value: float
+    message: str | None = None
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class Reviewer(Protocol):
+    source: str  # "offline" | "claude"
+    model: str | None
+
+    def analyze(self, req: AnalysisRequest) -> AsyncIterator[Finding | Progress]: ...
+
+    def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress]: ...
+
+    async def test(self) -> dict[str, Any]: ...

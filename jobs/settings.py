@@ -1,0 +1,83 @@
+"""Every setting of Redline, in one place, read from the environment.
+
+The contract's names (REDIS_URL, ANTHROPIC_API_KEY, ...) are kept as they are;
+everything else is REDLINE_<NAME>. `docs/settings.md` and the README list them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "redline"
+
+
+# Current, non-deprecated Claude model (the SDK warns on deprecated ids).
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REDLINE_", extra="ignore", populate_by_name=True)
+
+    # --- contract settings -------------------------------------------------
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    anthropic_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+    anthropic_base_url: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL"))
+    model: str = DEFAULT_MODEL
+    max_upload_mb: float = 16
+    admin_token: str | None = None
+
+    # --- web server --------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: str = ""  # comma separated; empty: same host as the request
+    ws_max_message_bytes: int = 64 * 1024
+    ws_queue_max: int = 1000  # frames buffered per socket before it is closed with 4408
+    ws_ping_interval_s: float = 20.0
+    presence_ttl_s: float = 60.0
+
+    # --- event log -----------------------------------------------------------
+    event_log_maxlen: int = 10_000
+
+    # --- jobs ---------------------------------------------------------------
+    worker_concurrency: int = 4
+    job_timeout_s: int = 600
+    job_heartbeat_s: int = 5
+    job_attempts: int = 2  # SAQ "retries" counts attempts
+    sweep_interval_s: float = 2.0
+    worker_shutdown_grace_s: float = 10.0
+    abort_poll_s: float = 0.5
+    progress_interval_s: float = 0.15  # throttle of job.progress events
+    offline_pace_ms: float = 120.0  # pause between offline findings, so a review is watchable live
+
+    # --- model --------------------------------------------------------------
+    max_tokens: int = 4096
+    model_timeout_s: float = 60.0
+    model_max_retries: int = 4
+    min_confidence: float = 0.3
+
+    # --- limits -------------------------------------------------------------
+    rate_upload_per_min: int = 30
+    rate_analyze_per_min: int = 120
+    rate_chat_per_min: int = 60
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def reviewer(self) -> str:
+        return "claude" if self.anthropic_api_key else "offline"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,236 @@
+"""Review data in Redis (key layout: jobs/keys.py).
+
+Reads are plain; every change goes through `Publisher.publish` with the writes
+that the event describes, so a change and its event are one atomic step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from jobs.events import Publisher, Published, Write, dumps
+from jobs.keys import ReviewKeys
+from jobs.models import ChatMessage, Item, JobRecord, Section
+
+
+def new_review_id() -> str:
+    return secrets.token_hex(8)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 random bits
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_job_id(rid: str) -> str:
+    return f"{rid}.{secrets.token_hex(6)}"
+
+
+def _s(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+class Store:
+    def __init__(self, redis: Redis, publisher: Publisher) -> None:
+        self.redis = redis
+        self.publisher = publisher
+
+    # ------------------------------------------------------------ reviews ---
+    async def create_review(self, *, title: str, kind: str, filename: str, sections: list[Section],
+                            original: bytes | None, guidelines: str | None) -> tuple[str, str]:
+        rid, token = new_review_id(), new_token()
+        k = ReviewKeys(rid)
+        meta = {"title": title, "kind": kind, "filename": filename, "token": token_hash(token),
+                "created": str(time.time())}
+        files: dict[str, bytes | str] = {}
+        if original is not None:
+            files["original"] = original
+        if guidelines:
+            files["guidelines"] = guidelines
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(k.review, mapping=meta)
+            pipe.hset(k.sections, mapping={s.id: s.model_dump_json() for s in sections})
+            if files:
+                pipe.hset(k.files, mapping=files)
+            await pipe.execute()
+        return rid, token
+
+    async def exists(self, rid: str) -> bool:
+        return bool(await self.redis.exists(ReviewKeys(rid).review))
+
+    async def check_token(self, rid: str, token: str | None) -> bool:
+        stored = await self.redis.hget(ReviewKeys(rid).review, "token")
+        expected = _s(stored) if stored else "0" * 64
+        ok = hmac.compare_digest(expected, token_hash(token or ""))
+        return ok and stored is not None and bool(token)
+
+    async def meta(self, rid: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(ReviewKeys(rid).review)
+        return {_s(a): _s(b) for a, b in raw.items() if a != b"token"}
+
+    async def sections(self, rid: str) -> list[Section]:
+        raw = await self.redis.hvals(ReviewKeys(rid).sections)
+        return sorted((Section.model_validate_json(v) for v in raw), key=lambda s: s.index)
+
+    async def section(self, rid: str, section_id: str) -> Section | None:
+        raw = await self.redis.hget(ReviewKeys(rid).sections, section_id)
+        return Section.model_validate_json(raw) if raw else None
+
+    async def file(self, rid: str, name: str) -> bytes | None:
+        return await self.redis.hget(ReviewKeys(rid).files, name)
+
+    async def guidelines(self, rid: str) -> str | None:
+        raw = await self.file(rid, "guidelines")
+        return raw.decode() if raw else None
+
+    async def snapshot(self, rid: str) -> dict[str, Any] | None:
+        """The whole review and the id of the last event it includes, read in one atomic step."""
+        k = ReviewKeys(rid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(k.review).hvals(k.sections).hgetall(k.secstate).hvals(k.items)
+            pipe.hgetall(k.decisions).lrange(k.chat, 0, -1).get(k.last).hgetall(k.usage)
+            pipe.hgetall(k.jobs).hgetall(k.jobstate).hgetall(k.jobprogress)
+            meta, sections, secstate, items, decisions, chat, last, usage, jobs, jobstate, jobprog = await pipe.execute()
+        if not meta:
+            return None
+        states = {_s(a): orjson.loads(b) for a, b in secstate.items()}
+        secs = sorted((Section.model_validate_json(v) for v in sections), key=lambda s: s.index)
+        order = {s.id: s.index for s in secs}
+        decided = {_s(a): orjson.loads(b) for a, b in decisions.items()}
+        item_list = [merge_decision(orjson.loads(v), decided) for v in items]
+        item_list.sort(key=lambda i: (order.get(i["section_id"], 1 << 30), i.get("created_at", 0), i["id"]))
+        job_list = []
+        for jid, raw in jobs.items():
+            rec = orjson.loads(raw)
+            status, _, _ = _s(jobstate.get(jid, b"queued:0")).partition(":")
+            rec["status"] = status
+            rec["progress"] = float(jobprog.get(jid, 0) or 0)
+            job_list.append(rec)
+        job_list.sort(key=lambda j: j.get("created_at", 0))
+        return {
+            "review_id": rid,
+            "title": _s(meta.get(b"title", b"")),
+            "kind": _s(meta.get(b"kind", b"")),
+            "filename": _s(meta.get(b"filename", b"")),
+            "created": float(meta.get(b"created", 0) or 0),
+            "sections": [
+                {**s.model_dump(exclude={"level"}), "level": s.level,
+                 "status": states.get(s.id, {}).get("status", "idle"),
+                 "progress": states.get(s.id, {}).get("progress", 0.0),
+                 "job_id": states.get(s.id, {}).get("job_id")}
+                for s in secs
+            ],
+            "items": item_list,
+            "chat": [orjson.loads(m) for m in chat],
+            "jobs": job_list,
+            "usage": {_s(a): float(b) for a, b in usage.items()},
+            "last_event_id": _s(last) if last else None,
+        }
+
+    # -------------------------------------------------------------- items ---
+    async def item(self, rid: str, item_id: str) -> dict[str, Any] | None:
+        k = ReviewKeys(rid)
+        raw, dec = await self.redis.hmget(k.items, item_id), await self.redis.hget(k.decisions, item_id)
+        if not raw[0]:
+            return None
+        return merge_decision(orjson.loads(raw[0]), {item_id: orjson.loads(dec)} if dec else {})
+
+    async def items(self, rid: str) -> list[dict[str, Any]]:
+        snap = await self.snapshot(rid)
+        return snap["items"] if snap else []
+
+    def item_writes(self, rid: str, item: Item) -> list[Write]:
+        k = ReviewKeys(rid)
+        body = item.model_dump(mode="json")
+        decision = body.pop("decision")
+        writes = [Write("hset", k.items, item.id, dumps(body))]
+        if decision != "pending" or item.source == "user":
+            writes.append(Write("hset", k.decisions, item.id, dumps({"decision": decision, "by": item.author})))
+        return writes
+
+    async def add_user_item(self, rid: str, item: Item) -> Published:
+        return await self.publisher.publish(rid, "item.added", {"item": item.model_dump(mode="json")},
+                                            writes=self.item_writes(rid, item))
+
+    async def update_user_item(self, rid: str, item: Item) -> Published:
+        return await self.publisher.publish(rid, "item.updated", {"item": item.model_dump(mode="json")},
+                                            writes=self.item_writes(rid, item))
+
+    async def remove_item(self, rid: str, item_id: str, **gate: Any) -> Published:
+        k = ReviewKeys(rid)
+        return await self.publisher.publish(
+            rid, "item.removed", {"item_id": item_id},
+            writes=[Write("hdel", k.items, item_id), Write("hdel", k.decisions, item_id)], **gate)
+
+    async def decide(self, rid: str, item_id: str, decision: str, by: str | None) -> Published:
+        k = ReviewKeys(rid)
+        data: dict[str, Any] = {"item_id": item_id, "decision": decision}
+        if by:
+            data["by"] = by
+        return await self.publisher.publish(
+            rid, "item.decided", data,
+            writes=[Write("hset", k.decisions, item_id, dumps({"decision": decision, "by": by}))])
+
+    # --------------------------------------------------------------- chat ---
+    async def chat_history(self, rid: str) -> list[ChatMessage]:
+        raw = await self.redis.lrange(ReviewKeys(rid).chat, 0, -1)
+        return [ChatMessage.model_validate_json(m) for m in raw]
+
+    async def add_chat_message(self, rid: str, msg: ChatMessage) -> Published:
+        data = {"message_id": msg.message_id, "role": msg.role, "text": msg.text}
+        if msg.author:
+            data["author"] = msg.author
+        if msg.section_id:
+            data["section_id"] = msg.section_id
+        return await self.publisher.publish(
+            rid, "chat.message", data,
+            writes=[Write("rpush", ReviewKeys(rid).chat, "", msg.model_dump_json())])
+
+    # --------------------------------------------------------------- jobs ---
+    async def create_job(self, rec: JobRecord) -> Published:
+        """Record a job as queued and publish job.queued (before it is enqueued in SAQ)."""
+        k = ReviewKeys(rec.review_id)
+        data: dict[str, Any] = {"job_id": rec.job_id, "kind": rec.kind}
+        writes = [Write("hset", k.jobs, rec.job_id, rec.model_dump_json())]
+        if rec.section_id:
+            data["section_id"] = rec.section_id
+            writes.append(Write("hset", k.secstate, rec.section_id,
+                                dumps({"status": "queued", "progress": 0.0, "job_id": rec.job_id})))
+        return await self.publisher.publish(rec.review_id, "job.queued", data, writes=writes,
+                                            job_id=rec.job_id, guard="create", job_status="queued")
+
+    async def job(self, job_id: str, rid: str) -> dict[str, Any] | None:
+        k = ReviewKeys(rid)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(k.jobs, job_id).hget(k.jobstate, job_id).hget(k.jobprogress, job_id).hget(k.jobresult, job_id)
+            rec, state, progress, result = await pipe.execute()
+        if not rec:
+            return None
+        out = orjson.loads(rec)
+        status, _, attempt = _s(state or b"queued:0").partition(":")
+        out.update(status=status, attempt=int(attempt or 0), progress=float(progress or 0))
+        if result:
+            out.update(orjson.loads(result))
+        return out
+
+    async def unfinished_jobs(self, rid: str) -> list[str]:
+        raw = await self.redis.hgetall(ReviewKeys(rid).jobstate)
+        return [_s(j) for j, st in raw.items() if _s(st).split(":")[0] in ("queued", "active")]
+
+
+def merge_decision(item: dict[str, Any], decided: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    d = decided.get(item["id"])
+    item["decision"] = d["decision"] if d else "pending"
+    if d and d.get("by"):
+        item["decided_by"] = d["by"]
+    return item

@@ -1,0 +1,109 @@
+"""The SAQ tasks: analyze a section, answer a chat question, test the model connection.
+
+Each task publishes job.started, progress and its results through `JobRun`; the
+terminal event is published by `RedlineQueue.finish` (or by `JobRun.fail`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jobs.jobrun import JobFailed, JobRun, JobStopped
+from jobs.keys import ReviewKeys
+from jobs.events import Write
+from jobs.models import ChatMessage, Item
+from jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
+
+log = logging.getLogger("redline.tasks")
+
+
+def _run(ctx: dict[str, Any], rid: str, job_id: str, section_id: str | None) -> JobRun:
+    rt = ctx["rt"]
+    s = rt.settings
+    return JobRun(redis=rt.redis, publisher=rt.publisher, job=ctx.get("job"), rid=rid, job_id=job_id,
+                  section_id=section_id, progress_interval=s.progress_interval_s,
+                  heartbeat_interval=max(0.5, s.job_heartbeat_s / 4))
+
+
+async def _guarded(run: JobRun, body) -> Any:
+    try:
+        await run.start()
+        return await body()
+    except JobStopped:
+        return None  # cancelled or superseded: publish nothing more
+    except JobFailed as e:
+        await run.fail(str(e))
+        return None
+    finally:
+        await run.close()
+
+
+async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section_id: str, **_: Any) -> Any:
+    rt = ctx["rt"]
+    run = _run(ctx, rid, job_id, section_id)
+
+    async def body() -> dict[str, Any]:
+        section = await rt.store.section(rid, section_id)
+        if section is None:
+            raise JobFailed("This section no longer exists.")
+        sections = await rt.store.sections(rid)
+        meta = await rt.store.meta(rid)
+        req = AnalysisRequest(review_title=meta.get("title", ""), section=section,
+                              outline=[s.title for s in sections], guidelines=await rt.store.guidelines(rid))
+        reviewer = rt.reviewer
+        count = 0
+        async for out in reviewer.analyze(req):
+            if isinstance(out, Progress):
+                await run.progress(out.value, out.message)
+                continue
+            item = Item(**out.model_dump(), id=run.item_id(), section_id=section_id,
+                        source=reviewer.source, job_id=job_id)
+            await run.add_item(item)
+            count += 1
+        return {"items": count, "reviewer": reviewer.source, "model": reviewer.model}
+
+    return await _guarded(run, body)
+
+
+async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id: str, question: str,
+                      chat_section_id: str | None = None, **_: Any) -> Any:
+    rt = ctx["rt"]
+    run = _run(ctx, rid, job_id, None)
+    answer_id = f"{message_id}.a"
+
+    async def body() -> dict[str, Any]:
+        sections = await rt.store.sections(rid)
+        current = next((s for s in sections if s.id == chat_section_id), None)
+        items = [i for i in await rt.store.items(rid) if current and i["section_id"] == current.id]
+        history = [m for m in await rt.store.chat_history(rid) if m.message_id != message_id]
+        meta = await rt.store.meta(rid)
+        req = ChatRequest(review_title=meta.get("title", ""), question=question, sections=sections,
+                          history=history, section=current, section_items=items,
+                          guidelines=await rt.store.guidelines(rid))
+        parts: list[str] = []
+        async for chunk in rt.reviewer.chat(req):
+            if isinstance(chunk, Progress):
+                await run.progress(chunk.value, chunk.message, force=True)
+                continue
+            if not chunk:
+                continue
+            parts.append(chunk)
+            await run.publish("chat.delta", {"message_id": answer_id, "text": chunk, "attempt": run.attempt})
+        text = "".join(parts)
+        msg = ChatMessage(message_id=answer_id, role="assistant", text=text, section_id=chat_section_id)
+        await run.publish("chat.completed", {"message_id": answer_id, "text": text, "reply_to": message_id},
+                          [Write("rpush", ReviewKeys(rid).chat, "", msg.model_dump_json())])
+        return {"message_id": answer_id}
+
+    return await _guarded(run, body)
+
+
+async def test_model(ctx: dict[str, Any], *, rid: str, job_id: str, **_: Any) -> Any:
+    rt = ctx["rt"]
+    run = _run(ctx, rid, job_id, None)
+
+    async def body() -> dict[str, Any]:
+        return await rt.reviewer.test()
+
+    return await _guarded(run, body)

@@ -1,0 +1,125 @@
+"""The worker process: SAQ workers for every queue, their shared runtime, and fast cancel.
+
+`redline worker` runs `run_workers()`; `redline serve` runs the same inside its own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from saq import Worker
+
+from jobs import tasks
+from jobs.events import Publisher
+from jobs.keys import CANCEL_CHANNEL
+from jobs.queues import RedlineQueue, make_queues
+from jobs.reviewers.base import Reviewer
+from jobs.settings import Settings
+from jobs.store import Store
+
+log = logging.getLogger("redline.worker")
+
+
+@dataclass
+class Runtime:
+    """What every task of this process shares (one Redis pool, one model client)."""
+
+    settings: Settings
+    redis: Redis
+    publisher: Publisher
+    store: Store
+    reviewer: Reviewer
+
+
+def make_reviewer(settings: Settings) -> Reviewer:
+    if settings.anthropic_api_key:
+        from jobs.reviewers.claude import ClaudeReviewer
+
+        return ClaudeReviewer(settings)
+    from jobs.reviewers.offline_reviewer import OfflineReviewer
+
+    return OfflineReviewer(settings)
+
+
+class WorkerGroup:
+    """One SAQ Worker per queue in one process, plus the cancel listener."""
+
+    def __init__(self, settings: Settings, redis: Redis, *, concurrency: int | None = None) -> None:
+        self.settings = settings
+        self.redis = redis
+        publisher = Publisher(redis, settings.event_log_maxlen)
+        self.runtime = Runtime(settings, redis, publisher, Store(redis, publisher), make_reviewer(settings))
+        self.queues: dict[str, RedlineQueue] = make_queues(redis, publisher, settings)
+        n = concurrency or settings.worker_concurrency
+        timers = {"sweep": settings.sweep_interval_s, "abort": settings.abort_poll_s, "schedule": 1,
+                  "worker_info": 5}
+        functions = {"analysis": [tasks.analyze_section], "chat": [tasks.answer_chat], "test": [tasks.test_model]}
+        concurrency_of = {"analysis": n, "chat": max(2, n // 2), "test": 2}
+        self.workers = [
+            Worker(q, functions[name], concurrency=concurrency_of[name], startup=self._startup,
+                   timers=timers, shutdown_grace_period_s=None, cancellation_hard_deadline_s=2.0,
+                   metadata={"queue": name})
+            for name, q in self.queues.items()
+        ]
+        # SAQ installs its own SIGINT/SIGTERM handlers per worker; the process owner stops us instead.
+        for w in self.workers:
+            w.SIGNALS = []
+        self._tasks: list[asyncio.Task] = []
+
+    async def _startup(self, ctx: dict[str, Any]) -> None:
+        ctx["rt"] = self.runtime
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(w.start(), name=f"saq-{w.queue.name}") for w in self.workers]
+        self._tasks.append(asyncio.create_task(self._listen_cancels(), name="cancel-listener"))
+
+    async def stop(self) -> None:
+        """Let running jobs finish within the grace period; jobs still running then are
+        cancelled and re-queued by SAQ (retry "cancelled"), so another worker takes them."""
+        for w in self.workers:
+            w.event.set()
+        running = [ctx["task"] for w in self.workers for ctx in list(w.job_task_contexts.values())]
+        if running:
+            await asyncio.wait(running, timeout=self.settings.worker_shutdown_grace_s)
+        await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def cancel_local(self, job_id: str) -> bool:
+        """Stop the task of `job_id` at once if it runs in this process."""
+        for w in self.workers:
+            for job, ctx in list(w.job_task_contexts.items()):
+                if job.key == job_id and not ctx["task"].done():
+                    ctx["aborted"] = "cancelled"
+                    ctx["task"].cancel()
+                    return True
+        return False
+
+    async def _listen_cancels(self) -> None:
+        backoff = 0.1
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(CANCEL_CHANNEL)
+                backoff = 0.1
+                async for msg in pubsub.listen():
+                    if msg.get("type") == "message":
+                        self.cancel_local(msg["data"].decode())
+            except asyncio.CancelledError:
+                await pubsub.aclose()
+                raise
+            except Exception as e:  # Redis went away: SAQ's abort poll still works; reconnect
+                log.warning("cancel listener lost Redis (%s); reconnecting in %.1f s", e, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass

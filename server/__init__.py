@@ -1,0 +1,1 @@
+"""Redline's web process: HTTP API, websocket relay and the page."""

@@ -1,0 +1,220 @@
+"""The HTTP API (CONTRACT.md, "HTTP"). Every error is {"error": {"code", "message"}}."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from quart import Blueprint, Response, current_app, request
+
+from jobs.export import export_docx
+from jobs.keys import rid_of_job
+from jobs.models import Item, Section
+from server.auth import token_of
+from server.services import ServiceError, Services
+
+api = Blueprint("api", __name__)
+
+
+def svc() -> Services:
+    return current_app.config["SERVICES"]
+
+
+def error(code: str, message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    resp = Response(_json({"error": {"code": code, "message": message}}), status=status,
+                    content_type="application/json")
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def _json(obj: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(obj)
+
+
+def ok(obj: Any, status: int = 200) -> Response:
+    return Response(_json(obj), status=status, content_type="application/json")
+
+
+async def authorize(rid: str) -> None:
+    """401 unless the request carries this review's token (a 404 would tell ids apart)."""
+    if not await svc().store.check_token(rid, token_of(request)):
+        raise ServiceError("unauthorized", "This review needs its token (Authorization: Bearer … or ?token=…).", 401)
+
+
+def rate_limit(kind: str, per_min: int) -> None:
+    client = request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or (request.remote_addr or "?")
+    wait = svc().limiter.retry_after(f"{kind}:{client}", rate_per_s=per_min / 60.0, burst=max(1, per_min // 3))
+    if wait:
+        raise _RateLimited(kind, wait)
+
+
+class _RateLimited(ServiceError):
+    def __init__(self, kind: str, wait: float) -> None:
+        super().__init__("rate_limited", f"Too many {kind} requests; try again in {max(1, round(wait))} s.", 429)
+        self.retry_after = max(1, round(wait + 0.49))
+
+
+async def json_body() -> dict[str, Any]:
+    body = await request.get_json(force=True, silent=True)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ServiceError("bad_json", "The body must be a JSON object.")
+    return body
+
+
+# ----------------------------------------------------------------- reviews ---
+@api.post("/api/reviews")
+async def create_review() -> Response:
+    rate_limit("upload", svc().settings.rate_upload_per_min)
+    files = await request.files
+    form = await request.form
+    doc = files.get("document")
+    if doc is None or not doc.filename:
+        raise ServiceError("missing_document", "Attach the document to review as the multipart field 'document'.")
+    guidelines = files.get("guidelines")
+    g = (guidelines.filename or "guidelines.txt", guidelines.read()) if guidelines and guidelines.filename else None
+    out = await svc().create_review(filename=doc.filename, data=doc.read(), title=form.get("title"), guidelines=g)
+    return ok(out, 201)
+
+
+@api.get("/api/reviews/<rid>")
+async def get_review(rid: str) -> Response:
+    await authorize(rid)
+    snap = await svc().store.snapshot(rid)
+    if snap is None:
+        raise ServiceError("not_found", "No such review.", 404)
+    snap["reviewer"] = svc().reviewer_info()
+    return ok(snap)
+
+
+@api.post("/api/reviews/<rid>/analyze")
+async def analyze(rid: str) -> Response:
+    await authorize(rid)
+    rate_limit("analyze", svc().settings.rate_analyze_per_min)
+    body = await json_body()
+    sections = body.get("sections")
+    if sections is not None and (not isinstance(sections, list) or not all(isinstance(s, str) for s in sections)):
+        raise ServiceError("invalid_sections", "sections must be a list of section ids.")
+    return ok(await svc().analyze(rid, sections), 202)
+
+
+@api.post("/api/reviews/<rid>/chat")
+async def chat(rid: str) -> Response:
+    await authorize(rid)
+    rate_limit("chat", svc().settings.rate_chat_per_min)
+    body = await json_body()
+    message, section_id = body.get("message"), body.get("section_id")
+    if not isinstance(message, str) or not message.strip() or len(message) > 4000:
+        raise ServiceError("invalid_message", "message must be a non-empty string of at most 4000 characters.")
+    if section_id is not None and not isinstance(section_id, str):
+        raise ServiceError("invalid_message", "section_id must be a string.")
+    return ok(await svc().chat(rid, message, section_id, body.get("author") if isinstance(body.get("author"), str) else None), 202)
+
+
+@api.post("/api/reviews/<rid>/items")
+async def add_item(rid: str) -> Response:
+    await authorize(rid)
+    body = await json_body()
+    author = body.get("author") if isinstance(body.get("author"), str) else None
+    return ok({"item": await svc().add_user_item(rid, body, author)}, 201)
+
+
+@api.post("/api/reviews/<rid>/items/<item_id>/decision")
+async def decide(rid: str, item_id: str) -> Response:
+    await authorize(rid)
+    body = await json_body()
+    by = body.get("by") if isinstance(body.get("by"), str) else None
+    return ok({"item": await svc().decide(rid, item_id, str(body.get("decision")), by)})
+
+
+@api.get("/api/reviews/<rid>/export.docx")
+async def export(rid: str) -> Response:
+    await authorize(rid)
+    include = request.args.get("include", "accepted")
+    if include not in ("accepted", "all"):
+        raise ServiceError("invalid_include", "include must be 'accepted' or 'all'.")
+    s = svc()
+    snap = await s.store.snapshot(rid)
+    if snap is None:
+        raise ServiceError("not_found", "No such review.", 404)
+    items = [Item.model_validate(i) for i in snap["items"] if include == "all" or i["decision"] == "accepted"]
+    sections = [Section.model_validate(x) for x in snap["sections"]]
+    original = await s.store.file(rid, "original")
+    data = await asyncio.to_thread(export_docx, items=items, sections=sections, original_docx=original,
+                                   title=snap["title"])
+    name = (snap["filename"].rsplit(".", 1)[0] or "review") + "-reviewed.docx"
+    safe = "".join(c for c in name if c.isalnum() or c in "-_. ") or "review.docx"
+    return Response(data, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+
+
+# -------------------------------------------------------------------- jobs ---
+@api.get("/api/jobs/<job_id>")
+async def get_job(job_id: str) -> Response:
+    rid = rid_of_job(job_id)
+    await authorize(rid)
+    rec = await svc().store.job(job_id, rid)
+    if rec is None:
+        raise ServiceError("not_found", "No such job.", 404)
+    return ok(rec)
+
+
+@api.post("/api/jobs/<job_id>/cancel")
+async def cancel_job(job_id: str) -> Response:
+    rid = rid_of_job(job_id)
+    await authorize(rid)
+    status = await svc().jobs.cancel(job_id)
+    if status == "unknown":
+        raise ServiceError("not_found", "No such job.", 404)
+    return ok({"job_id": job_id, "status": status}, 202)
+
+
+@api.get("/api/queues")
+async def queues() -> Response:
+    return ok({"queues": await svc().jobs.stats()})
+
+
+@api.post("/api/llm/test")
+async def llm_test() -> Response:
+    """The job runs under the caller's review when its token is given, else under a probe review."""
+    s = svc()
+    body = await json_body()
+    rid = body.get("review_id") if isinstance(body.get("review_id"), str) else None
+    token = None
+    if rid:
+        await authorize(rid)
+    else:
+        rid, token = await s.store.create_review(title="Model connection test", kind="probe", filename="",
+                                                 sections=[], original=None, guidelines=None)
+    job_id = await s.jobs.enqueue(rid, "test")
+    out: dict[str, Any] = {"job_id": job_id, "review_id": rid}
+    if token:
+        out["token"] = token
+    return ok(out, 202)
+
+
+# ------------------------------------------------------------------ health ---
+@api.get("/healthz")
+async def healthz() -> Response:
+    return ok({"ok": True, "time": time.time()})
+
+
+@api.get("/readyz")
+async def readyz() -> Response:
+    s = svc()
+    missing = []
+    try:
+        await s.redis.ping()
+        stats = await s.jobs.stats()
+        if not any(q["workers"] for q in stats.values()):
+            missing.append("worker")
+    except Exception:
+        missing.append("redis")
+    if missing:
+        return ok({"ok": False, "missing": missing}, 503)
+    return ok({"ok": True})

@@ -1,0 +1,163 @@
+"""create_app: the Quart app, its services and their lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from pathlib import Path
+
+from quart import Quart, Response, request, send_from_directory, websocket
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from werkzeug.exceptions import HTTPException
+
+from jobs.events import Publisher
+from jobs.queues import Jobs, make_queues
+from jobs.settings import Settings, get_settings
+from jobs.store import Store
+from server import protocol as P
+from server.api import api, error
+from server.auth import token_of
+from server.hub import Hub
+from server.presence import Presence
+from server.services import ServiceError, Services
+from server.socket import Connection
+
+log = logging.getLogger("redline.app")
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def redis_client(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url, retry=Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3),
+                          retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                          socket_connect_timeout=2, health_check_interval=15)
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> Quart:
+    settings = settings or get_settings()
+    app = Quart(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 2 + 64 * 1024  # document + guidelines
+    app.config["SETTINGS"] = settings
+    app.register_blueprint(api)
+    state: dict = {}
+
+    @app.before_serving
+    async def startup() -> None:
+        redis = redis_client(settings)
+        publisher = Publisher(redis, settings.event_log_maxlen)
+        store = Store(redis, publisher)
+        queues = make_queues(redis, publisher, settings)
+        hub = Hub(settings.redis_url)
+        svc = Services(settings=settings, redis=redis, publisher=publisher, store=store,
+                       jobs=Jobs(redis, store, queues, settings), hub=hub,
+                       presence=Presence(redis, secrets.token_hex(4), settings.presence_ttl_s))
+        hub.on_state = lambda st: _announce(hub, st)
+        await hub.start()
+        app.config["SERVICES"] = svc
+        state["presence"] = asyncio.create_task(svc.presence.refresh_forever())
+        if run_worker:
+            from jobs.worker import WorkerGroup
+
+            state["worker"] = WorkerGroup(settings, redis_client(settings))
+            await state["worker"].start()
+
+    @app.after_serving
+    async def shutdown() -> None:
+        svc: Services = app.config["SERVICES"]
+        svc.hub.close_all(P.CLOSE_GOING_AWAY)
+        if "worker" in state:
+            await state["worker"].stop()
+        state["presence"].cancel()
+        await svc.presence.remove_all()
+        await svc.hub.stop()
+        await svc.redis.aclose()
+
+    # ------------------------------------------------------------- errors ---
+    @app.errorhandler(ServiceError)
+    async def service_error(e: ServiceError) -> Response:
+        headers = {"Retry-After": str(e.retry_after)} if hasattr(e, "retry_after") else None
+        return error(e.code, e.message, e.status, headers)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(e: HTTPException) -> Response:
+        if e.code == 413:
+            mb = settings.max_upload_mb
+            return error("too_large", f"The upload is larger than the limit of {mb:g} MB.", 413)
+        code = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}.get(e.code or 500, "http_error")
+        return error(code, e.description or e.name, e.code or 500)
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    async def redis_down(e: Exception) -> Response:
+        return error("service_unavailable", "The review store (Redis) is not reachable just now; "
+                     "nothing was lost — try again in a few seconds.", 503, {"Retry-After": "2"})
+
+    @app.errorhandler(Exception)
+    async def unexpected(e: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error("internal_error", "Something went wrong on our side; the review is unchanged.", 500)
+
+    @app.after_request
+    async def security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        return resp
+
+    # ------------------------------------------------------------- pages ---
+    @app.get("/")
+    async def index() -> Response:
+        return await send_from_directory(STATIC, "index.html")
+
+    @app.get("/r/<rid>")
+    async def review_page(rid: str) -> Response:
+        return await send_from_directory(STATIC, "review.html")
+
+    @app.get("/static/<path:path>")
+    async def static_file(path: str) -> Response:
+        return await send_from_directory(STATIC, path)
+
+    # --------------------------------------------------------- websocket ---
+    @app.websocket("/ws/reviews/<rid>")
+    async def review_socket(rid: str) -> None:
+        svc: Services = app.config["SERVICES"]
+        if not _origin_ok(websocket.headers.get("Origin"), websocket.host, settings):
+            await websocket.accept()
+            await websocket.close(P.CLOSE_BAD_TOKEN, "origin not allowed")
+            return
+        await websocket.accept()
+        if not await svc.store.exists(rid):
+            await websocket.close(P.CLOSE_NO_REVIEW, "no such review")
+            return
+        if not await svc.store.check_token(rid, token_of(websocket)):
+            await websocket.close(P.CLOSE_BAD_TOKEN, "bad token")
+            return
+        await Connection(svc, rid).run()
+
+    return app
+
+
+def _announce(hub: Hub, state: str) -> None:
+    text = {"ok": "Live updates are back.", "degraded": "Live updates are interrupted; reconnecting…"}[state]
+    frame = P.status(state, text).decode()
+    for subs in hub.channels.values():
+        for sub in subs:
+            sub.push((None, None, frame))
+
+
+def _origin_ok(origin: str | None, host: str, settings: Settings) -> bool:
+    if not origin:
+        return True  # not a browser (CLI, scripts): the token is the gate
+    allowed = {o.strip().rstrip("/") for o in settings.allowed_origins.split(",") if o.strip()}
+    if "*" in allowed:
+        return True
+    if origin.rstrip("/") in allowed:
+        return True
+    return origin.split("://", 1)[-1].rstrip("/") == host

@@ -1,0 +1,226 @@
+"""The hub: ONE Redis pub/sub connection per server process, fanned out to sockets.
+
+Modelled on encode/broadcaster: one listener task, a set of subscribers per
+channel, the Redis subscription ref-counted on first and last subscriber. Each
+socket gets a bounded queue; the listener never awaits a socket: a full queue
+marks the subscriber as overflowed and its socket closes with 4408.
+
+When the pub/sub connection drops, messages published meanwhile are lost to us
+(pub/sub is at-most-once), so after reconnecting every subscriber is told to
+RESYNC: catch up from the review's event log after the last id it sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from typing import Any, Callable
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from jobs.events import frame_id, id_key
+from jobs.keys import ReviewKeys, rid_of_channel
+
+log = logging.getLogger("redline.hub")
+
+RESYNC = object()  # queue marker: catch up from the log
+Entry = tuple[Any, str]  # (id key or None, text frame) or RESYNC
+
+
+class Subscriber:
+    """One socket's view of the hub: a bounded queue and a wake-up event."""
+
+    __slots__ = ("rid", "queue", "maxlen", "wake", "overflowed", "closing")
+
+    def __init__(self, rid: str, maxlen: int) -> None:
+        self.rid = rid
+        self.queue: deque = deque()
+        self.maxlen = maxlen
+        self.wake = asyncio.Event()
+        self.overflowed = False
+        self.closing: int | None = None  # a close code requested by the server
+
+    def push(self, entry: Any) -> None:
+        if len(self.queue) >= self.maxlen and entry is not RESYNC:
+            self.overflowed = True
+        else:
+            self.queue.append(entry)
+        self.wake.set()
+
+    def close(self, code: int) -> None:
+        self.closing = code
+        self.wake.set()
+
+
+class Hub:
+    def __init__(self, redis_url: str, *, on_state: Callable[[str], None] | None = None,
+                 **redis_kwargs: Any) -> None:
+        self.redis_url = redis_url
+        self.redis_kwargs = redis_kwargs
+        self.channels: dict[str, set[Subscriber]] = {}
+        self.state = "starting"  # "ok" | "degraded"
+        self.on_state = on_state
+        self._pubsub = None
+        self._client: Redis | None = None
+        self._pending: dict[str, asyncio.Future] = {}
+        self._task: asyncio.Task | None = None
+        self._connected = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.relayed = 0
+        self.dropped = 0
+
+    # --------------------------------------------------------------- public ---
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hub-listener")
+        await asyncio.wait_for(self._connected.wait(), 10)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._close_pubsub()
+
+    def close_all(self, code: int) -> None:
+        for subs in self.channels.values():
+            for sub in subs:
+                sub.close(code)
+
+    async def subscribe(self, sub: Subscriber) -> None:
+        """Returns once the Redis subscription is live: every later publish reaches `sub`."""
+        channel = ReviewKeys(sub.rid).channel
+        async with self._lock:
+            subs = self.channels.get(channel)
+            if subs is not None:
+                subs.add(sub)
+                fut = self._pending.get(channel)
+            else:
+                self.channels[channel] = {sub}
+                fut = await self._redis_subscribe(channel)
+        if fut is not None:
+            await asyncio.wait_for(asyncio.shield(fut), 10)
+
+    async def unsubscribe(self, sub: Subscriber) -> None:
+        channel = ReviewKeys(sub.rid).channel
+        async with self._lock:
+            subs = self.channels.get(channel)
+            if not subs:
+                return
+            subs.discard(sub)
+            if not subs:
+                del self.channels[channel]
+                if self._pubsub is not None and self.state == "ok":
+                    try:
+                        await self._pubsub.unsubscribe(channel)
+                    except Exception:
+                        pass
+
+    def sockets(self) -> int:
+        return sum(len(s) for s in self.channels.values())
+
+    # ------------------------------------------------------------- internals ---
+    async def _redis_subscribe(self, channel: str) -> asyncio.Future | None:
+        if self._pubsub is None or self.state != "ok":
+            return None  # subscribed on reconnect; the socket catches up then
+        fut = asyncio.get_running_loop().create_future()
+        self._pending[channel] = fut
+        try:
+            await self._pubsub.subscribe(channel)
+        except Exception:
+            self._pending.pop(channel, None)
+            return None
+        return fut
+
+    async def _close_pubsub(self) -> None:
+        ps, client = self._pubsub, self._client
+        self._pubsub = self._client = None
+        for obj in (ps, client):
+            if obj is not None:
+                try:
+                    await obj.aclose()
+                except Exception:
+                    pass
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            if self.on_state:
+                self.on_state(state)
+
+    async def _connect(self) -> None:
+        self._client = Redis.from_url(self.redis_url, retry=Retry(NoBackoff(), 0), **self.redis_kwargs)
+        self._pubsub = self._client.pubsub()
+        async with self._lock:
+            channels = list(self.channels)
+            # The connection is made by the first (p)subscribe; a private heartbeat channel keeps it
+            # open when no review is watched.
+            await self._pubsub.subscribe("rl:hub:heartbeat", *channels)
+            await self._pubsub.get_message(timeout=5)  # the first confirmation: the connection works
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        first = True
+        while True:
+            try:
+                await self._connect()
+                backoff = 0.05
+                self._set_state("ok")
+                self._connected.set()
+                if not first:
+                    for subs in self.channels.values():
+                        for sub in subs:
+                            sub.push(RESYNC)
+                first = False
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                if self.state != "degraded":
+                    log.warning("hub lost Redis pub/sub (%s); reconnecting", e.__class__.__name__)
+                self._set_state("degraded")
+                for fut in self._pending.values():
+                    if not fut.done():
+                        fut.set_result(None)
+                self._pending.clear()
+                await self._close_pubsub()
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, 3.0)
+
+    async def _listen(self) -> None:
+        ps = self._pubsub
+        assert ps is not None
+        while True:
+            msg = await ps.parse_response(block=True)
+            if msg is None:
+                continue
+            kind = msg[0]
+            if kind == b"message":
+                self._fanout(msg[1], msg[2])
+            elif kind == b"subscribe":
+                fut = self._pending.pop(msg[1].decode(), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+
+    def _fanout(self, channel: bytes, data: bytes) -> None:
+        subs = self.channels.get(channel.decode())
+        if not subs:
+            return
+        frame = data.decode()
+        eid = frame_id(data)
+        entry = (id_key(eid) if eid else None, eid, frame)
+        for sub in subs:
+            sub.push(entry)
+            if sub.overflowed:
+                self.dropped += 1
+        self.relayed += 1
+
+    # --- used by tests and /metrics
+    def channel_count(self) -> int:
+        return len(self.channels)
+
+
+def rid_of(channel: str) -> str:
+    return rid_of_channel(channel)

@@ -1,0 +1,155 @@
+"""What the web process holds (Redis, store, jobs, hub...) and the review operations
+that the HTTP API and the websocket share, so each is written once."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from jobs.documents import DocumentError, parse_document
+from jobs.events import Publisher
+from jobs.keys import ReviewKeys
+from jobs.models import ChatMessage, Item, Section
+from jobs.queues import Jobs
+from jobs.settings import Settings
+from jobs.store import Store
+from server.hub import Hub
+from server.limits import Limiter
+from server.presence import Presence
+
+
+class ServiceError(Exception):
+    """A request that cannot be done, with a code and a message for a person."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis
+    publisher: Publisher
+    store: Store
+    jobs: Jobs
+    hub: Hub
+    presence: Presence
+    limiter: Limiter = field(default_factory=Limiter)
+    slow_closes: int = 0
+
+    def metrics_slow_close(self) -> None:
+        self.slow_closes += 1
+
+    def reviewer_info(self) -> dict[str, Any]:
+        s = self.settings
+        return {"reviewer": s.reviewer, "model": s.model if s.reviewer == "claude" else None}
+
+    # ------------------------------------------------------------- reviews ---
+    async def create_review(self, *, filename: str, data: bytes, title: str | None,
+                            guidelines: tuple[str, bytes] | None) -> dict[str, Any]:
+        limit = self.settings.max_upload_bytes
+        doc = await _parse(filename, data, limit)
+        guide_text = None
+        if guidelines is not None:
+            gdoc = await _parse(guidelines[0], guidelines[1], limit, what="guidelines file")
+            guide_text = "\n\n".join(f"{s.title}\n{s.text}" for s in gdoc.sections)
+        sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level)
+                    for i, s in enumerate(doc.sections)]
+        title = (title or "").strip()[:200] or doc.title or PurePath(filename).stem or "Untitled review"
+        rid, token = await self.store.create_review(
+            title=title, kind=doc.kind, filename=PurePath(filename).name[:200], sections=sections,
+            original=data if doc.kind == "docx" else None, guidelines=guide_text)
+        return {"review_id": rid, "token": token, "title": title, "url": f"/r/{rid}#token={token}",
+                "kind": doc.kind, "has_guidelines": guide_text is not None,
+                "sections": [{"id": s.id, "title": s.title, "index": s.index, "chars": len(s.text)}
+                             for s in sections]}
+
+    # ------------------------------------------------------------ analysis ---
+    async def analyze(self, rid: str, section_ids: list[str] | None) -> dict[str, Any]:
+        sections = await self.store.sections(rid)
+        known = {s.id for s in sections}
+        if section_ids is None:
+            wanted = [s.id for s in sections]
+        else:
+            unknown = [s for s in section_ids if s not in known]
+            if unknown:
+                raise ServiceError("unknown_section", f"No such section: {', '.join(unknown[:5])}.", 404)
+            wanted = list(dict.fromkeys(section_ids))
+        states = await self.redis.hgetall(ReviewKeys(rid).secstate)
+        jobs, skipped = [], []
+        for sid in wanted:
+            state = orjson.loads(states[sid.encode()]) if sid.encode() in states else {}
+            if state.get("status") in ("queued", "running"):
+                skipped.append({"section_id": sid, "job_id": state.get("job_id"), "reason": "already running"})
+                continue
+            job_id = await self.jobs.enqueue(rid, "analyze", section_id=sid)
+            jobs.append({"job_id": job_id, "section_id": sid})
+        return {"jobs": jobs, "skipped": skipped}
+
+    # ---------------------------------------------------------------- chat ---
+    async def chat(self, rid: str, message: str, section_id: str | None, author: str | None) -> dict[str, Any]:
+        message = message.strip()
+        if not message:
+            raise ServiceError("invalid_message", "The message is empty.")
+        if section_id is not None and await self.store.section(rid, section_id) is None:
+            raise ServiceError("unknown_section", f"No such section: {section_id}.", 404)
+        msg = ChatMessage(message_id=f"m{int(time.time() * 1000):x}{secrets.token_hex(3)}", role="user",
+                          text=message, author=author, section_id=section_id)
+        await self.store.add_chat_message(rid, msg)
+        job_id = await self.jobs.enqueue(rid, "chat", message_id=msg.message_id, question=message,
+                                         chat_section_id=section_id)
+        return {"job_id": job_id, "message_id": msg.message_id}
+
+    # --------------------------------------------------------------- items ---
+    async def decide(self, rid: str, item_id: str, decision: str, by: str | None) -> dict[str, Any]:
+        if decision not in ("accepted", "rejected", "pending"):
+            raise ServiceError("invalid_decision", "decision must be accepted, rejected or pending.")
+        item = await self.store.item(rid, item_id)
+        if item is None:
+            raise ServiceError("not_found", "No such item in this review.", 404)
+        await self.store.decide(rid, item_id, decision, by)
+        item["decision"] = decision
+        return item
+
+    async def add_user_item(self, rid: str, body: dict[str, Any], author: str | None) -> dict[str, Any]:
+        section = await self.store.section(rid, str(body.get("section_id", "")))
+        if section is None:
+            raise ServiceError("unknown_section", "section_id must name a section of this review.", 404)
+        quote = body.get("quote") or None
+        if quote is not None and (not isinstance(quote, str) or quote not in section.text):
+            raise ServiceError("quote_not_found", "The quote must be exact text of the section.")
+        try:
+            item = Item(id=f"u{secrets.token_hex(6)}", section_id=section.id, source="user", decision="accepted",
+                        author=(author or body.get("author") or "Reviewer")[:60],
+                        type=body.get("type") or "suggestion", risk=body.get("risk") or "medium",
+                        category=body.get("category") or "Reviewer note",
+                        description=body.get("description") or "", suggestion=body.get("suggestion") or "",
+                        quote=quote, questions=body.get("questions") or [], refs=body.get("refs") or [],
+                        confidence=1.0)
+        except Exception as e:
+            raise ServiceError("invalid_item", f"The item is not valid: {_first_error(e)}") from None
+        await self.store.add_user_item(rid, item)
+        return item.model_dump(mode="json")
+
+
+async def _parse(filename: str, data: bytes, limit: int, what: str = "document"):
+    try:
+        return await asyncio.to_thread(parse_document, filename, data, max_bytes=limit)
+    except DocumentError as e:
+        raise ServiceError(e.code, e.message if what == "document" else f"The {what}: {e.message}", e.status) from None
+
+
+def _first_error(e: Exception) -> str:
+    errors = getattr(e, "errors", None)
+    if callable(errors):
+        err = errors()[0]
+        return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+    return str(e)

@@ -1,0 +1,94 @@
+// One finding as a card: type, risk, category, confidence, description, suggestion,
+// key questions, checklist refs, source; accept / reject / revert; edit and delete of
+// the reviewer's own findings.
+
+import { h, icon, iconButton } from "../dom.js";
+import { renderMarkdown } from "../markdown.js";
+
+const TYPE_LABEL = { critical: "Critical", important: "Important", suggestion: "Suggestion" };
+const RISK_LABEL = { high: "High", medium: "Medium", low: "Low" };
+const SOURCE_LABEL = { claude: "Claude", offline: "Offline rules", user: "Reviewer" };
+const DECISION_LABEL = { accepted: "Accepted", rejected: "Rejected", pending: "Pending" };
+
+function excerpt(s, n = 140) {
+  const t = String(s || "").replace(/\s+/g, " ").trim();
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+}
+
+/**
+ * Fill `el` (the card's <article>) for `item`. `view` = {decision, sectionTitle, selected,
+ * pending (a click not yet confirmed by the server), hasQuote}.
+ */
+export function renderCard(el, item, view, actions) {
+  const decision = view.decision;
+  el.className = `card risk-${item.risk} dec-${decision}${view.selected ? " is-selected" : ""}${view.pending ? " is-pending" : ""} src-${item.source}`;
+  el.dataset.itemId = item.id;
+  el.dataset.decision = decision;
+  el.dataset.risk = item.risk;
+  el.dataset.type = item.type;
+  el.dataset.source = item.source;
+  el.setAttribute("aria-label", `${RISK_LABEL[item.risk] || item.risk} risk, ${TYPE_LABEL[item.type] || item.type}: ${excerpt(item.description, 90)} — ${DECISION_LABEL[decision]}`);
+  el.setAttribute("aria-current", view.selected ? "true" : "false");
+
+  const head = h("div", { class: "card-head" },
+    h("span", { class: `type-badge type-${item.type}` }, TYPE_LABEL[item.type] || item.type),
+    h("span", { class: `risk-pill risk-${item.risk}` }, h("span", { class: "risk-dot", "aria-hidden": "true" }), `${RISK_LABEL[item.risk] || item.risk} risk`),
+    h("span", { class: "category", title: item.category }, item.category),
+    h("span", { class: "spacer" }),
+    typeof item.confidence === "number" && item.source !== "user"
+      ? h("span", { class: "confidence", title: "How confident the reviewer is" },
+        h("span", { class: "confidence-bar", "aria-hidden": "true" }, h("span", { class: "confidence-fill", dataset: { c: String(item.confidence) } })),
+        `${Math.round(item.confidence * 100)}%`)
+      : null);
+  const fillEl = head.querySelector(".confidence-fill");
+  if (fillEl) fillEl.style.width = `${Math.round(item.confidence * 100)}%`;
+
+  const desc = h("div", { class: "card-desc md" }, renderMarkdown(item.description));
+  const sugg = item.suggestion
+    ? h("div", { class: "card-suggestion" }, h("div", { class: "card-label" }, "Suggestion"), h("div", { class: "md" }, renderMarkdown(item.suggestion)))
+    : null;
+  const questions = item.questions && item.questions.length
+    ? h("div", { class: "card-questions" }, h("div", { class: "card-label" }, "Key questions"),
+      h("ul", null, item.questions.map((q) => h("li", null, q))))
+    : null;
+  const quote = item.quote
+    ? h("button", { type: "button", class: `card-quote${view.hasQuote ? "" : " not-found"}`,
+      title: view.hasQuote ? "Show in the document" : "This quote was not found in the section text",
+      onclick: (e) => { e.stopPropagation(); actions.selectItem(item.id, { scrollDoc: true, scrollCard: false }); } },
+    icon("target"), h("q", null, excerpt(item.quote, 160)))
+    : null;
+
+  const refs = item.refs && item.refs.length
+    ? h("span", { class: "refs", "aria-label": `Checklist: ${item.refs.join(", ")}` },
+      item.refs.map((r) => h("span", { class: "ref", title: `Checklist item ${r}` }, r)))
+    : null;
+  const who = item.source === "user" ? (item.author ? item.author : "Reviewer") : SOURCE_LABEL[item.source] || item.source;
+  const source = h("span", { class: `source source-${item.source}` },
+    item.source === "user" ? icon("user") : null, who, view.sectionTitle ? h("span", { class: "source-section" }, ` · ${view.sectionTitle}`) : null);
+
+  const btn = (kind, label, iconName, pressed, disabled) => h("button", {
+    type: "button", class: `btn btn-xs decide decide-${kind}`, dataset: { action: kind },
+    "aria-pressed": pressed === null ? null : String(pressed), disabled,
+    "aria-label": `${label} this finding`,
+    onclick: (e) => {
+      e.stopPropagation();
+      actions.decide(item.id, kind === "accept" ? "accepted" : kind === "reject" ? "rejected" : "pending");
+    },
+  }, icon(iconName), label);
+  const decide = h("div", { class: "decide-group", role: "group", "aria-label": "Decision" },
+    btn("accept", "Accept", "check", decision === "accepted", false),
+    btn("reject", "Reject", "x", decision === "rejected", false),
+    btn("revert", "Revert", "undo", null, decision === "pending"));
+  const decidedBy = decision !== "pending" && item.decided_by && item.source !== "user"
+    ? h("span", { class: "decided-by" }, `${DECISION_LABEL[decision]} by ${item.decided_by}`) : null;
+  const own = item.source === "user"
+    ? h("span", { class: "own-tools" },
+      iconButton("pencil", "Edit this comment", { class: "sm", dataset: { action: "edit" },
+        onclick: (e) => { e.stopPropagation(); actions.editItem(item); } }),
+      iconButton("trash", "Delete this comment", { class: "sm", dataset: { action: "delete" },
+        onclick: (e) => { e.stopPropagation(); actions.deleteItem(item); } }))
+    : null;
+
+  el.replaceChildren(head, desc, sugg, questions, quote ? h("div", { class: "card-quote-row" }, quote) : null,
+    h("div", { class: "card-foot" }, h("div", { class: "card-foot-meta" }, source, refs, decidedBy), own, decide));
+}

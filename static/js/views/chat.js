@@ -1,0 +1,141 @@
+// The chat pane: history, answers that grow in place while they stream, the current
+// section as context, stop for a running answer.
+
+import { h, icon, reconcile } from "../dom.js";
+import { renderMarkdown } from "../markdown.js";
+
+const SUGGESTIONS = [
+  "Is the root cause supported by the evidence?",
+  "Which actions lack an owner or a due date?",
+  "What is missing from the timeline?",
+];
+
+export function createChatView(root, ctx) {
+  const contextBtn = h("button", { type: "button", class: "context-chip", id: "chat-context",
+    onclick: () => ctx.actions.toggleChatContext() });
+  const collapse = h("button", { type: "button", class: "icon-btn sm", id: "chat-collapse",
+    onclick: () => ctx.actions.toggleChat() });
+  const log = h("div", { class: "chat-log", id: "chat-log", role: "log", "aria-live": "polite", "aria-relevant": "additions text",
+    "aria-label": "Chat messages", tabIndex: 0 });
+  const input = h("textarea", { id: "chat-input", rows: 2, maxLength: 4000, placeholder: "Ask about the document…  (Enter to send, Shift+Enter for a new line)",
+    "aria-label": "Ask a question about the document" });
+  const send = h("button", { type: "submit", class: "btn btn-primary btn-sm", id: "chat-send", "aria-label": "Send question" }, icon("send"), "Ask");
+  const stop = h("button", { type: "button", class: "btn btn-sm", id: "chat-stop", hidden: true,
+    onclick: () => ctx.actions.stopChat() }, icon("stop"), "Stop");
+  const form = h("form", { class: "chat-form", id: "chat-form" }, input, h("div", { class: "chat-form-actions" }, stop, send));
+  const body = h("div", { class: "chat-body", id: "chat-body" }, log, form);
+  root.append(h("div", { class: "pane-head chat-head" }, h("h2", { class: "pane-title", id: "chat-title" }, icon("message"), "Chat"),
+    contextBtn, h("span", { class: "spacer" }), collapse), body);
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    ctx.actions.sendChat(text).then((ok) => { if (ok) input.value = ""; });
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    } else if (e.key === "Escape") {
+      input.blur();
+    }
+  });
+
+  const bubbles = new Map(); // message id -> {el, textEl, text, state}
+  let lastSig = "";
+
+  function nearBottom() {
+    return log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  }
+
+  function bubble(m, titles) {
+    let b = bubbles.get(m.message_id);
+    if (!b) {
+      const meta = h("div", { class: "msg-meta" });
+      const textEl = h("div", { class: m.role === "user" ? "msg-text" : "msg-text md" });
+      const el = h("div", { class: `msg msg-${m.role}`, dataset: { messageId: m.message_id } }, meta, textEl);
+      b = { el, meta, textEl, text: null, state: null, renders: 0 };
+      bubbles.set(m.message_id, b);
+      if (m.role === "user") {
+        const about = m.section_id && titles.get(m.section_id);
+        meta.append(h("span", { class: "msg-author" }, m.author || "Reviewer"),
+          about ? h("span", { class: "msg-about" }, ` · about “${about}”`) : null);
+      } else {
+        meta.append(h("span", { class: "msg-author" }, "Assistant"));
+      }
+    }
+    const state = m.role === "user" ? "done" : m.streaming ? "streaming" : m.status === "failed" ? "failed" : m.status === "cancelled" ? "cancelled" : "done";
+    if (b.text !== m.text || b.state !== state) {
+      b.text = m.text;
+      b.state = state;
+      b.renders += 1;
+      b.el.dataset.state = state;
+      b.el.dataset.renders = String(b.renders);
+      b.el.setAttribute("aria-busy", state === "streaming" ? "true" : "false");
+      if (m.role === "user") {
+        b.textEl.textContent = m.text; // pre-wrap keeps the line breaks
+      } else {
+        // The answer grows in place: same element, new content.
+        b.textEl.replaceChildren(renderMarkdown(m.text));
+        if (state === "streaming") b.textEl.appendChild(h("span", { class: "caret", "aria-hidden": "true" }));
+        if (state === "failed" || state === "cancelled") {
+          b.textEl.appendChild(h("p", { class: "msg-error" }, state === "failed" ? "The answer failed. Ask again?" : "Stopped."));
+        }
+        if (!m.text && state === "streaming") b.textEl.prepend(h("span", { class: "thinking" }, "Thinking…"));
+      }
+    }
+    return b.el;
+  }
+
+  function update(model) {
+    const { state, ui } = model;
+    const cur = state.sections.find((s) => s.id === ui.currentSectionId);
+    const useContext = ui.chatContext && cur;
+    contextBtn.replaceChildren(icon("target"), h("span", { class: "context-text" }, useContext ? cur.title : "Whole document"));
+    contextBtn.setAttribute("aria-pressed", String(!!useContext));
+    contextBtn.setAttribute("aria-label", useContext ? `Context: section “${cur.title}”. Click to ask about the whole document.`
+      : "Context: the whole document. Click to ask about the current section.");
+    contextBtn.title = useContext ? "Questions are about this section (click for the whole document)" : "Questions are about the whole document (click for the current section)";
+    collapse.replaceChildren(icon(ui.chatCollapsed ? "chevronUp" : "chevronDown"));
+    collapse.setAttribute("aria-label", ui.chatCollapsed ? "Show the chat" : "Hide the chat");
+    collapse.setAttribute("aria-expanded", String(!ui.chatCollapsed));
+    collapse.setAttribute("aria-controls", "chat-body");
+    body.hidden = ui.chatCollapsed;
+    root.classList.toggle("is-collapsed", ui.chatCollapsed);
+
+    const waiting = model.myActiveChat;
+    stop.hidden = !waiting;
+
+    const chat = model.chat;
+    const sig = chat.map((m) => `${m.message_id}:${m.text.length}:${m.streaming}:${m.status || ""}`).join("|");
+    if (sig === lastSig && log.childElementCount) return;
+    lastSig = sig;
+    const stick = nearBottom();
+    const titles = new Map(state.sections.map((s) => [s.id, s.title]));
+    const nodes = chat.map((m) => bubble(m, titles));
+    if (!nodes.length) {
+      nodes.push(emptyState());
+    }
+    const keep = new Set(chat.map((m) => m.message_id));
+    for (const id of [...bubbles.keys()]) if (!keep.has(id)) bubbles.delete(id);
+    reconcile(log, nodes);
+    if (stick) log.scrollTop = log.scrollHeight;
+  }
+
+  let emptyEl = null;
+  function emptyState() {
+    if (!emptyEl) {
+      emptyEl = h("div", { class: "chat-empty" },
+        h("p", null, "Ask anything about the write-up. Answers use the current section as context unless you switch to the whole document."),
+        h("div", { class: "chat-suggestions" }, SUGGESTIONS.map((s) => h("button", { type: "button", class: "btn btn-xs",
+          onclick: () => { input.value = s; input.focus(); } }, s))));
+    }
+    return emptyEl;
+  }
+
+  return {
+    update,
+    focus: () => { if (ctx.ui.chatCollapsed) ctx.actions.toggleChat(); input.focus(); },
+  };
+}

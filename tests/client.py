@@ -1,0 +1,117 @@
+"""Test clients: the contract's HTTP API and websocket, as an outside client would use them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Callable
+
+import httpx
+import websockets
+
+from tests import samples
+
+
+async def upload(base: str, *, filename: str = "report.docx", data: bytes | None = None,
+                 guidelines: tuple[str, bytes] | None = None, title: str | None = None) -> dict[str, Any]:
+    files = {"document": (filename, data if data is not None else samples.sample_docx())}
+    if guidelines:
+        files["guidelines"] = guidelines
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        r = await http.post("/api/reviews", files=files, data={"title": title} if title else None)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def ws_url(base: str, rid: str, token: str | None) -> str:
+    url = base.replace("http://", "ws://") + f"/ws/reviews/{rid}"
+    return url + (f"?token={token}" if token else "")
+
+
+class Socket:
+    """A websocket client that records everything the server sends."""
+
+    def __init__(self, base: str, rid: str, token: str | None, name: str = "tester") -> None:
+        self.url = ws_url(base, rid, token)
+        self.name = name
+        self.ws: websockets.ClientConnection | None = None
+        self.welcome: dict[str, Any] | None = None
+        self.events: list[dict[str, Any]] = []
+        self.replies: dict[Any, dict[str, Any]] = {}
+        self.frames: list[dict[str, Any]] = []
+        self.presence: list[dict[str, Any]] = []
+        self._cond = asyncio.Condition()
+        self._reader: asyncio.Task | None = None
+        self._ref = 0
+        self.closed: tuple[int | None, str | None] | None = None
+
+    async def connect(self, last_event_id: str | None = None, *, hello: bool = True) -> "Socket":
+        self.ws = await websockets.connect(self.url, max_size=2**24)
+        self._reader = asyncio.create_task(self._read())
+        if hello:
+            await self.send({"op": "hello", "last_event_id": last_event_id, "name": self.name})
+            await self.wait_for(lambda: self.welcome is not None)
+        return self
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                msg = json.loads(raw)
+                async with self._cond:
+                    self.frames.append(msg)
+                    t = msg.get("type")
+                    if t == "welcome":
+                        self.welcome = msg
+                    elif t == "event":
+                        self.events.append(msg)
+                    elif t == "reply":
+                        self.replies[msg.get("ref")] = msg
+                    elif t == "presence":
+                        self.presence.append(msg)
+                    self._cond.notify_all()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            async with self._cond:
+                self.closed = (self.ws.close_code, self.ws.close_reason) if self.ws else (None, None)
+                self._cond.notify_all()
+
+    async def send(self, msg: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(msg if isinstance(msg, (str, bytes)) else json.dumps(msg))
+
+    async def request(self, msg: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        self._ref += 1
+        ref = f"r{self._ref}"
+        await self.send({**msg, "ref": ref})
+        await self.wait_for(lambda: ref in self.replies, timeout)
+        return self.replies[ref]
+
+    async def wait_for(self, pred: Callable[[], Any], timeout: float = 20) -> Any:
+        async with self._cond:
+            try:
+                await asyncio.wait_for(self._cond.wait_for(lambda: pred() or self.closed is not None), timeout)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"timed out waiting; last frames: {self.frames[-5:]}") from None
+            result = pred()
+            if not result:
+                raise AssertionError(f"socket closed {self.closed} before the condition held; "
+                                     f"last frames: {self.frames[-5:]}")
+            return result
+
+    async def wait_closed(self, timeout: float = 10) -> tuple[int | None, str | None]:
+        async with self._cond:
+            await asyncio.wait_for(self._cond.wait_for(lambda: self.closed is not None), timeout)
+        return self.closed
+
+    def kinds(self, job_id: str | None = None) -> list[str]:
+        return [e["kind"] for e in self.events if job_id is None or e["data"].get("job_id") == job_id]
+
+    def terminal(self, job_id: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["kind"] in ("job.completed", "job.failed", "job.cancelled")
+                and e["data"]["job_id"] == job_id]
+
+    async def close(self) -> None:
+        if self.ws:
+            await self.ws.close()
+        if self._reader:
+            await asyncio.gather(self._reader, return_exceptions=True)

@@ -1,0 +1,521 @@
+"""Tests for jobs.documents: upload bytes -> titled sections, and every way that can fail."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import docx
+import pytest
+from reportlab.pdfgen import canvas
+
+from jobs import documents
+from jobs.documents import SUPPORTED, DocumentError, ParsedDocument, parse_document
+from tests.samples import (
+    OVERLONG_SENTENCE,
+    SAMPLE_SECTION_TITLES,
+    SAMPLE_SECTIONS,
+    SAMPLE_TITLE,
+    TIMELINE_TABLE_TEXT,
+    docx_from_sections,
+    markdown_from_sections,
+    sample_file,
+    sample_pdf,
+)
+
+MAX = 10 * 1024 * 1024
+
+
+def parse(filename: str, data: bytes | str, max_bytes: int = MAX) -> ParsedDocument:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return parse_document(filename, data, max_bytes=max_bytes)
+
+
+def titles(doc: ParsedDocument) -> list[str]:
+    return [section.title for section in doc.sections]
+
+
+def error_of(filename: str, data: bytes | str, max_bytes: int = MAX) -> DocumentError:
+    with pytest.raises(DocumentError) as caught:
+        parse(filename, data, max_bytes)
+    return caught.value
+
+
+def make_docx(build) -> bytes:
+    document = docx.Document()
+    build(document)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def make_pdf(lines: list[tuple[str, str, float]], **canvas_options) -> bytes:
+    """One page; each line is (text, font, size), drawn top to bottom."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, **canvas_options)
+    y = 780.0
+    for text, font, size in lines:
+        y -= size * 1.2 if text else 14
+        if text:
+            pdf.setFont(font, size)
+            pdf.drawString(72, y, text)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+BODY = "The hydraulic hose was replaced in January by a contractor working without a torque record."
+
+
+# ============================================================================ the sample, per format
+
+
+@pytest.mark.parametrize("ext", SUPPORTED)
+def test_sample_parses_into_expected_sections(ext: str) -> None:
+    name, data = sample_file(ext)
+    doc = parse(name, data)
+    assert doc.kind == ext[1:]
+    assert titles(doc) == SAMPLE_SECTION_TITLES
+    assert doc.title == SAMPLE_TITLE
+    assert all(section.level == 1 for section in doc.sections)
+
+
+@pytest.mark.parametrize("ext", [".docx", ".md", ".txt", ".pdf"])
+def test_sample_text_round_trips(ext: str) -> None:
+    name, data = sample_file(ext)
+    doc = parse(name, data)
+    for section, (_, expected) in zip(doc.sections, SAMPLE_SECTIONS):
+        assert section.text == expected
+    assert OVERLONG_SENTENCE in doc.sections[5].text
+
+
+def test_docx_table_text_kept_in_document_order() -> None:
+    doc = parse(*sample_file(".docx"))
+    timeline = doc.sections[SAMPLE_SECTION_TITLES.index("Timeline")].text
+    intro = timeline.index("The following sequence")
+    table = timeline.index(TIMELINE_TABLE_TEXT)
+    after = timeline.index("Later that night")
+    assert intro < table < after
+    assert "02:27 | Fire alarm activated; the valve was opened to drain the accumulator | Fire panel log" in timeline
+
+
+def test_docx_bullets_become_dash_lines() -> None:
+    doc = parse(*sample_file(".docx"))
+    actions = doc.sections[SAMPLE_SECTION_TITLES.index("Preventive Actions")].text
+    assert actions.splitlines()[0] == "- Improve operator training on responding to HPU alarms."
+    assert len(actions.splitlines()) == 4
+
+
+def test_pdf_table_is_rendered_as_rows() -> None:
+    doc = parse("report.pdf", sample_pdf())
+    timeline = doc.sections[SAMPLE_SECTION_TITLES.index("Timeline")].text
+    assert "Time | Event | Source" in timeline
+    assert timeline.index("The following sequence") < timeline.index("Time | Event") < timeline.index("Later that night")
+
+
+# ============================================================================ .docx heuristics
+
+
+def test_docx_known_name_headings_without_styles() -> None:
+    def build(document) -> None:
+        for heading in ["1. Background", "Root Cause:", "Section 3: Recommendations", "LESSONS LEARNED"]:
+            document.add_paragraph(heading)
+            document.add_paragraph(BODY)
+
+    doc = parse("r.docx", make_docx(build))
+    assert titles(doc) == ["1. Background", "Root Cause:", "Section 3: Recommendations", "LESSONS LEARNED"]
+    assert all(section.text == BODY for section in doc.sections)
+
+
+def test_docx_bold_title_case_line_is_a_heading_but_sentences_are_not() -> None:
+    def build(document) -> None:
+        document.add_heading("Findings", level=1)
+        document.add_paragraph("Short intro.")
+        document.add_paragraph().add_run("Hose Examination Results").bold = True
+        document.add_paragraph(BODY)
+        document.add_paragraph().add_run("The hose was examined.").bold = True
+        document.add_paragraph("Witness Statement")  # not bold, followed by a short line
+        document.add_paragraph("None taken.")
+
+    doc = parse("r.docx", make_docx(build))
+    assert titles(doc) == ["Findings", "Hose Examination Results"]
+    assert "The hose was examined." in doc.sections[1].text
+    assert "Witness Statement" in doc.sections[1].text
+
+
+def test_docx_auto_numbered_list_headings_and_title_paragraph() -> None:
+    def build(document) -> None:
+        document.add_paragraph("Conveyor Entanglement", style="Title")
+        document.add_paragraph("Background", style="List Number")
+        document.add_paragraph(BODY)
+        document.add_paragraph("Corrective Actions", style="List Number")
+        document.add_paragraph("Guard the tail pulley", style="List Bullet")
+        document.add_paragraph("Retrain the crew", style="List Bullet")
+
+    doc = parse("r.docx", make_docx(build))
+    assert doc.title == "Conveyor Entanglement"
+    assert titles(doc) == ["Background", "Corrective Actions"]
+    assert doc.sections[1].text == "- Guard the tail pulley\n- Retrain the crew"
+
+
+def test_docx_heading_levels_and_preamble() -> None:
+    def build(document) -> None:
+        document.add_paragraph("Report no. INV-2024-017, prepared by the HSE team.")
+        document.add_heading("Analysis", level=1)
+        document.add_paragraph(BODY)
+        document.add_heading("Hose Failure", level=2)
+        document.add_paragraph(BODY)
+
+    doc = parse("r.docx", make_docx(build))
+    assert [(s.title, s.level) for s in doc.sections] == [("Preamble", 1), ("Analysis", 1), ("Hose Failure", 2)]
+    assert doc.sections[0].text.startswith("Report no.")
+    assert doc.title is None
+
+
+def test_docx_without_headings_is_one_section_named_after_core_title() -> None:
+    def build(document) -> None:
+        document.core_properties.title = "Forklift Near Miss"
+        document.add_paragraph(BODY)
+        document.add_paragraph("A second paragraph.")
+
+    doc = parse("r.docx", make_docx(build))
+    assert [(s.title, s.text) for s in doc.sections] == [("Forklift Near Miss", f"{BODY}\n\nA second paragraph.")]
+    assert doc.title == "Forklift Near Miss"
+
+
+def test_docx_without_headings_or_title_is_named_document() -> None:
+    doc = parse("r.docx", make_docx(lambda d: d.add_paragraph(BODY)))
+    assert titles(doc) == ["Document"]
+
+
+def test_docx_strips_control_characters_and_normalises_spaces() -> None:
+    doc = parse("r.docx", make_docx(lambda d: d.add_paragraph("Valve\tV-101   was\u00a0 opened\u200b.")))
+    assert doc.sections[0].text == "Valve V-101 was opened."
+
+
+# ============================================================================ Markdown
+
+
+def test_markdown_fenced_code_hash_is_not_a_heading() -> None:
+    text = (
+        "# Findings\n\nThe script was run:\n\n```bash\n# restart the pump\nsystemctl restart pump\n```\n\n"
+        "~~~\n## not a heading either\n~~~\n\n## Root Cause\n\nA worn seal.\n"
+    )
+    doc = parse("r.md", text)
+    assert titles(doc) == ["Findings", "Root Cause"]
+    assert "# restart the pump" in doc.sections[0].text
+    assert "## not a heading either" in doc.sections[0].text
+
+
+def test_markdown_setext_and_closing_hashes() -> None:
+    text = (
+        "Line 3 Fire\n===========\n\nIntro text.\n\n"
+        "Background\n----------\n\nSome history.\n\n"
+        "### Timeline ###\n\n02:10 alarm.\n"
+    )
+    doc = parse("r.md", text)
+    assert doc.title == "Line 3 Fire"
+    assert [(s.title, s.level) for s in doc.sections] == [("Line 3 Fire", 1), ("Background", 1), ("Timeline", 2)]
+    assert doc.sections[0].text == "Intro text."
+
+
+def test_markdown_keeps_body_markup_and_front_matter_title() -> None:
+    text = "---\ntitle: Pump Seal Failure\nauthor: QA\n---\n\n## Summary\n\n- **Bold** point\n- [link](http://x)\n"
+    doc = parse("r.md", text)
+    assert doc.title == "Pump Seal Failure"
+    assert titles(doc) == ["Summary"]
+    assert doc.sections[0].text == "- **Bold** point\n- [link](http://x)"
+
+
+def test_markdown_ten_thousand_headings_is_bounded() -> None:
+    text = "".join(f"## Heading {i}\n\nBody {i}.\n\n" for i in range(10_000))
+    started = time.perf_counter()
+    doc = parse("big.md", text)
+    assert time.perf_counter() - started < 2.0
+    assert 1 <= len(doc.sections) <= documents.MAX_SECTIONS
+    combined = "\n".join(f"{s.title}\n{s.text}" for s in doc.sections)
+    assert "Heading 9999" in combined and "Body 9999." in combined and "Body 0." in combined
+
+
+# ============================================================================ plain text
+
+
+def test_text_heading_heuristics() -> None:
+    text = "\n".join(
+        [
+            "Investigation Report",
+            "",
+            "Prepared for the plant manager.",
+            "",
+            "SCOPE OF WORK",
+            "The press line only.",
+            "",
+            "1. Background",
+            "The press was installed in 2009.",
+            "",
+            "2.3 Root cause of the leak",
+            "",
+            "A worn seal.",
+            "",
+            "Hose Examination Results",
+            "",
+            "Cracks at the crimp.",
+            "",
+            "Witness Accounts",
+            "~~~~~~~~~~~~~~~~",
+            "Two operators were interviewed.",
+            "",
+            "Corrective Actions:",
+            "1. Replace Seals",
+            "2. Train Operators",
+        ]
+    )
+    doc = parse("r.txt", text)
+    assert doc.title == "Investigation Report"
+    assert titles(doc) == [
+        "Investigation Report",
+        "SCOPE OF WORK",
+        "1. Background",
+        "2.3 Root cause of the leak",
+        "Hose Examination Results",
+        "Witness Accounts",
+        "Corrective Actions:",
+    ]
+    assert doc.sections[3].level == 2
+    assert doc.sections[-1].text == "1. Replace Seals\n2. Train Operators"
+
+
+def test_text_known_names_without_blank_lines() -> None:
+    doc = parse("r.txt", f"Background\n{BODY}\nRoot Cause\nHuman error.\nRecommendations\nRetrain staff.\n")
+    assert titles(doc) == ["Background", "Root Cause", "Recommendations"]
+    assert doc.sections[1].text == "Human error."
+
+
+def test_text_dates_and_numbered_lists_are_not_headings() -> None:
+    text = "Timeline\n\n14 March 2024\n02:10 Alarm raised.\n\nMarch 15, 2024\n\nHose removed.\n\n1. Isolate\n2. Drain\n"
+    doc = parse("r.txt", text)
+    assert titles(doc) == ["Timeline"]
+    assert doc.sections[0].text.startswith("14 March 2024\n02:10 Alarm raised.")
+
+
+def test_text_without_headings_is_one_section() -> None:
+    doc = parse("notes.txt", f"{BODY}\n{BODY}\n")
+    assert titles(doc) == ["Document"]
+    assert doc.sections[0].text == f"{BODY}\n{BODY}"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("Caf\u00e9 \u201cquoted\u201d \u20ac5".encode("cp1252"), "Caf\u00e9 \u201cquoted\u201d \u20ac5"),
+        (b"Bad byte \x81 here \xe9", "Bad byte here \u00e9"),  # \x81 undefined in cp1252 -> latin-1, stripped
+        ("\ufeffBOM text \u00e9".encode("utf-8"), "BOM text \u00e9"),
+        ("Unicode text \u00e9".encode("utf-16"), "Unicode text \u00e9"),
+    ],
+)
+def test_text_encodings_never_crash(data: bytes, expected: str) -> None:
+    doc = parse("r.txt", data)
+    assert doc.sections[0].text == expected
+
+
+def test_text_nul_and_control_characters_are_stripped() -> None:
+    doc = parse("r.txt", b"Valve\x00 V-101\x07 was\t\topened.\r\nNext line.\x1b")
+    assert doc.sections[0].text == "Valve V-101 was opened.\nNext line."
+
+
+# ============================================================================ PDF
+
+
+def test_pdf_headings_by_font_size_and_bold() -> None:
+    data = make_pdf(
+        [
+            ("Press Line 3 Fire", "Helvetica", 20),
+            ("", "", 0),
+            ("Maintenance History", "Helvetica", 15),
+            ("The hose was replaced in January 2024 by a contractor.", "Helvetica", 10),
+            ("No torque values were recorded on the work order.", "Helvetica", 10),
+            ("", "", 0),
+            ("Hose Examination Results", "Helvetica-Bold", 10),
+            ("Cracks were found at the crimp of the fitting.", "Helvetica", 10),
+            ("", "", 0),
+            ("Recommendations", "Helvetica", 10),
+            ("Check the other presses for similar hoses.", "Helvetica", 10),
+        ]
+    )
+    doc = parse("r.pdf", data)
+    assert doc.title == "Press Line 3 Fire"
+    assert [(s.title, s.level) for s in doc.sections] == [
+        ("Maintenance History", 1),
+        ("Hose Examination Results", 2),
+        ("Recommendations", 1),
+    ]
+    assert doc.sections[0].text == (
+        "The hose was replaced in January 2024 by a contractor. No torque values were recorded on the work order."
+    )
+
+
+def test_pdf_drops_page_numbers() -> None:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    for page in (1, 2):
+        pdf.setFont("Helvetica", 10)
+        pdf.drawString(72, 700, f"Body text on page {page}.")
+        pdf.drawString(290, 30, f"Page {page} of 2")
+        pdf.showPage()
+    pdf.save()
+    doc = parse("r.pdf", buffer.getvalue())
+    assert "Page" not in doc.sections[0].text.replace("page 1", "").replace("page 2", "")
+
+
+def test_pdf_with_open_password_is_encrypted_document() -> None:
+    error = error_of("r.pdf", sample_pdf(encrypt_password="secret"))
+    assert (error.code, error.status) == ("encrypted_document", 400)
+    assert "password" in error.message.lower() and "remove" in error.message.lower()
+
+
+def test_pdf_without_text_is_empty_document() -> None:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.rect(100, 100, 200, 200)
+    pdf.showPage()
+    pdf.save()
+    error = error_of("scan.pdf", buffer.getvalue())
+    assert error.code == "empty_document"
+    assert "OCR" in error.message
+
+
+# ============================================================================ errors
+
+
+@pytest.mark.parametrize("filename", ["report.doc", "report.exe", "report", "report.docx.zip", ""])
+def test_unsupported_type(filename: str) -> None:
+    error = error_of(filename, b"hello")
+    assert (error.code, error.status) == ("unsupported_type", 415)
+    assert ".docx" in error.message
+
+
+def test_extension_is_case_insensitive() -> None:
+    name, data = sample_file(".docx")
+    assert parse("REPORT.DOCX", data).kind == "docx"
+    assert parse("C:\\Users\\me\\Notes.TXT", "Background\nText.").kind == "txt"
+
+
+def test_too_large_mentions_limit_in_mb() -> None:
+    error = error_of("r.txt", b"x" * (3 * 1024 * 1024), max_bytes=2 * 1024 * 1024)
+    assert (error.code, error.status) == ("too_large", 413)
+    assert "2 MB" in error.message
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("r.docx", b"this is not a zip at all"),
+        ("r.docx", sample_pdf()),  # a PDF renamed to .docx
+        ("r.docx", sample_file(".docx")[1][:2000]),  # truncated
+        ("r.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage"),
+        ("r.pdf", b"PK\x03\x04 not a pdf"),
+        ("r.txt", sample_pdf()),
+    ],
+)
+def test_corrupt_or_mismatched_documents(filename: str, data: bytes) -> None:
+    error = error_of(filename, data)
+    assert (error.code, error.status) == ("corrupt_document", 400)
+    assert "re-upload" in error.message or "upload" in error.message
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_docx_zip_without_word_document_is_corrupt() -> None:
+    error = error_of("r.docx", _zip({"[Content_Types].xml": b"<x/>", "xl/workbook.xml": b"<x/>"}))
+    assert error.code == "corrupt_document"
+    assert "Excel" in error.message
+
+
+def test_docx_with_broken_xml_is_corrupt() -> None:
+    archive = zipfile.ZipFile(io.BytesIO(sample_file(".docx")[1]))
+    entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    entries["word/document.xml"] = b"<w:document><unclosed"
+    assert error_of("r.docx", _zip(entries)).code == "corrupt_document"
+
+
+def test_zip_bomb_of_300_mb_zeros_is_rejected_quickly() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as entry:
+            zeros = bytes(1 << 20)
+            for _ in range(300):
+                entry.write(zeros)
+    data = buffer.getvalue()
+    assert len(data) < 1 << 20
+    started = time.perf_counter()
+    error = error_of("bomb.docx", data)
+    assert time.perf_counter() - started < 0.5
+    assert (error.code, error.status) == ("zip_bomb", 400)
+    assert "when unpacked" in error.message
+
+
+def test_zip_bomb_by_ratio_of_one_part() -> None:
+    data = _zip({"word/document.xml": bytes(5 << 20)})
+    error = error_of("r.docx", data)
+    assert error.code == "zip_bomb"
+    assert "200-fold" in error.message
+
+
+def test_zip_bomb_by_total_size() -> None:
+    block = bytes((i * 7919) % 251 for i in range(4096))  # repeats compress ~80x: under the ratio limit
+    data = _zip({"word/document.xml": block * 800})  # ~3.3 MB unpacked
+    assert len(data) < 100_000
+    error = error_of("r.docx", data, max_bytes=100_000)  # limit: 20 x 100 kB = ~2 MB
+    assert error.code == "zip_bomb"
+    assert "expands to more than" in error.message
+
+
+def test_zip_bomb_by_entry_count() -> None:
+    data = _zip({"word/document.xml": b"<x/>", **{f"word/media/{i}.bin": b"" for i in range(2001)}})
+    assert error_of("r.docx", data).code == "zip_bomb"
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("r.txt", b""),
+        ("r.txt", b"  \n\n\t \x00 \n"),
+        ("r.md", b"\n   \n\t\n"),
+        ("r.md", b"#\n\n"),
+        ("r.docx", make_docx(lambda d: d.add_paragraph("   "))),
+    ],
+)
+def test_empty_document(filename: str, data: bytes) -> None:
+    error = error_of(filename, data)
+    assert (error.code, error.status) == ("empty_document", 400)
+
+
+def test_unexpected_parser_failure_becomes_corrupt_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*_args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(documents._PARSERS, "txt", explode)
+    error = error_of("r.txt", b"hello")
+    assert error.code == "corrupt_document"
+    assert "boom" not in error.message
+
+
+def test_document_error_attributes() -> None:
+    error = DocumentError("too_large", "Too big.", 413)
+    assert (error.code, error.message, error.status, str(error)) == ("too_large", "Too big.", 413, "Too big.")
+    assert DocumentError("x", "y").status == 400
+
+
+def test_sample_builders_are_consistent() -> None:
+    md = markdown_from_sections("T", [("Background", "Text.")])
+    assert parse("r.md", md).sections[0].title == "Background"
+    assert parse("r.docx", docx_from_sections(None, [("Background", "Text.")])).sections[0].text == "Text."

@@ -1,0 +1,345 @@
+"""Tests for jobs.export: one real Word comment per item, anchored on the exact quote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from io import BytesIO
+
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+
+from jobs.export import MODEL_AUTHOR, NOTE_GENERAL, comment_text, default_author, export_docx
+from jobs.models import Item, Section
+
+# --------------------------------------------------------------------------- helpers
+
+_TEXT_TAGS = {qn(t) for t in ("w:t", "w:tab", "w:br", "w:cr", "w:noBreakHyphen", "w:ptab")}
+
+
+@dataclass
+class Anchor:
+    """What one comment covers: its text and the (text, bold) runs inside the range."""
+
+    runs: list[tuple[str, bool]] = field(default_factory=list)
+    paragraphs: set[int] = field(default_factory=set)
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.runs)
+
+    @property
+    def segments(self) -> list[tuple[str, bool]]:
+        """Adjacent runs of equal boldness merged (other comments may split runs further)."""
+        merged: list[tuple[str, bool]] = []
+        for text, bold in self.runs:
+            if merged and merged[-1][1] == bold:
+                merged[-1] = (merged[-1][0] + text, bold)
+            else:
+                merged.append((text, bold))
+        return merged
+
+
+def commented_ranges(data: bytes) -> dict[int, Anchor]:
+    """Walk document.xml in order; collect what lies between each comment's range markers."""
+    body = Document(BytesIO(data)).element.body
+    anchors: dict[int, Anchor] = {}
+    open_ids: set[int] = set()
+    paragraph_no = -1
+    for el in body.iter():
+        if el.tag == qn("w:p"):
+            paragraph_no += 1
+        elif el.tag == qn("w:commentRangeStart"):
+            cid = int(el.get(qn("w:id")))
+            open_ids.add(cid)
+            anchors[cid] = Anchor()
+        elif el.tag == qn("w:commentRangeEnd"):
+            open_ids.discard(int(el.get(qn("w:id"))))
+        elif el.tag == qn("w:r") and open_ids:
+            text = "".join(str(c) for c in el if c.tag in _TEXT_TAGS)
+            if not text:
+                continue
+            bold = el.find(qn("w:rPr") + "/" + qn("w:b")) is not None
+            for cid in open_ids:
+                anchors[cid].runs.append((text, bold))
+                anchors[cid].paragraphs.add(paragraph_no)
+    return anchors
+
+
+def comments_by_id(data: bytes) -> dict[int, object]:
+    return {c.comment_id: c for c in Document(BytesIO(data)).comments}
+
+
+def comment_for(data: bytes, description: str):
+    """The (comment, anchor) whose comment text holds the description."""
+    anchors = commented_ranges(data)
+    for cid, comment in comments_by_id(data).items():
+        if description in comment.text:
+            return comment, anchors[cid]
+    raise AssertionError(f"no comment holds {description!r}")
+
+
+def item(id: str, section_id: str, quote: str | None, **kw) -> Item:
+    base = dict(
+        type="important",
+        category="Evidence",
+        risk="medium",
+        description=f"Description of {id}.",
+        suggestion=f"Suggestion for {id}.",
+        questions=[f"Question one for {id}?", f"Question two for {id}?"],
+        refs=["C3", "C7"],
+        source="claude",
+    )
+    base.update(kw)
+    return Item(id=id, section_id=section_id, quote=quote, **base)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+BOLD = "failed twice"
+SPLIT_SENTENCE = ("The pump ", BOLD, " before the alarm sounded.")
+TABLE_TEXT = "Operator log entry 14:05 was missing."
+
+
+def make_docx() -> bytes:
+    doc = Document()
+    doc.add_heading("Incident report", level=0)
+    doc.add_heading("Summary", level=1)
+    p = doc.add_paragraph()
+    p.add_run(SPLIT_SENTENCE[0])
+    p.add_run(SPLIT_SENTENCE[1]).bold = True
+    p.add_run(SPLIT_SENTENCE[2])
+    doc.add_paragraph("Two findings share this line: first claim, and second claim here.")
+    doc.add_heading("Evidence", level=1)
+    doc.add_paragraph("Evidence was gathered from the control room.")
+    table = doc.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Log"
+    table.cell(0, 1).text = TABLE_TEXT
+    doc.add_heading("Conclusion", level=1)
+    doc.add_paragraph("The root cause was  operator   error.")
+    out = BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+SECTIONS = [
+    Section(id="s1", title="Summary", index=0, text="The pump failed twice before the alarm sounded."),
+    Section(id="s2", title="Evidence", index=1, text="Evidence was gathered from the control room."),
+    Section(id="s3", title="Conclusion", index=2, text="The root cause was operator error."),
+]
+
+ITEMS = [
+    item("split", "s1", "pump failed twice before"),
+    item("bold-only", "s1", "failed"),
+    item("first", "s1", "first claim"),
+    item("second", "s1", "second claim here."),
+    item("table", "s2", "log entry 14:05"),
+    item("general", "s2", None, type="suggestion", risk="low"),
+    item("missing", "s3", "this sentence is nowhere", type="critical", risk="high"),
+    item("spaces", "s3", "root cause was operator error"),
+    item("user", "s3", "operator", source="user", author="Jane Doe"),
+    item("user-anon", "s1", "The pump", source="user", author=None),
+]
+
+
+@pytest.fixture(scope="module")
+def exported() -> bytes:
+    return export_docx(items=ITEMS, sections=SECTIONS, original_docx=make_docx(), title="Incident report")
+
+
+# --------------------------------------------------------------------------- original .docx
+
+
+def test_one_comment_per_item(exported: bytes) -> None:
+    comments = list(Document(BytesIO(exported)).comments)
+    assert len(comments) == len(ITEMS)
+    assert len(commented_ranges(exported)) == len(ITEMS)
+
+
+def test_authors_and_initials(exported: bytes) -> None:
+    expected = {
+        "split": (MODEL_AUTHOR, "R"),
+        "user": ("Jane Doe", "JD"),
+        "user-anon": ("Reviewer", "R"),
+    }
+    for item_id, (author, initials) in expected.items():
+        comment, _ = comment_for(exported, f"Description of {item_id}.")
+        assert comment.author == author
+        assert comment.initials == initials
+
+
+def test_comment_text_holds_all_parts(exported: bytes) -> None:
+    for it in ITEMS:
+        comment, _ = comment_for(exported, it.description)
+        lines = comment.text.split("\n")
+        assert lines[0] == f"[{it.risk.upper()} risk · {it.type} · {it.category}]"
+        assert it.description in lines
+        assert f"Suggestion: {it.suggestion}" in lines
+        assert "Questions:" in lines
+        for q in it.questions:
+            assert f"- {q}" in lines
+        assert "Checklist: C3, C7" in lines
+        assert len(comment.paragraphs) == len(lines)  # one paragraph per line
+
+
+@pytest.mark.parametrize("it", [i for i in ITEMS if i.id not in {"general", "missing", "spaces"}],
+                         ids=lambda i: i.id)
+def test_range_is_exactly_the_quote(exported: bytes, it: Item) -> None:
+    _, anchor = comment_for(exported, it.description)
+    assert anchor.text == it.quote
+    assert len(anchor.paragraphs) == 1
+
+
+def test_whitespace_normalised_quote(exported: bytes) -> None:
+    _, anchor = comment_for(exported, "Description of spaces.")
+    assert anchor.text == "root cause was  operator   error"
+
+
+def test_bold_formatting_preserved(exported: bytes) -> None:
+    _, anchor = comment_for(exported, "Description of split.")
+    assert anchor.segments == [("pump ", False), (BOLD, True), (" before", False)]
+    _, anchor = comment_for(exported, "Description of bold-only.")
+    assert anchor.segments == [("failed", True)]
+
+    doc = Document(BytesIO(exported))
+    paragraph = next(p for p in doc.paragraphs if p.text == "".join(SPLIT_SENTENCE))
+    assert "".join(r.text for r in paragraph.runs if r.bold) == BOLD
+    assert all(not r.bold for r in paragraph.runs if r.text and r.text not in BOLD)
+
+
+def test_document_text_unchanged(exported: bytes) -> None:
+    before = [p.text for p in Document(BytesIO(make_docx())).paragraphs]
+    after = [p.text for p in Document(BytesIO(exported)).paragraphs]
+    assert after == before
+
+
+def test_missing_quote_anchors_on_heading_with_note(exported: bytes) -> None:
+    comment, anchor = comment_for(exported, "Description of missing.")
+    assert anchor.text == "Conclusion"
+    assert "Quote not found in the document; anchored on the section heading." in comment.text
+
+
+def test_none_quote_is_general_comment_on_heading(exported: bytes) -> None:
+    comment, anchor = comment_for(exported, "Description of general.")
+    assert anchor.text == "Evidence"
+    assert NOTE_GENERAL in comment.text.split("\n")
+
+
+def test_odd_quotes_never_lose_an_item() -> None:
+    items = [
+        item("blank", "s1", "   \n "),
+        item("multi", "s1", "failed twice before the alarm sounded.\n\nTwo findings share"),
+        item("unknown-section", "nope", "control room"),
+        item("unknown-missing", "nope", "not here at all"),
+    ]
+    data = export_docx(items=items, sections=SECTIONS, original_docx=make_docx(), title="T")
+    assert len(list(Document(BytesIO(data)).comments)) == len(items)
+
+    comment, anchor = comment_for(data, "Description of blank.")
+    assert anchor.text == "Summary" and NOTE_GENERAL in comment.text
+    comment, anchor = comment_for(data, "Description of multi.")
+    assert anchor.text == "Summary" and "Quote not found" in comment.text
+    _, anchor = comment_for(data, "Description of unknown-section.")
+    assert anchor.text == "control room"
+    comment, anchor = comment_for(data, "Description of unknown-missing.")
+    assert anchor.text == "Incident report" and "start of the document" in comment.text
+
+
+def test_typographic_quotes_match() -> None:
+    doc = Document()
+    doc.add_heading("Summary", level=1)
+    doc.add_paragraph("He said \u201cstop\u201d \u2014 nobody did.")
+    out = BytesIO()
+    doc.save(out)
+    data = export_docx(items=[item("q", "s1", 'said "stop" - nobody')], sections=SECTIONS[:1],
+                       original_docx=out.getvalue(), title="T")
+    _, anchor = comment_for(data, "Description of q.")
+    assert anchor.text == "said \u201cstop\u201d \u2014 nobody"
+
+
+def test_quote_prefers_own_section() -> None:
+    doc = Document()
+    for title in ("Summary", "Evidence"):
+        doc.add_heading(title, level=1)
+        doc.add_paragraph(f"{title}: the same words appear here.")
+    out = BytesIO()
+    doc.save(out)
+    data = export_docx(items=[item("e", "s2", "the same words")], sections=SECTIONS[:2],
+                       original_docx=out.getvalue(), title="T")
+    para_of_evidence = 3  # title-less doc: Summary, para, Evidence, para (0-based)
+    _, anchor = comment_for(data, "Description of e.")
+    assert anchor.text == "the same words"
+    assert anchor.paragraphs == {para_of_evidence}
+
+
+def test_no_items_returns_valid_docx() -> None:
+    data = export_docx(items=[], sections=SECTIONS, original_docx=make_docx(), title="T")
+    assert len(list(Document(BytesIO(data)).comments)) == 0
+
+
+# --------------------------------------------------------------------------- built from sections
+
+
+def test_built_from_sections_without_original() -> None:
+    sections = [
+        Section(id="a", title="Background", index=0, level=1,
+                text="First paragraph line one\nline two.\n\nSecond paragraph."),
+        Section(id="b", title="Details", index=1, level=2, text="Nothing to see here."),
+    ]
+    items = [
+        item("wrap", "a", "line one line two"),
+        item("second", "a", "Second paragraph."),
+        item("none", "b", None),
+        item("lost", "b", "absent text", source="user", author="Ann Lee"),
+    ]
+    data = export_docx(items=items, sections=sections, original_docx=None, title="My report")
+    doc = Document(BytesIO(data))
+
+    styled = [(p.style.name, p.text) for p in doc.paragraphs]
+    assert styled == [
+        ("Title", "My report"),
+        ("Heading 1", "Background"),
+        ("Normal", "First paragraph line one\nline two."),
+        ("Normal", "Second paragraph."),
+        ("Heading 2", "Details"),
+        ("Normal", "Nothing to see here."),
+    ]
+    assert len(list(doc.comments)) == len(items)
+
+    _, anchor = comment_for(data, "Description of wrap.")
+    assert anchor.text == "line one\nline two"
+    _, anchor = comment_for(data, "Description of second.")
+    assert anchor.text == "Second paragraph."
+    comment, anchor = comment_for(data, "Description of none.")
+    assert anchor.text == "Details" and NOTE_GENERAL in comment.text
+    comment, anchor = comment_for(data, "Description of lost.")
+    assert anchor.text == "Details" and "Quote not found" in comment.text
+    assert comment.author == "Ann Lee"
+
+
+def test_unreadable_original_falls_back_to_sections() -> None:
+    data = export_docx(items=[item("x", "s1", "pump")], sections=SECTIONS,
+                       original_docx=b"not a zip", title="T")
+    assert len(list(Document(BytesIO(data)).comments)) == 1
+
+
+# --------------------------------------------------------------------------- units
+
+
+def test_default_author() -> None:
+    assert default_author(item("a", "s", None, source="offline")) == "Redline"
+    assert default_author(item("a", "s", None, source="claude", author="x")) == "Redline"
+    assert default_author(item("a", "s", None, source="user", author=" Bo ")) == "Bo"
+    assert default_author(item("a", "s", None, source="user", author="")) == "Reviewer"
+
+
+def test_comment_text_omits_empty_parts() -> None:
+    it = item("a", "s", None, suggestion="", questions=[], refs=[], description="Only\nthis.")
+    assert comment_text(it) == ["[MEDIUM risk · important · Evidence]", "Only", "this."]
+
+
+def test_custom_author_of() -> None:
+    data = export_docx(items=[item("a", "s1", "pump")], sections=SECTIONS,
+                       original_docx=make_docx(), title="T", author_of=lambda i: "Audit Bot")
+    comment, _ = comment_for(data, "Description of a.")
+    assert comment.author == "Audit Bot" and comment.initials == "AB"
