@@ -59,7 +59,8 @@ class Store:
             files["guidelines"] = guidelines
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(k.review, mapping=meta)
-            pipe.hset(k.sections, mapping={s.id: s.model_dump_json() for s in sections})
+            if sections:
+                pipe.hset(k.sections, mapping={s.id: s.model_dump_json() for s in sections})
             if files:
                 pipe.hset(k.files, mapping=files)
             await pipe.execute()

@@ -124,6 +124,19 @@ async def add_item(rid: str) -> Response:
     return ok({"item": await svc().add_user_item(rid, body, author)}, 201)
 
 
+@api.patch("/api/reviews/<rid>/items/<item_id>")
+async def edit_item(rid: str, item_id: str) -> Response:
+    await authorize(rid)
+    return ok({"item": await svc().edit_user_item(rid, item_id, await json_body())})
+
+
+@api.delete("/api/reviews/<rid>/items/<item_id>")
+async def delete_item(rid: str, item_id: str) -> Response:
+    await authorize(rid)
+    await svc().delete_user_item(rid, item_id)
+    return ok({"item_id": item_id, "deleted": True})
+
+
 @api.post("/api/reviews/<rid>/items/<item_id>/decision")
 async def decide(rid: str, item_id: str) -> Response:
     await authorize(rid)

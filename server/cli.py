@@ -16,8 +16,10 @@ def _setup_logging() -> None:
     logging.basicConfig(level=os.environ.get("REDLINE_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if os.environ.get("REDLINE_LOG_LEVEL", "").upper() != "DEBUG":
-        logging.getLogger("saq").setLevel(logging.WARNING)
+        logging.getLogger("saq").setLevel(logging.ERROR)
     logging.getLogger("hypercorn.access").setLevel(logging.WARNING)
+    logging.getLogger("hypercorn.error").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _use_uvloop() -> None:

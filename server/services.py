@@ -140,6 +140,35 @@ class Services:
         return item.model_dump(mode="json")
 
 
+    async def edit_user_item(self, rid: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        current = await self._own_item(rid, item_id)
+        editable = {"description", "suggestion", "type", "risk", "category", "quote", "questions"}
+        changes = {k: v for k, v in body.items() if k in editable}
+        section = await self.store.section(rid, current["section_id"])
+        quote = changes.get("quote", current.get("quote")) or None
+        if quote is not None and (not isinstance(quote, str) or section is None or quote not in section.text):
+            raise ServiceError("quote_not_found", "The quote must be exact text of the section.")
+        try:
+            item = Item.model_validate({**current, **changes, "quote": quote})
+        except Exception as e:
+            raise ServiceError("invalid_item", f"The item is not valid: {_first_error(e)}") from None
+        await self.store.update_user_item(rid, item)
+        return item.model_dump(mode="json")
+
+    async def delete_user_item(self, rid: str, item_id: str) -> None:
+        await self._own_item(rid, item_id)
+        await self.store.remove_item(rid, item_id)
+
+    async def _own_item(self, rid: str, item_id: str) -> dict[str, Any]:
+        item = await self.store.item(rid, item_id)
+        if item is None:
+            raise ServiceError("not_found", "No such item in this review.", 404)
+        if item.get("source") != "user":
+            raise ServiceError("not_editable", "Only reviewers' own findings can be edited or deleted; "
+                               "reject a model finding instead.", 409)
+        return item
+
+
 async def _parse(filename: str, data: bytes, limit: int, what: str = "document"):
     try:
         return await asyncio.to_thread(parse_document, filename, data, max_bytes=limit)

@@ -1,0 +1,77 @@
+"""Reviewers' own findings, decisions over HTTP, and the offline chat, as a client sees them."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.client import Socket, upload
+
+
+async def test_user_items_are_added_edited_and_deleted_live(server):
+    review = await upload(server)
+    rid, h = review["review_id"], {"Authorization": f"Bearer {review['token']}"}
+    sock = await Socket(server, rid, review["token"]).connect()
+    text = sock.welcome["review"]["sections"][2]["text"]
+    quote = text.split(".")[0]
+    async with httpx.AsyncClient(base_url=server, headers=h) as http:
+        r = await http.post(f"/api/reviews/{rid}/items", json={
+            "section_id": "s3", "description": "Who acknowledged the alarm?", "quote": quote,
+            "type": "important", "risk": "high", "category": "Actors", "author": "Dana"})
+        assert r.status_code == 201, r.text
+        item = r.json()["item"]
+        assert item["source"] == "user" and item["decision"] == "accepted" and item["author"] == "Dana"
+        assert item["quote"] == quote
+        bad = await http.post(f"/api/reviews/{rid}/items", json={"section_id": "s3", "description": "x",
+                                                                 "quote": "not in the text at all"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "quote_not_found"
+        r = await http.patch(f"/api/reviews/{rid}/items/{item['id']}", json={"risk": "medium", "suggestion": "Name the role."})
+        assert r.status_code == 200 and r.json()["item"]["risk"] == "medium"
+        r = await http.post(f"/api/reviews/{rid}/items/{item['id']}/decision", json={"decision": "rejected"})
+        assert r.json()["item"]["decision"] == "rejected"
+        bad = await http.post(f"/api/reviews/{rid}/items/{item['id']}/decision", json={"decision": "maybe"})
+        assert bad.status_code == 400
+        r = await http.delete(f"/api/reviews/{rid}/items/{item['id']}")
+        assert r.status_code == 200
+        snap = (await http.get(f"/api/reviews/{rid}")).json()
+        assert snap["items"] == []
+    kinds = [e["kind"] for e in await sock.wait_for(lambda: len(sock.events) >= 4 and sock.events)]
+    assert kinds == ["item.added", "item.updated", "item.decided", "item.removed"]
+    await sock.close()
+
+
+async def test_offline_chat_streams_and_the_deltas_add_up(server):
+    review = await upload(server)
+    a = await Socket(server, review["review_id"], review["token"], "ann").connect()
+    b = await Socket(server, review["review_id"], review["token"], "bob").connect()
+    reply = await a.request({"op": "chat", "message": "What was the root cause of the fire?", "section_id": "s5"})
+    assert reply["ok"], reply
+    job_id, message_id = reply["data"]["job_id"], reply["data"]["message_id"]
+    await b.wait_for(lambda: b.terminal(job_id))
+    question = next(e for e in b.events if e["kind"] == "chat.message")
+    assert question["data"] == {"message_id": message_id, "role": "user", "text": "What was the root cause of the fire?",
+                                "author": "ann", "section_id": "s5"}
+    deltas = [e["data"]["text"] for e in b.events if e["kind"] == "chat.delta"]
+    done = next(e for e in b.events if e["kind"] == "chat.completed")
+    assert len(deltas) > 1 and "".join(deltas) == done["data"]["text"]
+    assert "Root Cause" in done["data"]["text"]
+    assert [e["kind"] for e in b.terminal(job_id)] == ["job.completed"]
+    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {review['token']}"}) as http:
+        chat = (await http.get(f"/api/reviews/{review['review_id']}")).json()["chat"]
+    assert [m["role"] for m in chat] == ["user", "assistant"] and chat[1]["text"] == done["data"]["text"]
+    for s in (a, b):
+        await s.close()
+
+
+async def test_model_connection_test_job(server):
+    async with httpx.AsyncClient(base_url=server) as http:
+        r = await http.post("/api/llm/test")
+        assert r.status_code == 202
+        body = r.json()
+        sock = await Socket(server, body["review_id"], body["token"]).connect()
+        done_before = [j for j in sock.welcome["review"]["jobs"] if j["status"] == "complete"]
+        if not done_before:
+            await sock.wait_for(lambda: sock.terminal(body["job_id"]))
+        job = (await http.get(f"/api/jobs/{body['job_id']}", params={"token": body["token"]})).json()
+        assert job["status"] == "complete" and job["kind"] == "test"
+        assert job["result"]["reviewer"] == "offline" and job["result"]["ok"] is True
+        await sock.close()
