@@ -134,7 +134,7 @@ class Store:
             "items": item_list,
             "chat": [orjson.loads(m) for m in chat],
             "jobs": job_list,
-            "usage": {_s(a): float(b) for a, b in usage.items()},
+            "usage": {_s(a): (float(b) if b"." in b or b"e" in b else int(b)) for a, b in usage.items()},
             "last_event_id": _s(last) if last else None,
         }
 

@@ -13,7 +13,7 @@ from jobs.jobrun import JobFailed, JobRun, JobStopped
 from jobs.keys import ReviewKeys
 from jobs.events import Write
 from jobs.models import ChatMessage, Item
-from jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
+from jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress, Usage
 
 log = logging.getLogger("redline.tasks")
 
@@ -24,6 +24,15 @@ def _run(ctx: dict[str, Any], rid: str, job_id: str, section_id: str | None) -> 
     return JobRun(redis=rt.redis, publisher=rt.publisher, job=ctx.get("job"), rid=rid, job_id=job_id,
                   section_id=section_id, progress_interval=s.progress_interval_s,
                   heartbeat_interval=max(0.5, s.job_heartbeat_s / 4))
+
+
+async def _record_usage(run: JobRun, usage: Usage, total: Usage) -> None:
+    """Add one model call's tokens and cost to the review's totals, with a usage.updated event."""
+    total.add(usage)
+    key = run.keys.usage
+    writes = [Write("hincrby", key, k, v) for k, v in usage.as_dict().items() if k != "cost_usd" and v]
+    writes.append(Write("hincrbyfloat", key, "cost_usd", repr(usage.cost_usd)))
+    await run.publish("usage.updated", {"job_id": run.job_id, "usage": usage.as_dict()}, writes)
 
 
 async def _guarded(run: JobRun, body) -> Any:
@@ -52,16 +61,19 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
         req = AnalysisRequest(review_title=meta.get("title", ""), section=section,
                               outline=[s.title for s in sections], guidelines=await rt.store.guidelines(rid))
         reviewer = rt.reviewer
-        count = 0
+        count, usage = 0, Usage(requests=0)
         async for out in reviewer.analyze(req):
             if isinstance(out, Progress):
-                await run.progress(out.value, out.message)
+                await run.progress(out.value, out.message, force=out.message is not None)
+                continue
+            if isinstance(out, Usage):
+                await _record_usage(run, out, usage)
                 continue
             item = Item(**out.model_dump(), id=run.item_id(), section_id=section_id,
                         source=reviewer.source, job_id=job_id)
             await run.add_item(item)
             count += 1
-        return {"items": count, "reviewer": reviewer.source, "model": reviewer.model}
+        return {"items": count, "reviewer": reviewer.source, "model": reviewer.model, "usage": usage.as_dict()}
 
     return await _guarded(run, body)
 
@@ -82,9 +94,13 @@ async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id:
                           history=history, section=current, section_items=items,
                           guidelines=await rt.store.guidelines(rid))
         parts: list[str] = []
+        usage = Usage(requests=0)
         async for chunk in rt.reviewer.chat(req):
             if isinstance(chunk, Progress):
                 await run.progress(chunk.value, chunk.message, force=True)
+                continue
+            if isinstance(chunk, Usage):
+                await _record_usage(run, chunk, usage)
                 continue
             if not chunk:
                 continue
@@ -94,7 +110,7 @@ async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id:
         msg = ChatMessage(message_id=answer_id, role="assistant", text=text, section_id=chat_section_id)
         await run.publish("chat.completed", {"message_id": answer_id, "text": text, "reply_to": message_id},
                           [Write("rpush", ReviewKeys(rid).chat, "", msg.model_dump_json())])
-        return {"message_id": answer_id}
+        return {"message_id": answer_id, "usage": usage.as_dict()}
 
     return await _guarded(run, body)
 

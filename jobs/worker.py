@@ -35,11 +35,12 @@ class Runtime:
     reviewer: Reviewer
 
 
-def make_reviewer(settings: Settings) -> Reviewer:
+def make_reviewer(settings: Settings, redis: Redis) -> Reviewer:
+    """One reviewer (and so one model client) per worker process."""
     if settings.anthropic_api_key:
         from jobs.reviewers.claude import ClaudeReviewer
 
-        return ClaudeReviewer(settings)
+        return ClaudeReviewer(settings, redis)
     from jobs.reviewers.offline_reviewer import OfflineReviewer
 
     return OfflineReviewer(settings)
@@ -52,7 +53,7 @@ class WorkerGroup:
         self.settings = settings
         self.redis = redis
         publisher = Publisher(redis, settings.event_log_maxlen)
-        self.runtime = Runtime(settings, redis, publisher, Store(redis, publisher), make_reviewer(settings))
+        self.runtime = Runtime(settings, redis, publisher, Store(redis, publisher), make_reviewer(settings, redis))
         self.queues: dict[str, RedlineQueue] = make_queues(redis, publisher, settings)
         n = concurrency or settings.worker_concurrency
         timers = {"sweep": settings.sweep_interval_s, "abort": settings.abort_poll_s, "schedule": 1,
@@ -90,6 +91,9 @@ class WorkerGroup:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        close = getattr(self.runtime.reviewer, "aclose", None)
+        if close is not None:
+            await close()
 
     def cancel_local(self, job_id: str) -> bool:
         """Stop the task of `job_id` at once if it runs in this process."""

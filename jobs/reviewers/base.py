@@ -35,21 +35,29 @@ class Progress:
 
 @dataclass
 class Usage:
+    """Tokens of one model call and its estimated cost; yielded by a reviewer after each call."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    requests: int = 1
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | float]:
         return dict(self.__dict__)
+
+    def add(self, other: "Usage") -> None:
+        for k, v in other.__dict__.items():
+            setattr(self, k, getattr(self, k) + v)
 
 
 class Reviewer(Protocol):
     source: str  # "offline" | "claude"
     model: str | None
 
-    def analyze(self, req: AnalysisRequest) -> AsyncIterator[Finding | Progress]: ...
+    def analyze(self, req: AnalysisRequest) -> AsyncIterator[Finding | Progress | Usage]: ...
 
-    def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress]: ...
+    def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress | Usage]: ...
 
     async def test(self) -> dict[str, Any]: ...
