@@ -9,17 +9,8 @@ import os
 import signal
 import sys
 
+from jobs.logs import setup_logging
 from jobs.settings import Settings, get_settings
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(level=os.environ.get("REDLINE_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if os.environ.get("REDLINE_LOG_LEVEL", "").upper() != "DEBUG":
-        logging.getLogger("saq").setLevel(logging.ERROR)
-    logging.getLogger("hypercorn.access").setLevel(logging.WARNING)
-    logging.getLogger("hypercorn.error").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _use_uvloop() -> None:
@@ -98,9 +89,17 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool, read
             with open(ready_file, "w") as f:
                 f.write(f"http://{host}:{port}")
 
+    asyncio.get_running_loop().set_exception_handler(_quiet_cancellations)
     watcher = asyncio.create_task(on_stop())
     await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
     watcher.cancel()
+
+
+def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """Connections cancelled at shutdown are expected; everything else is logged as usual."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -144,7 +143,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _setup_logging()
+    setup_logging()
     parser = argparse.ArgumentParser(prog="redline", description="Live, collaborative AI review of write-ups.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="web server (and an in-process worker)")

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from quart import websocket
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
 from jobs import events
 from jobs.keys import rid_of_job
@@ -170,6 +171,10 @@ class Connection:
                 self._reply(P.reply_ok(msg.ref, data))
             except OpError as e:
                 self._reply(P.reply_error(msg.ref, e.code, e.message))
+            except (RedisConnectionError, RedisTimeoutError):
+                log.warning("op %s: Redis unreachable", getattr(msg, "op", "?"))
+                self._reply(P.reply_error(msg.ref, "unavailable", "The review store is unreachable just now; "
+                                          "nothing was changed — try again in a few seconds."))
             except Exception:
                 log.exception("op %s failed", getattr(msg, "op", "?"))
                 self._reply(P.reply_error(msg.ref, "unavailable",

@@ -1,0 +1,99 @@
+"""Faults: Redis restarts, server and worker shutdowns, slow clients, lost pub/sub messages.
+
+A reviewer must never lose a decision, see an event twice, or watch a job that never ends."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import httpx
+import pytest
+import redis as redis_sync
+
+from jobs.events import Publisher
+from jobs.redis_server import EmbeddedRedis
+from tests.client import Socket, upload
+from tests.conftest import start_server, start_worker
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    r = EmbeddedRedis(tmp_path / "redis").start()
+    yield r
+    r.stop()
+
+
+async def test_redis_restart_degrades_then_recovers_without_losing_decisions(own_redis, tmp_path):
+    proc, base = start_server(own_redis.url, tmp_path, worker=False)
+    worker = start_worker(own_redis.url, tmp_path)
+    try:
+        review = await upload(base)
+        rid, token = review["review_id"], review["token"]
+        sock = await Socket(base, rid, token).connect()
+        job = (await sock.request({"op": "analyze", "sections": ["s1"]}))["data"]["jobs"][0]["job_id"]
+        await sock.wait_for(lambda: sock.terminal(job))
+        item = next(e["data"]["item"] for e in sock.events if e["kind"] == "item.added")
+        assert (await sock.request({"op": "decide", "item_id": item["id"], "decision": "accepted"}))["ok"]
+
+        own_redis.stop()  # a Redis restart (SIGTERM: the append-only file is flushed)
+        await sock.wait_for(lambda: any(f["type"] == "status" and f["state"] == "degraded" for f in sock.frames))
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+            r = await http.get(f"/api/reviews/{rid}")
+            assert r.status_code == 503
+            assert r.json()["error"]["code"] == "service_unavailable" and "Redis" in r.json()["error"]["message"]
+            down = await sock.request({"op": "analyze", "sections": ["s2"]})
+            assert not down["ok"] and down["error"]["code"] == "unavailable"
+
+            own_redis.start()
+            await sock.wait_for(lambda: any(f["type"] == "status" and f["state"] == "ok" for f in sock.frames), 30)
+            snap = (await http.get(f"/api/reviews/{rid}")).json()
+            assert next(i for i in snap["items"] if i["id"] == item["id"])["decision"] == "accepted"
+            assert snap["last_event_id"] == sock.events[-1]["id"]
+        # Workers reconnected by themselves: a new job runs to its end, live on the same socket.
+        again = await sock.request({"op": "analyze", "sections": ["s2"]})
+        assert again["ok"], again
+        job2 = again["data"]["jobs"][0]["job_id"]
+        await sock.wait_for(lambda: sock.terminal(job2), 30)
+        assert [e["kind"] for e in sock.terminal(job2)] == ["job.completed"]
+        ids = [e["id"] for e in sock.events]
+        assert len(ids) == len(set(ids))
+        await sock.close()
+    finally:
+        worker.stop()
+        proc.stop()
+    # No log storm while Redis was down.
+    assert worker.output().count("\n") < 60, worker.output()[-3000:]
+    assert proc.output().count("\n") < 60, proc.output()[-3000:]
+
+
+async def test_sigterm_on_the_server_closes_sockets_with_1001(redis_url, tmp_path):
+    proc, base = start_server(redis_url, tmp_path, worker=False)
+    review = await upload(base)
+    sock = await Socket(base, review["review_id"], review["token"]).connect()
+    proc.p.send_signal(signal.SIGTERM)
+    code, _ = await sock.wait_closed(10)
+    assert code == 1001
+    assert proc.p.wait(10) == 0
+
+
+async def test_a_lost_pubsub_message_is_filled_from_the_log(server, redis_url):
+    """A frame names its predecessor: a socket that missed one (pub/sub is at-most-once) catches up."""
+    review = await upload(server)
+    rid = review["review_id"]
+    sock = await Socket(server, rid, review["token"]).connect()
+    r = redis_sync.Redis.from_url(redis_url)
+    # Append an event to the log WITHOUT publishing it, as if its pub/sub message were lost.
+    prev = (r.get(f"rl:{{{rid}}}:last") or b"").decode()
+    lost = r.xadd(f"rl:{{{rid}}}:events", {"k": "chat.message", "p": prev,
+                                            "d": b'{"message_id":"lost","role":"user","text":"hello"}'}).decode()
+    r.set(f"rl:{{{rid}}}:last", lost)
+    r.close()
+    ok = await sock.request({"op": "chat", "message": "What happened?"})
+    assert ok["ok"]
+    await sock.wait_for(lambda: sock.terminal(ok["data"]["job_id"]))
+    assert sock.events[0]["id"] == lost and sock.events[0]["data"]["message_id"] == "lost"
+    assert sock.events[1]["prev"] == lost
+    ids = [e["id"] for e in sock.events]
+    assert len(ids) == len(set(ids))
+    await sock.close()
