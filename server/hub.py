@@ -34,26 +34,30 @@ Entry = tuple[Any, str]  # (id key or None, text frame) or RESYNC
 class Subscriber:
     """One socket's view of the hub: a bounded queue and a wake-up event."""
 
-    __slots__ = ("rid", "queue", "maxlen", "wake", "overflowed", "closing")
+    __slots__ = ("rid", "queue", "maxlen", "wake", "overflowed", "closing", "done")
 
     def __init__(self, rid: str, maxlen: int) -> None:
         self.rid = rid
         self.queue: deque = deque()
         self.maxlen = maxlen
-        self.wake = asyncio.Event()
+        self.wake = asyncio.Event()  # the socket's writer has something to do
+        self.done = asyncio.Event()  # the socket must close now (too slow, or server going away)
         self.overflowed = False
-        self.closing: int | None = None  # a close code requested by the server
+        self.closing: int | None = None  # the close code the server asks for
 
     def push(self, entry: Any) -> None:
         if len(self.queue) >= self.maxlen and entry is not RESYNC:
-            self.overflowed = True
-        else:
+            if not self.overflowed:
+                self.overflowed = True
+                self.queue.clear()  # nothing more will be sent: free the memory now
+                self.done.set()
+        elif not self.overflowed:
             self.queue.append(entry)
-        self.wake.set()
+            self.wake.set()
 
     def close(self, code: int) -> None:
         self.closing = code
-        self.wake.set()
+        self.done.set()
 
 
 class Hub:

@@ -54,11 +54,17 @@ class Connection:
             await self.svc.presence.join(self.rid, self.conn_id, self.name)
             self.joined = True
             reader = asyncio.create_task(self._read(), name="ws-reader")
-            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-            for t in (reader, writer):
-                if t not in done:
-                    t.cancel()
-            await asyncio.gather(reader, writer, return_exceptions=True)
+            done_wait = asyncio.create_task(self.sub.done.wait())
+            await asyncio.wait({reader, writer, done_wait}, return_when=asyncio.FIRST_COMPLETED)
+            for t in (reader, writer, done_wait):
+                t.cancel()
+            await asyncio.gather(reader, writer, done_wait, return_exceptions=True)
+            if self.sub.overflowed:
+                self.svc.metrics_slow_close()
+                log.warning("closing a socket of review %s that fell %d frames behind", self.rid, self.sub.maxlen)
+                await self._close(P.CLOSE_TOO_SLOW, "client too slow")
+            elif self.sub.closing is not None:
+                await self._close(self.sub.closing, "server going away")
         except ReviewGone:
             await websocket.close(P.CLOSE_NO_REVIEW, "no such review")
         finally:
@@ -68,6 +74,13 @@ class Connection:
                     await self.svc.presence.leave(self.rid, self.conn_id)
                 except Exception:
                     log.warning("presence leave failed for %s", self.rid)
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Close with a code; a peer that reads nothing cannot block us (then the handler just ends)."""
+        try:
+            await asyncio.wait_for(websocket.close(code, reason), 2)
+        except (asyncio.TimeoutError, Exception):
+            pass
 
     async def _await_hello(self) -> P.Hello | None:
         while True:
@@ -116,13 +129,6 @@ class Connection:
         while True:
             await sub.wake.wait()
             sub.wake.clear()
-            if sub.closing is not None:
-                await websocket.close(sub.closing)
-                return
-            if sub.overflowed:
-                self.svc.metrics_slow_close()
-                await websocket.close(P.CLOSE_TOO_SLOW, "client too slow")
-                return
             q = sub.queue
             while q:
                 entry = q.popleft()

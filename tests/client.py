@@ -91,12 +91,15 @@ class Socket:
             try:
                 await asyncio.wait_for(self._cond.wait_for(lambda: pred() or self.closed is not None), timeout)
             except asyncio.TimeoutError:
-                raise AssertionError(f"timed out waiting; last frames: {self.frames[-5:]}") from None
+                raise AssertionError(f"timed out waiting; last frames: {self._tail()}") from None
             result = pred()
             if not result:
                 raise AssertionError(f"socket closed {self.closed} before the condition held; "
-                                     f"last frames: {self.frames[-5:]}")
+                                     f"last frames: {self._tail()}")
             return result
+
+    def _tail(self) -> str:
+        return " | ".join(json.dumps(f)[:300] for f in self.frames[-5:])
 
     async def wait_closed(self, timeout: float = 10) -> tuple[int | None, str | None]:
         async with self._cond:
@@ -115,3 +118,61 @@ class Socket:
             await self.ws.close()
         if self._reader:
             await asyncio.gather(self._reader, return_exceptions=True)
+
+
+class StalledSocket:
+    """A websocket client that stops reading after the welcome, with a tiny receive buffer:
+    the way a frozen browser tab or a dead mobile link looks to the server."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, base: str, rid: str, token: str) -> "StalledSocket":
+        import base64
+        import os
+        import socket as socketlib
+
+        host, port = base.split("//")[1].split(":")
+        sock = socketlib.socket()
+        sock.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_RCVBUF, 4096)
+        sock.connect((host, int(port)))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=2**16)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write((f"GET /ws/reviews/{rid}?token={token} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                      f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        await reader.readuntil(b"\r\n\r\n")
+        self = cls(reader, writer)
+        self.send_text('{"op": "hello", "last_event_id": null}')
+        await self.next_frame()  # welcome
+        return self
+
+    def send_text(self, text: str) -> None:
+        import os
+
+        data = text.encode()
+        mask = os.urandom(4)
+        assert len(data) < 126
+        self.writer.write(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    async def next_frame(self) -> tuple[int, bytes]:
+        head = await self.reader.readexactly(2)
+        opcode, n = head[0] & 0x0F, head[1] & 0x7F
+        if n == 126:
+            n = int.from_bytes(await self.reader.readexactly(2), "big")
+        elif n == 127:
+            n = int.from_bytes(await self.reader.readexactly(8), "big")
+        return opcode, await self.reader.readexactly(n)
+
+    async def close_code(self) -> int | None:
+        """Read on until the close frame; its code (None if the connection just ended)."""
+        try:
+            while True:
+                opcode, payload = await self.next_frame()
+                if opcode == 0x8:
+                    return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        finally:
+            self.writer.close()

@@ -13,7 +13,7 @@ import redis as redis_sync
 
 from jobs.events import Publisher
 from jobs.redis_server import EmbeddedRedis
-from tests.client import Socket, upload
+from tests.client import Socket, StalledSocket, upload
 from tests.conftest import start_server, start_worker
 
 
@@ -97,3 +97,28 @@ async def test_a_lost_pubsub_message_is_filled_from_the_log(server, redis_url):
     ids = [e["id"] for e in sock.events]
     assert len(ids) == len(set(ids))
     await sock.close()
+
+
+async def test_a_socket_that_stops_reading_is_closed_with_4408_and_others_keep_up(own_redis_url, tmp_path):
+    from redis.asyncio import Redis
+
+    proc, base = start_server(own_redis_url, tmp_path, worker=False, REDLINE_WS_QUEUE_MAX="500")
+    try:
+        review = await upload(base)
+        rid, token = review["review_id"], review["token"]
+        fast = await Socket(base, rid, token, "fast").connect()
+        slow = await StalledSocket.open(base, rid, token)
+        redis = Redis.from_url(own_redis_url)
+        pub = Publisher(redis)
+        pad = "x" * 2000
+        n = 4000
+        for i in range(n):
+            await pub.publish(rid, "job.progress", {"job_id": f"{rid}.load", "progress": 0.5, "message": pad, "i": i})
+        await fast.wait_for(lambda: len([e for e in fast.events if e["kind"] == "job.progress"]) == n, 60)
+        assert [e["data"]["i"] for e in fast.events if e["kind"] == "job.progress"] == list(range(n))
+        # Reading again, the stalled client finds the close frame with 4408 after what was sent.
+        assert await asyncio.wait_for(slow.close_code(), 30) == 4408
+        await redis.aclose()
+        await fast.close()
+    finally:
+        proc.stop()
