@@ -176,3 +176,69 @@ class StalledSocket:
             return None
         finally:
             self.writer.close()
+
+
+class ResilientClient:
+    """A client that behaves like the page: reconnects by itself with backoff and jitter,
+    resumes from its last event id, and applies each event id once, in order."""
+
+    def __init__(self, base: str, rid: str, token: str, name: str) -> None:
+        self.url = ws_url(base, rid, token)
+        self.name = name
+        self.applied: list[str] = []
+        self.last: str | None = None
+        self.start_id: str | None = None  # the snapshot the client started from
+        self.snapshots = 0
+        self.recovered = 0
+        self.duplicates = 0  # events received whose id was already applied
+        self.gaps = 0  # events whose prev was not the last applied id
+        self.connects = 0
+        self.ws = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        import random
+
+        from jobs.events import id_key
+
+        backoff = 0.05
+        while not stop.is_set():
+            try:
+                async with websockets.connect(self.url, max_size=2**24, open_timeout=5) as ws:
+                    self.ws = ws
+                    self.connects += 1
+                    await ws.send(json.dumps({"op": "hello", "last_event_id": self.last, "name": self.name}))
+                    async for raw in ws:
+                        msg = json.loads(raw)
+                        if msg["type"] == "welcome":
+                            backoff = 0.05
+                            if msg["recovered"]:
+                                self.recovered += 1
+                            else:
+                                self.snapshots += 1
+                                self.last = msg["review"]["last_event_id"]
+                                if self.start_id is None and not self.applied:
+                                    self.start_id = self.last
+                        elif msg["type"] == "event":
+                            if self.last is not None and id_key(msg["id"]) <= id_key(self.last):
+                                self.duplicates += 1
+                                continue
+                            if msg["prev"] != (self.last or ""):
+                                self.gaps += 1
+                            self.applied.append(msg["id"])
+                            self.last = msg["id"]
+            except (websockets.WebSocketException, OSError, asyncio.TimeoutError):
+                pass
+            finally:
+                self.ws = None
+            if stop.is_set():
+                return
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, 1.0)
+
+    def drop(self) -> bool:
+        """Cut the connection abruptly (no close frame), as a flaky network does."""
+        ws = self.ws
+        if ws is None:
+            return False
+        ws.transport.abort()
+        return True
