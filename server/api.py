@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import orjson
 from quart import Blueprint, Response, current_app, request
 
 from jobs.export import export_docx
@@ -30,8 +31,6 @@ def error(code: str, message: str, status: int, headers: dict[str, str] | None =
 
 
 def _json(obj: Any) -> bytes:
-    import orjson
-
     return orjson.dumps(obj)
 
 
@@ -59,9 +58,14 @@ class _RateLimited(ServiceError):
 
 
 async def json_body() -> dict[str, Any]:
-    body = await request.get_json(force=True, silent=True)
-    if body is None:
-        body = {}
+    """The request's JSON object ({} for an empty body); 400 for anything else."""
+    raw = await request.get_data(as_text=False)
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ServiceError("bad_json", "The body is not valid JSON (UTF-8).") from None
     if not isinstance(body, dict):
         raise ServiceError("bad_json", "The body must be a JSON object.")
     return body
@@ -209,6 +213,13 @@ async def llm_test() -> Response:
     if token:
         out["token"] = token
     return ok(out, 202)
+
+
+@api.get("/openapi.json")
+async def openapi() -> Response:
+    from server.openapi import SPEC
+
+    return ok(SPEC)
 
 
 # ------------------------------------------------------------------ health ---

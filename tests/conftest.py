@@ -82,6 +82,9 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
+SERVER_PIDS: dict[str, int] = {}  # base URL -> pid of the `redline serve` behind it
+
+
 def start_server(redis_url: str, tmp: Path, *, worker: bool = True, port: int | None = None,
                  **env: str) -> tuple[Proc, str]:
     port = port or free_port()
@@ -89,6 +92,7 @@ def start_server(redis_url: str, tmp: Path, *, worker: bool = True, port: int | 
     proc = Proc(args, base_env(redis_url, REDLINE_DATA_DIR=str(tmp), **env), tmp / f"serve-{port}.log")
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/healthz", proc)
+    SERVER_PIDS[url] = proc.p.pid
     return proc, url
 
 

@@ -1,0 +1,124 @@
+"""The HTTP API described as OpenAPI 3.0 (served at /openapi.json; fuzzed by the tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.protocol import PROTOCOL_VERSION
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+RID = {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}}
+JOB = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+ITEM = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}}
+AUTH_ERRORS = {"401": _err("missing or wrong token"), "404": _err("no such thing"), "429": _err("rate limited")}
+
+
+def _json_body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+ITEM_SCHEMA = {
+    "type": "object",
+    "required": ["id", "section_id", "type", "category", "risk", "description", "suggestion", "quote",
+                 "questions", "refs", "confidence", "source", "decision"],
+    "properties": {
+        "id": {"type": "string"}, "section_id": {"type": "string"},
+        "type": {"type": "string", "enum": ["critical", "important", "suggestion"]},
+        "category": {"type": "string"}, "risk": {"type": "string", "enum": ["high", "medium", "low"]},
+        "description": {"type": "string"}, "suggestion": {"type": "string"},
+        "quote": {"type": "string", "nullable": True},
+        "questions": {"type": "array", "items": {"type": "string"}},
+        "refs": {"type": "array", "items": {"type": "string"}},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "source": {"type": "string", "enum": ["claude", "offline", "user"]},
+        "decision": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
+    },
+}
+
+NEW_ITEM = {
+    "type": "object", "required": ["section_id", "description"],
+    "properties": {"section_id": {"type": "string"}, "description": {"type": "string"},
+                   "suggestion": {"type": "string"}, "quote": {"type": "string", "nullable": True},
+                   "type": {"type": "string", "enum": ["critical", "important", "suggestion"]},
+                   "risk": {"type": "string", "enum": ["high", "medium", "low"]},
+                   "category": {"type": "string"}, "author": {"type": "string"}},
+}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Redline", "version": f"protocol {PROTOCOL_VERSION}",
+             "description": "Live, collaborative AI review of investigation write-ups. See CONTRACT.md."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Item": ITEM_SCHEMA,
+        },
+    },
+    "paths": {
+        "/api/reviews": {"post": {
+            "summary": "Create a review from an uploaded document",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["document"],
+                "properties": {"document": {"type": "string", "format": "binary"},
+                               "guidelines": {"type": "string", "format": "binary"},
+                               "title": {"type": "string"}}}}}},
+            "responses": {"201": _ok("the new review"), "400": _err("bad document"), "413": _err("too large"),
+                          "415": _err("unsupported type"), "429": _err("rate limited")}}},
+        "/api/reviews/{rid}": {"get": {"parameters": [RID], "security": [{"bearer": []}],
+                                       "responses": {"200": _ok("snapshot"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/analyze": {"post": {
+            "parameters": [RID], "security": [{"bearer": []}],
+            "requestBody": _json_body({"type": "object", "properties": {
+                "sections": {"type": "array", "items": {"type": "string"}}}}, required=False),
+            "responses": {"202": _ok("jobs"), "400": _err("bad body"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/chat": {"post": {
+            "parameters": [RID], "security": [{"bearer": []}],
+            "requestBody": _json_body({"type": "object", "required": ["message"], "properties": {
+                "message": {"type": "string"}, "section_id": {"type": "string"}}}),
+            "responses": {"202": _ok("job"), "400": _err("bad body"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/items": {"post": {
+            "parameters": [RID], "security": [{"bearer": []}], "requestBody": _json_body(NEW_ITEM),
+            "responses": {"201": _ok("item"), "400": _err("bad item"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/items/{item_id}": {
+            "patch": {"parameters": [RID, ITEM], "security": [{"bearer": []}],
+                      "requestBody": _json_body({"type": "object"}),
+                      "responses": {"200": _ok("item"), "400": _err("bad item"), "409": _err("not editable"),
+                                    **AUTH_ERRORS}},
+            "delete": {"parameters": [RID, ITEM], "security": [{"bearer": []}],
+                       "responses": {"200": _ok("deleted"), "409": _err("not editable"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/items/{item_id}/decision": {"post": {
+            "parameters": [RID, ITEM], "security": [{"bearer": []}],
+            "requestBody": _json_body({"type": "object", "required": ["decision"], "properties": {
+                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]}}}),
+            "responses": {"200": _ok("item"), "400": _err("bad decision"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/export.docx": {"get": {
+            "parameters": [RID, {"name": "include", "in": "query", "required": False,
+                                 "schema": {"type": "string", "enum": ["accepted", "all"]}}],
+            "security": [{"bearer": []}],
+            "responses": {"200": {"description": "the reviewed .docx", "content": {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                    "schema": {"type": "string", "format": "binary"}}}}, "400": _err("bad include"), **AUTH_ERRORS}}},
+        "/api/jobs/{job_id}": {"get": {"parameters": [JOB], "security": [{"bearer": []}],
+                                       "responses": {"200": _ok("job"), **AUTH_ERRORS}}},
+        "/api/jobs/{job_id}/cancel": {"post": {"parameters": [JOB], "security": [{"bearer": []}],
+                                               "responses": {"202": _ok("status"), **AUTH_ERRORS}}},
+        "/api/queues": {"get": {"responses": {"200": _ok("queue stats")}}},
+        "/api/llm/test": {"post": {"requestBody": _json_body({"type": "object", "properties": {
+            "review_id": {"type": "string"}}}, required=False),
+            "responses": {"202": _ok("job"), **AUTH_ERRORS}}},
+        "/healthz": {"get": {"responses": {"200": _ok("alive")}}},
+        "/readyz": {"get": {"responses": {"200": _ok("ready"), "503": _ok("not ready")}}},
+    },
+}
