@@ -16,6 +16,7 @@ from saq import Job, Status
 from saq.queue.redis import RedisQueue
 from saq.utils import now, seconds
 
+from jobs import fleet_metrics
 from jobs.events import Publisher
 from jobs.jobrun import end_job
 from jobs.keys import CANCEL_CHANNEL, rid_of_job
@@ -119,13 +120,23 @@ class RedlineQueue(RedisQueue):
                 reason += " and the job was out of attempts; start it again."
             outcome = dict(status="failed", error=reason)
         try:
-            await end_job(self.publisher, rid, job_id, section_id=kw.get("section_id"), **outcome)
+            ended = await end_job(self.publisher, rid, job_id, section_id=kw.get("section_id"), **outcome)
         except Exception:
-            log.exception("could not publish the end of job %s", job_id)
+            log.exception("could not publish the end of job %s", job_id, extra={"review_id": rid, "job_id": job_id})
+            return
+        if ended.ok:
+            duration = (job.duration("process") or 0) / 1000
+            log.info("job %s %s", job.function, outcome["status"],
+                     extra={"review_id": rid, "job_id": job_id, "queue": self.name})
+            await fleet_metrics.incr(self.redis, "redline_jobs_finished_total", queue=self.name,
+                                     outcome=outcome["status"])
+            if duration:
+                await fleet_metrics.incr(self.redis, "redline_job_seconds_total", duration, queue=self.name)
 
     async def retry(self, job: Job, error: str | None) -> None:
         attempt = job.attempts
         await super().retry(job, error)
+        await fleet_metrics.incr(self.redis, "redline_jobs_retried_total", queue=self.name)
         kw = job.kwargs or {}
         if kw.get("rid") and kw.get("job_id"):
             reason = short_error(error)

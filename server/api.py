@@ -215,6 +215,13 @@ async def llm_test() -> Response:
     return ok(out, 202)
 
 
+@api.get("/metrics")
+async def metrics() -> Response:
+    from server.metrics import render
+
+    return Response(await render(svc()), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 @api.get("/openapi.json")
 async def openapi() -> Response:
     from server.openapi import SPEC
