@@ -22,12 +22,17 @@ review's keys live in one Redis Cluster slot and one Lua script may touch them a
 | rl:{rid}:presence            | hash   | connection id -> {"name","server","ts"} JSON        |
 | rl:{rid}:ev                  | pubsub | channel: event frames and presence frames           |
 | rl:cancel                    | pubsub | channel: job ids to cancel at once (workers listen) |
+| rl:reviews                   | zset   | review id -> created (epoch s), for retention       |
+| rl:retention:lock            | string | one sweeper of expired reviews at a time            |
+| rl:metrics                   | hash   | fleet-wide counters (jobs/fleet_metrics.py)         |
 | rl:model:paused_until        | string | fleet-wide model pause after a 429/529              |
 """
 
 from __future__ import annotations
 
 CANCEL_CHANNEL = "rl:cancel"
+REVIEWS_INDEX = "rl:reviews"
+RETENTION_LOCK = "rl:retention:lock"
 MODEL_PAUSED_UNTIL = "rl:model:paused_until"
 
 

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     ws_ping_interval_s: float = 20.0
     presence_ttl_s: float = 60.0
 
+    # --- retention -----------------------------------------------------------
+    retention_days: float = 30.0
+    retention_sweep_s: float = 3600.0
+
     # --- event log -----------------------------------------------------------
     event_log_maxlen: int = 10_000
 

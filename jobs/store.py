@@ -16,7 +16,7 @@ import orjson
 from redis.asyncio import Redis
 
 from jobs.events import Publisher, Published, Write, dumps
-from jobs.keys import ReviewKeys
+from jobs.keys import REVIEWS_INDEX, ReviewKeys
 from jobs.models import ChatMessage, Item, JobRecord, Section
 
 
@@ -63,8 +63,22 @@ class Store:
                 pipe.hset(k.sections, mapping={s.id: s.model_dump_json() for s in sections})
             if files:
                 pipe.hset(k.files, mapping=files)
+            pipe.zadd(REVIEWS_INDEX, {rid: time.time()})
             await pipe.execute()
         return rid, token
+
+    async def delete_review(self, rid: str) -> bool:
+        """Remove a review, its event log and its files at once; its sockets are told it is gone."""
+        k = ReviewKeys(rid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*k.all_data_keys()).zrem(REVIEWS_INDEX, rid)
+            pipe.publish(k.channel, b'{"type":"gone","reason":"deleted"}')
+            deleted, *_ = await pipe.execute()
+        return bool(deleted)
+
+    async def expired_reviews(self, older_than: float, limit: int = 100) -> list[str]:
+        raw = await self.redis.zrangebyscore(REVIEWS_INDEX, "-inf", older_than, start=0, num=limit)
+        return [_s(r) for r in raw]
 
     async def exists(self, rid: str) -> bool:
         return bool(await self.redis.exists(ReviewKeys(rid).review))

@@ -96,6 +96,13 @@ async def get_review(rid: str) -> Response:
     return ok(snap)
 
 
+@api.delete("/api/reviews/<rid>")
+async def delete_review(rid: str) -> Response:
+    await authorize(rid)
+    await svc().delete_review(rid)
+    return ok({"review_id": rid, "deleted": True})
+
+
 @api.post("/api/reviews/<rid>/analyze")
 async def analyze(rid: str) -> Response:
     await authorize(rid)

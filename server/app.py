@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         await hub.start()
         app.config["SERVICES"] = svc
         state["presence"] = asyncio.create_task(svc.presence.refresh_forever())
+        state["retention"] = asyncio.create_task(svc.retention_forever())
         if run_worker:
             from jobs.worker import WorkerGroup
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         if "worker" in state:
             await state["worker"].stop()
         state["presence"].cancel()
+        state["retention"].cancel()
         await svc.presence.remove_all()
         await svc.hub.stop()
         await svc.redis.aclose()

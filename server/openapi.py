@@ -77,7 +77,9 @@ SPEC: dict[str, Any] = {
             "responses": {"201": _ok("the new review"), "400": _err("bad document"), "413": _err("too large"),
                           "415": _err("unsupported type"), "429": _err("rate limited")}}},
         "/api/reviews/{rid}": {"get": {"parameters": [RID], "security": [{"bearer": []}],
-                                       "responses": {"200": _ok("snapshot"), **AUTH_ERRORS}}},
+                                       "responses": {"200": _ok("snapshot"), **AUTH_ERRORS}},
+                               "delete": {"parameters": [RID], "security": [{"bearer": []}],
+                                          "responses": {"200": _ok("deleted"), **AUTH_ERRORS}}},
         "/api/reviews/{rid}/analyze": {"post": {
             "parameters": [RID], "security": [{"bearer": []}],
             "requestBody": _json_body({"type": "object", "properties": {

@@ -4,6 +4,7 @@ that the HTTP API and the websocket share, so each is written once."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from redis.asyncio import Redis
 
 from jobs.documents import DocumentError, parse_document
 from jobs.events import Publisher
-from jobs.keys import ReviewKeys
+from jobs.keys import RETENTION_LOCK, ReviewKeys
 from jobs.models import ChatMessage, Item, Section
 from jobs.queues import Jobs
 from jobs.settings import Settings
@@ -23,6 +24,9 @@ from jobs.store import Store
 from server.hub import Hub
 from server.limits import Limiter
 from server.presence import Presence
+
+
+log = logging.getLogger("redline.services")
 
 
 class ServiceError(Exception):
@@ -71,6 +75,37 @@ class Services:
                 "kind": doc.kind, "has_guidelines": guide_text is not None,
                 "sections": [{"id": s.id, "title": s.title, "index": s.index, "chars": len(s.text)}
                              for s in sections]}
+
+    async def delete_review(self, rid: str) -> None:
+        """Cancel what still runs, then remove the review, its log and its files."""
+        await self.jobs.cancel_all(rid)
+        await self.store.delete_review(rid)
+        log.info("review deleted", extra={"review_id": rid})
+
+    async def sweep_expired(self) -> int:
+        """Delete reviews older than the retention setting (one server at a time does it)."""
+        if not await self.redis.set(RETENTION_LOCK, self.presence.server_id, nx=True, ex=300):
+            return 0
+        cutoff = time.time() - self.settings.retention_days * 86400
+        n = 0
+        try:
+            while rids := await self.store.expired_reviews(cutoff):
+                for rid in rids:
+                    await self.delete_review(rid)
+                    n += 1
+        finally:
+            await self.redis.delete(RETENTION_LOCK)
+        return n
+
+    async def retention_forever(self) -> None:
+        while True:
+            try:
+                n = await self.sweep_expired()
+                if n:
+                    log.info("retention removed %d expired reviews", n)
+            except Exception as e:
+                log.warning("retention sweep failed: %s", e)
+            await asyncio.sleep(self.settings.retention_sweep_s)
 
     # ------------------------------------------------------------ analysis ---
     async def analyze(self, rid: str, section_ids: list[str] | None) -> dict[str, Any]:

@@ -63,6 +63,8 @@ class Connection:
                 self.svc.metrics_slow_close()
                 log.warning("closing a socket of review %s that fell %d frames behind", self.rid, self.sub.maxlen)
                 await self._close(P.CLOSE_TOO_SLOW, "client too slow")
+            elif self.sub.closing == P.CLOSE_NO_REVIEW:
+                await self._close(P.CLOSE_NO_REVIEW, "the review was deleted")
             elif self.sub.closing is not None:
                 await self._close(self.sub.closing, "server going away")
         except ReviewGone:
@@ -144,6 +146,9 @@ class Connection:
                         await self._catch_up(eid)  # a lost pub/sub message: fill the gap from the log
                         continue
                     self.cursor, self.cursor_id = key, eid
+                elif frame.startswith('{"type":"gone"'):
+                    self.sub.close(P.CLOSE_NO_REVIEW)
+                    return
                 await websocket.send(frame)
 
     async def _catch_up(self, upto: str | None) -> None:

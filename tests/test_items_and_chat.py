@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.client import Socket, upload
@@ -105,3 +107,40 @@ async def test_metrics_move_when_the_review_moves(server):
         assert _metric(after, "redline_workers", queue="analysis") >= 1
         assert _metric(after, "redline_redis_up") == 1
         await sock.close()
+
+
+async def test_deleting_a_review_removes_everything_and_closes_its_sockets(server, redis_client):
+    review = await upload(server)
+    rid, token = review["review_id"], review["token"]
+    sock = await Socket(server, rid, token).connect()
+    reply = await sock.request({"op": "analyze", "sections": ["s1"]})
+    await sock.wait_for(lambda: sock.terminal(reply["data"]["jobs"][0]["job_id"]))
+    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {token}"}) as http:
+        r = await http.delete(f"/api/reviews/{rid}")
+        assert r.status_code == 200
+        assert (await sock.wait_closed())[0] == 4404
+        assert (await http.get(f"/api/reviews/{rid}")).status_code == 401  # the token opens nothing now
+    assert redis_client.keys(f"rl:{{{rid}}}:*") == []
+    assert redis_client.zscore("rl:reviews", rid) is None
+
+
+async def test_reviews_past_retention_are_swept(own_redis_url, tmp_path):
+    import redis as redis_sync
+
+    from tests.conftest import start_server
+
+    proc, base = start_server(own_redis_url, tmp_path, worker=False, REDLINE_RETENTION_DAYS="0.00001",
+                              REDLINE_RETENTION_SWEEP_S="0.2")
+    try:
+        review = await upload(base)
+        r = redis_sync.Redis.from_url(own_redis_url)
+        async with httpx.AsyncClient(base_url=base) as http:
+            for _ in range(100):  # retention is about 1 s here; the sweep runs every 0.2 s
+                if r.zscore("rl:reviews", review["review_id"]) is None:
+                    break
+                await asyncio.sleep(0.1)
+            assert r.keys(f"rl:{{{review['review_id']}}}:*") == []
+            assert (await http.get(f"/api/reviews/{review['review_id']}",
+                                   params={"token": review["token"]})).status_code == 401
+    finally:
+        proc.stop()

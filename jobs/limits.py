@@ -1,0 +1,191 @@
+"""Fleet-wide limits on model calls, shared by every worker through Redis.
+
+Every decision is one Lua script that reads Redis' own clock (``TIME``), so workers
+on machines with skewed clocks still agree. Each script touches a single key.
+
+| key                       | type   | holds                                                    |
+| ------------------------- | ------ | -------------------------------------------------------- |
+| rl:model:paused_until     | string | epoch ms until which nobody calls the model (429/529)    |
+| rl:model:rate:{kind}      | zset   | admissions of the last window (member -> ms): a sliding  |
+|                           |        | log, so no window of that length ever holds more than R  |
+| rl:model:slots            | zset   | holder -> expiry ms: concurrent calls; a dead worker's   |
+|                           |        | slot frees itself when its expiry passes                 |
+| rl:model:warm:{digest}    | string | "w:<holder>" while the first call of a prompt prefix     |
+|                           |        | writes the prompt cache, then "ready"                    |
+
+The limiter is a sliding-window log rather than a classic token bucket: a bucket of
+R tokens refilled at R per minute lets up to 2R-1 requests through in some 60 s span;
+the log never lets more than R into any span of the window's length, which is what
+the provider's "requests per minute" limit counts.
+
+The caller (``jobs.reviewers.claude``) does the waiting, so it can tell the job's
+viewers why nothing moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import AsyncIterator, Mapping
+
+from redis.asyncio import Redis
+
+from jobs.keys import MODEL_PAUSED_UNTIL
+
+log = logging.getLogger("redline.limits")
+
+RATE_KEY = "rl:model:rate:{kind}"
+SLOTS_KEY = "rl:model:slots"
+WARM_KEY = "rl:model:warm:{digest}"
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS[1] pause key. ARGV[1] pause ms. Returns ms left of the (possibly longer) pause.
+PAUSE_LUA = _NOW + """
+local untilv = now + tonumber(ARGV[1])
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if cur > untilv then untilv = cur end
+if untilv <= now then return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', untilv), 'PX', string.format('%.0f', untilv - now))
+return untilv - now
+"""
+
+# KEYS[1] pause key. Returns ms left, 0 when not paused.
+PAUSED_LUA = _NOW + """
+local v = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if v <= now then return 0 end
+return v - now
+"""
+
+# KEYS[1] rate log. ARGV[1] limit, ARGV[2] window ms, ARGV[3] member.
+# Returns 0 when admitted, else ms until the oldest admission leaves the window.
+RATE_LUA = _NOW + """
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+# KEYS[1] slots. ARGV[1] limit, ARGV[2] ttl ms, ARGV[3] holder.
+# Takes (or renews) a slot: 1, or 0 when all slots are held by live holders.
+SLOT_LUA = _NOW + """
+local limit, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return 1
+end
+return 0
+"""
+
+# KEYS[1] warm key. ARGV[1] holder, ARGV[2] ms the writer may take.
+# 1: go (the cache is ready, or you are its writer), 0: someone else is writing it.
+WARM_LUA = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], 'w:' .. ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == 'ready' or v == 'w:' .. ARGV[1] then return 1 end
+return 0
+"""
+
+# KEYS[1] warm key. ARGV[1] holder. Gives up the writer's role (its call failed).
+UNWARM_LUA = """
+if redis.call('GET', KEYS[1]) == 'w:' .. ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class ModelLimits:
+    """The shared gates in front of every model call; see the module docstring."""
+
+    def __init__(self, redis: Redis, *, rpm: Mapping[str, int], window_s: float = 60.0, concurrency: int = 4,
+                 slot_ttl_s: float = 120.0, cache_ttl_s: float = 300.0, warm_write_s: float = 30.0) -> None:
+        self.redis = redis
+        self.rpm = dict(rpm)
+        self.window_ms = max(1, int(window_s * 1000))
+        self.concurrency = concurrency
+        self.slot_ttl_ms = max(1000, int(slot_ttl_s * 1000))
+        self.cache_ttl_ms = int(cache_ttl_s * 1000)
+        self.warm_write_ms = int(warm_write_s * 1000)
+        self._pause = redis.register_script(PAUSE_LUA)
+        self._paused = redis.register_script(PAUSED_LUA)
+        self._rate = redis.register_script(RATE_LUA)
+        self._slot = redis.register_script(SLOT_LUA)
+        self._warm = redis.register_script(WARM_LUA)
+        self._unwarm = redis.register_script(UNWARM_LUA)
+
+    # ----------------------------------------------------------- fleet pause ---
+    async def pause(self, seconds: float) -> float:
+        """Pause every worker for `seconds` (or keep a longer pause). Seconds left."""
+        ms = await self._pause(keys=[MODEL_PAUSED_UNTIL], args=[max(1, int(seconds * 1000))])
+        return int(ms) / 1000
+
+    async def paused_for(self) -> float:
+        """Seconds left of the fleet pause, 0.0 when calls may go."""
+        return int(await self._paused(keys=[MODEL_PAUSED_UNTIL])) / 1000
+
+    # ------------------------------------------------------------ rate limit ---
+    async def take(self, kind: str) -> float:
+        """Admit one request of `kind` (0.0), or the seconds until one may be admitted."""
+        limit = self.rpm.get(kind, 0)
+        if limit <= 0:
+            return 0.0
+        ms = await self._rate(keys=[RATE_KEY.format(kind=kind)],
+                              args=[limit, self.window_ms, uuid.uuid4().hex])
+        return int(ms) / 1000
+
+    # ----------------------------------------------------------- concurrency ---
+    async def acquire(self, holder: str) -> bool:
+        """Take a slot for `holder` (True), or False when all are held."""
+        if self.concurrency <= 0:
+            return True
+        return bool(await self._slot(keys=[SLOTS_KEY], args=[self.concurrency, self.slot_ttl_ms, holder]))
+
+    async def release(self, holder: str) -> None:
+        if self.concurrency > 0:
+            await self.redis.zrem(SLOTS_KEY, holder)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, holder: str) -> AsyncIterator[None]:
+        """Keep `holder`'s slot alive while the body runs, then free it (also on cancel)."""
+        keeper = asyncio.create_task(self._keep(holder)) if self.concurrency > 0 else None
+        try:
+            yield
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+            await self.release(holder)
+
+    async def _keep(self, holder: str) -> None:
+        while True:
+            await asyncio.sleep(self.slot_ttl_ms / 3000)
+            try:
+                await self.acquire(holder)
+            except Exception as e:  # Redis blip: the next renewal tries again
+                log.warning("could not renew model slot %s: %s", holder, e)
+
+    # ---------------------------------------------------------- prompt cache ---
+    async def warm(self, digest: str, holder: str) -> bool:
+        """True: call now (the prefix is cached, or you write it). False: wait for the writer."""
+        return bool(await self._warm(keys=[WARM_KEY.format(digest=digest)], args=[holder, self.warm_write_ms]))
+
+    async def warmed(self, digest: str) -> None:
+        """The prefix is in the provider's cache: everyone may go."""
+        await self.redis.set(WARM_KEY.format(digest=digest), "ready", px=self.cache_ttl_ms)
+
+    async def unwarm(self, digest: str, holder: str) -> None:
+        """The writer's call failed before the cache was written: let another call write it."""
+        await self._unwarm(keys=[WARM_KEY.format(digest=digest)], args=[holder])
