@@ -25,6 +25,7 @@ review's keys live in one Redis Cluster slot and one Lua script may touch them a
 | rl:reviews                   | zset   | review id -> created (epoch s), for retention       |
 | rl:retention:lock            | string | one sweeper of expired reviews at a time            |
 | rl:metrics                   | hash   | fleet-wide counters (jobs/fleet_metrics.py)         |
+| rl:jobs:recent               | list   | ids of the last 500 finished jobs (admin page)      |
 | rl:model:paused_until        | string | fleet-wide model pause after a 429/529              |
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 CANCEL_CHANNEL = "rl:cancel"
 REVIEWS_INDEX = "rl:reviews"
 RETENTION_LOCK = "rl:retention:lock"
+RECENT_JOBS = "rl:jobs:recent"
 MODEL_PAUSED_UNTIL = "rl:model:paused_until"
 
 

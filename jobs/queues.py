@@ -19,7 +19,7 @@ from saq.utils import now, seconds
 from jobs import fleet_metrics
 from jobs.events import Publisher
 from jobs.jobrun import end_job
-from jobs.keys import CANCEL_CHANNEL, rid_of_job
+from jobs.keys import CANCEL_CHANNEL, RECENT_JOBS, rid_of_job
 from jobs.models import JobKind, JobRecord
 from jobs.settings import Settings
 from jobs.store import Store, new_job_id
@@ -125,6 +125,7 @@ class RedlineQueue(RedisQueue):
             log.exception("could not publish the end of job %s", job_id, extra={"review_id": rid, "job_id": job_id})
             return
         if ended.ok:
+            await self.redis.pipeline(transaction=False).lpush(RECENT_JOBS, job_id).ltrim(RECENT_JOBS, 0, 499).execute()
             duration = (job.duration("process") or 0) / 1000
             log.info("job %s %s", job.function, outcome["status"],
                      extra={"review_id": rid, "job_id": job_id, "queue": self.name})

@@ -19,6 +19,7 @@ from jobs.queues import Jobs, make_queues
 from jobs.settings import Settings, get_settings
 from jobs.store import Store
 from server import protocol as P
+from server.admin import admin
 from server.api import api, error
 from server.auth import token_of
 from server.hub import Hub
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 2 + 64 * 1024  # document + guidelines
     app.config["SETTINGS"] = settings
     app.register_blueprint(api)
+    app.register_blueprint(admin)
     state: dict = {}
 
     @app.before_serving

@@ -79,3 +79,41 @@ async def test_rate_limits_answer_429_with_retry_after(own_redis_url, tmp_path):
             assert r.json()["error"]["code"] == "rate_limited" and "try again" in r.json()["error"]["message"]
     finally:
         proc.stop()
+
+
+async def test_admin_queues_need_the_admin_token(own_redis_url, tmp_path):
+    proc, base = start_server(own_redis_url, tmp_path, REDLINE_ADMIN_TOKEN="admin-secret-123")
+    try:
+        review = await upload(base)
+        async with httpx.AsyncClient(base_url=base) as http:
+            for headers in ({}, {"Authorization": f"Bearer {review['token']}"}, {"Authorization": "Bearer nope"}):
+                for path in ("/admin/queues", "/admin/api/overview"):
+                    r = await http.get(path, headers=headers)
+                    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+            admin = {"Authorization": "Bearer admin-secret-123"}
+            page = await http.get("/admin/queues", params={"token": "admin-secret-123"})
+            assert page.status_code == 200 and "Redline queues" in page.text
+            # The admin token opens nothing but /admin.
+            assert (await http.get(f"/api/reviews/{review['review_id']}", headers=admin)).status_code == 401
+            jobs = (await http.post(f"/api/reviews/{review['review_id']}/analyze", json={"sections": ["s1"]},
+                                    params={"token": review["token"]})).json()["jobs"]
+            sock = await Socket(base, review["review_id"], review["token"]).connect()
+            await sock.wait_for(lambda: sock.terminal(jobs[0]["job_id"]))
+            overview = (await http.get("/admin/api/overview", headers=admin)).json()
+            assert set(overview["queues"]) == {"analysis", "chat", "test"}
+            assert overview["queues"]["analysis"]["workers"]
+            assert any(j["job_id"] == jobs[0]["job_id"] for j in overview["recent"])
+            retried = await http.post(f"/admin/api/jobs/{jobs[0]['job_id']}/retry", headers=admin)
+            assert retried.status_code == 202
+            new_job = retried.json()["job_id"]
+            await sock.wait_for(lambda: sock.terminal(new_job))
+            assert sock.terminal(new_job)[0]["kind"] == "job.completed"
+            await sock.close()
+    finally:
+        proc.stop()
+
+
+async def test_admin_pages_are_closed_without_the_setting(server):
+    async with httpx.AsyncClient(base_url=server) as http:
+        r = await http.get("/admin/queues", params={"token": ""})
+        assert r.status_code == 401 and "REDLINE_ADMIN_TOKEN" in r.json()["error"]["message"]
