@@ -32,7 +32,7 @@ class JobFailed(Exception):
 class JobRun:
     def __init__(self, *, redis: Redis, publisher: Publisher, job: Job | None, rid: str, job_id: str,
                  section_id: str | None = None, progress_interval: float = 0.15,
-                 heartbeat_interval: float = 2.0) -> None:
+                 heartbeat_interval: float = 2.0, worker_id: str | None = None) -> None:
         self.redis = redis
         self.publisher = publisher
         self.job = job
@@ -46,13 +46,17 @@ class JobRun:
         self._heartbeat_interval = heartbeat_interval
         self._heartbeat: asyncio.Task | None = None
         self.items_added = 0
+        self.worker_id = worker_id
 
     # ------------------------------------------------------------ lifecycle ---
     async def start(self) -> None:
         writes = [Write("hset", self.keys.jobprogress, self.job_id, "0")]
         if self.section_id:
             writes.append(self._secstate("running", 0.0))
-        pub = await self.publisher.publish(self.rid, "job.started", {"job_id": self.job_id, "attempt": self.attempt},
+        data = {"job_id": self.job_id, "attempt": self.attempt}
+        if self.worker_id:
+            data["worker"] = self.worker_id
+        pub = await self.publisher.publish(self.rid, "job.started", data,
                                            writes=writes, job_id=self.job_id, attempt=self.attempt,
                                            guard="start", job_status="active")
         self._check(pub)

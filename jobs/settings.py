@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     max_upload_mb: float = 16
     admin_token: str | None = None
 
+    # --- Redis -------------------------------------------------------------
+    redis_max_connections: int = 200
+    redis_connect_timeout_s: float = 2.0
+    redis_socket_timeout_s: float = 10.0
+
     # --- web server --------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000

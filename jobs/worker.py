@@ -62,6 +62,7 @@ class WorkerGroup:
         concurrency_of = {"analysis": n, "chat": max(2, n // 2), "test": 2}
         self.workers = [
             Worker(q, functions[name], concurrency=concurrency_of[name], startup=self._startup,
+                   dequeue_timeout=2.0,  # below the Redis socket timeout: an idle BLMOVE returns, not times out
                    timers=timers, shutdown_grace_period_s=None, cancellation_hard_deadline_s=2.0,
                    metadata={"queue": name})
             for name, q in self.queues.items()

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from quart import Quart, Response, request, send_from_directory, websocket
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from jobs import redis_conn
 from jobs.events import Publisher
 from jobs.queues import Jobs, make_queues
 from jobs.settings import Settings, get_settings
@@ -35,9 +34,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def redis_client(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, retry=Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3),
-                          retry_on_error=[RedisConnectionError, RedisTimeoutError],
-                          socket_connect_timeout=2, health_check_interval=15)
+    return redis_conn.connect(settings)
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> Quart:
@@ -55,7 +52,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         publisher = Publisher(redis, settings.event_log_maxlen)
         store = Store(redis, publisher)
         queues = make_queues(redis, publisher, settings)
-        hub = Hub(settings.redis_url)
+        hub = Hub(lambda: redis_conn.connect(settings, pubsub=True))
         svc = Services(settings=settings, redis=redis, publisher=publisher, store=store,
                        jobs=Jobs(redis, store, queues, settings), hub=hub,
                        presence=Presence(redis, secrets.token_hex(4), settings.presence_ttl_s))

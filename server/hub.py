@@ -19,8 +19,6 @@ from collections import deque
 from typing import Any, Callable
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from jobs.events import frame_id, id_key
 from jobs.keys import ReviewKeys, rid_of_channel
@@ -61,10 +59,8 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, redis_url: str, *, on_state: Callable[[str], None] | None = None,
-                 **redis_kwargs: Any) -> None:
-        self.redis_url = redis_url
-        self.redis_kwargs = redis_kwargs
+    def __init__(self, connect: Callable[[], Redis], *, on_state: Callable[[str], None] | None = None) -> None:
+        self.connect = connect  # a new client for the pub/sub connection (no retries of its own)
         self.channels: dict[str, set[Subscriber]] = {}
         self.state = "starting"  # "ok" | "degraded"
         self.on_state = on_state
@@ -155,7 +151,7 @@ class Hub:
                 self.on_state(state)
 
     async def _connect(self) -> None:
-        self._client = Redis.from_url(self.redis_url, retry=Retry(NoBackoff(), 0), **self.redis_kwargs)
+        self._client = self.connect()
         self._pubsub = self._client.pubsub()
         async with self._lock:
             channels = list(self.channels)

@@ -182,8 +182,10 @@ class ResilientClient:
     """A client that behaves like the page: reconnects by itself with backoff and jitter,
     resumes from its last event id, and applies each event id once, in order."""
 
-    def __init__(self, base: str, rid: str, token: str, name: str) -> None:
-        self.url = ws_url(base, rid, token)
+    def __init__(self, base: str | list[str], rid: str, token: str, name: str) -> None:
+        bases = [base] if isinstance(base, str) else base
+        self.urls = [ws_url(b, rid, token) for b in bases]  # behind a load balancer: any instance will do
+        self.url = self.urls[0]
         self.name = name
         self.applied: list[str] = []
         self.last: str | None = None
@@ -227,7 +229,7 @@ class ResilientClient:
                             self.applied.append(msg["id"])
                             self.last = msg["id"]
             except (websockets.WebSocketException, OSError, asyncio.TimeoutError):
-                pass
+                self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
             finally:
                 self.ws = None
             if stop.is_set():

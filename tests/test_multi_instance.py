@@ -1,0 +1,136 @@
+"""Beyond one machine: two `redline serve --no-worker` and two `redline worker` on one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jobs.redis_server import find_redis_binary, free_port
+from tests.client import ResilientClient, Socket, upload
+from tests.conftest import start_server, start_worker
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def fleet(own_redis_url, tmp_path):
+    env = dict(REDLINE_OFFLINE_PACE_MS="150")
+    a, url_a = start_server(own_redis_url, tmp_path, worker=False)
+    b, url_b = start_server(own_redis_url, tmp_path, worker=False)
+    w1 = start_worker(own_redis_url, tmp_path, "w1", REDLINE_WORKER_CONCURRENCY="1", **env)
+    w2 = start_worker(own_redis_url, tmp_path, "w2", REDLINE_WORKER_CONCURRENCY="1", **env)
+    procs = {"a": a, "b": b, "w1": w1, "w2": w2}
+    yield procs, url_a, url_b
+    for p in procs.values():
+        p.stop()
+
+
+async def test_two_servers_two_workers_one_review(fleet):
+    procs, url_a, url_b = fleet
+    review = await upload(url_b)
+    rid, token = review["review_id"], review["token"]
+    on_a = await Socket(url_a, rid, token, "ann").connect()
+    on_b = await Socket(url_b, rid, token, "bob").connect()
+    # presence counts viewers across instances
+    for s in (on_a, on_b):
+        await s.wait_for(lambda s=s: s.presence and sorted(v["name"] for v in s.presence[-1]["viewers"]) == ["ann", "bob"])
+
+    jobs = (await on_b.request({"op": "analyze"}))["data"]["jobs"]  # enqueued through B
+    ids = [j["job_id"] for j in jobs]
+    # cancel, sent to A, stops a job that a worker is running
+    started = await on_a.wait_for(lambda: next((e for e in on_a.events if e["kind"] == "job.started"), None))
+    running = started["data"]["job_id"]
+    t0 = time.monotonic()
+    reply = await on_a.request({"op": "cancel", "job_id": running})
+    assert reply["ok"] and reply["data"]["status"] == "cancelled"
+    await on_b.wait_for(lambda: on_b.terminal(running))
+    assert time.monotonic() - t0 < 1.0
+
+    await on_a.wait_for(lambda: all(on_a.terminal(j) for j in ids), 60)
+    await on_b.wait_for(lambda: all(on_b.terminal(j) for j in ids), 60)
+    assert [e["id"] for e in on_a.events] == [e["id"] for e in on_b.events], "the same events in the same order"
+    workers = {e["data"]["worker"] for e in on_a.events if e["kind"] == "job.started"}
+    assert len(workers) == 2, "both workers took jobs"
+    assert len([j for j in ids if on_a.terminal(j)[0]["kind"] == "job.completed"]) == len(ids) - 1
+    for s in (on_a, on_b):
+        await s.close()
+
+
+async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(fleet, own_redis_url):
+    from redis.asyncio import Redis
+
+    procs, url_a, url_b = fleet
+    review = await upload(url_a)
+    rid, token = review["review_id"], review["token"]
+    stop = asyncio.Event()
+    clients = [ResilientClient([url_a, url_b], rid, token, f"r{i}") for i in range(10)]
+    tasks = [asyncio.create_task(c.run(stop)) for c in clients]
+    redis = Redis.from_url(own_redis_url)
+    try:
+        await _until(lambda: all(c.ws is not None for c in clients))
+        async with httpx.AsyncClient(base_url=url_b, headers={"Authorization": f"Bearer {token}"}) as http:
+            assert (await http.post(f"/api/reviews/{rid}/analyze", json={})).status_code == 202
+        await _until(lambda: all(len(c.applied) > 5 for c in clients))
+        procs["a"].kill()  # every client was on A: they move to B
+        await _until(lambda: all(c.ws is not None and c.url.startswith(url_b.replace("http", "ws")) for c in clients), 30)
+        log = []
+        async def finished() -> bool:
+            nonlocal log
+            log = [e[0].decode() for e in await redis.xrange(f"rl:{{{rid}}}:events")]
+            kinds = [e[1][b"k"] for e in await redis.xrange(f"rl:{{{rid}}}:events")]
+            return kinds.count(b"job.completed") + kinds.count(b"job.failed") + kinds.count(b"job.cancelled") == len(review["sections"])
+        for _ in range(600):
+            if await finished():
+                break
+            await asyncio.sleep(0.1)
+        await _until(lambda: all(c.last == log[-1] for c in clients), 30)
+        for c in clients:
+            expected = log[log.index(c.start_id) + 1:] if c.start_id else log
+            assert c.applied == expected and c.duplicates == 0 and c.gaps == 0
+    finally:
+        stop.set()
+        for c in clients:
+            c.drop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await redis.aclose()
+
+
+async def test_redis_behind_sentinel(tmp_path, redis_server):
+    from jobs.redis_server import EmbeddedRedis
+
+    master = EmbeddedRedis(tmp_path / "master").start()
+    port = free_port()
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(f"port {port}\nbind 127.0.0.1\nsentinel monitor main 127.0.0.1 {master.port} 1\n"
+                    "sentinel down-after-milliseconds main 2000\n")
+    sentinel = subprocess.Popen([find_redis_binary(), str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    try:
+        url = f"redis+sentinel://127.0.0.1:{port}/main/0"
+        proc, base = start_server(url, tmp_path)
+        try:
+            review = await upload(base)
+            sock = await Socket(base, review["review_id"], review["token"]).connect()
+            job = (await sock.request({"op": "analyze", "sections": ["s1"]}))["data"]["jobs"][0]["job_id"]
+            await sock.wait_for(lambda: sock.terminal(job), 30)
+            assert sock.terminal(job)[0]["kind"] == "job.completed"
+            await sock.close()
+        finally:
+            proc.stop()
+    finally:
+        sentinel.terminate()
+        sentinel.wait()
+        master.stop()
+
+
+async def _until(pred, timeout: float = 20) -> None:
+    async def loop() -> None:
+        while not pred():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(loop(), timeout)
