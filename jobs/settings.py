@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # --- web server --------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    allowed_origins: str = ""  # comma separated; empty: same host as the request
+    allowed_origins: str = ""
+    trust_proxy_headers: bool = False  # take the client's address from X-Forwarded-For (behind a proxy)  # comma separated; empty: same host as the request
     ws_max_message_bytes: int = 64 * 1024
     ws_queue_max: int = 1000  # frames buffered per socket before it is closed with 4408
     ws_ping_interval_s: float = 20.0

@@ -45,7 +45,9 @@ async def authorize(rid: str) -> None:
 
 
 def rate_limit(kind: str, per_min: int) -> None:
-    client = request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or (request.remote_addr or "?")
+    client = request.remote_addr or "?"
+    if svc().settings.trust_proxy_headers:  # behind our own reverse proxy only: clients could forge it
+        client = request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or client
     wait = svc().limiter.retry_after(f"{kind}:{client}", rate_per_s=per_min / 60.0, burst=max(1, per_min // 3))
     if wait:
         raise _RateLimited(kind, wait)

@@ -7,7 +7,7 @@ import logging
 import secrets
 from pathlib import Path
 
-from quart import Quart, Response, request, send_from_directory, websocket
+from quart import Quart, Response, g, request, send_from_directory, websocket
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -101,11 +101,19 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
     @app.errorhandler(Exception)
     async def unexpected(e: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %s", request.method, request.path,
+                      extra={"request_id": getattr(g, "request_id", None)})
         return error("internal_error", "Something went wrong on our side; the review is unchanged.", 500)
+
+    @app.before_request
+    async def request_id() -> None:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given[:64] if given.replace("-", "").isalnum() else secrets.token_hex(8)
 
     @app.after_request
     async def security_headers(resp: Response) -> Response:
+        if getattr(g, "request_id", None):
+            resp.headers["X-Request-ID"] = g.request_id
         resp.headers.setdefault("Content-Security-Policy", CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
