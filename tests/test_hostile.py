@@ -56,14 +56,15 @@ def next_reply(conn) -> dict:
 
 @quiet
 @given(MESSAGES)
-def test_random_messages_get_a_reply_and_the_socket_stays_up(ws, msg):
+def test_random_messages_get_a_reply_and_the_socket_stays_up(ws, msg, reliability):
     ws.send(json.dumps(msg))
     reply = next_reply(ws)
     if not reply["ok"]:
         assert set(reply["error"]) == {"code", "message"} and reply["error"]["message"]
+    reliability("Random socket messages (hypothesis)", None, "a reply to each; the socket stays up")
 
 
-def test_deep_nesting_binary_floods_and_huge_frames(server, review, ws):
+def test_deep_nesting_binary_floods_and_huge_frames(server, review, ws, reliability):
     ws.send("[" * 100_000 + "]" * 100_000)  # 200 kB: over the frame limit (64 kB)
     with pytest.raises(websockets.ConnectionClosed) as closed:
         next_reply(ws)
@@ -83,9 +84,11 @@ def test_deep_nesting_binary_floods_and_huge_frames(server, review, ws):
         assert limited and all(r["error"]["code"] == "rate_limited" for r in limited)
         assert sum(r["ok"] for r in replies) >= 20, "a burst is allowed before the limit bites"
     assert httpx.get(server + "/healthz").status_code == 200
+    reliability("Huge (200 kB), deeply nested, binary and flooding frames", "1 + 1 + 1 + 200",
+                "close 1009 / bad_json / binary_frame / rate_limited replies; server up")
 
 
-def test_server_memory_stays_bounded_under_hostile_sockets(server, review):
+def test_server_memory_stays_bounded_under_hostile_sockets(server, review, reliability):
     """Many short-lived sockets, each sending junk: the server's RSS settles."""
     pid = SERVER_PIDS[server]
 
@@ -105,7 +108,9 @@ def test_server_memory_stays_bounded_under_hostile_sockets(server, review):
     before = rss_kb()
     for _ in range(3):
         round_of_junk()
-    assert rss_kb() - before < 20_000, "RSS grew by more than 20 MB over 120 hostile sockets"
+    grew = rss_kb() - before
+    assert grew < 20_000, "RSS grew by more than 20 MB over 120 hostile sockets"
+    reliability("Short-lived sockets sending junk", "160 sockets", f"server RSS grew {grew / 1024:.1f} MB over the last 120")
 
 
 # ------------------------------------------------------------------ uploads ---
@@ -115,19 +120,21 @@ EXTENSIONS = st.sampled_from([".docx", ".pdf", ".md", ".txt", ".exe", ""])
 
 @quiet
 @given(st.binary(max_size=4096), EXTENSIONS)
-def test_random_bytes_are_refused_with_a_document_error(data, ext):
+def test_random_bytes_are_refused_with_a_document_error(data, ext, reliability):
     try:
         doc = parse_document("f" + ext, data, max_bytes=1024 * 1024)
     except DocumentError as e:
         assert e.status in (400, 413, 415) and e.message
     else:
         assert doc.sections and all(s.title for s in doc.sections)
+    reliability("Random bytes as .docx/.pdf/.md/.txt/other uploads (hypothesis)", None,
+                "a DocumentError with a 4xx status, or sections")
 
 
 @quiet
 @given(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn")) | st.sampled_from("\n\t"), max_size=3000),
        st.sampled_from(["utf-8", "utf-16", "latin-1", "cp1252"]))
-def test_text_in_any_encoding_parses_or_is_refused_clearly(text, encoding):
+def test_text_in_any_encoding_parses_or_is_refused_clearly(text, encoding, reliability):
     data = text.encode(encoding, errors="replace")
     try:
         doc = parse_document("notes.txt", data, max_bytes=1024 * 1024)
@@ -135,6 +142,7 @@ def test_text_in_any_encoding_parses_or_is_refused_clearly(text, encoding):
         assert e.code == "empty_document"
     else:
         assert sum(len(s.text) + len(s.title) for s in doc.sections) > 0
+    reliability("Text in UTF-8, UTF-16, Latin-1, CP1252 (hypothesis)", None, "parsed, or empty_document")
 
 
 def test_truncated_archives_and_the_exact_limit():
@@ -164,7 +172,7 @@ def api_target(server, review):
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_fuzzed_from_its_openapi_never_answers_5xx(case, api_target):
+def test_api_fuzzed_from_its_openapi_never_answers_5xx(case, api_target, reliability):
     server, review = api_target
     if "rid" in (case.path_parameters or {}):
         case.path_parameters["rid"] = review["review_id"]
@@ -172,3 +180,5 @@ def test_api_fuzzed_from_its_openapi_never_answers_5xx(case, api_target):
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
     if response.status_code >= 400:
         assert set(response.json()["error"]) == {"code", "message"}
+    reliability("HTTP API fuzzed from its OpenAPI description (schemathesis)", None,
+                "no 5xx; every error is {code, message}")

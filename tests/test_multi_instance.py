@@ -61,7 +61,7 @@ async def test_two_servers_two_workers_one_review(fleet):
         await s.close()
 
 
-async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(fleet, own_redis_url):
+async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(fleet, own_redis_url, reliability):
     from redis.asyncio import Redis
 
     procs, url_a, url_b = fleet
@@ -92,6 +92,8 @@ async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(
         for c in clients:
             expected = log[log.index(c.start_id) + 1:] if c.start_id else log
             assert c.applied == expected and c.duplicates == 0 and c.gaps == 0
+        reliability("One of two server instances killed (-9)", "1 kill, 10 clients",
+                    "every client moved to the other instance; 0 lost, 0 twice")
     finally:
         stop.set()
         for c in clients:

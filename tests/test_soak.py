@@ -20,7 +20,7 @@ from tests.conftest import start_server, start_worker
 pytestmark = pytest.mark.slow
 
 
-async def test_fifty_clients_through_restarts_and_drops_lose_nothing(own_redis_url, tmp_path):
+async def test_fifty_clients_through_restarts_and_drops_lose_nothing(own_redis_url, tmp_path, reliability):
     redis_url = own_redis_url
     port_env = dict(REDLINE_OFFLINE_PACE_MS="60")
     proc, base = start_server(redis_url, tmp_path, worker=False)
@@ -84,6 +84,9 @@ async def test_fifty_clients_through_restarts_and_drops_lose_nothing(own_redis_u
             assert c.applied == expected
             assert c.duplicates == 0 and c.gaps == 0
             assert c.snapshots == 1 and c.recovered >= 2, "every reconnect recovered from the log"
+        reliability("Forced reconnects: server kill -9 and restart, SIGTERM and restart, random link drops",
+                    f"{forced} reconnects of 50 clients over {len(log)} events",
+                    "0 events lost, 0 applied twice, 0 gaps; every reconnect recovered from the log")
     finally:
         stop.set()
         for c in clients:

@@ -11,7 +11,7 @@ import pytest
 
 from jobs.events import REQUIRED_FIELDS, id_key
 from tests.client import Socket, upload
-from tests.conftest import fresh_db, start_server, start_worker
+from tests.conftest import fresh_db, release_db, start_server, start_worker
 from tests import samples
 
 TERMINAL = ("job.completed", "job.failed", "job.cancelled")
@@ -124,10 +124,12 @@ async def test_reconnect_replays_exactly_the_missed_events(server, redis_client)
 @pytest.fixture(scope="module")
 def slow_server(redis_server, tmp_path_factory):
     """One worker slot and a slow offline reviewer: jobs queue up and run long enough to cancel."""
-    proc, url = start_server(fresh_db(redis_server), tmp_path_factory.mktemp("slow"), REDLINE_OFFLINE_PACE_MS="400",
+    db = fresh_db(redis_server)
+    proc, url = start_server(db, tmp_path_factory.mktemp("slow"), REDLINE_OFFLINE_PACE_MS="400",
                              REDLINE_WORKER_CONCURRENCY="1")
     yield url
     proc.stop()
+    release_db(db)
 
 
 async def test_cancel_running_and_queued_jobs(slow_server):
@@ -183,7 +185,7 @@ async def test_http_cancel_and_job_status(slow_server):
         assert set(q) == {"analysis", "chat", "test"} and q["analysis"]["workers"] >= 1
 
 
-async def test_a_killed_worker_job_is_retried_not_left_active(own_redis_url, tmp_path):
+async def test_a_killed_worker_job_is_retried_not_left_active(own_redis_url, tmp_path, reliability):
     redis_url = own_redis_url
     proc, base = start_server(redis_url, tmp_path, worker=False)
     env = dict(REDLINE_OFFLINE_PACE_MS="500", REDLINE_SWEEP_INTERVAL_S="1")
@@ -210,6 +212,8 @@ async def test_a_killed_worker_job_is_retried_not_left_active(own_redis_url, tmp
                                    headers={"Authorization": f"Bearer {review['token']}"})).json()
         ids = [i["id"] for i in snap["items"]]
         assert len(ids) == len(set(ids)) and all(i.split(".")[2] == "2" for i in ids), "no duplicated items"
+        reliability("kill -9 of a worker mid-job", "1",
+                    "swept and retried on another worker; the first attempt's items replaced, none duplicated")
         await sock.close()
     finally:
         for p in (w1, w2, proc):
@@ -224,7 +228,7 @@ async def test_a_killed_worker_job_is_retried_not_left_active(own_redis_url, tmp
     ("empty.txt", b"   \n\n  ", "empty_document", 400),
     ("locked.pdf", None, "encrypted_document", 400),
 ])
-async def test_bad_uploads_get_clear_errors(server, name, data, code, status):
+async def test_bad_uploads_get_clear_errors(server, name, data, code, status, reliability):
     if data is None:
         data = samples.sample_pdf(encrypt_password="secret")
     async with httpx.AsyncClient(base_url=server) as http:
@@ -232,6 +236,7 @@ async def test_bad_uploads_get_clear_errors(server, name, data, code, status):
         assert r.status_code == status, r.text
         err = r.json()["error"]
         assert err["code"] == code and len(err["message"]) > 15
+        reliability(f"Bad upload: {name}", "1", f"{status} {code}; server stays up")
         r = await http.post("/api/reviews", data={"title": "x"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "missing_document"
         assert (await http.get("/healthz")).status_code == 200
@@ -250,7 +255,7 @@ async def test_over_the_upload_limit_is_413(own_redis_url, tmp_path):
         proc.stop()
 
 
-async def test_bad_socket_messages_get_error_replies_and_the_socket_stays_up(server):
+async def test_bad_socket_messages_get_error_replies_and_the_socket_stays_up(server, reliability):
     review = await upload(server)
     sock = await Socket(server, review["review_id"], review["token"]).connect()
     bad = ["not json", "[1,2]", '{"op": "explode", "ref": 1}', '{"op": "decide", "ref": 2, "item_id": 5}',
@@ -269,6 +274,8 @@ async def test_bad_socket_messages_get_error_replies_and_the_socket_stays_up(ser
     assert {"bad_json", "bad_message", "binary_frame"} <= set(codes)
     pong = await sock.request({"op": "ping"})
     assert pong["ok"], "the connection stays up"
+    reliability("Malformed socket messages (bad JSON, unknown ops, wrong types, binary)", f"{len(bad) + 1}",
+                "an error reply with a code each; the socket stays up")
     await sock.close()
 
 
