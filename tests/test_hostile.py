@@ -55,7 +55,7 @@ def next_reply(conn) -> dict:
 
 
 @quiet
-@given(MESSAGES)
+@given(msg=MESSAGES)
 def test_random_messages_get_a_reply_and_the_socket_stays_up(ws, msg, reliability):
     ws.send(json.dumps(msg))
     reply = next_reply(ws)
@@ -119,7 +119,7 @@ EXTENSIONS = st.sampled_from([".docx", ".pdf", ".md", ".txt", ".exe", ""])
 
 
 @quiet
-@given(st.binary(max_size=4096), EXTENSIONS)
+@given(data=st.binary(max_size=4096), ext=EXTENSIONS)
 def test_random_bytes_are_refused_with_a_document_error(data, ext, reliability):
     try:
         doc = parse_document("f" + ext, data, max_bytes=1024 * 1024)
@@ -132,8 +132,8 @@ def test_random_bytes_are_refused_with_a_document_error(data, ext, reliability):
 
 
 @quiet
-@given(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn")) | st.sampled_from("\n\t"), max_size=3000),
-       st.sampled_from(["utf-8", "utf-16", "latin-1", "cp1252"]))
+@given(text=st.text(st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn")) | st.sampled_from("\n\t"), max_size=3000),
+       encoding=st.sampled_from(["utf-8", "utf-16", "latin-1", "cp1252"]))
 def test_text_in_any_encoding_parses_or_is_refused_clearly(text, encoding, reliability):
     data = text.encode(encoding, errors="replace")
     try:
