@@ -47,9 +47,14 @@ export function clear(el) {
   return el;
 }
 
-/** Replace the children of `el` with `children`. */
-export function replaceChildren(el, ...children) {
+/** Replace the children of `el` (null/false skipped, arrays flattened; unlike the native one). */
+export function setChildren(el, ...children) {
   clear(el);
+  return append(el, children);
+}
+
+/** Append children (null/false skipped, arrays flattened; unlike the native one). */
+export function addChildren(el, ...children) {
   return append(el, children);
 }
 

@@ -2,12 +2,12 @@
 // Tests reach everything through window.redline (see the bottom of this file).
 
 import { Api, ApiError, queues, reviewIdFromPath, saveBlob, shareUrl, takeToken } from "./api.js";
-import { h, icon } from "./dom.js";
+import { h, icon, setChildren } from "./dom.js";
 import { defaultFilter, facetCounts, filterFromJSON, filterItems, filterToJSON, sortItems } from "./filters.js";
 import { downloadChatMarkdown, downloadItemsCSV, downloadItemsJSON } from "./exporters.js";
 import { forgetReview, recentToken, rememberReview } from "./recent.js";
 import { installShortcuts } from "./shortcuts.js";
-import { Connection } from "./socket.js";
+import { Connection, FATAL_CLOSES } from "./socket.js";
 import { unfinishedJobs } from "./state.js";
 import { ReviewStore } from "./store.js";
 import { createBanner, createToasts } from "./views/banner.js";
@@ -67,9 +67,9 @@ const banner = createBanner($("banner"));
 const toasts = createToasts($("toasts"));
 
 function fatal(title, message) {
-  conn && conn.stop();
+  if (conn && !conn.fatal) conn.stop();
   const box = $("fatal");
-  box.replaceChildren(h("div", { class: "fatal-card" }, icon("alert", 28), h("h2", null, title), h("p", null, message),
+  setChildren(box, h("div", { class: "fatal-card" }, icon("alert", 28), h("h2", null, title), h("p", null, message),
     h("a", { class: "btn btn-primary", href: "/" }, "Go to the upload page")));
   box.hidden = false;
   $("workspace").setAttribute("aria-busy", "false");
@@ -208,11 +208,10 @@ const actions = {
   editItem(item) { dialogs.comment.open({ item }); },
   async createItem(fields) {
     const out = await api.addItem({ ...fields, author: ui.name });
-    if (out && out.item) {
-      ui.selectedId = out.item.id;
-      schedule();
-    }
     toasts.info("Comment added.");
+    if (out && out.item && await whenItem(out.item.id)) {
+      actions.selectItem(out.item.id, { scrollDoc: false, scrollCard: true });
+    }
   },
   async saveItem(item, fields) {
     try {
@@ -292,6 +291,16 @@ function clearOptimistic(id) {
   clearTimeout(optimisticTimers.get(id));
   optimisticTimers.delete(id);
   schedule();
+}
+
+/** Resolves true once the store holds item `id` (its event has arrived), false after `ms`. */
+function whenItem(id, ms = 5000) {
+  return new Promise((resolve) => {
+    const has = () => store.state && store.state.items.some((i) => i.id === id);
+    if (has()) { resolve(true); return; }
+    const timer = setTimeout(() => { off(); resolve(false); }, ms);
+    const off = store.subscribe(() => { if (has()) { clearTimeout(timer); off(); resolve(true); } });
+  });
 }
 
 /** Many decisions over HTTP, a few at a time; returns the errors. */
@@ -404,9 +413,15 @@ function renderNow() {
   document.body.dataset.ready = "true";
 }
 
+let queueSoon = null;
 store.subscribe((state, change) => {
   if (change.type === "event") {
     const ev = change.event;
+    if (ev.kind.startsWith("job.") && ev.kind !== "job.progress" && !queueSoon) {
+      // The queue chip follows jobs starting and ending without waiting for the next poll.
+      queueSoon = setTimeout(() => { queueSoon = null; pollQueues(); }, 700);
+      setTimeout(pollQueues, 2500); // SAQ's own counters settle a moment after our events
+    }
     if (ev.kind === "item.decided" && optimistic.get(ev.data.item_id) === ev.data.decision) clearOptimistic(ev.data.item_id);
     if (catchUp.active) catchUp.count += 1;
   }
@@ -473,6 +488,16 @@ const conn = reviewId && token ? new Connection(wsUrl, {
       if (msg.message && banner.has("service")) banner.show("service", msg.message, { tone: "ok", timeout: 4000 });
     }
   },
+  async checkAccess() {
+    try {
+      await api.snapshot();
+      return null;
+    } catch (e) {
+      if (e.status === 401) return { code: 4401, message: FATAL_CLOSES[4401] };
+      if (e.status === 404) return { code: 4404, message: FATAL_CLOSES[4404] };
+      return null; // the server is unreachable or busy: keep retrying
+    }
+  },
   onError(err) {
     if (err.code === "rate_limited") toasts.error(err.message || "Too many requests; slow down.");
   },
@@ -504,16 +529,20 @@ const conn = reviewId && token ? new Connection(wsUrl, {
 
 // --------------------------------------------------------------- queues ---
 let queueTimer = null;
+let queueBusy = false;
 async function pollQueues() {
+  if (queueBusy) return;
+  queueBusy = true;
   clearTimeout(queueTimer);
-  if (!document.hidden) {
-    try {
-      views.header.setQueues(await queues());
-    } catch (e) {
-      views.header.setQueues(null, e);
-    }
+  try {
+    if (!document.hidden) views.header.setQueues(await queues());
+  } catch (e) {
+    views.header.setQueues(null, e);
+  } finally {
+    queueBusy = false;
+    clearTimeout(queueTimer);
+    queueTimer = setTimeout(pollQueues, QUEUE_POLL_MS);
   }
-  queueTimer = setTimeout(pollQueues, QUEUE_POLL_MS);
 }
 
 // ------------------------------------------------------------ shortcuts ---

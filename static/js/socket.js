@@ -168,6 +168,16 @@ export class Connection {
       return;
     }
     if (this.state === "closed") return; // stopped on purpose
+    if (!this.welcomed && this.h.checkAccess && code !== 1001) {
+      // Closed before the welcome without a usable code (a browser may report 1006 when the
+      // server refuses at once): ask over HTTP whether the link still opens the review.
+      this.h.checkAccess().then((verdict) => {
+        if (!verdict || this.fatal) return;
+        clearTimeout(this.timer);
+        this.fatal = verdict;
+        this.setState("closed");
+      }).catch(() => {});
+    }
     if (code === 1001) {
       // The server is going away (restart, deploy): come back at once, spread out a little.
       this.scheduleReconnect(100 + Math.random() * 600);
@@ -198,7 +208,7 @@ export class Connection {
   stop() {
     clearTimeout(this.timer);
     this.stopPings();
-    this.setState("closed");
+    if (this.state !== "closed") this.setState("closed");
     if (this.ws) {
       const ws = this.ws;
       this.ws = null;

@@ -1,7 +1,7 @@
 // Light and dark themes: the system's by default, or the reviewer's choice (kept in
 // localStorage), or ?theme= in the URL / data-theme on <html> (tests force either).
 
-import { icon } from "./dom.js";
+import { icon, setChildren } from "./dom.js";
 
 const KEY = "redline.theme";
 const ORDER = ["system", "light", "dark"];
@@ -37,7 +37,7 @@ export function applyChoice(choice) {
 export function themeToggle(button) {
   const paint = () => {
     const choice = currentChoice();
-    button.replaceChildren(icon(ICON[choice]));
+    setChildren(button, icon(ICON[choice]));
     button.setAttribute("aria-label", LABEL[choice]);
     button.title = `${LABEL[choice]} (click to change)`;
   };

@@ -2,11 +2,10 @@
 // upload progress, the server's error messages, then on to the review; recent reviews.
 
 import { uploadForm } from "./api.js";
-import { h, icon, iconButton, clear } from "./dom.js";
+import { h, icon, iconButton, clear, setChildren } from "./dom.js";
 import { listRecent, rememberReview, forgetReview } from "./recent.js";
 import { themeToggle } from "./theme.js";
 
-const ACCEPTED = /\.(docx|pdf|md|markdown|txt)$/i;
 const $ = (id) => document.getElementById(id);
 
 let documentFile = null;
@@ -20,7 +19,7 @@ function formatSize(bytes) {
 
 function showError(message) {
   const box = $("upload-error");
-  box.replaceChildren(icon("alert"), h("span", null, message));
+  setChildren(box, icon("alert"), h("span", null, message));
   box.hidden = false;
 }
 
@@ -29,21 +28,17 @@ function hideError() {
 }
 
 function setDocument(file) {
-  hideError();
-  if (file && !ACCEPTED.test(file.name)) {
-    showError(`“${file.name}” is not a supported file. Upload a .docx, .pdf, .md or .txt file.`);
-    file = null;
-  }
+  hideError(); // the server judges the file and says clearly what is wrong with it
   documentFile = file;
   const zone = $("dropzone");
   zone.classList.toggle("has-file", !!file);
   if (file) {
     $("dropzone-title").textContent = file.name;
-    $("dropzone-hint").replaceChildren(`${formatSize(file.size)} — `,
+    setChildren($("dropzone-hint"), `${formatSize(file.size)} — `,
       h("label", { for: "document", class: "linklike" }, "choose another file"));
   } else {
     $("dropzone-title").textContent = "Drop the write-up here";
-    $("dropzone-hint").replaceChildren(".docx, .pdf, .md or .txt — or ",
+    setChildren($("dropzone-hint"), ".docx, .pdf, .md or .txt — or ",
       h("label", { for: "document", class: "linklike" }, "choose a file"));
   }
   $("upload-submit").disabled = !file;
@@ -51,10 +46,6 @@ function setDocument(file) {
 
 function setGuidelines(file) {
   hideError();
-  if (file && !ACCEPTED.test(file.name)) {
-    showError(`The guidelines file “${file.name}” is not supported. Use a .docx, .pdf, .md or .txt file.`);
-    file = null;
-  }
   guidelinesFile = file;
   $("guidelines-name").textContent = file ? `${file.name} (${formatSize(file.size)})`
     : "Your organisation's review checklist or standard";

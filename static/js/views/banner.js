@@ -1,6 +1,6 @@
 // Quiet banners (connection, service state) under the header, and toasts (errors, undo).
 
-import { h, icon, iconButton } from "../dom.js";
+import { h, icon, iconButton, setChildren, addChildren } from "../dom.js";
 
 export function createBanner(root) {
   const entries = new Map(); // key -> {el, timer}
@@ -14,7 +14,7 @@ export function createBanner(root) {
     }
     clearTimeout(entry.timer);
     entry.el.className = `banner banner-${tone}`;
-    entry.el.replaceChildren(
+    setChildren(entry.el, 
       h("span", { class: "banner-dot", "aria-hidden": "true" }),
       h("span", { class: "banner-text" }, text),
       action ? h("button", { type: "button", class: "btn btn-xs btn-ghost", onclick: action.run }, action.label) : null,
@@ -37,7 +37,7 @@ export function createToasts(root) {
   function toast(text, { tone = "info", action = null, timeout = 6000 } = {}) {
     const el = h("div", { class: `toast toast-${tone}`, role: tone === "error" ? "alert" : "status" });
     const close = () => { clearTimeout(timer); el.remove(); };
-    el.append(
+    addChildren(el, 
       tone === "error" ? icon("alert") : null,
       h("span", { class: "toast-text" }, text),
       action ? h("button", { type: "button", class: "btn btn-xs", onclick: () => { close(); action.run(); } }, action.label) : null,

@@ -2,7 +2,7 @@
 // key questions, checklist refs, source; accept / reject / revert; edit and delete of
 // the reviewer's own findings.
 
-import { h, icon, iconButton } from "../dom.js";
+import { h, icon, iconButton, setChildren } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 
 const TYPE_LABEL = { critical: "Critical", important: "Important", suggestion: "Suggestion" };
@@ -62,6 +62,10 @@ export function renderCard(el, item, view, actions) {
     ? h("span", { class: "refs", "aria-label": `Checklist: ${item.refs.join(", ")}` },
       item.refs.map((r) => h("span", { class: "ref", title: `Checklist item ${r}` }, r)))
     : null;
+  const qCount = item.questions && item.questions.length
+    ? h("span", { class: "q-count", title: "Select the finding to see its key questions" },
+      `${item.questions.length} question${item.questions.length === 1 ? "" : "s"}`)
+    : null;
   const who = item.source === "user" ? (item.author ? item.author : "Reviewer") : SOURCE_LABEL[item.source] || item.source;
   const source = h("span", { class: `source source-${item.source}` },
     item.source === "user" ? icon("user") : null, who, view.sectionTitle ? h("span", { class: "source-section" }, ` · ${view.sectionTitle}`) : null);
@@ -89,6 +93,7 @@ export function renderCard(el, item, view, actions) {
         onclick: (e) => { e.stopPropagation(); actions.deleteItem(item); } }))
     : null;
 
-  el.replaceChildren(head, desc, sugg, questions, quote ? h("div", { class: "card-quote-row" }, quote) : null,
-    h("div", { class: "card-foot" }, h("div", { class: "card-foot-meta" }, source, refs, decidedBy), own, decide));
+  setChildren(el, head, desc, sugg, questions, quote ? h("div", { class: "card-quote-row" }, quote) : null,
+    h("div", { class: "card-meta" }, source, refs, qCount),
+    h("div", { class: "card-actions" }, decidedBy, own, h("span", { class: "spacer" }), decide));
 }

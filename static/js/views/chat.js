@@ -1,7 +1,7 @@
 // The chat pane: history, answers that grow in place while they stream, the current
 // section as context, stop for a running answer.
 
-import { h, icon, reconcile } from "../dom.js";
+import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 
 const SUGGESTIONS = [
@@ -24,7 +24,11 @@ export function createChatView(root, ctx) {
     onclick: () => ctx.actions.stopChat() }, icon("stop"), "Stop");
   const form = h("form", { class: "chat-form", id: "chat-form" }, input, h("div", { class: "chat-form-actions" }, stop, send));
   const body = h("div", { class: "chat-body", id: "chat-body" }, log, form);
-  root.append(h("div", { class: "pane-head chat-head" }, h("h2", { class: "pane-title", id: "chat-title" }, icon("message"), "Chat"),
+  const resizer = h("div", { class: "chat-resizer", role: "separator", tabIndex: 0, "aria-orientation": "horizontal",
+    "aria-label": "Resize the chat (arrow keys)", "aria-controls": "chat-pane", "aria-valuemin": "18", "aria-valuemax": "75" });
+  installResizer(resizer);
+  root.appendChild(resizer);
+  addChildren(root, h("div", { class: "pane-head chat-head" }, h("h2", { class: "pane-title", id: "chat-title" }, icon("message"), "Chat"),
     contextBtn, h("span", { class: "spacer" }), collapse), body);
 
   form.addEventListener("submit", (e) => {
@@ -59,10 +63,10 @@ export function createChatView(root, ctx) {
       bubbles.set(m.message_id, b);
       if (m.role === "user") {
         const about = m.section_id && titles.get(m.section_id);
-        meta.append(h("span", { class: "msg-author" }, m.author || "Reviewer"),
+        addChildren(meta, h("span", { class: "msg-author" }, m.author || "Reviewer"),
           about ? h("span", { class: "msg-about" }, ` · about “${about}”`) : null);
       } else {
-        meta.append(h("span", { class: "msg-author" }, "Assistant"));
+        addChildren(meta, h("span", { class: "msg-author" }, "Assistant"));
       }
     }
     const state = m.role === "user" ? "done" : m.streaming ? "streaming" : m.status === "failed" ? "failed" : m.status === "cancelled" ? "cancelled" : "done";
@@ -77,7 +81,7 @@ export function createChatView(root, ctx) {
         b.textEl.textContent = m.text; // pre-wrap keeps the line breaks
       } else {
         // The answer grows in place: same element, new content.
-        b.textEl.replaceChildren(renderMarkdown(m.text));
+        setChildren(b.textEl, renderMarkdown(m.text));
         if (state === "streaming") b.textEl.appendChild(h("span", { class: "caret", "aria-hidden": "true" }));
         if (state === "failed" || state === "cancelled") {
           b.textEl.appendChild(h("p", { class: "msg-error" }, state === "failed" ? "The answer failed. Ask again?" : "Stopped."));
@@ -92,12 +96,12 @@ export function createChatView(root, ctx) {
     const { state, ui } = model;
     const cur = state.sections.find((s) => s.id === ui.currentSectionId);
     const useContext = ui.chatContext && cur;
-    contextBtn.replaceChildren(icon("target"), h("span", { class: "context-text" }, useContext ? cur.title : "Whole document"));
+    setChildren(contextBtn, icon("target"), h("span", { class: "context-text" }, useContext ? cur.title : "Whole document"));
     contextBtn.setAttribute("aria-pressed", String(!!useContext));
     contextBtn.setAttribute("aria-label", useContext ? `Context: section “${cur.title}”. Click to ask about the whole document.`
       : "Context: the whole document. Click to ask about the current section.");
     contextBtn.title = useContext ? "Questions are about this section (click for the whole document)" : "Questions are about the whole document (click for the current section)";
-    collapse.replaceChildren(icon(ui.chatCollapsed ? "chevronUp" : "chevronDown"));
+    setChildren(collapse, icon(ui.chatCollapsed ? "chevronUp" : "chevronDown"));
     collapse.setAttribute("aria-label", ui.chatCollapsed ? "Show the chat" : "Hide the chat");
     collapse.setAttribute("aria-expanded", String(!ui.chatCollapsed));
     collapse.setAttribute("aria-controls", "chat-body");
@@ -120,14 +124,14 @@ export function createChatView(root, ctx) {
     const keep = new Set(chat.map((m) => m.message_id));
     for (const id of [...bubbles.keys()]) if (!keep.has(id)) bubbles.delete(id);
     reconcile(log, nodes);
-    if (stick) log.scrollTop = log.scrollHeight;
+    if (stick && chat.length) log.scrollTop = log.scrollHeight;
   }
 
   let emptyEl = null;
   function emptyState() {
     if (!emptyEl) {
       emptyEl = h("div", { class: "chat-empty" },
-        h("p", null, "Ask anything about the write-up. Answers use the current section as context unless you switch to the whole document."),
+        h("p", null, "Ask about the write-up — the current section is the context. For example:"),
         h("div", { class: "chat-suggestions" }, SUGGESTIONS.map((s) => h("button", { type: "button", class: "btn btn-xs",
           onclick: () => { input.value = s; input.focus(); } }, s))));
     }
@@ -138,4 +142,46 @@ export function createChatView(root, ctx) {
     update,
     focus: () => { if (ctx.ui.chatCollapsed) ctx.actions.toggleChat(); input.focus(); },
   };
+}
+
+const CHAT_KEY = "redline.chatHeight";
+
+/** The separator between findings and chat: drag, or arrow keys, sets the chat's share of the height. */
+function installResizer(handle) {
+  const workspace = document.getElementById("workspace");
+  const apply = (f, save) => {
+    const v = Math.max(0.18, Math.min(0.75, f));
+    workspace.style.setProperty("--chat-h", `${(v * 100).toFixed(1)}%`);
+    handle.setAttribute("aria-valuenow", String(Math.round(v * 100)));
+    if (save) { try { localStorage.setItem(CHAT_KEY, String(v)); } catch { /* ignore */ } }
+    return v;
+  };
+  let current = 0.36;
+  try { const saved = Number(localStorage.getItem(CHAT_KEY)); if (saved) current = saved; } catch { /* ignore */ }
+  current = apply(current, false);
+  handle.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    handle.setPointerCapture(e.pointerId);
+    handle.classList.add("is-dragging");
+    const move = (ev) => {
+      const r = workspace.getBoundingClientRect();
+      current = apply((r.bottom - ev.clientY) / r.height, false);
+    };
+    const up = () => {
+      handle.classList.remove("is-dragging");
+      handle.removeEventListener("pointermove", move);
+      handle.removeEventListener("pointerup", up);
+      handle.removeEventListener("pointercancel", up);
+      apply(current, true);
+    };
+    handle.addEventListener("pointermove", move);
+    handle.addEventListener("pointerup", up);
+    handle.addEventListener("pointercancel", up);
+  });
+  handle.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowUp") current = apply(current + 0.04, true);
+    else if (e.key === "ArrowDown") current = apply(current - 0.04, true);
+    else return;
+    e.preventDefault();
+  });
 }

@@ -1,6 +1,6 @@
 // The reviewer's own finding: add (anchored on a selected quote) or edit.
 
-import { h, icon } from "../dom.js";
+import { h, icon, setChildren } from "../dom.js";
 import { dialogShell } from "./dialogs.js";
 
 const CATEGORIES = ["Evidence", "Root cause", "Timeline", "Actions", "Clarity", "Scope", "Human factors", "Reviewer note"];
@@ -66,7 +66,7 @@ export function createCommentDialog(dialog, ctx) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!description.value.trim()) {
-      error.replaceChildren(icon("alert"), h("span", null, "Write the comment first."));
+      setChildren(error, icon("alert"), h("span", null, "Write the comment first."));
       error.hidden = false;
       description.focus();
       return;
@@ -80,7 +80,7 @@ export function createCommentDialog(dialog, ctx) {
       else await ctx.actions.createItem({ section_id: target.sectionId, quote: target.quote, ...fields });
       shell.close();
     } catch (err) {
-      error.replaceChildren(icon("alert"), h("span", null, err.message || "Could not save the comment."));
+      setChildren(error, icon("alert"), h("span", null, err.message || "Could not save the comment."));
       error.hidden = false;
     } finally {
       save.disabled = false;

@@ -1,11 +1,11 @@
 // Dialog helpers: a <dialog> with a title, a close button, Escape to close, focus return.
 
-import { h, iconButton } from "../dom.js";
+import { h, iconButton, setChildren, addChildren } from "../dom.js";
 
 export function dialogShell(dialog, titleId, title) {
   const body = h("div", { class: "dialog-body" });
   const closeBtn = iconButton("x", "Close", { class: "dialog-close", onclick: () => dialog.close() });
-  dialog.replaceChildren(h("div", { class: "dialog-head" }, h("h2", { id: titleId }, title), closeBtn), body);
+  setChildren(dialog, h("div", { class: "dialog-head" }, h("h2", { id: titleId }, title), closeBtn), body);
   let opener = null;
   dialog.addEventListener("close", () => {
     if (opener && opener.isConnected) opener.focus({ preventScroll: true });
@@ -39,7 +39,7 @@ export function confirmDialog(message, { confirmLabel = "OK", danger = false } =
     const shell = dialogShell(dialog, "confirm-title", "Please confirm");
     let answer = false;
     const ok = h("button", { type: "button", class: `btn ${danger ? "btn-danger-solid" : "btn-primary"}`, onclick: () => { answer = true; shell.close(); } }, confirmLabel);
-    shell.body.append(h("p", null, message), h("div", { class: "dialog-actions" },
+    addChildren(shell.body, h("p", null, message), h("div", { class: "dialog-actions" },
       h("button", { type: "button", class: "btn", onclick: () => shell.close() }, "Cancel"), ok));
     dialog.addEventListener("close", () => { dialog.remove(); resolve(answer); });
     shell.open();

@@ -2,7 +2,7 @@
 // risk colour (<mark> elements built from text nodes), the current section, and
 // "Add comment" on a text selection within one section.
 
-import { h, icon, reconcile } from "../dom.js";
+import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { segments, textOffset } from "../quotes.js";
 import { isSectionBusy } from "../state.js";
 import { statusText } from "./sections.js";
@@ -22,7 +22,7 @@ export function createDocumentView(root, ctx) {
       ctx.actions.openComment({ sectionId: sel.sectionId, quote: sel.quote });
     } }, icon("plus"), "Add comment");
   const addHint = h("div", { class: "add-hint", role: "status", hidden: true }, "Select text within one section to comment on it.");
-  root.append(head, body, addBtn, addHint, h("div", { class: "doc-end", "aria-hidden": "true" }));
+  addChildren(root, head, body, addBtn, addHint, h("div", { class: "doc-end", "aria-hidden": "true" }));
 
   const articles = new Map(); // section id -> {el, text, headEl, sig, headSig, found}
   let pendingSel = null;
@@ -34,8 +34,9 @@ export function createDocumentView(root, ctx) {
     const title = h("h2", { class: "doc-section-title", id: `sec-${s.id}` });
     const meta = h("div", { class: "doc-section-meta" });
     const text = h("div", { class: "section-text", dataset: { sectionId: s.id } });
+    const note = h("div", { class: "doc-section-note", role: "status", hidden: true });
     const el = h("article", { class: "doc-section", id: `doc-${s.id}`, dataset: { sectionId: s.id }, "aria-labelledby": `sec-${s.id}` },
-      h("header", { class: "doc-section-head" }, title, meta), text);
+      h("header", { class: "doc-section-head" }, title, meta), note, text);
     text.addEventListener("click", (e) => {
       const mark = e.target.closest("mark[data-items]");
       if (!mark || !document.getSelection().isCollapsed) return;
@@ -45,7 +46,7 @@ export function createDocumentView(root, ctx) {
       const next = ids[(at + 1) % ids.length];
       ctx.actions.selectItem(next, { scrollCard: true, scrollDoc: false });
     });
-    return { el, title, meta, text, sig: "", headSig: "", found: new Set() };
+    return { el, title, meta, note, text, sig: "", headSig: "", found: new Set() };
   }
 
   function renderText(a, s, items, decisionOf) {
@@ -68,7 +69,7 @@ export function createDocumentView(root, ctx) {
       frag.appendChild(mark);
     }
     if (!s.text) frag.appendChild(h("span", { class: "empty-text" }, "This section has no text."));
-    a.text.replaceChildren(frag);
+    setChildren(a.text, frag);
   }
 
   function paintActive() {
@@ -86,7 +87,7 @@ export function createDocumentView(root, ctx) {
     if (hs !== headSig) {
       headSig = hs;
       const words = state.sections.reduce((n, s) => n + (s.text.match(/\S+/g) || []).length, 0);
-      head.replaceChildren(
+      setChildren(head, 
         h("div", { class: "doc-file" }, icon("file"), h("span", null, state.filename || "Document")),
         h("div", { class: "doc-stats" }, `${state.sections.length} sections · ${words.toLocaleString()} words`));
     }
@@ -107,14 +108,19 @@ export function createDocumentView(root, ctx) {
         a.needsActive = true;
       }
       const isCurrent = ui.currentSectionId === s.id;
-      const hsig = `${s.title}|${s.status}|${s.progress}|${isCurrent}|${s.level}|${s.index}`;
+      const hsig = `${s.title}|${s.status}|${s.progress}|${isCurrent}|${s.level}|${s.index}|${s.error || ""}|${s.message || ""}`;
       if (hsig !== a.headSig) {
         a.headSig = hsig;
-        a.title.replaceChildren(h("span", { class: "doc-section-num" }, `${s.index + 1}`), s.title);
+        const noteText = s.status === "failed" ? `The analysis failed: ${s.error || "unknown error"}. Try “Re-analyze”.`
+          : s.status === "running" && s.message ? s.message : "";
+        a.note.textContent = noteText;
+        a.note.hidden = !noteText;
+        a.note.classList.toggle("is-error", s.status === "failed");
+        setChildren(a.title, h("span", { class: "doc-section-num" }, `${s.index + 1}`), s.title);
         a.el.classList.toggle("is-current", isCurrent);
         a.el.dataset.status = s.status;
         const busy = isSectionBusy(s);
-        a.meta.replaceChildren(
+        setChildren(a.meta, 
           h("span", { class: `status-chip status-${s.status}` }, h("span", { class: `status-dot status-${s.status}`, "aria-hidden": "true" }), statusText(s)),
           busy
             ? h("button", { type: "button", class: "btn btn-xs btn-ghost", onclick: () => s.job_id && ctx.actions.cancelJob(s.job_id),
@@ -146,6 +152,7 @@ export function createDocumentView(root, ctx) {
     const mark = markFor(item.id);
     const behavior = smooth && !matchMedia("(prefers-reduced-motion: reduce)").matches ? "smooth" : "auto";
     if (mark) {
+      holdDetection(behavior);
       mark.scrollIntoView({ block: "center", behavior });
       mark.classList.remove("flash");
       void mark.offsetWidth; // restart the animation
@@ -160,14 +167,19 @@ export function createDocumentView(root, ctx) {
     const a = articles.get(sectionId);
     if (!a) return;
     const behavior = smooth && !matchMedia("(prefers-reduced-motion: reduce)").matches ? "smooth" : "auto";
-    suppressDetect = true;
+    holdDetection(behavior);
     a.el.scrollIntoView({ block: "start", behavior });
     if (focus) {
       a.title.tabIndex = -1;
       a.title.focus({ preventScroll: true });
     }
+  }
+
+  /** A scroll made by the page (not the reader) does not change the current section. */
+  function holdDetection(behavior) {
+    suppressDetect = true;
     clearTimeout(suppressTimer);
-    suppressTimer = setTimeout(() => { suppressDetect = false; }, behavior === "smooth" ? 700 : 50);
+    suppressTimer = setTimeout(() => { suppressDetect = false; }, behavior === "smooth" ? 1500 : 120);
   }
 
   // ---- current section follows the scroll position
@@ -180,10 +192,12 @@ export function createDocumentView(root, ctx) {
     requestAnimationFrame(() => {
       ticking = false;
       if (suppressDetect || !lastState) return;
-      const top = root.getBoundingClientRect().top + 80;
+      // The current section is the one under a reading line a third down the pane.
+      const pr = root.getBoundingClientRect();
+      const line = pr.top + Math.min(pr.height / 3, 240);
       for (const s of lastState.sections) {
         const a = articles.get(s.id);
-        if (a && a.el.getBoundingClientRect().bottom > top) {
+        if (a && a.el.getBoundingClientRect().bottom > line) {
           if (ctx.ui.currentSectionId !== s.id) ctx.actions.setCurrentSection(s.id, { fromScroll: true });
           break;
         }
@@ -191,6 +205,11 @@ export function createDocumentView(root, ctx) {
       if (!addBtn.hidden && pendingSel) positionAdd(pendingSel.range);
     });
   }, { passive: true });
+  root.addEventListener("scrollend", () => {
+    if (!suppressDetect) return;
+    clearTimeout(suppressTimer);
+    suppressTimer = setTimeout(() => { suppressDetect = false; }, 60);
+  });
 
   // ---- "Add comment" on a selection inside one section's text
   function hideAdd() {

@@ -1,7 +1,7 @@
 // The findings pane: filters (risk, type, decision, section), sort, bulk decisions on
 // the current filter, and the list of cards (updated in place, keyed by item id).
 
-import { h, icon, reconcile, plural } from "../dom.js";
+import { h, icon, reconcile, plural, setChildren, addChildren } from "../dom.js";
 import { RISKS, TYPES, DECISIONS } from "../state.js";
 import { isFiltered } from "../filters.js";
 import { renderCard } from "./card.js";
@@ -16,9 +16,9 @@ export function createFindingsView(root, ctx) {
   const count = h("span", { class: "pane-count", id: "findings-count" });
   const sort = h("select", { id: "findings-sort", "aria-label": "Sort findings",
     onchange: (e) => ctx.actions.setFilter((f) => { f.sort = e.target.value; }) },
-  h("option", { value: "document" }, "In document order"),
-  h("option", { value: "risk" }, "By risk"),
-  h("option", { value: "confidence" }, "By confidence"));
+  h("option", { value: "document" }, "Document order"),
+  h("option", { value: "risk" }, "Highest risk"),
+  h("option", { value: "confidence" }, "Most confident"));
   const section = h("select", { id: "findings-section", "aria-label": "Show findings of section",
     onchange: (e) => ctx.actions.setFilter((f) => { f.section = e.target.value; }) });
 
@@ -38,11 +38,12 @@ export function createFindingsView(root, ctx) {
   const acceptAll = h("button", { type: "button", class: "btn btn-xs", id: "accept-all", onclick: () => ctx.actions.bulk("accepted") });
   const rejectAll = h("button", { type: "button", class: "btn btn-xs", id: "reject-all", onclick: () => ctx.actions.bulk("rejected") });
   const revertAll = h("button", { type: "button", class: "btn btn-xs btn-ghost", id: "revert-all", onclick: () => ctx.actions.bulk("pending") });
-  const clearF = h("button", { type: "button", class: "btn btn-xs btn-ghost", id: "clear-filters", onclick: () => ctx.actions.clearFilter() }, "Clear filters");
+  const clearF = h("button", { type: "button", class: "btn btn-xs btn-ghost", id: "clear-filters", "aria-label": "Clear the filters",
+    title: "Clear the filters", onclick: () => ctx.actions.clearFilter() }, icon("x"), "Clear");
   const list = h("div", { class: "findings-list", id: "findings-list", role: "list", tabIndex: -1, "aria-label": "Findings" });
   const empty = h("div", { class: "empty", id: "findings-empty", hidden: true });
 
-  root.append(
+  addChildren(root, 
     h("div", { class: "pane-head" }, h("h2", { class: "pane-title" }, "Findings"), count, h("span", { class: "spacer" }), section, sort),
     h("div", { class: "filters" }, groups),
     h("div", { class: "bulk" }, summary, h("span", { class: "spacer" }), acceptAll, rejectAll, revertAll, clearF),
@@ -62,7 +63,7 @@ export function createFindingsView(root, ctx) {
     if (ssig !== sectionSig) {
       sectionSig = ssig;
       const cur = state.sections.find((s) => s.id === ui.currentSectionId);
-      section.replaceChildren(h("option", { value: "all" }, "All sections"),
+      setChildren(section, h("option", { value: "all" }, "All sections"),
         h("option", { value: "current" }, cur ? `Current section (${cur.index + 1})` : "Current section"),
         state.sections.map((s) => h("option", { value: s.id }, `${s.index + 1}. ${s.title}`)));
     }
@@ -74,7 +75,7 @@ export function createFindingsView(root, ctx) {
         const n = facets[facet][v] || 0;
         const on = f[facet].has(v);
         chip.setAttribute("aria-pressed", String(on));
-        chip.replaceChildren(h("span", { class: "fchip-dot", "aria-hidden": "true" }), LABELS[facet][v], h("span", { class: "fchip-n" }, String(n)));
+        setChildren(chip, h("span", { class: "fchip-dot", "aria-hidden": "true" }), LABELS[facet][v], h("span", { class: "fchip-n" }, String(n)));
         chip.setAttribute("aria-label", `${LABELS[facet][v]}${facet === "risk" ? " risk" : ""} (${n})`);
         chip.title = `Show only ${LABELS[facet][v].toLowerCase()}${facet === "risk" ? "-risk" : ""} findings (click again to clear)`;
       }
@@ -84,19 +85,20 @@ export function createFindingsView(root, ctx) {
     const toAccept = visible.filter((i) => decisionOf(i) !== "accepted").length;
     const toReject = visible.filter((i) => decisionOf(i) !== "rejected").length;
     const toRevert = visible.filter((i) => decisionOf(i) !== "pending").length;
-    summary.textContent = filtered ? `${visible.length} of ${plural(state.items.length, "finding")}` : plural(state.items.length, "finding");
+    summary.textContent = filtered ? `${visible.length} of ${state.items.length}` : plural(state.items.length, "finding");
+    summary.title = filtered ? `${visible.length} of ${plural(state.items.length, "finding")} match the filters; the buttons act on these` : "";
     const scope = filtered ? " shown" : "";
-    acceptAll.replaceChildren(icon("check"), filtered ? "Accept shown" : "Accept all");
-    acceptAll.title = `Accept the ${toAccept}${scope} findings not yet accepted`;
+    setChildren(acceptAll, icon("check"), "Accept all");
     acceptAll.setAttribute("aria-label", `Accept all ${toAccept}${scope} findings`);
+    acceptAll.title = `Accept the ${toAccept}${scope} findings not yet accepted`;
     acceptAll.disabled = toAccept === 0;
-    rejectAll.replaceChildren(icon("x"), filtered ? "Reject shown" : "Reject all");
-    rejectAll.title = `Reject the ${toReject}${scope} findings not yet rejected`;
+    setChildren(rejectAll, icon("x"), "Reject all");
     rejectAll.setAttribute("aria-label", `Reject all ${toReject}${scope} findings`);
+    rejectAll.title = `Reject the ${toReject}${scope} findings not yet rejected`;
     rejectAll.disabled = toReject === 0;
-    revertAll.replaceChildren(icon("undo"), "Revert all");
-    revertAll.title = `Set the ${toRevert}${scope} decided findings back to pending`;
+    setChildren(revertAll, icon("undo"), "Revert all");
     revertAll.setAttribute("aria-label", `Revert all ${toRevert}${scope} decided findings to pending`);
+    revertAll.title = `Set the ${toRevert}${scope} decided findings back to pending`;
     revertAll.disabled = toRevert === 0;
     clearF.hidden = !filtered;
 
@@ -136,7 +138,7 @@ export function createFindingsView(root, ctx) {
     empty.hidden = visible.length > 0;
     if (!visible.length) {
       const analyzing = state.sections.some((s) => s.status === "queued" || s.status === "running");
-      empty.replaceChildren(
+      setChildren(empty, 
         state.items.length
           ? h("p", null, "No findings match these filters. ", h("button", { type: "button", class: "btn btn-xs", onclick: () => ctx.actions.clearFilter() }, "Clear filters"))
           : analyzing ? h("p", null, "Analyzing… findings appear here as soon as they are found.")
@@ -147,7 +149,8 @@ export function createFindingsView(root, ctx) {
   function scrollToCard(id, { focus = false } = {}) {
     const c = cards.get(id);
     if (!c || !c.el.isConnected) return;
-    c.el.scrollIntoView({ block: "nearest", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+    const tall = c.el.offsetHeight > list.clientHeight - 16;
+    c.el.scrollIntoView({ block: tall ? "start" : "nearest", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
     if (focus) c.el.focus({ preventScroll: true });
   }
 

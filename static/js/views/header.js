@@ -1,7 +1,7 @@
 // The header: title, overall progress, queue status, reviewer badge, presence,
 // connection state, and the page's actions (stats, .docx, share, name, theme, help).
 
-import { h, icon, iconButton, pct, plural } from "../dom.js";
+import { h, icon, iconButton, pct, plural, setChildren, addChildren } from "../dom.js";
 import { overallProgress, unfinishedJobs } from "../state.js";
 import { themeToggle } from "../theme.js";
 
@@ -29,14 +29,14 @@ export function createHeader(ctx) {
   const fill = h("div", { class: "progress-fill" });
   bar.appendChild(fill);
   const overallText = h("span", { class: "overall-text" });
-  overall.append(bar, overallText);
+  addChildren(overall, bar, overallText);
 
   // ---- status cluster
   const queue = h("span", { class: "chip chip-queue", id: "queue-status", title: "Work queues" });
   const reviewer = h("span", { class: "chip chip-reviewer", id: "reviewer-badge" });
   const presence = h("div", { class: "presence", id: "presence", role: "group", "aria-label": "Who is viewing" });
   const conn = h("span", { class: "conn", id: "connection-state", role: "status" });
-  status.append(queue, reviewer, presence, conn);
+  addChildren(status, queue, reviewer, presence, conn);
 
   // ---- actions
   const statsBtn = h("button", { type: "button", class: "btn btn-sm btn-ghost", id: "open-stats",
@@ -55,7 +55,7 @@ export function createHeader(ctx) {
     onclick: () => ctx.actions.openName() });
   const themeBtn = h("button", { type: "button", class: "icon-btn", id: "theme-toggle" });
   const helpBtn = iconButton("help", "Keyboard shortcuts (?)", { id: "open-help", onclick: () => ctx.actions.openHelp() });
-  actions.append(statsBtn, docxGroup, shareBtn, nameBtn, themeBtn, helpBtn);
+  addChildren(actions, statsBtn, docxGroup, shareBtn, nameBtn, themeBtn, helpBtn);
   themeToggle(themeBtn);
 
   let last = {};
@@ -82,25 +82,25 @@ export function createHeader(ctx) {
       last.reviewer = sig;
       if (r && r.reviewer === "claude") {
         reviewer.className = "chip chip-reviewer is-claude";
-        reviewer.replaceChildren(h("span", { class: "chip-dot", "aria-hidden": "true" }), "Claude",
+        setChildren(reviewer, h("span", { class: "chip-dot", "aria-hidden": "true" }), "Claude",
           r.model ? h("span", { class: "chip-sub" }, r.model) : null);
         reviewer.title = `Reviewed by Claude${r.model ? ` (${r.model})` : ""}`;
       } else if (r) {
         reviewer.className = "chip chip-reviewer is-offline";
-        reviewer.replaceChildren(h("span", { class: "chip-dot", "aria-hidden": "true" }), "Offline reviewer");
+        setChildren(reviewer, h("span", { class: "chip-dot", "aria-hidden": "true" }), "Offline reviewer");
         reviewer.title = "The built-in offline reviewer (no model key configured)";
       } else {
-        reviewer.replaceChildren();
+        setChildren(reviewer);
       }
     }
     includeAll.checked = ui.includeAll;
-    nameBtn.replaceChildren(icon("user"), h("span", { class: "name-text" }, ui.name));
+    setChildren(nameBtn, icon("user"), h("span", { class: "name-text" }, ui.name));
     nameBtn.setAttribute("aria-label", `Your name: ${ui.name} (change)`);
     nameBtn.title = "Your name, as other viewers see it";
   }
 
   function setPresence(viewers, myName) {
-    presence.replaceChildren();
+    setChildren(presence);
     const total = viewers.reduce((n, v) => n + (v.tabs || 0), 0);
     const others = viewers.filter((v) => v.name !== myName);
     const mine = viewers.find((v) => v.name === myName);
@@ -138,7 +138,7 @@ export function createHeader(ctx) {
       else { text = "Offline"; tone = "bad"; }
       conn.className = `conn conn-${tone}`;
       conn.dataset.state = info.fatal ? "closed" : info.state;
-      conn.replaceChildren(h("span", { class: "conn-dot", "aria-hidden": "true" }), h("span", null, text));
+      setChildren(conn, h("span", { class: "conn-dot", "aria-hidden": "true" }), h("span", null, text));
       if (info.state === "waiting" && retry) {
         conn.appendChild(h("button", { type: "button", class: "btn btn-xs btn-ghost", onclick: retry }, "Retry now"));
       }
@@ -150,7 +150,7 @@ export function createHeader(ctx) {
   function setQueues(data, error) {
     if (error || !data) {
       queue.className = "chip chip-queue is-unknown";
-      queue.replaceChildren(h("span", { class: "chip-dot", "aria-hidden": "true" }), "Queue: —");
+      setChildren(queue, h("span", { class: "chip-dot", "aria-hidden": "true" }), "Queue: —");
       queue.title = "Queue status unavailable";
       return;
     }
@@ -168,7 +168,7 @@ export function createHeader(ctx) {
     const noWorker = Object.keys(qs).length > 0 && workers === 0;
     queue.className = `chip chip-queue${noWorker ? " is-warn" : queued + active ? " is-busy" : ""}`;
     const text = noWorker ? "No worker running" : queued + active ? `${active} running · ${queued} waiting` : "Queue idle";
-    queue.replaceChildren(h("span", { class: "chip-dot", "aria-hidden": "true" }), text);
+    setChildren(queue, h("span", { class: "chip-dot", "aria-hidden": "true" }), text);
     queue.title = detail.join("\n") || "No queues";
     queue.setAttribute("aria-label", `Queue status: ${text}`);
   }

@@ -1,12 +1,12 @@
 // The keyboard shortcuts overlay.
 
-import { h } from "../dom.js";
+import { h, addChildren } from "../dom.js";
 import { SHORTCUTS } from "../shortcuts.js";
 import { dialogShell } from "./dialogs.js";
 
 export function createHelpDialog(dialog) {
   const shell = dialogShell(dialog, "help-title", "Keyboard shortcuts");
-  shell.body.append(
+  addChildren(shell.body, 
     h("dl", { class: "shortcut-list" }, SHORTCUTS.map(([keys, what]) => [
       h("dt", null, keys.map((k, i) => [i ? h("span", { class: "or" }, " or ") : null, h("kbd", null, k)])),
       h("dd", null, what),

@@ -1,7 +1,7 @@
 // The section list: per-section status and progress, checkboxes to analyze several,
 // analyze all, cancel per running job and cancel all.
 
-import { h, icon, iconButton, pct, reconcile } from "../dom.js";
+import { h, icon, iconButton, pct, reconcile, setChildren, addChildren } from "../dom.js";
 import { isSectionBusy, unfinishedJobs } from "../state.js";
 
 export const STATUS_LABEL = {
@@ -24,7 +24,7 @@ export function createSectionsView(root, ctx) {
   const selectAll = h("input", { type: "checkbox", id: "select-all-sections", "aria-label": "Select all sections",
     onchange: (e) => ctx.actions.checkAll(e.target.checked) });
   const list = h("ol", { class: "section-list", id: "section-list", "aria-labelledby": "sections-title" });
-  root.append(
+  addChildren(root, 
     h("div", { class: "pane-head" }, heading, h("span", { class: "pane-count", id: "sections-count" })),
     h("div", { class: "section-actions" }, analyzeAll, analyzeSel, cancelAll),
     h("div", { class: "section-select-all" }, h("label", { for: "select-all-sections" }, selectAll, h("span", null, "Select all"))),
@@ -56,7 +56,7 @@ export function createSectionsView(root, ctx) {
     cancelAll.hidden = busy === 0;
     cancelAll.setAttribute("aria-label", `Cancel all ${busy} unfinished jobs`);
     const checked = [...ui.checked].filter((id) => state.sections.some((s) => s.id === id));
-    analyzeSel.replaceChildren(icon("play"), `Analyze selected${checked.length ? ` (${checked.length})` : ""}`);
+    setChildren(analyzeSel, icon("play"), `Analyze selected${checked.length ? ` (${checked.length})` : ""}`);
     analyzeSel.disabled = checked.length === 0;
     selectAll.checked = checked.length > 0 && checked.length === state.sections.length;
     selectAll.indeterminate = checked.length > 0 && checked.length < state.sections.length;
@@ -77,7 +77,7 @@ export function createSectionsView(root, ctx) {
         row.el.className = `section-row status-${st}${isCurrent ? " is-current" : ""} level-${Math.min(s.level || 1, 3)}`;
         row.el.dataset.status = st;
         p.check.checked = ui.checked.has(s.id);
-        p.open.replaceChildren(
+        setChildren(p.open, 
           h("span", { class: "section-title" }, h("span", { class: "section-num" }, `${s.index + 1}`), h("span", { class: "section-name" }, s.title)),
           h("span", { class: "section-meta" },
             h("span", { class: `status-dot status-${st}`, "aria-hidden": "true" }),

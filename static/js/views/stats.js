@@ -1,7 +1,7 @@
 // The statistics dialog: counts by risk, type, decision and section, completion,
 // model usage and its cost, drawn as small CSS bars; exports.
 
-import { h, icon, pct } from "../dom.js";
+import { h, icon, pct, setChildren } from "../dom.js";
 import { computeStats, formatTokens, formatCost } from "../stats.js";
 import { dialogShell } from "./dialogs.js";
 
@@ -73,7 +73,7 @@ export function createStatsDialog(dialog, ctx) {
         h("button", { type: "button", class: "btn btn-sm", id: "export-csv", onclick: () => ctx.actions.exportItems("csv") }, icon("download"), "Findings (CSV)"),
         h("button", { type: "button", class: "btn btn-sm", id: "export-chat", onclick: () => ctx.actions.exportChat() }, icon("download"), "Chat (Markdown)"),
         h("button", { type: "button", class: "btn btn-sm btn-primary", onclick: () => ctx.actions.downloadDocx() }, icon("download"), "Reviewed .docx")));
-    shell.body.replaceChildren(h("div", { class: "stats-grid", id: "stats" },
+    setChildren(shell.body, h("div", { class: "stats-grid", id: "stats" },
       completion,
       barRows("By risk", st.byRisk, st.total, "risk"),
       barRows("By type", st.byType, st.total, "type"),
