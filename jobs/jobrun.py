@@ -157,7 +157,9 @@ async def end_job(publisher: Publisher, rid: str, job_id: str, status: str, *, s
         writes.append(Write("hset", k.jobprogress, job_id, "1"))
     if section_id:
         sec_status = {"complete": "done", "failed": "failed", "cancelled": "cancelled"}[status]
-        writes.append(Write("hset", k.secstate, section_id, dumps(
-            {"status": sec_status, "progress": 1.0 if status == "complete" else 0.0, "job_id": job_id})))
+        state = {"status": sec_status, "progress": 1.0 if status == "complete" else 0.0, "job_id": job_id}
+        if status == "failed":
+            state["error"] = data["error"]
+        writes.append(Write("hset", k.secstate, section_id, dumps(state)))
     return await publisher.publish(rid, kind, data, writes=writes, job_id=job_id, attempt=attempt,
                                    guard="end", job_status=status)

@@ -16,7 +16,9 @@ on machines with skewed clocks still agree. Each script touches a single key.
 The limiter is a sliding-window log rather than a classic token bucket: a bucket of
 R tokens refilled at R per minute lets up to 2R-1 requests through in some 60 s span;
 the log never lets more than R into any span of the window's length, which is what
-the provider's "requests per minute" limit counts.
+the provider's "requests per minute" limit counts. The window is kept a little longer
+than configured (2 %, at most 0.1 s) so that the jitter between admission here and
+arrival at the provider cannot squeeze R + 1 requests into one window there.
 
 The caller (``jobs.reviewers.claude``) does the waiting, so it can tell the job's
 viewers why nothing moves.
@@ -63,17 +65,18 @@ return v - now
 """
 
 # KEYS[1] rate log. ARGV[1] limit, ARGV[2] window ms, ARGV[3] member.
-# Returns 0 when admitted, else ms until the oldest admission leaves the window.
+# Returns 0 when admitted, else ms until the oldest admission leaves the window. The window
+# is closed at both ends: an admission at t blocks until t + window + 1 ms.
 RATE_LUA = _NOW + """
 local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now - window))
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('PEXPIRE', KEYS[1], window + 1)
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+return math.max(1, tonumber(oldest[2]) + window + 1 - now)
 """
 
 # KEYS[1] slots. ARGV[1] limit, ARGV[2] ttl ms, ARGV[3] holder.
@@ -115,7 +118,7 @@ class ModelLimits:
                  slot_ttl_s: float = 120.0, cache_ttl_s: float = 300.0, warm_write_s: float = 30.0) -> None:
         self.redis = redis
         self.rpm = dict(rpm)
-        self.window_ms = max(1, int(window_s * 1000))
+        self.window_ms = max(1, int(window_s * 1000 + min(100.0, window_s * 20)))
         self.concurrency = concurrency
         self.slot_ttl_ms = max(1000, int(slot_ttl_s * 1000))
         self.cache_ttl_ms = int(cache_ttl_s * 1000)
@@ -126,6 +129,21 @@ class ModelLimits:
         self._slot = redis.register_script(SLOT_LUA)
         self._warm = redis.register_script(WARM_LUA)
         self._unwarm = redis.register_script(UNWARM_LUA)
+        self._changed = asyncio.Event()
+
+    # ---------------------------------------------------------- local wake-up ---
+    async def changed(self, timeout: float) -> None:
+        """Wait until this process frees a slot or fills a prompt cache, or `timeout` passes
+        (changes made by other processes are seen by polling)."""
+        event = self._changed
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
 
     # ----------------------------------------------------------- fleet pause ---
     async def pause(self, seconds: float) -> float:
@@ -157,6 +175,7 @@ class ModelLimits:
     async def release(self, holder: str) -> None:
         if self.concurrency > 0:
             await self.redis.zrem(SLOTS_KEY, holder)
+            self._notify()
 
     @contextlib.asynccontextmanager
     async def holding(self, holder: str) -> AsyncIterator[None]:
@@ -185,7 +204,9 @@ class ModelLimits:
     async def warmed(self, digest: str) -> None:
         """The prefix is in the provider's cache: everyone may go."""
         await self.redis.set(WARM_KEY.format(digest=digest), "ready", px=self.cache_ttl_ms)
+        self._notify()
 
     async def unwarm(self, digest: str, holder: str) -> None:
         """The writer's call failed before the cache was written: let another call write it."""
         await self._unwarm(keys=[WARM_KEY.format(digest=digest)], args=[holder])
+        self._notify()

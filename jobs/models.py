@@ -72,6 +72,7 @@ class JobRecord(BaseModel):
     status: JobStatus = "queued"
     progress: float = 0.0
     section_id: str | None = None
+    message_id: str | None = None  # chat jobs: the question they answer
     error: str | None = None
     result: dict | None = None
     attempt: int = 0

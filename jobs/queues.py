@@ -168,7 +168,8 @@ class Jobs:
     async def enqueue(self, rid: str, kind: JobKind, *, section_id: str | None = None,
                       **kwargs: Any) -> str:
         job_id = new_job_id(rid)
-        rec = JobRecord(job_id=job_id, review_id=rid, kind=kind, section_id=section_id)
+        rec = JobRecord(job_id=job_id, review_id=rid, kind=kind, section_id=section_id,
+                        message_id=kwargs.get("message_id"))
         await self.store.create_job(rec)
         s = self.settings
         queue = self.queues[QUEUE_OF[kind]]

@@ -114,8 +114,9 @@ class Store:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(k.review).hvals(k.sections).hgetall(k.secstate).hvals(k.items)
             pipe.hgetall(k.decisions).lrange(k.chat, 0, -1).get(k.last).hgetall(k.usage)
-            pipe.hgetall(k.jobs).hgetall(k.jobstate).hgetall(k.jobprogress)
-            meta, sections, secstate, items, decisions, chat, last, usage, jobs, jobstate, jobprog = await pipe.execute()
+            pipe.hgetall(k.jobs).hgetall(k.jobstate).hgetall(k.jobprogress).hgetall(k.jobresult)
+            (meta, sections, secstate, items, decisions, chat, last, usage, jobs, jobstate, jobprog,
+             jobresult) = await pipe.execute()
         if not meta:
             return None
         states = {_s(a): orjson.loads(b) for a, b in secstate.items()}
@@ -130,6 +131,8 @@ class Store:
             status, _, _ = _s(jobstate.get(jid, b"queued:0")).partition(":")
             rec["status"] = status
             rec["progress"] = float(jobprog.get(jid, 0) or 0)
+            if jid in jobresult:
+                rec.update(orjson.loads(jobresult[jid]))
             job_list.append(rec)
         job_list.sort(key=lambda j: j.get("created_at", 0))
         return {
@@ -142,7 +145,8 @@ class Store:
                 {**s.model_dump(exclude={"level"}), "level": s.level,
                  "status": states.get(s.id, {}).get("status", "idle"),
                  "progress": states.get(s.id, {}).get("progress", 0.0),
-                 "job_id": states.get(s.id, {}).get("job_id")}
+                 "job_id": states.get(s.id, {}).get("job_id"),
+                 **({"error": states[s.id]["error"]} if states.get(s.id, {}).get("error") else {})}
                 for s in secs
             ],
             "items": item_list,
@@ -217,6 +221,8 @@ class Store:
         k = ReviewKeys(rec.review_id)
         data: dict[str, Any] = {"job_id": rec.job_id, "kind": rec.kind}
         writes = [Write("hset", k.jobs, rec.job_id, rec.model_dump_json())]
+        if rec.message_id:
+            data["message_id"] = rec.message_id
         if rec.section_id:
             data["section_id"] = rec.section_id
             writes.append(Write("hset", k.secstate, rec.section_id,

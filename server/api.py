@@ -158,6 +158,17 @@ async def decide(rid: str, item_id: str) -> Response:
     return ok({"item": await svc().decide(rid, item_id, str(body.get("decision")), by)})
 
 
+@api.post("/api/reviews/<rid>/decisions")
+async def decide_many(rid: str) -> Response:
+    await authorize(rid)
+    body = await json_body()
+    ids = body.get("item_ids")
+    if not isinstance(ids, list) or not ids or len(ids) > 500 or not all(isinstance(i, str) for i in ids):
+        raise ServiceError("invalid_items", "item_ids must be a list of 1 to 500 item ids.")
+    by = body.get("by") if isinstance(body.get("by"), str) else None
+    return ok({"items": await svc().decide_many(rid, ids, str(body.get("decision")), by)})
+
+
 @api.get("/api/reviews/<rid>/export.docx")
 async def export(rid: str) -> Response:
     await authorize(rid)

@@ -137,20 +137,26 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     @app.websocket("/ws/reviews/<rid>")
     async def review_socket(rid: str) -> None:
         svc: Services = app.config["SERVICES"]
-        if not _origin_ok(websocket.headers.get("Origin"), websocket.host, settings):
-            await websocket.accept()
-            await websocket.close(P.CLOSE_BAD_TOKEN, "origin not allowed")
-            return
         await websocket.accept()
+        if not _origin_ok(websocket.headers.get("Origin"), websocket.host, settings):
+            return await _refuse(P.CLOSE_BAD_TOKEN, "origin not allowed")
         if not await svc.store.exists(rid):
-            await websocket.close(P.CLOSE_NO_REVIEW, "no such review")
-            return
+            return await _refuse(P.CLOSE_NO_REVIEW, "no such review")
         if not await svc.store.check_token(rid, token_of(websocket)):
-            await websocket.close(P.CLOSE_BAD_TOKEN, "bad token")
-            return
+            return await _refuse(P.CLOSE_BAD_TOKEN, "bad token")
         await Connection(svc, rid).run()
 
     return app
+
+
+async def _refuse(code: int, reason: str) -> None:
+    """Close with a code the client can act on. Reading its hello first (briefly) lets the close
+    handshake complete: closing with unread data makes some browsers report 1006 instead."""
+    try:
+        await asyncio.wait_for(websocket.receive(), 1)
+    except (asyncio.TimeoutError, Exception):
+        pass
+    await websocket.close(code, reason)
 
 
 def _announce(hub: Hub, state: str) -> None:

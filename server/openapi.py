@@ -105,6 +105,13 @@ SPEC: dict[str, Any] = {
             "requestBody": _json_body({"type": "object", "required": ["decision"], "properties": {
                 "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]}}}),
             "responses": {"200": _ok("item"), "400": _err("bad decision"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/decisions": {"post": {
+            "parameters": [RID], "security": [{"bearer": []}],
+            "requestBody": _json_body({"type": "object", "required": ["item_ids", "decision"], "properties": {
+                "item_ids": {"type": "array", "items": {"type": "string"}},
+                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]},
+                "by": {"type": "string"}}}),
+            "responses": {"200": _ok("items"), "400": _err("bad body"), **AUTH_ERRORS}}},
         "/api/reviews/{rid}/export.docx": {"get": {
             "parameters": [RID, {"name": "include", "in": "query", "required": False,
                                  "schema": {"type": "string", "enum": ["accepted", "all"]}}],

@@ -51,8 +51,11 @@ class Chat(_Msg):
 
 
 class Decide(_Msg):
+    """One item (`item_id`) or several at once (`item_ids`, up to 500)."""
+
     op: Literal["decide"]
-    item_id: str = Field(max_length=120)
+    item_id: str | None = Field(default=None, max_length=120)
+    item_ids: list[Annotated[str, Field(max_length=120)]] | None = Field(default=None, max_length=500)
     decision: Decision
 
 

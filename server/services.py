@@ -154,6 +154,22 @@ class Services:
         item["decision"] = decision
         return item
 
+    async def decide_many(self, rid: str, item_ids: list[str], decision: str, by: str | None) -> list[dict[str, Any]]:
+        """Accept, reject or revert several items; unknown ids are refused before anything changes."""
+        if decision not in ("accepted", "rejected", "pending"):
+            raise ServiceError("invalid_decision", "decision must be accepted, rejected or pending.")
+        ids = list(dict.fromkeys(item_ids))
+        items = [await self.store.item(rid, i) for i in ids]
+        missing = [i for i, item in zip(ids, items) if item is None]
+        if missing:
+            raise ServiceError("not_found", f"No such item in this review: {', '.join(missing[:5])}.", 404)
+        out = []
+        for item in items:
+            if item["decision"] != decision:
+                await self.store.decide(rid, item["id"], decision, by)
+            out.append({**item, "decision": decision})
+        return out
+
     async def add_user_item(self, rid: str, body: dict[str, Any], author: str | None) -> dict[str, Any]:
         section = await self.store.section(rid, str(body.get("section_id", "")))
         if section is None:

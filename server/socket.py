@@ -216,6 +216,10 @@ class Connection:
         if isinstance(msg, P.Chat):
             return await svc.chat(rid, msg.message, msg.section_id, self.name)
         if isinstance(msg, P.Decide):
+            if msg.item_ids is not None:
+                return {"items": await svc.decide_many(rid, msg.item_ids, msg.decision, self.name)}
+            if msg.item_id is None:
+                raise OpError("invalid_message", "decide needs an item_id (or item_ids).")
             item = await svc.decide(rid, msg.item_id, msg.decision, self.name)
             return {"item": item}
         raise OpError("unknown_op", "Unknown op.")

@@ -144,3 +144,37 @@ async def test_reviews_past_retention_are_swept(own_redis_url, tmp_path):
                                    params={"token": review["token"]})).status_code == 401
     finally:
         proc.stop()
+
+
+async def test_bulk_decisions_over_http_and_socket(server):
+    review = await upload(server)
+    rid, h = review["review_id"], {"Authorization": f"Bearer {review['token']}"}
+    sock = await Socket(server, rid, review["token"], "ann").connect()
+    job = (await sock.request({"op": "analyze", "sections": ["s8"]}))["data"]["jobs"][0]["job_id"]
+    await sock.wait_for(lambda: sock.terminal(job))
+    ids = [e["data"]["item"]["id"] for e in sock.events if e["kind"] == "item.added"]
+    assert len(ids) >= 3
+    async with httpx.AsyncClient(base_url=server, headers=h) as http:
+        r = await http.post(f"/api/reviews/{rid}/decisions", json={"item_ids": ids[:2], "decision": "accepted", "by": "ann"})
+        assert r.status_code == 200 and [i["decision"] for i in r.json()["items"]] == ["accepted", "accepted"]
+        bad = await http.post(f"/api/reviews/{rid}/decisions", json={"item_ids": [ids[2], "nope"], "decision": "rejected"})
+        assert bad.status_code == 404
+    reply = await sock.request({"op": "decide", "item_ids": ids, "decision": "rejected"})
+    assert reply["ok"] and {i["decision"] for i in reply["data"]["items"]} == {"rejected"}
+    await sock.wait_for(lambda: len([e for e in sock.events if e["kind"] == "item.decided"]) == 2 + len(ids))
+    async with httpx.AsyncClient(base_url=server, headers=h) as http:
+        snap = (await http.get(f"/api/reviews/{rid}")).json()
+    assert {i["decision"] for i in snap["items"] if i["id"] in ids} == {"rejected"}, "nothing half-applied"
+    await sock.close()
+
+
+async def test_chat_jobs_name_their_question_for_every_tab(server):
+    review = await upload(server)
+    a = await Socket(server, review["review_id"], review["token"], "ann").connect()
+    b = await Socket(server, review["review_id"], review["token"], "bob").connect()
+    reply = await a.request({"op": "chat", "message": "Who owns the actions?"})
+    queued = await b.wait_for(lambda: next((e for e in b.events if e["kind"] == "job.queued"), None))
+    assert queued["data"]["kind"] == "chat" and queued["data"]["message_id"] == reply["data"]["message_id"]
+    await b.wait_for(lambda: b.terminal(reply["data"]["job_id"]))
+    for s in (a, b):
+        await s.close()

@@ -638,30 +638,34 @@ class ClaudeReviewer:
         started = time.monotonic()
         said, said_at = "", 0.0
         while True:
-            message, wait = await self._gate(kind, holder, digest if time.monotonic() - started
-                                             < self.cfg.warm_wait_s else None)
+            message, wait, poll = await self._gate(kind, holder, digest if time.monotonic() - started
+                                                   < self.cfg.warm_wait_s else None)
             if message is None:
                 return
             now = time.monotonic()
             if message != said or now - said_at >= 1.0:
                 said, said_at = message, now
                 yield Progress(meter.value, message)
-            await asyncio.sleep(wait)
+            if poll:  # a slot or the cache: woken at once by this process, polled for others
+                await self.limits.changed(wait)
+            else:
+                await asyncio.sleep(wait)
 
-    async def _gate(self, kind: str, holder: str, digest: str | None) -> tuple[str | None, float]:
+    async def _gate(self, kind: str, holder: str, digest: str | None) -> tuple[str | None, float, bool]:
+        """(why this call must wait, how long before looking again, whether a local change may end it)."""
         limits = self.limits
         paused = await limits.paused_for()
         if paused > 0:
-            return f"rate limited, retrying in {math.ceil(paused)} s", min(paused, 1.0)
+            return f"rate limited, retrying in {math.ceil(paused)} s", min(paused, 1.0), False
         if digest is not None and not await limits.warm(digest, holder):
-            return "waiting for the first section to fill the prompt cache", 0.1
+            return "waiting for the first section to fill the prompt cache", 0.1, True
         if not await limits.acquire(holder):
-            return "waiting for a free model slot", random.uniform(0.05, 0.15)
+            return "waiting for a free model slot", random.uniform(0.05, 0.15), True
         wait = await limits.take(kind)
         if wait > 0:
             await limits.release(holder)
-            return "waiting for the model rate limit", min(wait, 1.0) + random.uniform(0, 0.05)
-        return None, 0.0
+            return "waiting for the model rate limit", min(wait, 1.0) + random.uniform(0, 0.02), False
+        return None, 0.0, False
 
     async def _recover(self, e: _Retry, failures: int, meter: _Meter) -> AsyncIterator[Progress]:
         """After a retryable failure: give up, pause the fleet (429/529), or back off."""
