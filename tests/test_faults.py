@@ -129,3 +129,31 @@ async def test_a_socket_that_stops_reading_is_closed_with_4408_and_others_keep_u
         await fast.close()
     finally:
         proc.stop()
+
+
+async def test_sigterm_on_a_worker_requeues_its_running_job(own_redis_url, tmp_path, reliability):
+    proc, base = start_server(own_redis_url, tmp_path, worker=False)
+    w1 = start_worker(own_redis_url, tmp_path, "w1", REDLINE_OFFLINE_PACE_MS="500", REDLINE_WORKER_SHUTDOWN_GRACE_S="0.5")
+    w2 = None
+    try:
+        review = await upload(base)
+        sock = await Socket(base, review["review_id"], review["token"]).connect()
+        job = (await sock.request({"op": "analyze", "sections": ["s8"]}))["data"]["jobs"][0]["job_id"]
+        await sock.wait_for(lambda: any(e["kind"] == "item.added" for e in sock.events))
+        w1.p.send_signal(signal.SIGTERM)
+        assert w1.p.wait(15) == 0, w1.output()[-2000:]
+        assert not sock.terminal(job), "the job was not finished by the stopping worker"
+        w2 = start_worker(own_redis_url, tmp_path, "w2", REDLINE_OFFLINE_PACE_MS="20")
+        await sock.wait_for(lambda: sock.terminal(job), 30)
+        assert [e["kind"] for e in sock.terminal(job)] == ["job.completed"]
+        assert [e["data"]["attempt"] for e in sock.events if e["kind"] == "job.started"] == [1, 2]
+        async with httpx.AsyncClient(base_url=base) as http:
+            queues = (await http.get("/api/queues")).json()["queues"]
+        assert all(q["active"] == 0 for q in queues.values()), "nothing is left active"
+        reliability("SIGTERM on a worker mid-job (grace 0.5 s)", "1",
+                    "the running job was re-queued and completed by another worker; nothing left active")
+        await sock.close()
+    finally:
+        for p in (w1, w2, proc):
+            if p:
+                p.stop()
