@@ -27,6 +27,9 @@ review's keys live in one Redis Cluster slot and one Lua script may touch them a
 | rl:metrics                   | hash   | fleet-wide counters (jobs/fleet_metrics.py)         |
 | rl:jobs:recent               | list   | ids of the last 500 finished jobs (admin page)      |
 | rl:model:paused_until        | string | fleet-wide model pause after a 429/529              |
+| rl:model:rate:{kind}         | zset   | model requests admitted in the window (limits.py)   |
+| rl:model:slots               | zset   | model-call holder -> expiry ms (concurrency cap)    |
+| rl:model:warm:{digest}       | string | prompt-cache warm-up marker                         |
 """
 
 from __future__ import annotations

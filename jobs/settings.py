@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     model_timeout_s: float = 60.0
     model_max_retries: int = 4
     min_confidence: float = 0.3
+    model_retry_base_s: float = 0.5
+    model_rpm_analysis: int = 50
+    model_rpm_chat: int = 30
+    model_rpm_test: int = 10
+    model_rate_window_s: float = 60.0
+    model_concurrency: int = 4
+    model_max_pause_s: float = 60.0
+    model_cache_warm_wait_s: float = 15.0
 
     # --- limits -------------------------------------------------------------
     rate_upload_per_min: int = 30

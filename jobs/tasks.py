@@ -7,6 +7,7 @@ terminal event is published by `RedlineQueue.finish` (or by `JobRun.fail`).
 from __future__ import annotations
 
 import logging
+from contextlib import aclosing
 from typing import Any
 
 from jobs.jobrun import JobFailed, JobRun, JobStopped
@@ -63,17 +64,18 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
                               outline=[s.title for s in sections], guidelines=await rt.store.guidelines(rid))
         reviewer = rt.reviewer
         count, usage = 0, Usage(requests=0)
-        async for out in reviewer.analyze(req):
-            if isinstance(out, Progress):
-                await run.progress(out.value, out.message, force=out.message is not None)
-                continue
-            if isinstance(out, Usage):
-                await _record_usage(run, out, usage)
-                continue
-            item = Item(**out.model_dump(), id=run.item_id(), section_id=section_id,
-                        source=reviewer.source, job_id=job_id)
-            await run.add_item(item)
-            count += 1
+        async with aclosing(reviewer.analyze(req)) as outs:  # a stopped job closes the model stream now
+            async for out in outs:
+                if isinstance(out, Progress):
+                    await run.progress(out.value, out.message, force=out.message is not None)
+                    continue
+                if isinstance(out, Usage):
+                    await _record_usage(run, out, usage)
+                    continue
+                item = Item(**out.model_dump(), id=run.item_id(), section_id=section_id,
+                            source=reviewer.source, job_id=job_id)
+                await run.add_item(item)
+                count += 1
         return {"items": count, "reviewer": reviewer.source, "model": reviewer.model, "usage": usage.as_dict()}
 
     return await _guarded(run, body)
@@ -96,17 +98,18 @@ async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id:
                           guidelines=await rt.store.guidelines(rid))
         parts: list[str] = []
         usage = Usage(requests=0)
-        async for chunk in rt.reviewer.chat(req):
-            if isinstance(chunk, Progress):
-                await run.progress(chunk.value, chunk.message, force=True)
-                continue
-            if isinstance(chunk, Usage):
-                await _record_usage(run, chunk, usage)
-                continue
-            if not chunk:
-                continue
-            parts.append(chunk)
-            await run.publish("chat.delta", {"message_id": answer_id, "text": chunk, "attempt": run.attempt})
+        async with aclosing(rt.reviewer.chat(req)) as chunks:
+            async for chunk in chunks:
+                if isinstance(chunk, Progress):
+                    await run.progress(chunk.value, chunk.message, force=True)
+                    continue
+                if isinstance(chunk, Usage):
+                    await _record_usage(run, chunk, usage)
+                    continue
+                if not chunk:
+                    continue
+                parts.append(chunk)
+                await run.publish("chat.delta", {"message_id": answer_id, "text": chunk, "attempt": run.attempt})
         text = "".join(parts)
         msg = ChatMessage(message_id=answer_id, role="assistant", text=text, section_id=chat_section_id)
         await run.publish("chat.completed", {"message_id": answer_id, "text": text, "reply_to": message_id},

@@ -111,6 +111,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         return error("internal_error", "Something went wrong on our side; the review is unchanged.", 500)
 
     @app.before_request
+    async def read_body_first() -> None:
+        """Answering before the request body is read (401, 429, ...) makes the server drop the
+        connection under a client still sending: read it first (its size is bounded)."""
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            await request.get_data(cache=True)
+
+    @app.before_request
     async def request_id() -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given[:64] if given.replace("-", "").isalnum() else secrets.token_hex(8)

@@ -24,7 +24,6 @@ import html
 import json
 import logging
 import math
-import os
 import random
 import time
 import uuid
@@ -41,6 +40,7 @@ from redis.asyncio import Redis
 from jobs.jobrun import JobFailed
 from jobs.limits import ModelLimits
 from jobs.models import Finding
+from jobs.settings import Settings
 from jobs.reviewers import prompts
 from jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress, Usage
 from jobs.reviewers.checklist import CHECKLIST_BY_ID
@@ -49,15 +49,6 @@ from jobs.reviewers.streaming import ItemScanner
 log = logging.getLogger("redline.claude")
 
 # ------------------------------------------------------------------ settings ---
-
-
-def _setting(settings: Any, name: str, default: Any) -> Any:
-    """A setting by name; until jobs/settings.py declares it, REDLINE_<NAME> from the environment."""
-    value = getattr(settings, name, None)
-    if value is not None:
-        return value
-    raw = os.environ.get(f"REDLINE_{name.upper()}")
-    return type(default)(raw) if raw not in (None, "") else default
 
 
 @dataclass(frozen=True)
@@ -77,18 +68,15 @@ class ModelConfig:
     warm_wait_s: float = 15.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "ModelConfig":
-        s = lambda name, default: _setting(settings, name, default)  # noqa: E731
-        return cls(api_key=getattr(settings, "anthropic_api_key", None),
-                   base_url=getattr(settings, "anthropic_base_url", None),
-                   model=s("model", "claude-sonnet-5-5"), max_tokens=s("max_tokens", 4096),
-                   timeout_s=s("model_timeout_s", 60.0), max_retries=s("model_max_retries", 4),
-                   min_confidence=s("min_confidence", 0.3),
-                   rpm={"analysis": s("model_rpm_analysis", 50), "chat": s("model_rpm_chat", 30),
-                        "test": s("model_rpm_test", 10)},
-                   rate_window_s=s("model_rate_window_s", 60.0), concurrency=s("model_concurrency", 4),
-                   max_pause_s=s("model_max_pause_s", 60.0), retry_base_s=s("model_retry_base_s", 0.5),
-                   warm_wait_s=s("model_cache_warm_wait_s", 15.0))
+    def from_settings(cls, settings: Settings) -> "ModelConfig":
+        s = settings
+        return cls(api_key=s.anthropic_api_key, base_url=s.anthropic_base_url, model=s.model,
+                   max_tokens=s.max_tokens, timeout_s=s.model_timeout_s, max_retries=s.model_max_retries,
+                   min_confidence=s.min_confidence,
+                   rpm={"analysis": s.model_rpm_analysis, "chat": s.model_rpm_chat, "test": s.model_rpm_test},
+                   rate_window_s=s.model_rate_window_s, concurrency=s.model_concurrency,
+                   max_pause_s=s.model_max_pause_s, retry_base_s=s.model_retry_base_s,
+                   warm_wait_s=s.model_cache_warm_wait_s)
 
 
 # -------------------------------------------------------------------- prices ---
