@@ -76,9 +76,9 @@ async def json_body() -> dict[str, Any]:
 # ----------------------------------------------------------------- reviews ---
 @api.post("/api/reviews")
 async def create_review() -> Response:
-    rate_limit("upload", svc().settings.rate_upload_per_min)
-    files = await request.files
+    files = await request.files  # read the body first: answering before it is read resets the connection
     form = await request.form
+    rate_limit("upload", svc().settings.rate_upload_per_min)
     doc = files.get("document")
     if doc is None or not doc.filename:
         raise ServiceError("missing_document", "Attach the document to review as the multipart field 'document'.")
@@ -108,8 +108,8 @@ async def delete_review(rid: str) -> Response:
 @api.post("/api/reviews/<rid>/analyze")
 async def analyze(rid: str) -> Response:
     await authorize(rid)
-    rate_limit("analyze", svc().settings.rate_analyze_per_min)
     body = await json_body()
+    rate_limit("analyze", svc().settings.rate_analyze_per_min)
     sections = body.get("sections")
     if sections is not None and (not isinstance(sections, list) or not all(isinstance(s, str) for s in sections)):
         raise ServiceError("invalid_sections", "sections must be a list of section ids.")
@@ -119,8 +119,8 @@ async def analyze(rid: str) -> Response:
 @api.post("/api/reviews/<rid>/chat")
 async def chat(rid: str) -> Response:
     await authorize(rid)
-    rate_limit("chat", svc().settings.rate_chat_per_min)
     body = await json_body()
+    rate_limit("chat", svc().settings.rate_chat_per_min)
     message, section_id = body.get("message"), body.get("section_id")
     if not isinstance(message, str) or not message.strip() or len(message) > 4000:
         raise ServiceError("invalid_message", "message must be a non-empty string of at most 4000 characters.")
