@@ -65,7 +65,9 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool, read
     config.bind = [f"{host}:{port}"]
     config.websocket_max_message_size = settings.ws_max_message_bytes
     config.websocket_ping_interval = settings.ws_ping_interval_s
-    config.graceful_timeout = 5
+    # Hypercorn keeps a closed websocket's ping task until this runs out: sockets are closed
+    # with 1001 first, so this only bounds how long a stop can take.
+    config.graceful_timeout = settings.shutdown_grace_s
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     stop = _stop_event()

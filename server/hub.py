@@ -74,9 +74,14 @@ class Hub:
         self.dropped = 0
 
     # --------------------------------------------------------------- public ---
-    async def start(self) -> None:
+    async def start(self, wait: float = 5.0) -> None:
+        """Start listening; waits a little for the first connection, but a server whose Redis is
+        not up yet still starts (degraded) and connects as soon as it can."""
         self._task = asyncio.create_task(self._run(), name="hub-listener")
-        await asyncio.wait_for(self._connected.wait(), 10)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._connected.wait()), wait)
+        except asyncio.TimeoutError:
+            log.warning("Redis pub/sub not reachable yet; live updates start once it is")
 
     async def stop(self) -> None:
         if self._task:

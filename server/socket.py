@@ -41,7 +41,7 @@ class Connection:
 
     # ------------------------------------------------------------ lifecycle ---
     async def run(self) -> None:
-        writer = None
+        tasks: list[asyncio.Task] = []
         try:
             hello = await self._await_hello()
             if hello is None:
@@ -50,15 +50,13 @@ class Connection:
             await self.svc.hub.subscribe(self.sub)
             await self._welcome(hello.last_event_id)
             self.sub.push((None, None, P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode()))
-            writer = asyncio.create_task(self._write(), name="ws-writer")
+            tasks.append(asyncio.create_task(self._write(), name="ws-writer"))
             await self.svc.presence.join(self.rid, self.conn_id, self.name)
             self.joined = True
-            reader = asyncio.create_task(self._read(), name="ws-reader")
-            done_wait = asyncio.create_task(self.sub.done.wait())
-            await asyncio.wait({reader, writer, done_wait}, return_when=asyncio.FIRST_COMPLETED)
-            for t in (reader, writer, done_wait):
-                t.cancel()
-            await asyncio.gather(reader, writer, done_wait, return_exceptions=True)
+            tasks.append(asyncio.create_task(self._read(), name="ws-reader"))
+            tasks.append(asyncio.create_task(self.sub.done.wait()))
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await _cancel(tasks)
             if self.sub.overflowed:
                 self.svc.metrics_slow_close()
                 log.warning("closing a socket of review %s that fell %d frames behind", self.rid, self.sub.maxlen)
@@ -70,6 +68,7 @@ class Connection:
         except ReviewGone:
             await websocket.close(P.CLOSE_NO_REVIEW, "no such review")
         finally:
+            await _cancel(tasks)  # the client went away (this task was cancelled): stop ours too
             await self.svc.hub.unsubscribe(self.sub)
             if self.joined:
                 try:
@@ -223,6 +222,12 @@ class Connection:
             item = await svc.decide(rid, msg.item_id, msg.decision, self.name)
             return {"item": item}
         raise OpError("unknown_op", "Unknown op.")
+
+
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class ReviewGone(Exception):

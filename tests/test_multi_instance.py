@@ -113,6 +113,17 @@ async def test_redis_behind_sentinel(tmp_path, redis_server):
     sentinel = subprocess.Popen([find_redis_binary(), str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
     try:
+        import redis as redis_sync
+
+        probe = redis_sync.Redis(port=port, socket_connect_timeout=1)
+        for _ in range(100):  # the sentinel answers and knows the master
+            try:
+                if probe.execute_command("SENTINEL", "get-master-addr-by-name", "main"):
+                    break
+            except redis_sync.ConnectionError:
+                pass
+            time.sleep(0.05)
+        probe.close()
         url = f"redis+sentinel://127.0.0.1:{port}/main/0"
         proc, base = start_server(url, tmp_path)
         try:
