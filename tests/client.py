@@ -244,3 +244,14 @@ class ResilientClient:
             return False
         ws.transport.abort()
         return True
+
+
+async def until(pred: Callable[[], Any], timeout: float = 20) -> None:
+    """Wait for a condition over several clients' state (each client's own events are awaited
+    through `Socket.wait_for`; this one looks across clients)."""
+
+    async def loop() -> None:
+        while not pred():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(loop(), timeout)

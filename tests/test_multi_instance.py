@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from jobs.redis_server import find_redis_binary, free_port
-from tests.client import ResilientClient, Socket, upload
+from tests.client import ResilientClient, until, Socket, upload
 from tests.conftest import start_server, start_worker
 
 pytestmark = pytest.mark.slow
@@ -72,12 +72,12 @@ async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(
     tasks = [asyncio.create_task(c.run(stop)) for c in clients]
     redis = Redis.from_url(own_redis_url)
     try:
-        await _until(lambda: all(c.ws is not None for c in clients))
+        await until(lambda: all(c.ws is not None for c in clients))
         async with httpx.AsyncClient(base_url=url_b, headers={"Authorization": f"Bearer {token}"}) as http:
             assert (await http.post(f"/api/reviews/{rid}/analyze", json={})).status_code == 202
-        await _until(lambda: all(len(c.applied) > 5 for c in clients))
+        await until(lambda: all(len(c.applied) > 5 for c in clients))
         procs["a"].kill()  # every client was on A: they move to B
-        await _until(lambda: all(c.ws is not None and c.url.startswith(url_b.replace("http", "ws")) for c in clients), 30)
+        await until(lambda: all(c.ws is not None and c.url.startswith(url_b.replace("http", "ws")) for c in clients), 30)
         log = []
         async def finished() -> bool:
             nonlocal log
@@ -88,7 +88,7 @@ async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(
             if await finished():
                 break
             await asyncio.sleep(0.1)
-        await _until(lambda: all(c.last == log[-1] for c in clients), 30)
+        await until(lambda: all(c.last == log[-1] for c in clients), 30)
         for c in clients:
             expected = log[log.index(c.start_id) + 1:] if c.start_id else log
             assert c.applied == expected and c.duplicates == 0 and c.gaps == 0
@@ -139,11 +139,3 @@ async def test_redis_behind_sentinel(tmp_path, redis_server):
         sentinel.terminate()
         sentinel.wait()
         master.stop()
-
-
-async def _until(pred, timeout: float = 20) -> None:
-    async def loop() -> None:
-        while not pred():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(loop(), timeout)
