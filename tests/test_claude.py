@@ -451,6 +451,12 @@ async def test_review_streams_claude_items_with_valid_quotes_cached_prefix_and_u
                          ("cache_write_tokens", "cache_creation_input_tokens")]:
         assert usage[ours] == sum(r.usage[theirs] for r in fake.requests), ours
     assert usage["requests"] == len(texts) and usage["cost_usd"] > 0
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        metrics = (await http.get("/metrics")).text
+    model_calls = [line for line in metrics.splitlines()
+                   if line.startswith('redline_model_requests_total{kind="analysis",outcome="ok"}')]
+    assert model_calls and float(model_calls[0].split()[-1]) >= len(texts), "/metrics counts the fleet's model calls"
+    assert 'redline_model_tokens_total{type="input"}' in metrics and "redline_model_cost_usd_total" in metrics
     await sock.close()
 
 

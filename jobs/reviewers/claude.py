@@ -39,6 +39,7 @@ from redis.asyncio import Redis
 
 from jobs.jobrun import JobFailed
 from jobs.limits import ModelLimits
+from jobs import fleet_metrics
 from jobs.models import Finding
 from jobs.settings import Settings
 from jobs.reviewers import prompts
@@ -481,7 +482,8 @@ def backoff(attempt: int, base: float, cap: float = 8.0) -> float:
 class ClaudeReviewer:
     source = "claude"
 
-    def __init__(self, settings: Any, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self.redis = redis
         self.cfg = ModelConfig.from_settings(settings)
         self.model = self.cfg.model
         self.client = anthropic.AsyncAnthropic(
@@ -585,6 +587,8 @@ class ClaudeReviewer:
             yield p
         usage: dict[str, Any] | None = None
         failure: BaseException | None = None
+        status = "ok"
+        t0 = time.monotonic()
         try:
             async with self.limits.holding(holder):
                 stream = await self.client.messages.create(
@@ -613,13 +617,30 @@ class ClaudeReviewer:
                     yield out
         except (anthropic.APIError, httpx2.HTTPError, json.JSONDecodeError) as e:
             failure = classify(e, self.cfg) or e
+            status = str(getattr(e, "status_code", "") or e.__class__.__name__)
             log.warning("model call failed (%s): %s", kind, e)
             if digest is not None:
                 await self.limits.unwarm(digest, holder)
-        if usage is not None:
-            yield _usage(self.model, usage)
+        counted = _usage(self.model, usage) if usage is not None else None
+        await self._count(kind, status, time.monotonic() - t0, counted)
+        if counted is not None:
+            yield counted
         if failure is not None:
             raise failure
+
+    async def _count(self, kind: str, status: str, seconds: float, usage: Usage | None) -> None:
+        """Fleet-wide counters for /metrics (jobs/fleet_metrics.py)."""
+        r = self.redis
+        await fleet_metrics.incr(r, "redline_model_requests_total", kind=kind, outcome=status)
+        await fleet_metrics.incr(r, "redline_model_seconds_total", seconds, kind=kind)
+        if status in ("429", "529"):
+            await fleet_metrics.incr(r, "redline_model_overloaded_total", status=status)
+        if usage is not None:
+            for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+                if getattr(usage, name):
+                    await fleet_metrics.incr(r, "redline_model_tokens_total", getattr(usage, name),
+                                             type=name.removesuffix("_tokens"))
+            await fleet_metrics.incr(r, "redline_model_cost_usd_total", usage.cost_usd)
 
     async def _admit(self, kind: str, holder: str, meter: _Meter, digest: str | None) -> AsyncIterator[Progress]:
         """Wait until this call may go, saying why (at most once a second per reason)."""
@@ -629,6 +650,9 @@ class ClaudeReviewer:
             message, wait, poll = await self._gate(kind, holder, digest if time.monotonic() - started
                                                    < self.cfg.warm_wait_s else None)
             if message is None:
+                if said:
+                    await fleet_metrics.incr(self.redis, "redline_rate_limit_wait_seconds_total",
+                                             time.monotonic() - started, kind=kind)
                 return
             now = time.monotonic()
             if message != said or now - said_at >= 1.0:
