@@ -125,14 +125,19 @@ class RedlineQueue(RedisQueue):
             log.exception("could not publish the end of job %s", job_id, extra={"review_id": rid, "job_id": job_id})
             return
         if ended.ok:
-            await self.redis.pipeline(transaction=False).lpush(RECENT_JOBS, job_id).ltrim(RECENT_JOBS, 0, 499).execute()
             duration = (job.duration("process") or 0) / 1000
             log.info("job %s %s", job.function, outcome["status"],
                      extra={"review_id": rid, "job_id": job_id, "queue": self.name})
-            await fleet_metrics.incr(self.redis, "redline_jobs_finished_total", queue=self.name,
-                                     outcome=outcome["status"])
-            if duration:
-                await fleet_metrics.incr(self.redis, "redline_job_seconds_total", duration, queue=self.name)
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:  # one round trip for the bookkeeping
+                    pipe.lpush(RECENT_JOBS, job_id).ltrim(RECENT_JOBS, 0, 499)
+                    pipe.hincrbyfloat(fleet_metrics.METRICS_KEY, fleet_metrics.field(
+                        "redline_jobs_finished_total", queue=self.name, outcome=outcome["status"]), 1)
+                    pipe.hincrbyfloat(fleet_metrics.METRICS_KEY, fleet_metrics.field(
+                        "redline_job_seconds_total", queue=self.name), duration)
+                    await pipe.execute()
+            except Exception as e:  # bookkeeping only: the job's end is already published
+                log.warning("job bookkeeping not recorded: %s", e)
 
     async def retry(self, job: Job, error: str | None) -> None:
         attempt = job.attempts

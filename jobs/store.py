@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -247,6 +249,50 @@ class Store:
     async def unfinished_jobs(self, rid: str) -> list[str]:
         raw = await self.redis.hgetall(ReviewKeys(rid).jobstate)
         return [_s(j) for j, st in raw.items() if _s(st).split(":")[0] in ("queued", "active")]
+
+
+@dataclass(frozen=True)
+class Document:
+    """What never changes after a review is created: read once per worker process."""
+
+    title: str
+    sections: tuple[Section, ...]
+    guidelines: str | None
+
+    @property
+    def outline(self) -> list[str]:
+        return [s.title for s in self.sections]
+
+    def section(self, section_id: str | None) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+
+class DocumentCache:
+    """Sections, title and guidelines of recently used reviews (they are immutable), so a job
+    does not re-read and re-parse the whole document from Redis."""
+
+    def __init__(self, store: Store, size: int = 128) -> None:
+        self.store = store
+        self.size = size
+        self._docs: OrderedDict[str, Document] = OrderedDict()
+
+    async def get(self, rid: str) -> Document | None:
+        doc = self._docs.get(rid)
+        if doc is not None:
+            self._docs.move_to_end(rid)
+            return doc
+        k = ReviewKeys(rid)
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(k.review, "title").hvals(k.sections).hget(k.files, "guidelines")
+            title, sections, guidelines = await pipe.execute()
+        if title is None:
+            return None
+        doc = Document(title=_s(title), guidelines=guidelines.decode() if guidelines else None,
+                       sections=tuple(sorted((Section.model_validate_json(v) for v in sections), key=lambda x: x.index)))
+        self._docs[rid] = doc
+        if len(self._docs) > self.size:
+            self._docs.popitem(last=False)
+        return doc
 
 
 def merge_decision(item: dict[str, Any], decided: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -55,13 +55,12 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
     run = _run(ctx, rid, job_id, section_id)
 
     async def body() -> dict[str, Any]:
-        section = await rt.store.section(rid, section_id)
+        doc = await rt.documents.get(rid)
+        section = doc.section(section_id) if doc else None
         if section is None:
             raise JobFailed("This section no longer exists.")
-        sections = await rt.store.sections(rid)
-        meta = await rt.store.meta(rid)
-        req = AnalysisRequest(review_title=meta.get("title", ""), section=section,
-                              outline=[s.title for s in sections], guidelines=await rt.store.guidelines(rid))
+        req = AnalysisRequest(review_title=doc.title, section=section, outline=doc.outline,
+                              guidelines=doc.guidelines)
         reviewer = rt.reviewer
         count, usage = 0, Usage(requests=0)
         async with aclosing(reviewer.analyze(req)) as outs:  # a stopped job closes the model stream now
@@ -88,14 +87,14 @@ async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id:
     answer_id = f"{message_id}.a"
 
     async def body() -> dict[str, Any]:
-        sections = await rt.store.sections(rid)
-        current = next((s for s in sections if s.id == chat_section_id), None)
+        doc = await rt.documents.get(rid)
+        if doc is None:
+            raise JobFailed("This review no longer exists.")
+        current = doc.section(chat_section_id)
         items = [i for i in await rt.store.items(rid) if current and i["section_id"] == current.id]
         history = [m for m in await rt.store.chat_history(rid) if m.message_id != message_id]
-        meta = await rt.store.meta(rid)
-        req = ChatRequest(review_title=meta.get("title", ""), question=question, sections=sections,
-                          history=history, section=current, section_items=items,
-                          guidelines=await rt.store.guidelines(rid))
+        req = ChatRequest(review_title=doc.title, question=question, sections=list(doc.sections),
+                          history=history, section=current, section_items=items, guidelines=doc.guidelines)
         parts: list[str] = []
         usage = Usage(requests=0)
         async with aclosing(rt.reviewer.chat(req)) as chunks:

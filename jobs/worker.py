@@ -19,7 +19,7 @@ from jobs.keys import CANCEL_CHANNEL
 from jobs.queues import RedlineQueue, make_queues
 from jobs.reviewers.base import Reviewer
 from jobs.settings import Settings
-from jobs.store import Store
+from jobs.store import DocumentCache, Store
 
 log = logging.getLogger("redline.worker")
 
@@ -33,6 +33,7 @@ class Runtime:
     publisher: Publisher
     store: Store
     reviewer: Reviewer
+    documents: DocumentCache
 
 
 def make_reviewer(settings: Settings, redis: Redis) -> Reviewer:
@@ -53,7 +54,8 @@ class WorkerGroup:
         self.settings = settings
         self.redis = redis
         publisher = Publisher(redis, settings.event_log_maxlen)
-        self.runtime = Runtime(settings, redis, publisher, Store(redis, publisher), make_reviewer(settings, redis))
+        store = Store(redis, publisher)
+        self.runtime = Runtime(settings, redis, publisher, store, make_reviewer(settings, redis), DocumentCache(store))
         self.queues: dict[str, RedlineQueue] = make_queues(redis, publisher, settings)
         n = concurrency or settings.worker_concurrency
         timers = {"sweep": settings.sweep_interval_s, "abort": settings.abort_poll_s, "schedule": 1,
