@@ -32,30 +32,37 @@ Entry = tuple[Any, str]  # (id key or None, text frame) or RESYNC
 class Subscriber:
     """One socket's view of the hub: a bounded queue and a wake-up event."""
 
-    __slots__ = ("rid", "queue", "maxlen", "wake", "overflowed", "closing", "done")
+    __slots__ = ("rid", "queue", "maxlen", "wake", "overflowed", "closing", "writer")
 
     def __init__(self, rid: str, maxlen: int) -> None:
         self.rid = rid
         self.queue: deque = deque()
         self.maxlen = maxlen
         self.wake = asyncio.Event()  # the socket's writer has something to do
-        self.done = asyncio.Event()  # the socket must close now (too slow, or server going away)
         self.overflowed = False
         self.closing: int | None = None  # the close code the server asks for
+        self.writer: asyncio.Task | None = None  # cancelled when the socket must close now
 
     def push(self, entry: Any) -> None:
         if len(self.queue) >= self.maxlen and entry is not RESYNC:
             if not self.overflowed:
                 self.overflowed = True
                 self.queue.clear()  # nothing more will be sent: free the memory now
-                self.done.set()
+                self._stop()
         elif not self.overflowed:
             self.queue.append(entry)
             self.wake.set()
 
     def close(self, code: int) -> None:
         self.closing = code
-        self.done.set()
+        self._stop()
+
+    def _stop(self) -> None:
+        """Stop the writer even when it is blocked sending to a peer that reads nothing."""
+        if self.writer is not None:
+            self.writer.cancel()
+        else:
+            self.wake.set()
 
 
 class Hub:

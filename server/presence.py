@@ -25,12 +25,13 @@ class Presence:
         self.server_id = server_id
         self.ttl = ttl
         self.local: dict[str, dict[str, str]] = {}  # rid -> {conn_id: name}
-        self._task: asyncio.Task | None = None
+        self._pending: dict[str, asyncio.Task] = {}  # rid -> the coalesced broadcast to come
+        self.coalesce_s = 0.25
 
     async def join(self, rid: str, conn_id: str, name: str) -> None:
         self.local.setdefault(rid, {})[conn_id] = name
         await self.redis.hset(ReviewKeys(rid).presence, conn_id, self._entry(name))
-        await self.broadcast(rid)
+        self.soon(rid)
 
     async def leave(self, rid: str, conn_id: str) -> None:
         conns = self.local.get(rid, {})
@@ -38,7 +39,24 @@ class Presence:
         if not conns:
             self.local.pop(rid, None)
         await self.redis.hdel(ReviewKeys(rid).presence, conn_id)
-        await self.broadcast(rid)
+        self.soon(rid)
+
+    def soon(self, rid: str) -> None:
+        """Broadcast presence within `coalesce_s`: a crowd joining at once gets one frame, not
+        one per join (which would be quadratic in the number of sockets)."""
+        if rid in self._pending:
+            return
+
+        async def later() -> None:
+            try:
+                await asyncio.sleep(self.coalesce_s)
+                await self.broadcast(rid)
+            except Exception:
+                pass
+            finally:
+                self._pending.pop(rid, None)
+
+        self._pending[rid] = asyncio.create_task(later())
 
     def _entry(self, name: str) -> bytes:
         return orjson.dumps({"name": name, "server": self.server_id, "ts": time.time()})
@@ -73,6 +91,8 @@ class Presence:
 
     async def remove_all(self) -> None:
         """On shutdown: this server's viewers leave at once."""
+        for task in list(self._pending.values()):
+            task.cancel()
         for rid, conns in list(self.local.items()):
             try:
                 if conns:

@@ -29,6 +29,8 @@ log = logging.getLogger("redline.socket")
 
 
 class Connection:
+    __slots__ = ("svc", "rid", "conn_id", "sub", "cursor", "cursor_id", "name", "joined")
+
     def __init__(self, svc: Services, rid: str) -> None:
         self.svc = svc
         self.rid = rid
@@ -50,11 +52,11 @@ class Connection:
             await self.svc.hub.subscribe(self.sub)
             await self._welcome(hello.last_event_id)
             self.sub.push((None, None, P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode()))
-            tasks.append(asyncio.create_task(self._write(), name="ws-writer"))
+            self.sub.writer = asyncio.create_task(self._write(), name="ws-writer")
+            tasks.append(self.sub.writer)
             await self.svc.presence.join(self.rid, self.conn_id, self.name)
             self.joined = True
             tasks.append(asyncio.create_task(self._read(), name="ws-reader"))
-            tasks.append(asyncio.create_task(self.sub.done.wait()))
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             await _cancel(tasks)
             if self.sub.overflowed:
@@ -127,7 +129,7 @@ class Connection:
     # ---------------------------------------------------------------- writer ---
     async def _write(self) -> None:
         sub = self.sub
-        while True:
+        while sub.closing is None and not sub.overflowed:
             await sub.wake.wait()
             sub.wake.clear()
             q = sub.queue
@@ -146,7 +148,7 @@ class Connection:
                         continue
                     self.cursor, self.cursor_id = key, eid
                 elif frame.startswith('{"type":"gone"'):
-                    self.sub.close(P.CLOSE_NO_REVIEW)
+                    self.sub.closing = P.CLOSE_NO_REVIEW
                     return
                 await websocket.send(frame)
 
