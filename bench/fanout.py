@@ -1,0 +1,466 @@
+"""bench/fanout: events per second delivered to many sockets, Redline against the peer.
+
+    python -m bench.fanout                 # full size (N = 100, 1000, 2000 on one review; 1000 over 100)
+    python -m bench.fanout --quick         # small sizes, short steps (while developing)
+    python -m bench.fanout --configs 1000x1 --servers redline,peer --step 8
+
+For each server and each configuration (sockets x reviews) a fresh server process is
+started against a private Redis, the sockets are opened by a separate load-generator
+process (bench.loadgen, the same lean client for both servers), and a publisher (this
+process) steps up the rate: each step's target is a number of *delivered* events per
+second (events published per second x sockets per review). For each step: delivered
+events/s, p50/p95/p99/max latency from publish to receipt, lost and duplicated events,
+server CPU and RSS, and the server's garbage-collector pauses (bench.probe).
+
+Publishing goes in through each product's real path:
+* Redline: `jobs.events.Publisher(redis).publish(rid, "job.progress", data)` — the Lua
+  script that appends to the review's log and PUBLISHes the ready frame;
+* the peer: python-socketio's `AsyncRedisManager(write_only=True).emit("event", frame,
+  room=...)`, how python-socketio relays events from worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+from bench.common import (CpuMeter, Proc, aread_gc, embedded_redis, free_port, gc_freeze, log,
+                          read_result, rss_bytes, start_redline, use_uvloop, wait_http, workdir, write_result, HOST)
+from bench.loadgen import LOG_BASE
+
+FULL_CONFIGS = ["100x1", "1000x1", "2000x1", "1000x100"]
+QUICK_CONFIGS = ["50x1", "50x10"]
+LADDER = [1000, 2000, 5000, 10000, 15000, 20000, 30000, 40000, 50000, 60000, 80000, 100000, 125000, 150000]
+QUICK_LADDER = [500, 1000, 2000, 5000, 10000, 20000]
+P99_LIMIT_MS = 100.0
+PAD = 200  # bytes of event data (JSON), the issue's "~200-byte events"
+
+SERVERS = {
+    "redline": "Redline (Quart + Hypercorn, one subscription per process)",
+    "redline-freeze": "Redline + gc.freeze() after start-up (bench.probe)",
+    "peer": "python-socketio + AsyncRedisManager on uvicorn, gc.freeze()",
+    "peer-stock": "python-socketio + AsyncRedisManager on uvicorn, stock GC",
+    "peer-hypercorn": "python-socketio + AsyncRedisManager on Hypercorn, gc.freeze()",
+    "redline-exp": "Redline from $BENCH_EXPERIMENT_ROOT (a scratch copy with proposed changes)",
+}
+# What the full run measures: every configuration for Redline and the tuned peer; at 1,000 sockets
+# on one review also Redline with gc.freeze() and the peer with its stock GC.
+FULL_PLAN = {"100x1": ["redline", "peer"], "1000x1": ["redline", "peer", "redline-freeze", "peer-stock"],
+             "2000x1": ["redline", "peer"], "1000x100": ["redline", "peer"]}
+
+
+def parse_config(c: str) -> tuple[int, int]:
+    n, _, r = c.partition("x")
+    return int(n), int(r or 1)
+
+
+# ----------------------------------------------------------------- payload ---
+
+def make_data(step: int, n: int, pad: str) -> dict[str, Any]:
+    return {"job_id": "bench.job", "progress": 0.5, "s": step, "n": n, "t": time.time_ns(), "message": pad}
+
+
+def pad_for(size: int) -> str:
+    base = len(json.dumps(make_data(10, 100000, ""), separators=(",", ":")))
+    return "x" * max(0, size - base)
+
+
+# ------------------------------------------------------------ load process ---
+
+class LoadGen:
+    def __init__(self, tmp, name: str) -> None:
+        self.proc = Proc([sys.executable, "-m", "bench.loadgen"], log_path=tmp / f"{name}.log",
+                         stdin=-1, stdout=-1)
+
+    async def call(self, cmd: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
+        p = self.proc.p
+        p.stdin.write((json.dumps(cmd) + "\n").encode())
+        p.stdin.flush()
+        line = await asyncio.wait_for(asyncio.to_thread(p.stdout.readline), timeout)
+        if not line:
+            raise RuntimeError(f"load generator exited: {self.proc.output()[-2000:]}")
+        out = json.loads(line)
+        if not out.get("ok"):
+            raise RuntimeError(f"load generator: {out.get('error')}")
+        return out
+
+    async def quit(self) -> None:
+        try:
+            await self.call({"cmd": "quit"}, timeout=20)
+        except Exception:
+            pass
+        self.proc.stop()
+
+
+def merge_hist(parts: list[dict[str, int]]) -> list[tuple[float, int]]:
+    total: dict[int, int] = {}
+    for h in parts:
+        for k, v in h.items():
+            total[int(k)] = total.get(int(k), 0) + v
+    return [(math.exp((b + 0.5) * LOG_BASE) if b else 1.0, total[b]) for b in sorted(total)]
+
+
+def hist_pct(h: list[tuple[float, int]], p: float) -> float | None:
+    n = sum(c for _, c in h)
+    if not n:
+        return None
+    rank = max(1, math.ceil(p / 100 * n))
+    acc = 0
+    for v, c in h:
+        acc += c
+        if acc >= rank:
+            return v
+    return h[-1][0]
+
+
+# ------------------------------------------------------------------ servers ---
+
+class Target:
+    """One server under test and how to publish to it."""
+
+    def __init__(self, kind: str, redis_url: str, tmp) -> None:
+        self.kind, self.redis_url, self.tmp = kind, redis_url, tmp
+        self.proc: Proc | None = None
+        self.port = 0
+        self.rooms: list[dict[str, str]] = []
+
+    async def start(self) -> None:
+        if self.kind.startswith("redline"):
+            root = os.environ.get("BENCH_EXPERIMENT_ROOT") if self.kind == "redline-exp" else None
+            if self.kind == "redline-exp" and not root:
+                raise RuntimeError("redline-exp needs BENCH_EXPERIMENT_ROOT (a scratch copy of the project)")
+            self.proc, url = await asyncio.to_thread(
+                start_redline, self.redis_url, self.tmp, worker=False, name=self.kind, server_root=root,
+                REDLINE_WS_QUEUE_MAX="100000")
+            self.port = int(url.rsplit(":", 1)[1])
+            if self.kind == "redline-freeze":
+                await asyncio.to_thread(gc_freeze, self.proc)
+        else:
+            self.port = free_port()
+            args = [sys.executable, "-m", "bench.sio_peer", "--port", str(self.port), "--redis", self.redis_url]
+            if self.kind == "peer-stock":
+                args.append("--no-gc-freeze")
+            if self.kind == "peer-hypercorn":
+                args += ["--server", "hypercorn"]
+            env = dict(os.environ, BENCH_GC_FILE=str(self.tmp / f"{self.kind}-{self.port}.gc.json"),
+                       PYTHONUNBUFFERED="1")
+            self.proc = Proc(args, env=env, log_path=self.tmp / f"{self.kind}-{self.port}.log")
+            self.proc.gc_file = env["BENCH_GC_FILE"]  # type: ignore[attr-defined]
+            await asyncio.to_thread(wait_http, f"http://{HOST}:{self.port}/healthz", self.proc)
+
+    async def make_rooms(self, n: int) -> list[str]:
+        """Room names and, for Redline, a review with its token for each."""
+        if self.kind.startswith("redline"):
+            import httpx
+
+            async with httpx.AsyncClient(base_url=f"http://{HOST}:{self.port}", timeout=30) as http:
+                for i in range(n):
+                    r = await http.post("/api/reviews", files={"document": (
+                        "bench.md", b"# Bench\n\nA review used by the fan-out benchmark.\n")},
+                        data={"title": f"bench {i}"})
+                    r.raise_for_status()
+                    body = r.json()
+                    self.rooms.append({"rid": body["review_id"], "token": body["token"]})
+        else:
+            self.rooms = [{"rid": f"r{i}"} for i in range(n)]
+        return [r["rid"] for r in self.rooms]
+
+    def path(self, room: int) -> str:
+        r = self.rooms[room]
+        if self.kind.startswith("redline"):
+            return f"/ws/reviews/{r['rid']}?token={r['token']}"
+        return f"/socket.io/?EIO=4&transport=websocket&room={r['rid']}"
+
+    @property
+    def client_kind(self) -> str:
+        return "redline" if self.kind.startswith("redline") else "engineio"
+
+    async def publisher(self):
+        if self.kind.startswith("redline"):
+            from redis.asyncio import Redis
+
+            from jobs.events import Publisher
+
+            redis = Redis.from_url(self.redis_url, max_connections=64)
+            pub = Publisher(redis, maxlen=10_000)
+
+            async def publish(room: int, data: dict[str, Any]) -> None:
+                res = await pub.publish(self.rooms[room]["rid"], "job.progress", data)
+                assert res.ok, res.reason
+
+            async def close() -> None:
+                await redis.aclose()
+        else:
+            import socketio
+
+            mgr = socketio.AsyncRedisManager(self.redis_url, write_only=True)
+            seq = [0]
+
+            async def publish(room: int, data: dict[str, Any]) -> None:
+                seq[0] += 1
+                # the same frame Redline sends, so both carry the same bytes
+                frame = {"type": "event", "id": f"{int(time.time() * 1000)}-{seq[0]}",
+                         "prev": f"{int(time.time() * 1000)}-{seq[0] - 1}", "kind": "job.progress", "data": data}
+                await mgr.emit("event", frame, room=self.rooms[room]["rid"], namespace="/")
+
+            async def close() -> None:
+                try:
+                    await mgr.redis.aclose()
+                except Exception:
+                    pass
+        return publish, close
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()
+
+
+# --------------------------------------------------------------------- run ---
+
+async def publish_step(publish, rooms: int, step: int, rate: float, duration: float, pad: str) -> dict[str, Any]:
+    """Publish `rate` events/s (round robin over rooms) for `duration` s; per-room seqs from 0."""
+    total = max(1, int(round(rate * duration)))
+    counts = [0] * rooms
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    i = 0
+    pending: set[asyncio.Task] = set()
+    lag_max = 0.0
+    while i < total:
+        now = loop.time()
+        due = min(total, int((now - t0) * rate) + 1)
+        batch = []
+        while i < due:
+            room = i % rooms
+            batch.append((room, counts[room]))
+            counts[room] += 1
+            i += 1
+        if len(batch) == 1:
+            room, n = batch[0]
+            await publish(room, make_data(step, n, pad))
+        else:
+            for j in range(0, len(batch), 32):  # at most 32 publishes in flight
+                await asyncio.gather(*(publish(room, make_data(step, n, pad)) for room, n in batch[j:j + 32]))
+        lag_max = max(lag_max, loop.time() - (t0 + (i - 1) / rate))
+        if i < total:
+            nxt = t0 + i / rate
+            delay = nxt - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+    elapsed = loop.time() - t0
+    del pending
+    return {"published": total, "publish_seconds": round(elapsed, 3), "publish_rate": round(total / elapsed, 1)
+            if elapsed > 0 else None, "publisher_lag_max_ms": round(lag_max * 1e3, 1),
+            "expected": {str(r): counts[r] for r in range(rooms)}}
+
+
+async def run_config(kind: str, redis_url: str, tmp, sockets: int, rooms: int, ladder: list[int],
+                     step_s: float, drain_s: float, loadgens: int, max_fail: int,
+                     deflate: bool = False) -> dict[str, Any]:
+    target = Target(kind, redis_url, tmp)
+    await target.start()
+    lgs: list[LoadGen] = []
+    run: dict[str, Any] = {"server": kind, "label": SERVERS[kind], "config": f"{sockets}x{rooms}",
+                           "sockets": sockets, "rooms": rooms, "steps": []}
+    try:
+        assert target.proc is not None
+        rss_idle = rss_bytes(target.proc.pid)
+        await target.make_rooms(rooms)
+        lgs = [LoadGen(tmp, f"loadgen-{kind}-{i}") for i in range(loadgens)]
+        specs = [[target.path(i % rooms), i % rooms] for i in range(sockets)]
+        t0 = time.monotonic()
+        res = await asyncio.gather(*(lg.call({"cmd": "connect", "host": HOST, "port": target.port,
+                                              "kind": target.client_kind, "concurrency": 50,
+                                              "deflate": deflate,
+                                              "sockets": specs[j::loadgens]}) for j, lg in enumerate(lgs)))
+        connect_s = time.monotonic() - t0
+        settle = await asyncio.gather(*(lg.call({"cmd": "settle", "quiet": 1.0, "max": 180}) for lg in lgs))
+        run["connect"] = {"seconds": round(connect_s, 2), "settle_seconds": round(time.monotonic() - t0 - connect_s, 2),
+                          "frames_while_joining": sum(s["frames"] for s in settle),
+                          "connected": sum(r["connected"] for r in res),
+                          "compressed": sum(r.get("compressed", 0) for r in res)}
+        rss_conn = rss_bytes(target.proc.pid)
+        run["rss_idle_mb"] = round(rss_idle / 2**20, 1)
+        run["rss_connected_mb"] = round(rss_conn / 2**20, 1)
+        log(f"{kind} {sockets}x{rooms}: connected in {connect_s:.1f}s, settled {run['connect']['settle_seconds']}s, "
+            f"{run['connect']['frames_while_joining']} frames while joining")
+        publish, close_pub = await target.publisher()
+        per_room = sockets // rooms
+        pad = pad_for(PAD)
+        redis_pid = _redis_pid(redis_url)
+        fails = 0
+        try:
+            for step, delivered_target in enumerate(ladder):
+                rate = delivered_target / per_room
+                duration = min(max(step_s, 20 / rate), 3 * step_s)
+                await asyncio.gather(*(lg.call({"cmd": "begin", "step": step}) for lg in lgs))
+                await aread_gc(target.proc, reset=True)
+                meter = CpuMeter({"server": target.proc.pid, "redis": redis_pid or os.getpid(),
+                                  "loadgen": lgs[0].proc.pid, "publisher": os.getpid()})
+                meter.start()
+                pub = await publish_step(publish, rooms, step, rate, duration, pad)
+                reports = await asyncio.gather(*(lg.call({"cmd": "report", "step": step,
+                                                          "expected": pub["expected"], "drain": drain_s})
+                                                 for lg in lgs))
+                cpu = meter.stop()
+                gcrec = await aread_gc(target.proc, reset=True)
+                row = summarize(step, delivered_target, rate, duration, pub, reports, cpu, gcrec,
+                                rss_bytes(target.proc.pid))
+                run["steps"].append(row)
+                ok = row["ok"]
+                log(f"{kind} {sockets}x{rooms} step {step}: target {delivered_target}/s -> {row['delivered_per_s']}/s "
+                    f"p50 {row['p50_ms']} p99 {row['p99_ms']} max {row['max_ms']} ms lost {row['lost']} dup {row['dups']} "
+                    f"cpu {cpu['server']:.2f} gc max {row['gc_max_pause_ms']} ms {'OK' if ok else 'FAIL'}")
+                if not ok:
+                    fails += 1
+                if fails >= max_fail or row["lost"] > 0 and row["open"] < sockets or (row["p99_ms"] or 0) > 5000:
+                    break
+                if not ok and row["delivered_per_s"] < 0.7 * delivered_target:
+                    break  # saturated: higher steps only queue more
+        finally:
+            await close_pub()
+        good = [s for s in run["steps"] if s["ok"]]
+        run["best"] = max(good, key=lambda s: s["delivered_per_s"]) if good else None
+        run["best_delivered_per_s"] = run["best"]["delivered_per_s"] if good else 0
+        run["best_events_per_s"] = run["best"]["rate"] if good else 0
+    finally:
+        for lg in lgs:
+            await lg.quit()
+        target.stop()
+    return run
+
+
+def summarize(step, delivered_target, rate, duration, pub, reports, cpu, gcrec, rss) -> dict[str, Any]:
+    h = merge_hist([r["hist"] for r in reports])
+    expected = sum(r["expected"] for r in reports)
+    unique = sum(r["unique"] for r in reports)
+    lost = sum(r["lost"] for r in reports)
+    dups = sum(r["dups"] for r in reports)
+    first = min((r["first_recv_ns"] for r in reports if r["first_recv_ns"]), default=0)
+    last = max((r["last_recv_ns"] for r in reports), default=0)
+    window = max(pub["publish_seconds"], (last - first) / 1e9 if first else 0, 1e-3)
+    ev: dict[tuple[str, int], int] = {}
+    for r in reports:
+        for room, n, v in r["event_max"]:
+            k = (room, n)
+            if v > ev.get(k, 0):
+                ev[k] = v
+    n_events = len(ev)
+    stalled = sum(1 for v in ev.values() if v > P99_LIMIT_MS * 1000)
+    p99 = hist_pct(h, 99)
+    closed: dict[str, int] = {}
+    for r in reports:
+        for k, v in r["closed"].items():
+            closed[k] = closed.get(k, 0) + v
+    row = {
+        "step": step, "target_delivered_per_s": delivered_target, "rate": round(rate, 2),
+        "duration_s": round(duration, 2), **{k: pub[k] for k in ("published", "publish_rate", "publisher_lag_max_ms")},
+        "expected": expected, "delivered": unique, "delivered_per_s": round(unique / window, 1),
+        "p50_ms": _ms(hist_pct(h, 50)), "p95_ms": _ms(hist_pct(h, 95)), "p99_ms": _ms(p99),
+        "max_ms": _ms(max((r["max_us"] or 0) for r in reports)),
+        "lost": lost, "dups": dups, "stray": sum(r["stray"] for r in reports),
+        "open": sum(r["open"] for r in reports), "closed": closed,
+        "events": n_events, "events_slowest_over_100ms": stalled,
+        "server_cpu": cpu["server"], "redis_cpu": cpu["redis"], "loadgen_cpu": cpu["loadgen"],
+        "publisher_cpu": cpu["publisher"], "server_rss_mb": round(rss / 2**20, 1),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "gc": gcrec, "gc_max_pause_ms": gcrec["max_pause_ms"] if gcrec else None,
+        "gc_gen2": gcrec["collections"]["gen2"] if gcrec else None,
+    }
+    row["ok"] = bool(p99 is not None and p99 / 1000 <= P99_LIMIT_MS and lost == 0 and dups == 0
+                     and row["delivered_per_s"] >= 0.9 * delivered_target)
+    return row
+
+
+def _ms(us: float | None) -> float | None:
+    return None if us is None else round(us / 1000, 2)
+
+
+def _redis_pid(url: str) -> int | None:
+    import redis as redis_sync
+
+    r = redis_sync.Redis.from_url(url)
+    try:
+        return int(r.info("server")["process_id"])
+    except Exception:
+        return None
+    finally:
+        r.close()
+
+
+def ratios_of(runs: list[dict[str, Any]]) -> dict[str, float]:
+    ratios = {}
+    for config in dict.fromkeys(r["config"] for r in runs):
+        by = {r["server"]: r for r in runs if r["config"] == config}
+        if "redline" in by and "peer" in by and by["peer"].get("best_delivered_per_s"):
+            ratios[config] = round(by["redline"]["best_delivered_per_s"] / by["peer"]["best_delivered_per_s"], 2)
+    return ratios
+
+
+async def main_async(args) -> dict[str, Any]:
+    configs = args.configs.split(",") if args.configs else (QUICK_CONFIGS if args.quick else FULL_CONFIGS)
+    servers = args.servers.split(",") if args.servers else None
+    ladder = [int(x) for x in args.ladder.split(",")] if args.ladder else (QUICK_LADDER if args.quick else LADDER)
+    step_s = args.step or (2.0 if args.quick else 8.0)
+    runs = []
+    with workdir("fanout") as tmp, embedded_redis(tmp) as redis:
+        import redis as redis_sync
+
+        for config in configs:
+            sockets, rooms = parse_config(config)
+            for kind in servers or FULL_PLAN.get(config, ["redline", "peer"]):
+                redis_sync.Redis.from_url(redis.url).flushall()
+                log(f"--- {kind} {config}")
+                try:
+                    runs.append(await run_config(kind, redis.url, tmp, sockets, rooms, ladder, step_s,
+                                                 args.drain, args.loadgens, args.max_fail, args.deflate))
+                except Exception as e:
+                    log(f"{kind} {config} failed: {e!r}")
+                    runs.append({"server": kind, "label": SERVERS[kind], "config": config, "sockets": sockets,
+                                 "rooms": rooms, "error": repr(e), "steps": [], "best_delivered_per_s": 0})
+    ratios = ratios_of(runs)
+    return {"params": {"configs": configs, "servers": servers or FULL_PLAN, "ladder": ladder, "step_s": step_s,
+                       "drain_s": args.drain, "p99_limit_ms": P99_LIMIT_MS, "payload_bytes": PAD,
+                       "loadgens": args.loadgens, "quick": args.quick, "deflate": args.deflate},
+            "runs": runs, "ratios": ratios}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes and short steps")
+    ap.add_argument("--configs", help="comma list of SOCKETSxREVIEWS, e.g. 1000x1,1000x100")
+    ap.add_argument("--servers", help="comma list of: " + ", ".join(SERVERS) +
+                    " (default: redline and peer, plus redline-freeze and peer-stock at 1000x1)")
+    ap.add_argument("--ladder", help="comma list of delivered events/s targets")
+    ap.add_argument("--step", type=float, help="seconds per step")
+    ap.add_argument("--drain", type=float, default=3.0)
+    ap.add_argument("--loadgens", type=int, default=1, help="load-generator processes")
+    ap.add_argument("--max-fail", type=int, default=3, help="stop a ladder after this many failed steps")
+    ap.add_argument("--out", default="fanout", help="result name in bench/results/")
+    ap.add_argument("--deflate", action="store_true",
+                    help="clients offer permessage-deflate, as browsers do (both servers then compress every frame)")
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only these configurations' runs in the existing result file")
+    args = ap.parse_args(argv)
+    use_uvloop()
+    result = asyncio.run(main_async(args))
+    if args.merge:
+        old = read_result(args.out)
+        if old and old.get("runs"):
+            done = {(r["server"], r["config"]) for r in result["runs"]}
+            keep = [r for r in old["runs"] if (r["server"], r["config"]) not in done]
+            order = {c: i for i, c in enumerate(FULL_CONFIGS + QUICK_CONFIGS)}
+            result["runs"] = sorted(keep + result["runs"], key=lambda r: order.get(r["config"], 99))
+            result["params"] = {**old.get("params", {}), "merged": True}
+            result["ratios"] = ratios_of(result["runs"])
+    write_result(args.out, result)
+
+
+if __name__ == "__main__":
+    main()

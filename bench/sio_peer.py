@@ -1,0 +1,93 @@
+"""The peer: what a Python team would pick instead of Redline's relay.
+
+python-socketio's AsyncServer with AsyncRedisManager (events from other processes
+arrive through Redis pub/sub, as python-socketio documents for "emitting from an
+external process"), served by uvicorn (uvloop, httptools, websockets) or Hypercorn.
+A socket joins the room named in its query string (`?room=r7`).
+
+Tuned the way the issue asks: `gc.collect(); gc.freeze()` after start-up (off with
+--no-gc-freeze). The GC recorder of bench.probe is installed, as in Redline's run.
+
+    python -m bench.sio_peer --port 8765 --redis redis://127.0.0.1:6379/0 [--server hypercorn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+from urllib.parse import parse_qs
+
+from bench import probe
+
+
+def build_app(redis_url: str):
+    import socketio
+
+    mgr = socketio.AsyncRedisManager(redis_url)
+    sio = socketio.AsyncServer(async_mode="asgi", client_manager=mgr, cors_allowed_origins="*")
+
+    @sio.event
+    async def connect(sid, environ, auth=None):
+        qs = parse_qs(environ.get("QUERY_STRING", ""))
+        await sio.enter_room(sid, qs.get("room", ["r0"])[0])
+
+    async def health(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+    return socketio.ASGIApp(sio, other_asgi_app=health)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--redis", required=True)
+    ap.add_argument("--server", choices=["uvicorn", "hypercorn"], default="uvicorn")
+    ap.add_argument("--no-gc-freeze", action="store_true")
+    args = ap.parse_args()
+    probe.install()
+    app = build_app(args.redis)
+    if args.server == "uvicorn":
+        import uvicorn
+
+        config = uvicorn.Config(app, host=args.host, port=args.port, loop="uvloop", http="httptools",
+                                ws="websockets", log_level="warning", access_log=False, lifespan="off",
+                                backlog=4096)
+        server = uvicorn.Server(config)
+        if not args.no_gc_freeze:
+            gc.collect()
+            gc.freeze()
+            probe.RECORDER._frozen = True
+        server.run()
+    else:
+        import uvloop
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        config = Config()
+        config.bind = [f"{args.host}:{args.port}"]
+        config.accesslog = None
+        config.backlog = 4096
+        if not args.no_gc_freeze:
+            gc.collect()
+            gc.freeze()
+            probe.RECORDER._frozen = True
+        uvloop.install()
+        asyncio.run(serve(app, config))
+
+
+if __name__ == "__main__":
+    main()
