@@ -420,7 +420,7 @@ def render() -> str:
         "run on the same machine, with the same client, payload and rates.", "",
         "## How to run", "",
         "```sh",
-        f"pip install -e . && pip install {EXTRA_PACKAGES}   # the peer and its server",
+        f"pip install -e \".[bench]\"   # Redline plus the peer and its server ({EXTRA_PACKAGES})",
         "python -m bench               # every benchmark at full size, then this page (20-40 minutes)",
         "python -m bench --quick       # small sizes and short steps (a few minutes; overwrites bench/results)",
         "python -m bench.fanout        # one benchmark alone (also: cancel, pipeline, document, latency, memory)",
