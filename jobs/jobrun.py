@@ -45,6 +45,7 @@ class JobRun:
         self._last_progress = 0.0
         self._heartbeat_interval = heartbeat_interval
         self._heartbeat: asyncio.Task | None = None
+        self._heartbeat_later: asyncio.TimerHandle | None = None
         self.items_added = 0
         self.worker_id = worker_id
 
@@ -63,9 +64,17 @@ class JobRun:
         if self.attempt > 1:
             await self._remove_earlier_items()
         if self.job is not None and self._heartbeat_interval > 0:
-            self._heartbeat = asyncio.create_task(self._beat())
+            # Most jobs end before the first beat is due: start the beating task only then.
+            self._heartbeat_later = asyncio.get_running_loop().call_later(
+                self._heartbeat_interval, self._start_beat)
+
+    def _start_beat(self) -> None:
+        self._heartbeat = asyncio.create_task(self._beat())
 
     async def close(self) -> None:
+        if self._heartbeat_later is not None:
+            self._heartbeat_later.cancel()
+            self._heartbeat_later = None
         if self._heartbeat:
             self._heartbeat.cancel()
             try:
@@ -77,11 +86,11 @@ class JobRun:
     async def _beat(self) -> None:
         """SAQ's sweep takes a job without a recent heartbeat for a dead worker's."""
         while True:
-            await asyncio.sleep(self._heartbeat_interval)
             try:
                 await self.job.update()  # type: ignore[union-attr]
             except Exception:  # Redis blip: the next beat tries again
                 pass
+            await asyncio.sleep(self._heartbeat_interval)
 
     async def _remove_earlier_items(self) -> None:
         """Items of a retried attempt replace the earlier attempt's, they don't add to them."""
