@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.common import CHARTS, DOC, ROOT, fmt, read_result
 
-BENCHES = ["fanout", "cancel", "pipeline", "document", "latency", "memory"]
+BENCHES = ["fanout", "cancel", "pipeline", "document", "latency", "memory", "slowclient"]
 EXTRA_PACKAGES = "python-socketio uvicorn httptools"
 
 
@@ -333,6 +333,25 @@ def memory_section(m: dict[str, Any], targets: list) -> list[str]:
     return lines
 
 
+def slowclient_section(r: dict[str, Any], targets: list) -> list[str]:
+    p = r["params"]
+    a, b = r["without"], r["with_stalled"]
+    lines = ["## 7. A frozen client among healthy ones (`python -m bench.slowclient`)", "",
+             f"{p['sockets']} healthy sockets on one review, {fmt(p['rate'])} events/s of ~8 kB for {fmt(p['seconds'])} s, "
+             "run twice: without, then with one client that stops reading (tiny receive buffer). "
+             "Latency is the healthy sockets' publish-to-receipt.", "",
+             "| run | p50 ms | p95 ms | p99 ms | max ms | lost | stalled client |", "|---|---|---|---|---|---|---|",
+             f"| without | {a['latency_ms']['p50']} | {a['latency_ms']['p95']} | {a['latency_ms']['p99']} | "
+             f"{a['latency_ms']['max']} | {a['lost']} | – |",
+             f"| with a stalled client | {b['latency_ms']['p50']} | {b['latency_ms']['p95']} | {b['latency_ms']['p99']} | "
+             f"{b['latency_ms']['max']} | {b['lost']} | closed with {b['stalled_close_code']} |", ""]
+    worst = max(v for v in r["ratio"].values() if v is not None)
+    targets.append(("Healthy clients' latency with a stalled one ≤ 2× without",
+                    f"p50 ×{r['ratio']['p50']:.2f}, p99 ×{r['ratio']['p99']:.2f}; stalled closed with "
+                    f"{b['stalled_close_code']}; {b['lost']} lost", worst <= 2 and b["lost"] == 0))
+    return lines
+
+
 def deflate_section(f: dict[str, Any]) -> list[str]:
     lines = ["### With compression, as browsers connect (`python -m bench.fanout --deflate`)", "",
              "Browsers offer permessage-deflate and both Hypercorn and uvicorn accept it, so every frame is then "
@@ -396,7 +415,8 @@ def render() -> str:
     targets: list[tuple[str, str, bool | None]] = []
     body: list[str] = []
     sections = [("fanout", fanout_section), ("cancel", cancel_section), ("pipeline", pipeline_section),
-                ("document", document_section), ("latency", latency_section), ("memory", memory_section)]
+                ("document", document_section), ("latency", latency_section), ("memory", memory_section),
+                ("slowclient", slowclient_section)]
     for name, fn in sections:
         r = results.get(name)
         if r is None:
@@ -423,7 +443,7 @@ def render() -> str:
         f"pip install -e \".[bench]\"   # Redline plus the peer and its server ({EXTRA_PACKAGES})",
         "python -m bench               # every benchmark at full size, then this page (20-40 minutes)",
         "python -m bench --quick       # small sizes and short steps (a few minutes; overwrites bench/results)",
-        "python -m bench.fanout        # one benchmark alone (also: cancel, pipeline, document, latency, memory)",
+        "python -m bench.fanout        # one benchmark alone (also: cancel, pipeline, document, latency, memory, slowclient)",
         "python -m bench.report        # re-render this page from bench/results/*.json",
         "python -m bench.fanout --deflate --configs 1000x1 --ladder 1000,2000,5000,10000,15000 --out fanout-deflate",
         "python -m bench.experiments.proposed /tmp/redline-proposed   # the proposed changes, on a copy:",
