@@ -27,7 +27,6 @@ import math
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator
@@ -50,34 +49,6 @@ from jobs.reviewers.streaming import ItemScanner
 log = logging.getLogger("redline.claude")
 
 # ------------------------------------------------------------------ settings ---
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    api_key: str | None
-    base_url: str | None
-    model: str
-    max_tokens: int = 4096
-    timeout_s: float = 60.0
-    max_retries: int = 4  # our retries per call of analyze/chat (the SDK's own are off)
-    min_confidence: float = 0.3
-    rpm: dict[str, int] = field(default_factory=lambda: {"analysis": 50, "chat": 30, "test": 10})
-    rate_window_s: float = 60.0
-    concurrency: int = 4
-    max_pause_s: float = 60.0
-    retry_base_s: float = 0.5
-    warm_wait_s: float = 15.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "ModelConfig":
-        s = settings
-        return cls(api_key=s.anthropic_api_key, base_url=s.anthropic_base_url, model=s.model,
-                   max_tokens=s.max_tokens, timeout_s=s.model_timeout_s, max_retries=s.model_max_retries,
-                   min_confidence=s.min_confidence,
-                   rpm={"analysis": s.model_rpm_analysis, "chat": s.model_rpm_chat, "test": s.model_rpm_test},
-                   rate_window_s=s.model_rate_window_s, concurrency=s.model_concurrency,
-                   max_pause_s=s.model_max_pause_s, retry_base_s=s.model_retry_base_s,
-                   warm_wait_s=s.model_cache_warm_wait_s)
 
 
 # -------------------------------------------------------------------- prices ---
@@ -417,7 +388,7 @@ _SPEND_LIMITS = tuple(c for c in (getattr(anthropic, "ContractSpendLimitReachedE
                                   getattr(anthropic, "EnforcedSpendLimitReachedError", None)) if c)
 
 
-def classify(e: BaseException, cfg: ModelConfig) -> BaseException | None:
+def classify(e: BaseException, cfg: Settings) -> BaseException | None:
     """JobFailed (no point retrying: a person must act), _Retry, or None (unknown: let it escape)."""
     if isinstance(e, anthropic.APIStatusError):
         status, msg = e.status_code, _message(e)
@@ -458,9 +429,9 @@ def classify(e: BaseException, cfg: ModelConfig) -> BaseException | None:
     return None
 
 
-def advice(e: BaseException, cfg: ModelConfig) -> str:
+def advice(e: BaseException, cfg: Settings) -> str:
     """What a person can do about a failed connection test."""
-    where = cfg.base_url or "https://api.anthropic.com"
+    where = cfg.anthropic_base_url or "https://api.anthropic.com"
     if isinstance(e, (anthropic.APIConnectionError, httpx2.TransportError)):
         return (f"Could not reach the Anthropic API at {where} ({type(e).__name__}). "
                 "Check ANTHROPIC_BASE_URL and the network connection.")
@@ -484,14 +455,15 @@ class ClaudeReviewer:
 
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self.redis = redis
-        self.cfg = ModelConfig.from_settings(settings)
+        self.cfg = settings
         self.model = self.cfg.model
         self.client = anthropic.AsyncAnthropic(
-            api_key=self.cfg.api_key, base_url=self.cfg.base_url, max_retries=0,
-            timeout=httpx2.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s)))
-        self.limits = ModelLimits(redis, rpm=self.cfg.rpm, window_s=self.cfg.rate_window_s,
-                                  concurrency=self.cfg.concurrency,
-                                  slot_ttl_s=max(30.0, self.cfg.timeout_s * 2))
+            api_key=self.cfg.anthropic_api_key, base_url=self.cfg.anthropic_base_url, max_retries=0,
+            timeout=httpx2.Timeout(self.cfg.model_timeout_s, connect=min(10.0, self.cfg.model_timeout_s)))
+        rpm = {"analysis": settings.model_rpm_analysis, "chat": settings.model_rpm_chat, "test": settings.model_rpm_test}
+        self.limits = ModelLimits(redis, rpm=rpm, window_s=settings.model_rate_window_s,
+                                  concurrency=settings.model_concurrency,
+                                  slot_ttl_s=max(30.0, settings.model_timeout_s * 2))
         self._id = uuid.uuid4().hex[:12]
 
     async def aclose(self) -> None:
@@ -571,7 +543,7 @@ class ClaudeReviewer:
             result["error"] = advice(e, self.cfg)
             c = classify(e, self.cfg)
             if isinstance(c, _Retry) and c.fleet and c.pause:
-                await self.limits.pause(min(c.pause, self.cfg.max_pause_s))
+                await self.limits.pause(min(c.pause, self.cfg.model_max_pause_s))
         return result
 
     # ------------------------------------------------------------ one call ---
@@ -648,7 +620,7 @@ class ClaudeReviewer:
         said, said_at = "", 0.0
         while True:
             message, wait, poll = await self._gate(kind, holder, digest if time.monotonic() - started
-                                                   < self.cfg.warm_wait_s else None)
+                                                   < self.cfg.model_cache_warm_wait_s else None)
             if message is None:
                 if said:
                     await fleet_metrics.incr(self.redis, "redline_rate_limit_wait_seconds_total",
@@ -681,14 +653,14 @@ class ClaudeReviewer:
 
     async def _recover(self, e: _Retry, failures: int, meter: _Meter) -> AsyncIterator[Progress]:
         """After a retryable failure: give up, pause the fleet (429/529), or back off."""
-        if failures > self.cfg.max_retries:
+        if failures > self.cfg.model_max_retries:
             raise JobFailed(f"Claude did not give a complete answer after {failures} attempts ({e.reason}). "
                             "Try again in a few minutes.")
         if e.fleet:
-            pause = e.pause if e.pause is not None else backoff(failures, max(1.0, self.cfg.retry_base_s))
-            await self.limits.pause(min(pause, self.cfg.max_pause_s))
+            pause = e.pause if e.pause is not None else backoff(failures, max(1.0, self.cfg.model_retry_base_s))
+            await self.limits.pause(min(pause, self.cfg.model_max_pause_s))
             return  # the next admission shows the wait
-        delay = backoff(failures, self.cfg.retry_base_s)
+        delay = backoff(failures, self.cfg.model_retry_base_s)
         yield Progress(meter.value, f"{e.reason}; retrying in {math.ceil(delay)} s")
         await asyncio.sleep(delay)
 
