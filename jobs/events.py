@@ -74,6 +74,15 @@ def frame_id(frame: bytes) -> str | None:
     return frame[FRAME_ID_START:end].decode()
 
 
+_PREV = b'","prev":"'
+
+
+def frame_prev(frame: bytes) -> str:
+    """The `prev` id an event frame names (read once per process, not once per socket)."""
+    i = frame.index(_PREV) + len(_PREV)
+    return frame[i:frame.index(b'"', i)].decode()
+
+
 def id_key(event_id: str) -> tuple[int, int]:
     """Stream ids compare as (ms, seq)."""
     ms, _, seq = event_id.partition("-")

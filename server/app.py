@@ -176,7 +176,7 @@ def _announce(hub: Hub, state: str) -> None:
     frame = P.status(state, text).decode()
     for subs in hub.channels.values():
         for sub in subs:
-            sub.push((None, None, frame))
+            sub.push_text(frame)
 
 
 def _origin_ok(origin: str | None, host: str, settings: Settings) -> bool:

@@ -20,13 +20,12 @@ from typing import Any, Callable
 
 from redis.asyncio import Redis
 
-from jobs.events import frame_id, id_key
+from jobs.events import frame_id, frame_prev, id_key
 from jobs.keys import ReviewKeys, rid_of_channel
 
 log = logging.getLogger("redline.hub")
 
 RESYNC = object()  # queue marker: catch up from the log
-Entry = tuple[Any, str]  # (id key or None, text frame) or RESYNC
 
 
 class Subscriber:
@@ -52,6 +51,10 @@ class Subscriber:
         elif not self.overflowed:
             self.queue.append(entry)
             self.wake.set()
+
+    def push_text(self, frame: str) -> None:
+        """A frame that is not an event (reply, presence, status): no id, sent as it comes."""
+        self.push((None, None, None, frame))
 
     def close(self, code: int) -> None:
         self.closing = code
@@ -222,7 +225,7 @@ class Hub:
             return
         frame = data.decode()
         eid = frame_id(data)
-        entry = (id_key(eid) if eid else None, eid, frame)
+        entry = (id_key(eid), eid, frame_prev(data), frame) if eid else (None, None, None, frame)
         for sub in subs:
             sub.push(entry)
             if sub.overflowed:

@@ -51,7 +51,7 @@ class Connection:
             self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
             await self.svc.hub.subscribe(self.sub)
             await self._welcome(hello.last_event_id)
-            self.sub.push((None, None, P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode()))
+            self.sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
             self.sub.writer = asyncio.create_task(self._write(), name="ws-writer")
             tasks.append(self.sub.writer)
             await self.svc.presence.join(self.rid, self.conn_id, self.name)
@@ -139,11 +139,10 @@ class Connection:
                 if entry is RESYNC:
                     await self._catch_up(None)
                     continue
-                key, eid, frame = entry
+                key, eid, prev, frame = entry
                 if key is not None:
                     if key <= self.cursor:
                         continue  # already sent (replay or catch-up)
-                    prev = frame_prev(frame)
                     if prev != (self.cursor_id or ""):
                         await self._catch_up(eid)  # a lost pub/sub message: fill the gap from the log
                         continue
@@ -194,7 +193,7 @@ class Connection:
                                           "The service could not do this just now; try again."))
 
     def _reply(self, frame: bytes) -> None:
-        self.sub.push((None, None, frame.decode()))
+        self.sub.push_text(frame.decode())
 
     async def _handle(self, msg: Any) -> dict[str, Any]:
         svc, rid = self.svc, self.rid
@@ -256,11 +255,3 @@ async def _cancel(tasks: list[asyncio.Task]) -> None:
 
 class ReviewGone(Exception):
     """The review was deleted while the socket was open."""
-
-
-_PREV = '","prev":"'
-
-
-def frame_prev(frame: str) -> str:
-    i = frame.index(_PREV) + len(_PREV)
-    return frame[i:frame.index('"', i)]
