@@ -196,6 +196,7 @@ class ResilientClient:
         self.gaps = 0  # events whose prev was not the last applied id
         self.connects = 0
         self.ws = None
+        self.live = False  # welcomed on the current connection: caught up, receiving live events
 
     async def run(self, stop: asyncio.Event) -> None:
         import random
@@ -213,6 +214,7 @@ class ResilientClient:
                         msg = json.loads(raw)
                         if msg["type"] == "welcome":
                             backoff = 0.05
+                            self.live = True
                             if msg["recovered"]:
                                 self.recovered += 1
                             else:
@@ -232,6 +234,7 @@ class ResilientClient:
                 self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
             finally:
                 self.ws = None
+                self.live = False
             if stop.is_set():
                 return
             await asyncio.sleep(backoff * (0.5 + random.random()))

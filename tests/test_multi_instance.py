@@ -75,12 +75,12 @@ async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(
     tasks = [asyncio.create_task(c.run(stop)) for c in clients]
     redis = Redis.from_url(own_redis_url)
     try:
-        await until(lambda: all(c.ws is not None for c in clients))
+        await until(lambda: all(c.live for c in clients))
         async with httpx.AsyncClient(base_url=url_b, headers={"Authorization": f"Bearer {token}"}) as http:
             assert (await http.post(f"/api/reviews/{rid}/analyze", json={})).status_code == 202
         await until(lambda: all(len(c.applied) > 5 for c in clients))
         procs["a"].kill()  # every client was on A: they move to B
-        await until(lambda: all(c.ws is not None and c.url.startswith(url_b.replace("http", "ws")) for c in clients), 30)
+        await until(lambda: all(c.live and c.url.startswith(url_b.replace("http", "ws")) for c in clients), 30)
         log = []
         async def finished() -> bool:
             nonlocal log

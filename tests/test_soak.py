@@ -35,7 +35,7 @@ async def test_fifty_clients_through_restarts_and_drops_lose_nothing(own_redis_u
         rid, token = review["review_id"], review["token"]
         clients += [ResilientClient(base, rid, token, f"reviewer{i % 7}") for i in range(50)]
         tasks += [asyncio.create_task(c.run(stop)) for c in clients]
-        await until(lambda: all(c.connects for c in clients))
+        await until(lambda: all(c.live for c in clients))
 
         # A busy review: every section analysed, plus a steady stream of other events.
         publisher = Publisher(redis)
@@ -57,18 +57,18 @@ async def test_fifty_clients_through_restarts_and_drops_lose_nothing(own_redis_u
         proc.kill()
         forced += sum(1 for c in clients if c.ws is not None)
         proc, _ = start_server(redis_url, tmp_path, worker=False, port=port)
-        await until(lambda: all(c.ws is not None for c in clients), 30)
+        await until(lambda: all(c.live for c in clients), 30)
         # 2) clients' links drop at random
         for _ in range(60):
             if random.choice(clients).drop():
                 forced += 1
             await asyncio.sleep(0.02)
-        await until(lambda: all(c.ws is not None for c in clients), 30)
+        await until(lambda: all(c.live for c in clients), 30)
         # 3) the server is stopped cleanly (1001) and restarted
         proc.stop()
         forced += len(clients)
         proc, _ = start_server(redis_url, tmp_path, worker=False, port=port)
-        await until(lambda: all(c.ws is not None for c in clients), 30)
+        await until(lambda: all(c.live for c in clients), 30)
         churn_done.set()
         await background
 
