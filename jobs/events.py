@@ -167,7 +167,13 @@ class Publisher:
         self.maxlen = maxlen
         self._script = redis.register_script(PUBLISH_LUA)
 
-    async def publish(
+    async def publish(self, rid: str, kind: str, data: dict[str, Any], **opts: Any) -> Published:
+        """Append one event (and its writes) to the review's log and publish it; `opts` are
+        those of `script_args`. The gate may drop it: see `Published.ok`."""
+        keys, argv = self.script_args(rid, kind, data, **opts)
+        return self.parse(await self._script(keys=keys, args=argv))
+
+    def script_args(
         self,
         rid: str,
         kind: str,
@@ -178,7 +184,8 @@ class Publisher:
         attempt: int | None = None,
         guard: Guard = "none",
         job_status: str = "",
-    ) -> Published:
+    ) -> tuple[list[str], list[Any]]:
+        """The event script's KEYS and ARGV for one event (see `publish`)."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
         k = ReviewKeys(rid)
@@ -191,7 +198,16 @@ class Publisher:
                 keys.append(w.key)
                 index[w.key] = len(keys)
             argv += [w.op, index[w.key], w.field, w.value]
-        status, value = await self._script(keys=keys, args=argv)
+        return keys, argv
+
+    def queue_in(self, pipe: Any, keys: list[str], argv: list[Any]) -> None:
+        """Add the event script to a pipeline (its reply goes through `parse`). The script
+        must be loaded: after NOSCRIPT, call `publish`, which loads it."""
+        pipe.evalsha(self._script.sha, len(keys), *keys, *argv)
+
+    @staticmethod
+    def parse(reply: Any) -> Published:
+        status, value = reply
         status = status.decode() if isinstance(status, bytes) else status
         value = value.decode() if isinstance(value, bytes) else value
         if status == "ok":

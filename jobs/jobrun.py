@@ -51,15 +51,14 @@ class JobRun:
 
     # ------------------------------------------------------------ lifecycle ---
     async def start(self) -> None:
-        writes = [Write("hset", self.keys.jobprogress, self.job_id, "0")]
-        if self.section_id:
-            writes.append(self._secstate("running", 0.0))
-        data = {"job_id": self.job_id, "attempt": self.attempt}
-        if self.worker_id:
-            data["worker"] = self.worker_id
-        pub = await self.publisher.publish(self.rid, "job.started", data,
-                                           writes=writes, job_id=self.job_id, attempt=self.attempt,
-                                           guard="start", job_status="active")
+        """job.started (usually already published by the queue, in the same round trip that
+        marked the job active: `RedlineQueue._update`), then the heartbeat."""
+        started = getattr(getattr(self.job, "queue", None), "started_events", None)
+        pub = started.pop(self.job.id, None) if started is not None else None  # type: ignore[union-attr]
+        if pub is None:
+            kind, data, writes = started_event(self.rid, self.job_id, self.section_id, self.attempt, self.worker_id)
+            pub = await self.publisher.publish(self.rid, kind, data, writes=writes, job_id=self.job_id,
+                                               attempt=self.attempt, guard="start", job_status="active")
         self._check(pub)
         if self.attempt > 1:
             await self._remove_earlier_items()
@@ -148,9 +147,23 @@ class JobRun:
                               section_id=self.section_id, attempt=self.attempt)).ok
 
 
-async def end_job(publisher: Publisher, rid: str, job_id: str, status: str, *, section_id: str | None,
-                  error: str | None = None, result: Any = None, attempt: int | None = None) -> Published:
-    """Publish the one terminal event of a job; the gate drops every later one."""
+def started_event(rid: str, job_id: str, section_id: str | None, attempt: int,
+                  worker_id: str | None) -> tuple[str, dict[str, Any], list[Write]]:
+    """A job's job.started event: its kind, data and the writes that go with it."""
+    k = ReviewKeys(rid)
+    writes = [Write("hset", k.jobprogress, job_id, "0")]
+    if section_id:
+        writes.append(Write("hset", k.secstate, section_id,
+                            dumps({"status": "running", "progress": 0.0, "job_id": job_id})))
+    data: dict[str, Any] = {"job_id": job_id, "attempt": attempt}
+    if worker_id:
+        data["worker"] = worker_id
+    return "job.started", data, writes
+
+
+def terminal_event(rid: str, job_id: str, status: str, *, section_id: str | None, error: str | None = None,
+                   result: Any = None) -> tuple[str, dict[str, Any], list[Write]]:
+    """The one terminal event of a job: its kind, data and the writes that go with it."""
     k = ReviewKeys(rid)
     kind = {"complete": "job.completed", "failed": "job.failed", "cancelled": "job.cancelled"}[status]
     data: dict[str, Any] = {"job_id": job_id}
@@ -170,5 +183,12 @@ async def end_job(publisher: Publisher, rid: str, job_id: str, status: str, *, s
         if status == "failed":
             state["error"] = data["error"]
         writes.append(Write("hset", k.secstate, section_id, dumps(state)))
+    return kind, data, writes
+
+
+async def end_job(publisher: Publisher, rid: str, job_id: str, status: str, *, section_id: str | None,
+                  error: str | None = None, result: Any = None, attempt: int | None = None) -> Published:
+    """Publish the one terminal event of a job; the gate drops every later one."""
+    kind, data, writes = terminal_event(rid, job_id, status, section_id=section_id, error=error, result=result)
     return await publisher.publish(rid, kind, data, writes=writes, job_id=job_id, attempt=attempt,
                                    guard="end", job_status=status)

@@ -11,14 +11,16 @@ import logging
 import traceback
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 from saq import Job, Status
 from saq.queue.redis import RedisQueue
 from saq.utils import now, seconds
 
 from jobs import fleet_metrics
-from jobs.events import Publisher
-from jobs.jobrun import end_job
+from jobs.events import Published, Publisher
+from jobs.jobrun import end_job, started_event, terminal_event
 from jobs.keys import CANCEL_CHANNEL, RECENT_JOBS, rid_of_job
 from jobs.models import JobKind, JobRecord
 from jobs.settings import Settings
@@ -51,17 +53,56 @@ def short_error(error: str | None) -> str:
     return lines[-1][:500] if lines else "The job failed."
 
 
+class Bookkeeper:
+    """The recent-jobs list and the fleet counters of finished jobs, written off the jobs' path:
+    what finishes while one write is in flight goes in the next (one round trip for many)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._jobs: list[str] = []
+        self._counters: dict[str, float] = {}
+        self._task: asyncio.Task | None = None
+
+    def add(self, job_id: str, counters: dict[str, float]) -> None:
+        self._jobs.append(job_id)
+        for name, value in counters.items():
+            self._counters[name] = self._counters.get(name, 0) + value
+        if self._task is None:
+            self._task = asyncio.create_task(self._write())
+
+    async def drain(self) -> None:
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _write(self) -> None:
+        try:
+            while self._jobs:
+                jobs, counters, self._jobs, self._counters = self._jobs, self._counters, [], {}
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        pipe.lpush(RECENT_JOBS, *jobs).ltrim(RECENT_JOBS, 0, 499)
+                        for name, value in counters.items():
+                            pipe.hincrbyfloat(fleet_metrics.METRICS_KEY, name, value)
+                        await pipe.execute()
+                except Exception as e:  # bookkeeping only: the jobs' ends are already published
+                    log.warning("job bookkeeping not recorded: %s", e)
+        finally:
+            self._task = None
+
+
 class RedlineQueue(RedisQueue):
     """A SAQ queue that turns every way a job ends into the review's terminal event.
 
     Completed, failed (out of attempts), swept and aborted jobs all pass through
-    `finish`; the event script's gate keeps only the first terminal event.
+    `_finish`; the event script's gate keeps only the first terminal event.
     """
 
     def __init__(self, redis: Redis, publisher: Publisher, *, name: str, sweep_abort_wait: float = 1.0) -> None:
-        super().__init__(redis, name=name, swept_error_message=SWEPT_MESSAGE)
+        super().__init__(redis, name=name, swept_error_message=SWEPT_MESSAGE, dump=orjson.dumps, load=orjson.loads)
         self.publisher = publisher
         self.sweep_abort_wait = sweep_abort_wait
+        self._books = Bookkeeper(redis)
+        self.started_events: dict[str, Published] = {}  # job id -> its job.started, published by `_update`
 
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
         """SAQ's sweep, made safe for a short sweep interval.
@@ -103,41 +144,92 @@ class RedlineQueue(RedisQueue):
                 await self.finish(job, Status.ABORTED, error=self.swept_error_message)
         return [j.decode() if isinstance(j, bytes) else j for j in swept]
 
-    async def finish(self, job: Job, status: Status, *, result: Any = None, error: str | None = None,
-                     **kwargs: Any) -> None:
-        await super().finish(job, status, result=result, error=error, **kwargs)
+    async def _update(self, job: Job, status: Status | None = None, **kwargs: Any) -> None:
+        """SAQ's update (store the job, tell its listeners) in one round trip instead of two.
+        When a worker marks a Redline job active, its job.started event goes in the same
+        round trip; `JobRun.start` picks up the result from `started_events`."""
+        starting = status == Status.ACTIVE  # a worker took the job (a heartbeat passes no status)
+        if not status:
+            stored = await self.job(job.key)
+            status = stored.status if stored else None
+        job.status = status or job.status
+        kw = job.kwargs or {}
+        event = None
+        if starting and kw.get("rid") and kw.get("job_id"):
+            kind, data, writes = started_event(kw["rid"], kw["job_id"], kw.get("section_id"), job.attempts,
+                                               job.worker_id)
+            event = self.publisher.script_args(kw["rid"], kind, data, writes=writes, job_id=kw["job_id"],
+                                               attempt=job.attempts, guard="start", job_status="active")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(job.id, self.serialize(job)).publish(job.id, job.status)
+            if event is not None:
+                self.publisher.queue_in(pipe, *event)
+            replies = await pipe.execute(raise_on_error=False)
+        for reply in replies[:2]:
+            if isinstance(reply, Exception):
+                raise reply
+        if event is not None and not isinstance(replies[2], Exception):  # else JobRun.start publishes it
+            self.started_events[job.id] = self.publisher.parse(replies[2])
+
+    async def _finish(self, job: Job, status: Status, *, result: Any = None, error: str | None = None,
+                      **kwargs: Any) -> None:
+        """SAQ's finish and the review's terminal event in ONE atomic step (and one round trip).
+
+        Every way a job ends (completed, failed out of attempts, swept, aborted) comes here;
+        the event script's gate keeps only the first terminal event of a job."""
+        self.started_events.pop(job.id, None)  # its task never picked it up (it did not get to start)
         kw = job.kwargs or {}
         rid, job_id = kw.get("rid"), kw.get("job_id")
         if not rid or not job_id:
-            return
-        if status == Status.COMPLETE:
-            outcome = dict(status="complete", result=result if isinstance(result, dict) else None)
-        elif status == Status.ABORTED and error == "cancelled":
-            outcome = dict(status="cancelled")
-        else:
-            reason = short_error(error)
-            if reason == SWEPT_MESSAGE:
-                reason += " and the job was out of attempts; start it again."
-            outcome = dict(status="failed", error=reason)
+            return await super()._finish(job, status, result=result, error=error, **kwargs)
+        outcome = self._outcome(status, result, error)
+        kind, data, writes = terminal_event(rid, job_id, section_id=kw.get("section_id"), **outcome)
+        keys, argv = self.publisher.script_args(rid, kind, data, writes=writes, job_id=job_id, guard="end",
+                                                job_status=outcome["status"])
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(self._active, 1, job.id).zrem(self._incomplete, job.id)
+            if job.ttl > 0:
+                pipe.setex(job.id, job.ttl, self.serialize(job))
+            elif job.ttl == 0:
+                pipe.set(job.id, self.serialize(job))
+            else:
+                pipe.delete(job.id)
+            pipe.publish(job.id, job.status)  # SAQ's notify
+            self.publisher.queue_in(pipe, keys, argv)
+            reply = (await pipe.execute(raise_on_error=False))[-1]
         try:
-            ended = await end_job(self.publisher, rid, job_id, section_id=kw.get("section_id"), **outcome)
+            if isinstance(reply, NoScriptError):  # Redis restarted and lost its scripts: publish loads it
+                ended = await self.publisher.publish(rid, kind, data, writes=writes, job_id=job_id, guard="end",
+                                                     job_status=outcome["status"])
+            elif isinstance(reply, Exception):
+                raise reply
+            else:
+                ended = self.publisher.parse(reply)
         except Exception:
             log.exception("could not publish the end of job %s", job_id, extra={"review_id": rid, "job_id": job_id})
             return
         if ended.ok:
-            duration = (job.duration("process") or 0) / 1000
             log.info("job %s %s", job.function, outcome["status"],
                      extra={"review_id": rid, "job_id": job_id, "queue": self.name})
-            try:
-                async with self.redis.pipeline(transaction=False) as pipe:  # one round trip for the bookkeeping
-                    pipe.lpush(RECENT_JOBS, job_id).ltrim(RECENT_JOBS, 0, 499)
-                    pipe.hincrbyfloat(fleet_metrics.METRICS_KEY, fleet_metrics.field(
-                        "redline_jobs_finished_total", queue=self.name, outcome=outcome["status"]), 1)
-                    pipe.hincrbyfloat(fleet_metrics.METRICS_KEY, fleet_metrics.field(
-                        "redline_job_seconds_total", queue=self.name), duration)
-                    await pipe.execute()
-            except Exception as e:  # bookkeeping only: the job's end is already published
-                log.warning("job bookkeeping not recorded: %s", e)
+            self._books.add(job_id, {
+                fleet_metrics.field("redline_jobs_finished_total", queue=self.name, outcome=outcome["status"]): 1,
+                fleet_metrics.field("redline_job_seconds_total", queue=self.name): (job.duration("process") or 0) / 1000,
+            })
+
+    @staticmethod
+    def _outcome(status: Status, result: Any, error: str | None) -> dict[str, Any]:
+        if status == Status.COMPLETE:
+            return dict(status="complete", result=result if isinstance(result, dict) else None)
+        if status == Status.ABORTED and error == "cancelled":
+            return dict(status="cancelled")
+        reason = short_error(error)
+        if reason == SWEPT_MESSAGE:
+            reason += " and the job was out of attempts; start it again."
+        return dict(status="failed", error=reason)
+
+    async def drain(self) -> None:
+        """Wait until the bookkeeping of finished jobs is written."""
+        await self._books.drain()
 
     async def retry(self, job: Job, error: str | None) -> None:
         attempt = job.attempts

@@ -12,6 +12,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -259,12 +260,16 @@ class Document:
     sections: tuple[Section, ...]
     guidelines: str | None
 
-    @property
+    @cached_property
     def outline(self) -> list[str]:
         return [s.title for s in self.sections]
 
+    @cached_property
+    def _by_id(self) -> dict[str, Section]:
+        return {s.id: s for s in self.sections}
+
     def section(self, section_id: str | None) -> Section | None:
-        return next((s for s in self.sections if s.id == section_id), None)
+        return self._by_id.get(section_id) if section_id else None
 
 
 class DocumentCache:

@@ -90,6 +90,7 @@ class WorkerGroup:
         if running:
             await asyncio.wait(running, timeout=self.settings.worker_shutdown_grace_s)
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        await asyncio.gather(*(q.drain() for q in self.queues.values()))
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

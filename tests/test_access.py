@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 import websockets
@@ -99,10 +101,17 @@ async def test_admin_queues_need_the_admin_token(own_redis_url, tmp_path):
                                     params={"token": review["token"]})).json()["jobs"]
             sock = await Socket(base, review["review_id"], review["token"]).connect()
             await sock.wait_for(lambda: sock.terminal(jobs[0]["job_id"]))
-            overview = (await http.get("/admin/api/overview", headers=admin)).json()
+
+            async def listed() -> dict:  # the worker lists a job as recent just after publishing its end
+                while True:
+                    view = (await http.get("/admin/api/overview", headers=admin)).json()
+                    if any(j["job_id"] == jobs[0]["job_id"] for j in view["recent"]):
+                        return view
+                    await asyncio.sleep(0.05)
+
+            overview = await asyncio.wait_for(listed(), 10)
             assert set(overview["queues"]) == {"analysis", "chat", "test"}
             assert overview["queues"]["analysis"]["workers"]
-            assert any(j["job_id"] == jobs[0]["job_id"] for j in overview["recent"])
             retried = await http.post(f"/admin/api/jobs/{jobs[0]['job_id']}/retry", headers=admin)
             assert retried.status_code == 202
             new_job = retried.json()["job_id"]

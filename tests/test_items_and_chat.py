@@ -99,10 +99,15 @@ async def test_metrics_move_when_the_review_moves(server):
         assert _metric(during, "redline_open_sockets") >= _metric(before, "redline_open_sockets") + 1
         reply = await sock.request({"op": "analyze", "sections": ["s1", "s2"]})
         await sock.wait_for(lambda: all(sock.terminal(j["job_id"]) for j in reply["data"]["jobs"]))
-        after = (await http.get("/metrics")).text
-        assert _metric(after, "redline_events_relayed_total") > _metric(before, "redline_events_relayed_total")
         done = lambda t: _metric(t, "redline_jobs_finished_total", queue="analysis", outcome="complete")  # noqa: E731
-        assert done(after) >= done(before) + 2
+
+        async def counted() -> str:  # a worker records a job's counters just after publishing its end
+            while done(text := (await http.get("/metrics")).text) < done(before) + 2:
+                await asyncio.sleep(0.05)
+            return text
+
+        after = await asyncio.wait_for(counted(), 10)
+        assert _metric(after, "redline_events_relayed_total") > _metric(before, "redline_events_relayed_total")
         assert _metric(after, "redline_job_seconds_total", queue="analysis") > 0
         assert _metric(after, "redline_workers", queue="analysis") >= 1
         assert _metric(after, "redline_redis_up") == 1
