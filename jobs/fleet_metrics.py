@@ -6,9 +6,12 @@ Workers only increment; the server turns the fields into Prometheus counters.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from redis.asyncio import Redis
+
+from jobs.keys import RECENT_JOBS
 
 METRICS_KEY = "rl:metrics"
 log = logging.getLogger("redline.metrics")
@@ -36,9 +39,48 @@ def field(name: str, **labels: str) -> str:
     return f"{name}{{{inner}}}"
 
 
-async def incr(redis: Redis, name: str, value: float = 1, **labels: str) -> None:
-    """Add to a fleet counter; a metrics hiccup never fails a job."""
-    try:
-        await redis.hincrbyfloat(METRICS_KEY, field(name, **labels), value)
-    except Exception as e:  # pragma: no cover - Redis away: the job matters more than the metric
-        log.debug("metric %s not recorded: %s", name, e)
+class Recorder:
+    """Adds to fleet counters (and the recent-jobs list) off the caller's path: a write starts
+    at once, and what is added while it is in flight goes in the next one (one round trip for
+    many). A job never waits for its metrics."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._counters: dict[str, float] = {}
+        self._jobs: list[str] = []
+        self._task: asyncio.Task | None = None
+
+    def incr(self, name: str, value: float = 1, **labels: str) -> None:
+        key = field(name, **labels)
+        self._counters[key] = self._counters.get(key, 0) + value
+        self._kick()
+
+    def finished(self, job_id: str) -> None:
+        """List a finished job among the recent ones (the queue dashboard)."""
+        self._jobs.append(job_id)
+        self._kick()
+
+    async def drain(self) -> None:
+        """Wait until everything added so far is written."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    def _kick(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while self._counters or self._jobs:
+                counters, jobs, self._counters, self._jobs = self._counters, self._jobs, {}, []
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        if jobs:
+                            pipe.lpush(RECENT_JOBS, *jobs).ltrim(RECENT_JOBS, 0, 499)
+                        for key, value in counters.items():
+                            pipe.hincrbyfloat(METRICS_KEY, key, value)
+                        await pipe.execute()
+                except Exception as e:  # Redis away: the jobs matter more than their metrics
+                    log.warning("fleet metrics not recorded: %s", e)
+        finally:
+            self._task = None

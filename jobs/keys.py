@@ -26,10 +26,10 @@ review's keys live in one Redis Cluster slot and one Lua script may touch them a
 | rl:retention:lock            | string | one sweeper of expired reviews at a time            |
 | rl:metrics                   | hash   | fleet-wide counters (jobs/fleet_metrics.py)         |
 | rl:jobs:recent               | list   | ids of the last 500 finished jobs (admin page)      |
-| rl:model:paused_until        | string | fleet-wide model pause after a 429/529              |
-| rl:model:rate:{kind}         | zset   | model requests admitted in the window (limits.py)   |
-| rl:model:slots               | zset   | model-call holder -> expiry ms (concurrency cap)    |
-| rl:model:warm:{digest}       | string | prompt-cache warm-up marker                         |
+| rl:{model}:paused_until      | string | fleet-wide model pause after a 429/529              |
+| rl:{model}:rate:{kind}       | zset   | model requests admitted in the window (limits.py)   |
+| rl:{model}:slots             | zset   | model-call holder -> expiry ms (concurrency cap)    |
+| rl:{model}:warm:{digest}     | string | prompt-cache warm-up marker                         |
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ CANCEL_CHANNEL = "rl:cancel"
 REVIEWS_INDEX = "rl:reviews"
 RETENTION_LOCK = "rl:retention:lock"
 RECENT_JOBS = "rl:jobs:recent"
-MODEL_PAUSED_UNTIL = "rl:model:paused_until"
+MODEL_PAUSED_UNTIL = "rl:{model}:paused_until"
 
 
 class ReviewKeys:

@@ -1,16 +1,18 @@
 """Fleet-wide limits on model calls, shared by every worker through Redis.
 
 Every decision is one Lua script that reads Redis' own clock (``TIME``), so workers
-on machines with skewed clocks still agree. Each script touches a single key.
+on machines with skewed clocks still agree. The keys share the ``{model}`` hash tag, so
+one script (``ADMIT_LUA``) passes a call through every gate in one round trip, on a
+Redis Cluster too.
 
 | key                       | type   | holds                                                    |
 | ------------------------- | ------ | -------------------------------------------------------- |
-| rl:model:paused_until     | string | epoch ms until which nobody calls the model (429/529)    |
-| rl:model:rate:{kind}      | zset   | admissions of the last window (member -> ms): a sliding  |
+| rl:{model}:paused_until   | string | epoch ms until which nobody calls the model (429/529)    |
+| rl:{model}:rate:{kind}    | zset   | admissions of the last window (member -> ms): a sliding  |
 |                           |        | log, so no window of that length ever holds more than R  |
-| rl:model:slots            | zset   | holder -> expiry ms: concurrent calls; a dead worker's   |
+| rl:{model}:slots          | zset   | holder -> expiry ms: concurrent calls; a dead worker's   |
 |                           |        | slot frees itself when its expiry passes                 |
-| rl:model:warm:{digest}    | string | "w:<holder>" while the first call of a prompt prefix     |
+| rl:{model}:warm:{digest}  | string | "w:<holder>" while the first call of a prompt prefix     |
 |                           |        | writes the prompt cache, then "ready"                    |
 
 The limiter is a sliding-window log rather than a classic token bucket: a bucket of
@@ -38,70 +40,92 @@ from jobs.keys import MODEL_PAUSED_UNTIL
 
 log = logging.getLogger("redline.limits")
 
-RATE_KEY = "rl:model:rate:{kind}"
-SLOTS_KEY = "rl:model:slots"
-WARM_KEY = "rl:model:warm:{digest}"
+RATE_KEY = "rl:{{model}}:rate:{kind}"
+SLOTS_KEY = "rl:{model}:slots"
+WARM_KEY = "rl:{{model}}:warm:{digest}"
 
-_NOW = """
+# Each gate is a Lua function; a script is the clock, the functions and one call, so that
+# admission (`ADMIT_LUA`: every gate in one round trip) and the single gates share one text.
+_FUNCTIONS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+-- ms left of the fleet pause, 0 when calls may go
+local function paused(key)
+  local v = tonumber(redis.call('GET', key) or '0') or 0
+  if v <= now then return 0 end
+  return v - now
+end
+
+-- pause for ms (or keep a longer pause); ms left
+local function pause(key, ms)
+  local untilv = now + ms
+  local cur = tonumber(redis.call('GET', key) or '0') or 0
+  if cur > untilv then untilv = cur end
+  if untilv <= now then return 0 end
+  redis.call('SET', key, string.format('%.0f', untilv), 'PX', string.format('%.0f', untilv - now))
+  return untilv - now
+end
+
+-- 0 when admitted, else ms until the oldest admission leaves the window. The window is
+-- closed at both ends: an admission at t blocks until t + window + 1 ms.
+local function rate(key, limit, window, member)
+  if limit <= 0 then return 0 end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%.0f', now - window))
+  if redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, window + 1)
+    return 0
+  end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window + 1 - now)
+end
+
+-- takes (or renews) a slot: 1, or 0 when all slots are held by live holders
+local function slot(key, limit, ttl, holder)
+  if limit <= 0 then return 1 end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZSCORE', key, holder) or redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now + ttl, holder)
+    redis.call('PEXPIRE', key, ttl)
+    return 1
+  end
+  return 0
+end
+
+-- 1: go (the cache is ready, or you are its writer), 0: someone else is writing it
+local function warm(key, holder, ms)
+  local v = redis.call('GET', key)
+  if not v then
+    redis.call('SET', key, 'w:' .. holder, 'PX', ms)
+    return 1
+  end
+  if v == 'ready' or v == 'w:' .. holder then return 1 end
+  return 0
+end
 """
 
 # KEYS[1] pause key. ARGV[1] pause ms. Returns ms left of the (possibly longer) pause.
-PAUSE_LUA = _NOW + """
-local untilv = now + tonumber(ARGV[1])
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if cur > untilv then untilv = cur end
-if untilv <= now then return 0 end
-redis.call('SET', KEYS[1], string.format('%.0f', untilv), 'PX', string.format('%.0f', untilv - now))
-return untilv - now
-"""
-
-# KEYS[1] pause key. Returns ms left, 0 when not paused.
-PAUSED_LUA = _NOW + """
-local v = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if v <= now then return 0 end
-return v - now
-"""
-
-# KEYS[1] rate log. ARGV[1] limit, ARGV[2] window ms, ARGV[3] member.
-# Returns 0 when admitted, else ms until the oldest admission leaves the window. The window
-# is closed at both ends: an admission at t blocks until t + window + 1 ms.
-RATE_LUA = _NOW + """
-local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now - window))
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1)
-  return 0
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window + 1 - now)
-"""
-
+PAUSE_LUA = _FUNCTIONS + "return pause(KEYS[1], tonumber(ARGV[1]))"
 # KEYS[1] slots. ARGV[1] limit, ARGV[2] ttl ms, ARGV[3] holder.
-# Takes (or renews) a slot: 1, or 0 when all slots are held by live holders.
-SLOT_LUA = _NOW + """
-local limit, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  return 1
-end
-return 0
-"""
+SLOT_LUA = _FUNCTIONS + "return slot(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])"
 
-# KEYS[1] warm key. ARGV[1] holder, ARGV[2] ms the writer may take.
-# 1: go (the cache is ready, or you are its writer), 0: someone else is writing it.
-WARM_LUA = """
-local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], 'w:' .. ARGV[1], 'PX', ARGV[2])
-  return 1
+# Every gate of one call, in order, in one round trip. KEYS[1] pause, KEYS[2] warm key, KEYS[3]
+# slots, KEYS[4] rate log. ARGV[1] holder, ARGV[2] warm-up ms (0: the call does not wait for a
+# prompt cache), ARGV[3] slot limit, ARGV[4] slot ttl ms, ARGV[5] rate limit, ARGV[6] window ms,
+# ARGV[7] member. Returns {gate, ms}: {"go", 0}, {"paused", ms left}, {"warming", 0},
+# {"slots", 0} or {"rate", ms until admitted} (the slot is given back).
+ADMIT_LUA = _FUNCTIONS + """
+local ms = paused(KEYS[1])
+if ms > 0 then return {'paused', ms} end
+if ARGV[2] ~= '0' and warm(KEYS[2], ARGV[1], tonumber(ARGV[2])) == 0 then return {'warming', 0} end
+if slot(KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[1]) == 0 then return {'slots', 0} end
+ms = rate(KEYS[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])
+if ms > 0 then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return {'rate', ms}
 end
-if v == 'ready' or v == 'w:' .. ARGV[1] then return 1 end
-return 0
+return {'go', 0}
 """
 
 # KEYS[1] warm key. ARGV[1] holder. Gives up the writer's role (its call failed).
@@ -124,10 +148,8 @@ class ModelLimits:
         self.cache_ttl_ms = int(cache_ttl_s * 1000)
         self.warm_write_ms = int(warm_write_s * 1000)
         self._pause = redis.register_script(PAUSE_LUA)
-        self._paused = redis.register_script(PAUSED_LUA)
-        self._rate = redis.register_script(RATE_LUA)
         self._slot = redis.register_script(SLOT_LUA)
-        self._warm = redis.register_script(WARM_LUA)
+        self._admit = redis.register_script(ADMIT_LUA)
         self._unwarm = redis.register_script(UNWARM_LUA)
         self._changed = asyncio.Event()
 
@@ -145,29 +167,27 @@ class ModelLimits:
         event, self._changed = self._changed, asyncio.Event()
         event.set()
 
+    # ------------------------------------------------------------- admission ---
+    async def admit(self, kind: str, holder: str, digest: str | None) -> tuple[str, float]:
+        """Every gate of one call in one round trip: ("go", 0.0) with a slot held for `holder`
+        (and the rate limit taken), or the gate that stops it: ("paused", s left), ("warming", 0.0)
+        when `digest`'s prompt cache is being written by another call, ("slots", 0.0) or
+        ("rate", s until a request of `kind` may go)."""
+        gate, ms = await self._admit(
+            keys=[MODEL_PAUSED_UNTIL, WARM_KEY.format(digest=digest or "-"), SLOTS_KEY, RATE_KEY.format(kind=kind)],
+            args=[holder, max(1, self.warm_write_ms) if digest else 0, self.concurrency, self.slot_ttl_ms,
+                  self.rpm.get(kind, 0), self.window_ms, uuid.uuid4().hex])
+        return (gate.decode() if isinstance(gate, bytes) else gate), int(ms) / 1000
+
     # ----------------------------------------------------------- fleet pause ---
     async def pause(self, seconds: float) -> float:
         """Pause every worker for `seconds` (or keep a longer pause). Seconds left."""
         ms = await self._pause(keys=[MODEL_PAUSED_UNTIL], args=[max(1, int(seconds * 1000))])
         return int(ms) / 1000
 
-    async def paused_for(self) -> float:
-        """Seconds left of the fleet pause, 0.0 when calls may go."""
-        return int(await self._paused(keys=[MODEL_PAUSED_UNTIL])) / 1000
-
-    # ------------------------------------------------------------ rate limit ---
-    async def take(self, kind: str) -> float:
-        """Admit one request of `kind` (0.0), or the seconds until one may be admitted."""
-        limit = self.rpm.get(kind, 0)
-        if limit <= 0:
-            return 0.0
-        ms = await self._rate(keys=[RATE_KEY.format(kind=kind)],
-                              args=[limit, self.window_ms, uuid.uuid4().hex])
-        return int(ms) / 1000
-
     # ----------------------------------------------------------- concurrency ---
     async def acquire(self, holder: str) -> bool:
-        """Take a slot for `holder` (True), or False when all are held."""
+        """Take or renew `holder`'s slot (True), or False when all are held."""
         if self.concurrency <= 0:
             return True
         return bool(await self._slot(keys=[SLOTS_KEY], args=[self.concurrency, self.slot_ttl_ms, holder]))
@@ -197,10 +217,6 @@ class ModelLimits:
                 log.warning("could not renew model slot %s: %s", holder, e)
 
     # ---------------------------------------------------------- prompt cache ---
-    async def warm(self, digest: str, holder: str) -> bool:
-        """True: call now (the prefix is cached, or you write it). False: wait for the writer."""
-        return bool(await self._warm(keys=[WARM_KEY.format(digest=digest)], args=[holder, self.warm_write_ms]))
-
     async def warmed(self, digest: str) -> None:
         """The prefix is in the provider's cache: everyone may go."""
         await self.redis.set(WARM_KEY.format(digest=digest), "ready", px=self.cache_ttl_ms)

@@ -21,7 +21,7 @@ from saq.utils import now, seconds
 from jobs import fleet_metrics
 from jobs.events import Published, Publisher
 from jobs.jobrun import end_job, started_event, terminal_event
-from jobs.keys import CANCEL_CHANNEL, RECENT_JOBS, rid_of_job
+from jobs.keys import CANCEL_CHANNEL, rid_of_job
 from jobs.models import JobKind, JobRecord
 from jobs.settings import Settings
 from jobs.store import Store, new_job_id
@@ -53,43 +53,6 @@ def short_error(error: str | None) -> str:
     return lines[-1][:500] if lines else "The job failed."
 
 
-class Bookkeeper:
-    """The recent-jobs list and the fleet counters of finished jobs, written off the jobs' path:
-    what finishes while one write is in flight goes in the next (one round trip for many)."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-        self._jobs: list[str] = []
-        self._counters: dict[str, float] = {}
-        self._task: asyncio.Task | None = None
-
-    def add(self, job_id: str, counters: dict[str, float]) -> None:
-        self._jobs.append(job_id)
-        for name, value in counters.items():
-            self._counters[name] = self._counters.get(name, 0) + value
-        if self._task is None:
-            self._task = asyncio.create_task(self._write())
-
-    async def drain(self) -> None:
-        if self._task is not None:
-            await asyncio.shield(self._task)
-
-    async def _write(self) -> None:
-        try:
-            while self._jobs:
-                jobs, counters, self._jobs, self._counters = self._jobs, self._counters, [], {}
-                try:
-                    async with self.redis.pipeline(transaction=False) as pipe:
-                        pipe.lpush(RECENT_JOBS, *jobs).ltrim(RECENT_JOBS, 0, 499)
-                        for name, value in counters.items():
-                            pipe.hincrbyfloat(fleet_metrics.METRICS_KEY, name, value)
-                        await pipe.execute()
-                except Exception as e:  # bookkeeping only: the jobs' ends are already published
-                    log.warning("job bookkeeping not recorded: %s", e)
-        finally:
-            self._task = None
-
-
 class RedlineQueue(RedisQueue):
     """A SAQ queue that turns every way a job ends into the review's terminal event.
 
@@ -101,7 +64,7 @@ class RedlineQueue(RedisQueue):
         super().__init__(redis, name=name, swept_error_message=SWEPT_MESSAGE, dump=orjson.dumps, load=orjson.loads)
         self.publisher = publisher
         self.sweep_abort_wait = sweep_abort_wait
-        self._books = Bookkeeper(redis)
+        self.metrics = fleet_metrics.Recorder(redis)
         self.started_events: dict[str, Published] = {}  # job id -> its job.started, published by `_update`
 
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
@@ -211,10 +174,9 @@ class RedlineQueue(RedisQueue):
         if ended.ok:
             log.info("job %s %s", job.function, outcome["status"],
                      extra={"review_id": rid, "job_id": job_id, "queue": self.name})
-            self._books.add(job_id, {
-                fleet_metrics.field("redline_jobs_finished_total", queue=self.name, outcome=outcome["status"]): 1,
-                fleet_metrics.field("redline_job_seconds_total", queue=self.name): (job.duration("process") or 0) / 1000,
-            })
+            self.metrics.finished(job_id)
+            self.metrics.incr("redline_jobs_finished_total", queue=self.name, outcome=outcome["status"])
+            self.metrics.incr("redline_job_seconds_total", (job.duration("process") or 0) / 1000, queue=self.name)
 
     @staticmethod
     def _outcome(status: Status, result: Any, error: str | None) -> dict[str, Any]:
@@ -229,12 +191,12 @@ class RedlineQueue(RedisQueue):
 
     async def drain(self) -> None:
         """Wait until the bookkeeping of finished jobs is written."""
-        await self._books.drain()
+        await self.metrics.drain()
 
     async def retry(self, job: Job, error: str | None) -> None:
         attempt = job.attempts
         await super().retry(job, error)
-        await fleet_metrics.incr(self.redis, "redline_jobs_retried_total", queue=self.name)
+        self.metrics.incr("redline_jobs_retried_total", queue=self.name)
         kw = job.kwargs or {}
         if kw.get("rid") and kw.get("job_id"):
             reason = short_error(error)

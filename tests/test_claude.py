@@ -184,26 +184,47 @@ def test_cost_is_an_estimate_per_model_family():
 
 # ------------------------------------------------------------------ limits (Redis) ---
 
-async def test_limits_rate_log_slots_and_pause(redis):
+async def test_limits_admission_passes_every_gate_in_order(redis):
     limits = ModelLimits(redis, rpm={"analysis": 3}, window_s=0.5, concurrency=2, slot_ttl_s=1.0)
-    assert [await limits.take("analysis") for _ in range(3)] == [0.0, 0.0, 0.0]
-    wait = await limits.take("analysis")
-    assert 0 < wait <= 0.52  # the window, plus its small guard
-    assert await limits.take("chat") == 0.0  # no limit configured for that kind
-    await asyncio.sleep(wait)
-    assert await limits.take("analysis") == 0.0
 
-    assert await limits.acquire("a") and await limits.acquire("b")
-    assert not await limits.acquire("c")
+    async def call(kind: str, holder: str, digest: str | None = None) -> tuple[str, float]:
+        gate, wait = await limits.admit(kind, holder, digest)
+        if gate == "go":
+            await limits.release(holder)  # the call is over
+        return gate, wait
+
+    # The rate log: 3 per window; a call held back by it gives its slot back.
+    assert [await call("analysis", f"h{i}") for i in range(3)] == [("go", 0.0)] * 3
+    gate, wait = await limits.admit("analysis", "h3", None)
+    assert gate == "rate" and 0 < wait <= 0.52  # the window, plus its small guard
+    assert await redis.zscore(SLOTS_KEY, "h3") is None
+    assert await call("chat", "c0") == ("go", 0.0)  # no limit configured for that kind
+    await asyncio.sleep(wait)
+    assert await call("analysis", "h3") == ("go", 0.0)
+
+    # Concurrency slots.
+    assert [(await limits.admit("chat", h, None))[0] for h in "abc"] == ["go", "go", "slots"]
     await limits.release("a")
-    assert await limits.acquire("c")
+    assert (await limits.admit("chat", "c", None))[0] == "go"
     # "b" dies without releasing: its slot frees itself when its expiry passes.
     await redis.zadd(SLOTS_KEY, {"b": 0})
-    assert await limits.acquire("d")
+    assert (await limits.admit("chat", "d", None))[0] == "go"
+    await limits.release("c")
+    await limits.release("d")
 
+    # Prompt-cache warm-up: the first call of a prefix writes the cache; the others wait for it.
+    assert (await limits.admit("chat", "w1", "prefix"))[0] == "go"
+    assert (await limits.admit("chat", "w2", "prefix"))[0] == "warming"
+    assert (await limits.admit("chat", "x", "other-prefix"))[0] == "go"
+    await limits.warmed("prefix")
+    await limits.release("x")
+    assert (await limits.admit("chat", "w2", "prefix"))[0] == "go"
+
+    # The fleet pause comes before every other gate.
     assert 2.9 < await limits.pause(3) <= 3.0
     assert 2.9 < await limits.pause(1) <= 3.0, "a shorter pause never shortens a longer one"
-    assert 0 < await limits.paused_for() <= 3.0
+    gate, left = await limits.admit("chat", "w3", None)
+    assert gate == "paused" and 0 < left <= 3.0
     assert 0 < await redis.pttl(MODEL_PAUSED_UNTIL) <= 3000
 
 

@@ -464,10 +464,12 @@ class ClaudeReviewer:
         self.limits = ModelLimits(redis, rpm=rpm, window_s=settings.model_rate_window_s,
                                   concurrency=settings.model_concurrency,
                                   slot_ttl_s=max(30.0, settings.model_timeout_s * 2))
+        self.metrics = fleet_metrics.Recorder(redis)
         self._id = uuid.uuid4().hex[:12]
 
     async def aclose(self) -> None:
         await self.client.close()
+        await self.metrics.drain()
 
     # ------------------------------------------------------------- analysis ---
     async def analyze(self, req: AnalysisRequest) -> AsyncIterator[Finding | Progress | Usage]:
@@ -594,25 +596,24 @@ class ClaudeReviewer:
             if digest is not None:
                 await self.limits.unwarm(digest, holder)
         counted = _usage(self.model, usage) if usage is not None else None
-        await self._count(kind, status, time.monotonic() - t0, counted)
+        self._count(kind, status, time.monotonic() - t0, counted)
         if counted is not None:
             yield counted
         if failure is not None:
             raise failure
 
-    async def _count(self, kind: str, status: str, seconds: float, usage: Usage | None) -> None:
-        """Fleet-wide counters for /metrics (jobs/fleet_metrics.py)."""
-        r = self.redis
-        await fleet_metrics.incr(r, "redline_model_requests_total", kind=kind, outcome=status)
-        await fleet_metrics.incr(r, "redline_model_seconds_total", seconds, kind=kind)
+    def _count(self, kind: str, status: str, seconds: float, usage: Usage | None) -> None:
+        """Fleet-wide counters for /metrics (jobs/fleet_metrics.py), written off the call's path."""
+        m = self.metrics
+        m.incr("redline_model_requests_total", kind=kind, outcome=status)
+        m.incr("redline_model_seconds_total", seconds, kind=kind)
         if status in ("429", "529"):
-            await fleet_metrics.incr(r, "redline_model_overloaded_total", status=status)
+            m.incr("redline_model_overloaded_total", status=status)
         if usage is not None:
             for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
                 if getattr(usage, name):
-                    await fleet_metrics.incr(r, "redline_model_tokens_total", getattr(usage, name),
-                                             type=name.removesuffix("_tokens"))
-            await fleet_metrics.incr(r, "redline_model_cost_usd_total", usage.cost_usd)
+                    m.incr("redline_model_tokens_total", getattr(usage, name), type=name.removesuffix("_tokens"))
+            m.incr("redline_model_cost_usd_total", usage.cost_usd)
 
     async def _admit(self, kind: str, holder: str, meter: _Meter, digest: str | None) -> AsyncIterator[Progress]:
         """Wait until this call may go, saying why (at most once a second per reason)."""
@@ -623,8 +624,8 @@ class ClaudeReviewer:
                                                    < self.cfg.model_cache_warm_wait_s else None)
             if message is None:
                 if said:
-                    await fleet_metrics.incr(self.redis, "redline_rate_limit_wait_seconds_total",
-                                             time.monotonic() - started, kind=kind)
+                    self.metrics.incr("redline_rate_limit_wait_seconds_total", time.monotonic() - started,
+                                      kind=kind)
                 return
             now = time.monotonic()
             if message != said or now - said_at >= 1.0:
@@ -637,17 +638,14 @@ class ClaudeReviewer:
 
     async def _gate(self, kind: str, holder: str, digest: str | None) -> tuple[str | None, float, bool]:
         """(why this call must wait, how long before looking again, whether a local change may end it)."""
-        limits = self.limits
-        paused = await limits.paused_for()
-        if paused > 0:
-            return f"rate limited, retrying in {math.ceil(paused)} s", min(paused, 1.0), False
-        if digest is not None and not await limits.warm(digest, holder):
+        gate, wait = await self.limits.admit(kind, holder, digest)
+        if gate == "paused":
+            return f"rate limited, retrying in {math.ceil(wait)} s", min(wait, 1.0), False
+        if gate == "warming":
             return "waiting for the first section to fill the prompt cache", 0.1, True
-        if not await limits.acquire(holder):
+        if gate == "slots":
             return "waiting for a free model slot", random.uniform(0.05, 0.15), True
-        wait = await limits.take(kind)
-        if wait > 0:
-            await limits.release(holder)
+        if gate == "rate":
             return "waiting for the model rate limit", min(wait, 1.0) + random.uniform(0, 0.02), False
         return None, 0.0, False
 
