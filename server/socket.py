@@ -43,40 +43,56 @@ class Connection:
 
     # ------------------------------------------------------------ lifecycle ---
     async def run(self) -> None:
-        tasks: list[asyncio.Task] = []
+        """The socket's own task reads the client's messages; one writer task sends what the hub
+        queues. A close the server asks for (4408, 4404, 1001) cancels both, then this task closes."""
+        sub = self.sub
         try:
             hello = await self._await_hello()
             if hello is None:
                 return
             self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
-            await self.svc.hub.subscribe(self.sub)
+            await self.svc.hub.subscribe(sub)
             await self._welcome(hello.last_event_id)
-            self.sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
-            self.sub.writer = asyncio.create_task(self._write(), name="ws-writer")
-            tasks.append(self.sub.writer)
+            sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
+            sub.writer = asyncio.create_task(self._write(), name="ws-writer")
             await self.svc.presence.join(self.rid, self.conn_id, self.name)
             self.joined = True
-            tasks.append(asyncio.create_task(self._read(), name="ws-reader"))
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            await _cancel(tasks)
-            if self.sub.overflowed:
+            await self._read_until_stopped()
+            await _cancel(sub.writer)
+            if sub.overflowed:
                 self.svc.metrics_slow_close()
-                log.warning("closing a socket of review %s that fell %d frames behind", self.rid, self.sub.maxlen)
+                log.warning("closing a socket of review %s that fell %d frames behind", self.rid, sub.maxlen)
                 await self._close(P.CLOSE_TOO_SLOW, "client too slow")
-            elif self.sub.closing == P.CLOSE_NO_REVIEW:
+            elif sub.closing == P.CLOSE_NO_REVIEW:
                 await self._close(P.CLOSE_NO_REVIEW, "the review was deleted")
-            elif self.sub.closing is not None:
-                await self._close(self.sub.closing, "server going away")
+            elif sub.closing is not None:
+                await self._close(sub.closing, "server going away")
         except ReviewGone:
             await websocket.close(P.CLOSE_NO_REVIEW, "no such review")
         finally:
-            await _cancel(tasks)  # the client went away (this task was cancelled): stop ours too
-            await self.svc.hub.unsubscribe(self.sub)
+            sub.handler = None
+            await _cancel(sub.writer)  # the client went away (this task was cancelled): stop ours too
+            await self.svc.hub.unsubscribe(sub)
             if self.joined:
                 try:
                     await self.svc.presence.leave(self.rid, self.conn_id)
                 except Exception:
                     log.warning("presence leave failed for %s", self.rid)
+
+    async def _read_until_stopped(self) -> None:
+        """Read in this task until the server stops the socket (Subscriber._stop cancels us)."""
+        sub = self.sub
+        if sub.stopped or sub.writer is None or sub.writer.done():
+            return
+        sub.handler = asyncio.current_task()
+        try:
+            await self._read()
+        except asyncio.CancelledError:
+            # Ours if the subscriber took itself off (handler None) and no one else cancelled us too.
+            if sub.handler is not None or asyncio.current_task().uncancel():
+                raise
+        finally:
+            sub.handler = None
 
     async def _close(self, code: int, reason: str) -> None:
         """Close with a code; a peer that reads nothing cannot block us (then the handler just ends)."""
@@ -128,11 +144,16 @@ class Connection:
 
     # ---------------------------------------------------------------- writer ---
     async def _write(self) -> None:
+        try:
+            await self._send_queued()
+        finally:
+            self.sub.stop_reading()  # stopped or failed: the socket's task goes on to close it
+
+    async def _send_queued(self) -> None:
         send = _frame_sender()
         sub = self.sub
-        while sub.closing is None and not sub.overflowed:
-            await sub.wake.wait()
-            sub.wake.clear()
+        while not sub.stopped:
+            await sub.next_frame()
             q = sub.queue
             while q:
                 entry = q.popleft()
@@ -148,7 +169,7 @@ class Connection:
                         continue
                     self.cursor, self.cursor_id = key, eid
                 elif frame.startswith('{"type":"gone"'):
-                    self.sub.closing = P.CLOSE_NO_REVIEW
+                    sub.closing = P.CLOSE_NO_REVIEW
                     return
                 await send(frame)
 
@@ -168,7 +189,8 @@ class Connection:
     # ---------------------------------------------------------------- reader ---
     async def _read(self) -> None:
         limiter = self.svc.limiter
-        while True:
+        sub = self.sub
+        while sub.handler is not None:
             raw = await websocket.receive()
             if not limiter.allow(f"ws:{self.conn_id}", rate_per_s=20, burst=40):
                 self._reply(P.reply_error(None, "rate_limited", "Too many messages; slow down."))
@@ -247,10 +269,10 @@ def _frame_sender():
     return send
 
 
-async def _cancel(tasks: list[asyncio.Task]) -> None:
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+async def _cancel(task: asyncio.Task | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class ReviewGone(Exception):
