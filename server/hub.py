@@ -74,12 +74,12 @@ class Subscriber:
         self.closing = code
         self._stop()
 
-    async def next_frame(self) -> None:
-        """For the writer: until a frame is queued (or the socket is stopped)."""
-        if not self.queue and not self.stopped:
-            self.queue = None  # an idle socket keeps no (empty) queue
-            self.waiter = asyncio.get_running_loop().create_future()
-            await self.waiter
+    def idle(self) -> asyncio.Future:
+        """For the writer, with nothing queued: the empty queue is dropped (an idle socket keeps
+        none) and the future is done at the next frame."""
+        self.queue = None
+        self.waiter = asyncio.get_running_loop().create_future()
+        return self.waiter
 
     def _wake(self) -> None:
         waiter = self.waiter
