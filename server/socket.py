@@ -60,16 +60,8 @@ class Connection:
         queues. A close the server asks for (4408, 4404, 1001) cancels both, then this task closes."""
         sub = self.sub
         try:
-            hello = await self._await_hello()
-            if hello is None:
+            if not await self._join():
                 return
-            self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
-            await self.svc.hub.subscribe(sub)
-            await self._welcome(hello.last_event_id)
-            sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
-            sub.writer = asyncio.create_task(self._write(), name="ws-writer")
-            await self.svc.presence.join(self.rid, self.conn_id, self.name)
-            self.joined = True
             await self._read()
             await _cancel(sub.writer)
             if sub.overflowed:
@@ -91,6 +83,22 @@ class Connection:
                     await self.svc.presence.leave(self.rid, self.conn_id)
                 except Exception:
                     log.warning("presence leave failed for %s", self.rid)
+
+    async def _join(self) -> bool:
+        """Hello, welcome, then live. False when the client sent no hello (the socket is closed).
+        Its own coroutine, so that nothing of the handshake stays with an open socket."""
+        sub = self.sub
+        hello = await self._await_hello()
+        if hello is None:
+            return False
+        self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
+        await self.svc.hub.subscribe(sub)
+        await self._welcome(hello.last_event_id)
+        sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
+        sub.writer = asyncio.create_task(self._write(), name="ws-writer")
+        await self.svc.presence.join(self.rid, self.conn_id, self.name)
+        self.joined = True
+        return True
 
     # ------------------------------------------------------------------ ASGI ---
     async def accept(self) -> None:
