@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qsl
 
-from quart import Quart, Response, g, request, send_from_directory, websocket
+from quart import Quart, Response, g, request, send_from_directory
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.utils import get_host
 
 from jobs import redis_conn
 from jobs.events import Publisher
@@ -21,11 +24,11 @@ from jobs.store import Store
 from server import protocol as P
 from server.admin import admin
 from server.api import api, error
-from server.auth import token_of
+from server.auth import token_from
 from server.hub import Hub
 from server.presence import Presence
 from server.services import ServiceError, Services
-from server.socket import Connection
+from server.socket import ClientGone, Connection, Receive, Send
 
 log = logging.getLogger("redline.app")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -146,29 +149,65 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         return await send_from_directory(STATIC, path)
 
     # --------------------------------------------------------- websocket ---
-    @app.websocket("/ws/reviews/<rid>")
-    async def review_socket(rid: str) -> None:
-        svc: Services = app.config["SERVICES"]
-        await websocket.accept()
-        if not _origin_ok(websocket.headers.get("Origin"), websocket.host, settings):
-            return await _refuse(P.CLOSE_BAD_TOKEN, "origin not allowed")
-        if not await svc.store.exists(rid):
-            return await _refuse(P.CLOSE_NO_REVIEW, "no such review")
-        if not await svc.store.check_token(rid, token_of(websocket)):
-            return await _refuse(P.CLOSE_BAD_TOKEN, "bad token")
-        await Connection(svc, rid).run()
+    quart_asgi = app.asgi_app
 
+    async def asgi_app(scope: dict, receive: Receive, send: Send) -> None:
+        """The review socket is served here, ahead of Quart (see server/socket.py); the rest is Quart's."""
+        if scope["type"] == "websocket":
+            route = SOCKET_ROUTE.fullmatch(scope["path"])
+            if route is not None:
+                return await review_socket(app.config["SERVICES"], settings, route[1], scope, receive, send)
+        await quart_asgi(scope, receive, send)
+
+    app.asgi_app = asgi_app  # type: ignore[method-assign]
     return app
 
 
-async def _refuse(code: int, reason: str) -> None:
-    """Close with a code the client can act on. Reading its hello first (briefly) lets the close
-    handshake complete: closing with unread data makes some browsers report 1006 instead."""
+SOCKET_ROUTE = re.compile(r"/ws/reviews/([^/]+)")
+
+
+async def review_socket(svc: Services, settings: Settings, rid: str, scope: dict, receive: Receive,
+                        send: Send) -> None:
+    """`/ws/reviews/{rid}`: accept, check the origin, the review and its token, then run the socket.
+    As Quart did: an error is logged and the socket closed with 1000."""
+    conn = Connection(svc, rid, receive, send)
     try:
-        await asyncio.wait_for(websocket.receive(), 1)
-    except (asyncio.TimeoutError, Exception):
-        pass
-    await websocket.close(code, reason)
+        await conn.accept()
+        if not _origin_ok(_header(scope, b"origin"), _host(scope), settings):
+            await conn.refuse(P.CLOSE_BAD_TOKEN, "origin not allowed")
+        elif not await svc.store.exists(rid):
+            await conn.refuse(P.CLOSE_NO_REVIEW, "no such review")
+        elif not await svc.store.check_token(rid, token_from(_header(scope, b"authorization") or "",
+                                                             _query_arg(scope, "token"))):
+            await conn.refuse(P.CLOSE_BAD_TOKEN, "bad token")
+        else:
+            await conn.run()
+    except ClientGone:
+        return
+    except (RedisConnectionError, RedisTimeoutError) as e:
+        log.warning("websocket of review %s: Redis unreachable (%s)", rid, e.__class__.__name__)
+    except Exception:
+        log.exception("websocket of review %s failed", rid)
+    await conn.close_within(1000, "")
+
+
+def _header(scope: dict, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin1")
+    return None
+
+
+def _host(scope: dict) -> str:
+    """The Host of the request, as Quart's `websocket.host` gives it (werkzeug's get_host)."""
+    return get_host(scope.get("scheme", "ws"), _header(scope, b"host"), scope.get("server"))
+
+
+def _query_arg(scope: dict, name: str) -> str | None:
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True):
+        if key == name:
+            return value
+    return None
 
 
 def _announce(hub: Hub, state: str) -> None:

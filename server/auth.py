@@ -8,10 +8,14 @@ from quart import Request, Websocket
 
 
 def token_of(req: Request | Websocket) -> str | None:
-    auth = req.headers.get("Authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
-    return req.args.get("token") or None
+    return token_from(req.headers.get("Authorization", ""), req.args.get("token"))
+
+
+def token_from(authorization: str, query_token: str | None) -> str | None:
+    """`Authorization: Bearer <token>`, else `?token=<token>`."""
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return query_token or None
 
 
 def admin_ok(req: Request | Websocket, admin_token: str | None) -> bool:

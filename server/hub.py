@@ -29,28 +29,42 @@ RESYNC = object()  # queue marker: catch up from the log
 
 
 class Subscriber:
-    """One socket's view of the hub: a bounded queue and a wake-up event."""
+    """One socket's view of the hub: a bounded queue of frames for the socket's writer.
 
-    __slots__ = ("rid", "queue", "maxlen", "wake", "overflowed", "closing", "writer")
+    An idle socket holds no queue and no Event: the queue is made by the first frame and
+    dropped when the writer has sent it all, and the writer waits on a plain future."""
+
+    __slots__ = ("rid", "queue", "maxlen", "waiter", "overflowed", "closing", "writer", "handler")
 
     def __init__(self, rid: str, maxlen: int) -> None:
         self.rid = rid
-        self.queue: deque = deque()
+        self.queue: deque | None = None
         self.maxlen = maxlen
-        self.wake = asyncio.Event()  # the socket's writer has something to do
+        self.waiter: asyncio.Future | None = None  # the writer waits on it for the next frame
         self.overflowed = False
         self.closing: int | None = None  # the close code the server asks for
         self.writer: asyncio.Task | None = None  # cancelled when the socket must close now
+        self.handler: asyncio.Task | None = None  # the socket's task, reading: cancelled to close it
+
+    @property
+    def stopped(self) -> bool:
+        return self.overflowed or self.closing is not None
+
+    def depth(self) -> int:
+        return len(self.queue) if self.queue else 0
 
     def push(self, entry: Any) -> None:
-        if len(self.queue) >= self.maxlen and entry is not RESYNC:
+        q = self.queue
+        if q is None:
+            q = self.queue = deque()
+        if len(q) >= self.maxlen and entry is not RESYNC:
             if not self.overflowed:
                 self.overflowed = True
-                self.queue.clear()  # nothing more will be sent: free the memory now
+                self.queue = None  # nothing more will be sent: free the memory now
                 self._stop()
         elif not self.overflowed:
-            self.queue.append(entry)
-            self.wake.set()
+            q.append(entry)
+            self._wake()
 
     def push_text(self, frame: str) -> None:
         """A frame that is not an event (reply, presence, status): no id, sent as it comes."""
@@ -60,12 +74,31 @@ class Subscriber:
         self.closing = code
         self._stop()
 
+    def idle(self) -> asyncio.Future:
+        """For the writer, with nothing queued: the empty queue is dropped (an idle socket keeps
+        none) and the future is done at the next frame."""
+        self.queue = None
+        self.waiter = asyncio.get_running_loop().create_future()
+        return self.waiter
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def stop_reading(self) -> None:
+        """Interrupt the socket's task (reading the client), which then closes the socket."""
+        handler, self.handler = self.handler, None  # cancelled once: it tells our cancel from others'
+        if handler is not None:
+            handler.cancel()
+
     def _stop(self) -> None:
-        """Stop the writer even when it is blocked sending to a peer that reads nothing."""
+        """Stop the socket now, its writer even when blocked sending to a peer that reads nothing."""
         if self.writer is not None:
             self.writer.cancel()
-        else:
-            self.wake.set()
+        self.stop_reading()
 
 
 class Hub:

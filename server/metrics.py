@@ -28,9 +28,9 @@ class _Snapshot:
         yield _gauge("redline_open_sockets", "Websockets open on this server", len(subs))
         yield _gauge("redline_watched_reviews", "Reviews with at least one socket on this server", len(hub.channels))
         yield _gauge("redline_socket_queue_depth_max", "Deepest socket queue on this server (frames)",
-                     max((len(s.queue) for s in subs), default=0))
+                     max((s.depth() for s in subs), default=0))
         yield _gauge("redline_socket_queue_depth_total", "Frames queued for all sockets of this server",
-                     sum(len(s.queue) for s in subs))
+                     sum(s.depth() for s in subs))
         yield _counter("redline_events_relayed", "Pub/sub messages fanned out by this server", hub.relayed)
         yield _counter("redline_events_dropped", "Frames not queued because a socket was too slow", hub.dropped)
         yield _counter("redline_slow_client_closes", "Sockets closed with 4408", self.svc.slow_closes)

@@ -6,6 +6,10 @@ snapshot), send that, and only then drain the queue, dropping ids not greater
 than the last one sent. Each frame names its predecessor (`prev`): a frame whose
 `prev` is not the last id sent means a pub/sub message was lost, and the gap is
 filled from the log before the frame goes out.
+
+The socket speaks ASGI directly (server/app.py routes `/ws/reviews/{id}` here ahead of
+Quart): Quart's websocket wrapper holds a queue, two tasks, a copy of the headers and its
+contexts for every open socket, about a quarter of an idle socket's memory.
 """
 
 from __future__ import annotations
@@ -14,9 +18,8 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Any
+from typing import Any, Awaitable, Callable
 
-from quart import websocket
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
 from jobs import events
@@ -27,13 +30,23 @@ from server.services import ServiceError as OpError, Services
 
 log = logging.getLogger("redline.socket")
 
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class ClientGone(Exception):
+    """The client closed the socket, or its connection dropped."""
+
 
 class Connection:
-    __slots__ = ("svc", "rid", "conn_id", "sub", "cursor", "cursor_id", "name", "joined")
+    __slots__ = ("svc", "rid", "receive", "send", "closed", "conn_id", "sub", "cursor", "cursor_id", "name",
+                 "joined")
 
-    def __init__(self, svc: Services, rid: str) -> None:
+    def __init__(self, svc: Services, rid: str, receive: Receive, send: Send) -> None:
         self.svc = svc
         self.rid = rid
+        self.receive, self.send = receive, send  # the ASGI callables of this socket
+        self.closed = False
         self.conn_id = secrets.token_hex(8)
         self.sub = Subscriber(rid, svc.settings.ws_queue_max)
         self.cursor: tuple[int, int] = (0, 0)
@@ -43,82 +56,124 @@ class Connection:
 
     # ------------------------------------------------------------ lifecycle ---
     async def run(self) -> None:
-        tasks: list[asyncio.Task] = []
+        """The socket's own task reads the client's messages; one writer task sends what the hub
+        queues. A close the server asks for (4408, 4404, 1001) cancels both, then this task closes."""
+        sub = self.sub
         try:
-            hello = await self._await_hello()
-            if hello is None:
+            if not await self._join():
                 return
-            self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
-            await self.svc.hub.subscribe(self.sub)
-            await self._welcome(hello.last_event_id)
-            self.sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
-            self.sub.writer = asyncio.create_task(self._write(), name="ws-writer")
-            tasks.append(self.sub.writer)
-            await self.svc.presence.join(self.rid, self.conn_id, self.name)
-            self.joined = True
-            tasks.append(asyncio.create_task(self._read(), name="ws-reader"))
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            await _cancel(tasks)
-            if self.sub.overflowed:
+            await self._read()
+            await _cancel(sub.writer)
+            if sub.overflowed:
                 self.svc.metrics_slow_close()
-                log.warning("closing a socket of review %s that fell %d frames behind", self.rid, self.sub.maxlen)
-                await self._close(P.CLOSE_TOO_SLOW, "client too slow")
-            elif self.sub.closing == P.CLOSE_NO_REVIEW:
-                await self._close(P.CLOSE_NO_REVIEW, "the review was deleted")
-            elif self.sub.closing is not None:
-                await self._close(self.sub.closing, "server going away")
+                log.warning("closing a socket of review %s that fell %d frames behind", self.rid, sub.maxlen)
+                await self.close_within(P.CLOSE_TOO_SLOW, "client too slow")
+            elif sub.closing == P.CLOSE_NO_REVIEW:
+                await self.close_within(P.CLOSE_NO_REVIEW, "the review was deleted")
+            elif sub.closing is not None:
+                await self.close_within(sub.closing, "server going away")
         except ReviewGone:
-            await websocket.close(P.CLOSE_NO_REVIEW, "no such review")
+            await self.close(P.CLOSE_NO_REVIEW, "no such review")
         finally:
-            await _cancel(tasks)  # the client went away (this task was cancelled): stop ours too
-            await self.svc.hub.unsubscribe(self.sub)
+            sub.handler = None
+            await _cancel(sub.writer)  # the client went away (this task was cancelled): stop ours too
+            await self.svc.hub.unsubscribe(sub)
             if self.joined:
                 try:
                     await self.svc.presence.leave(self.rid, self.conn_id)
                 except Exception:
                     log.warning("presence leave failed for %s", self.rid)
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def _join(self) -> bool:
+        """Hello, welcome, then live. False when the client sent no hello (the socket is closed).
+        Its own coroutine, so that nothing of the handshake stays with an open socket."""
+        sub = self.sub
+        hello = await self._await_hello()
+        if hello is None:
+            return False
+        self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
+        await self.svc.hub.subscribe(sub)
+        await self._welcome(hello.last_event_id)
+        sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
+        sub.writer = asyncio.create_task(self._write(), name="ws-writer")
+        await self.svc.presence.join(self.rid, self.conn_id, self.name)
+        self.joined = True
+        return True
+
+    # ------------------------------------------------------------------ ASGI ---
+    async def accept(self) -> None:
+        await self.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+
+    async def _receive(self) -> str | bytes:
+        """The client's next message (ClientGone once it has gone)."""
+        while True:
+            event = await self.receive()
+            kind = event["type"]
+            if kind == "websocket.receive":
+                return event.get("bytes") or event["text"]
+            if kind == "websocket.disconnect":
+                self.closed = True
+                raise ClientGone()
+
+    async def _send(self, text: str) -> None:
+        await self.send({"type": "websocket.send", "bytes": None, "text": text})
+
+    async def close(self, code: int, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def close_within(self, code: int, reason: str) -> None:
         """Close with a code; a peer that reads nothing cannot block us (then the handler just ends)."""
         try:
-            await asyncio.wait_for(websocket.close(code, reason), 2)
+            await asyncio.wait_for(self.close(code, reason), 2)
         except (asyncio.TimeoutError, Exception):
             pass
 
+    async def refuse(self, code: int, reason: str) -> None:
+        """Close with a code the client can act on. Reading its hello first (briefly) lets the close
+        handshake complete: closing with unread data makes some browsers report 1006 instead."""
+        try:
+            await asyncio.wait_for(self._receive(), 1)
+        except (asyncio.TimeoutError, Exception):
+            pass
+        await self.close(code, reason)
+
+    # ----------------------------------------------------------- handshake ---
     async def _await_hello(self) -> P.Hello | None:
         while True:
             try:
-                raw = await asyncio.wait_for(websocket.receive(), 30)
+                raw = await asyncio.wait_for(self._receive(), 30)
             except asyncio.TimeoutError:
-                await websocket.close(P.CLOSE_PROTOCOL, "expected hello")
+                await self.close(P.CLOSE_PROTOCOL, "expected hello")
                 return None
             try:
                 msg = P.parse(raw)
             except P.ProtocolError as e:
-                await websocket.send(P.reply_error(e.ref, e.code, e.message).decode())
+                await self._send(P.reply_error(e.ref, e.code, e.message).decode())
                 continue
             if isinstance(msg, P.Hello):
                 if msg.last_event_id is not None and not events.valid_event_id(msg.last_event_id):
                     msg.last_event_id = "0-0"  # unknown to the log: the client gets a snapshot
                 return msg
-            await websocket.send(P.reply_error(msg.ref, "hello_first", "Send a hello message first.").decode())
+            await self._send(P.reply_error(msg.ref, "hello_first", "Send a hello message first.").decode())
 
     async def _welcome(self, last_id: str | None) -> None:
         store = self.svc.store
         if last_id and await events.log_contains(self.svc.redis, self.rid, last_id):
             missed = await events.read_after(self.svc.redis, self.rid, last_id)
-            await websocket.send(P.welcome(True, None, last_event_id=last_id,
-                                           service=self.svc.hub.state).decode())
+            await self._send(P.welcome(True, None, last_event_id=last_id, service=self.svc.hub.state).decode())
             self._advance(last_id)
             for ev in missed:
-                await websocket.send(ev.frame.decode())
+                await self._send(ev.frame.decode())
                 self._advance(ev.id)
+                await asyncio.sleep(0)  # a long replay lets the other sockets run between frames
         else:
             snap = await store.snapshot(self.rid)
             if snap is None:
                 raise ReviewGone()
             snap["reviewer"] = self.svc.reviewer_info()
-            await websocket.send(P.welcome(False, snap, service=self.svc.hub.state).decode())
+            await self._send(P.welcome(False, snap, service=self.svc.hub.state).decode())
             if snap["last_event_id"]:
                 self._advance(snap["last_event_id"])
 
@@ -128,29 +183,35 @@ class Connection:
 
     # ---------------------------------------------------------------- writer ---
     async def _write(self) -> None:
-        send = _frame_sender()
+        """Send what the hub queues, in order, until the socket is stopped; then (or when this fails)
+        the socket's task goes on to close it."""
         sub = self.sub
-        while sub.closing is None and not sub.overflowed:
-            await sub.wake.wait()
-            sub.wake.clear()
-            q = sub.queue
-            while q:
-                entry = q.popleft()
-                if entry is RESYNC:
-                    await self._catch_up(None)
+        try:
+            while not sub.stopped:
+                if not sub.queue:
+                    await sub.idle()
                     continue
-                key, eid, prev, frame = entry
-                if key is not None:
-                    if key <= self.cursor:
-                        continue  # already sent (replay or catch-up)
-                    if prev != (self.cursor_id or ""):
-                        await self._catch_up(eid)  # a lost pub/sub message: fill the gap from the log
+                q = sub.queue
+                while q:
+                    entry = q.popleft()
+                    if entry is RESYNC:
+                        await self._catch_up(None)
                         continue
-                    self.cursor, self.cursor_id = key, eid
-                elif frame.startswith('{"type":"gone"'):
-                    self.sub.closing = P.CLOSE_NO_REVIEW
-                    return
-                await send(frame)
+                    key, eid, prev, frame = entry
+                    if key is not None:
+                        if key <= self.cursor:
+                            continue  # already sent (replay or catch-up)
+                        if prev != (self.cursor_id or ""):
+                            await self._catch_up(eid)  # a lost pub/sub message: fill the gap from the log
+                            continue
+                        self.cursor, self.cursor_id = key, eid
+                    elif frame.startswith('{"type":"gone"'):
+                        sub.closing = P.CLOSE_NO_REVIEW
+                        return
+                    await self._send(frame)
+                q = None  # not held while idle: an idle socket keeps no queue
+        finally:
+            sub.stop_reading()
 
     async def _catch_up(self, upto: str | None) -> None:
         """Send what the log holds after our cursor (up to `upto` when given)."""
@@ -160,37 +221,52 @@ class Connection:
         missed = await events.read_after(self.svc.redis, self.rid, self.cursor_id)
         for ev in missed:
             if ev.id and events.id_key(ev.id) > self.cursor:
-                await websocket.send(ev.frame.decode())
+                await self._send(ev.frame.decode())
                 self._advance(ev.id)
+                await asyncio.sleep(0)  # as in a replay
             if upto and ev.id == upto:
                 break
 
     # ---------------------------------------------------------------- reader ---
     async def _read(self) -> None:
-        limiter = self.svc.limiter
-        while True:
-            raw = await websocket.receive()
-            if not limiter.allow(f"ws:{self.conn_id}", rate_per_s=20, burst=40):
-                self._reply(P.reply_error(None, "rate_limited", "Too many messages; slow down."))
-                continue
-            try:
-                msg = P.parse(raw)
-            except P.ProtocolError as e:
-                self._reply(P.reply_error(e.ref, e.code, e.message))
-                continue
-            try:
-                data = await self._handle(msg)
-                self._reply(P.reply_ok(msg.ref, data))
-            except OpError as e:
-                self._reply(P.reply_error(msg.ref, e.code, e.message))
-            except (RedisConnectionError, RedisTimeoutError):
-                log.warning("op %s: Redis unreachable", getattr(msg, "op", "?"))
-                self._reply(P.reply_error(msg.ref, "unavailable", "The review store is unreachable just now; "
-                                          "nothing was changed — try again in a few seconds."))
-            except Exception:
-                log.exception("op %s failed", getattr(msg, "op", "?"))
-                self._reply(P.reply_error(msg.ref, "unavailable",
-                                          "The service could not do this just now; try again."))
+        """Read the client's messages in the socket's own task until the server stops the socket
+        (Subscriber._stop cancels this task, which then goes on to close it)."""
+        sub = self.sub
+        if sub.stopped or sub.writer is None or sub.writer.done():
+            return
+        sub.handler = asyncio.current_task()
+        try:
+            while sub.handler is not None:
+                await self._answer(await self._receive())
+        except asyncio.CancelledError:
+            # Ours if the subscriber took itself off (handler None) and no one else cancelled us too.
+            if sub.handler is not None or asyncio.current_task().uncancel():
+                raise
+        finally:
+            sub.handler = None
+
+    async def _answer(self, raw: str | bytes) -> None:
+        if not self.svc.limiter.allow(f"ws:{self.conn_id}", rate_per_s=20, burst=40):
+            self._reply(P.reply_error(None, "rate_limited", "Too many messages; slow down."))
+            return
+        try:
+            msg = P.parse(raw)
+        except P.ProtocolError as e:
+            self._reply(P.reply_error(e.ref, e.code, e.message))
+            return
+        try:
+            data = await self._handle(msg)
+            self._reply(P.reply_ok(msg.ref, data))
+        except OpError as e:
+            self._reply(P.reply_error(msg.ref, e.code, e.message))
+        except (RedisConnectionError, RedisTimeoutError):
+            log.warning("op %s: Redis unreachable", getattr(msg, "op", "?"))
+            self._reply(P.reply_error(msg.ref, "unavailable", "The review store is unreachable just now; "
+                                      "nothing was changed — try again in a few seconds."))
+        except Exception:
+            log.exception("op %s failed", getattr(msg, "op", "?"))
+            self._reply(P.reply_error(msg.ref, "unavailable",
+                                      "The service could not do this just now; try again."))
 
     def _reply(self, frame: bytes) -> None:
         self.sub.push_text(frame.decode())
@@ -226,31 +302,10 @@ class Connection:
         raise OpError("unknown_op", "Unknown op.")
 
 
-def _frame_sender():
-    """The fastest way to send a text frame on this socket.
-
-    Quart's `websocket.send` yields to the loop, re-checks the accept and fires a signal on
-    every frame; for the relay's hot path we call the ASGI `send` it wraps directly
-    (bench/fanout: 20-30 % less server CPU per frame). Falls back to the public API if
-    Quart's internals ever differ."""
-    try:
-        asgi_send = websocket._get_current_object()._send.args[0]
-        if not callable(asgi_send):
-            raise AttributeError
-    except (AttributeError, IndexError, TypeError):
-        log.debug("websocket fast send path unavailable; using websocket.send")
-        return websocket.send
-
-    async def send(text: str) -> None:
-        await asgi_send({"type": "websocket.send", "bytes": None, "text": text})
-
-    return send
-
-
-async def _cancel(tasks: list[asyncio.Task]) -> None:
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+async def _cancel(task: asyncio.Task | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class ReviewGone(Exception):
