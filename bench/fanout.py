@@ -47,7 +47,7 @@ SERVERS = {
     "peer": "python-socketio + AsyncRedisManager on uvicorn, gc.freeze()",
     "peer-stock": "python-socketio + AsyncRedisManager on uvicorn, stock GC",
     "peer-hypercorn": "python-socketio + AsyncRedisManager on Hypercorn, gc.freeze()",
-    "redline-exp": "Redline from $BENCH_EXPERIMENT_ROOT (a scratch copy with proposed changes)",
+    "redline-exp": "Redline from $BENCH_EXPERIMENT_ROOT (another checkout of the project, to compare a change)",
 }
 # What the full run measures: every configuration for Redline and the tuned peer; at 1,000 sockets
 # on one review also Redline with gc.freeze() and the peer with its stock GC.

@@ -74,7 +74,7 @@ def chart(fanout: dict[str, Any]) -> str:
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{fill}" stroke="{color}"/>')
         name = {"redline": "Redline", "peer": "python-socketio", "redline-freeze": "Redline + gc.freeze",
                 "peer-stock": "python-socketio, stock GC", "peer-hypercorn": "python-socketio on Hypercorn",
-                "redline-exp": "Redline, proposed"}.get(r["server"], r["server"])
+                "redline-exp": "Redline, other checkout"}.get(r["server"], r["server"])
         n, rooms = r["sockets"], r["rooms"]
         label = f"{name}: {n:,} sockets" + (f" in {rooms} reviews" if rooms > 1 else "")
         out.append(f'<line x1="{W - R + 10}" x2="{W - R + 40}" y1="{ly}" y2="{ly}" stroke="{color}" '
@@ -389,45 +389,8 @@ def deflate_section(f: dict[str, Any]) -> list[str]:
     return lines
 
 
-def experiment_section(results: dict[str, Any]) -> list[str]:
-    fan, pipe, mem = (results.get(k) for k in ("experiment-fanout", "experiment-pipeline", "experiment-memory"))
-    if not (fan or pipe or mem):
-        return []
-    lines = ["## Experiment: the proposed changes, measured on a copy", "",
-             "Not the code as it is: `python -m bench.experiments.proposed DIR` makes a copy of the project with "
-             "the changes listed in that file (P1 send through the ASGI callable bound once; P2 one ready-made "
-             "websocket frame per event written to each transport; P3 coalesced presence frames; P4 the hub writes "
-             "straight to idle sockets, no task wake-up per socket; P6 one Redis round trip for a job's reads; P7 one "
-             "task and one Event less per connection), and the benchmarks run it as `redline-exp`. Same machine, "
-             "same client, run right after the main runs.", ""]
-    if fan:
-        lines += ["| sockets × reviews | highest ev/s with p99 ≤ 100 ms, no loss | its p99 ms | µs/event there | "
-                  "gc max ms (worst step) | join s | frames while joining |", "|---|---|---|---|---|---|---|"]
-        for r in fan.get("runs", []):
-            b = r.get("best")
-            us = b["server_cpu"] / b["delivered_per_s"] * 1e6 if b and b["delivered_per_s"] else None
-            gcmax = max((st["gc_max_pause_ms"] or 0) for st in r["steps"]) if r["steps"] else None
-            c = r.get("connect", {})
-            top = " (the top of the ladder)" if b and r["steps"] and b is not None and \
-                b["step"] == r["steps"][-1]["step"] and b["target_delivered_per_s"] == fan["params"]["ladder"][-1] else ""
-            lines.append(f"| {r['config'].replace('x', ' × ')} | {fmt(b['delivered_per_s'], 0) if b else 'none'}{top} | "
-                         f"{fmt(b['p99_ms']) if b else '–'} | {fmt(us, 0)} | {fmt(gcmax)} | {c.get('seconds')} | "
-                         f"{fmt(c.get('frames_while_joining'))} |")
-        lines.append("")
-    if pipe:
-        lines.append(f"Pipeline with P6: {fmt(pipe['redline']['jobs_per_s'])} jobs/s against raw SAQ's "
-                     f"{fmt(pipe['saq']['jobs_per_s'])} ({pipe['ratio']:.0%}).")
-        lines.append("")
-    if mem:
-        for r in mem.get("runs", []):
-            lines.append(f"- memory, {r['server']}, {fmt(r['sockets'])} idle sockets: {r['per_socket_kb']} KB per socket")
-        lines.append("")
-    return lines
-
-
 def render() -> str:
-    results = {name: read_result(name) for name in BENCHES + ["fanout-deflate", "experiment-fanout",
-                                                              "experiment-pipeline", "experiment-memory"]}
+    results = {name: read_result(name) for name in BENCHES + ["fanout-deflate"]}
     machine = next((r["machine"] for r in results.values() if r), {})
     fan = results.get("fanout") or {}
     if fan.get("machine"):
@@ -448,7 +411,6 @@ def render() -> str:
                 body += deflate_section(results["fanout-deflate"])
         except Exception as e:  # a partial result file: say so, render the rest
             body += [f"## {name}", "", f"Result file could not be rendered ({e!r}).", ""]
-    body += experiment_section(results)
     if fan.get("runs"):
         CHARTS.mkdir(parents=True, exist_ok=True)
         (CHARTS / "fanout-p99.svg").write_text(chart(fan))
@@ -466,8 +428,8 @@ def render() -> str:
         "python -m bench.fanout        # one benchmark alone (also: cancel, pipeline, document, latency, memory, slowclient)",
         "python -m bench.report        # re-render this page from bench/results/*.json",
         "python -m bench.fanout --deflate --configs 1000x1 --ladder 1000,2000,5000,10000,15000 --out fanout-deflate",
-        "python -m bench.experiments.proposed /tmp/redline-proposed   # the proposed changes, on a copy:",
-        "BENCH_EXPERIMENT_ROOT=/tmp/redline-proposed python -m bench.fanout --servers redline-exp --out experiment-fanout",
+        "# a change side by side with the code before it (another checkout of the project as redline-exp):",
+        "BENCH_EXPERIMENT_ROOT=/tmp/redline-before python -m bench.memory --servers redline-exp,redline --out scratch",
         "```", "",
         "Every benchmark starts its own private Redis (`jobs.redis_server.EmbeddedRedis`) and its own server and "
         "worker processes, talks only to 127.0.0.1, stops by itself (bounded counts and times), and writes "
