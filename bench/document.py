@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -75,8 +76,17 @@ async def run_scenario(tmp: Path, redis_url: str, name: str, latency: float, con
             sock = await RSocket(base, rv["review_id"], rv["token"]).connect()
             fake.reset()
             _, t0 = await sock.send({"op": "analyze"})
-            await sock.wait(lambda: sock.counts.get("job.completed", 0) + sock.counts.get("job.failed", 0)
-                            >= sections, timeout=600)
+            try:
+                await sock.wait(lambda: sock.counts.get("job.completed", 0) + sock.counts.get("job.failed", 0)
+                                >= sections, timeout=float(os.environ.get("BENCH_DOCUMENT_TIMEOUT", "600")))
+            except asyncio.TimeoutError:
+                import redis.asyncio as aredis
+
+                r = aredis.Redis.from_url(redis_url)
+                logged = [e[1][b"k"].decode() for e in await r.xrange(f"rl:{{{rv['review_id']}}}:events")]
+                raise RuntimeError(f"{name}: timed out; the socket saw {dict(sock.counts)}, the review's log holds "
+                                   f"{ {k: logged.count(k) for k in set(logged)} }, the fake got "
+                                   f"{len(fake.message_requests)} requests, socket closed: {sock.closed}")
             ends = [t for (kind, _), (t, _) in sock.by_job.items() if kind == "job.completed"]
             total = (max(ends) - t0) / 1e9
             bound = max(sections * latency / conc, sections / rate)

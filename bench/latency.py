@@ -24,7 +24,6 @@ from typing import Any
 
 from bench.common import (Proc, embedded_redis, log, redline_env, start_redline, summary_ms, use_uvloop,
                           wait_worker, workdir, write_result)
-from bench.document import claude_available
 from bench.rlclient import RSocket, markdown, upload
 
 TTFT_S = 0.2
@@ -34,21 +33,18 @@ async def main_async(args) -> dict[str, Any]:
     trials = args.trials or (10 if args.quick else 50)
     out: dict[str, Any] = {"trials": trials, "model_ttft_s": TTFT_S}
     with workdir("latency") as tmp, embedded_redis(tmp) as redis:
-        fake = None
-        env_extra: dict[str, str] = {}
-        if claude_available():
-            from tests.fake_anthropic import FakeAnthropic, Text, ToolUse
+        from tests.fake_anthropic import FakeAnthropic, Text, ToolUse
 
-            def responder(body: dict[str, Any]):
-                if body.get("tool_choice"):
-                    return ToolUse("report_findings", {"findings": []}, latency=0.05)
-                return Text("The timeline is consistent with the logs; the follow-up actions have owners. " * 3,
-                            chunk_size=24, latency=TTFT_S)
+        def responder(body: dict[str, Any]):
+            if body.get("tool_choice"):
+                return ToolUse("report_findings", {"findings": []}, latency=0.05)
+            return Text("The timeline is consistent with the logs; the follow-up actions have owners. " * 3,
+                        chunk_size=24, latency=TTFT_S)
 
-            fake = FakeAnthropic(default=responder).start()
-            env_extra = {**fake.env(), "REDLINE_MODEL_CONCURRENCY": "8", "REDLINE_MODEL_RPM_CHAT": "100000",
-                         "REDLINE_MODEL_RPM_ANALYSIS": "100000"}
-        out["reviewer"] = "claude (fake model)" if fake else "offline"
+        fake = FakeAnthropic(default=responder).start()
+        env_extra = {**fake.env(), "REDLINE_MODEL_CONCURRENCY": "8", "REDLINE_MODEL_RPM_CHAT": "100000",
+                     "REDLINE_MODEL_RPM_ANALYSIS": "100000"}
+        out["reviewer"] = "claude (fake model)"
         server, base = await asyncio.to_thread(start_redline, redis.url, tmp, worker=False, name="latency-serve")
         worker = Proc([sys.executable, "-m", "server.cli", "worker"], env=redline_env(redis.url, tmp, **env_extra),
                       log_path=tmp / "latency-worker.log")
@@ -75,40 +71,36 @@ async def main_async(args) -> dict[str, Any]:
             out["analyze"] = {"to_first_event": summary_ms(first), "to_job_started": summary_ms(started)}
             log(f"latency: analyze -> first event p50 {out['analyze']['to_first_event']['p50']} ms")
             # 2. chat -> first chat.delta, minus the model's time to first token
-            if fake is None:
-                out["chat"] = {"skipped": "jobs/reviewers/claude.py is not there yet"}
-            else:
-                overhead, raw, ttfts = [], [], []
-                for i in range(trials):
-                    n_before = len(fake.message_requests)
-                    ref, t0 = await sock.send({"op": "chat", "message": f"Is the timeline complete? ({i})"})
-                    await sock.wait(lambda: ref in sock.replies, 30)
-                    reply = sock.replies[ref][1]
-                    if not reply.get("ok"):
-                        raise RuntimeError(f"chat failed: {reply}")
-                    job_id = reply["data"]["job_id"]
-                    answer_id = reply["data"]["message_id"] + ".a"
-                    t1, _ = await sock.wait(lambda: sock.find("chat.delta", message_id=answer_id), 60)
-                    await sock.wait(lambda: sock.find("job.completed", job_id=job_id) or
-                                    sock.find("job.failed", job_id=job_id), 60)
-                    reqs = [r for r in fake.message_requests[n_before:] if r.time_to_first_token is not None]
-                    if not reqs:
-                        continue
-                    ttft = reqs[0].time_to_first_token
-                    raw.append((t1 - t0) / 1e9)
-                    ttfts.append(ttft)
-                    overhead.append((t1 - t0) / 1e9 - ttft)
-                    await asyncio.sleep(0.05 + random.random() * 0.05)
-                out["chat"] = {"to_first_delta": summary_ms(raw), "model_ttft": summary_ms(ttfts),
-                               "overhead": summary_ms(overhead)}
-                log(f"latency: chat overhead p50 {out['chat']['overhead']['p50']} ms")
+            overhead, raw, ttfts = [], [], []
+            for i in range(trials):
+                n_before = len(fake.message_requests)
+                ref, t0 = await sock.send({"op": "chat", "message": f"Is the timeline complete? ({i})"})
+                await sock.wait(lambda: ref in sock.replies, 30)
+                reply = sock.replies[ref][1]
+                if not reply.get("ok"):
+                    raise RuntimeError(f"chat failed: {reply}")
+                job_id = reply["data"]["job_id"]
+                answer_id = reply["data"]["message_id"] + ".a"
+                t1, _ = await sock.wait(lambda: sock.find("chat.delta", message_id=answer_id), 60)
+                await sock.wait(lambda: sock.find("job.completed", job_id=job_id) or
+                                sock.find("job.failed", job_id=job_id), 60)
+                reqs = [r for r in fake.message_requests[n_before:] if r.time_to_first_token is not None]
+                if not reqs:
+                    continue
+                ttft = reqs[0].time_to_first_token
+                raw.append((t1 - t0) / 1e9)
+                ttfts.append(ttft)
+                overhead.append((t1 - t0) / 1e9 - ttft)
+                await asyncio.sleep(0.05 + random.random() * 0.05)
+            out["chat"] = {"to_first_delta": summary_ms(raw), "model_ttft": summary_ms(ttfts),
+                           "overhead": summary_ms(overhead)}
+            log(f"latency: chat overhead p50 {out['chat']['overhead']['p50']} ms")
         finally:
             if sock:
                 await sock.close()
             worker.stop()
             server.stop()
-            if fake is not None:
-                fake.stop()
+            fake.stop()
     return out
 
 

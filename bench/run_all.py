@@ -17,7 +17,8 @@ from bench.common import ROOT, log
 from bench.report import BENCHES, main as render
 
 # Each benchmark's own wall-clock bound: it is stopped past this (they stop by themselves well before).
-LIMIT_S = {"fanout": 3600, "cancel": 600, "pipeline": 900, "document": 900, "latency": 900, "memory": 1200}
+LIMIT_S = {"fanout": 3600, "cancel": 600, "pipeline": 900, "document": 900, "latency": 900, "memory": 1200,
+           "slowclient": 900}
 
 
 def main(argv: list[str] | None = None) -> int:

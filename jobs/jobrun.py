@@ -9,6 +9,7 @@ so the task stops at its next step and publishes nothing more.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,9 @@ from saq import Job
 from jobs.events import Publisher, Published, Write, dumps
 from jobs.keys import ReviewKeys
 from jobs.models import Item
+
+
+log = logging.getLogger("redline.jobs")
 
 
 class JobStopped(Exception):
@@ -46,6 +50,7 @@ class JobRun:
         self._heartbeat_interval = heartbeat_interval
         self._heartbeat: asyncio.Task | None = None
         self._heartbeat_later: asyncio.TimerHandle | None = None
+        self._closing = False
         self.items_added = 0
         self.worker_id = worker_id
 
@@ -71,24 +76,27 @@ class JobRun:
         self._heartbeat = asyncio.create_task(self._beat())
 
     async def close(self) -> None:
+        self._closing = True
         if self._heartbeat_later is not None:
             self._heartbeat_later.cancel()
             self._heartbeat_later = None
-        if self._heartbeat:
-            self._heartbeat.cancel()
-            try:
-                await self._heartbeat
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._heartbeat = None
+        beat, self._heartbeat = self._heartbeat, None
+        if beat is not None:
+            beat.cancel()
+            # The flag ends the loop even if a cancel is lost inside a Redis call; the bound keeps a
+            # job from ever waiting on its own heartbeat.
+            await asyncio.wait([beat], timeout=2.0)
 
     async def _beat(self) -> None:
         """SAQ's sweep takes a job without a recent heartbeat for a dead worker's."""
-        while True:
+        while not self._closing:
             try:
                 await self.job.update()  # type: ignore[union-attr]
-            except Exception:  # Redis blip: the next beat tries again
-                pass
+            except Exception as e:  # Redis blip: the next beat tries again
+                log.warning("heartbeat of job %s not recorded: %r", self.job_id, e,
+                            extra={"review_id": self.rid, "job_id": self.job_id})
+            if self._closing:
+                return
             await asyncio.sleep(self._heartbeat_interval)
 
     async def _remove_earlier_items(self) -> None:
