@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     trust_proxy_headers: bool = False  # take the client's address from X-Forwarded-For (behind a proxy)  # comma separated; empty: same host as the request
     ws_max_message_bytes: int = 64 * 1024
     ws_queue_max: int = 1000  # frames buffered per socket before it is closed with 4408
+    hub_check_interval_s: float = 2.0  # how often a server compares the reviews' logs with what it relayed
     ws_ping_interval_s: float = 20.0
     shutdown_grace_s: float = 2.0  # a stopping server waits this long for connections to end
     presence_ttl_s: float = 60.0

@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         publisher = Publisher(redis, settings.event_log_maxlen)
         store = Store(redis, publisher)
         queues = make_queues(redis, publisher, settings)
-        hub = Hub(lambda: redis_conn.connect(settings, pubsub=True))
+        hub = Hub(lambda: redis_conn.connect(settings, pubsub=True), redis=redis,
+                  check_interval=settings.hub_check_interval_s)
         svc = Services(settings=settings, redis=redis, publisher=publisher, store=store,
                        jobs=Jobs(redis, store, queues, settings), hub=hub,
                        presence=Presence(redis, secrets.token_hex(4), settings.presence_ttl_s))

@@ -102,8 +102,12 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, connect: Callable[[], Redis], *, on_state: Callable[[str], None] | None = None) -> None:
+    def __init__(self, connect: Callable[[], Redis], *, on_state: Callable[[str], None] | None = None,
+                 redis: Redis | None = None, check_interval: float = 2.0) -> None:
         self.connect = connect  # a new client for the pub/sub connection (no retries of its own)
+        self.redis = redis  # for reading the reviews' last event ids (`_check`)
+        self.check_interval = check_interval
+        self.heard: dict[str, str] = {}  # channel -> id of the last event relayed
         self.channels: dict[str, set[Subscriber]] = {}
         self.state = "starting"  # "ok" | "degraded"
         self.on_state = on_state
@@ -111,6 +115,7 @@ class Hub:
         self._client: Redis | None = None
         self._pending: dict[str, asyncio.Future] = {}
         self._task: asyncio.Task | None = None
+        self._checker: asyncio.Task | None = None
         self._connected = asyncio.Event()
         self._lock = asyncio.Lock()
         self.relayed = 0
@@ -121,15 +126,18 @@ class Hub:
         """Start listening; waits a little for the first connection, but a server whose Redis is
         not up yet still starts (degraded) and connects as soon as it can."""
         self._task = asyncio.create_task(self._run(), name="hub-listener")
+        if self.redis is not None and self.check_interval > 0:
+            self._checker = asyncio.create_task(self._check(), name="hub-log-check")
         try:
             await asyncio.wait_for(asyncio.shield(self._connected.wait()), wait)
         except asyncio.TimeoutError:
             log.warning("Redis pub/sub not reachable yet; live updates start once it is")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._checker):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self._close_pubsub()
 
     def close_all(self, code: int) -> None:
@@ -160,16 +168,54 @@ class Hub:
             subs.discard(sub)
             if not subs:
                 del self.channels[channel]
+                self.heard.pop(channel, None)
                 if self._pubsub is not None and self.state == "ok":
                     try:
                         await self._pubsub.unsubscribe(channel)
                     except Exception:
                         pass
 
+    def caught_up(self, rid: str, event_id: str | None) -> None:
+        """A socket of `rid` has everything up to `event_id` (its welcome): nothing before it is missing."""
+        channel = ReviewKeys(rid).channel
+        heard = self.heard.get(channel)
+        if event_id and channel in self.channels and (heard is None or id_key(event_id) > id_key(heard)):
+            self.heard[channel] = event_id
+
     def sockets(self) -> int:
         return sum(len(s) for s in self.channels.values())
 
     # ------------------------------------------------------------- internals ---
+    async def _check(self) -> None:
+        """Pub/sub is at-most-once, and a lost message is noticed by the next frame's `prev`; a lost
+        LAST message has no next frame. So, every `check_interval`, compare each watched review's
+        last event id with the last one relayed; a review still behind at the next check (so not a
+        message in flight) gets its sockets caught up from the log."""
+        assert self.redis is not None
+        behind: dict[str, tuple[str | None, str]] = {}
+        while True:
+            await asyncio.sleep(self.check_interval)
+            channels = list(self.channels)
+            if self.state != "ok" or not channels:
+                continue
+            try:
+                lasts = await self.redis.mget([ReviewKeys(rid_of_channel(ch)).last for ch in channels])
+            except Exception:  # Redis away: the reconnect resyncs every socket anyway
+                continue
+            seen: dict[str, tuple[str | None, str]] = {}
+            for ch, raw in zip(channels, lasts):
+                last = raw.decode() if raw else None
+                heard = self.heard.get(ch)
+                if last is None or (heard is not None and id_key(heard) >= id_key(last)):
+                    continue
+                if behind.get(ch) == (heard, last):
+                    self.heard[ch] = last
+                    for sub in self.channels.get(ch, ()):
+                        sub.push(RESYNC)
+                else:
+                    seen[ch] = (heard, last)
+            behind = seen
+
     async def _redis_subscribe(self, channel: str) -> asyncio.Future | None:
         if self._pubsub is None or self.state != "ok":
             return None  # subscribed on reconnect; the socket catches up then
@@ -259,6 +305,8 @@ class Hub:
         frame = data.decode()
         eid = frame_id(data)
         entry = (id_key(eid), eid, frame_prev(data), frame) if eid else (None, None, None, frame)
+        if eid:
+            self.heard[channel.decode()] = eid
         for sub in subs:
             sub.push(entry)
             if sub.overflowed:

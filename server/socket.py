@@ -94,6 +94,7 @@ class Connection:
         self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
         await self.svc.hub.subscribe(sub)
         await self._welcome(hello.last_event_id)
+        self.svc.hub.caught_up(self.rid, self.cursor_id)
         sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
         sub.writer = asyncio.create_task(self._write(), name="ws-writer")
         await self.svc.presence.join(self.rid, self.conn_id, self.name)

@@ -81,18 +81,36 @@ async def test_sigterm_on_the_server_closes_sockets_with_1001(redis_url, tmp_pat
     reliability("SIGTERM on a server", "1", "sockets closed with 1001, exit code 0")
 
 
-async def test_a_lost_pubsub_message_is_filled_from_the_log(server, redis_url, reliability):
-    """A frame names its predecessor: a socket that missed one (pub/sub is at-most-once) catches up."""
-    review = await upload(server)
-    rid = review["review_id"]
-    sock = await Socket(server, rid, review["token"]).connect()
+def _append_unpublished(redis_url: str, rid: str) -> str:
+    """Append an event to the review's log WITHOUT publishing it, as if its pub/sub message were lost."""
     r = redis_sync.Redis.from_url(redis_url)
-    # Append an event to the log WITHOUT publishing it, as if its pub/sub message were lost.
     prev = (r.get(f"rl:{{{rid}}}:last") or b"").decode()
     lost = r.xadd(f"rl:{{{rid}}}:events", {"k": "chat.message", "p": prev,
                                             "d": b'{"message_id":"lost","role":"user","text":"hello"}'}).decode()
     r.set(f"rl:{{{rid}}}:last", lost)
     r.close()
+    return lost
+
+
+async def test_a_lost_last_message_still_arrives(server, redis_url, reliability):
+    """A lost LAST message has no next frame to reveal it: the server compares the review's log with
+    what it relayed and catches its sockets up."""
+    review = await upload(server)
+    rid = review["review_id"]
+    sock = await Socket(server, rid, review["token"]).connect()
+    lost = _append_unpublished(redis_url, rid)
+    await sock.wait_for(lambda: sock.events, 15)
+    assert [e["id"] for e in sock.events] == [lost] and sock.events[0]["data"]["text"] == "hello"
+    reliability("The last pub/sub message of a review lost", "1", "it arrives from the log within two checks")
+    await sock.close()
+
+
+async def test_a_lost_pubsub_message_is_filled_from_the_log(server, redis_url, reliability):
+    """A frame names its predecessor: a socket that missed one (pub/sub is at-most-once) catches up."""
+    review = await upload(server)
+    rid = review["review_id"]
+    sock = await Socket(server, rid, review["token"]).connect()
+    lost = _append_unpublished(redis_url, rid)
     ok = await sock.request({"op": "chat", "message": "What happened?"})
     assert ok["ok"]
     await sock.wait_for(lambda: sock.terminal(ok["data"]["job_id"]))

@@ -91,7 +91,14 @@ async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(
             if await finished():
                 break
             await asyncio.sleep(0.1)
-        await until(lambda: all(c.last == log[-1] for c in clients), 30)
+        else:
+            raise AssertionError("the review's jobs did not all end within 60 s")
+        try:
+            await until(lambda: all(c.last == log[-1] for c in clients), 30)
+        except asyncio.TimeoutError:
+            behind = {c.name: (log.index(c.last) if c.last in log else c.last, c.live, c.url, c.connects)
+                      for c in clients if c.last != log[-1]}
+            raise AssertionError(f"clients short of the log's last event ({len(log) - 1}): {behind}")
         for c in clients:
             expected = log[log.index(c.start_id) + 1:] if c.start_id else log
             assert c.applied == expected and c.duplicates == 0 and c.gaps == 0
