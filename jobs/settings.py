@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = 64 * 1024
     ws_queue_max: int = 1000  # frames buffered per socket before it is closed with 4408
     hub_check_interval_s: float = 2.0  # how often a server compares the reviews' logs with what it relayed
+    # The web server's garbage-collector thresholds (gc.set_threshold), set once it has started. With
+    # CPython's 700 young objects, each event's per-socket objects get promoted and full collections
+    # stall every socket for ~100 ms at 1,000 sockets; 50,000 lets them die young (docs/benchmarks.md).
+    gc_threshold: tuple[int, int, int] = (50_000, 20, 100)
     ws_ping_interval_s: float = 20.0
     shutdown_grace_s: float = 2.0  # a stopping server waits this long for connections to end
     presence_ttl_s: float = 60.0

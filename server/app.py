@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         # so its pauses stay short while events are relayed (see docs/benchmarks.md).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(*settings.gc_threshold)
 
     @app.after_serving
     async def shutdown() -> None:
