@@ -299,14 +299,15 @@ class Hub:
                     fut.set_result(None)
 
     def _fanout(self, channel: bytes, data: bytes) -> None:
-        subs = self.channels.get(channel.decode())
+        name = channel.decode()
+        subs = self.channels.get(name)
         if not subs:
             return
         frame = data.decode()
         eid = frame_id(data)
         entry = (id_key(eid), eid, frame_prev(data), frame) if eid else (None, None, None, frame)
         if eid:
-            self.heard[channel.decode()] = eid
+            self.heard[name] = eid
         for sub in subs:
             sub.push(entry)
             if sub.overflowed:
