@@ -34,7 +34,8 @@ class Subscriber:
     An idle socket holds no queue and no Event: the queue is made by the first frame and
     dropped when the writer has sent it all, and the writer waits on a plain future."""
 
-    __slots__ = ("rid", "queue", "maxlen", "waiter", "overflowed", "closing", "writer", "handler")
+    __slots__ = ("rid", "queue", "maxlen", "waiter", "overflowed", "closing", "writer", "handler", "direct",
+                 "inflight")
 
     def __init__(self, rid: str, maxlen: int) -> None:
         self.rid = rid
@@ -45,6 +46,11 @@ class Subscriber:
         self.closing: int | None = None  # the close code the server asks for
         self.writer: asyncio.Task | None = None  # cancelled when the socket must close now
         self.handler: asyncio.Task | None = None  # the socket's task, reading: cancelled to close it
+        # While the writer is idle, a frame goes out at once through `direct` (no task switch): it
+        # returns False when the writer must handle the frame (a gap to fill, a close to make).
+        # A send that has to wait (a full socket buffer) is left in `inflight` for the writer.
+        self.direct: Callable[[Any], bool] | None = None
+        self.inflight: Any = None
 
     @property
     def stopped(self) -> bool:
@@ -56,6 +62,8 @@ class Subscriber:
     def push(self, entry: Any) -> None:
         q = self.queue
         if q is None:
+            if self.waiter is not None and self.direct is not None and not self.stopped and self.direct(entry):
+                return
             q = self.queue = deque()
         if len(q) >= self.maxlen and entry is not RESYNC:
             if not self.overflowed:
@@ -80,6 +88,11 @@ class Subscriber:
         self.queue = None
         self.waiter = asyncio.get_running_loop().create_future()
         return self.waiter
+
+    def hand_over(self, send: Any) -> None:
+        """A direct send that has to wait (`direct`): the writer finishes it before anything else."""
+        self.inflight = send
+        self._wake()
 
     def _wake(self) -> None:
         waiter = self.waiter

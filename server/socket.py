@@ -57,7 +57,7 @@ class Connection:
     # ------------------------------------------------------------ lifecycle ---
     async def run(self) -> None:
         """The socket's own task reads the client's messages; one writer task sends what the hub
-        queues. A close the server asks for (4408, 4404, 1001) cancels both, then this task closes."""
+        queues (frames that find the writer idle go out at once: `_send_now`). A close the server asks for (4408, 4404, 1001) cancels both, then this task closes."""
         sub = self.sub
         try:
             if not await self._join():
@@ -187,8 +187,13 @@ class Connection:
         """Send what the hub queues, in order, until the socket is stopped; then (or when this fails)
         the socket's task goes on to close it."""
         sub = self.sub
+        sub.direct = self._send_now
         try:
             while not sub.stopped:
+                if sub.inflight is not None:
+                    (coro, waiting_on), sub.inflight = sub.inflight, None
+                    await _finish(coro, waiting_on)
+                    continue
                 if not sub.queue:
                     await sub.idle()
                     continue
@@ -212,7 +217,41 @@ class Connection:
                     await self._send(frame)
                 q = None  # not held while idle: an idle socket keeps no queue
         finally:
+            sub.direct = None
+            if sub.inflight is not None:  # a send we never finished: let go of what it holds (the send lock)
+                (coro, _), sub.inflight = sub.inflight, None
+                _abandon(coro)
             sub.stop_reading()
+
+    def _send_now(self, entry: Any) -> bool:
+        """The hub's fast path, while the writer is idle: send `entry` from the caller's task, with no
+        task switch and no future. The same checks as the writer's; False hands the entry to the
+        writer (a gap to fill from the log, a resync, a close). A send that must wait for the socket
+        to drain is handed to the writer to finish, and later frames queue behind it."""
+        if entry is RESYNC:
+            return False
+        key, eid, prev, frame = entry
+        if key is not None:
+            if key <= self.cursor:
+                return True  # already sent
+            if prev != (self.cursor_id or ""):
+                return False
+        elif frame.startswith('{"type":"gone"'):
+            return False
+        coro = self.send({"type": "websocket.send", "bytes": None, "text": frame})
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            pass
+        except Exception:
+            log.exception("sending to a socket of review %s failed", self.rid)
+            self.sub.stop_reading()  # the socket's task closes it
+            return True
+        else:
+            self.sub.hand_over((coro, waiting_on))
+        if key is not None:
+            self.cursor, self.cursor_id = key, eid
+        return True
 
     async def _catch_up(self, upto: str | None) -> None:
         """Send what the log holds after our cursor (up to `upto` when given)."""
@@ -301,6 +340,38 @@ class Connection:
             item = await svc.decide(rid, msg.item_id, msg.decision, self.name)
             return {"item": item}
         raise OpError("unknown_op", "Unknown op.")
+
+
+async def _finish(coro: Any, waiting_on: Any) -> None:
+    """Drive a send coroutine that suspended outside any task (`_send_now`) to its end, as a task
+    would: wait for the future it yielded, then resume it; a cancel is passed into it."""
+    while True:
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)  # a bare yield: it asked for one turn of the loop
+            else:
+                waiting_on._asyncio_future_blocking = False
+                await asyncio.wait((waiting_on,))  # done, without taking its result: the coroutine does
+        except asyncio.CancelledError:
+            if waiting_on is not None:
+                waiting_on.cancel()
+            try:
+                coro.throw(asyncio.CancelledError())
+            except BaseException:
+                pass
+            _abandon(coro)
+            raise
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            return
+
+
+def _abandon(coro: Any) -> None:
+    try:
+        coro.close()  # its `async with` blocks exit: the send lock is released
+    except RuntimeError:
+        pass
 
 
 async def _cancel(task: asyncio.Task | None) -> None:

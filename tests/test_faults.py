@@ -149,6 +149,39 @@ async def test_a_socket_that_stops_reading_is_closed_with_4408_and_others_keep_u
         proc.stop()
 
 
+async def test_a_socket_that_pauses_reading_then_resumes_gets_every_event_in_order(own_redis_url, tmp_path):
+    """Sends that must wait for the client to drain (a tab in the background, a slow link) are
+    finished by the socket's writer, and what comes meanwhile queues behind them."""
+    import json
+
+    from redis.asyncio import Redis
+
+    proc, base = start_server(own_redis_url, tmp_path, worker=False, REDLINE_WS_QUEUE_MAX="5000")
+    try:
+        review = await upload(base)
+        rid, token = review["review_id"], review["token"]
+        paused = await StalledSocket.open(base, rid, token)
+        redis = Redis.from_url(own_redis_url)
+        pub = Publisher(redis)
+        n = 3000  # 9 MB: far past the socket buffers, so sends wait for the client
+        for i in range(n):
+            await pub.publish(rid, "job.progress", {"job_id": f"{rid}.load", "progress": 0.5, "message": "x" * 3000,
+                                                    "i": i})
+        await redis.aclose()
+        got: list[int] = []
+        while len(got) < n:
+            opcode, payload = await asyncio.wait_for(paused.next_frame(), 30)
+            if opcode in (9, 10):  # the server's keep-alive pings
+                continue
+            assert opcode == 1, f"frame opcode {opcode} after {len(got)} events"
+            frame = json.loads(payload)
+            if frame.get("kind") == "job.progress":
+                got.append(frame["data"]["i"])
+        assert got == list(range(n))
+    finally:
+        proc.stop()
+
+
 async def test_sigterm_on_a_worker_requeues_its_running_job(own_redis_url, tmp_path, reliability):
     proc, base = start_server(own_redis_url, tmp_path, worker=False)
     w1 = start_worker(own_redis_url, tmp_path, "w1", REDLINE_OFFLINE_PACE_MS="500", REDLINE_WORKER_SHUTDOWN_GRACE_S="0.5")
