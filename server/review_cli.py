@@ -45,6 +45,7 @@ async def run_review(server: str, path: Path, guidelines: Path | None, out: Path
             await ws.send(json.dumps({"op": "analyze", "ref": "go"}))
             jobs: dict[str, str] = {}  # job id -> section id
             state: dict[str, str] = {}
+            details: dict[str, str] = {}  # job id -> why it failed
             counts: dict[str, int] = {sid: 0 for sid in titles}
             pending: set[str] | None = None
             while pending is None or pending:
@@ -54,6 +55,8 @@ async def run_review(server: str, path: Path, guidelines: Path | None, out: Path
                         raise ReviewError(msg["error"]["message"])
                     jobs = {j["job_id"]: j["section_id"] for j in msg["data"]["jobs"]}
                     pending = set(jobs) - {j for j, s in state.items() if s in TERMINAL.values()}
+                    for job in set(jobs) - pending:  # a fast job may end before the reply reaches us
+                        _line(titles[jobs[job]], state[job], counts[jobs[job]], log, details.get(job, ""), final=True)
                 if msg.get("type") != "event":
                     continue
                 kind, data = msg["kind"], msg["data"]
@@ -65,9 +68,9 @@ async def run_review(server: str, path: Path, guidelines: Path | None, out: Path
                     _line(titles[jobs[job]], f"{int(data['progress'] * 100):3d}%", counts[jobs[job]], log)
                 if kind in TERMINAL and job:
                     state[job] = TERMINAL[kind]
+                    details[job] = data.get("error", "") if kind == "job.failed" else ""
                     if job in jobs:
-                        detail = data.get("error", "") if kind == "job.failed" else ""
-                        _line(titles[jobs[job]], TERMINAL[kind], counts[jobs[job]], log, detail, final=True)
+                        _line(titles[jobs[job]], TERMINAL[kind], counts[jobs[job]], log, details[job], final=True)
                     if pending is not None:
                         pending.discard(job)
 
