@@ -5,6 +5,12 @@ channel, the Redis subscription ref-counted on first and last subscriber. Each
 socket gets a bounded queue; the listener never awaits a socket: a full queue
 marks the subscriber as overflowed and its socket closes with 4408.
 
+redis-py opens the pub/sub connection (TLS, AUTH, Sentinel, unix sockets: all of REDIS_URL);
+the hub then reads it itself, as an asyncio protocol whose replies hiredis parses as they
+arrive and hands to the fan-out in the same callback: no task switch, no future and no
+stream buffer per message (half of what a message cost the server with redis-py's reader,
+which matters when many reviews each have a few sockets).
+
 When the pub/sub connection drops, messages published meanwhile are lost to us
 (pub/sub is at-most-once), so after reconnecting every subscriber is told to
 RESYNC: catch up from the review's event log after the last id it sent.
@@ -18,6 +24,7 @@ import random
 from collections import deque
 from typing import Any, Callable
 
+import hiredis
 from redis.asyncio import Redis
 
 from jobs.events import frame_id, frame_prev, id_key
@@ -26,6 +33,7 @@ from jobs.keys import ReviewKeys, rid_of_channel
 log = logging.getLogger("redline.hub")
 
 RESYNC = object()  # queue marker: catch up from the log
+HEARTBEAT = "rl:hub:heartbeat"  # subscribed while no review is watched, so the connection stays open
 
 
 class Subscriber:
@@ -114,6 +122,33 @@ class Subscriber:
         self.stop_reading()
 
 
+class Feed(asyncio.Protocol):
+    """The pub/sub connection's reading end: each reply goes to `on_reply` as soon as it is parsed."""
+
+    def __init__(self, on_reply: Callable[[Any], None], previous: asyncio.BaseProtocol) -> None:
+        self.on_reply = on_reply
+        self.previous = previous  # redis-py's stream protocol: told when the connection ends, so its close completes
+        self.parser = hiredis.Reader()
+        self.lost: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        parser = self.parser
+        parser.feed(data)
+        while (reply := parser.gets()) is not False:
+            try:
+                self.on_reply(reply)
+            except Exception:  # one bad reply must not end the feed of every review
+                log.exception("hub: relaying a pub/sub message failed")
+
+    def eof_received(self) -> bool:
+        return False  # the transport closes; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(exc)
+        self.previous.connection_lost(exc)
+
+
 class Hub:
     def __init__(self, connect: Callable[[], Redis], *, on_state: Callable[[str], None] | None = None,
                  redis: Redis | None = None, check_interval: float = 2.0) -> None:
@@ -124,8 +159,9 @@ class Hub:
         self.channels: dict[str, set[Subscriber]] = {}
         self.state = "starting"  # "ok" | "degraded"
         self.on_state = on_state
-        self._pubsub = None
         self._client: Redis | None = None
+        self._feed: Feed | None = None
+        self._transport: asyncio.Transport | None = None
         self._pending: dict[str, asyncio.Future] = {}
         self._task: asyncio.Task | None = None
         self._checker: asyncio.Task | None = None
@@ -182,11 +218,8 @@ class Hub:
             if not subs:
                 del self.channels[channel]
                 self.heard.pop(channel, None)
-                if self._pubsub is not None and self.state == "ok":
-                    try:
-                        await self._pubsub.unsubscribe(channel)
-                    except Exception:
-                        pass
+                if self.state == "ok":
+                    self._command("UNSUBSCRIBE", channel)
 
     def caught_up(self, rid: str, event_id: str | None) -> None:
         """A socket of `rid` has everything up to `event_id` (its welcome): nothing before it is missing."""
@@ -230,26 +263,28 @@ class Hub:
             behind = seen
 
     async def _redis_subscribe(self, channel: str) -> asyncio.Future | None:
-        if self._pubsub is None or self.state != "ok":
+        if self._transport is None or self.state != "ok":
             return None  # subscribed on reconnect; the socket catches up then
         fut = asyncio.get_running_loop().create_future()
         self._pending[channel] = fut
-        try:
-            await self._pubsub.subscribe(channel)
-        except Exception:
-            self._pending.pop(channel, None)
-            return None
+        self._command("SUBSCRIBE", channel)
         return fut
 
+    def _command(self, *args: str) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(hiredis.pack_command(args))
+
     async def _close_pubsub(self) -> None:
-        ps, client = self._pubsub, self._client
-        self._pubsub = self._client = None
-        for obj in (ps, client):
-            if obj is not None:
-                try:
-                    await obj.aclose()
-                except Exception:
-                    pass
+        transport, client = self._transport, self._client
+        self._transport = self._feed = self._client = None
+        if transport is not None:
+            transport.close()
+        if client is not None:
+            try:
+                await asyncio.wait_for(client.aclose(), 5)
+            except Exception:
+                pass
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -259,13 +294,17 @@ class Hub:
 
     async def _connect(self) -> None:
         self._client = self.connect()
-        self._pubsub = self._client.pubsub()
-        async with self._lock:
-            channels = list(self.channels)
-            # The connection is made by the first (p)subscribe; a private heartbeat channel keeps it
-            # open when no review is watched.
-            await self._pubsub.subscribe("rl:hub:heartbeat", *channels)
-            await self._pubsub.get_message(timeout=5)  # the first confirmation: the connection works
+        conn = await self._client.connection_pool.get_connection()  # connected and authenticated by redis-py
+        transport = conn._writer.transport  # from here on the hub reads this connection itself
+        self._feed = Feed(self._on_reply, transport.get_protocol())
+        transport.set_protocol(self._feed)
+        self._transport = transport
+        async with self._lock:  # held until confirmed: a socket subscribing meanwhile waits, then finds us "ok"
+            # A private heartbeat channel: its confirmation says the connection works.
+            ready = asyncio.get_running_loop().create_future()
+            self._pending[HEARTBEAT] = ready
+            self._command("SUBSCRIBE", HEARTBEAT, *self.channels)
+            await asyncio.wait_for(asyncio.shield(ready), 5)
 
     async def _run(self) -> None:
         backoff = 0.05
@@ -297,19 +336,21 @@ class Hub:
                 backoff = min(backoff * 2, 3.0)
 
     async def _listen(self) -> None:
-        ps = self._pubsub
-        assert ps is not None
-        while True:
-            msg = await ps.parse_response(block=True)
-            if msg is None:
-                continue
-            kind = msg[0]
+        assert self._feed is not None
+        exc = await self._feed.lost
+        raise ConnectionError(f"pub/sub connection lost ({exc!r})")
+
+    def _on_reply(self, reply: Any) -> None:
+        if isinstance(reply, list) and reply:
+            kind = reply[0]
             if kind == b"message":
-                self._fanout(msg[1], msg[2])
+                self._fanout(reply[1], reply[2])
             elif kind == b"subscribe":
-                fut = self._pending.pop(msg[1].decode(), None)
+                fut = self._pending.pop(reply[1].decode(), None)
                 if fut is not None and not fut.done():
                     fut.set_result(None)
+        elif isinstance(reply, hiredis.ReplyError):
+            log.warning("Redis refused a pub/sub command: %s", reply)
 
     def _fanout(self, channel: bytes, data: bytes) -> None:
         name = channel.decode()
