@@ -1,6 +1,6 @@
 """The hub: ONE Redis pub/sub connection per server process, fanned out to sockets.
 
-Modelled on encode/broadcaster: one listener task, a set of subscribers per
+Modelled on encode/broadcaster: one listener, a set of subscribers per
 channel, the Redis subscription ref-counted on first and last subscriber. Each
 socket gets a bounded queue; the listener never awaits a socket: a full queue
 marks the subscriber as overflowed and its socket closes with 4408.

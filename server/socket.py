@@ -34,6 +34,10 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+# What `Connection._admit` makes of a queued entry, besides a frame to send.
+SKIP, GAP, GONE = object(), object(), object()
+
+
 class ClientGone(Exception):
     """The client closed the socket, or its connection dropped."""
 
@@ -57,7 +61,8 @@ class Connection:
     # ------------------------------------------------------------ lifecycle ---
     async def run(self) -> None:
         """The socket's own task reads the client's messages; one writer task sends what the hub
-        queues (frames that find the writer idle go out at once: `_send_now`). A close the server asks for (4408, 4404, 1001) cancels both, then this task closes."""
+        queues (frames that find the writer idle go out at once: `_send_now`). A close the server
+        asks for (4408, 4404, 1001) cancels both, then this task closes."""
         sub = self.sub
         try:
             if not await self._join():
@@ -200,18 +205,13 @@ class Connection:
                 q = sub.queue
                 while q:
                     entry = q.popleft()
-                    if entry is RESYNC:
-                        await self._catch_up(None)
+                    frame = self._admit(entry)
+                    if frame is SKIP:
                         continue
-                    key, eid, prev, frame = entry
-                    if key is not None:
-                        if key <= self.cursor:
-                            continue  # already sent (replay or catch-up)
-                        if prev != (self.cursor_id or ""):
-                            await self._catch_up(eid)  # a lost pub/sub message: fill the gap from the log
-                            continue
-                        self.cursor, self.cursor_id = key, eid
-                    elif frame.startswith('{"type":"gone"'):
+                    if frame is GAP:
+                        await self._catch_up(None if entry is RESYNC else entry[1])
+                        continue
+                    if frame is GONE:
                         sub.closing = P.CLOSE_NO_REVIEW
                         return
                     await self._send(frame)
@@ -223,22 +223,34 @@ class Connection:
                 _abandon(coro)
             sub.stop_reading()
 
-    def _send_now(self, entry: Any) -> bool:
-        """The hub's fast path, while the writer is idle: send `entry` from the caller's task, with no
-        task switch and no future. The same checks as the writer's; False hands the entry to the
-        writer (a gap to fill from the log, a resync, a close). A send that must wait for the socket
-        to drain is handed to the writer to finish, and later frames queue behind it."""
+    def _admit(self, entry: Any) -> Any:
+        """What a queued entry asks of the socket: the frame to send (the cursor moves past it), or
+        SKIP (already sent by a replay or catch-up), GAP (a pub/sub message before it was lost, or a
+        RESYNC: fill from the log) or GONE (the review was deleted)."""
         if entry is RESYNC:
-            return False
+            return GAP
         key, eid, prev, frame = entry
         if key is not None:
             if key <= self.cursor:
-                return True  # already sent
+                return SKIP
             if prev != (self.cursor_id or ""):
-                return False
+                return GAP
+            self.cursor, self.cursor_id = key, eid
         elif frame.startswith('{"type":"gone"'):
+            return GONE
+        return frame
+
+    def _send_now(self, entry: Any) -> bool:
+        """The hub's fast path, while the writer is idle: send `entry` from the caller's task, with no
+        task switch and no future. False hands the entry to the writer (a gap to fill from the log,
+        a resync, a close). A send that must wait for the socket to drain is handed to the writer to
+        finish, and later frames queue behind it."""
+        frame = self._admit(entry)
+        if frame is SKIP:
+            return True
+        if frame is GAP or frame is GONE:
             return False
-        coro = self.send({"type": "websocket.send", "bytes": None, "text": frame})
+        coro = self._send(frame)
         try:
             waiting_on = coro.send(None)
         except StopIteration:
@@ -246,11 +258,8 @@ class Connection:
         except Exception:
             log.exception("sending to a socket of review %s failed", self.rid)
             self.sub.stop_reading()  # the socket's task closes it
-            return True
         else:
             self.sub.hand_over((coro, waiting_on))
-        if key is not None:
-            self.cursor, self.cursor_id = key, eid
         return True
 
     async def _catch_up(self, upto: str | None) -> None:
