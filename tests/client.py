@@ -196,6 +196,7 @@ class ResilientClient:
         self.duplicates = 0  # events received whose id was already applied
         self.gaps = 0  # events whose prev was not the last applied id
         self.connects = 0
+        self.welcomes = 0  # welcomes received over all connections: a reconnect shows as one more
         self.ws = None
         self.live = False  # welcomed on the current connection: caught up, receiving live events
 
@@ -216,6 +217,7 @@ class ResilientClient:
                         if msg["type"] == "welcome":
                             backoff = 0.05
                             self.live = True
+                            self.welcomes += 1
                             if msg["recovered"]:
                                 self.recovered += 1
                             else:

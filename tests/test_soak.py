@@ -52,23 +52,35 @@ async def test_fifty_clients_through_restarts_and_drops_lose_nothing(own_redis_u
 
         background = asyncio.create_task(steady())
         forced = 0
+
+        async def welcomed_again(cut: dict[ResilientClient, int]) -> None:
+            """Wait for each cut client's next welcome. `live` alone is not enough: the loop is
+            blocked while a server stops or starts, so a flag can still be stale from before the cut."""
+            await until(lambda: all(c.welcomes > n for c, n in cut.items()), 30)
+
         # 1) the server dies hard and comes back on the same port
         await asyncio.sleep(0.5)
+        cut = {c: c.welcomes for c in clients if c.ws is not None}
         proc.kill()
-        forced += sum(1 for c in clients if c.ws is not None)
+        forced += len(cut)
         proc, _ = start_server(redis_url, tmp_path, worker=False, port=port)
-        await until(lambda: all(c.live for c in clients), 30)
+        await welcomed_again(cut)
         # 2) clients' links drop at random
+        cut = {}
         for _ in range(60):
-            if random.choice(clients).drop():
+            c = random.choice(clients)
+            n = c.welcomes
+            if c.drop():
                 forced += 1
+                cut[c] = n
             await asyncio.sleep(0.02)
-        await until(lambda: all(c.live for c in clients), 30)
+        await welcomed_again(cut)
         # 3) the server is stopped cleanly (1001) and restarted
+        cut = {c: c.welcomes for c in clients}
         proc.stop()
         forced += len(clients)
         proc, _ = start_server(redis_url, tmp_path, worker=False, port=port)
-        await until(lambda: all(c.live for c in clients), 30)
+        await welcomed_again(cut)
         churn_done.set()
         await background
 
