@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 
 from jobs.events import frame_id, frame_prev, id_key
 from jobs.keys import ReviewKeys, rid_of_channel
+from server.wire import text_frame
 
 log = logging.getLogger("redline.hub")
 
@@ -84,7 +85,7 @@ class Subscriber:
 
     def push_text(self, frame: str) -> None:
         """A frame that is not an event (reply, presence, status): no id, sent as it comes."""
-        self.push((None, None, None, frame))
+        self.push((None, None, None, frame, None))
 
     def close(self, code: int) -> None:
         self.closing = code
@@ -169,6 +170,7 @@ class Hub:
         self._lock = asyncio.Lock()
         self.relayed = 0
         self.dropped = 0
+        self.prebuilt = 0  # frames a socket wrote as the hub framed them (server/wire.py)
 
     # --------------------------------------------------------------- public ---
     async def start(self, wait: float = 5.0) -> None:
@@ -359,7 +361,9 @@ class Hub:
             return
         frame = data.decode()
         eid = frame_id(data)
-        entry = (id_key(eid), eid, frame_prev(data), frame) if eid else (None, None, None, frame)
+        # framed once here for every socket that can take the bytes as they are (server/wire.py)
+        wire = text_frame(data)
+        entry = (id_key(eid), eid, frame_prev(data), frame, wire) if eid else (None, None, None, frame, wire)
         if eid:
             self.heard[name] = eid
         for sub in subs:

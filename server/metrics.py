@@ -32,6 +32,8 @@ class _Snapshot:
         yield _gauge("redline_socket_queue_depth_total", "Frames queued for all sockets of this server",
                      sum(s.depth() for s in subs))
         yield _counter("redline_events_relayed", "Pub/sub messages fanned out by this server", hub.relayed)
+        yield _counter("redline_frames_prebuilt", "Event frames written to a socket as the hub framed them, once "
+                       "for all sockets (the others go through ASGI: compression, a client slow to read)", hub.prebuilt)
         yield _counter("redline_events_dropped", "Frames not queued because a socket was too slow", hub.dropped)
         yield _counter("redline_slow_client_closes", "Sockets closed with 4408", self.svc.slow_closes)
         yield _gauge("redline_redis_up", "1 when Redis answers", 1 if self.redis_up else 0)

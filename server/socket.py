@@ -27,6 +27,7 @@ from jobs.keys import rid_of_job
 from server import protocol as P
 from server.hub import RESYNC, Subscriber
 from server.services import ServiceError as OpError, Services
+from server.wire import RawSocket
 
 log = logging.getLogger("redline.socket")
 
@@ -44,7 +45,7 @@ class ClientGone(Exception):
 
 class Connection:
     __slots__ = ("svc", "rid", "receive", "send", "closed", "conn_id", "sub", "cursor", "cursor_id", "name",
-                 "joined")
+                 "joined", "raw")
 
     def __init__(self, svc: Services, rid: str, receive: Receive, send: Send) -> None:
         self.svc = svc
@@ -57,6 +58,7 @@ class Connection:
         self.cursor_id: str | None = None
         self.name = "Reviewer"
         self.joined = False
+        self.raw: RawSocket | None = None  # writes the hub's ready-made frames straight to the transport
 
     # ------------------------------------------------------------ lifecycle ---
     async def run(self) -> None:
@@ -109,6 +111,7 @@ class Connection:
     # ------------------------------------------------------------------ ASGI ---
     async def accept(self) -> None:
         await self.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        self.raw = RawSocket.of(self.send)
 
     async def _receive(self) -> str | bytes:
         """The client's next message (ClientGone once it has gone)."""
@@ -214,7 +217,8 @@ class Connection:
                     if frame is GONE:
                         sub.closing = P.CLOSE_NO_REVIEW
                         return
-                    await self._send(frame)
+                    if not self._write_raw(entry):
+                        await self._send(frame)
                 q = None  # not held while idle: an idle socket keeps no queue
         finally:
             sub.direct = None
@@ -229,7 +233,7 @@ class Connection:
         RESYNC: fill from the log) or GONE (the review was deleted)."""
         if entry is RESYNC:
             return GAP
-        key, eid, prev, frame = entry
+        key, eid, prev, frame, _ = entry
         if key is not None:
             if key <= self.cursor:
                 return SKIP
@@ -250,6 +254,8 @@ class Connection:
             return True
         if frame is GAP or frame is GONE:
             return False
+        if self._write_raw(entry):
+            return True
         coro = self._send(frame)
         try:
             waiting_on = coro.send(None)
@@ -261,6 +267,14 @@ class Connection:
         else:
             self.sub.hand_over((coro, waiting_on))
         return True
+
+    def _write_raw(self, entry: Any) -> bool:
+        """Write the hub's ready-made frame (server/wire.py) when this socket can take it as is."""
+        raw, wire = self.raw, entry[4]
+        if raw is not None and wire is not None and raw.write(wire):
+            self.svc.hub.prebuilt += 1
+            return True
+        return False
 
     async def _catch_up(self, upto: str | None) -> None:
         """Send what the log holds after our cursor (up to `upto` when given)."""

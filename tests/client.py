@@ -31,9 +31,11 @@ def ws_url(base: str, rid: str, token: str | None) -> str:
 class Socket:
     """A websocket client that records everything the server sends."""
 
-    def __init__(self, base: str, rid: str, token: str | None, name: str = "tester") -> None:
+    def __init__(self, base: str, rid: str, token: str | None, name: str = "tester", *,
+                 compression: str | None = "deflate") -> None:
         self.url = ws_url(base, rid, token)
         self.name = name
+        self.compression = compression  # offered permessage-deflate, as browsers do; None: not offered
         self.ws: websockets.ClientConnection | None = None
         self.welcome: dict[str, Any] | None = None
         self.events: list[dict[str, Any]] = []
@@ -46,7 +48,7 @@ class Socket:
         self.closed: tuple[int | None, str | None] | None = None
 
     async def connect(self, last_event_id: str | None = None, *, hello: bool = True) -> "Socket":
-        self.ws = await websockets.connect(self.url, max_size=2**24)
+        self.ws = await websockets.connect(self.url, max_size=2**24, compression=self.compression)
         self._reader = asyncio.create_task(self._read())
         if hello:
             await self.send({"op": "hello", "last_event_id": last_event_id, "name": self.name})
