@@ -288,6 +288,22 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Run every thread of process `pid` on `cpus` only (threads started later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), cpus)
+
+
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """(the server's cores, the harness's cores): the last core for the server under test, the
+    rest for the load generator, the publisher and Redis. None on a one-core machine."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return {cpus[-1]}, set(cpus[:-1])
+
+
 class CpuMeter:
     """CPU share (1.0 = one core) of some processes between start() and stop()."""
 

@@ -32,8 +32,9 @@ import sys
 import time
 from typing import Any
 
-from bench.common import (CpuMeter, Proc, aread_gc, embedded_redis, free_port, gc_freeze, log,
-                          read_result, rss_bytes, start_redline, use_uvloop, wait_http, workdir, write_result, HOST)
+from bench.common import (CpuMeter, Proc, aread_gc, embedded_redis, free_port, gc_freeze, log, pin,
+                          read_result, rss_bytes, split_cpus, start_redline, use_uvloop, wait_http, workdir,
+                          write_result, HOST)
 from bench.loadgen import LOG_BASE
 
 FULL_CONFIGS = ["100x1", "1000x1", "2000x1", "1000x100"]
@@ -275,9 +276,12 @@ async def publish_step(publish_many, rooms: int, step: int, rate: float, duratio
 
 async def run_config(kind: str, redis_url: str, tmp, sockets: int, rooms: int, ladder: list[int],
                      step_s: float, drain_s: float, loadgens: int, max_fail: int,
-                     deflate: bool = False) -> dict[str, Any]:
+                     deflate: bool = False, server_cpus: set[int] | None = None) -> dict[str, Any]:
     target = Target(kind, redis_url, tmp)
     await target.start()
+    if server_cpus:
+        assert target.proc is not None
+        pin(target.proc.pid, server_cpus)
     lgs: list[LoadGen] = []
     run: dict[str, Any] = {"server": kind, "label": SERVERS[kind], "config": f"{sockets}x{rooms}",
                            "sockets": sockets, "rooms": rooms, "steps": []}
@@ -422,8 +426,14 @@ async def main_async(args) -> dict[str, Any]:
     ladder = [int(x) for x in args.ladder.split(",")] if args.ladder else (QUICK_LADDER if args.quick else LADDER)
     step_s = args.step or (2.0 if args.quick else 8.0)
     runs = []
+    cpus = split_cpus() if args.pin else None
+    if cpus:
+        pin(os.getpid(), cpus[1])  # the load generators started from here inherit it
     with workdir("fanout") as tmp, embedded_redis(tmp) as redis:
         import redis as redis_sync
+
+        if cpus and (redis_pid := _redis_pid(redis.url)):
+            pin(redis_pid, cpus[1])
 
         for config in configs:
             sockets, rooms = parse_config(config)
@@ -432,7 +442,8 @@ async def main_async(args) -> dict[str, Any]:
                 log(f"--- {kind} {config}")
                 try:
                     runs.append(await run_config(kind, redis.url, tmp, sockets, rooms, ladder, step_s,
-                                                 args.drain, args.loadgens, args.max_fail, args.deflate))
+                                                 args.drain, args.loadgens, args.max_fail, args.deflate,
+                                                 cpus[0] if cpus else None))
                 except Exception as e:
                     log(f"{kind} {config} failed: {e!r}")
                     runs.append({"server": kind, "label": SERVERS[kind], "config": config, "sockets": sockets,
@@ -440,7 +451,8 @@ async def main_async(args) -> dict[str, Any]:
     ratios = ratios_of(runs)
     return {"params": {"configs": configs, "servers": servers or FULL_PLAN, "ladder": ladder, "step_s": step_s,
                        "drain_s": args.drain, "p99_limit_ms": P99_LIMIT_MS, "payload_bytes": PAD,
-                       "loadgens": args.loadgens, "quick": args.quick, "deflate": args.deflate},
+                       "loadgens": args.loadgens, "quick": args.quick, "deflate": args.deflate,
+                       "cpus": {"server": sorted(cpus[0]), "harness": sorted(cpus[1])} if cpus else None},
             "runs": runs, "ratios": ratios}
 
 
@@ -458,6 +470,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default="fanout", help="result name in bench/results/")
     ap.add_argument("--deflate", action="store_true",
                     help="clients offer permessage-deflate, as browsers do (both servers then compress every frame)")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="let the server share every core with the harness (default: the server under test on "
+                         "the last core, the load generator, publisher and Redis on the others)")
     ap.add_argument("--merge", action="store_true",
                     help="replace only these configurations' runs in the existing result file")
     args = ap.parse_args(argv)
