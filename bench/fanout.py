@@ -40,11 +40,13 @@ from bench.loadgen import LOG_BASE
 FULL_CONFIGS = ["100x1", "1000x1", "2000x1", "1000x100"]
 QUICK_CONFIGS = ["50x1", "50x10"]
 LADDER = [1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000, 50000, 60000, 70000, 80000, 100000, 125000,
-          150000]
+          150000, 175000, 200000, 250000, 300000]
 QUICK_LADDER = [500, 1000, 2000, 5000, 10000, 20000]
 P99_LIMIT_MS = 100.0
 TICK_S = 0.002  # the publisher's shortest sleep
 PAD = 200  # bytes of event data (JSON), the issue's "~200-byte events"
+BUSY = 0.85  # a share of a core (or of all the harness's cores) from which we call it full
+LAG_MS = 50.0  # a publisher further behind its schedule than this did not offer the step's rate
 
 SERVERS = {
     "redline": "Redline (Quart + Hypercorn, one subscription per process)",
@@ -69,6 +71,10 @@ def parse_config(c: str) -> tuple[int, int]:
 
 def make_data(step: int, n: int, pad: str) -> dict[str, Any]:
     return {"job_id": "bench.job", "progress": 0.5, "s": step, "n": n, "t": time.time_ns(), "message": pad}
+
+
+# make_data as JSON bytes, built by %-formatting (step, n, time_ns, pad) for the Redline publisher
+DATA_JSON = b'{"job_id":"bench.job","progress":0.5,"s":%d,"n":%d,"t":%d,"message":"%s"}'
 
 
 def pad_for(size: int) -> str:
@@ -187,13 +193,14 @@ class Target:
         return "redline" if self.kind.startswith("redline") else "engineio"
 
     async def publisher(self):
-        """`publish_many([(room, data), ...])` through the product's real publish path; the
+        """`publish_many(step, [(room, seq), ...], pad)` through the product's real publish path; the
         events due in one tick go in one round trip (bench.rawpipe), as many workers on other
         machines would publish at once, so that the harness costs the shared cores little."""
         from bench.rawpipe import RawPipe
 
         pipe = await RawPipe.open(self.redis_url)
         if self.kind.startswith("redline"):
+            import hiredis
             from redis.asyncio import Redis
 
             from jobs.events import PUBLISH_LUA, Publisher
@@ -201,12 +208,25 @@ class Target:
             pub = Publisher(Redis.from_url(self.redis_url), maxlen=10_000)  # builds the script's arguments
             (sha,) = await pipe.execute([("SCRIPT", "LOAD", PUBLISH_LUA)])
 
-            async def publish_many(batch: list[tuple[int, dict[str, Any]]]) -> None:
-                cmds = []
-                for room, data in batch:
-                    keys, argv = pub.script_args(self.rooms[room]["rid"], "job.progress", data)
-                    cmds.append(("EVALSHA", sha, len(keys), *keys, *argv))
-                for reply in await pipe.execute(cmds):
+            # Each room's EVALSHA, packed once around a marker where the event's data goes: per event
+            # only the data is formatted (script_args still decides every other argument).
+            mark = b'"__bench_data__"'
+            templates = []
+            for room in self.rooms:
+                keys, argv = pub.script_args(room["rid"], "job.progress", "__bench_data__")
+                packed = hiredis.pack_command(("EVALSHA", sha, len(keys), *keys, *argv))
+                head, _, tail = packed.partition(b"$%d\r\n%s\r\n" % (len(mark), mark))
+                assert tail, "the marker is not one argument of the event script"
+                templates.append((head, tail))
+
+            async def publish_many(step: int, batch: list[tuple[int, int]], pad: str) -> None:
+                parts = []
+                bpad = pad.encode()
+                for room, n in batch:
+                    head, tail = templates[room]
+                    data = DATA_JSON % (step, n, time.time_ns(), bpad)
+                    parts += (head, b"$%d\r\n" % len(data), data, b"\r\n", tail)
+                for reply in await pipe.execute_packed(b"".join(parts), len(batch)):
                     res = pub.parse(reply)
                     assert res.ok, res.reason
         else:
@@ -215,11 +235,12 @@ class Target:
             mgr = socketio.AsyncRedisManager(self.redis_url, write_only=True)
             seq = [0]
 
-            async def publish_many(batch: list[tuple[int, dict[str, Any]]]) -> None:
+            async def publish_many(step: int, batch: list[tuple[int, int]], pad: str) -> None:
                 # What `mgr.emit("event", frame, room=...)` publishes (AsyncPubSubManager.emit for a
                 # plain emit: no callback, no binary data; python-socketio 5.x).
                 cmds = []
-                for room, data in batch:
+                for room, n in batch:
+                    data = make_data(step, n, pad)
                     seq[0] += 1
                     # the same frame Redline sends, so both carry the same bytes
                     frame = {"type": "event", "id": f"{int(time.time() * 1000)}-{seq[0]}",
@@ -241,7 +262,7 @@ class Target:
 
 async def publish_step(publish_many, rooms: int, step: int, rate: float, duration: float, pad: str) -> dict[str, Any]:
     """Publish `rate` events/s (round robin over rooms) for `duration` s; per-room seqs from 0.
-    `publish_many` takes the (room, data) pairs due at one tick."""
+    `publish_many(step, [(room, seq), ...], pad)` publishes the events due at one tick."""
     total = max(1, int(round(rate * duration)))
     counts = [0] * rooms
     loop = asyncio.get_running_loop()
@@ -258,7 +279,7 @@ async def publish_step(publish_many, rooms: int, step: int, rate: float, duratio
             counts[room] += 1
             i += 1
         for j in range(0, len(batch), 64):  # at most 64 events per round trip
-            await publish_many([(room, make_data(step, n, pad)) for room, n in batch[j:j + 64]])
+            await publish_many(step, batch[j:j + 64], pad)
         lag_max = max(lag_max, loop.time() - (t0 + (i - 1) / rate))
         if i < total:
             # Sleep until the next event is due, but at least one tick: the event loop's timers
@@ -329,6 +350,8 @@ async def run_config(kind: str, redis_url: str, tmp, sockets: int, rooms: int, l
                 gcrec = await aread_gc(target.proc, reset=True)
                 row = summarize(step, delivered_target, rate, duration, pub, reports, cpu, gcrec,
                                 rss_bytes(target.proc.pid))
+                if not row["ok"]:
+                    row["bound"] = bound_of(row, server_cpus)
                 run["steps"].append(row)
                 ok = row["ok"]
                 log(f"{kind} {sockets}x{rooms} step {step}: target {delivered_target}/s -> {row['delivered_per_s']}/s "
@@ -346,11 +369,28 @@ async def run_config(kind: str, redis_url: str, tmp, sockets: int, rooms: int, l
         run["best"] = max(good, key=lambda s: s["delivered_per_s"]) if good else None
         run["best_delivered_per_s"] = run["best"]["delivered_per_s"] if good else 0
         run["best_events_per_s"] = run["best"]["rate"] if good else 0
+        above = [s for s in run["steps"] if not s["ok"] and s["target_delivered_per_s"] >
+                 (run["best"]["target_delivered_per_s"] if good else 0)]
+        run["stopped_by"] = above[0]["bound"] if above else "ladder top"
     finally:
         for lg in lgs:
             await lg.quit()
         target.stop()
     return run
+
+
+def bound_of(row: dict[str, Any], server_cpus: set[int] | None) -> str:
+    """What failed a step: "server" (its core was full), "harness" (the load generator, publisher
+    and Redis had filled the rest of the machine, or the publisher fell behind its schedule, so
+    the step's rate was not offered as asked), or "latency" (neither was full)."""
+    if row["server_cpu"] >= BUSY:
+        return "server"
+    harness = row["loadgen_cpu"] + row["publisher_cpu"] + row["redis_cpu"]
+    total = os.cpu_count() or 1
+    cores = total - len(server_cpus) if server_cpus else total - row["server_cpu"]
+    if row["publisher_lag_max_ms"] > LAG_MS or harness >= BUSY * cores:
+        return "harness"
+    return "latency"
 
 
 def summarize(step, delivered_target, rate, duration, pub, reports, cpu, gcrec, rss) -> dict[str, Any]:

@@ -35,10 +35,14 @@ class RawPipe:
 
     async def execute(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """Send all commands at once; their replies in order (a Redis error raises)."""
-        self._w.write(b"".join(hiredis.pack_command(c) for c in commands))
+        return await self.execute_packed(b"".join(hiredis.pack_command(c) for c in commands), len(commands))
+
+    async def execute_packed(self, packed: bytes, count: int) -> list[Any]:
+        """Send `count` commands already in Redis's wire format; their replies in order."""
+        self._w.write(packed)
         out: list[Any] = []
         parser = self._parser
-        while len(out) < len(commands):
+        while len(out) < count:
             reply = parser.gets()
             if reply is False:
                 chunk = await self._r.read(1 << 16)
