@@ -280,7 +280,8 @@ async def publish_step(publish_many, rooms: int, step: int, rate: float, duratio
             i += 1
         for j in range(0, len(batch), 64):  # at most 64 events per round trip
             await publish_many(step, batch[j:j + 64], pad)
-        lag_max = max(lag_max, loop.time() - (t0 + (i - 1) / rate))
+        if batch:  # how late the oldest event of the tick went out (an empty tick is no lag)
+            lag_max = max(lag_max, loop.time() - (t0 + (i - len(batch)) / rate))
         if i < total:
             # Sleep until the next event is due, but at least one tick: the event loop's timers
             # have millisecond resolution, so a shorter sleep returns at once and the loop spins
