@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 
 from jobs.events import frame_id, frame_prev, id_key
 from jobs.keys import ReviewKeys, rid_of_channel
-from server.wire import text_frame
+from server.wire import Prebuilt
 
 log = logging.getLogger("redline.hub")
 
@@ -362,8 +362,8 @@ class Hub:
         frame = data.decode()
         eid = frame_id(data)
         # framed once here for every socket that can take the bytes as they are (server/wire.py)
-        wire = text_frame(data)
-        entry = (id_key(eid), eid, frame_prev(data), frame, wire) if eid else (None, None, None, frame, wire)
+        out = Prebuilt(data)
+        entry = (id_key(eid), eid, frame_prev(data), frame, out) if eid else (None, None, None, frame, out)
         if eid:
             self.heard[name] = eid
         for sub in subs:

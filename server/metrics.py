@@ -33,7 +33,8 @@ class _Snapshot:
                      sum(s.depth() for s in subs))
         yield _counter("redline_events_relayed", "Pub/sub messages fanned out by this server", hub.relayed)
         yield _counter("redline_frames_prebuilt", "Event frames written to a socket as the hub framed them, once "
-                       "for all sockets (the others go through ASGI: compression, a client slow to read)", hub.prebuilt)
+                       "for all sockets (the others go through ASGI: a client slow to read, a small compression window)",
+                       hub.prebuilt)
         yield _counter("redline_events_dropped", "Frames not queued because a socket was too slow", hub.dropped)
         yield _counter("redline_slow_client_closes", "Sockets closed with 4408", self.svc.slow_closes)
         yield _gauge("redline_redis_up", "1 when Redis answers", 1 if self.redis_up else 0)

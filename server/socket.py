@@ -27,7 +27,7 @@ from jobs.keys import rid_of_job
 from server import protocol as P
 from server.hub import RESYNC, Subscriber
 from server.services import ServiceError as OpError, Services
-from server.wire import RawSocket
+from server.wire import RawSocket, share_compression
 
 log = logging.getLogger("redline.socket")
 
@@ -110,6 +110,7 @@ class Connection:
 
     # ------------------------------------------------------------------ ASGI ---
     async def accept(self) -> None:
+        share_compression(self.send)  # if the client asks for compression: one compressed frame for all
         await self.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
         self.raw = RawSocket.of(self.send)
 
@@ -270,8 +271,8 @@ class Connection:
 
     def _write_raw(self, entry: Any) -> bool:
         """Write the hub's ready-made frame (server/wire.py) when this socket can take it as is."""
-        raw, wire = self.raw, entry[4]
-        if raw is not None and wire is not None and raw.write(wire):
+        raw, out = self.raw, entry[4]
+        if raw is not None and out is not None and raw.write(out):
             self.svc.hub.prebuilt += 1
             return True
         return False

@@ -1,44 +1,94 @@
 """Events framed once, written to every socket as they are.
 
 A websocket text frame from the server is its header and the payload, unmasked: for one
-event it is the same bytes on every socket that has no compression. The hub frames each
-event once (`text_frame`); a socket whose writer is idle writes those bytes straight to its
-transport (`RawSocket.write`), skipping the per-socket layers of ASGI, Hypercorn and wsproto
-that turn a message into those same bytes again (about a quarter of the server's CPU per
-delivered frame, see docs/benchmarks.md).
+event it is the same bytes on every socket. The hub frames each event once (`Prebuilt`); a
+socket whose writer is idle writes those bytes straight to its transport (`RawSocket.write`),
+skipping the per-socket layers of ASGI, Hypercorn and wsproto that would turn the message into
+those same bytes again (most of the server's CPU per delivered frame, see docs/benchmarks.md).
+
+Compression too. Browsers offer permessage-deflate, and with the compressor's context kept
+between messages (Hypercorn's default) every socket's compressed bytes differ: each frame was
+compressed in Python for each socket, ~50 µs a frame. `share_compression` has the server
+answer with `server_no_context_takeover` (RFC 7692 §7.1.1.1 lets a server do so whatever the
+client asked), so each message is compressed on its own, and then the compressed frame too is
+the same for every socket: the hub compresses an event once, on the first socket that needs it.
 
 `RawSocket.of` finds the transport behind an ASGI `send` only where that is known to be
-safe: Hypercorn's asyncio worker, a websocket over HTTP/1.1, no extension negotiated
-(permessage-deflate compresses each socket's frames with its own state, so those go through
-wsproto). Anywhere else it returns None and every frame takes the ASGI path. A write is done
-only while nothing else is mid-send on the connection and its buffer is empty; otherwise the
-caller sends through ASGI, which waits for the client to drain, closes, pings and so on, as
-before.
+safe: Hypercorn's asyncio worker, a websocket over HTTP/1.1, and either no extension or
+permessage-deflate with no context takeover and the full window. Anywhere else it returns None
+and every frame takes the ASGI path. A write is done only while nothing else is mid-send on
+the connection and its buffer is empty; otherwise the caller sends through ASGI, which waits
+for the client to drain, closes, pings and so on, as before.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from typing import Any
+
+DEFLATE = "permessage-deflate"
+
+
+def _frame(first: int, payload: bytes) -> bytes:
+    """One final, unmasked frame (RFC 6455 §5.2): `first` is FIN, RSV and opcode."""
+    n = len(payload)
+    if n < 126:
+        return bytes((first, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", first, 126, n) + payload
+    return struct.pack("!BBQ", first, 127, n) + payload
 
 
 def text_frame(payload: bytes) -> bytes:
-    """One final, unmasked, uncompressed text frame (RFC 6455 §5.2)."""
-    n = len(payload)
-    if n < 126:
-        return bytes((0x81, n)) + payload
-    if n < 65536:
-        return struct.pack("!BBH", 0x81, 126, n) + payload
-    return struct.pack("!BBQ", 0x81, 127, n) + payload
+    """A text frame, uncompressed."""
+    return _frame(0x81, payload)
+
+
+def deflated_text_frame(payload: bytes) -> bytes:
+    """A text frame compressed on its own (permessage-deflate, RSV1 set, RFC 7692 §7.2.1)."""
+    c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    data = c.compress(payload) + c.flush(zlib.Z_SYNC_FLUSH)
+    return _frame(0xC1, data[:-4])  # less the 00 00 ff ff that ends every message
+
+
+class Prebuilt:
+    """One event's frame, made once for every socket: plain now, compressed when first asked."""
+
+    __slots__ = ("payload", "plain", "_deflated")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.plain = text_frame(payload)
+        self._deflated: bytes | None = None
+
+    def deflated(self) -> bytes:
+        if self._deflated is None:
+            self._deflated = deflated_text_frame(self.payload)
+        return self._deflated
+
+
+def share_compression(send: Any) -> None:
+    """Before the socket is accepted: if the client offers permessage-deflate, answer with
+    server_no_context_takeover, so that one compressed frame serves every socket."""
+    handshake = getattr(getattr(send, "__self__", None), "handshake", None)
+    offers = getattr(handshake, "extensions", None)
+    if not offers:
+        return
+    handshake.extensions = [o + "; server_no_context_takeover"
+                            if o.split(";", 1)[0].strip() == DEFLATE and "server_no_context_takeover" not in o
+                            else o for o in offers]
 
 
 class RawSocket:
     """The transport under one Hypercorn websocket, for frames made by `text_frame`."""
 
-    __slots__ = ("stream", "conn", "lock", "transport", "_connected", "_open")
+    __slots__ = ("stream", "conn", "lock", "transport", "deflate", "_connected", "_open")
 
-    def __init__(self, stream: Any, conn: Any, lock: Any, transport: Any, connected: Any, open_: Any) -> None:
+    def __init__(self, stream: Any, conn: Any, lock: Any, transport: Any, deflate: bool, connected: Any,
+                 open_: Any) -> None:
         self.stream, self.conn, self.lock, self.transport = stream, conn, lock, transport
+        self.deflate = deflate  # the client takes our frames compressed, each on its own
         self._connected, self._open = connected, open_
 
     @classmethod
@@ -60,20 +110,25 @@ class RawSocket:
             if type(tcp) is not TCPServer:
                 return None
             conn = stream.connection
-            if any(ext.enabled() for ext in conn._proto.extensions):
-                return None
-            return cls(stream, conn, tcp.send_lock, tcp.writer.transport, ASGIWebsocketState.CONNECTED,
+            on = [ext for ext in conn._proto.extensions if ext.enabled()]
+            deflate = False
+            if on:
+                (ext,) = on
+                if not (ext.name == DEFLATE and ext.server_no_context_takeover and ext.server_max_window_bits == 15):
+                    return None
+                deflate = True
+            return cls(stream, conn, tcp.send_lock, tcp.writer.transport, deflate, ASGIWebsocketState.CONNECTED,
                        ConnectionState.OPEN)
-        except (ImportError, AttributeError):  # another server, or a Hypercorn that moved things
+        except (ImportError, AttributeError, ValueError):  # another server, or a Hypercorn that moved things
             return None
 
-    def write(self, frame: bytes) -> bool:
-        """Write a whole frame now; False (nothing written) when the ASGI path must send it."""
+    def write(self, event: Prebuilt) -> bool:
+        """Write the event's frame now; False (nothing written) when the ASGI path must send it."""
         if (self.stream.closed or self.stream.state is not self._connected or self.conn.state is not self._open
                 or self.lock.locked()):
             return False
         transport = self.transport
         if transport.is_closing() or transport.get_write_buffer_size():
             return False
-        transport.write(frame)
+        transport.write(event.deflated() if self.deflate else event.plain)
         return True

@@ -32,10 +32,11 @@ class Socket:
     """A websocket client that records everything the server sends."""
 
     def __init__(self, base: str, rid: str, token: str | None, name: str = "tester", *,
-                 compression: str | None = "deflate") -> None:
+                 compression: str | None = "deflate", extensions: list[Any] | None = None) -> None:
         self.url = ws_url(base, rid, token)
         self.name = name
         self.compression = compression  # offered permessage-deflate, as browsers do; None: not offered
+        self.extensions = extensions  # or offered exactly these (websockets' extension factories)
         self.ws: websockets.ClientConnection | None = None
         self.welcome: dict[str, Any] | None = None
         self.events: list[dict[str, Any]] = []
@@ -48,7 +49,10 @@ class Socket:
         self.closed: tuple[int | None, str | None] | None = None
 
     async def connect(self, last_event_id: str | None = None, *, hello: bool = True) -> "Socket":
-        self.ws = await websockets.connect(self.url, max_size=2**24, compression=self.compression)
+        opts: dict[str, Any] = {"compression": self.compression}
+        if self.extensions is not None:
+            opts = {"compression": None, "extensions": self.extensions}
+        self.ws = await websockets.connect(self.url, max_size=2**24, **opts)
         self._reader = asyncio.create_task(self._read())
         if hello:
             await self.send({"op": "hello", "last_event_id": last_event_id, "name": self.name})
