@@ -411,8 +411,9 @@ def slowclient_section(r: dict[str, Any], targets: list) -> list[str]:
 
 def deflate_section(f: dict[str, Any]) -> list[str]:
     lines = ["### With compression, as browsers connect (`python -m bench.fanout --deflate`)", "",
-             "Browsers offer permessage-deflate and both Hypercorn and uvicorn accept it, so every frame is then "
-             "compressed once per socket. The same clients, offering the extension:", "",
+             "Browsers offer permessage-deflate and both Hypercorn and uvicorn accept it. The peer then compresses "
+             "every frame once per socket; Redline answers with `server_no_context_takeover` and compresses each "
+             "event once for all its sockets (server/wire.py). The same clients, offering the extension:", "",
              "| server | sockets × reviews | target ev/s | delivered ev/s | p50 ms | p99 ms | server CPU | µs/event "
              "| gc max ms | ok |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in f.get("runs", []):
@@ -464,7 +465,8 @@ def render() -> str:
         "python -m bench --quick       # small sizes and short steps (a few minutes; overwrites bench/results)",
         "python -m bench.fanout        # one benchmark alone (also: cancel, pipeline, document, latency, memory, slowclient)",
         "python -m bench.report        # re-render this page from bench/results/*.json",
-        "python -m bench.fanout --deflate --configs 1000x1 --ladder 1000,2000,5000,10000,15000 --out fanout-deflate",
+        "python -m bench.fanout --deflate --configs 1000x1 --servers redline,peer "
+        "--ladder 1000,2000,5000,10000,20000,50000,100000,150000,200000,250000 --out fanout-deflate",
         "# a change side by side with the code before it (another checkout of the project as redline-exp):",
         "BENCH_EXPERIMENT_ROOT=/tmp/redline-before python -m bench.memory --servers redline-exp,redline --out scratch",
         "```", "",
