@@ -28,6 +28,18 @@ def ws_url(base: str, rid: str, token: str | None) -> str:
     return url + (f"?token={token}" if token else "")
 
 
+def metric(text: str, name: str, **labels: str) -> float:
+    """A sample's value in /metrics text (0 when it is not there)."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        if key == (f"{name}{{{want}}}" if want else name):
+            return float(value)
+    return 0.0
+
+
 class Socket:
     """A websocket client that records everything the server sends."""
 
@@ -202,7 +214,6 @@ class ResilientClient:
         self.duplicates = 0  # events received whose id was already applied
         self.gaps = 0  # events whose prev was not the last applied id
         self.connects = 0
-        self.welcomes = 0  # welcomes received over all connections: a reconnect shows as one more
         self.ws = None
         self.live = False  # welcomed on the current connection: caught up, receiving live events
 
@@ -223,7 +234,6 @@ class ResilientClient:
                         if msg["type"] == "welcome":
                             backoff = 0.05
                             self.live = True
-                            self.welcomes += 1
                             if msg["recovered"]:
                                 self.recovered += 1
                             else:
@@ -248,6 +258,11 @@ class ResilientClient:
                 return
             await asyncio.sleep(backoff * (0.5 + random.random()))
             backoff = min(backoff * 2, 1.0)
+
+    @property
+    def welcomes(self) -> int:
+        """Welcomes received over all connections: a reconnect shows as one more."""
+        return self.snapshots + self.recovered
 
     def drop(self) -> bool:
         """Cut the connection abruptly (no close frame), as a flaky network does."""

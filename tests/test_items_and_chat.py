@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from tests.client import Socket, upload
+from tests.client import Socket, metric, upload
 
 
 async def test_user_items_are_added_edited_and_deleted_live(server):
@@ -79,27 +79,16 @@ async def test_model_connection_test_job(server):
         await sock.close()
 
 
-def _metric(text: str, name: str, **labels: str) -> float:
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        key, _, value = line.rpartition(" ")
-        if key == (f"{name}{{{want}}}" if want else name):
-            return float(value)
-    return 0.0
-
-
 async def test_metrics_move_when_the_review_moves(server):
     async with httpx.AsyncClient(base_url=server) as http:
         before = (await http.get("/metrics")).text
         review = await upload(server)
         sock = await Socket(server, review["review_id"], review["token"]).connect()
         during = (await http.get("/metrics")).text
-        assert _metric(during, "redline_open_sockets") >= _metric(before, "redline_open_sockets") + 1
+        assert metric(during, "redline_open_sockets") >= metric(before, "redline_open_sockets") + 1
         reply = await sock.request({"op": "analyze", "sections": ["s1", "s2"]})
         await sock.wait_for(lambda: all(sock.terminal(j["job_id"]) for j in reply["data"]["jobs"]))
-        done = lambda t: _metric(t, "redline_jobs_finished_total", queue="analysis", outcome="complete")  # noqa: E731
+        done = lambda t: metric(t, "redline_jobs_finished_total", queue="analysis", outcome="complete")  # noqa: E731
 
         async def counted() -> str:  # a worker records a job's counters just after publishing its end
             while done(text := (await http.get("/metrics")).text) < done(before) + 2:
@@ -107,10 +96,10 @@ async def test_metrics_move_when_the_review_moves(server):
             return text
 
         after = await asyncio.wait_for(counted(), 10)
-        assert _metric(after, "redline_events_relayed_total") > _metric(before, "redline_events_relayed_total")
-        assert _metric(after, "redline_job_seconds_total", queue="analysis") > 0
-        assert _metric(after, "redline_workers", queue="analysis") >= 1
-        assert _metric(after, "redline_redis_up") == 1
+        assert metric(after, "redline_events_relayed_total") > metric(before, "redline_events_relayed_total")
+        assert metric(after, "redline_job_seconds_total", queue="analysis") > 0
+        assert metric(after, "redline_workers", queue="analysis") >= 1
+        assert metric(after, "redline_redis_up") == 1
         await sock.close()
 
 

@@ -11,14 +11,7 @@ from redis.asyncio import Redis
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 from jobs.events import Publisher
-from tests.client import Socket, upload
-
-
-def _prebuilt(text: str) -> float:
-    for line in text.splitlines():
-        if line.startswith("redline_frames_prebuilt_total "):
-            return float(line.split()[1])
-    raise AssertionError("no redline_frames_prebuilt_total in /metrics")
+from tests.client import Socket, metric, upload
 
 
 async def test_plain_compressed_and_narrow_window_sockets_get_the_same_events(server, redis_url):
@@ -38,7 +31,7 @@ async def test_plain_compressed_and_narrow_window_sockets_get_the_same_events(se
     for s in socks:  # joins are announced: wait for the last announcement before counting
         await s.wait_for(lambda s=s: s.presence and len(s.presence[-1]["viewers"]) == 3)
     async with httpx.AsyncClient(base_url=server) as http:
-        before = _prebuilt((await http.get("/metrics")).text)
+        before = metric((await http.get("/metrics")).text, "redline_frames_prebuilt_total")
         # Each length encoding of a frame header, plain and compressed, with text that is longer
         # in bytes than in characters, and a message that compression cannot shrink much.
         messages = ["short", "é" * 100, "Ω" * 40_000, base64.b64encode(os.urandom(60_000)).decode()]
@@ -51,7 +44,7 @@ async def test_plain_compressed_and_narrow_window_sockets_get_the_same_events(se
             await redis.aclose()
         for s in socks:
             await s.wait_for(lambda s=s: len([e for e in s.events if e["kind"] == "job.progress"]) == len(messages))
-        after = _prebuilt((await http.get("/metrics")).text)
+        after = metric((await http.get("/metrics")).text, "redline_frames_prebuilt_total")
     got = {s.name: [e for e in s.events if e["kind"] == "job.progress"] for s in socks}
     assert [e["data"]["message"] for e in got["ann"]] == messages
     assert got["ann"] == got["bob"] == got["cy"]
