@@ -14,6 +14,11 @@ BENCHES = ["fanout", "cancel", "pipeline", "document", "latency", "memory", "slo
 EXTRA_PACKAGES = "python-socketio uvicorn httptools"
 
 
+def us_per_frame(step: dict[str, Any]) -> float | None:
+    """The server's CPU per delivered frame in a fan-out step, in µs of one core."""
+    return step["server_cpu"] / step["delivered_per_s"] * 1e6 if step["delivered_per_s"] else None
+
+
 def _yes(ok: bool | None) -> str:
     return "–" if ok is None else ("**met**" if ok else "**not met**")
 
@@ -180,9 +185,9 @@ def fanout_section(f: dict[str, Any], targets: list) -> list[str]:
             o = ps.get(st["target_delivered_per_s"])
             if o is None:
                 continue
-            us = lambda x: x["server_cpu"] / x["delivered_per_s"] * 1e6 if x["delivered_per_s"] else None  # noqa
             lines.append(f"| {c.replace('x', ' × ')} | {fmt(st['target_delivered_per_s'])} | {fmt(st['p99_ms'])} | "
-                         f"{fmt(o['p99_ms'])} | {fmt(us(st), 0)} | {fmt(us(o), 0)} | {fmt(st['gc_max_pause_ms'])} | "
+                         f"{fmt(o['p99_ms'])} | {fmt(us_per_frame(st), 0)} | {fmt(us_per_frame(o), 0)} | "
+                         f"{fmt(st['gc_max_pause_ms'])} | "
                          f"{fmt(o['gc_max_pause_ms'])} |")
     lines += ["",
               "### Every step", "",
@@ -235,9 +240,8 @@ def fanout_section(f: dict[str, Any], targets: list) -> list[str]:
             both = [(st, one[st["target_delivered_per_s"]]) for st in many["steps"]
                     if st["ok"] and st["target_delivered_per_s"] in one and st["target_delivered_per_s"] >= 10000]
             if both:
-                us = lambda x: x["server_cpu"] / x["delivered_per_s"] * 1e6  # noqa: E731
-                per = sum(us(a) for a, _ in both) / len(both)
-                per1 = sum(us(b) for _, b in both) / len(both)
+                per = sum(us_per_frame(a) for a, _ in both) / len(both)
+                per1 = sum(us_per_frame(b) for _, b in both) / len(both)
                 p99_better = sum(1 for a, b in both if a["p99_ms"] <= b["p99_ms"])
                 stop = next(st for st in many["steps"] if st.get("bound") == "harness")
                 text += (f"; the 100-review ladder stopped at {fmt(stop['target_delivered_per_s'])} ev/s on the "
@@ -418,10 +422,9 @@ def deflate_section(f: dict[str, Any]) -> list[str]:
              "| gc max ms | ok |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in f.get("runs", []):
         for st in r["steps"]:
-            us = st["server_cpu"] / st["delivered_per_s"] * 1e6 if st["delivered_per_s"] else None
             lines.append(f"| {r['server']} | {r['config'].replace('x', ' × ')} | {fmt(st['target_delivered_per_s'])} | "
                          f"{fmt(st['delivered_per_s'], 0)} | {fmt(st['p50_ms'])} | {fmt(st['p99_ms'])} | "
-                         f"{fmt(st['server_cpu'], 2)} | {fmt(us, 0)} | {fmt(st['gc_max_pause_ms'])} | "
+                         f"{fmt(st['server_cpu'], 2)} | {fmt(us_per_frame(st), 0)} | {fmt(st['gc_max_pause_ms'])} | "
                          f"{'yes' if st['ok'] else 'no'} |")
     lines.append("")
     return lines
