@@ -6,7 +6,7 @@ max(50 x latency / concurrency, 50 / rate).
     python -m bench.document [--quick]
 
 `redline serve --no-worker` + one `redline worker`, ANTHROPIC_BASE_URL pointing at the
-fake. The fake answers every analysis call with the `report_findings` tool (no findings)
+fake. The fake answers every analysis call with the findings JSON (no findings)
 in `latency` seconds, shaped like a real answer: the first byte (message_start, when the
 provider has read the prompt and written its cache) after `ttft` x latency, then the
 tool's JSON streamed over the rest. A last scenario sends the whole latency before the
@@ -50,14 +50,14 @@ CHUNK = 2  # characters of the tool's JSON per streamed delta
 
 async def run_scenario(tmp: Path, redis_url: str, name: str, latency: float, conc: int, rate: float,
                        ttft: float, warm: bool, sections: int) -> dict[str, Any]:
-    from tests.fake_anthropic import FakeAnthropic, Text, ToolUse
+    from tests.fake_anthropic import FakeAnthropic, Text
 
     chunks = math.ceil(len(json.dumps(ANSWER, separators=(",", ":"))) / CHUNK)
     first, per_chunk = latency * ttft, latency * (1 - ttft) / chunks
 
     def responder(body: dict[str, Any]):
-        if body.get("tool_choice"):
-            return ToolUse("report_findings", ANSWER, latency=first, chunk_size=CHUNK, delay_per_chunk=per_chunk)
+        if (body.get("output_config") or {}).get("format"):  # an analysis: the findings JSON
+            return Text(json.dumps(ANSWER), latency=first, chunk_size=CHUNK, delay_per_chunk=per_chunk)
         return Text("No further comments.", latency=latency)
 
     with FakeAnthropic(default=responder) as fake:

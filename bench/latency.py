@@ -33,11 +33,11 @@ async def main_async(args) -> dict[str, Any]:
     trials = args.trials or (10 if args.quick else 50)
     out: dict[str, Any] = {"trials": trials, "model_ttft_s": TTFT_S}
     with workdir("latency") as tmp, embedded_redis(tmp) as redis:
-        from tests.fake_anthropic import FakeAnthropic, Text, ToolUse
+        from tests.fake_anthropic import FakeAnthropic, Text
 
         def responder(body: dict[str, Any]):
-            if body.get("tool_choice"):
-                return ToolUse("report_findings", {"findings": []}, latency=0.05)
+            if (body.get("output_config") or {}).get("format"):  # an analysis: the findings JSON
+                return Text('{"findings": []}', latency=0.05)
             return Text("The timeline is consistent with the logs; the follow-up actions have owners. " * 3,
                         chunk_size=24, latency=TTFT_S)
 

@@ -23,8 +23,8 @@ FLEET_COUNTERS: dict[str, str] = {
     "redline_jobs_retried_total": "Job attempts that failed and were retried, by queue",
     "redline_model_requests_total": "Model calls, by kind and outcome",
     "redline_model_seconds_total": "Time spent in model calls, by kind (divide by model requests for the mean)",
-    "redline_model_tokens_total": "Tokens, by type (input, output, cache_read, cache_write)",
-    "redline_model_cost_usd_total": "Estimated model cost in US dollars",
+    "redline_model_tokens_total": "Tokens, by type (input, output incl. thinking, cache_read, cache_write_5m, cache_write_1h, thinking)",
+    "redline_model_cost_usd_total": "Model cost in US dollars at list prices, from the usage the API returned",
     "redline_model_overloaded_total": "429 and 529 answers from the model, by status",
     "redline_rate_limit_wait_seconds_total": "Time jobs waited for the model rate limit or a fleet pause",
 }

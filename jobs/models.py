@@ -32,6 +32,10 @@ class Finding(BaseModel):
     questions: list[str] = Field(default_factory=list, max_length=10)
     refs: list[str] = Field(default_factory=list, max_length=20)
     confidence: float = Field(default=0.7, ge=0.0, le=1.0)
+    # Another section this finding compares this one with (a summary that contradicts the
+    # timeline, say), and the exact passage there.
+    related_section_id: str | None = Field(default=None, max_length=200)
+    related_quote: str | None = Field(default=None, max_length=4000)
 
 
 class Item(Finding):
@@ -54,10 +58,20 @@ class Section(BaseModel):
     level: int = 1
 
 
+class Citation(BaseModel):
+    """A quote in a chat answer: `text` is exactly `section.text[start:end]`."""
+
+    section_id: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+
+
 class ChatMessage(BaseModel):
     message_id: str
     role: Literal["user", "assistant"]
     text: str
+    citations: list[Citation] = Field(default_factory=list)
     author: str | None = None
     section_id: str | None = None
     created_at: float = Field(default_factory=time.time)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,8 @@ def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "redline"
 
+
+EffortSetting = Literal["", "low", "medium", "high", "xhigh", "max"]
 
 # Current, non-deprecated Claude model (the SDK warns on deprecated ids).
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -75,7 +78,14 @@ class Settings(BaseSettings):
     offline_pace_ms: float = 120.0  # pause between offline findings, so a review is watchable live
 
     # --- model --------------------------------------------------------------
-    max_tokens: int = 4096
+    # max_tokens covers the model's thinking AND its answer (the 5.5 models think by default).
+    max_tokens: int = 16_000
+    max_tokens_chat: int = 8_000
+    # output_config.effort per task (low | medium | high | xhigh | max; empty: the model's default).
+    # Analysis wants care at a bounded cost; chat wants a quick answer; the test, a cheap call.
+    effort_analysis: EffortSetting = "medium"
+    effort_chat: EffortSetting = "low"
+    effort_test: EffortSetting = "low"
     model_timeout_s: float = 60.0
     model_max_retries: int = 4
     min_confidence: float = 0.3

@@ -13,8 +13,8 @@ from typing import Any
 from jobs.jobrun import JobFailed, JobRun, JobStopped
 from jobs.keys import ReviewKeys
 from jobs.events import Write
-from jobs.models import ChatMessage, Item
-from jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress, Usage
+from jobs.models import ChatMessage, Citation, Item
+from jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
 
 log = logging.getLogger("redline.tasks")
 
@@ -60,7 +60,7 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
         if section is None:
             raise JobFailed("This section no longer exists.")
         req = AnalysisRequest(review_title=doc.title, section=section, outline=doc.outline,
-                              guidelines=doc.guidelines)
+                              guidelines=doc.guidelines, sections=list(doc.sections))
         reviewer = rt.reviewer
         count, usage = 0, Usage(requests=0)
         async with aclosing(reviewer.analyze(req)) as outs:  # a stopped job closes the model stream now
@@ -96,6 +96,7 @@ async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id:
         req = ChatRequest(review_title=doc.title, question=question, sections=list(doc.sections),
                           history=history, section=current, section_items=items, guidelines=doc.guidelines)
         parts: list[str] = []
+        citations: list[Citation] = []
         usage = Usage(requests=0)
         async with aclosing(rt.reviewer.chat(req)) as chunks:
             async for chunk in chunks:
@@ -105,14 +106,20 @@ async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id:
                 if isinstance(chunk, Usage):
                     await _record_usage(run, chunk, usage)
                     continue
+                if isinstance(chunk, Citations):
+                    citations = chunk.items
+                    continue
                 if not chunk:
                     continue
                 parts.append(chunk)
                 await run.publish("chat.delta", {"message_id": answer_id, "text": chunk, "attempt": run.attempt})
         text = "".join(parts)
-        msg = ChatMessage(message_id=answer_id, role="assistant", text=text, section_id=chat_section_id)
-        await run.publish("chat.completed", {"message_id": answer_id, "text": text, "reply_to": message_id},
-                          [Write("rpush", ReviewKeys(rid).chat, "", msg.model_dump_json())])
+        msg = ChatMessage(message_id=answer_id, role="assistant", text=text, section_id=chat_section_id,
+                          citations=citations)
+        data: dict[str, Any] = {"message_id": answer_id, "text": text, "reply_to": message_id}
+        if citations:
+            data["citations"] = [c.model_dump() for c in citations]
+        await run.publish("chat.completed", data, [Write("rpush", ReviewKeys(rid).chat, "", msg.model_dump_json())])
         return {"message_id": answer_id, "usage": usage.as_dict()}
 
     return await _guarded(run, body)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -22,6 +23,25 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through sync Playwright; import it into a browser test module.
+
+    Module-scoped on purpose: while sync Playwright runs, its event loop is the thread's
+    running loop, which would break pytest-asyncio tests of later modules."""
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("Chromium not found: apt-get install -y chromium (the browser tests use Debian's)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pw = sync_api.sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+    finally:
+        pw.stop()
 
 
 def chromium_path() -> str | None:

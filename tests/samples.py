@@ -306,3 +306,15 @@ def sample_file(ext: str) -> tuple[str, bytes]:
     if ext not in builders:
         raise ValueError(f"no sample for {ext!r}; choose one of {sorted(builders)}")
     return f"incident-report{ext}", builders[ext]()
+
+
+def long_writeup(n: int = 20) -> Sections:
+    """A write-up of `n` sections: the sample's eight, then numbered follow-up sections,
+    each with its own facts (for the whole-document prompt and its cache)."""
+    extra = [(f"Follow-up {k}: Line {k % 5 + 1} checks",
+              f"On day {k} after the fire the maintenance team inspected press line {k % 5 + 1}. "
+              f"They found {k + 2} hoses past their replacement date and replaced them by 17:{k:02d}. "
+              f"The inspection report {1000 + k} is attached. It appears that the checklist was not signed "
+              f"by the shift lead. The inspection took {k % 4 + 2} hours and cost about EUR {k * 150}.")
+             for k in range(1, max(0, n - len(SAMPLE_SECTIONS)) + 1)]
+    return (list(SAMPLE_SECTIONS) + extra)[:n]

@@ -19,7 +19,7 @@ import redis as redis_sync
 from jobs.redis_server import EmbeddedRedis, free_port
 from tests import samples
 from tests.browser_helpers import (
-    CHROMIUM_ARGS, SCREENSHOTS, chromium_path, counts, decisions, select_text, set_name, snapshot,
+    SCREENSHOTS, browser, counts, decisions, select_text, set_name, snapshot,  # noqa: F401 (browser: a fixture)
     snapshot_counts, upload, wait_js, wait_until,
 )
 from tests.conftest import start_server, start_worker
@@ -45,22 +45,6 @@ The pump failed. <img src=x onerror=alert(1)> It appears that the valve was open
 
 
 # ------------------------------------------------------------------ fixtures ---
-
-@pytest.fixture(scope="module")
-def browser():
-    """Module-scoped on purpose: while sync Playwright runs, its event loop is the thread's
-    running loop, which would break pytest-asyncio tests of later modules."""
-    exe = chromium_path()
-    if exe is None:
-        pytest.skip("Chromium not found: apt-get install -y chromium (the browser tests use Debian's)")
-    pw = sync_api.sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-    finally:
-        pw.stop()
-
 
 class Tab:
     """A browser context + page that records console errors, page errors and dialogs."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Protocol
 
-from jobs.models import ChatMessage, Finding, Section
+from jobs.models import ChatMessage, Citation, Finding, Section
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,7 @@ class AnalysisRequest:
     section: Section
     outline: list[str]  # section titles, in order
     guidelines: str | None = None
+    sections: list[Section] = field(default_factory=list)  # the whole document, in order
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,26 @@ class Progress:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class Citations:
+    """The quotes of a chat answer, mapped onto sections; yielded once, after the text."""
+
+    items: list[Citation]
+
+
 @dataclass
 class Usage:
-    """Tokens of one model call and its estimated cost; yielded by a reviewer after each call."""
+    """Tokens of one model call and its cost at list prices, from the usage the API returned;
+    yielded by a reviewer after each call. `output_tokens` includes `thinking_tokens`;
+    `cache_write_tokens` is the sum of the 5-minute and 1-hour writes."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    thinking_tokens: int = 0
     cost_usd: float = 0.0
     requests: int = 1
 
@@ -58,6 +71,6 @@ class Reviewer(Protocol):
 
     def analyze(self, req: AnalysisRequest) -> AsyncIterator[Finding | Progress | Usage]: ...
 
-    def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress | Usage]: ...
+    def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress | Usage | Citations]: ...
 
     async def test(self) -> dict[str, Any]: ...

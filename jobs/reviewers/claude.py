@@ -11,9 +11,11 @@ by `jobs.worker.make_reviewer`. Every model call goes through the same path:
     retry  (our own, with backoff and jitter: the SDK's retries are off, since it does
             not retry mid-stream failures and it honours retry-after without a cap)
 
-Analysis forces the `report_findings` tool and scans its JSON as it streams
-(`streaming.ItemScanner`), so each finding is validated and yielded the moment its
-object closes. Prompts live in `prompts.py`; the shared limits in `jobs/limits.py`.
+Analysis asks for a structured output (`output_config.format`, the findings JSON
+schema) and scans the JSON text as it streams (`streaming.ItemScanner`), skipping the
+thinking blocks the 5.5 models send first, so each finding is validated and yielded
+the moment its object closes. What each model accepts, and its prices, are in
+`claude_models.py`. Prompts live in `prompts.py`; the shared limits in `jobs/limits.py`.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from jobs import fleet_metrics
 from jobs.models import Finding
 from jobs.settings import Settings
 from jobs.reviewers import prompts
-from jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress, Usage
+from jobs.models import Citation
+from jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
 from jobs.reviewers.checklist import CHECKLIST_BY_ID
+from jobs.reviewers.claude_models import ModelSpec, spec as model_spec
 from jobs.reviewers.streaming import ItemScanner
 
 log = logging.getLogger("redline.claude")
@@ -51,31 +55,34 @@ log = logging.getLogger("redline.claude")
 # ------------------------------------------------------------------ settings ---
 
 
-# -------------------------------------------------------------------- prices ---
-
-# USD per million tokens (input, output) by model family: an ESTIMATE for the review's
-# running total, not a bill. Cache writes cost 1.25x input, cache reads 0.1x input.
-PRICES: dict[str, tuple[float, float]] = {"opus": (5.0, 25.0), "sonnet": (3.0, 15.0), "haiku": (1.0, 5.0)}
-CACHE_WRITE_FACTOR = 1.25
-CACHE_READ_FACTOR = 0.10
+# --------------------------------------------------------------------- costs ---
 
 
-def cost_usd(model: str, *, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0,
-             cache_write_tokens: int = 0) -> float:
-    family = next((f for f in PRICES if f in model.lower()), "sonnet")
-    price_in, price_out = PRICES[family]
-    total = (input_tokens * price_in + output_tokens * price_out
-             + cache_write_tokens * price_in * CACHE_WRITE_FACTOR + cache_read_tokens * price_in * CACHE_READ_FACTOR)
-    return round(total / 1_000_000, 6)
+def cost_usd(spec: ModelSpec, u: Usage) -> float:
+    """The call's cost at list prices, from the usage the API returned (claude_models.py):
+    5-minute and 1-hour cache writes at their own prices, thinking as output. Haiku 5.5's
+    second band prices the whole request when its prompt is over 100K tokens."""
+    prompt = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
+    p = spec.prices_for(prompt)
+    unsplit = max(0, u.cache_write_tokens - u.cache_write_5m_tokens - u.cache_write_1h_tokens)  # no breakdown: 5m
+    total = (u.input_tokens * p.input + u.output_tokens * p.output + u.cache_read_tokens * p.read
+             + (u.cache_write_5m_tokens + unsplit) * p.write_5m + u.cache_write_1h_tokens * p.write_1h)
+    return round(total / 1_000_000, 8)
 
 
-def _usage(model: str, raw: dict[str, Any]) -> Usage:
-    n = {k: int(raw.get(k) or 0) for k in ("input_tokens", "output_tokens", "cache_read_input_tokens",
-                                             "cache_creation_input_tokens")}
-    u = Usage(input_tokens=n["input_tokens"], output_tokens=n["output_tokens"],
-              cache_read_tokens=n["cache_read_input_tokens"], cache_write_tokens=n["cache_creation_input_tokens"])
-    u.cost_usd = cost_usd(model, input_tokens=u.input_tokens, output_tokens=u.output_tokens,
-                          cache_read_tokens=u.cache_read_tokens, cache_write_tokens=u.cache_write_tokens)
+def _usage(spec: ModelSpec, raw: dict[str, Any]) -> Usage:
+    def n(v: Any) -> int:
+        return int(v or 0)
+
+    split = raw.get("cache_creation") or {}
+    details = raw.get("output_tokens_details") or {}
+    u = Usage(input_tokens=n(raw.get("input_tokens")), output_tokens=n(raw.get("output_tokens")),
+              cache_read_tokens=n(raw.get("cache_read_input_tokens")),
+              cache_write_tokens=n(raw.get("cache_creation_input_tokens")),
+              cache_write_5m_tokens=n(split.get("ephemeral_5m_input_tokens")),
+              cache_write_1h_tokens=n(split.get("ephemeral_1h_input_tokens")),
+              thinking_tokens=n(details.get("thinking_tokens")))
+    u.cost_usd = cost_usd(spec, u)
     return u
 
 
@@ -171,9 +178,13 @@ class FindingCheck:
     Items are yielded as they stream, so of two near-duplicates the first one stays.
     """
 
-    def __init__(self, section_text: str, min_confidence: float) -> None:
+    def __init__(self, section_text: str, min_confidence: float, *, section_id: str | None = None,
+                 others: dict[str, str] | None = None) -> None:
         self.quotes = QuoteFinder(section_text)
         self.min_confidence = min_confidence
+        self.section_id = section_id
+        self.others = {k: v for k, v in (others or {}).items() if k != section_id}  # id -> text
+        self._other_quotes: dict[str, QuoteFinder] = {}
         self.kept: list[Finding] = []
         self.dropped: dict[str, int] = {"invalid": 0, "weak": 0, "duplicate": 0}
 
@@ -202,6 +213,8 @@ class FindingCheck:
                 "questions": [q for q in (item.get("questions") or []) if isinstance(q, str) and q.strip()][:10],
                 "refs": [],
                 "quote": None,
+                "related_section_id": None,
+                "related_quote": None,
                 "confidence": min(1.0, max(0.0, float(item.get("confidence", 0.7)))),
             })
         except (ValidationError, TypeError, ValueError):
@@ -217,7 +230,19 @@ class FindingCheck:
                 refs.append(rid)
         if quote is not None and len(quote) > 4000:
             quote = None
-        return f.model_copy(update={"quote": quote, "refs": refs[:20], "confidence": confidence})
+        related, related_quote = self._related(item.get("related_section_id"), item.get("related_quote"))
+        return f.model_copy(update={"quote": quote, "refs": refs[:20], "confidence": confidence,
+                                    "related_section_id": related, "related_quote": related_quote})
+
+    def _related(self, section_id: Any, quote: Any) -> tuple[str | None, str | None]:
+        """Another section of the document (never this one), and its exact passage if found."""
+        if not isinstance(section_id, str) or section_id not in self.others:
+            return None, None
+        finder = self._other_quotes.get(section_id)
+        if finder is None:
+            finder = self._other_quotes[section_id] = QuoteFinder(self.others[section_id])
+        found = finder.find(quote if isinstance(quote, str) else None)
+        return section_id, found if found is not None and len(found) <= 4000 else None
 
 
 def _no_constants(name: str) -> Any:
@@ -251,28 +276,48 @@ class _Meter:
         return None
 
 
-class _FindingsAnswer:
-    """One streamed answer of the analysis: the report_findings tool input, scanned."""
+class _Answer:
+    """What every streamed answer records besides its content: why it stopped."""
+
+    stop_reason: str | None = None
+    stop_details: Any = None
+    chars = 0
+
+    def refusal(self) -> str | None:
+        """A person's sentence for a refusal, or None."""
+        if self.stop_reason != "refusal":
+            return None
+        d = self.stop_details
+        category = getattr(d, "category", None)
+        explanation = getattr(d, "explanation", None)
+        why = f" ({category}{': ' + explanation if explanation else ''})" if category or explanation else ""
+        return f"Claude declined to review this{why}"
+
+
+class _FindingsAnswer(_Answer):
+    """One streamed analysis answer: the structured output's JSON, scanned as it streams.
+
+    The JSON arrives as `text_delta`s of the answer's text block; thinking blocks (which
+    the 5.5 models send first, by default) and anything else are skipped by index."""
 
     def __init__(self, check: FindingCheck) -> None:
         self.check = check
         self.scanner = ItemScanner("findings")
-        self.tool_index: int | None = None
-        self.stop_reason: str | None = None
+        self.text_index: int | None = None
 
     @property
-    def chars(self) -> int:
+    def chars(self) -> int:  # type: ignore[override]
         return self.scanner.chars
 
     def start(self, index: int, block: Any) -> None:
-        if self.tool_index is None and block.type == "tool_use" and block.name == prompts.TOOL_NAME:
-            self.tool_index = index
+        if self.text_index is None and block.type == "text":
+            self.text_index = index
 
     def delta(self, index: int, delta: Any) -> list[Finding]:
-        if index != self.tool_index or delta.type != "input_json_delta":
+        if index != self.text_index or delta.type != "text_delta":
             return []
         out = []
-        for raw in self.scanner.feed(delta.partial_json or ""):
+        for raw in self.scanner.feed(delta.text or ""):
             try:
                 item = strict_json(raw)
             except ValueError:
@@ -287,12 +332,10 @@ class _FindingsAnswer:
 
     def problem(self) -> str | None:
         """Why this answer cannot be used as a whole, or None."""
-        if self.stop_reason == "refusal":
-            return "Claude declined to review it"
-        if self.tool_index is None:
-            return f"it did not call {prompts.TOOL_NAME}"
         if self.stop_reason == "max_tokens":
             return "it was cut off at the max_tokens limit"
+        if self.text_index is None:
+            return "it had no answer text"
         try:
             data = strict_json(self.scanner.text)
         except ValueError:
@@ -302,15 +345,16 @@ class _FindingsAnswer:
         return None
 
 
-class _TextAnswer:
-    """One streamed chat answer: tiny SDK deltas coalesced into chunks worth an event."""
+class _TextAnswer(_Answer):
+    """One streamed chat answer: tiny SDK deltas coalesced into chunks worth an event, and
+    the citations of its text blocks, each with where its claim sits in the answer."""
 
     def __init__(self, min_chars: int = 40, max_wait_s: float = 0.05) -> None:
         self.min_chars = min_chars
         self.max_wait_s = max_wait_s
         self.chars = 0
         self.sent = False
-        self.stop_reason: str | None = None
+        self.citations: list[Any] = []
         self._buf: list[str] = []
         self._buf_chars = 0
         self._since = 0.0
@@ -319,6 +363,9 @@ class _TextAnswer:
         pass
 
     def delta(self, index: int, delta: Any) -> list[str]:
+        if delta.type == "citations_delta":
+            self.citations.append(delta.citation)
+            return []
         if delta.type != "text_delta" or not delta.text:
             return []
         if not self._buf:
@@ -337,6 +384,35 @@ class _TextAnswer:
         self._buf, self._buf_chars = [], 0
         self.sent = True
         return [text]
+
+
+def map_citations(raw: list[Any], ids: list[str], texts: dict[str, str]) -> list[Citation]:
+    """The API's citations as (section, character range) whose `text` is exactly that slice.
+
+    Document i of the request is section ids[i]. A char_location whose range does not hold
+    its cited text is looked up by the text instead; what cannot be mapped is left out (the
+    page shows no quote it cannot point to)."""
+    out: list[Citation] = []
+    seen: set[tuple[str, int, int]] = set()
+    for c in raw:
+        doc = getattr(c, "document_index", None)
+        cited = getattr(c, "cited_text", None) or ""
+        if not isinstance(doc, int) or not 0 <= doc < len(ids) or not cited.strip():
+            continue
+        sid = ids[doc]
+        text = texts.get(sid, "")
+        start, end = getattr(c, "start_char_index", None), getattr(c, "end_char_index", None)
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)
+                and text[start:end] == cited):
+            found = QuoteFinder(text).find(cited)
+            if found is None:
+                continue
+            start = text.find(found)
+            end = start + len(found)
+        if (sid, start, end) not in seen:
+            seen.add((sid, start, end))
+            out.append(Citation(section_id=sid, start=start, end=end, text=text[start:end]))
+    return out
 
 
 # ------------------------------------------------------------------- errors ---
@@ -388,13 +464,34 @@ _SPEND_LIMITS = tuple(c for c in (getattr(anthropic, "ContractSpendLimitReachedE
                                   getattr(anthropic, "EnforcedSpendLimitReachedError", None)) if c)
 
 
-def classify(e: BaseException, cfg: Settings) -> BaseException | None:
-    """JobFailed (no point retrying: a person must act), _Retry, or None (unknown: let it escape)."""
+class TooLarge(JobFailed):
+    """The prompt does not fit the model's context: never retried as it is."""
+
+
+def _too_large(cfg: Settings, msg: str) -> TooLarge:
+    return TooLarge(f"This is too large for {cfg.model}'s context ({msg or 'prompt is too long'}). "
+                    "Split the section into smaller ones, or shorten the document.")
+
+
+def classify(e: BaseException, cfg: Settings, *, streaming: bool = False) -> BaseException | None:
+    """JobFailed (no point retrying: a person must act), _Retry, or None (unknown: let it escape).
+    `streaming`: the answer had begun when it failed (a stall or a drop, not a refused call)."""
     if isinstance(e, anthropic.APIStatusError):
         status, msg = e.status_code, _message(e)
         if status == 200:  # an `error` event in the middle of the stream
             kind = (e.body or {}).get("error", {}).get("type", "error") if isinstance(e.body, dict) else "error"
+            if kind in ("overloaded_error", "rate_limit_error"):  # the same as a 529 / 429: every worker waits
+                what = "overloaded" if kind == "overloaded_error" else "rate limited"
+                return _Retry(f"Claude is {what} (mid-answer)", fleet=True)
             return _Retry(f"the answer broke off ({kind})")
+        should = (e.response.headers.get("x-should-retry") or "").lower() if e.response is not None else ""
+        if should == "false":
+            return JobFailed(f"Claude answered {status} and said not to retry ({msg}). Try again later; "
+                             "if it persists, check REDLINE_MODEL and the Anthropic status page.")
+        if status in (400, 413) and ("too long" in msg.lower() or "context" in msg.lower() or status == 413):
+            return _too_large(cfg, msg)
+        if should == "true":
+            return _Retry(f"Claude answered {status}", fleet=status in (429, 529), pause=retry_after(e.response))
         if _SPEND_LIMITS and isinstance(e, _SPEND_LIMITS):
             return JobFailed(f"The Anthropic organisation's spend limit is reached ({msg}). "
                              "Raise the limit in the Anthropic console, then try again.")
@@ -407,8 +504,6 @@ def classify(e: BaseException, cfg: Settings) -> BaseException | None:
                              "Check the key's permissions and REDLINE_MODEL.")
         if status == 404:
             return JobFailed(f"Claude model {cfg.model!r} was not found (404: {msg}). Check REDLINE_MODEL.")
-        if status == 413:
-            return JobFailed("The section is too large for one request (413). Split it into smaller sections.")
         if status in (429, 529):
             what = "rate limited (429)" if status == 429 else "overloaded (529)"
             return _Retry(f"Claude is {what}", fleet=True, pause=retry_after(e.response))
@@ -416,14 +511,12 @@ def classify(e: BaseException, cfg: Settings) -> BaseException | None:
             return _Retry(f"Claude answered {status}")
         return JobFailed(f"Claude rejected the request ({status}: {msg}). Check REDLINE_MODEL and "
                          "REDLINE_MAX_TOKENS.")
-    if isinstance(e, anthropic.APITimeoutError):
-        return _Retry("Claude did not answer in time")
-    if isinstance(e, anthropic.APIConnectionError):
-        return _Retry("could not reach Claude")
-    if isinstance(e, httpx2.TimeoutException):
-        return _Retry("the answer stalled")
-    if isinstance(e, httpx2.HTTPError):
-        return _Retry("the connection dropped mid-answer")
+    # anthropic 2.17 wraps a stalled or dropped stream too: a timeout is APITimeoutError, a
+    # dropped connection APIConnectionError (raw httpx2 errors only from older SDKs).
+    if isinstance(e, (anthropic.APITimeoutError, httpx2.TimeoutException)):
+        return _Retry("the answer stalled" if streaming else "Claude did not answer in time")
+    if isinstance(e, (anthropic.APIConnectionError, httpx2.HTTPError)):
+        return _Retry("the connection dropped mid-answer" if streaming else "could not reach Claude")
     if isinstance(e, json.JSONDecodeError):
         return _Retry("the answer stream was garbled")
     return None
@@ -457,6 +550,7 @@ class ClaudeReviewer:
         self.redis = redis
         self.cfg = settings
         self.model = self.cfg.model
+        self.spec = model_spec(self.model)  # logs once when the id is not in the table
         self.client = anthropic.AsyncAnthropic(
             api_key=self.cfg.anthropic_api_key, base_url=self.cfg.anthropic_base_url, max_retries=0,
             timeout=httpx2.Timeout(self.cfg.model_timeout_s, connect=min(10.0, self.cfg.model_timeout_s)))
@@ -471,24 +565,39 @@ class ClaudeReviewer:
         await self.client.close()
         await self.metrics.drain()
 
+    def _max_tokens(self, wanted: int) -> int:
+        return max(1, min(wanted, self.spec.max_output_tokens))
+
     # ------------------------------------------------------------- analysis ---
     async def analyze(self, req: AnalysisRequest) -> AsyncIterator[Finding | Progress | Usage]:
-        check = FindingCheck(req.section.text, self.cfg.min_confidence)
-        meter = _Meter(min(self.cfg.max_tokens * 3.5, 2400.0))
-        digest = _digest(self.model, prompts.analysis_params(req))
+        check = FindingCheck(req.section.text, self.cfg.min_confidence, section_id=req.section.id,
+                             others={s.id: s.text for s in req.sections})
+        max_tokens = self._max_tokens(self.cfg.max_tokens)
+        meter = _Meter(2400.0)
+
+        def params(note: str | None = None) -> dict[str, Any]:
+            return prompts.analysis_params(req, self.spec, effort=self.cfg.effort_analysis,
+                                           max_tokens=max_tokens, retry_note=note)
+
+        digest = _digest(self.model, params())
         note: str | None = None
         failures = malformed = 0
         yield Progress(0.02, "Asking Claude")
         while True:
             answer = _FindingsAnswer(check)
             try:
-                async for out in self._run("analysis", prompts.analysis_params(req, note), answer, meter, digest):
+                async for out in self._run("analysis", params(note), answer, meter, digest, max_tokens):
                     yield out
             except _Retry as e:
                 failures += 1
                 async for p in self._recover(e, failures, meter):
                     yield p
                 continue
+            refused = answer.refusal()
+            if refused:  # asking again gets the same answer: say so for this section
+                raise JobFailed(f"{refused}. The section may be reviewed by hand, or reworded and analysed again.")
+            if answer.stop_reason == "model_context_window_exceeded":
+                raise _too_large(self.cfg, "the answer ran out of context")
             problem = answer.problem()
             if problem is None:
                 if check.dropped["invalid"]:
@@ -496,23 +605,29 @@ class ClaudeReviewer:
                 return
             malformed += 1
             log.warning("unusable answer for section %s: %s", req.section.id, problem)
+            if answer.stop_reason == "max_tokens" and malformed > 1:
+                raise JobFailed(f"Claude's answer was cut off twice at the max_tokens limit ({max_tokens} tokens, "
+                                "which covers its thinking and its answer). Raise REDLINE_MAX_TOKENS or lower "
+                                "REDLINE_EFFORT_ANALYSIS, then analyse the section again.")
             if malformed > 1:
                 raise JobFailed(f"Claude's answer could not be used twice in a row ({problem}). "
-                                "Try analysing the section again; if it keeps failing, shorten the section "
-                                "or raise REDLINE_MAX_TOKENS.")
-            note = (f"Your previous answer could not be used: {problem}. Answer again by calling "
-                    f"{prompts.TOOL_NAME} once, with at most 6 findings and short fields.")
-            yield Progress(meter.value, "Claude's answer was unusable; asking again")
+                                "Try analysing the section again; if it keeps failing, shorten the section.")
+            note = (f"Your previous answer could not be used: {problem}. Answer again with at most 6 findings "
+                    "and short fields.")
+            yield Progress(meter.value, "Claude's answer was unusable; asking again"
+                           if answer.stop_reason != "max_tokens" else
+                           f"Claude's answer was cut off at max_tokens ({max_tokens}); asking for a shorter one")
 
     # ----------------------------------------------------------------- chat ---
-    async def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress | Usage]:
-        params = prompts.chat_params(req)
+    async def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress | Usage | Citations]:
+        params, ids = prompts.chat_params(req, self.spec, effort=self.cfg.effort_chat)
+        max_tokens = self._max_tokens(self.cfg.max_tokens_chat)
         meter = _Meter(1500.0, report=False)  # the deltas show the progress; the task publishes every Progress
         failures = 0
         while True:
             answer = _TextAnswer()
             try:
-                async for out in self._run("chat", params, answer, meter):
+                async for out in self._run("chat", params, answer, meter, None, max_tokens):
                     yield out
             except _Retry as e:
                 if answer.sent:
@@ -521,31 +636,50 @@ class ClaudeReviewer:
                 async for p in self._recover(e, failures, meter):
                     yield p
                 continue
+            refused = answer.refusal()
+            if refused and not answer.sent:
+                raise JobFailed(f"{refused}. Try rephrasing the question.")
+            if answer.stop_reason == "model_context_window_exceeded" and not answer.sent:
+                raise _too_large(self.cfg, "the conversation ran out of context")
             if not answer.sent:
                 raise JobFailed("Claude returned an empty answer. Try asking again.")
+            if answer.stop_reason == "max_tokens":
+                yield f"\n\n[The answer was cut off at the max_tokens limit ({max_tokens}).]"
+            texts = {s.id: s.text for s in req.sections}
+            yield Citations(map_citations(answer.citations, ids, texts))
             return
 
     # ----------------------------------------------------------------- test ---
     async def test(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"reviewer": "claude", "model": self.model, "ok": False, "latency_ms": None}
-        holder = self._holder()
+        """One call with the analysis's own request shape, on a tiny section: a key, model or
+        request-shape problem shows up here first, with the API's own message."""
+        result: dict[str, Any] = {"reviewer": "claude", "model": self.model, "ok": False, "latency_ms": None,
+                                  "effort": self.cfg.effort_test or None, "known_model": self.spec.status != "unknown"}
+        req = prompts.test_request()
+        check = FindingCheck(req.section.text, 0.0, section_id=req.section.id)
+        answer = _FindingsAnswer(check)
+        max_tokens = self._max_tokens(min(self.cfg.max_tokens, 4096))
+        params = prompts.analysis_params(req, self.spec, effort=self.cfg.effort_test, max_tokens=max_tokens)
         t0 = time.perf_counter()
+        usage: Usage | None = None
         try:
-            async for _ in self._admit("test", holder, _Meter(), None):
-                pass
-            async with self.limits.holding(holder):
-                t0 = time.perf_counter()
-                msg = await self.client.messages.create(
-                    model=self.model, max_tokens=8, messages=[{"role": "user", "content": "Reply with: OK"}])
-            result["latency_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-            text = "".join(getattr(b, "text", "") for b in msg.content)
-            result.update(ok=True, reply=text[:80], usage=_usage(self.model, msg.usage.model_dump()).as_dict())
-        except (anthropic.APIError, httpx2.HTTPError) as e:
-            result["latency_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-            result["error"] = advice(e, self.cfg)
-            c = classify(e, self.cfg)
-            if isinstance(c, _Retry) and c.fleet and c.pause:
-                await self.limits.pause(min(c.pause, self.cfg.model_max_pause_s))
+            async for out in self._run("test", params, answer, _Meter(report=False), None, max_tokens):
+                if isinstance(out, Usage):
+                    usage = out
+            problem = answer.refusal() or answer.problem()
+            if problem:
+                result["error"] = f"Claude answered, but the answer could not be used: {problem}."
+            else:
+                result.update(ok=True, findings=len(check.kept))
+        except _Retry as e:
+            result["error"] = advice(e.__cause__, self.cfg) if e.__cause__ is not None else e.reason
+            if e.fleet and e.pause:
+                await self.limits.pause(min(e.pause, self.cfg.model_max_pause_s))
+        except JobFailed as e:
+            result["error"] = str(e)
+        result["latency_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        if usage is not None:
+            result["usage"] = usage.as_dict()
         return result
 
     # ------------------------------------------------------------ one call ---
@@ -553,7 +687,7 @@ class ClaudeReviewer:
         return f"{self._id}:{uuid.uuid4().hex[:12]}"
 
     async def _run(self, kind: str, params: dict[str, Any], answer: Any, meter: _Meter,
-                   digest: str | None = None) -> AsyncIterator[Any]:
+                   digest: str | None, max_tokens: int) -> AsyncIterator[Any]:
         """Admit, call, stream into `answer`; yields its outputs, Progress and a Usage.
         Raises _Retry or JobFailed (anything unknown escapes as it is)."""
         holder = self._holder()
@@ -566,7 +700,7 @@ class ClaudeReviewer:
         try:
             async with self.limits.holding(holder):
                 stream = await self.client.messages.create(
-                    model=self.model, max_tokens=self.cfg.max_tokens, stream=True, **params)
+                    model=self.model, max_tokens=max_tokens, stream=True, **params)
                 async with stream:
                     async for event in stream:
                         t = event.type
@@ -585,17 +719,20 @@ class ClaudeReviewer:
                                 yield p
                         elif t == "message_delta":
                             answer.stop_reason = event.delta.stop_reason
-                            if usage is not None and event.usage is not None:
+                            answer.stop_details = getattr(event.delta, "stop_details", None)
+                            if usage is not None and event.usage is not None:  # cumulative
                                 usage.update({k: v for k, v in event.usage.model_dump().items() if v is not None})
                 for out in answer.finish():
                     yield out
         except (anthropic.APIError, httpx2.HTTPError, json.JSONDecodeError) as e:
-            failure = classify(e, self.cfg) or e
+            failure = classify(e, self.cfg, streaming=usage is not None) or e
+            if failure is not e:
+                failure.__cause__ = e
             status = str(getattr(e, "status_code", "") or e.__class__.__name__)
             log.warning("model call failed (%s): %s", kind, e)
             if digest is not None:
                 await self.limits.unwarm(digest, holder)
-        counted = _usage(self.model, usage) if usage is not None else None
+        counted = _usage(self.spec, usage) if usage is not None else None
         self._count(kind, status, time.monotonic() - t0, counted)
         if counted is not None:
             yield counted
@@ -610,7 +747,8 @@ class ClaudeReviewer:
         if status in ("429", "529"):
             m.incr("redline_model_overloaded_total", status=status)
         if usage is not None:
-            for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+            for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+                         "cache_write_1h_tokens", "thinking_tokens"):
                 if getattr(usage, name):
                     m.incr("redline_model_tokens_total", getattr(usage, name), type=name.removesuffix("_tokens"))
             m.incr("redline_model_cost_usd_total", usage.cost_usd)
@@ -664,6 +802,8 @@ class ClaudeReviewer:
 
 
 def _digest(model: str, params: dict[str, Any]) -> str:
-    """Identifies a cacheable prompt prefix: model, tools and system blocks."""
-    stable = {"model": model, "tools": params.get("tools"), "system": params.get("system")}
+    """Identifies a cacheable prompt prefix: model, system, output format and the first user
+    block (the whole document)."""
+    first = params["messages"][0]["content"][0]
+    stable = {"model": model, "system": params.get("system"), "format": params.get("output_config"), "doc": first}
     return hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:32]

@@ -46,17 +46,59 @@ export function locate(text, quote) {
 }
 
 /**
- * Runs of `text`: [{start, end, items: [item...]}] covering the text in order.
- * `items` of a run are the items whose quote covers it, the riskiest first.
+ * [start, end) of a chat citation `{start, end, text}` in `text` (its section's text), or
+ * null. The offsets are trusted only when they hold exactly `c.text`; otherwise the first
+ * occurrence of `c.text` is used; a citation whose text is not in the section maps nowhere.
  */
-export function segments(text, items) {
+export function citationRange(text, c) {
+  if (!c || typeof c.text !== "string" || !c.text || typeof text !== "string") return null;
+  const { start, end } = c;
+  if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end > start && end <= text.length
+      && text.slice(start, end) === c.text) {
+    return [start, end];
+  }
+  const at = text.indexOf(c.text);
+  return at >= 0 ? [at, at + c.text.length] : null;
+}
+
+/**
+ * A chat answer's citations that point into a section of `sections`:
+ * [{citation, section, start, end, text}], in the answer's order, duplicates dropped.
+ */
+export function mapCitations(citations, sections) {
+  if (!Array.isArray(citations) || !citations.length) return [];
+  const byId = new Map(sections.map((s) => [s.id, s]));
+  const out = [];
+  const seen = new Set();
+  for (const c of citations) {
+    const section = c && byId.get(c.section_id);
+    if (!section) continue;
+    const r = citationRange(section.text, c);
+    if (!r) continue;
+    const key = `${section.id}:${r[0]}:${r[1]}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ citation: c, section, start: r[0], end: r[1], text: section.text.slice(r[0], r[1]) });
+  }
+  return out;
+}
+
+/**
+ * Runs of `text`: [{start, end, items: [item...], ref}] covering the text in order.
+ * `items` of a run are the items whose quote covers it, the riskiest first; `ref` is
+ * true inside `refRange` ([start, end), the passage shown from a chat quote or a
+ * "Compare with" link), if given.
+ */
+export function segments(text, items, refRange = null) {
   const ranges = [];
   for (const item of items) {
     const r = locate(text, item.quote);
     if (r && r[1] > r[0]) ranges.push({ start: r[0], end: r[1], item });
   }
+  const ref = refRange && refRange[1] > refRange[0] && refRange[0] >= 0 && refRange[1] <= text.length ? refRange : null;
   const cuts = new Set([0, text.length]);
   for (const r of ranges) { cuts.add(r.start); cuts.add(r.end); }
+  if (ref) { cuts.add(ref[0]); cuts.add(ref[1]); }
   const points = [...cuts].sort((a, b) => a - b);
   const runs = [];
   for (let i = 0; i < points.length - 1; i++) {
@@ -65,7 +107,7 @@ export function segments(text, items) {
     if (end <= start) continue;
     const covering = ranges.filter((r) => r.start <= start && r.end >= end).map((r) => r.item)
       .sort((a, b) => (RISK_RANK[a.risk] ?? 3) - (RISK_RANK[b.risk] ?? 3));
-    runs.push({ start, end, items: covering });
+    runs.push({ start, end, items: covering, ref: !!ref && ref[0] <= start && ref[1] >= end });
   }
   return { runs, found: new Set(ranges.map((r) => r.item.id)) };
 }

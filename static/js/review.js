@@ -8,7 +8,8 @@ import { downloadChatMarkdown, downloadItemsCSV, downloadItemsJSON } from "./exp
 import { forgetReview, recentToken, rememberReview } from "./recent.js";
 import { installShortcuts } from "./shortcuts.js";
 import { Connection, FATAL_CLOSES } from "./socket.js";
-import { unfinishedJobs } from "./state.js";
+import { locate } from "./quotes.js";
+import { sectionById, unfinishedJobs } from "./state.js";
 import { ReviewStore } from "./store.js";
 import { createBanner, createToasts } from "./views/banner.js";
 import { createChatView } from "./views/chat.js";
@@ -57,6 +58,7 @@ const ui = {
   includeAll: false,
   presence: [],
   myChats: new Map(), // question message id -> job id (questions asked from this tab)
+  refHighlight: null, // {sectionId, start, end, text}: the passage shown from a chat quote or "Compare with"
 };
 const optimistic = new Map(); // item id -> decision clicked here, until the server's event confirms it
 const optimisticTimers = new Map();
@@ -83,6 +85,7 @@ const actions = {
     if (!item) return;
     ui.selectedId = id;
     ui.currentSectionId = item.section_id;
+    ui.refHighlight = null;
     renderNow();
     if (scrollDoc) views.document.scrollToItem(item);
     if (scrollCard || focusCard) views.findings.scrollToCard(id, { focus: focusCard });
@@ -155,6 +158,31 @@ const actions = {
   checkAll(on) {
     ui.checked = on ? new Set(store.state.sections.map((s) => s.id)) : new Set();
     schedule();
+  },
+
+  /** Highlight [start, end) of a section's text (one passage at a time) and scroll to it. */
+  showPassage(sectionId, start, end) {
+    const section = store.state && sectionById(store.state, sectionId);
+    if (!section) return false;
+    const ok = Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end > start && end <= section.text.length;
+    ui.refHighlight = ok ? { sectionId, start, end, text: section.text.slice(start, end) } : null;
+    ui.currentSectionId = sectionId;
+    renderNow();
+    if (!ok || !views.document.scrollToRef()) views.document.scrollToSection(sectionId);
+    return ok;
+  },
+
+  /** A finding's "Compare with": the related section, its related quote highlighted when found there. */
+  compareWith(item) {
+    const section = store.state && sectionById(store.state, item.related_section_id);
+    if (!section) return;
+    const r = item.related_quote ? locate(section.text, item.related_quote) : null;
+    if (r) {
+      actions.showPassage(section.id, r[0], r[1]);
+    } else {
+      ui.refHighlight = null;
+      actions.goToSection(section.id);
+    }
   },
 
   goToSection(id, { focus = false } = {}) {
@@ -587,7 +615,7 @@ if (!reviewId) {
     stats: () => actions.openStats(),
     help: () => actions.openHelp(),
     escape: () => {
-      if (ui.selectedId) { ui.selectedId = null; schedule(); }
+      if (ui.selectedId || ui.refHighlight) { ui.selectedId = null; ui.refHighlight = null; schedule(); }
     },
   });
   conn.start();

@@ -53,7 +53,7 @@ export function fromSnapshot(snap) {
     filename: snap.filename || "",
     sections: (snap.sections || []).map(normalizeSection).sort((a, b) => a.index - b.index),
     items: (snap.items || []).map(normalizeItem),
-    chat: (snap.chat || []).map((m) => ({ ...m, streaming: false })),
+    chat: (snap.chat || []).map((m) => ({ ...m, citations: Array.isArray(m.citations) ? m.citations : [], streaming: false })),
     jobs,
     usage: snap.usage || {},
     reviewer: snap.reviewer || null,
@@ -175,7 +175,7 @@ function reduce(state, kind, d) {
       });
     case "chat.completed":
       return answerFor(state, d.message_id, () => ({ text: d.text || "", streaming: false, status: "done",
-        reply_to: d.reply_to || undefined }));
+        reply_to: d.reply_to || undefined, citations: Array.isArray(d.citations) ? d.citations : [] }));
     case "usage.updated":
       return { ...state, usage: { ...(d.usage || {}) } };
     default:

@@ -1,15 +1,8 @@
 // Review statistics: counts by risk, type, decision and section; completion; model usage
-// and its estimated cost. Pure functions over the state.
+// and its cost. Pure functions over the state. The cost is the server's (`cost_usd`, from
+// its model price table): the page keeps no prices of its own.
 
 import { RISKS, TYPES, DECISIONS } from "./state.js";
-
-// USD per million tokens, used only when the server does not report cost_usd.
-// Defaults to Sonnet-class prices; a known model family picks its own.
-const PRICES = [
-  { match: /opus/i, input: 15, output: 75, cacheRead: 1.5, cacheWrite: 18.75 },
-  { match: /haiku/i, input: 0.8, output: 4, cacheRead: 0.08, cacheWrite: 1 },
-  { match: /./, input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-];
 
 export function computeStats(state) {
   const byRisk = Object.fromEntries(RISKS.map((k) => [k, 0]));
@@ -39,30 +32,23 @@ export function computeStats(state) {
     sectionsDone,
     sectionsTotal: state.sections.length,
     sectionsFraction: state.sections.length ? sectionsDone / state.sections.length : 0,
-    usage: usageSummary(state.usage || {}, state.reviewer),
+    usage: usageSummary(state.usage || {}),
   };
 }
 
-export function usageSummary(usage, reviewer) {
+/** Token counts and the server's cost (null when it reported none: shown as "—"). */
+export function usageSummary(usage) {
   const n = (k) => Number(usage[k]) || 0;
   const tokens = {
     input: n("input_tokens"), output: n("output_tokens"),
     cacheRead: n("cache_read_tokens"), cacheWrite: n("cache_write_tokens"),
+    thinking: n("thinking_tokens"),
   };
   const any = Object.values(tokens).some((v) => v > 0);
-  let cost = null;
-  let estimated = false;
-  if (usage.cost_usd !== undefined && usage.cost_usd !== null && !Number.isNaN(Number(usage.cost_usd))) {
-    cost = Number(usage.cost_usd);
-  } else if (any) {
-    const model = (reviewer && reviewer.model) || "";
-    const p = PRICES.find((x) => x.match.test(model));
-    cost = (tokens.input * p.input + tokens.output * p.output + tokens.cacheRead * p.cacheRead
-      + tokens.cacheWrite * p.cacheWrite) / 1e6;
-    estimated = true;
-  }
+  const raw = usage.cost_usd;
+  const cost = raw !== undefined && raw !== null && raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : null;
   const requests = n("requests") || n("calls") || null;
-  return { tokens, any, cost, estimated, requests, raw: usage };
+  return { tokens, any, cost, requests, raw: usage };
 }
 
 export function formatTokens(n) {

@@ -17,7 +17,8 @@ function excerpt(s, n = 140) {
 
 /**
  * Fill `el` (the card's <article>) for `item`. `view` = {decision, sectionTitle, selected,
- * pending (a click not yet confirmed by the server), hasQuote}.
+ * pending (a click not yet confirmed by the server), hasQuote, relatedTitle (the title of
+ * the section named by item.related_section_id; empty when that is no section of the review)}.
  */
 export function renderCard(el, item, view, actions) {
   const decision = view.decision;
@@ -58,6 +59,16 @@ export function renderCard(el, item, view, actions) {
     icon("target"), h("q", null, excerpt(item.quote, 160)))
     : null;
 
+  // A finding that compares this section with another one (a summary against the timeline).
+  const related = item.related_section_id && view.relatedTitle
+    ? h("div", { class: "card-related" },
+      h("button", { type: "button", class: "card-compare", dataset: { action: "compare" },
+        title: item.related_quote ? `Show the passage in “${view.relatedTitle}”` : `Show “${view.relatedTitle}”`,
+        onclick: (e) => { e.stopPropagation(); actions.compareWith(item); } },
+      icon("link"), h("span", { class: "card-compare-text" }, `Compare with: ${view.relatedTitle}`)),
+      item.related_quote ? h("q", { class: "card-related-quote" }, excerpt(item.related_quote, 160)) : null)
+    : null;
+
   const refs = item.refs && item.refs.length
     ? h("span", { class: "refs", "aria-label": `Checklist: ${item.refs.join(", ")}` },
       item.refs.map((r) => h("span", { class: "ref", title: `Checklist item ${r}` }, r)))
@@ -93,7 +104,7 @@ export function renderCard(el, item, view, actions) {
         onclick: (e) => { e.stopPropagation(); actions.deleteItem(item); } }))
     : null;
 
-  setChildren(el, head, desc, sugg, questions, quote ? h("div", { class: "card-quote-row" }, quote) : null,
+  setChildren(el, head, desc, sugg, questions, quote ? h("div", { class: "card-quote-row" }, quote) : null, related,
     h("div", { class: "card-meta" }, source, refs, qCount),
     h("div", { class: "card-actions" }, decidedBy, own, h("span", { class: "spacer" }), decide));
 }

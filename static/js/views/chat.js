@@ -3,6 +3,7 @@
 
 import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
+import { mapCitations } from "../quotes.js";
 
 const SUGGESTIONS = [
   "Is the root cause supported by the evidence?",
@@ -53,13 +54,34 @@ export function createChatView(root, ctx) {
     return log.scrollHeight - log.scrollTop - log.clientHeight < 48;
   }
 
-  function bubble(m, titles) {
+  /** The answer's quotes of the document: section title and quoted text, each showing its passage. */
+  function renderCites(b, cites, ref) {
+    b.citesEl.hidden = !cites.length;
+    if (!cites.length) { setChildren(b.citesEl); return; }
+    const labelId = `cites-${b.el.dataset.messageId}`;
+    setChildren(b.citesEl,
+      h("div", { class: "msg-cites-label", id: labelId }, "Quotes"),
+      h("ul", { class: "cite-list", "aria-labelledby": labelId }, cites.map((c) => {
+        const active = !!ref && ref.sectionId === c.section.id && ref.start === c.start && ref.end === c.end;
+        return h("li", null, h("button", {
+          type: "button", class: `cite${active ? " is-active" : ""}`, "aria-current": active ? "true" : null,
+          title: `Show this passage of “${c.section.title}” in the document`,
+          dataset: { sectionId: c.section.id, start: String(c.start), end: String(c.end) },
+          onclick: () => ctx.actions.showPassage(c.section.id, c.start, c.end),
+        }, h("span", { class: "cite-section" }, icon("target"), h("span", null, c.section.title)),
+        h("q", { class: "cite-text" }, c.text)));
+      })));
+  }
+
+  function bubble(m, titles, sections, ref) {
     let b = bubbles.get(m.message_id);
     if (!b) {
       const meta = h("div", { class: "msg-meta" });
       const textEl = h("div", { class: m.role === "user" ? "msg-text" : "msg-text md" });
-      const el = h("div", { class: `msg msg-${m.role}`, dataset: { messageId: m.message_id } }, meta, textEl);
-      b = { el, meta, textEl, text: null, state: null, renders: 0 };
+      const citesEl = h("div", { class: "msg-cites", hidden: true });
+      const el = h("div", { class: `msg msg-${m.role}`, dataset: { messageId: m.message_id } }, meta, textEl,
+        m.role === "user" ? null : citesEl);
+      b = { el, meta, textEl, citesEl, citeSig: "", text: null, state: null, renders: 0 };
       bubbles.set(m.message_id, b);
       if (m.role === "user") {
         const about = m.section_id && titles.get(m.section_id);
@@ -89,6 +111,16 @@ export function createChatView(root, ctx) {
         if (!m.text && state === "streaming") b.textEl.prepend(h("span", { class: "thinking" }, "Thinking…"));
       }
     }
+    if (m.role !== "user") {
+      // Only citations that point at a passage of a section of this review are listed.
+      const cites = mapCitations(m.citations, sections);
+      const refKey = ref ? `${ref.sectionId}:${ref.start}:${ref.end}` : "";
+      const citeSig = cites.map((c) => `${c.section.id}:${c.start}:${c.end}:${c.section.title}`).join("|") + (cites.length ? `#${refKey}` : "");
+      if (citeSig !== b.citeSig) {
+        b.citeSig = citeSig;
+        renderCites(b, cites, ref);
+      }
+    }
     return b.el;
   }
 
@@ -112,12 +144,15 @@ export function createChatView(root, ctx) {
     stop.hidden = !waiting;
 
     const chat = model.chat;
-    const sig = chat.map((m) => `${m.message_id}:${m.text.length}:${m.streaming}:${m.status || ""}`).join("|");
+    const ref = ui.refHighlight;
+    const cited = chat.some((m) => m.citations && m.citations.length);
+    const sig = chat.map((m) => `${m.message_id}:${m.text.length}:${m.streaming}:${m.status || ""}:${m.citations ? m.citations.length : 0}`).join("|")
+      + (cited ? `#${ref ? `${ref.sectionId}:${ref.start}:${ref.end}` : ""}#${state.sections.map((s) => `${s.id}:${s.title}:${s.text.length}`).join(",")}` : "");
     if (sig === lastSig && log.childElementCount) return;
     lastSig = sig;
     const stick = nearBottom();
     const titles = new Map(state.sections.map((s) => [s.id, s.title]));
-    const nodes = chat.map((m) => bubble(m, titles));
+    const nodes = chat.map((m) => bubble(m, titles, state.sections, ref));
     if (!nodes.length) {
       nodes.push(emptyState());
     }

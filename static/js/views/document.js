@@ -49,14 +49,22 @@ export function createDocumentView(root, ctx) {
     return { el, title, meta, note, text, sig: "", headSig: "", found: new Set() };
   }
 
-  function renderText(a, s, items, decisionOf) {
-    const { runs, found } = segments(s.text, items);
+  function renderText(a, s, items, decisionOf, ref) {
+    const { runs, found } = segments(s.text, items, ref);
     a.found = found;
     const frag = document.createDocumentFragment();
     for (const run of runs) {
       const str = s.text.slice(run.start, run.end);
+      let node = document.createTextNode(str);
+      if (run.ref) {
+        // The passage shown from a chat quote or a "Compare with" link (one at a time).
+        const refMark = document.createElement("mark");
+        refMark.className = "ref-hl";
+        refMark.appendChild(node);
+        node = refMark;
+      }
       if (!run.items.length) {
-        frag.appendChild(document.createTextNode(str));
+        frag.appendChild(node);
         continue;
       }
       const top = run.items[0];
@@ -65,7 +73,7 @@ export function createDocumentView(root, ctx) {
       mark.className = `q q-${top.risk}${allRejected ? " is-rejected" : ""}${run.items.length > 1 ? " is-multi" : ""}`;
       mark.dataset.items = run.items.map((i) => i.id).join(" ");
       mark.title = run.items.map((i) => `${RISK_WORD[i.risk] || i.risk} risk — ${i.category}: ${i.description}`.slice(0, 200)).join("\n");
-      mark.appendChild(document.createTextNode(str));
+      mark.appendChild(node);
       frag.appendChild(mark);
     }
     if (!s.text) frag.appendChild(h("span", { class: "empty-text" }, "This section has no text."));
@@ -101,10 +109,13 @@ export function createDocumentView(root, ctx) {
       let a = articles.get(s.id);
       if (!a) { a = buildArticle(s); articles.set(s.id, a); }
       const items = bySection.get(s.id) || [];
-      const sig = s.text.length + "|" + items.map((i) => `${i.id}:${i.risk}:${decisionOf(i)}:${i.quote ? i.quote.length : 0}:${i.quote || ""}`).join(",");
+      const rh = ui.refHighlight;
+      // Only while the passage is still there (a new version of the document may move it).
+      const ref = rh && rh.sectionId === s.id && s.text.slice(rh.start, rh.end) === rh.text ? [rh.start, rh.end] : null;
+      const sig = s.text.length + "|" + (ref ? ref.join("-") : "") + "|" + items.map((i) => `${i.id}:${i.risk}:${decisionOf(i)}:${i.quote ? i.quote.length : 0}:${i.quote || ""}`).join(",");
       if (sig !== a.sig) {
         a.sig = sig;
-        renderText(a, s, items, decisionOf);
+        renderText(a, s, items, decisionOf, ref);
         a.needsActive = true;
       }
       const isCurrent = ui.currentSectionId === s.id;
@@ -161,6 +172,21 @@ export function createDocumentView(root, ctx) {
     }
     scrollToSection(item.section_id, { smooth });
     return false;
+  }
+
+  /** Scroll the document to the passage highlighted by `ui.refHighlight`; false when none is shown. */
+  function scrollToRef({ smooth = true } = {}) {
+    const marks = [...body.querySelectorAll("mark.ref-hl")];
+    if (!marks.length) return false;
+    const behavior = smooth && !matchMedia("(prefers-reduced-motion: reduce)").matches ? "smooth" : "auto";
+    holdDetection(behavior);
+    marks[0].scrollIntoView({ block: "center", behavior });
+    for (const m of marks) {
+      m.classList.remove("flash");
+      void m.offsetWidth; // restart the animation
+      m.classList.add("flash");
+    }
+    return true;
   }
 
   function scrollToSection(sectionId, { smooth = true, focus = false } = {}) {
@@ -269,7 +295,7 @@ export function createDocumentView(root, ctx) {
   });
 
   return {
-    update, scrollToItem, scrollToSection,
+    update, scrollToItem, scrollToSection, scrollToRef,
     hasQuote: (id) => [...articles.values()].some((a) => a.found.has(id)),
     currentSelection: () => pendingSel && { sectionId: pendingSel.sectionId, quote: pendingSel.quote },
   };

@@ -116,8 +116,9 @@ export function createFindingsView(root, ctx) {
         cards.set(item.id, c);
       }
       const view = { decision: decisionOf(item), sectionTitle: titles.get(item.section_id) || "",
-        selected: ui.selectedId === item.id, pending: optimistic.has(item.id), hasQuote: model.hasQuote(item.id) };
-      const sig = `${view.decision}|${view.sectionTitle}|${view.selected}|${view.pending}|${view.hasQuote}`;
+        selected: ui.selectedId === item.id, pending: optimistic.has(item.id), hasQuote: model.hasQuote(item.id),
+        relatedTitle: (item.related_section_id && titles.get(item.related_section_id)) || "" };
+      const sig = `${view.decision}|${view.sectionTitle}|${view.selected}|${view.pending}|${view.hasQuote}|${view.relatedTitle}`;
       if (c.item !== item || c.sig !== sig) {
         const focusedAction = c.el.contains(document.activeElement) ? document.activeElement.dataset.action || "card" : null;
         renderCard(c.el, item, view, ctx.actions);

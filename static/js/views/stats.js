@@ -65,7 +65,8 @@ export function createStatsDialog(dialog, ctx) {
           h("dt", null, "Output tokens"), h("dd", null, formatTokens(u.tokens.output)),
           h("dt", null, "Cache read"), h("dd", null, formatTokens(u.tokens.cacheRead)),
           h("dt", null, "Cache write"), h("dd", null, formatTokens(u.tokens.cacheWrite)),
-          h("dt", null, u.estimated ? "Estimated cost" : "Cost"), h("dd", { class: "cost" }, formatCost(u.cost), u.estimated ? h("span", { class: "hint" }, " (at list prices)") : null))
+          u.tokens.thinking > 0 ? [h("dt", { title: "Included in the output tokens" }, "Thinking"), h("dd", { id: "usage-thinking" }, formatTokens(u.tokens.thinking))] : null,
+          h("dt", null, "Cost"), h("dd", { class: "cost", id: "usage-cost" }, formatCost(u.cost)))
         : h("p", { class: "hint" }, "No model usage recorded for this review."));
     const exports = h("section", { class: "stat-block stat-wide" }, h("h3", null, "Export"),
       h("div", { class: "export-row" },
