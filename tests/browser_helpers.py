@@ -19,6 +19,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
+
+def screenshot_dir(default: Path) -> Path:
+    """Where a screenshot test writes: `default` (a temporary folder), or docs/screenshots when
+    `python -m tests.screenshots` asks for it (REDLINE_SCREENSHOTS_DIR). The suite itself never
+    rewrites tracked files."""
+    out = Path(os.environ.get("REDLINE_SCREENSHOTS_DIR") or default)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",

@@ -19,8 +19,8 @@ import redis as redis_sync
 from jobs.redis_server import EmbeddedRedis, free_port
 from tests import samples
 from tests.browser_helpers import (
-    SCREENSHOTS, browser, counts, decisions, select_text, set_name, snapshot,  # noqa: F401 (browser: a fixture)
-    snapshot_counts, upload, wait_js, wait_until,
+    browser, counts, decisions, select_text, set_name, snapshot,  # noqa: F401 (browser: a fixture)
+    screenshot_dir, snapshot_counts, upload, wait_js, wait_until,
 )
 from tests.conftest import start_server, start_worker
 
@@ -539,8 +539,9 @@ def test_edit_and_delete_own_comment(server, tabs):
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots(server, tabs, theme):
-    """docs/screenshots/review-{light,dark}.png: a review in progress, at 1280x720."""
+def test_screenshots(server, tabs, theme, tmp_path):
+    """review-{light,dark}.png: a review in progress, at 1280x720. Into a temporary folder, so
+    the suite leaves the checkout as it was; `python -m tests.screenshots` writes docs/screenshots."""
     review = upload(server, filename="report.docx", data=samples.sample_docx())
     tab = tabs("Maya")
     tab.open(server, review, query=f"?theme={theme}")
@@ -565,7 +566,8 @@ def test_screenshots(server, tabs, theme):
     bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
     rgb = [int(x) for x in re.findall(r"\d+", bg)[:3]]
     assert (sum(rgb) < 150) == (theme == "dark"), bg
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"review-{theme}.png"))
+    out = screenshot_dir(tmp_path)
+    page.screenshot(path=str(out / f"review-{theme}.png"))
+    assert (out / f"review-{theme}.png").stat().st_size > 10_000
     assert colleague.page.locator(".card").count() == len(ids)
     assert not tab.real_errors(), tab.errors
