@@ -1,0 +1,232 @@
+"""Match the offline reviewer's findings to the corpus labels; count true, false and missed.
+
+Each document of bench/quality/corpus is parsed by the product's own parser and reviewed,
+section by section, through `OfflineReviewer.analyze` with the whole document in the
+request, as a worker would (no pacing). Then:
+
+- a labelled problem is **located** by its quote in the parsed text (whitespace collapsed);
+- a finding with a quote is **true** when its quote (or its related quote) overlaps a located
+  problem's quote or related quote, in the same section; the second finding on the same
+  problem is a **duplicate** and counts as false (near-duplicates must be merged);
+- a finding without a quote is true when its section holds a problem of its category;
+- everything else is **false**; a false finding that overlaps a labelled not-problem is
+  marked so (the reviewer fell for what only looks like a problem);
+- a problem no finding matched is **missed**.
+
+Precision = true / findings; recall = matched problems / problems.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.documents import parse_document
+from jobs.models import Finding, Section
+from jobs.reviewers.base import AnalysisRequest
+from jobs.reviewers.offline_reviewer import OfflineReviewer
+from jobs.settings import Settings
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+# A finding's free-text category -> the label categories it can stand for.
+CATEGORY_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("consisten", ("consistency",)), ("contradict", ("consistency",)), ("timeline", ("timeline", "consistency")),
+    ("order", ("timeline",)), ("placeholder", ("placeholder",)), ("template", ("placeholder",)),
+    ("date", ("date_format", "timeline")), ("time zone", ("timezone",)), ("timezone", ("timezone",)),
+    ("spelling", ("spelling",)), ("typo", ("spelling",)), ("reference", ("reference",)),
+    ("evidence", ("evidence",)), ("source", ("evidence",)), ("root cause", ("root_cause",)),
+    ("cause", ("root_cause",)), ("action", ("actions",)), ("owner", ("actions",)), ("impact", ("impact",)),
+    ("language", ("clarity",)), ("clarity", ("clarity",)), ("wording", ("clarity",)), ("duration", ("consistency",)),
+]
+
+
+def norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def label_categories(category: str) -> set[str]:
+    c = category.lower()
+    return {x for word, cats in CATEGORY_WORDS if word in c for x in cats} or {"other"}
+
+
+@dataclass
+class Located:
+    section: int
+    start: int
+    end: int
+
+
+def locate(quote: str | None, texts: list[str], prefer: int | None = None) -> Located | None:
+    """Where a quote stands in the parsed sections (normalised text), preferring one section."""
+    if not quote or not norm(quote):
+        return None
+    q = norm(quote)
+    order = ([prefer] if prefer is not None else []) + [i for i in range(len(texts)) if i != prefer]
+    for i in order:
+        k = texts[i].find(q)
+        if k >= 0:
+            return Located(i, k, k + len(q))
+    return None
+
+
+def overlaps(a: Located | None, b: Located | None) -> bool:
+    return a is not None and b is not None and a.section == b.section and a.start < b.end and b.start < a.end
+
+
+@dataclass
+class Outcome:
+    finding: Finding
+    section: int
+    verdict: str = "false"  # true | false | duplicate
+    trap: bool = False  # fell for a labelled not-problem
+    problem: int | None = None
+
+
+@dataclass
+class DocResult:
+    name: str
+    kind: str
+    split: str
+    sections: int
+    problems: int
+    located: int
+    outcomes: list[Outcome] = field(default_factory=list)
+    matched: set[int] = field(default_factory=set)
+    missed: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def review(path: Path) -> tuple[list[Section], dict[int, list[Finding]]]:
+    parsed = parse_document(path.name, path.read_bytes(), max_bytes=64 << 20)
+    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text) for i, s in enumerate(parsed.sections)]
+    reviewer = OfflineReviewer(Settings(offline_pace_ms=0))
+    out: dict[int, list[Finding]] = {}
+    for s in sections:
+        req = AnalysisRequest(review_title=parsed.title or path.stem, section=s, outline=[x.title for x in sections],
+                              sections=sections)
+        out[s.index] = [f async for f in reviewer.analyze(req) if isinstance(f, Finding)]
+    return sections, out
+
+
+def judge(name: str, entry: dict[str, Any], sections: list[Section], found: dict[int, list[Finding]]) -> DocResult:
+    labels = json.loads((CORPUS / entry["labels"]).read_text())
+    texts = [norm(s.text) for s in sections]
+    problems = labels.get("problems", [])
+    where = [(locate(p.get("quote"), texts), locate(p.get("related_quote"), texts)) for p in problems]
+    traps = [locate(t.get("quote"), texts) for t in labels.get("not_problems", [])]
+    res = DocResult(name, entry["kind"], entry["split"], len(sections), len(problems),
+                    sum(1 for w in where if w[0] is not None))
+    for i in sorted(found):
+        for f in found[i]:
+            o = Outcome(f, i)
+            mine = [locate(f.quote, texts, prefer=i)]
+            if f.related_quote:
+                mine.append(locate(f.related_quote, texts))
+            for k, (at, rel) in enumerate(where):
+                if f.quote:
+                    hit = any(overlaps(m, at) or overlaps(m, rel) for m in mine)
+                else:
+                    hit = at is not None and at.section == i and \
+                        bool(label_categories(f.category) & {problems[k].get("category", "other")})
+                if hit:
+                    o.problem = k
+                    o.verdict = "duplicate" if k in res.matched else "true"
+                    res.matched.add(k)
+                    break
+            if o.verdict == "false" and f.quote:
+                o.trap = any(overlaps(mine[0], t) for t in traps)
+            res.outcomes.append(o)
+    res.missed = [p for k, p in enumerate(problems) if k not in res.matched]
+    return res
+
+
+def run() -> list[DocResult]:
+    manifest = json.loads((CORPUS / "manifest.json").read_text())
+    results = []
+    for entry in manifest:
+        sections, found = asyncio.run(review(CORPUS / entry["file"]))
+        results.append(judge(entry["file"], entry, sections, found))
+    return results
+
+
+def totals(results: list[DocResult]) -> dict[str, Any]:
+    findings = [o for r in results for o in r.outcomes]
+    true = sum(o.verdict == "true" for o in findings)
+    problems = sum(r.problems for r in results)
+    matched = sum(len(r.matched) for r in results)
+    sections = sum(r.sections for r in results)
+    return {
+        "documents": len(results), "sections": sections, "findings": len(findings), "true": true,
+        "false": len(findings) - true, "problems": problems, "matched": matched,
+        "precision": true / len(findings) if findings else 1.0,
+        "recall": matched / problems if problems else 1.0,
+        "per_section": len(findings) / sections if sections else 0.0,
+        "high_false": sum(o.verdict != "true" and o.finding.risk == "high" for o in findings),
+        "traps": sum(o.trap for o in findings),
+    }
+
+
+def by_rule(results: list[DocResult]) -> dict[str, dict[str, Any]]:
+    """Per finding category (the rule that made it): count, true, stated vs observed confidence."""
+    rules: dict[str, dict[str, Any]] = {}
+    for r in results:
+        for o in r.outcomes:
+            row = rules.setdefault(o.finding.category, {"findings": 0, "true": 0, "confidence": 0.0})
+            row["findings"] += 1
+            row["true"] += o.verdict == "true"
+            row["confidence"] += o.finding.confidence
+    for row in rules.values():
+        row["precision"] = row["true"] / row["findings"]
+        row["confidence"] = row["confidence"] / row["findings"]
+    return rules
+
+
+def _cell(s: str, n: int = 90) -> str:
+    s = re.sub(r"\s+", " ", s or "").replace("|", "\\|")
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def render(results: list[DocResult]) -> str:
+    tune = [r for r in results if r.split == "tune"]
+    held = [r for r in results if r.split == "heldout"]
+    t, h = totals(tune), totals(held)
+    lines = ["# Offline reviewer quality", "",
+             "Generated by `python -m bench.quality` from bench/quality/corpus (real public write-ups with labels "
+             "written before the rules were tuned; see its README for sources, licences and which documents are held "
+             "out). How findings are matched to labels: bench/quality/harness.py.", "",
+             "| set | documents | sections | findings | true | false | problems | found | precision | recall "
+             "| findings / section | HIGH-risk false alarms | fell for a not-problem |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, x in (("held-out", h), ("tuning", t)):
+        lines.append(f"| {name} | {x['documents']} | {x['sections']} | {x['findings']} | {x['true']} | {x['false']} "
+                     f"| {x['problems']} | {x['matched']} | {x['precision']:.2f} | {x['recall']:.2f} "
+                     f"| {x['per_section']:.2f} | {x['high_false']} | {x['traps']} |")
+    lines += ["", "## Per document", "",
+              "| document | set | kind | sections | findings | true | false | problems (located) | missed |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        true = sum(o.verdict == "true" for o in r.outcomes)
+        lines.append(f"| {r.name} | {r.split} | {r.kind} | {r.sections} | {len(r.outcomes)} | {true} "
+                     f"| {len(r.outcomes) - true} | {r.problems} ({r.located}) | {len(r.missed)} |")
+    lines += ["", "## Per rule (finding category), all documents", "",
+              "| rule | findings | true | precision | stated confidence (mean) |", "| --- | --- | --- | --- | --- |"]
+    for name, row in sorted(by_rule(results).items(), key=lambda kv: -kv[1]["findings"]):
+        lines.append(f"| {_cell(name, 40)} | {row['findings']} | {row['true']} | {row['precision']:.2f} "
+                     f"| {row['confidence']:.2f} |")
+    false = [(r, o) for r in results for o in r.outcomes if o.verdict != "true"]
+    false.sort(key=lambda ro: ({"high": 0, "medium": 1, "low": 2}[ro[1].finding.risk], -ro[1].finding.confidence))
+    lines += ["", "## The worst false alarms", "", "| document | risk | category | finding | quote |",
+              "| --- | --- | --- | --- | --- |"]
+    for r, o in false[:15]:
+        lines.append(f"| {r.name} | {o.finding.risk} | {_cell(o.finding.category, 30)} "
+                     f"| {_cell(o.finding.description)} | {_cell(o.finding.quote or '—', 60)} |")
+    missed = [(r, p) for r in results for p in r.missed]
+    lines += ["", f"## Missed problems ({len(missed)})", "", "| document | category | problem | quote |",
+              "| --- | --- | --- | --- |"]
+    for r, p in missed[:40]:
+        lines.append(f"| {r.name} | {p.get('category')} | {_cell(p.get('what', ''))} | {_cell(p.get('quote', ''), 60)} |")
+    return "\n".join(lines) + "\n"
