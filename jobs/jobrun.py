@@ -110,6 +110,27 @@ class JobRun:
                 job_id=self.job_id, attempt=self.attempt, guard="live")
             self._check(pub)
 
+    async def replace_earlier_findings(self, source: str) -> set[tuple[str, str]]:
+        """Analyzing a section again replaces the pending findings that earlier runs of the same
+        reviewer left in it (one `item.removed` each, reason "replaced"); decided findings and
+        the reviewers' own stay. Returns the signatures of the findings that stay, so that a new
+        finding identical to one of them is not added again."""
+        raw_items, raw_decisions = await self.redis.hgetall(self.keys.items), await self.redis.hgetall(self.keys.decisions)
+        decided = {k.decode(): orjson.loads(v).get("decision", "pending") for k, v in raw_decisions.items()}
+        kept: set[tuple[str, str]] = set()
+        for raw_id, raw in raw_items.items():
+            item_id, item = raw_id.decode(), orjson.loads(raw)
+            if item.get("section_id") != self.section_id or item.get("job_id") == self.job_id:
+                continue
+            if decided.get(item_id, "pending") != "pending" or item.get("source") != source:
+                kept.add(finding_signature(item))
+                continue
+            self._check(await self.publisher.publish(
+                self.rid, "item.removed", {"item_id": item_id, "reason": "replaced"},
+                writes=[Write("hdel", self.keys.items, item_id), Write("hdel", self.keys.decisions, item_id)],
+                job_id=self.job_id, attempt=self.attempt, guard="live"))
+        return kept
+
     # --------------------------------------------------------------- events ---
     def _secstate(self, status: str, progress: float) -> Write:
         return Write("hset", self.keys.secstate, self.section_id or "",
@@ -153,6 +174,14 @@ class JobRun:
         """Publish job.failed now (no retry). False if the job had already ended."""
         return (await end_job(self.publisher, self.rid, self.job_id, "failed", error=message,
                               section_id=self.section_id, attempt=self.attempt)).ok
+
+
+def finding_signature(item: dict[str, Any] | Item) -> tuple[str, str]:
+    """What makes two findings the same finding: their description and quote, case and
+    spacing aside."""
+    d = item if isinstance(item, dict) else item.model_dump()
+    return (" ".join(str(d.get("description") or "").lower().split()),
+            " ".join(str(d.get("quote") or "").lower().split()))
 
 
 def started_event(rid: str, job_id: str, section_id: str | None, attempt: int,

@@ -10,7 +10,7 @@ import logging
 from contextlib import aclosing
 from typing import Any
 
-from jobs.jobrun import JobFailed, JobRun, JobStopped
+from jobs.jobrun import JobFailed, JobRun, JobStopped, finding_signature
 from jobs.keys import ReviewKeys
 from jobs.events import Write
 from jobs.models import ChatMessage, Citation, Item
@@ -63,6 +63,7 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
                               guidelines=doc.guidelines, sections=list(doc.sections))
         reviewer = rt.reviewer
         count, usage = 0, Usage(requests=0)
+        kept = await run.replace_earlier_findings(reviewer.source)
         async with aclosing(reviewer.analyze(req)) as outs:  # a stopped job closes the model stream now
             async for out in outs:
                 if isinstance(out, Progress):
@@ -71,6 +72,8 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
                 if isinstance(out, Usage):
                     await _record_usage(run, out, usage)
                     continue
+                if finding_signature(out) in kept:
+                    continue  # already decided (or written by a reviewer): not added again
                 item = Item(**out.model_dump(), id=run.item_id(), section_id=section_id,
                             source=reviewer.source, job_id=job_id)
                 await run.add_item(item)
