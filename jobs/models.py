@@ -36,6 +36,9 @@ class Finding(BaseModel):
     # timeline, say), and the exact passage there.
     related_section_id: str | None = Field(default=None, max_length=200)
     related_quote: str | None = Field(default=None, max_length=4000)
+    # The text proposed to stand where `quote` stands (only with a quote): a Word tracked change
+    # in the export once accepted.
+    replacement: str | None = Field(default=None, max_length=4000)
 
 
 class Item(Finding):

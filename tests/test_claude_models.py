@@ -63,16 +63,18 @@ def responder(body: dict):
     items = [{"type": "important", "category": "Evidence", "risk": "medium",
               "description": f"The passage gives no source ({said[0][:40]}).", "suggestion": "Name the source.",
               "quote": said[0], "questions": ["Who saw it?"], "refs": ["C4"], "confidence": 0.9,
-              "related_section_id": None, "related_quote": None}]
+              "related_section_id": None, "related_quote": None, "replacement": said[0] + " (source: the log)"}]
     if index == "1":
         sid, timeline = others[3]
         items.append({"type": "critical", "category": "Consistency", "risk": "high",
                       "description": "The summary's time of the fire differs from the timeline.",
                       "suggestion": "Use the timeline's time.", "quote": said[-1], "questions": [], "refs": [],
-                      "confidence": 0.8, "related_section_id": sid, "related_quote": sentences(timeline)[0]})
+                      "confidence": 0.8, "related_section_id": sid, "related_quote": sentences(timeline)[0],
+                      "replacement": None})
         items.append({"type": "suggestion", "category": "Scope", "risk": "low", "description": "See elsewhere.",
                       "suggestion": "", "quote": None, "questions": [], "refs": [], "confidence": 0.7,
-                      "related_section_id": "no-such-section", "related_quote": "anything"})
+                      "related_section_id": "no-such-section", "related_quote": "anything",
+                      "replacement": "a rewrite with nothing to replace"})
     return Text(json.dumps({"findings": items}), chunk_size=40, delay_per_chunk=0.01)
 
 
@@ -111,6 +113,8 @@ async def test_a_twenty_section_review_with_each_model(stack):
     items = snap["items"]
     assert len(items) == 20 + 2
     assert all(i["quote"] is None or i["quote"] in texts[i["section_id"]] for i in items), "verbatim quotes"
+    rewrites = [i for i in items if i.get("replacement")]
+    assert len(rewrites) == 20 and all(i["replacement"] == i["quote"] + " (source: the log)" for i in rewrites)
     related = [i for i in items if i.get("related_section_id")]
     assert len(related) == 1, "an unknown related section is dropped"
     (rel,) = related

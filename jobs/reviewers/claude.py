@@ -215,6 +215,7 @@ class FindingCheck:
                 "quote": None,
                 "related_section_id": None,
                 "related_quote": None,
+                "replacement": None,
                 "confidence": min(1.0, max(0.0, float(item.get("confidence", 0.7)))),
             })
         except (ValidationError, TypeError, ValueError):
@@ -231,8 +232,12 @@ class FindingCheck:
         if quote is not None and len(quote) > 4000:
             quote = None
         related, related_quote = self._related(item.get("related_section_id"), item.get("related_quote"))
+        replacement = item.get("replacement") if isinstance(item.get("replacement"), str) else None
+        if quote is None or not replacement or not replacement.strip() or replacement == quote:
+            replacement = None  # a rewrite stands where an exact quote stands, or nowhere
         return f.model_copy(update={"quote": quote, "refs": refs[:20], "confidence": confidence,
-                                    "related_section_id": related, "related_quote": related_quote})
+                                    "related_section_id": related, "related_quote": related_quote,
+                                    "replacement": replacement[:4000] if replacement else None})
 
     def _related(self, section_id: Any, quote: Any) -> tuple[str | None, str | None]:
         """Another section of the document (never this one), and its exact passage if found."""

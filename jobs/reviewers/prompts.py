@@ -49,7 +49,7 @@ FINDING_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["type", "category", "risk", "description", "suggestion", "quote", "questions", "refs",
-                 "confidence", "related_section_id", "related_quote"],
+                 "confidence", "related_section_id", "related_quote", "replacement"],
     "properties": {
         "type": {"type": "string", "enum": TYPES,
                  "description": "critical: the report cannot be relied on until fixed; "
@@ -74,6 +74,10 @@ FINDING_SCHEMA: dict[str, Any] = {
                                               "with (e.g. the timeline a summary contradicts); else null."},
         "related_quote": {"type": ["string", "null"],
                           "description": "The passage in that other section, copied verbatim; else null."},
+        "replacement": {"type": ["string", "null"],
+                        "description": "When a concrete rewrite is possible: the exact text that should stand "
+                                       "where the quote stands (a corrected date, figure or wording), ready to "
+                                       "paste; else null. Only with a quote."},
     },
 }
 FINDINGS_SCHEMA: dict[str, Any] = {
@@ -118,6 +122,9 @@ list when the section is sound.
 - quote: copy the passage exactly as it appears in the section under review (same words, \
 same punctuation), short; null when the finding is about something that is missing.
 - refs: the ids of the checklist points concerned (C1..C{len(CHECKLIST)}).
+- replacement: when the fix is a concrete rewrite of the quoted passage (a wrong date or figure, \
+an unclear or blaming sentence), the text that should replace the quote, in the report's own \
+style; null when the fix is missing content or needs the author's knowledge.
 - confidence: below 0.5 when you are unsure the problem is real.
 - Answer with the JSON object the output format asks for, and nothing else.
 
