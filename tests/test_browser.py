@@ -124,6 +124,7 @@ def test_upload_analyze_decide_and_collaborate(server, tabs):
     page.set_input_files("#document", files=[{"name": "report.docx", "buffer": samples.sample_docx(),
                                               "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}])
     page.fill("#title", "Press Line 3 fire")
+    page.uncheck("#analyze-on-upload")  # this test starts the analysis itself (test_browser_layout: on upload)
     page.click("#upload-submit")
     page.wait_for_url(re.compile(r"/r/[0-9a-f]+"), timeout=15000)
     page.wait_for_selector("body[data-ready=true]")

@@ -2,6 +2,19 @@
 // authenticated downloads. Errors carry the server's {"error": {"code", "message"}}.
 
 const TOKEN_KEY = (rid) => `redline.token.${rid}`;
+/** A message from the upload page for the review page, shown once (sessionStorage, keyed by review id). */
+export const NOTICE_KEY = (rid) => `redline.notice.${rid}`;
+
+/** The upload page's message for review `rid`, if any; removed once read. */
+export function takeNotice(rid) {
+  try {
+    const text = sessionStorage.getItem(NOTICE_KEY(rid));
+    if (text) sessionStorage.removeItem(NOTICE_KEY(rid));
+    return text || null;
+  } catch {
+    return null;
+  }
+}
 
 export class ApiError extends Error {
   constructor(message, { status = 0, code = "network_error" } = {}) {

@@ -1,11 +1,12 @@
 // The review page: wires the store, the websocket, the views and the reviewer's actions.
 // Tests reach everything through window.redline (see the bottom of this file).
 
-import { Api, ApiError, queues, reviewIdFromPath, saveBlob, shareUrl, takeToken } from "./api.js";
+import { Api, ApiError, queues, reviewIdFromPath, saveBlob, shareUrl, takeNotice, takeToken } from "./api.js";
 import { h, icon, setChildren } from "./dom.js";
 import { defaultFilter, facetCounts, filterFromJSON, filterItems, filterToJSON, sortItems } from "./filters.js";
 import { downloadChatMarkdown, downloadItemsCSV, downloadItemsJSON } from "./exporters.js";
 import { forgetReview, recentToken, rememberReview } from "./recent.js";
+import { createLayout } from "./layout.js";
 import { installShortcuts } from "./shortcuts.js";
 import { Connection, FATAL_CLOSES } from "./socket.js";
 import { locate } from "./quotes.js";
@@ -80,12 +81,14 @@ function fatal(title, message) {
 
 // ---------------------------------------------------------------- actions ---
 const actions = {
-  selectItem(id, { scrollDoc = true, scrollCard = true, focusCard = false } = {}) {
+  /** `reveal`: on narrow screens, the pane to show ("document" for a quote, "findings" for a mark). */
+  selectItem(id, { scrollDoc = true, scrollCard = true, focusCard = false, reveal = null } = {}) {
     const item = store.state && store.state.items.find((i) => i.id === id);
     if (!item) return;
     ui.selectedId = id;
     ui.currentSectionId = item.section_id;
     ui.refHighlight = null;
+    if (reveal) layout.reveal(reveal);
     renderNow();
     if (scrollDoc) views.document.scrollToItem(item);
     if (scrollCard || focusCard) views.findings.scrollToCard(id, { focus: focusCard });
@@ -167,6 +170,7 @@ const actions = {
     const ok = Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end > start && end <= section.text.length;
     ui.refHighlight = ok ? { sectionId, start, end, text: section.text.slice(start, end) } : null;
     ui.currentSectionId = sectionId;
+    layout.reveal("document");
     renderNow();
     if (!ok || !views.document.scrollToRef()) views.document.scrollToSection(sectionId);
     return ok;
@@ -187,6 +191,7 @@ const actions = {
 
   goToSection(id, { focus = false } = {}) {
     ui.currentSectionId = id;
+    layout.reveal("document");
     renderNow();
     views.document.scrollToSection(id, { focus });
   },
@@ -370,6 +375,7 @@ const dialogs = {
   name: createNameDialog($("name-dialog"), ctx),
 };
 document.body.classList.toggle("chat-collapsed", ui.chatCollapsed);
+const layout = createLayout();
 
 /** Chat messages as shown: the state's, plus this tab's waiting or failed answers. */
 function chatView(state) {
@@ -435,6 +441,7 @@ function renderNow() {
   views.document.update(m);
   views.findings.update(m);
   views.chat.update(m);
+  layout.setCounts({ findings: state.items.length });
   if (dialogs.stats.isOpen) dialogs.stats.update(m);
   renders += 1;
   $("workspace").setAttribute("aria-busy", "false");
@@ -611,7 +618,7 @@ if (!reviewId) {
     reject: () => onSelected((i) => actions.decide(i.id, "rejected")),
     revert: () => onSelected((i) => actions.decide(i.id, "pending")),
     edit: () => onSelected((i) => (i.source === "user" ? actions.editItem(i) : toasts.info("Only your own comments can be edited.", { timeout: 2500 }))),
-    chat: () => views.chat.focus(),
+    chat: () => { layout.reveal("chat"); views.chat.focus(); },
     stats: () => actions.openStats(),
     help: () => actions.openHelp(),
     escape: () => {
@@ -620,6 +627,8 @@ if (!reviewId) {
   });
   conn.start();
   pollQueues();
+  const notice = takeNotice(reviewId); // from the upload page (e.g. the analysis did not start)
+  if (notice) toasts.error(notice);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) { pollQueues(); schedule(); } });
 }
 
@@ -632,6 +641,7 @@ window.redline = {
   store,
   ui,
   actions,
+  layout,
   get state() { return store.state; },
   get eventLog() { return store.eventLog; },
   get appliedIds() { return store.eventLog; },

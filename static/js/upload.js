@@ -1,12 +1,17 @@
 // The upload page: a document by drag and drop or picker, optional guidelines and title,
 // upload progress, the server's error messages, then on to the review; recent reviews.
+// "Analyze on upload" (on by default, remembered in localStorage): this page asks for the
+// analysis of every section right after the upload, before it opens the review, so the
+// analysis starts exactly once (a reload or a second tab of the review starts nothing).
 
-import { uploadForm } from "./api.js";
+import { Api, NOTICE_KEY, uploadForm } from "./api.js";
 import { h, icon, iconButton, clear, setChildren } from "./dom.js";
 import { listRecent, rememberReview, forgetReview } from "./recent.js";
 import { themeToggle } from "./theme.js";
 
 const $ = (id) => document.getElementById(id);
+
+const ANALYZE_KEY = "redline.analyzeOnUpload";
 
 let documentFile = null;
 let guidelinesFile = null;
@@ -94,6 +99,18 @@ async function submit(e) {
       onUploaded: () => showProgress(1, "Reading the document…"),
     });
     rememberReview({ id: out.review_id, title: out.title, token: out.token });
+    if ($("analyze-on-upload").checked && out.sections.length) {
+      showProgress(1, `Found ${out.sections.length} sections. Starting the analysis…`);
+      try {
+        await new Api(out.review_id, out.token).analyze();
+      } catch (err) {
+        // The review exists: open it anyway; it says why nothing is running ("Analyze all" is there).
+        try {
+          sessionStorage.setItem(NOTICE_KEY(out.review_id),
+            `The analysis did not start: ${err.message || "the server refused it"} Use “Analyze all” to start it.`);
+        } catch { /* storage off */ }
+      }
+    }
     showProgress(1, `Found ${out.sections.length} sections. Opening the review…`);
     location.assign(out.url);
   } catch (err) {
@@ -145,6 +162,18 @@ function init() {
   window.addEventListener("dragover", (e) => e.preventDefault());
   window.addEventListener("drop", (e) => e.preventDefault());
   $("upload-form").addEventListener("submit", submit);
+  const analyze = $("analyze-on-upload");
+  try { analyze.checked = localStorage.getItem(ANALYZE_KEY) !== "0"; } catch { /* storage off: on */ }
+  analyze.addEventListener("change", () => {
+    try { localStorage.setItem(ANALYZE_KEY, analyze.checked ? "1" : "0"); } catch { /* ignore */ }
+  });
+  // Back from the review (page cache): the form is usable again.
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted) return;
+    setBusy(false);
+    $("upload-status").hidden = true;
+    renderRecent();
+  });
   renderRecent();
 }
 

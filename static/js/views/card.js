@@ -55,7 +55,7 @@ export function renderCard(el, item, view, actions) {
   const quote = item.quote
     ? h("button", { type: "button", class: `card-quote${view.hasQuote ? "" : " not-found"}`,
       title: view.hasQuote ? "Show in the document" : "This quote was not found in the section text",
-      onclick: (e) => { e.stopPropagation(); actions.selectItem(item.id, { scrollDoc: true, scrollCard: false }); } },
+      onclick: (e) => { e.stopPropagation(); actions.selectItem(item.id, { scrollDoc: true, scrollCard: false, reveal: "document" }); } },
     icon("target"), h("q", null, excerpt(item.quote, 160)))
     : null;
 

@@ -18,8 +18,9 @@ export function createChatView(root, ctx) {
     onclick: () => ctx.actions.toggleChat() });
   const log = h("div", { class: "chat-log", id: "chat-log", role: "log", "aria-live": "polite", "aria-relevant": "additions text",
     "aria-label": "Chat messages", tabIndex: 0 });
-  const input = h("textarea", { id: "chat-input", rows: 2, maxLength: 4000, placeholder: "Ask about the document…  (Enter to send, Shift+Enter for a new line)",
-    "aria-label": "Ask a question about the document" });
+  const input = h("textarea", { id: "chat-input", rows: 1, maxLength: 4000, placeholder: "Ask about the document…",
+    title: "Enter sends the question; Shift+Enter starts a new line",
+    "aria-label": "Ask a question about the document (Enter to send, Shift+Enter for a new line)" });
   const send = h("button", { type: "submit", class: "btn btn-primary btn-sm", id: "chat-send", "aria-label": "Send question" }, icon("send"), "Ask");
   const stop = h("button", { type: "button", class: "btn btn-sm", id: "chat-stop", hidden: true,
     onclick: () => ctx.actions.stopChat() }, icon("stop"), "Stop");
@@ -36,8 +37,15 @@ export function createChatView(root, ctx) {
     e.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    ctx.actions.sendChat(text).then((ok) => { if (ok) input.value = ""; });
+    ctx.actions.sendChat(text).then((ok) => { if (ok) { input.value = ""; fit(); } });
   });
+  // One line to start with; grows with the question (up to the stylesheet's max-height).
+  const fit = () => {
+    if (!input.value) { input.style.removeProperty("height"); return; }
+    input.style.height = "auto";
+    input.style.height = `${input.scrollHeight + (input.offsetHeight - input.clientHeight)}px`;
+  };
+  input.addEventListener("input", fit);
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -168,7 +176,7 @@ export function createChatView(root, ctx) {
       emptyEl = h("div", { class: "chat-empty" },
         h("p", null, "Ask about the write-up — the current section is the context. For example:"),
         h("div", { class: "chat-suggestions" }, SUGGESTIONS.map((s) => h("button", { type: "button", class: "btn btn-xs",
-          onclick: () => { input.value = s; input.focus(); } }, s))));
+          onclick: () => { input.value = s; fit(); input.focus(); } }, s))));
     }
     return emptyEl;
   }
@@ -191,7 +199,7 @@ function installResizer(handle) {
     if (save) { try { localStorage.setItem(CHAT_KEY, String(v)); } catch { /* ignore */ } }
     return v;
   };
-  let current = 0.36;
+  let current = 0.3; // as the stylesheet's default (--chat-h)
   try { const saved = Number(localStorage.getItem(CHAT_KEY)); if (saved) current = saved; } catch { /* ignore */ }
   current = apply(current, false);
   handle.addEventListener("pointerdown", (e) => {

@@ -44,7 +44,7 @@ export function createDocumentView(root, ctx) {
       // Repeated clicks on overlapping quotes step through their findings.
       const at = ids.indexOf(activeItem);
       const next = ids[(at + 1) % ids.length];
-      ctx.actions.selectItem(next, { scrollCard: true, scrollDoc: false });
+      ctx.actions.selectItem(next, { scrollCard: true, scrollDoc: false, reveal: "findings" });
     });
     return { el, title, meta, note, text, sig: "", headSig: "", found: new Set() };
   }

@@ -45,7 +45,8 @@ export function createHeader(ctx) {
   const includeAll = h("input", { type: "checkbox", id: "docx-include-all",
     onchange: (e) => ctx.actions.setIncludeAll(e.target.checked) });
   const docxBtn = h("button", { type: "button", class: "btn btn-sm btn-primary", id: "download-docx",
-    onclick: () => ctx.actions.downloadDocx() }, icon("download"), "Download .docx");
+    onclick: () => ctx.actions.downloadDocx(), "aria-label": "Download .docx" }, icon("download"),
+  h("span", { class: "btn-text-long" }, "Download "), ".docx");
   docxBtn.title = "Download the document with the findings as Word comments";
   const docxGroup = h("div", { class: "docx-group" }, docxBtn,
     h("label", { class: "toggle-label", for: "docx-include-all", title: "Include pending and rejected findings too" },
