@@ -1,51 +1,69 @@
-"""Export a review as a .docx with one real Word comment per item.
+"""Export a review as a .docx with real Word comments and tracked changes ("redlines").
 
 With the original .docx, the comments are added to a copy of it, each anchored on the
 exact characters of the item's quote (runs are split at the quote's edges, keeping their
 formatting). Without one (.md/.txt/.pdf input), a clean document is built from the
 sections first and commented the same way.
 
-Every item given yields exactly one comment: a quote that is missing, blank or cannot be
-found anchors on its section's heading (or the nearest paragraph) and the comment says so.
+An item with a `replacement` (the text that should stand where its quote stands) becomes a
+Word tracked change: the quote deleted, the replacement inserted, by the decider at the
+decision time (see jobs.redlines). `changes` picks what is written:
+
+- "both" (default): a tracked change per item with a replacement, and a comment per item,
+  anchored on the change for those items (Word shows the comment on the redline);
+- "tracked": tracked changes for items with a replacement, comments for the others only;
+- "comments": comments only; a replacement is quoted in the comment.
+
+Every item given yields a comment or a tracked change, at least: a quote that is missing,
+blank or cannot be found anchors a comment on its section's heading (or the nearest
+paragraph) and the comment says so; its replacement is quoted in that comment, never applied.
 """
 
 from __future__ import annotations
 
-import copy
+import itertools
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
+from typing import Literal
 
 from docx import Document
+from docx.comments import Comment
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
-from docx.oxml.parser import OxmlElement
-from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from jobs.models import Item, Section
+from jobs.redlines import (
+    DateLike,
+    NextId,
+    Untrackable,
+    first_free_id,
+    hoist_comment_range,
+    track_run_range,
+)
+from jobs.redlines import isolate as _isolate
+from jobs.redlines import paragraph_runs as _paragraph_runs
+from jobs.redlines import run_text as _run_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["export_docx", "default_author", "comment_text"]
+__all__ = ["export_docx", "default_author", "comment_text", "replacement_of", "CHANGE_MODES"]
 
 MODEL_AUTHOR = "Redline"
 USER_AUTHOR = "Reviewer"
 
 NOTE_GENERAL = "General comment on this section."
 NOTE_NOT_FOUND = "Quote not found in the document; anchored on {where}."
+NOTE_NOT_TRACKED = "The replacement could not be made a tracked change here ({reason})."
 
 AuthorOf = Callable[[Item], str]
+Changes = Literal["both", "tracked", "comments"]
+CHANGE_MODES: tuple[str, ...] = ("both", "tracked", "comments")
 
-# Run children that carry text, the same set python-docx uses for `Run.text`.
-_TEXT_TAGS = frozenset(
-    qn(tag) for tag in ("w:t", "w:tab", "w:br", "w:cr", "w:noBreakHyphen", "w:ptab")
-)
-# Runs that make up a paragraph's visible text (plain, hyperlinked, tracked insertions...).
-_PARAGRAPH_RUNS = "./w:r | ./w:hyperlink/w:r | ./w:ins/w:r | ./w:smartTag/w:r | ./w:fldSimple/w:r"
 # Characters XML 1.0 forbids; python-docx raises on them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Typographic variants an LLM quote may not reproduce exactly (1:1 so offsets still map).
@@ -63,6 +81,12 @@ def default_author(item: Item) -> str:
     return MODEL_AUTHOR
 
 
+def replacement_of(item: Item) -> str | None:
+    """The item's `replacement` (None when it has none; "" asks for a deletion)."""
+    value = getattr(item, "replacement", None)
+    return value if isinstance(value, str) else None
+
+
 def export_docx(
     *,
     items: Sequence[Item],
@@ -70,30 +94,50 @@ def export_docx(
     original_docx: bytes | None = None,
     title: str = "",
     author_of: AuthorOf = default_author,
+    changes: Changes = "both",
 ) -> bytes:
-    """Return a .docx (bytes) holding one Word comment per item, in the order given.
+    """Return a .docx (bytes) with the items' comments and tracked changes (see module doc).
 
     `original_docx` is the uploaded document, commented in place; when it is None (or cannot
     be opened) a document is built from `title` and `sections`. The caller picks the items
-    (accepted only, or all): every one of them is commented.
+    (accepted only, or all): every one of them is written, and every one with a replacement
+    and a quote found becomes a tracked change unless `changes` is "comments". Comments
+    without a tracked change are written first, in the order given, so they anchor on the
+    original text; then the tracked changes, in the order given.
     """
+    if changes not in CHANGE_MODES:
+        raise ValueError(f"changes must be one of {CHANGE_MODES}, got {changes!r}")
     doc, spans = _open_or_build(original_docx, title, sections)
     paragraphs = _body_paragraphs(doc)
-    for item in items:
-        _add_item_comment(doc, item, spans.get(item.section_id), paragraphs, author_of(item))
+    next_id = itertools.count(first_free_id(doc.element)).__next__
+
+    def tracks(item: Item) -> bool:
+        return changes != "comments" and replacement_of(item) is not None
+
+    ordered = [i for i in items if not tracks(i)] + [i for i in items if tracks(i)]
+    for item in ordered:
+        span = spans.get(item.section_id)
+        if tracks(item):
+            _add_item_change(doc, item, span, paragraphs, author_of, changes, next_id)
+        else:
+            _add_item_comment(doc, item, span, paragraphs, author_of(item), replacement_of(item))
     out = BytesIO()
     doc.save(out)
     return out.getvalue()
 
 
-def comment_text(item: Item, note: str | None = None) -> list[str]:
-    """The comment's paragraphs: header, note, description, suggestion, questions, refs."""
+def comment_text(item: Item, note: str | None = None, replacement: str | None = None) -> list[str]:
+    """The comment's paragraphs: header, note, description, suggestion, replacement (when it
+    is not shown as a tracked change), questions, refs."""
     lines = [f"[{item.risk.upper()} risk · {item.type} · {item.category}]"]
     if note:
         lines.append(note)
     lines.extend(_lines(item.description))
     if item.suggestion.strip():
         lines.extend(_lines(f"Suggestion: {item.suggestion.strip()}"))
+    if replacement is not None:
+        lines.extend(_lines(f"Replace with: \u201c{replacement}\u201d" if replacement else
+                            "Replace with: (delete the quoted text)"))
     questions = [q.strip() for q in item.questions if q.strip()]
     if questions:
         lines.append("Questions:")
@@ -206,25 +250,85 @@ def _add_item_comment(
     span: _Span | None,
     paragraphs: list[Paragraph],
     author: str,
+    replacement: str | None = None,
 ) -> None:
-    quote = item.quote if item.quote and item.quote.strip() else None
+    quote = _quote_of(item)
     runs = _anchor_on_quote(quote, span, paragraphs) if quote else None
     note = None
     if runs is None:
         runs, where = _fallback_anchor(doc, span, paragraphs)
         note = NOTE_GENERAL if quote is None else NOTE_NOT_FOUND.format(where=where)
-    _write_comment(doc, runs, item, note, author)
+    _write_comment(doc, runs, item, note, author, replacement)
 
 
-def _write_comment(doc: DocxDocument, runs: list[Run], item: Item, note: str | None, author: str) -> None:
+def _add_item_change(
+    doc: DocxDocument,
+    item: Item,
+    span: _Span | None,
+    paragraphs: list[Paragraph],
+    author_of: AuthorOf,
+    changes: Changes,
+    next_id: NextId,
+) -> None:
+    """A tracked change for the item's replacement, with its comment on it when `changes` is
+    "both". A quote not found, or not trackable, leaves a comment quoting the replacement."""
+    replacement = replacement_of(item) or ""
+    quote = _quote_of(item)
+    runs = _anchor_on_quote(quote, span, paragraphs) if quote else None
+    if runs is None:  # the comment falls back as for any item, and quotes the replacement
+        _add_item_comment(doc, item, span, paragraphs, author_of(item), replacement)
+        return
+    first, last = runs[0]._r, runs[-1]._r  # pyright: ignore[reportPrivateUsage]
+    try:
+        deletion, insertion = track_run_range(
+            first, last, _clean(replacement), author=_clean(_decider(item, author_of)),
+            date=_decided_at(item), next_id=next_id)
+    except Untrackable as exc:
+        log.info("item %s: replacement not tracked: %s", item.id, exc)
+        note = NOTE_NOT_TRACKED.format(reason=exc)
+        _write_comment(doc, runs, item, note, author_of(item), replacement)
+        return
+    if changes != "both":
+        return
+    end = insertion if insertion is not None else deletion
+    paragraph = runs[0]._parent  # pyright: ignore[reportPrivateUsage]
+    inner = [Run(deletion.findall(qn("w:r"))[0], paragraph), Run(end.findall(qn("w:r"))[-1], paragraph)]
+    comment = _write_comment(doc, inner, item, None, author_of(item))
+    hoist_comment_range(deletion, end, comment.comment_id)
+
+
+def _quote_of(item: Item) -> str | None:
+    return item.quote if item.quote and item.quote.strip() else None
+
+
+def _decider(item: Item, author_of: AuthorOf) -> str:
+    """Who accepted the item: `decided_by`, else the comment author rules."""
+    by = getattr(item, "decided_by", None)
+    return by.strip() if isinstance(by, str) and by.strip() else author_of(item)
+
+
+def _decided_at(item: Item) -> DateLike:
+    """When the item was accepted: `decided_at` (epoch, ISO string or datetime); None = now."""
+    return getattr(item, "decided_at", None)
+
+
+def _write_comment(
+    doc: DocxDocument,
+    runs: list[Run],
+    item: Item,
+    note: str | None,
+    author: str,
+    replacement: str | None = None,
+) -> Comment:
     author = _clean(author)
     comment = doc.add_comment(runs, text="", author=author, initials=_initials(author))
-    header, *rest = comment_text(item, note)
+    header, *rest = comment_text(item, note, None if replacement is None else _clean(replacement))
     comment.paragraphs[0].add_run(header).bold = True
     for position, line in enumerate(rest):
         run = comment.add_paragraph().add_run(line)
         if note and position == 0:  # comment_text puts the note right after the header
             run.italic = True
+    return comment
 
 
 def _anchor_on_quote(quote: str, span: _Span | None, paragraphs: list[Paragraph]) -> list[Run] | None:
@@ -295,78 +399,6 @@ def _normalise_with_map(text: str) -> tuple[str, list[int]]:
         chars.append(ch)
         index.append(i)
     return "".join(chars), index
-
-
-# --------------------------------------------------------------------------- run surgery
-
-
-def _paragraph_runs(paragraph: Paragraph) -> list[BaseOxmlElement]:
-    return paragraph._p.xpath(_PARAGRAPH_RUNS)  # pyright: ignore[reportPrivateUsage]
-
-
-def _run_text(r: BaseOxmlElement) -> str:
-    return "".join(str(child) for child in r if child.tag in _TEXT_TAGS)
-
-
-def _child_len(child: BaseOxmlElement) -> int:
-    return len(str(child)) if child.tag in _TEXT_TAGS else 0
-
-
-def _isolate(runs: list[BaseOxmlElement], start: int, end: int) -> tuple[BaseOxmlElement, BaseOxmlElement]:
-    """Split runs at `start` and `end` (paragraph offsets); return the first and last run inside.
-
-    The end is split first so the start offset still refers to the same run afterwards.
-    """
-    last, last_offset = _run_at(runs, end - 1)
-    if end - last_offset < len(_run_text(last)):
-        _split_run(last, end - last_offset)
-    first, first_offset = _run_at(runs, start)
-    if start > first_offset:
-        right = _split_run(first, start - first_offset)
-        if last is first:
-            last = right
-        first = right
-    return first, last
-
-
-def _run_at(runs: list[BaseOxmlElement], offset: int) -> tuple[BaseOxmlElement, int]:
-    """The run holding the character at `offset`, and the paragraph offset it starts at."""
-    position = 0
-    for r in runs:
-        length = len(_run_text(r))
-        if position <= offset < position + length:
-            return r, position
-        position += length
-    raise ValueError(f"offset {offset} is outside the paragraph")
-
-
-def _split_run(r: BaseOxmlElement, at: int) -> BaseOxmlElement:
-    """Split run `r` after `at` characters; return the new right-hand run, placed after it.
-
-    The new run carries a copy of `r`'s properties (w:rPr), so formatting is kept.
-    """
-    right = copy.deepcopy(r)
-    for child in list(right):
-        if child.tag != qn("w:rPr"):
-            right.remove(child)
-    position = 0
-    for child in list(r):
-        if child.tag == qn("w:rPr"):
-            continue
-        length = _child_len(child)
-        if position >= at:
-            right.append(child)  # lxml moves it
-        elif position + length > at:  # only a w:t can straddle the split
-            text = child.text or ""
-            child.text = text[: at - position]
-            child.set(qn("xml:space"), "preserve")
-            tail = OxmlElement("w:t")
-            tail.text = text[at - position :]
-            tail.set(qn("xml:space"), "preserve")
-            right.append(tail)
-        position += length
-    r.addnext(right)
-    return right
 
 
 # --------------------------------------------------------------------------- small helpers
