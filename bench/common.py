@@ -218,6 +218,8 @@ def redline_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
         "REDLINE_RATE_UPLOAD_PER_MIN": "1000000",
         "REDLINE_RATE_ANALYZE_PER_MIN": "1000000",
         "REDLINE_RATE_CHAT_PER_MIN": "1000000",
+        "REDLINE_RATE_DECIDE_PER_MIN": "1000000",
+        "REDLINE_WS_MAX_PER_CLIENT": "1000000",  # every benchmark socket comes from one address
         "REDLINE_ALLOWED_ORIGINS": "*",
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(ROOT),

@@ -1,18 +1,38 @@
 """Turn an uploaded write-up (.docx, .pdf, .md, .txt) into titled sections.
 
-``parse_document(filename, data, max_bytes=...)`` is the only entry point. Each format
-parser turns the file into a flat list of blocks (headings and text chunks); one shared
+``parse_document(filename, data, max_bytes=..., limits=...)`` is the only entry point. Each
+format parser turns the file into a flat list of blocks (headings and text chunks); one shared
 assembler then builds the sections, picks the document title, bounds the number of
-sections and tidies the text. Bad input only ever raises :class:`DocumentError`, whose
-message is written for the person who uploaded the file.
+sections, splits over-long sections into parts and tidies the text. Bad input only ever
+raises :class:`DocumentError`, whose message is written for the person who uploaded the file.
 
-Error codes: unsupported_type (415), too_large (413), too_many_pages (413),
-corrupt_document, zip_bomb, encrypted_document, empty_document (400).
+It runs in the calling process; the server never calls it directly but through
+``jobs.parsing.parse_upload``, which runs it in a child process with CPU-time and memory
+limits. Everything here is linear in the input (no regex with nested or adjacent unbounded
+quantifiers that can backtrack; Markdown structure comes from markdown-it-py).
+
+Bounds (``ParseLimits``, from the settings REDLINE_MAX_DOCUMENT_CHARS, REDLINE_MAX_SECTION_CHARS
+and REDLINE_MAX_INFLATED_MB):
+- .docx: the ZIP's central directory is checked before anything is inflated: the sum of the
+  parts' declared sizes (``file_size``) against the inflated cap, and each big part's
+  compression ratio. The declared size is binding: ``zipfile`` never returns more than it, and a
+  part that inflates to more fails its CRC check (-> corrupt_document).
+- .pdf: before pdfminer sees the file, every FlateDecode stream that is not an image is inflated
+  in 1 MB steps with a bounded ``zlib`` decompressor (nothing is kept), and the total is checked
+  against the same inflated cap, so a flate bomb is refused after inflating at most the cap.
+  Streams this scan cannot read (encrypted, other filters, object streams pdfminer decodes
+  itself) are bounded by the child process's RLIMIT_AS and RLIMIT_CPU instead, and by the
+  page cap (MAX_PDF_PAGES) and the character cap while pages are read.
+- extracted text: at most ``max_document_chars`` per document (more: too_long, 413); a section
+  longer than ``max_section_chars`` is split into parts ("Title (part 2 of 3)") at paragraph,
+  line or sentence ends, each part an exact piece of the text.
+
+Error codes: unsupported_type (415), too_large (413), too_many_pages (413), too_long (413),
+corrupt_document, zip_bomb, compression_bomb, encrypted_document, empty_document (400).
 """
 
 from __future__ import annotations
 
-import heapq
 import io
 import logging
 import re
@@ -33,6 +53,7 @@ ZIP_MAX_RATIO = 200
 ZIP_RATIO_MIN_BYTES = 1 << 20  # tiny parts may compress extremely well; only judge big ones
 ZIP_MAX_UNPACKED = 200 << 20
 ZIP_EXPANSION_FACTOR = 20
+PDF_INFLATE_STEP = 1 << 20  # the bounded decompressor's output per step
 
 _MB = 1 << 20
 _KIND_NAMES = {"docx": "Word document", "pdf": "PDF", "md": "Markdown file", "txt": "text file"}
@@ -69,13 +90,27 @@ class ParsedDocument:
     title: str | None
 
 
-def parse_document(filename: str, data: bytes, *, max_bytes: int) -> ParsedDocument:
-    """Parse an uploaded write-up into sections; raise DocumentError for anything unusable."""
+@dataclass(frozen=True)
+class ParseLimits:
+    """What one upload may become; the defaults serve a 300-page report (~1.5M characters)."""
+
+    max_document_chars: int = 2_000_000  # REDLINE_MAX_DOCUMENT_CHARS: more is refused (too_long)
+    max_section_chars: int = 100_000  # REDLINE_MAX_SECTION_CHARS: longer sections are split in parts
+    max_inflated_bytes: int = 64 << 20  # REDLINE_MAX_INFLATED_MB: .docx parts / .pdf streams, inflated
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "ParseLimits":
+        return cls(max_document_chars=int(settings.max_document_chars),
+                   max_section_chars=int(settings.max_section_chars),
+                   max_inflated_bytes=int(settings.max_inflated_mb * _MB))
+
+
+def check_upload(filename: str, data: bytes, *, max_bytes: int) -> str:
+    """The cheap checks (type, size, emptiness) done before any parsing; returns the kind."""
     name = _display_name(filename)
     ext = _extension(filename)
     if ext not in SUPPORTED:
         raise _unsupported(name, ext)
-    kind = ext[1:]
     if len(data) > max_bytes:
         raise DocumentError(
             "too_large",
@@ -85,11 +120,19 @@ def parse_document(filename: str, data: bytes, *, max_bytes: int) -> ParsedDocum
         )
     if not data:
         raise _empty(name)
+    return ext[1:]
+
+
+def parse_document(filename: str, data: bytes, *, max_bytes: int, limits: ParseLimits | None = None) -> ParsedDocument:
+    """Parse an uploaded write-up into sections; raise DocumentError for anything unusable."""
+    limits = limits or ParseLimits()
+    kind = check_upload(filename, data, max_bytes=max_bytes)
+    name = _display_name(filename)
     try:
-        draft = _PARSERS[kind](name, data, max_bytes)
-        return _assemble(kind, name, draft)
-    except DocumentError:
-        raise
+        draft = _PARSERS[kind](name, data, max_bytes, limits)
+        return _assemble(kind, name, draft, limits)
+    except (DocumentError, MemoryError):
+        raise  # a MemoryError is the child's memory limit: jobs.parsing reports it
     except Exception as exc:  # parser libraries raise many things for damaged files
         logger.info("could not parse %s (%s): %r", name, kind, exc)
         raise _corrupt(name, kind) from exc
@@ -162,6 +205,43 @@ def _zip_bomb(name: str, detail: str) -> DocumentError:
         f"'{name}' {detail} when unpacked, which is far more than a real Word document needs, "
         "so it was not opened for safety. Re-save it from Word (or export it to PDF) and upload that.",
     )
+
+
+def _compression_bomb(name: str, detail: str) -> DocumentError:
+    return DocumentError(
+        "compression_bomb",
+        f"'{name}' {detail} when its compressed contents are unpacked, which is far more than a real "
+        "write-up needs, so it was not read for safety. Print or export it to a new PDF and upload that.",
+    )
+
+
+def _too_long(name: str, chars: str, limits: ParseLimits) -> DocumentError:
+    return DocumentError(
+        "too_long",
+        f"'{name}' has {chars} characters of text; Redline reviews at most "
+        f"{limits.max_document_chars:,} characters per document (REDLINE_MAX_DOCUMENT_CHARS). "
+        "Upload the write-up without its appendices, or split it into parts.",
+        413,
+    )
+
+
+class _TextBudget:
+    """Counts extracted characters while a parser reads, so it can stop as soon as the document
+    is past the cap (instead of extracting a 100 MB section and refusing it afterwards)."""
+
+    def __init__(self, name: str, limits: ParseLimits) -> None:
+        self.name, self.limits, self.used = name, limits, 0
+
+    def add(self, text: str) -> None:
+        self.used += len(text)
+        if self.used > self.limits.max_document_chars:
+            raise _too_long(self.name, f"more than {self.limits.max_document_chars:,}", self.limits)
+
+
+def _check_raw_chars(name: str, text: str, limits: ParseLimits) -> None:
+    """Text formats: refuse at once what could never fit (markup and blank lines aside)."""
+    if len(text) > 2 * limits.max_document_chars:
+        raise _too_long(name, f"about {len(text):,}", limits)
 
 
 def _encrypted(name: str, what: str) -> DocumentError:
@@ -381,7 +461,7 @@ def _is_all_caps(text: str, max_words: int = 10) -> bool:
 # =============================================================================== assembly
 
 
-def _assemble(kind: str, name: str, draft: _Draft) -> ParsedDocument:
+def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> ParsedDocument:
     blocks = [b for b in draft.blocks if b.text]
     if not blocks:
         scan = "no selectable text was found (it may be a scanned image; run OCR on it or export it with text)"
@@ -389,8 +469,59 @@ def _assemble(kind: str, name: str, draft: _Draft) -> ParsedDocument:
     visible_title = _choose_visible_title(blocks)
     title = visible_title or _useful_meta_title(draft.meta_title)
     sections = _normalise_levels(_build_sections(blocks, title))
-    sections = _limit_sections(sections, MAX_SECTIONS)
+    total = sum(len(section.text) for section in sections)
+    if total > limits.max_document_chars:
+        raise _too_long(name, f"{total:,}", limits)
+    sections = _split_long_sections(sections, limits.max_section_chars)
+    sections = _limit_sections(sections, MAX_SECTIONS, limits.max_section_chars)
     return ParsedDocument(kind=kind, sections=sections, title=title)
+
+
+def _split_long_sections(sections: list[ParsedSection], max_chars: int) -> list[ParsedSection]:
+    """A section longer than ``max_chars`` becomes parts titled "Title (part 2 of 3)"."""
+    out: list[ParsedSection] = []
+    for section in sections:
+        if len(section.text) <= max_chars:
+            out.append(section)
+            continue
+        pieces = _split_text(section.text, max_chars)
+        for number, piece in enumerate(pieces, 1):
+            suffix = f" (part {number} of {len(pieces)})"
+            title = section.title[: MAX_TITLE_CHARS - len(suffix)].rstrip() + suffix
+            out.append(ParsedSection(title, piece, section.level))
+    return out
+
+
+def _split_text(text: str, max_chars: int) -> list[str]:
+    """Pieces of at most ``max_chars`` and about equal length, each an exact (stripped) slice of
+    ``text``, cut at the paragraph break nearest the piece's target length, else line break,
+    else sentence end, else space, else anywhere."""
+    max_chars = max(max_chars, 100)
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > max_chars:
+        remaining = len(text) - start
+        parts = -(-remaining * 20 // (max_chars * 19))  # 5% slack, so a cut just short still fits
+        target = start + -(-remaining // parts)
+        limit = start + max_chars
+        cut = -1
+        for separator in ("\n\n", "\n", ". ", " "):
+            before = text.rfind(separator, start + (target - start) // 2, target)
+            after = text.find(separator, target, limit - len(separator) + 1)
+            found = [c + len(separator) for c in (before, after) if c > start]
+            if found:
+                cut = min(found, key=lambda c: abs(c - target))
+                break
+        if cut <= start:
+            cut = target
+        piece = text[start:cut].strip()
+        if piece:
+            pieces.append(piece)
+        start = cut
+    tail = text[start:].strip()
+    if tail:
+        pieces.append(tail)
+    return pieces
 
 
 def _choose_visible_title(blocks: list[_Block]) -> str | None:
@@ -454,22 +585,68 @@ def _normalise_levels(flagged: list[tuple[ParsedSection, bool]]) -> list[ParsedS
     return [section for section, _ in flagged]
 
 
-def _limit_sections(sections: list[ParsedSection], limit: int) -> list[ParsedSection]:
-    """Merge the smallest sections into the one before them until at most ``limit`` remain."""
+def _limit_sections(sections: list[ParsedSection], limit: int, max_chars: int | None = None) -> list[ParsedSection]:
+    """Merge the smallest sections into the one before them until at most ``limit`` remain.
+
+    A merge that would make a section longer than ``max_chars`` is skipped; if that leaves too
+    many sections, consecutive sections are packed up to ``max_chars`` instead. Only when even
+    that cannot reach ``limit`` (settings with a tiny section cap) does the count win over the cap."""
     excess = len(sections) - limit
     if excess <= 0:
         return sections
-    size = lambda i: len(sections[i].text) + len(sections[i].title)  # noqa: E731
-    merge = set(heapq.nsmallest(excess, range(1, len(sections)), key=size))
-    kept: list[tuple[ParsedSection, list[str]]] = []
-    for index, section in enumerate(sections):
-        if index in merge:  # becomes a titled paragraph of the section it follows
-            kept[-1][1].extend(part for part in (section.title, section.text) if part)
+    cap = max_chars if max_chars is not None else float("inf")
+    size = [len(s.text) + len(s.title) + 2 for s in sections]
+    kept = [True] * len(sections)
+    owner = list(range(len(sections)))  # merged sections point towards the one they joined
+
+    def find(index: int) -> int:
+        while not kept[index]:
+            owner[index] = owner[owner[index]]
+            index = owner[index]
+        return index
+
+    merged = 0
+    for index in sorted(range(1, len(sections)), key=lambda i: (size[i], i)):
+        if merged >= excess:
+            break
+        into = find(index - 1)
+        if size[into] + size[index] > cap:
+            continue
+        size[into] += size[index]
+        kept[index], owner[index] = False, into
+        merged += 1
+    if merged < excess and max_chars is not None:
+        packed = _pack_sections(sections, max_chars)
+        if len(packed) <= limit:
+            return packed
+        return _limit_sections(sections, limit, None)
+    return _merge_into_previous(sections, kept)
+
+
+def _pack_sections(sections: list[ParsedSection], max_chars: int) -> list[ParsedSection]:
+    """Consecutive sections packed together while the result stays within ``max_chars``."""
+    kept = [True] * len(sections)
+    current = len(sections[0].text) + 2 if sections else 0
+    for index in range(1, len(sections)):
+        grown = current + len(sections[index].text) + len(sections[index].title) + 4
+        if grown <= max_chars:
+            kept[index], current = False, grown
         else:
-            kept.append((section, [section.text] if section.text else []))
-    for section, parts in kept:
+            current = len(sections[index].text) + 2
+    return _merge_into_previous(sections, kept)
+
+
+def _merge_into_previous(sections: list[ParsedSection], kept: list[bool]) -> list[ParsedSection]:
+    """Sections not kept become titled paragraphs of the kept section before them."""
+    groups: list[tuple[ParsedSection, list[str]]] = []
+    for index, section in enumerate(sections):
+        if not kept[index] and groups:
+            groups[-1][1].extend(part for part in (section.title, section.text) if part)
+        else:
+            groups.append((section, [section.text] if section.text else []))
+    for section, parts in groups:
         section.text = "\n\n".join(parts)
-    return [section for section, _ in kept]
+    return [section for section, _ in groups]
 
 
 # =============================================================================== .docx
@@ -479,16 +656,20 @@ _W_P, _W_TBL, _W_SDT = f"{{{_W_NS}}}p", f"{{{_W_NS}}}tbl", f"{{{_W_NS}}}sdt"
 _W_CUSTOM_XML = f"{{{_W_NS}}}customXml"
 
 
-def _parse_docx(name: str, data: bytes, max_bytes: int) -> _Draft:
-    _check_docx_container(name, data, max_bytes)
+def _parse_docx(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
+    _check_docx_container(name, data, max_bytes, limits)
     import docx  # python-docx; imported lazily, only .docx needs it
 
     document = docx.Document(io.BytesIO(data))
-    items = list(_DocxReader(document).items())
+    budget = _TextBudget(name, limits)
+    items = []
+    for item in _DocxReader(document).items():
+        budget.add(item.text)
+        items.append(item)
     return _Draft(blocks=_docx_blocks(items), meta_title=document.core_properties.title)
 
 
-def _check_docx_container(name: str, data: bytes, max_bytes: int) -> None:
+def _check_docx_container(name: str, data: bytes, max_bytes: int, limits: ParseLimits | None = None) -> None:
     """Reject non-zips, non-Word zips and archives that unpack to far more than they should."""
     if data.startswith(_OLE2_MAGIC):
         if "EncryptedPackage".encode("utf-16-le") in data:
@@ -501,16 +682,19 @@ def _check_docx_container(name: str, data: bytes, max_bytes: int) -> None:
             infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
         raise _corrupt(name, "docx", "the file is not a complete ZIP package (it may be truncated)") from exc
-    _check_unpacked_size(name, infos, max_bytes)
+    _check_unpacked_size(name, infos, max_bytes, (limits or ParseLimits()).max_inflated_bytes)
     names = {info.filename for info in infos}
     if not any(re.fullmatch(r"word/document\d*\.xml", n) for n in names):
         raise _corrupt(name, "docx", _office_kind_hint(names))
 
 
-def _check_unpacked_size(name: str, infos: list[zipfile.ZipInfo], max_bytes: int) -> None:
+def _check_unpacked_size(name: str, infos: list[zipfile.ZipInfo], max_bytes: int,
+                         max_inflated: int = ZIP_MAX_UNPACKED) -> None:
+    """From the central directory only (nothing is inflated): part count, the sum of the parts'
+    declared sizes, each big part's compression ratio. zipfile stops at the declared size."""
     if len(infos) > ZIP_MAX_ENTRIES:
         raise _zip_bomb(name, f"contains more than {ZIP_MAX_ENTRIES} parts")
-    limit = min(ZIP_EXPANSION_FACTOR * max_bytes, ZIP_MAX_UNPACKED)
+    limit = min(ZIP_EXPANSION_FACTOR * max_bytes, ZIP_MAX_UNPACKED, max_inflated)
     total = 0
     for info in infos:
         total += info.file_size
@@ -699,15 +883,10 @@ def _docx_heading_context(item: _DocxItem, following: _DocxItem | None) -> bool:
 
 # =============================================================================== Markdown
 
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT = re.compile(r"^ {0,3}(?P<line>=+|-+)[ \t]*$")
-_THEMATIC_BREAK = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
-_EMPHASIS_WRAP = re.compile(r"^(\*{1,3}|_{1,3})(?P<inner>.+?)\1$")
-
-
-def _parse_markdown(name: str, data: bytes, max_bytes: int) -> _Draft:
-    lines = _normalise(_decode_text(name, "md", data)).split("\n")
+def _parse_markdown(name: str, data: bytes, max_bytes: int, limits: "ParseLimits") -> _Draft:
+    text = _normalise(_decode_text(name, "md", data))
+    _check_raw_chars(name, text, limits)
+    lines = text.split("\n")
     meta_title, start = _front_matter(lines)
     return _Draft(blocks=_markdown_blocks(lines[start:]), meta_title=meta_title)
 
@@ -727,83 +906,112 @@ def _front_matter(lines: list[str]) -> tuple[str | None, int]:
     return None, 0
 
 
-class _MarkdownBlocks:
-    """Line-by-line Markdown reader: ATX/setext headings, fences, paragraphs."""
-
-    def __init__(self) -> None:
-        self.blocks: list[_Block] = []
-        self.paragraph: list[str] = []
-        self.fence: str | None = None
-        self.previous_blank = True
-
-    def feed(self, raw: str, next_raw: str = "") -> None:
-        if self.fence is not None:
-            self._in_fence(raw)
-        elif (match := _FENCE.match(raw)) is not None:
-            self.fence = match.group("fence")
-            self.paragraph.append(_tidy_line(raw))
-        elif (match := _ATX.match(raw)) is not None:
-            self._flush()
-            if match.group("text"):
-                title = _unwrap_emphasis(match.group("text"))
-                self.blocks.append(_heading(title, len(match.group("hashes"))))
-        elif (match := _SETEXT.match(raw)) and self._single_plain_line() and not self.previous_blank:
-            title = self.paragraph.pop()
-            self.blocks.append(_heading(_unwrap_emphasis(title), 1 if match.group("line")[0] == "=" else 2))
-        elif _THEMATIC_BREAK.match(raw):
-            self._flush()
-        elif not raw.strip():
-            self._flush()
-        elif self.previous_blank and not _SETEXT.match(next_raw) and _is_known_heading(_unwrap_emphasis(raw)):
-            self._flush()  # e.g. "**Root Cause**" on its own line
-            title = _unwrap_emphasis(raw.strip())
-            self.blocks.append(_heading(title, _numbering_level(title)))
-        else:
-            self.paragraph.append(_tidy_line(raw))
-        self.previous_blank = not raw.strip()
-
-    def _single_plain_line(self) -> bool:
-        return len(self.paragraph) == 1 and not _BULLET.match(self.paragraph[0])
-
-    def _in_fence(self, raw: str) -> None:
-        self.paragraph.append(_tidy_line(raw))
-        stripped = raw.strip()
-        assert self.fence is not None
-        if stripped.startswith(self.fence[0] * len(self.fence)) and not stripped.strip(self.fence[0]):
-            self.fence = None
-
-    def _flush(self) -> None:
-        if self.paragraph:
-            text = "\n".join(self.paragraph).strip("\n")
-            if text:
-                self.blocks.append(_Block(text))
-            self.paragraph = []
-
-    def finish(self) -> list[_Block]:
-        self._flush()
-        return self.blocks
+_MARKDOWN: Any = None
 
 
-def _unwrap_emphasis(text: str) -> str:
-    text = text.strip()
-    match = _EMPHASIS_WRAP.match(text)
-    return match.group("inner").strip() if match else text
+def _markdown_parser() -> Any:
+    """markdown-it-py (CommonMark), block rules only: headings, fences, code, breaks. Its block
+    parser is linear in the input (the former hand-written ATX regex backtracked quadratically:
+    '# a' + 40,000 spaces + 'x' took 15 s). Inline parsing is switched off: titles keep their text
+    as written, and the section text stays the source lines, so quotes remain exact."""
+    global _MARKDOWN
+    if _MARKDOWN is None:
+        from markdown_it import MarkdownIt
+
+        _MARKDOWN = MarkdownIt("commonmark").disable(["inline", "text_join"], ignoreInvalid=True)
+    return _MARKDOWN
+
+
+@dataclass
+class _MdLine:
+    """What markdown-it says a source line is."""
+
+    kind: str = "text"  # "text" | "heading" | "skip" (a setext underline, a thematic break) | "code"
+    title: str = ""
+    level: int = 1
+
+
+def _markdown_line_kinds(lines: list[str]) -> list[_MdLine]:
+    kinds = [_MdLine() for _ in lines]
+    tokens = _markdown_parser().parse("\n".join(lines))
+    for index, token in enumerate(tokens):
+        if token.level != 0 or not token.map:
+            continue  # headings inside lists or quotes stay text, as they always did
+        first, last = token.map
+        if token.type == "hr":
+            kinds[first].kind = "skip"
+        elif token.type in ("fence", "code_block"):
+            for line in range(first, min(last, len(lines))):
+                kinds[line].kind = "code"
+        elif token.type == "heading_open":
+            content = tokens[index + 1].content if index + 1 < len(tokens) else ""
+            level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
+            if token.markup in ("=", "-"):  # setext: the underline is the last line of the heading
+                kinds[last - 1].kind = "skip"
+                title_line = last - 2  # the line above the underline; earlier lines stay text
+                content = lines[title_line]
+                kinds[title_line] = _MdLine("heading", _unwrap_emphasis(content), level)
+            else:
+                kinds[first] = _MdLine("heading", _unwrap_emphasis(content), level)
+                kinds[first].kind = "heading" if kinds[first].title else "skip"  # a bare "#"
+    return kinds
 
 
 def _markdown_blocks(lines: list[str]) -> list[_Block]:
-    reader = _MarkdownBlocks()
-    for index, line in enumerate(lines):
-        reader.feed(line, lines[index + 1] if index + 1 < len(lines) else "")
-    return reader.finish()
+    """Headings (ATX, setext, and a known section name alone after a blank line, e.g.
+    "**Root Cause**"); everything else is kept as written, one block per run of lines."""
+    blocks: list[_Block] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        text = "\n".join(paragraph).strip("\n")
+        if text:
+            blocks.append(_Block(text))
+        paragraph.clear()
+
+    previous_blank = True
+    for raw, kind in zip(lines, _markdown_line_kinds(lines)):
+        blank = not raw.strip()
+        if kind.kind == "heading":
+            flush()
+            blocks.append(_heading(kind.title, kind.level))
+        elif kind.kind == "skip":
+            flush()
+        elif kind.kind == "code":
+            paragraph.append(_tidy_line(raw))
+        elif blank:
+            flush()
+        elif previous_blank and _is_known_heading(_unwrap_emphasis(raw)):
+            flush()
+            title = _unwrap_emphasis(raw)
+            blocks.append(_heading(title, _numbering_level(title)))
+        else:
+            paragraph.append(_tidy_line(raw))
+        previous_blank = blank and kind.kind != "code"
+    flush()
+    return blocks
+
+
+def _unwrap_emphasis(text: str) -> str:
+    """'**Root Cause**' -> 'Root Cause' (plain string code; the text may be long)."""
+    text = text.strip()
+    for marker in ("***", "**", "*", "___", "__", "_"):
+        if len(text) > 2 * len(marker) and text.startswith(marker) and text.endswith(marker):
+            return text[len(marker) : -len(marker)].strip()
+    return text
 
 
 # =============================================================================== plain text
 
-_UNDERLINE = re.compile(r"^\s*(?P<line>={3,}|-{3,}|~{3,}|\*{3,})\s*$")
+def _is_underline(line: str) -> bool:
+    """'===', '---', '~~~' or '***' (3 or more, nothing else on the line)."""
+    text = line.strip()
+    return len(text) >= 3 and text[0] in "=-~*" and text == text[0] * len(text)
 
 
-def _parse_text(name: str, data: bytes, max_bytes: int) -> _Draft:
+def _parse_text(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
     text = _normalise(_decode_text(name, "txt", data))
+    _check_raw_chars(name, text, limits)
     lines = [_tidy_line(line) for line in text.split("\n")]
     return _Draft(blocks=_text_blocks(lines))
 
@@ -817,7 +1025,7 @@ def _text_blocks(lines: list[str]) -> list[_Block]:
         line = lines[index]
         heading = _text_heading(lines, index, is_first=not first_text_seen)
         first_text_seen = first_text_seen or bool(line)
-        if heading is not None or not line or _UNDERLINE.match(line):
+        if heading is not None or not line or _is_underline(line):
             if paragraph:
                 blocks.append(_Block("\n".join(paragraph)))
                 paragraph = []
@@ -834,19 +1042,19 @@ def _text_blocks(lines: list[str]) -> list[_Block]:
 
 
 def _more_text_after(lines: list[str], index: int) -> bool:
-    return any(line and not _UNDERLINE.match(line) for line in lines[index + 1 :])
+    return any(line and not _is_underline(line) for line in lines[index + 1 :])
 
 
 def _next_is_underline(lines: list[str], index: int) -> bool:
-    return index + 1 < len(lines) and _UNDERLINE.match(lines[index + 1]) is not None
+    return index + 1 < len(lines) and _is_underline(lines[index + 1])
 
 
 def _text_heading(lines: list[str], index: int, *, is_first: bool) -> _Block | None:
     """Is ``lines[index]`` a heading? Title line, underlined, known name, numbered, CAPS or Title Case."""
     line = lines[index]
-    if not line or _UNDERLINE.match(line):
+    if not line or _is_underline(line):
         return None
-    previous_blank = index == 0 or not lines[index - 1] or _UNDERLINE.match(lines[index - 1]) is not None
+    previous_blank = index == 0 or not lines[index - 1] or _is_underline(lines[index - 1])
     next_blank = index + 1 >= len(lines) or not lines[index + 1]
     underlined = _next_is_underline(lines, index)
     if _is_known_heading(line):
@@ -899,9 +1107,10 @@ class _PdfLine:
     is_table: bool = False  # a whole table rendered as text
 
 
-def _parse_pdf(name: str, data: bytes, max_bytes: int) -> _Draft:
+def _parse_pdf(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
     if b"%PDF-" not in data[:1024]:
         raise _corrupt(name, "pdf", _looks_like_this_instead(data))
+    _check_pdf_streams(name, data, limits.max_inflated_bytes)
     import pdfplumber
 
     try:
@@ -920,12 +1129,110 @@ def _parse_pdf(name: str, data: bytes, max_bytes: int) -> _Draft:
             )
         page_count = len(pdf.pages)
         lines: list[_PdfLine] = []
+        budget = _TextBudget(name, limits)
         for number, page in enumerate(pdf.pages):
-            lines.extend(_pdf_page_lines(page, number))
+            page_lines = _pdf_page_lines(page, number)
+            for line in page_lines:
+                budget.add(line.text)
+            lines.extend(page_lines)
             page.close()  # drop pdfplumber's per-page object cache
         meta_title = (pdf.metadata or {}).get("Title")
     lines = _drop_running_headers(lines, page_count)
     return _Draft(blocks=_pdf_blocks(lines), meta_title=meta_title)
+
+
+_PDF_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
+_PDF_FILTERS = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]{1,40})")
+_PDF_DICT_WINDOW = 4096  # a stream's dictionary is looked for this far before its data
+
+
+def _check_pdf_streams(name: str, data: bytes, max_inflated: int) -> None:
+    """Refuse a flate bomb before pdfminer inflates it.
+
+    Every stream whose dictionary asks for /FlateDecode (after optional ASCIIHex/ASCII85 armour;
+    and is not an /Image: text extraction never decodes images) is inflated with a bounded decompressor, PDF_INFLATE_STEP bytes at a
+    time, output discarded; chained FlateDecode filters are followed. The total, over all
+    streams, must stay within ``max_inflated``: so at most that much is ever inflated here and
+    memory stays at one step. Streams that do not inflate (encrypted, damaged) are left to
+    pdfminer, under the child process's memory and CPU limits."""
+    total = 0
+    for match in _PDF_STREAM.finditer(data):
+        head = data[max(0, match.start() - _PDF_DICT_WINDOW) : match.start()]
+        head = head[head.rfind(b"obj") + 1 :] if b"obj" in head else head
+        filters = _PDF_FILTERS.search(head)
+        if not filters or b"/Image" in head:
+            continue
+        names = re.findall(rb"/([A-Za-z0-9]+)", filters.group(1))
+        end = data.find(b"endstream", match.end())
+        body = data[match.end() : end if end >= 0 else len(data)]
+        while names and names[0] in _PDF_TEXT_FILTERS:  # ASCII armour first: never larger than the file
+            body = _PDF_TEXT_FILTERS[names.pop(0)](body)
+            if body is None:
+                break
+        flate = 0
+        for filter_name in names:
+            if filter_name not in (b"FlateDecode", b"Fl"):
+                break
+            flate += 1
+        if not flate or body is None:
+            continue
+        total += _bounded_inflate(body, flate, max_inflated - total)
+        if total > max_inflated:
+            raise _compression_bomb(name, f"expands to more than {_format_mb(max_inflated)} MB")
+
+
+def _ascii_hex(body: bytes) -> bytes | None:
+    import binascii
+
+    text = bytes(b for b in body.split(b">", 1)[0] if b not in b" \t\r\n\f\0")
+    try:
+        return binascii.unhexlify(text + b"0" * (len(text) % 2))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _ascii85(body: bytes) -> bytes | None:
+    import base64
+
+    text = body.strip()
+    text = text[2:] if text.startswith(b"<~") else text
+    text = text.split(b"~>", 1)[0]
+    try:
+        return base64.a85decode(text, ignorechars=b" \t\r\n\f\0")
+    except (ValueError, TypeError):
+        return None
+
+
+_PDF_TEXT_FILTERS: dict[bytes, Callable[[bytes], bytes | None]] = {
+    b"ASCIIHexDecode": _ascii_hex, b"AHx": _ascii_hex, b"ASCII85Decode": _ascii85, b"A85": _ascii85,
+}
+
+
+def _bounded_inflate(body: bytes, layers: int, budget: int) -> int:
+    """How many bytes ``layers`` chained zlib layers inflate ``body`` to, stopping past ``budget``."""
+    import zlib
+
+    decoders = [zlib.decompressobj() for _ in range(layers)]
+    produced = 0
+
+    def feed(level: int, chunk: bytes) -> None:
+        nonlocal produced
+        decoder = decoders[level]
+        while chunk and produced <= budget:
+            out = decoder.decompress(chunk, PDF_INFLATE_STEP)
+            chunk = decoder.unconsumed_tail
+            if level + 1 < layers:
+                feed(level + 1, out)
+            else:
+                produced += len(out)
+            if not out and not chunk:
+                break
+
+    try:
+        feed(0, body)
+    except zlib.error:
+        pass  # damaged or encrypted: pdfminer decides, under the child's limits
+    return produced
 
 
 def _is_password_error(exc: BaseException) -> bool:
@@ -1096,7 +1403,7 @@ def _line_joiner(previous: _PdfLine, line: _PdfLine) -> str:
     return "" if previous.text.endswith("-") else " "
 
 
-_PARSERS: dict[str, Callable[[str, bytes, int], _Draft]] = {
+_PARSERS: dict[str, Callable[[str, bytes, int, ParseLimits], _Draft]] = {
     "docx": _parse_docx,
     "pdf": _parse_pdf,
     "md": _parse_markdown,

@@ -91,11 +91,16 @@ def id_key(event_id: str) -> tuple[int, int]:
 
 # ------------------------------------------------------------ the script ---
 
-# KEYS[1] stream, KEYS[2] last-id key, KEYS[3] job-state hash, KEYS[4..] data keys of the writes
+# KEYS[1] stream, KEYS[2] last-id key, KEYS[3] job-state hash, KEYS[4..] data keys of the writes,
+# KEYS[#KEYS] the review's hash (always last): no review, no event and no key written (a review
+# deleted while a job runs leaves nothing behind); a review with a TTL (a probe) gives its TTL to
+# every key the event writes.
 # ARGV[1] channel, ARGV[2] maxlen, ARGV[3] kind, ARGV[4] data JSON,
 # ARGV[5] job id, ARGV[6] attempt, ARGV[7] guard, ARGV[8] new job status,
 # ARGV[9] number of writes, then per write: op, key index, field, value
 PUBLISH_LUA = r"""
+local review = KEYS[#KEYS]
+if redis.call('EXISTS', review) == 0 then return {'dropped', 'no review'} end
 local job, attempt, guard = ARGV[5], ARGV[6], ARGV[7]
 if guard ~= 'none' then
   local cur = redis.call('HGET', KEYS[3], job)
@@ -135,6 +140,10 @@ local prev = redis.call('GET', KEYS[2]) or ''
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'k', ARGV[3], 'd', ARGV[4], 'p', prev)
 redis.call('SET', KEYS[2], id)
 redis.call('PUBLISH', ARGV[1], '{"type":"event","id":"' .. id .. '","prev":"' .. prev .. '","kind":"' .. ARGV[3] .. '","data":' .. ARGV[4] .. '}')
+local ttl = redis.call('PTTL', review)
+if ttl > 0 then
+  for i = 1, #KEYS - 1 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
 return {'ok', id}
 """
 
@@ -198,6 +207,7 @@ class Publisher:
                 keys.append(w.key)
                 index[w.key] = len(keys)
             argv += [w.op, index[w.key], w.field, w.value]
+        keys.append(k.review)  # last: the script checks the review still exists
         return keys, argv
 
     def queue_in(self, pipe: Any, keys: list[str], argv: list[Any]) -> None:

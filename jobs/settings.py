@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     trust_proxy_headers: bool = False  # take the client's address from X-Forwarded-For (behind a proxy)  # comma separated; empty: same host as the request
     ws_max_message_bytes: int = 64 * 1024
     ws_queue_max: int = 1000  # frames buffered per socket before it is closed with 4408
+    # Bytes a socket may have waiting to be sent (welcome snapshot, queued frames, the transport's
+    # buffer) before it is closed with 4408: a client that never reads pins no more than this.
+    ws_queue_max_bytes: int = 16 * 1024 * 1024
+    ws_send_timeout_s: float = 30.0  # a welcome, replay or catch-up the client has not read by then: 4408
+    ws_max_per_client: int = 50  # open sockets per client address (more: HTTP 429 before the upgrade)
     hub_check_interval_s: float = 2.0  # how often a server compares the reviews' logs with what it relayed
     # The web server's garbage-collector thresholds (gc.set_threshold), set once it has started. With
     # CPython's 700 young objects, each event's per-socket objects get promoted and full collections
@@ -76,6 +81,19 @@ class Settings(BaseSettings):
     abort_poll_s: float = 0.5
     progress_interval_s: float = 0.15  # throttle of job.progress events
     offline_pace_ms: float = 120.0  # pause between offline findings, so a review is watchable live
+    # The offline rules run in a small process pool (never on the worker's event loop); a section (or a
+    # chat answer) whose rules take longer than this fails with a message, and the pool carries on.
+    offline_section_budget_s: float = 30.0
+    offline_processes: int = 2  # processes in that pool, per worker process
+
+    # --- uploads (jobs/parsing.py, jobs/documents.py) ----------------------------
+    # Each upload is parsed in a child process with these limits; past them it is killed and refused.
+    parse_timeout_s: float = 180.0  # CPU seconds (a 300-page PDF takes about a minute)
+    parse_max_memory_mb: int = 1024  # the child's address space (RLIMIT_AS)
+    parse_concurrency: int = 2  # parses at once per server process; more uploads wait
+    max_document_chars: int = 2_000_000  # extracted text per document; more is refused (413 too_long)
+    max_section_chars: int = 100_000  # a longer section is split into parts "Title (part 2 of 3)"
+    max_inflated_mb: float = 64  # a .docx's parts, or a .pdf's compressed streams, once inflated
 
     # --- model --------------------------------------------------------------
     # max_tokens covers the model's thinking AND its answer (the 5.5 models think by default).
@@ -102,6 +120,11 @@ class Settings(BaseSettings):
     rate_upload_per_min: int = 30
     rate_analyze_per_min: int = 120
     rate_chat_per_min: int = 60
+    rate_decide_per_min: int = 600  # decisions (HTTP and websocket), per client
+    rate_llm_test_per_min: int = 6  # POST /api/llm/test, per client
+    llm_test_probe_ttl_s: float = 600.0  # a model test's probe review (and its job) is gone after this
+    name_max_chars: int = 80  # chat author, decision `by`, hello name: cut to this many characters
+    name_hard_max_chars: int = 1000  # longer than this: refused (400 / error reply)
 
     @property
     def max_upload_bytes(self) -> int:

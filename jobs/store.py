@@ -50,7 +50,10 @@ class Store:
 
     # ------------------------------------------------------------ reviews ---
     async def create_review(self, *, title: str, kind: str, filename: str, sections: list[Section],
-                            original: bytes | None, guidelines: str | None) -> tuple[str, str]:
+                            original: bytes | None, guidelines: str | None,
+                            ttl_s: float | None = None) -> tuple[str, str]:
+        """`ttl_s`: a short-lived review (a model test's probe): its hash expires, the event script
+        gives every key written for it the same TTL, and it is not listed for retention."""
         rid, token = new_review_id(), new_token()
         k = ReviewKeys(rid)
         meta = {"title": title, "kind": kind, "filename": filename, "token": token_hash(token),
@@ -66,7 +69,12 @@ class Store:
                 pipe.hset(k.sections, mapping={s.id: s.model_dump_json() for s in sections})
             if files:
                 pipe.hset(k.files, mapping=files)
-            pipe.zadd(REVIEWS_INDEX, {rid: time.time()})
+            if ttl_s:
+                ttl_ms = max(1000, int(ttl_s * 1000))
+                for key in [k.review] + ([k.sections] if sections else []) + ([k.files] if files else []):
+                    pipe.pexpire(key, ttl_ms)
+            else:
+                pipe.zadd(REVIEWS_INDEX, {rid: time.time()})
             await pipe.execute()
         return rid, token
 

@@ -12,7 +12,8 @@ from quart import Blueprint, Response, current_app, request
 from jobs.export import export_docx
 from jobs.keys import rid_of_job
 from jobs.models import Item, Section
-from server.auth import token_of
+from server.auth import admin_ok, token_of
+from server.limits import client_address
 from server.services import ServiceError, Services
 
 api = Blueprint("api", __name__)
@@ -44,19 +45,15 @@ async def authorize(rid: str) -> None:
         raise ServiceError("unauthorized", "This review needs its token (Authorization: Bearer … or ?token=…).", 401)
 
 
-def rate_limit(kind: str, per_min: int) -> None:
-    client = request.remote_addr or "?"
-    if svc().settings.trust_proxy_headers:  # behind our own reverse proxy only: clients could forge it
-        client = request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or client
-    wait = svc().limiter.retry_after(f"{kind}:{client}", rate_per_s=per_min / 60.0, burst=max(1, per_min // 3))
-    if wait:
-        raise _RateLimited(kind, wait)
+def client() -> str:
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                          svc().settings.trust_proxy_headers)
 
 
-class _RateLimited(ServiceError):
-    def __init__(self, kind: str, wait: float) -> None:
-        super().__init__("rate_limited", f"Too many {kind} requests; try again in {max(1, round(wait))} s.", 429)
-        self.retry_after = max(1, round(wait + 0.49))
+def rate_limit(kind: str, per_min: int | None = None) -> None:
+    """429 with Retry-After when this client is over the kind's rate (shared with its websockets).
+    `per_min` is ignored: the rate is the kind's setting (kept for older callers)."""
+    svc().check_rate(kind, client())
 
 
 async def json_body() -> dict[str, Any]:
@@ -78,7 +75,7 @@ async def json_body() -> dict[str, Any]:
 async def create_review() -> Response:
     files = await request.files  # read the body first: answering before it is read resets the connection
     form = await request.form
-    rate_limit("upload", svc().settings.rate_upload_per_min)
+    rate_limit("upload")
     doc = files.get("document")
     if doc is None or not doc.filename:
         raise ServiceError("missing_document", "Attach the document to review as the multipart field 'document'.")
@@ -109,7 +106,7 @@ async def delete_review(rid: str) -> Response:
 async def analyze(rid: str) -> Response:
     await authorize(rid)
     body = await json_body()
-    rate_limit("analyze", svc().settings.rate_analyze_per_min)
+    rate_limit("analyze")
     sections = body.get("sections")
     if sections is not None and (not isinstance(sections, list) or not all(isinstance(s, str) for s in sections)):
         raise ServiceError("invalid_sections", "sections must be a list of section ids.")
@@ -120,20 +117,21 @@ async def analyze(rid: str) -> Response:
 async def chat(rid: str) -> Response:
     await authorize(rid)
     body = await json_body()
-    rate_limit("chat", svc().settings.rate_chat_per_min)
+    rate_limit("chat")
     message, section_id = body.get("message"), body.get("section_id")
     if not isinstance(message, str) or not message.strip() or len(message) > 4000:
         raise ServiceError("invalid_message", "message must be a non-empty string of at most 4000 characters.")
     if section_id is not None and not isinstance(section_id, str):
         raise ServiceError("invalid_message", "section_id must be a string.")
-    return ok(await svc().chat(rid, message, section_id, body.get("author") if isinstance(body.get("author"), str) else None), 202)
+    author = svc().person_name(body.get("author"), "author")
+    return ok(await svc().chat(rid, message, section_id, author), 202)
 
 
 @api.post("/api/reviews/<rid>/items")
 async def add_item(rid: str) -> Response:
     await authorize(rid)
     body = await json_body()
-    author = body.get("author") if isinstance(body.get("author"), str) else None
+    author = svc().person_name(body.get("author"), "author")
     return ok({"item": await svc().add_user_item(rid, body, author)}, 201)
 
 
@@ -154,7 +152,8 @@ async def delete_item(rid: str, item_id: str) -> Response:
 async def decide(rid: str, item_id: str) -> Response:
     await authorize(rid)
     body = await json_body()
-    by = body.get("by") if isinstance(body.get("by"), str) else None
+    rate_limit("decide")
+    by = svc().person_name(body.get("by"), "by")
     return ok({"item": await svc().decide(rid, item_id, str(body.get("decision")), by)})
 
 
@@ -165,7 +164,8 @@ async def decide_many(rid: str) -> Response:
     ids = body.get("item_ids")
     if not isinstance(ids, list) or not ids or len(ids) > 500 or not all(isinstance(i, str) for i in ids):
         raise ServiceError("invalid_items", "item_ids must be a list of 1 to 500 item ids.")
-    by = body.get("by") if isinstance(body.get("by"), str) else None
+    rate_limit("decide")
+    by = svc().person_name(body.get("by"), "by")
     return ok({"items": await svc().decide_many(rid, ids, str(body.get("decision")), by)})
 
 
@@ -218,20 +218,28 @@ async def queues() -> Response:
 
 @api.post("/api/llm/test")
 async def llm_test() -> Response:
-    """The job runs under the caller's review when its token is given, else under a probe review."""
+    """The job runs under the caller's review when its token is given, else under a probe review that
+    expires (with its log and job) after `llm_test_probe_ttl_s`. Without a review, the admin token is
+    needed when REDLINE_ADMIN_TOKEN is set. Rate limited per client either way."""
     s = svc()
     body = await json_body()
     rid = body.get("review_id") if isinstance(body.get("review_id"), str) else None
     token = None
     if rid:
         await authorize(rid)
-    else:
+    elif s.settings.admin_token and not admin_ok(request, s.settings.admin_token):
+        raise ServiceError("unauthorized", "The model test needs the admin token (Authorization: Bearer …), "
+                           "or a review_id with that review's token.", 401)
+    rate_limit("llm_test")
+    if not rid:
         rid, token = await s.store.create_review(title="Model connection test", kind="probe", filename="",
-                                                 sections=[], original=None, guidelines=None)
+                                                 sections=[], original=None, guidelines=None,
+                                                 ttl_s=s.settings.llm_test_probe_ttl_s)
     job_id = await s.jobs.enqueue(rid, "test")
     out: dict[str, Any] = {"job_id": job_id, "review_id": rid}
     if token:
         out["token"] = token
+        out["expires_in_s"] = round(s.settings.llm_test_probe_ttl_s)
     return ok(out, 202)
 
 

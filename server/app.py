@@ -8,11 +8,14 @@ import logging
 import re
 import secrets
 from pathlib import Path
+
+import orjson
 from urllib.parse import parse_qsl
 
 from quart import Quart, Response, g, request, send_from_directory
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError, ResponseError as RedisResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.utils import get_host
 
@@ -25,9 +28,10 @@ from server import protocol as P
 from server.admin import admin
 from server.api import api, error
 from server.auth import token_from
+from server.limits import client_address
 from server.hub import Hub
 from server.presence import Presence
-from server.services import ServiceError, Services
+from server.services import STORE_REFUSED_MESSAGE, ServiceError, Services, store_refused
 from server.socket import ClientGone, Connection, Receive, Send
 
 log = logging.getLogger("redline.app")
@@ -109,6 +113,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         return error("service_unavailable", "The review store (Redis) is not reachable just now; "
                      "nothing was lost — try again in a few seconds.", 503, {"Retry-After": "2"})
 
+    @app.errorhandler(RedisResponseError)
+    async def redis_refused(e: RedisResponseError) -> Response:
+        if store_refused(e):
+            log.warning("Redis refused a write on %s %s: %s", request.method, request.path, str(e)[:200])
+            return error("store_full", STORE_REFUSED_MESSAGE, 503, {"Retry-After": "30"})
+        return await unexpected(e)
+
     @app.errorhandler(Exception)
     async def unexpected(e: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path,
@@ -166,21 +177,58 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
 
 SOCKET_ROUTE = re.compile(r"/ws/reviews/([^/]+)")
+# A browser cannot set headers on a websocket: besides `?token=`, the token may come as a
+# subprotocol `redline.token.<token>` (offered with `redline`, which the server selects), so it
+# stays out of URLs and the access logs that record them.
+TOKEN_PROTOCOL = "redline.token."
 
 
 async def review_socket(svc: Services, settings: Settings, rid: str, scope: dict, receive: Receive,
                         send: Send) -> None:
     """`/ws/reviews/{rid}`: accept, check the origin, the review and its token, then run the socket.
     As Quart did: an error is logged and the socket closed with 1000."""
-    conn = Connection(svc, rid, receive, send)
+    client = client_address((scope.get("client") or ("?",))[0], _header(scope, b"x-forwarded-for"),
+                            settings.trust_proxy_headers)
+    if not svc.sockets.take(client, settings.ws_max_per_client):
+        await _deny(scope, send, 429, "too_many_sockets",
+                    f"Too many open websockets from this address (at most {settings.ws_max_per_client}); "
+                    "close some tabs and try again.")
+        return
     try:
-        await conn.accept()
+        await _run_socket(svc, settings, rid, scope, receive, send, client)
+    finally:
+        svc.sockets.give_back(client)
+
+
+async def _deny(scope: dict, send: Send, status: int, code: str, message: str) -> None:
+    """Refuse a websocket before the upgrade with an HTTP answer (ASGI's websocket denial response),
+    else (a server without it) by closing before accepting (the client sees HTTP 403)."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = orjson.dumps({"error": {"code": code, "message": message}})
+        await send({"type": "websocket.http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": code})
+
+
+async def _run_socket(svc: Services, settings: Settings, rid: str, scope: dict, receive: Receive, send: Send,
+                      client: str) -> None:
+    conn = Connection(svc, rid, receive, send, client)
+    offered = [p.strip() for p in (_header(scope, b"sec-websocket-protocol") or "").split(",") if p.strip()]
+    from_protocol = next((p[len(TOKEN_PROTOCOL):] for p in offered if p.startswith(TOKEN_PROTOCOL)), None)
+    # The subprotocol we answer with: `redline` when offered; never the token one if avoidable
+    # (the answer's headers could end up in a proxy's log).
+    chosen = "redline" if "redline" in offered else next((p for p in offered if p.startswith(TOKEN_PROTOCOL)), None)
+    try:
+        await conn.accept(chosen)
         if not _origin_ok(_header(scope, b"origin"), _host(scope), settings):
             await conn.refuse(P.CLOSE_BAD_TOKEN, "origin not allowed")
         elif not await svc.store.exists(rid):
             await conn.refuse(P.CLOSE_NO_REVIEW, "no such review")
         elif not await svc.store.check_token(rid, token_from(_header(scope, b"authorization") or "",
-                                                             _query_arg(scope, "token"))):
+                                                             from_protocol or _query_arg(scope, "token"))):
             await conn.refuse(P.CLOSE_BAD_TOKEN, "bad token")
         else:
             await conn.run()

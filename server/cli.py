@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 
 from jobs.logs import setup_logging
@@ -33,10 +34,12 @@ class EmbeddedStack:
         if not self.settings.redis_url:
             from jobs.redis_server import EmbeddedRedis
 
-            self.redis = EmbeddedRedis(self.settings.data_dir / "redis").start()
+            # The data folder is locked for this process's life (a second `serve` on it is refused and
+            # touches nothing of ours), and the Redis asks for a generated password.
+            self.redis = EmbeddedRedis(self.settings.data_dir / "redis", secure=True).start()
             self.settings.redis_url = self.redis.url
-            print(f"Started a private Redis for Redline ({self.redis.url}, data in {self.redis.data_dir})",
-                  file=sys.stderr)
+            print(f"Started a private Redis for Redline (redis://127.0.0.1:{self.redis.port}/0, password in "
+                  f"{self.redis.data_dir / 'redis.password'}, data in {self.redis.data_dir})", file=sys.stderr)
         return self.settings
 
     def __exit__(self, *exc: object) -> None:
@@ -45,24 +48,64 @@ class EmbeddedStack:
 
 
 def _stop_event() -> asyncio.Event:
+    """Set by the first SIGINT/SIGTERM (a clean stop); a second one while stopping ends the loop
+    at once (SystemExit), and the `with` blocks around it still stop the embedded Redis."""
     ev = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if ev.is_set():
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.call_soon(_raise_exit)
+        ev.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, ev.set)
+        loop.add_signal_handler(sig, on_signal)
     return ev
 
 
+def _raise_exit() -> None:
+    raise SystemExit(130)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """Outside the event loop (starting Redis, stopping it): SIGTERM unwinds like Ctrl-C does, so
+    the embedded Redis is stopped and the data folder's lock let go."""
+    raise SystemExit(128 + signum)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is started: a busy port stops `serve` at once,
+    with nothing left running. Hypercorn takes it as `fd://`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host.strip("[]"), port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 # ------------------------------------------------------------------ serve ---
-async def serve(settings: Settings, host: str, port: int, run_worker: bool, ready_file: str | None = None) -> None:
+async def serve(settings: Settings, host: str, port: int, run_worker: bool, ready_file: str | None = None,
+                fd: int | None = None) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
+    from server import hypercorn_fixes
     from server import protocol as P
     from server.app import create_app
 
+    hypercorn_fixes.apply()  # an oversized frame is closed with 1009 at once, not at the next ping
+
     app = create_app(settings, run_worker=run_worker)
     config = Config()
-    config.bind = [f"{host}:{port}"]
+    config.bind = [f"fd://{fd}"] if fd is not None else [f"{host}:{port}"]
     config.websocket_max_message_size = settings.ws_max_message_bytes
     config.websocket_ping_interval = settings.ws_ping_interval_s
     # Hypercorn keeps a closed websocket's ping task until this runs out: sockets are closed
@@ -105,12 +148,35 @@ def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from jobs.redis_server import DataDirBusy, EmbeddedRedisError
+
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    with EmbeddedStack(settings) as s:
-        _use_uvloop()
-        asyncio.run(serve(s, host, port, not args.no_worker, args.ready_file))
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        sock = _bind(host, port)
+    except OSError as e:
+        print(f"redline serve: cannot listen on {host}:{port} ({e.strerror or e}). Is another server "
+              f"running there? Choose another with --port or REDLINE_PORT.", file=sys.stderr)
+        return 2
+    try:
+        with EmbeddedStack(settings) as s:
+            _use_uvloop()
+            try:
+                asyncio.run(serve(s, host, port, not args.no_worker, args.ready_file, sock.detach()))
+            finally:
+                signal.signal(signal.SIGTERM, _exit_on_signal)  # the loop put the default back
+    except DataDirBusy as e:
+        print(f"redline serve: {e}", file=sys.stderr)
+        return 3
+    except EmbeddedRedisError as e:
+        print(f"redline serve: could not start the private Redis: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        sock.close()  # nothing when Hypercorn took it
     return 0
 
 

@@ -44,12 +44,18 @@ class Subscriber:
     dropped when the writer has sent it all, and the writer waits on a plain future."""
 
     __slots__ = ("rid", "queue", "maxlen", "waiter", "overflowed", "closing", "writer", "handler", "direct",
-                 "inflight")
+                 "inflight", "maxbytes", "nbytes", "buffered", "pending")
 
-    def __init__(self, rid: str, maxlen: int) -> None:
+    def __init__(self, rid: str, maxlen: int, maxbytes: int = 1 << 62) -> None:
         self.rid = rid
         self.queue: deque | None = None
         self.maxlen = maxlen
+        # The byte budget: queued frames plus what the socket's transport still holds unsent (a
+        # welcome snapshot the client has not read counts too). Over it: overflowed, as over maxlen.
+        self.maxbytes = maxbytes
+        self.nbytes = 0  # characters of the queued frames
+        self.buffered: Callable[[], int] | None = None  # the transport's unsent bytes, when known
+        self.pending = 0  # bytes of a large frame (the welcome) not yet handed to the transport
         self.waiter: asyncio.Future | None = None  # the writer waits on it for the next frame
         self.overflowed = False
         self.closing: int | None = None  # the close code the server asks for
@@ -74,14 +80,24 @@ class Subscriber:
             if self.waiter is not None and self.direct is not None and not self.stopped and self.direct(entry):
                 return
             q = self.queue = deque()
-        if len(q) >= self.maxlen and entry is not RESYNC:
+        size = entry_size(entry)
+        if entry is not RESYNC and (len(q) >= self.maxlen or self._over_budget(size)):
             if not self.overflowed:
                 self.overflowed = True
                 self.queue = None  # nothing more will be sent: free the memory now
+                self.nbytes = 0
                 self._stop()
         elif not self.overflowed:
             q.append(entry)
+            self.nbytes += size
             self._wake()
+
+    def _over_budget(self, size: int) -> bool:
+        total = self.nbytes + size + self.pending
+        if total > self.maxbytes:
+            return True
+        buffered = self.buffered
+        return buffered is not None and total + buffered() > self.maxbytes
 
     def push_text(self, frame: str) -> None:
         """A frame that is not an event (reply, presence, status): no id, sent as it comes."""
@@ -95,6 +111,7 @@ class Subscriber:
         """For the writer, with nothing queued: the empty queue is dropped (an idle socket keeps
         none) and the future is done at the next frame."""
         self.queue = None
+        self.nbytes = 0
         self.waiter = asyncio.get_running_loop().create_future()
         return self.waiter
 
@@ -121,6 +138,11 @@ class Subscriber:
         if self.writer is not None:
             self.writer.cancel()
         self.stop_reading()
+
+
+def entry_size(entry: Any) -> int:
+    """What a queued entry counts against its socket's byte budget (the frame's length)."""
+    return 0 if entry is RESYNC else len(entry[3])
 
 
 class Feed(asyncio.Protocol):

@@ -25,3 +25,35 @@ class Limiter:
 
     def allow(self, key: str, *, rate_per_s: float, burst: float) -> bool:
         return self.retry_after(key, rate_per_s=rate_per_s, burst=burst) == 0.0
+
+
+def client_address(remote: str | None, forwarded_for: str | None, trust_proxy_headers: bool) -> str:
+    """The key of a client for per-client limits, the same for its HTTP requests and its sockets:
+    its address, or (behind our own reverse proxy only: clients could forge it) the first
+    `X-Forwarded-For` entry."""
+    if trust_proxy_headers and forwarded_for:
+        first = forwarded_for.split(",")[0].strip()
+        if first:
+            return first[:64]
+    return remote or "?"
+
+
+class SocketCounter:
+    """Open sockets per client address (this process)."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, int] = {}
+
+    def take(self, client: str, cap: int) -> bool:
+        n = self.open.get(client, 0)
+        if cap > 0 and n >= cap:
+            return False
+        self.open[client] = n + 1
+        return True
+
+    def give_back(self, client: str) -> None:
+        n = self.open.get(client, 0) - 1
+        if n > 0:
+            self.open[client] = n
+        else:
+            self.open.pop(client, None)

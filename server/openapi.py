@@ -126,7 +126,7 @@ SPEC: dict[str, Any] = {
         "/api/queues": {"get": {"responses": {"200": _ok("queue stats")}}},
         "/api/llm/test": {"post": {"requestBody": _json_body({"type": "object", "properties": {
             "review_id": {"type": "string"}}}, required=False),
-            "responses": {"202": _ok("job"), **AUTH_ERRORS}}},
+            "responses": {"202": _ok("job"), "429": _err("rate limited (Retry-After)"), **AUTH_ERRORS}}},
         "/healthz": {"get": {"responses": {"200": _ok("alive")}}},
         "/readyz": {"get": {"responses": {"200": _ok("ready"), "503": _ok("not ready")}}},
     },

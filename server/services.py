@@ -14,15 +14,16 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from jobs.documents import DocumentError, parse_document
+from jobs.documents import DocumentError
 from jobs.events import Publisher
 from jobs.keys import RETENTION_LOCK, ReviewKeys
 from jobs.models import ChatMessage, Item, Section
+from jobs.parsing import parse_upload
 from jobs.queues import Jobs
 from jobs.settings import Settings
 from jobs.store import Store
 from server.hub import Hub
-from server.limits import Limiter
+from server.limits import Limiter, SocketCounter
 from server.presence import Presence
 
 
@@ -37,6 +38,22 @@ class ServiceError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
+class RateLimited(ServiceError):
+    """429 with Retry-After (HTTP), or a `rate_limited` error reply (websocket)."""
+
+    def __init__(self, kind: str, wait: float) -> None:
+        super().__init__("rate_limited", f"Too many {kind.replace('_', ' ')} requests; "
+                         f"try again in {max(1, round(wait))} s.", 429)
+        self.retry_after = max(1, round(wait + 0.49))
+
+
+_RETRY = object()  # a shared welcome that could not be made: each waiter makes its own
+
+# Per-client rate limits: kind -> the setting with its rate per minute.
+RATE_SETTINGS = {"upload": "rate_upload_per_min", "analyze": "rate_analyze_per_min", "chat": "rate_chat_per_min",
+                 "decide": "rate_decide_per_min", "llm_test": "rate_llm_test_per_min"}
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -47,7 +64,47 @@ class Services:
     hub: Hub
     presence: Presence
     limiter: Limiter = field(default_factory=Limiter)
+    sockets: SocketCounter = field(default_factory=SocketCounter)
     slow_closes: int = 0
+    _welcomes: dict[str, asyncio.Future] = field(default_factory=dict)
+
+    async def welcome_frame(self, rid: str, build: Any) -> tuple[Any, str | None]:
+        """A welcome with the review's snapshot, made once for the sockets that ask for it at the
+        same moment (`build()` -> (frame, last_event_id), or None when the review is gone). A socket
+        that subscribed after the snapshot was read finds any event it missed by `prev` and fills
+        it from the log, as after a lost pub/sub message."""
+        fut = self._welcomes.get(rid)
+        if fut is not None:
+            made = await asyncio.shield(fut)
+            return await build() if made is _RETRY else made  # the first one failed: our own try
+        fut = self._welcomes[rid] = asyncio.get_running_loop().create_future()
+        made = _RETRY
+        try:
+            made = await build()
+            return made
+        finally:
+            self._welcomes.pop(rid, None)
+            fut.set_result(made)
+
+    def check_rate(self, kind: str, client: str) -> None:
+        """One limiter per kind and client address, whether the call came over HTTP or a websocket."""
+        per_min = getattr(self.settings, RATE_SETTINGS[kind])
+        if per_min <= 0:
+            return
+        wait = self.limiter.retry_after(f"{kind}:{client}", rate_per_s=per_min / 60.0, burst=max(1, per_min // 3))
+        if wait:
+            raise RateLimited(kind, wait)
+
+    def person_name(self, value: object, what: str, default: str | None = None) -> str | None:
+        """A chat author, a decision's `by`, a hello name: controls (bidi overrides included) removed,
+        cut to `name_max_chars`; a string longer than `name_hard_max_chars` is refused."""
+        if not isinstance(value, str):
+            return default
+        if len(value) > self.settings.name_hard_max_chars:
+            raise ServiceError("name_too_long", f"{what} is too long (at most {self.settings.name_max_chars} "
+                               "characters are kept).")
+        cleaned = " ".join(strip_controls(value).split())[: self.settings.name_max_chars].strip()
+        return cleaned or default
 
     def metrics_slow_close(self) -> None:
         self.slow_closes += 1
@@ -65,9 +122,16 @@ class Services:
         if guidelines is not None:
             gdoc = await _parse(guidelines[0], guidelines[1], limit, what="guidelines file")
             guide_text = "\n\n".join(f"{s.title}\n{s.text}" for s in gdoc.sections)
-        sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level)
+        # Bidi overrides and isolates are removed from titles and text: they can make a passage read
+        # differently from what it says, in the page, the findings and the export.
+        sections = [Section(id=f"s{i + 1}", title=strip_bidi(s.title), index=i, text=strip_bidi(s.text),
+                            level=s.level)
                     for i, s in enumerate(doc.sections)]
-        title = (title or "").strip()[:200] or doc.title or PurePath(filename).stem or "Untitled review"
+        if guide_text is not None:
+            guide_text = strip_bidi(guide_text)
+        title = (" ".join(strip_controls(title or "").split())[:200] or strip_controls(doc.title or "").strip()
+                 or strip_controls(PurePath(filename).stem) or "Untitled review")
+        filename = strip_controls(filename)
         rid, token = await self.store.create_review(
             title=title, kind=doc.kind, filename=PurePath(filename).name[:200], sections=sections,
             original=data if doc.kind == "docx" else None, guidelines=guide_text)
@@ -222,9 +286,40 @@ class Services:
 
 async def _parse(filename: str, data: bytes, limit: int, what: str = "document"):
     try:
-        return await asyncio.to_thread(parse_document, filename, data, max_bytes=limit)
+        return await parse_upload(filename, data, max_bytes=limit)  # a limited child process
     except DocumentError as e:
         raise ServiceError(e.code, e.message if what == "document" else f"The {what}: {e.message}", e.status) from None
+
+
+def store_refused(e: BaseException) -> bool:
+    """Redis up but refusing writes: disk full (MISCONF: the last save failed), out of memory (OOM),
+    a read-only replica. A 503 with Retry-After for the caller, not a 500: nothing was changed."""
+    from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
+
+    if isinstance(e, (OutOfMemoryError, ReadOnlyError)):
+        return True
+    if isinstance(e, ResponseError):
+        text = str(e)
+        return any(mark in text for mark in ("MISCONF", "OOM ", "READONLY", "-OOM", "-MISCONF"))
+    return False
+
+
+STORE_REFUSED_MESSAGE = ("The review store cannot save anything just now (its disk is full or it is out of "
+                         "memory); nothing was changed — try again in a minute.")
+
+
+# Bidirectional overrides and isolates (U+202A-202E, U+2066-2069) can make a name or title read
+# differently from what it is ("Trojan Source"); other invisible controls are removed with them.
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
+_CONTROLS = dict.fromkeys([c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + [0x7F])
+
+
+def strip_controls(text: str) -> str:
+    return text.translate(_BIDI).translate(_CONTROLS)
+
+
+def strip_bidi(text: str) -> str:
+    return text.translate(_BIDI)
 
 
 def _first_error(e: Exception) -> str:

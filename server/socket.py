@@ -25,9 +25,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutErr
 from jobs import events
 from jobs.keys import rid_of_job
 from server import protocol as P
-from server.hub import RESYNC, Subscriber
-from server.services import ServiceError as OpError, Services
-from server.wire import RawSocket, share_compression
+from server.hub import RESYNC, Subscriber, entry_size
+from server.services import STORE_REFUSED_MESSAGE, ServiceError as OpError, Services, store_refused
+from server.wire import Prebuilt, RawSocket, share_compression
 
 log = logging.getLogger("redline.socket")
 
@@ -45,15 +45,18 @@ class ClientGone(Exception):
 
 class Connection:
     __slots__ = ("svc", "rid", "receive", "send", "closed", "conn_id", "sub", "cursor", "cursor_id", "name",
-                 "joined", "raw")
+                 "joined", "raw", "client", "big", "dropped")
 
-    def __init__(self, svc: Services, rid: str, receive: Receive, send: Send) -> None:
+    def __init__(self, svc: Services, rid: str, receive: Receive, send: Send, client: str = "?") -> None:
         self.svc = svc
+        self.dropped = False  # the connection was cut (mid-frame): no close frame can follow
+        self.big = 0  # bytes of the largest welcome sent: memory to give back when the socket ends
+        self.client = client  # the client's address: per-client limits are shared with its HTTP calls
         self.rid = rid
         self.receive, self.send = receive, send  # the ASGI callables of this socket
         self.closed = False
         self.conn_id = secrets.token_hex(8)
-        self.sub = Subscriber(rid, svc.settings.ws_queue_max)
+        self.sub = Subscriber(rid, svc.settings.ws_queue_max, svc.settings.ws_queue_max_bytes)
         self.cursor: tuple[int, int] = (0, 0)
         self.cursor_id: str | None = None
         self.name = "Reviewer"
@@ -72,19 +75,20 @@ class Connection:
             await self._read()
             await _cancel(sub.writer)
             if sub.overflowed:
-                self.svc.metrics_slow_close()
-                log.warning("closing a socket of review %s that fell %d frames behind", self.rid, sub.maxlen)
-                await self.close_within(P.CLOSE_TOO_SLOW, "client too slow")
+                await self._too_slow()
             elif sub.closing == P.CLOSE_NO_REVIEW:
                 await self.close_within(P.CLOSE_NO_REVIEW, "the review was deleted")
             elif sub.closing is not None:
                 await self.close_within(sub.closing, "server going away")
+        except TooSlow:
+            await self._too_slow()
         except ReviewGone:
             await self.close(P.CLOSE_NO_REVIEW, "no such review")
         finally:
             sub.handler = None
             await _cancel(sub.writer)  # the client went away (this task was cancelled): stop ours too
             await self.svc.hub.unsubscribe(sub)
+            release_memory(self.big)
             if self.joined:
                 try:
                     await self.svc.presence.leave(self.rid, self.conn_id)
@@ -98,7 +102,7 @@ class Connection:
         hello = await self._await_hello()
         if hello is None:
             return False
-        self.name = (hello.name or "Reviewer").strip()[:60] or "Reviewer"
+        self.name = self.svc.person_name(hello.name, "name", "Reviewer") or "Reviewer"
         await self.svc.hub.subscribe(sub)
         await self._welcome(hello.last_event_id)
         self.svc.hub.caught_up(self.rid, self.cursor_id)
@@ -108,11 +112,66 @@ class Connection:
         self.joined = True
         return True
 
+    async def _too_slow(self) -> None:
+        """Over its byte or frame budget, or a send not taken within `ws_send_timeout_s`: close with
+        4408, then drop the connection, and with it everything still waiting to be sent to it."""
+        self.svc.metrics_slow_close()
+        unsent = self.raw.transport.get_write_buffer_size() if self.raw is not None else 0
+        log.warning("closing a socket of review %s that fell behind (%d frames / %d bytes queued, %d unsent)",
+                    self.rid, self.sub.depth(), self.sub.nbytes, unsent)
+        self.sub.overflowed = True
+        self.sub.queue = None
+        if self.dropped:
+            self.closed = True
+            release_memory(self.big)
+            return
+        await self.close_within(P.CLOSE_TOO_SLOW, "client too slow")
+        if self.raw is not None and self.raw.transport.get_write_buffer_size():
+            # The close frame waits behind what the peer has not read. A peer that reads again within
+            # `ws_send_timeout_s` still finds it (and its 4408); after that the connection is dropped,
+            # and what it held with it.
+            asyncio.get_running_loop().call_later(self.svc.settings.ws_send_timeout_s, _drop_if_stuck,
+                                                  self.raw.transport)
+        else:
+            release_memory(unsent)
+
+    async def _send_bounded(self, text: str) -> None:
+        """A send that may wait for the client (a welcome, a replay, a catch-up): TooSlow when the
+        client has not taken it within `ws_send_timeout_s`."""
+        try:
+            await asyncio.wait_for(self._send(text), self.svc.settings.ws_send_timeout_s)
+        except asyncio.TimeoutError:
+            raise TooSlow() from None
+
+    async def _send_big(self, frame: Prebuilt) -> None:
+        """A large frame (a welcome with its snapshot, shared by the sockets joining at once): written
+        in pieces as the client takes them (`RawSocket.write_large`), so a client that never reads
+        pins one piece, not a snapshot. What is still to write counts against the socket's byte
+        budget; a client that has not taken it all within `ws_send_timeout_s` is dropped (TooSlow)."""
+        self.big = max(self.big, len(frame.payload))
+        deadline = time.monotonic() + self.svc.settings.ws_send_timeout_s
+        sub = self.sub
+
+        def left(n: int) -> bool:
+            sub.pending = n
+            return sub.overflowed
+
+        raw = self.raw
+        try:
+            if raw is not None and await raw.write_large(frame, deadline, left):
+                return
+        except (asyncio.TimeoutError, ConnectionError):
+            self.dropped = True
+            raise TooSlow() from None
+        await self._send_bounded(frame.payload.decode())
+
     # ------------------------------------------------------------------ ASGI ---
-    async def accept(self) -> None:
+    async def accept(self, subprotocol: str | None = None) -> None:
         share_compression(self.send)  # if the client asks for compression: one compressed frame for all
-        await self.send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": []})
         self.raw = RawSocket.of(self.send)
+        if self.raw is not None:
+            self.sub.buffered = self.raw.transport.get_write_buffer_size
 
     async def _receive(self) -> str | bytes:
         """The client's next message (ClientGone once it has gone)."""
@@ -172,20 +231,28 @@ class Connection:
         store = self.svc.store
         if last_id and await events.log_contains(self.svc.redis, self.rid, last_id):
             missed = await events.read_after(self.svc.redis, self.rid, last_id)
-            await self._send(P.welcome(True, None, last_event_id=last_id, service=self.svc.hub.state).decode())
+            await self._send_bounded(P.welcome(True, None, last_event_id=last_id, service=self.svc.hub.state).decode())
             self._advance(last_id)
             for ev in missed:
-                await self._send(ev.frame.decode())
+                await self._send_bounded(ev.frame.decode())
                 self._advance(ev.id)
                 await asyncio.sleep(0)  # a long replay lets the other sockets run between frames
         else:
-            snap = await store.snapshot(self.rid)
-            if snap is None:
+            async def build() -> tuple[Prebuilt, str | None] | None:
+                snap = await store.snapshot(self.rid)
+                if snap is None:
+                    return None
+                snap["reviewer"] = self.svc.reviewer_info()
+                return Prebuilt(P.welcome(False, snap, service=self.svc.hub.state)), snap["last_event_id"]
+
+            made = await self.svc.welcome_frame(self.rid, build)  # one snapshot for the sockets joining now
+            if made is None:
                 raise ReviewGone()
-            snap["reviewer"] = self.svc.reviewer_info()
-            await self._send(P.welcome(False, snap, service=self.svc.hub.state).decode())
-            if snap["last_event_id"]:
-                self._advance(snap["last_event_id"])
+            frame, last = made
+            await self._send_big(frame)
+            del frame, made
+            if last:
+                self._advance(last)
 
     def _advance(self, eid: str) -> None:
         self.cursor_id = eid
@@ -209,11 +276,16 @@ class Connection:
                 q = sub.queue
                 while q:
                     entry = q.popleft()
+                    sub.nbytes -= entry_size(entry)
                     frame = self._admit(entry)
                     if frame is SKIP:
                         continue
                     if frame is GAP:
-                        await self._catch_up(None if entry is RESYNC else entry[1])
+                        try:
+                            await self._catch_up(None if entry is RESYNC else entry[1])
+                        except TooSlow:
+                            sub.overflowed = True  # the socket's task closes it with 4408
+                            return
                         continue
                     if frame is GONE:
                         sub.closing = P.CLOSE_NO_REVIEW
@@ -285,7 +357,7 @@ class Connection:
         missed = await events.read_after(self.svc.redis, self.rid, self.cursor_id)
         for ev in missed:
             if ev.id and events.id_key(ev.id) > self.cursor:
-                await self._send(ev.frame.decode())
+                await self._send_bounded(ev.frame.decode())
                 self._advance(ev.id)
                 await asyncio.sleep(0)  # as in a replay
             if upto and ev.id == upto:
@@ -327,7 +399,11 @@ class Connection:
             log.warning("op %s: Redis unreachable", getattr(msg, "op", "?"))
             self._reply(P.reply_error(msg.ref, "unavailable", "The review store is unreachable just now; "
                                       "nothing was changed — try again in a few seconds."))
-        except Exception:
+        except Exception as e:
+            if store_refused(e):
+                log.warning("op %s: Redis refused the write (%s)", getattr(msg, "op", "?"), str(e)[:200])
+                self._reply(P.reply_error(msg.ref, "store_full", STORE_REFUSED_MESSAGE))
+                return
             log.exception("op %s failed", getattr(msg, "op", "?"))
             self._reply(P.reply_error(msg.ref, "unavailable",
                                       "The service could not do this just now; try again."))
@@ -342,6 +418,7 @@ class Connection:
         if isinstance(msg, P.Ping):
             return {"pong": time.time()}
         if isinstance(msg, P.Analyze):
+            svc.check_rate("analyze", self.client)
             return await svc.analyze(rid, msg.sections)
         if isinstance(msg, P.Cancel):
             if msg.all:
@@ -355,8 +432,10 @@ class Connection:
                 raise OpError("not_found", "No such job in this review.")
             return {"job_id": msg.job_id, "status": status}
         if isinstance(msg, P.Chat):
+            svc.check_rate("chat", self.client)
             return await svc.chat(rid, msg.message, msg.section_id, self.name)
         if isinstance(msg, P.Decide):
+            svc.check_rate("decide", self.client)
             if msg.item_ids is not None:
                 return {"items": await svc.decide_many(rid, msg.item_ids, msg.decision, self.name)}
             if msg.item_id is None:
@@ -406,3 +485,43 @@ async def _cancel(task: asyncio.Task | None) -> None:
 
 class ReviewGone(Exception):
     """The review was deleted while the socket was open."""
+
+
+class TooSlow(Exception):
+    """The client did not take what was sent within the budget (bytes, time): close with 4408."""
+
+
+def _drop_if_stuck(transport: Any) -> None:
+    unsent = transport.get_write_buffer_size()
+    if unsent:
+        transport.abort()
+        release_memory(unsent)
+
+
+_trim_scheduled = False
+
+
+def release_memory(freed: int) -> None:
+    """After a large buffer was let go, give the freed memory back to the OS soon (glibc keeps
+    large freed blocks in its heap otherwise: the issue's server kept 2.5 GB after its sockets
+    closed). One trim for a burst of such closes."""
+    global _trim_scheduled
+    if freed < 1 << 20 or _trim_scheduled:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    _trim_scheduled = True
+    loop.call_later(0.5, _trim)
+
+
+def _trim() -> None:
+    global _trim_scheduled
+    _trim_scheduled = False
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

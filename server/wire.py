@@ -23,7 +23,9 @@ for the client to drain, closes, pings and so on, as before.
 
 from __future__ import annotations
 
+import asyncio
 import struct
+import time
 import zlib
 from typing import Any
 
@@ -83,11 +85,12 @@ def share_compression(send: Any) -> None:
 class RawSocket:
     """The transport under one Hypercorn websocket, for frames made by `text_frame`."""
 
-    __slots__ = ("stream", "conn", "lock", "transport", "deflate", "_connected", "_open")
+    __slots__ = ("stream", "conn", "lock", "transport", "deflate", "_connected", "_open", "writer")
 
     def __init__(self, stream: Any, conn: Any, lock: Any, transport: Any, deflate: bool, connected: Any,
-                 open_: Any) -> None:
+                 open_: Any, writer: Any = None) -> None:
         self.stream, self.conn, self.lock, self.transport = stream, conn, lock, transport
+        self.writer = writer  # the connection's asyncio StreamWriter (its drain)
         self.deflate = deflate  # the client takes our frames compressed, each on its own
         self._connected, self._open = connected, open_
 
@@ -118,7 +121,7 @@ class RawSocket:
                     return None
                 deflate = True
             return cls(stream, conn, tcp.send_lock, tcp.writer.transport, deflate, ASGIWebsocketState.CONNECTED,
-                       ConnectionState.OPEN)
+                       ConnectionState.OPEN, tcp.writer)
         except (ImportError, AttributeError, ValueError):  # another server, or a Hypercorn that moved things
             return None
 
@@ -131,4 +134,38 @@ class RawSocket:
         if transport.is_closing() or transport.get_write_buffer_size():
             return False
         transport.write(event.deflated() if self.deflate else event.plain)
+        return True
+
+    def can_write(self) -> bool:
+        return not (self.stream.closed or self.stream.state is not self._connected
+                    or self.conn.state is not self._open or self.lock.locked() or self.transport.is_closing())
+
+    async def write_large(self, event: Prebuilt, deadline: float, left: Any, chunk: int = 256 * 1024) -> bool:
+        """Write a large frame (a welcome with its snapshot) in pieces, each once the client has
+        taken the previous ones, holding the connection's send lock so that nothing interleaves:
+        a client that does not read pins one piece, not the whole frame. `left(n)` is told the
+        bytes still to write (and answers True to stop: the socket is over its budget). False
+        (nothing written) when the ASGI path must send it; TimeoutError when the client has not
+        taken it all by `deadline`, or the socket went over its budget: the connection is then
+        dropped (a frame cut in the middle cannot be followed by a close frame).
+        """
+        if not self.can_write() or self.writer is None:
+            return False
+        frame = memoryview(event.deflated() if self.deflate else event.plain)
+        async with self.lock:
+            try:
+                for start in range(0, len(frame), chunk):
+                    if left(len(frame) - start):  # the socket is over its budget: stop now
+                        raise asyncio.TimeoutError()
+                    if start:
+                        await asyncio.wait_for(self.writer.drain(), max(0.0, deadline - time.monotonic()))
+                    if self.transport.is_closing():
+                        raise ConnectionError("the client went away")
+                    self.transport.write(frame[start:start + chunk])
+                left(0)
+                await asyncio.wait_for(self.writer.drain(), max(0.0, deadline - time.monotonic()))
+            except (asyncio.TimeoutError, ConnectionError, asyncio.CancelledError):
+                left(0)
+                self.transport.abort()
+                raise
         return True

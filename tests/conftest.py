@@ -57,6 +57,10 @@ def base_env(redis_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDLINE_", "ANTHROPIC_"))}
     env.update({"REDIS_URL": redis_url, "REDLINE_OFFLINE_PACE_MS": "20", "REDLINE_LOG_LEVEL": "WARNING", "REDLINE_RATE_UPLOAD_PER_MIN": "100000",
                 "PYTHONUNBUFFERED": "1"})
+    # Every test client is 127.0.0.1: per-client limits that tests do not set themselves are off.
+    env.update({"REDLINE_RATE_ANALYZE_PER_MIN": "100000", "REDLINE_RATE_CHAT_PER_MIN": "100000",
+                "REDLINE_RATE_DECIDE_PER_MIN": "100000", "REDLINE_RATE_LLM_TEST_PER_MIN": "100000",
+                "REDLINE_WS_MAX_PER_CLIENT": "100000"})
     env.update(extra)
     return env
 

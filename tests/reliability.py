@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ["tests/test_faults.py", "tests/test_soak.py", "tests/test_hostile.py", "tests/test_multi_instance.py",
-          "tests/test_access.py", "tests/test_spine.py"]
+          "tests/test_access.py", "tests/test_spine.py", "tests/test_abuse.py"]
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from jobs.models import Finding
@@ -193,7 +193,9 @@ _ABBREVIATIONS = frozenset(
     "e.g i.e etc mr mrs ms dr no nr approx vs fig figs ref refs st inc ltd co cf al sec "
     "para art p pp jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
-_BOUNDARY = re.compile(r"([.!?]+[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# The lookbehind makes the regex linear: a run of n dots is tried from its first dot only
+# (without it, every dot of the run restarts `[.!?]+`, O(n²) on "......").
+_BOUNDARY = re.compile(r"(?<![.!?])([.!?]+[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’\-][A-Za-z0-9]+)*")
 
 
@@ -245,15 +247,27 @@ def split_blocks(source: str) -> list[Span]:
     return blocks
 
 
-def _is_abbreviation(before: str) -> bool:
-    """Does ``before`` (text up to and including a '.') end with an abbreviation or initial?"""
-    if not before.endswith("."):
+_ABBREVIATION_SCAN = 40  # longer than any abbreviation with its opening brackets and quotes
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """Is ``text[dot]`` a '.' ending an abbreviation or an initial ("e.g.", "Dr.", "J.")?
+
+    Looks back at most _ABBREVIATION_SCAN characters, so a sentence split costs O(1) per full
+    stop (slicing the text up to every stop and searching it was O(n²) on one long paragraph)."""
+    if text[dot] != ".":
         return False
-    match = re.search(r"(\S+)\.$", before)
-    if not match:
-        return False
-    word = match.group(1).lower().lstrip("(\"'“‘")
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+    begin = max(0, dot - _ABBREVIATION_SCAN)
+    cut = begin
+    for index in range(dot - 1, begin - 1, -1):
+        if text[index].isspace():
+            cut = index + 1
+            break
+    else:
+        if begin > 0:
+            return False  # a "word" longer than the scan: no abbreviation
+    word = text[cut:dot].lower().lstrip("(\"'“‘")
+    return bool(word) and (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
 
 
 def split_sentences(source: str, blocks: Iterable[Span] | None = None) -> list[Span]:
@@ -262,7 +276,7 @@ def split_sentences(source: str, blocks: Iterable[Span] | None = None) -> list[S
     for block in split_blocks(source) if blocks is None else blocks:
         start = block.start
         for match in _BOUNDARY.finditer(block.text):
-            if _is_abbreviation(block.text[: match.start() + 1]):
+            if _is_abbreviation(block.text, match.start()):
                 continue
             sentence = _span(source, start, block.start + match.end(1), block.is_item)
             if sentence:
@@ -288,11 +302,7 @@ def _clip(text: str) -> str:
 
 def _phrases(hits: list[str], limit: int = 4) -> str:
     """'"a", "b" and 2 more' from the distinct phrases in order."""
-    distinct: list[str] = []
-    for hit in hits:
-        phrase = " ".join(hit.lower().split())
-        if phrase not in distinct:
-            distinct.append(phrase)
+    distinct = list(dict.fromkeys(" ".join(hit.lower().split()) for hit in hits))  # O(n), in order
     shown = ", ".join(f'"{p}"' for p in distinct[:limit])
     more = len(distinct) - limit
     return shown + (f" and {more} more" if more > 0 else "")
@@ -422,7 +432,9 @@ _DUE_PATTERNS: tuple[re.Pattern[str], ...] = (
     _rx(r"within\s+\d+\s+(?:working\s+|business\s+)?(?:days?|weeks?|months?)"),
     _rx(rf"by\s+(?:{_MONTH}|(?:mon|tues|wednes|thurs|fri)day)"),
 )
-_TBD = re.compile(r"^\s*(?:tbd|tbc|tba|to\s+be\s+\w+|n/?a|unknown|unassigned|none|-+|\?+)?\s*$", re.I)
+# Matched against the stripped cell: the former `^\s*(...)?\s*$` had two adjacent whitespace
+# runs, O(n²) on a long run of spaces.
+_TBD = re.compile(r"(?:tbd|tbc|tba|to\s+be\s+\w+|n/?a|unknown|unassigned|none|-+|\?+)?", re.I)
 _ACTION_MODAL = _rx(
     r"will", r"shall", r"should", r"must", r"to\s+be", r"needs?\s+to", r"is\s+to", r"are\s+to",
     r"recommend(?:s|ed|ation)?", r"we\s+propose", r"action",
@@ -479,7 +491,7 @@ _ACTOR = re.compile(
     re.I,
 )
 _CONTACT_DETAILS = re.compile(
-    r"[\w.+-]+@[\w-]+\.[\w.-]+"
+    r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+"  # the lookbehind: tried once per word, not once per letter
     r"|\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}"
     r"|\b(?:tel|phone|mobile|mob)\b\.?\s*:[ \t]*[\d+(][\d ()-]{6,}\d",
     re.I,
@@ -538,6 +550,8 @@ class _Section:
     guidelines: str | None
     blocks: tuple[Span, ...]
     sentences: tuple[Span, ...]
+    # per-sentence answers already computed (one long sentence can hold thousands of matches)
+    memo: dict[tuple[str, int], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def has_evidence(self) -> bool:
@@ -625,8 +639,9 @@ def check_blame(sec: _Section) -> Iterator[Finding]:
     if not hits:
         return
     sentence = hits[0][0]
-    as_cause = sec.role == "root_cause" or any(_CAUSE_WORDS.search(s.text) for s, _ in hits)
-    sentences = len({s.start for s, _ in hits})
+    hit_sentences = list({s.start: s for s, _ in hits}.values())  # once each: one long sentence may hold many hits
+    as_cause = sec.role == "root_cause" or any(_CAUSE_WORDS.search(s.text) for s in hit_sentences)
+    sentences = len(hit_sentences)
     yield _make(
         "critical" if as_cause else "important",
         "high" if as_cause else "medium",
@@ -1004,7 +1019,7 @@ def _is_table_rule(row: str) -> bool:
 
 
 def _filled(cell: str) -> bool:
-    return bool(cell) and not _TBD.match(cell)
+    return bool(cell) and not _TBD.fullmatch(cell.strip())
 
 
 def _has_owner(text: str) -> bool:
@@ -1253,10 +1268,12 @@ class _PhraseRule:
 
 
 def _absolute_unsupported(sec: _Section, sentence: Span, match: re.Match[str]) -> bool:
-    if _EVIDENCE.search(sentence.text):
-        return False
-    # Claims in findings and root-cause sections are already reported by the evidence check.
-    return not (sec.role in ("findings", "root_cause") and _CLAIM.search(sentence.text))
+    key = ("absolute", sentence.start)  # the answer depends on the sentence only, not on the match
+    if key not in sec.memo:
+        # Claims in findings and root-cause sections are already reported by the evidence check.
+        sec.memo[key] = not _EVIDENCE.search(sentence.text) and not (
+            sec.role in ("findings", "root_cause") and _CLAIM.search(sentence.text))
+    return sec.memo[key]
 
 
 def _passive_without_agent(sec: _Section, sentence: Span, match: re.Match[str]) -> bool:
@@ -1465,7 +1482,8 @@ def check_contact_details(sec: _Section) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- guidelines
 
 
-_GUIDELINE_LINE = re.compile(r"^\s*(?:[-*•]\s*|\d+[.)]\s*)?(?P<rule>.*\b(?:must|shall)\b.*?)\s*$", re.I)
+_MUST = re.compile(r"\b(?:must|shall)\b", re.I)
+_LIST_MARKER = re.compile(r"[-*•]\s*|\d+[.)]\s*")
 _GENERIC_TERMS = frozenset(
     _stem(word)
     for word in "must shall should include included includes contain contains state stated provide provided "
@@ -1476,7 +1494,16 @@ _GENERIC_TERMS = frozenset(
 
 
 def _guideline_rules(guidelines: str) -> list[str]:
-    return [m.group("rule") for line in guidelines.splitlines() if (m := _GUIDELINE_LINE.match(line))]
+    """The "must"/"shall" lines, without their list markers (plain string code: the former
+    `^\\s*(marker)?(.*must.*?)\\s*$` backtracked quadratically on long lines of spaces)."""
+    rules = []
+    for line in guidelines.splitlines():
+        line = line.strip()
+        marker = _LIST_MARKER.match(line)
+        rule = line[marker.end():] if marker else line
+        if _MUST.search(rule):
+            rules.append(rule)
+    return rules
 
 
 def check_guidelines(sec: _Section) -> Iterator[Finding]:
@@ -1602,11 +1629,13 @@ def _passage_spans(text: str) -> list[Span]:
             spans.append(block)
             continue
         window: list[Span] = []
+        words = 0
         for sentence in split_sentences(text, [block]):
             window.append(sentence)
-            if sum(word_count(s.text) for s in window) >= _PASSAGE_WORDS * 2 // 3:
+            words += word_count(sentence.text)
+            if words >= _PASSAGE_WORDS * 2 // 3:
                 spans.append(Span(window[0].start, window[-1].end, text[window[0].start : window[-1].end]))
-                window = []
+                window, words = [], 0
         if window:
             spans.append(Span(window[0].start, window[-1].end, text[window[0].start : window[-1].end]))
     return spans

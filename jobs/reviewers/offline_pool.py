@@ -1,0 +1,123 @@
+"""The process pool the offline rules run in, and what runs inside it.
+
+Kept apart from `offline_reviewer.py` so a pool process imports only the rules (and the standard
+library), not the job machinery. See `offline_reviewer.py` for why a pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from jobs.reviewers import offline
+
+
+class PoolFailed(Exception):
+    """A call did not finish: over its budget, or its pool process died. ``message`` is for a person."""
+
+
+def review_section_dicts(title: str, text: str, index: int, total: int, outline: list[str],
+                         guidelines: str | None) -> list[dict[str, Any]]:
+    """Runs in a pool process; findings go back as plain dicts."""
+    findings = offline.review_section(title, text, index=index, total=total, outline=outline, guidelines=guidelines)
+    return [f.model_dump() for f in findings]
+
+
+class _OverBudget(BaseException):
+    """Raised by the SIGPROF handler in a pool process (a BaseException: no rule catches it)."""
+
+
+def _on_budget(signum: int, frame: Any) -> None:
+    raise _OverBudget()
+
+
+def _budgeted(budget: float, fn: Any, args: tuple, kwargs: dict) -> tuple[bool, Any]:
+    """Run ``fn`` with a CPU-time budget; (True, result) or (False, None) when over budget."""
+    signal.setitimer(signal.ITIMER_PROF, max(0.001, budget))
+    try:
+        return True, fn(*args, **kwargs)
+    except _OverBudget:
+        return False, None
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def _init_pool_process(parent: int) -> None:
+    """In each pool process: the budget's signal handler, and an exit when the worker is gone
+    (a killed worker must not leave its pool processes behind)."""
+    signal.signal(signal.SIGPROF, _on_budget)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when its pool stops
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class RulesPool:
+    """A lazily spawned, reused process pool for the rules, with a per-call budget."""
+
+    BACKSTOP_FACTOR = 4  # the wall-clock wait (queueing included) before the pool is replaced
+    BACKSTOP_EXTRA_S = 15.0
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_pool_process, initargs=(os.getpid(),))
+        return self._pool
+
+    async def run(self, fn: Any, budget: float, over_budget: str, *args: Any, **kwargs: Any) -> Any:
+        pool = self._get()
+        try:
+            future = pool.submit(_budgeted, budget, fn, args, kwargs)
+        except (BrokenProcessPool, RuntimeError):
+            self._replace(pool)
+            future = self._get().submit(_budgeted, budget, fn, args, kwargs)
+        waiter = asyncio.wrap_future(future)
+        try:
+            finished, result = await asyncio.wait_for(waiter, budget * self.BACKSTOP_FACTOR + self.BACKSTOP_EXTRA_S)
+        except asyncio.TimeoutError:
+            self._replace(pool, kill=True)  # stuck where the timer cannot reach: start afresh
+            raise PoolFailed(over_budget) from None
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise PoolFailed("The offline reviewer's process stopped unexpectedly; run it again.") from None
+        except _OverBudget:  # the timer fired just as the call returned
+            raise PoolFailed(over_budget) from None
+        except asyncio.CancelledError:
+            future.cancel()  # not started yet: never starts; running: ends within its budget
+            raise
+        if not finished:
+            raise PoolFailed(over_budget)
+        return result
+
+    def _replace(self, pool: ProcessPoolExecutor, kill: bool = False) -> None:
+        if self._pool is pool:
+            self._pool = None
+        if kill:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                try:
+                    process.kill()
+                except Exception:
+                    pass
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=False, cancel_futures=True)
