@@ -26,13 +26,13 @@ from typing import Any
 import anthropic
 
 from bench.common import ROOT, embedded_redis, machine, workdir
-from jobs.models import Section
-from jobs.reviewers import prompts
-from jobs.reviewers.base import AnalysisRequest, Usage
-from jobs.reviewers.claude import ClaudeReviewer
-from jobs.reviewers.claude_models import spec
-from jobs.reviewers.streaming import ItemScanner
-from jobs.settings import Settings
+from redline.jobs.models import Section
+from redline.jobs.reviewers import prompts
+from redline.jobs.reviewers.base import AnalysisRequest, Usage
+from redline.jobs.reviewers.claude import ClaudeReviewer
+from redline.jobs.reviewers.claude_models import spec
+from redline.jobs.reviewers.streaming import ItemScanner
+from redline.jobs.settings import Settings
 from tests import samples
 from tests.fake_anthropic import FakeAnthropic, Text, ToolUse
 

@@ -65,7 +65,7 @@ def machine() -> dict[str, Any]:
             versions[name] = None
     redis_version = None
     with contextlib.suppress(Exception):
-        from jobs.redis_server import find_redis_binary
+        from redline.jobs.redis_server import find_redis_binary
 
         out = subprocess.run([find_redis_binary(), "--version"], capture_output=True, text=True, timeout=10).stdout
         redis_version = next((p.split("=", 1)[1] for p in out.split() if p.startswith("v=")), out.strip())
@@ -168,7 +168,7 @@ class Proc:
 
 
 def free_port() -> int:
-    from jobs.redis_server import free_port as fp
+    from redline.jobs.redis_server import free_port as fp
 
     return fp()
 
@@ -200,7 +200,7 @@ def workdir(name: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def embedded_redis(tmp: Path) -> Iterator[Any]:
-    from jobs.redis_server import EmbeddedRedis
+    from redline.jobs.redis_server import EmbeddedRedis
 
     r = EmbeddedRedis(tmp / "redis").start()
     try:
@@ -233,8 +233,8 @@ def start_redline(redis_url: str, tmp: Path, *, worker: bool = False, probe: boo
     """`redline serve` as a subprocess (through bench.probe, which only adds a GC recorder)."""
     port = free_port()
     cli = ["serve", "--host", HOST, "--port", str(port)] + ([] if worker else ["--no-worker"])
-    args = [sys.executable, "-m", "bench.probe", "server.cli", *cli] if probe else \
-        [sys.executable, "-m", "server.cli", *cli]
+    args = [sys.executable, "-m", "bench.probe", "redline.server.cli", *cli] if probe else \
+        [sys.executable, "-m", "redline.server.cli", *cli]
     e = redline_env(redis_url, tmp, **env)
     root = Path(server_root or ROOT)  # a scratch copy of the project, for experiments
     e["PYTHONPATH"] = str(root)
@@ -249,7 +249,7 @@ def start_redline(redis_url: str, tmp: Path, *, worker: bool = False, probe: boo
 
 def start_redline_worker(redis_url: str, tmp: Path, *, name: str = "worker", concurrency: int | None = None,
                          **env: str) -> Proc:
-    args = [sys.executable, "-m", "server.cli", "worker"] + (["--concurrency", str(concurrency)] if concurrency else [])
+    args = [sys.executable, "-m", "redline.server.cli", "worker"] + (["--concurrency", str(concurrency)] if concurrency else [])
     return Proc(args, env=redline_env(redis_url, tmp, **env), log_path=tmp / f"{name}.log")
 
 

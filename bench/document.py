@@ -66,7 +66,7 @@ async def run_scenario(tmp: Path, redis_url: str, name: str, latency: float, con
                           REDLINE_MODEL_RPM_ANALYSIS=str(int(rate)), REDLINE_MODEL_RATE_WINDOW_S="1",
                           REDLINE_WORKER_CONCURRENCY=str(conc),
                           **({} if warm else {"REDLINE_MODEL_CACHE_WARM_WAIT_S": "0"}))
-        worker = Proc([sys.executable, "-m", "server.cli", "worker"], env=env, log_path=tmp / f"doc-{name}-worker.log")
+        worker = Proc([sys.executable, "-m", "redline.server.cli", "worker"], env=env, log_path=tmp / f"doc-{name}-worker.log")
         sock = None
         try:
             await asyncio.to_thread(wait_worker, redis_url, "analysis")

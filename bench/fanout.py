@@ -203,7 +203,7 @@ class Target:
             import hiredis
             from redis.asyncio import Redis
 
-            from jobs.events import PUBLISH_LUA, Publisher
+            from redline.jobs.events import PUBLISH_LUA, Publisher
 
             pub = Publisher(Redis.from_url(self.redis_url), maxlen=10_000)  # builds the script's arguments
             (sha,) = await pipe.execute([("SCRIPT", "LOAD", PUBLISH_LUA)])

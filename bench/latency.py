@@ -46,7 +46,7 @@ async def main_async(args) -> dict[str, Any]:
                      "REDLINE_MODEL_RPM_ANALYSIS": "100000"}
         out["reviewer"] = "claude (fake model)"
         server, base = await asyncio.to_thread(start_redline, redis.url, tmp, worker=False, name="latency-serve")
-        worker = Proc([sys.executable, "-m", "server.cli", "worker"], env=redline_env(redis.url, tmp, **env_extra),
+        worker = Proc([sys.executable, "-m", "redline.server.cli", "worker"], env=redline_env(redis.url, tmp, **env_extra),
                       log_path=tmp / "latency-worker.log")
         sock = None
         try:

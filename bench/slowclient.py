@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from bench.common import embedded_redis, log, start_redline, summary_ms, use_uvloop, workdir, write_result
 from bench.rlclient import RSocket, markdown, upload
-from jobs.events import Publisher
+from redline.jobs.events import Publisher
 
 
 async def run_once(base: str, redis_url: str, sockets: int, rate: float, seconds: float, stall: bool) -> dict[str, Any]:

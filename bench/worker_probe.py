@@ -47,7 +47,7 @@ class SleepyReviewer(NoopReviewer):
         self.seconds = float(os.environ.get("BENCH_SLEEPY_S", "30"))
 
     async def analyze(self, req: Any) -> AsyncIterator[Any]:
-        from jobs.reviewers.base import Progress
+        from redline.jobs.reviewers.base import Progress
 
         steps = int(self.seconds / 0.05)
         for i in range(steps):
@@ -82,7 +82,7 @@ def _wrap(fn):
 
 
 def install() -> None:
-    from jobs import tasks, worker
+    from redline.jobs import tasks, worker
 
     tasks.analyze_section = _wrap(tasks.analyze_section)
     tasks.answer_chat = _wrap(tasks.answer_chat)
@@ -95,8 +95,8 @@ def install() -> None:
 
 def main() -> None:
     install()
-    sys.argv = ["server.cli"] + sys.argv[1:]
-    runpy.run_module("server.cli", run_name="__main__", alter_sys=True)
+    sys.argv = ["redline.server.cli"] + sys.argv[1:]
+    runpy.run_module("redline.server.cli", run_name="__main__", alter_sys=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ sections, splits over-long sections into parts and tidies the text. Bad input on
 raises :class:`DocumentError`, whose message is written for the person who uploaded the file.
 
 It runs in the calling process; the server never calls it directly but through
-``jobs.parsing.parse_upload``, which runs it in a child process with CPU-time and memory
+``redline.jobs.parsing.parse_upload``, which runs it in a child process with CPU-time and memory
 limits. Everything here is linear in the input (no regex with nested or adjacent unbounded
 quantifiers that can backtrack; Markdown structure comes from markdown-it-py).
 
@@ -132,7 +132,7 @@ def parse_document(filename: str, data: bytes, *, max_bytes: int, limits: ParseL
         draft = _PARSERS[kind](name, data, max_bytes, limits)
         return _assemble(kind, name, draft, limits)
     except (DocumentError, MemoryError):
-        raise  # a MemoryError is the child's memory limit: jobs.parsing reports it
+        raise  # a MemoryError is the child's memory limit: redline.jobs.parsing reports it
     except Exception as exc:  # parser libraries raise many things for damaged files
         logger.info("could not parse %s (%s): %r", name, kind, exc)
         raise _corrupt(name, kind) from exc

@@ -17,7 +17,7 @@ from typing import Any, Literal, Sequence
 import orjson
 from redis.asyncio import Redis
 
-from jobs.keys import ReviewKeys
+from redline.jobs.keys import ReviewKeys
 
 # ---------------------------------------------------------------- schema ---
 

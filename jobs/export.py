@@ -36,8 +36,8 @@ from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from jobs.models import Item, Section
-from jobs.redlines import (
+from redline.jobs.models import Item, Section
+from redline.jobs.redlines import (
     DateLike,
     NextId,
     Untrackable,
@@ -45,9 +45,9 @@ from jobs.redlines import (
     hoist_comment_range,
     track_run_range,
 )
-from jobs.redlines import isolate as _isolate
-from jobs.redlines import paragraph_runs as _paragraph_runs
-from jobs.redlines import run_text as _run_text
+from redline.jobs.redlines import isolate as _isolate
+from redline.jobs.redlines import paragraph_runs as _paragraph_runs
+from redline.jobs.redlines import run_text as _run_text
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import logging
 
 from redis.asyncio import Redis
 
-from jobs.keys import RECENT_JOBS
+from redline.jobs.keys import RECENT_JOBS
 
 METRICS_KEY = "rl:metrics"
 log = logging.getLogger("redline.metrics")

@@ -17,9 +17,9 @@ import orjson
 from redis.asyncio import Redis
 from saq import Job
 
-from jobs.events import Publisher, Published, Write, dumps
-from jobs.keys import ReviewKeys
-from jobs.models import Item
+from redline.jobs.events import Publisher, Published, Write, dumps
+from redline.jobs.keys import ReviewKeys
+from redline.jobs.models import Item
 
 
 log = logging.getLogger("redline.jobs")

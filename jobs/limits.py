@@ -36,7 +36,7 @@ from typing import AsyncIterator, Mapping
 
 from redis.asyncio import Redis
 
-from jobs.keys import MODEL_PAUSED_UNTIL
+from redline.jobs.keys import MODEL_PAUSED_UNTIL
 
 log = logging.getLogger("redline.limits")
 

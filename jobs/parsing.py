@@ -2,7 +2,7 @@
 
 ``parse_upload`` is what the server awaits for a document or guidelines upload. The cheap
 checks (type, size, empty) run in the server; the parse itself runs in a fresh
-``python -m jobs.parsing`` process started with ``asyncio.create_subprocess_exec``, so the
+``python -m redline.jobs.parsing`` process started with ``asyncio.create_subprocess_exec``, so the
 event loop only writes the bytes to the child's stdin and reads its JSON answer: a slow or
 hostile file never holds the server's event loop or its GIL.
 
@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from jobs.documents import (
+from redline.jobs.documents import (
     DocumentError,
     ParsedDocument,
     ParsedSection,
@@ -61,7 +61,7 @@ _SLOTS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
 async def parse_upload(filename: str, data: bytes, *, max_bytes: int, settings: Any = None) -> ParsedDocument:
     """Parse an upload in a limited child process; raise DocumentError (4xx) for anything unusable."""
     if settings is None:
-        from jobs.settings import get_settings
+        from redline.jobs.settings import get_settings
 
         settings = get_settings()
     check_upload(filename, data, max_bytes=max_bytes)  # type, size, emptiness: no child needed
@@ -88,7 +88,7 @@ async def _run_child(params: dict[str, Any], data: bytes) -> ParsedDocument:
     name = _display_name(params["filename"])
     wall = 2 * params["cpu_s"] + _WALL_GRACE_S
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "jobs.parsing",
+        sys.executable, "-m", "redline.jobs.parsing",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=_child_env(),
     )
@@ -106,12 +106,8 @@ async def _run_child(params: dict[str, Any], data: bytes) -> ParsedDocument:
 
 
 def _child_env() -> dict[str, str]:
-    """The server's environment, with this checkout first on the path (so `-m jobs.parsing` finds
-    the same code even when the project runs from a checkout rather than installed)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    return env
+    """The server's own environment: the child imports the same installed `redline`."""
+    return dict(os.environ)
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:

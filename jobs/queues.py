@@ -18,13 +18,13 @@ from saq import Job, Status
 from saq.queue.redis import RedisQueue
 from saq.utils import now, seconds
 
-from jobs import fleet_metrics
-from jobs.events import Published, Publisher
-from jobs.jobrun import end_job, started_event, terminal_event
-from jobs.keys import CANCEL_CHANNEL, rid_of_job
-from jobs.models import JobKind, JobRecord
-from jobs.settings import Settings
-from jobs.store import Store, new_job_id
+from redline.jobs import fleet_metrics
+from redline.jobs.events import Published, Publisher
+from redline.jobs.jobrun import end_job, started_event, terminal_event
+from redline.jobs.keys import CANCEL_CHANNEL, rid_of_job
+from redline.jobs.models import JobKind, JobRecord
+from redline.jobs.settings import Settings
+from redline.jobs.store import Store, new_job_id
 
 log = logging.getLogger("redline.jobs")
 

@@ -20,7 +20,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
-from jobs.settings import Settings
+from redline.jobs.settings import Settings
 
 
 def _options(settings: Settings, *, retries: bool) -> dict[str, Any]:

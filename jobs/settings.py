@@ -27,7 +27,8 @@ DEFAULT_MODEL = "claude-sonnet-5-5"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="REDLINE_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="REDLINE_", extra="ignore", populate_by_name=True,
+                                      protected_namespaces=("settings_",))  # model_* are our own names
 
     # --- contract settings -------------------------------------------------
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))

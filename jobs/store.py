@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from jobs.events import Publisher, Published, Write, dumps
-from jobs.keys import REVIEWS_INDEX, ReviewKeys
-from jobs.models import ChatMessage, Item, JobRecord, Section
+from redline.jobs.events import Publisher, Published, Write, dumps
+from redline.jobs.keys import REVIEWS_INDEX, ReviewKeys
+from redline.jobs.models import ChatMessage, Item, JobRecord, Section
 
 
 def new_review_id() -> str:

@@ -10,11 +10,11 @@ import logging
 from contextlib import aclosing
 from typing import Any
 
-from jobs.jobrun import JobFailed, JobRun, JobStopped, finding_signature
-from jobs.keys import ReviewKeys
-from jobs.events import Write
-from jobs.models import ChatMessage, Citation, Item
-from jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
+from redline.jobs.jobrun import JobFailed, JobRun, JobStopped, finding_signature
+from redline.jobs.keys import ReviewKeys
+from redline.jobs.events import Write
+from redline.jobs.models import ChatMessage, Citation, Item
+from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
 
 log = logging.getLogger("redline.tasks")
 

@@ -13,13 +13,13 @@ from typing import Any
 from redis.asyncio import Redis
 from saq import Worker
 
-from jobs import tasks
-from jobs.events import Publisher
-from jobs.keys import CANCEL_CHANNEL
-from jobs.queues import RedlineQueue, make_queues
-from jobs.reviewers.base import Reviewer
-from jobs.settings import Settings
-from jobs.store import DocumentCache, Store
+from redline.jobs import tasks
+from redline.jobs.events import Publisher
+from redline.jobs.keys import CANCEL_CHANNEL
+from redline.jobs.queues import RedlineQueue, make_queues
+from redline.jobs.reviewers.base import Reviewer
+from redline.jobs.settings import Settings
+from redline.jobs.store import DocumentCache, Store
 
 log = logging.getLogger("redline.worker")
 
@@ -39,10 +39,10 @@ class Runtime:
 def make_reviewer(settings: Settings, redis: Redis) -> Reviewer:
     """One reviewer (and so one model client) per worker process."""
     if settings.anthropic_api_key:
-        from jobs.reviewers.claude import ClaudeReviewer
+        from redline.jobs.reviewers.claude import ClaudeReviewer
 
         return ClaudeReviewer(settings, redis)
-    from jobs.reviewers.offline_reviewer import OfflineReviewer
+    from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
 
     return OfflineReviewer(settings)
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app, request, send_from_directory
 
-from jobs.keys import RECENT_JOBS, rid_of_job
-from server.api import ok
-from server.auth import admin_ok
-from server.services import ServiceError, Services
+from redline.jobs.keys import RECENT_JOBS, rid_of_job
+from redline.server.api import ok
+from redline.server.auth import admin_ok
+from redline.server.services import ServiceError, Services
 
 admin = Blueprint("admin", __name__)
 
@@ -30,7 +30,7 @@ async def require_admin_token() -> None:
 
 @admin.get("/admin/queues")
 async def queues_page() -> Response:
-    from server.app import STATIC
+    from redline.server.app import STATIC
 
     resp = await send_from_directory(STATIC, "admin.html")
     resp.headers["Cache-Control"] = "no-store"

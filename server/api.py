@@ -9,12 +9,12 @@ from typing import Any
 import orjson
 from quart import Blueprint, Response, current_app, request
 
-from jobs.export import export_docx
-from jobs.keys import rid_of_job
-from jobs.models import Item, Section
-from server.auth import admin_ok, token_of
-from server.limits import client_address
-from server.services import ServiceError, Services
+from redline.jobs.export import export_docx
+from redline.jobs.keys import rid_of_job
+from redline.jobs.models import Item, Section
+from redline.server.auth import admin_ok, token_of
+from redline.server.limits import client_address
+from redline.server.services import ServiceError, Services
 
 api = Blueprint("api", __name__)
 
@@ -245,14 +245,14 @@ async def llm_test() -> Response:
 
 @api.get("/metrics")
 async def metrics() -> Response:
-    from server.metrics import render
+    from redline.server.metrics import render
 
     return Response(await render(svc()), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @api.get("/openapi.json")
 async def openapi() -> Response:
-    from server.openapi import SPEC
+    from redline.server.openapi import SPEC
 
     return ok(SPEC)
 

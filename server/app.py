@@ -7,6 +7,7 @@ import gc
 import logging
 import re
 import secrets
+from importlib import resources
 from pathlib import Path
 
 import orjson
@@ -19,23 +20,25 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.utils import get_host
 
-from jobs import redis_conn
-from jobs.events import Publisher
-from jobs.queues import Jobs, make_queues
-from jobs.settings import Settings, get_settings
-from jobs.store import Store
-from server import protocol as P
-from server.admin import admin
-from server.api import api, error
-from server.auth import token_from
-from server.limits import client_address
-from server.hub import Hub
-from server.presence import Presence
-from server.services import STORE_REFUSED_MESSAGE, ServiceError, Services, store_refused
-from server.socket import ClientGone, Connection, Receive, Send
+from redline.jobs import redis_conn
+from redline.jobs.events import Publisher
+from redline.jobs.queues import Jobs, make_queues
+from redline.jobs.settings import Settings, get_settings
+from redline.jobs.store import Store
+from redline.server import protocol as P
+from redline.server.admin import admin
+from redline.server.api import api, error
+from redline.server.auth import token_from
+from redline.server.limits import client_address
+from redline.server.hub import Hub
+from redline.server.presence import Presence
+from redline.server.services import STORE_REFUSED_MESSAGE, ServiceError, Services, store_refused
+from redline.server.socket import ClientGone, Connection, Receive, Send
 
 log = logging.getLogger("redline.app")
-STATIC = Path(__file__).resolve().parent.parent / "static"
+# The page, its scripts and styles: package data of redline.static (in the wheel, or static/
+# of a checkout with an editable install), read through importlib.resources.
+STATIC = Path(str(resources.files("redline.static")))
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -71,7 +74,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         state["presence"] = asyncio.create_task(svc.presence.refresh_forever())
         state["retention"] = asyncio.create_task(svc.retention_forever())
         if run_worker:
-            from jobs.worker import WorkerGroup
+            from redline.jobs.worker import WorkerGroup
 
             state["worker"] = WorkerGroup(settings, redis_client(settings))
             await state["worker"].start()

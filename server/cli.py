@@ -10,8 +10,8 @@ import signal
 import socket
 import sys
 
-from jobs.logs import setup_logging
-from jobs.settings import Settings, get_settings
+from redline.jobs.logs import setup_logging
+from redline.jobs.settings import Settings, get_settings
 
 
 def _use_uvloop() -> None:
@@ -32,7 +32,7 @@ class EmbeddedStack:
 
     def __enter__(self) -> Settings:
         if not self.settings.redis_url:
-            from jobs.redis_server import EmbeddedRedis
+            from redline.jobs.redis_server import EmbeddedRedis
 
             # The data folder is locked for this process's life (a second `serve` on it is refused and
             # touches nothing of ours), and the Redis asks for a generated password.
@@ -97,9 +97,9 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool, read
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
-    from server import hypercorn_fixes
-    from server import protocol as P
-    from server.app import create_app
+    from redline.server import hypercorn_fixes
+    from redline.server import protocol as P
+    from redline.server.app import create_app
 
     hypercorn_fixes.apply()  # an oversized frame is closed with 1009 at once, not at the next ping
 
@@ -148,7 +148,7 @@ def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from jobs.redis_server import DataDirBusy, EmbeddedRedisError
+    from redline.jobs.redis_server import DataDirBusy, EmbeddedRedisError
 
     settings = get_settings()
     host = args.host or settings.host
@@ -182,8 +182,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- worker ---
 async def run_worker(settings: Settings, concurrency: int | None) -> None:
-    from jobs.worker import WorkerGroup
-    from server.app import redis_client
+    from redline.jobs.worker import WorkerGroup
+    from redline.server.app import redis_client
 
     group = WorkerGroup(settings, redis_client(settings), concurrency=concurrency)
     stop = _stop_event()
@@ -205,7 +205,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- review ---
 def cmd_review(args: argparse.Namespace) -> int:
-    from server.review_cli import review_command
+    from redline.server.review_cli import review_command
 
     return review_command(args)
 

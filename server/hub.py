@@ -27,9 +27,9 @@ from typing import Any, Callable
 import hiredis
 from redis.asyncio import Redis
 
-from jobs.events import frame_id, frame_prev, id_key
-from jobs.keys import ReviewKeys, rid_of_channel
-from server.wire import Prebuilt
+from redline.jobs.events import frame_id, frame_prev, id_key
+from redline.jobs.keys import ReviewKeys, rid_of_channel
+from redline.server.wire import Prebuilt
 
 log = logging.getLogger("redline.hub")
 

@@ -8,8 +8,8 @@ from typing import Any, Iterator
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from jobs.fleet_metrics import FLEET_COUNTERS, METRICS_KEY
-from server.services import Services
+from redline.jobs.fleet_metrics import FLEET_COUNTERS, METRICS_KEY
+from redline.server.services import Services
 
 _FIELD = re.compile(r'^(?P<name>[a-z_]+)(?:\{(?P<labels>.*)\})?$')
 _LABEL = re.compile(r'(\w+)="([^"]*)"')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.protocol import PROTOCOL_VERSION
+from redline.server.protocol import PROTOCOL_VERSION
 
 
 def _err(description: str) -> dict[str, Any]:

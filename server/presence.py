@@ -15,8 +15,8 @@ from collections import Counter
 import orjson
 from redis.asyncio import Redis
 
-from jobs.keys import ReviewKeys
-from server import protocol as P
+from redline.jobs.keys import ReviewKeys
+from redline.server import protocol as P
 
 
 class Presence:

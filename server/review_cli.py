@@ -124,9 +124,9 @@ async def _with_embedded_stack(fn) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    from jobs.redis_server import EmbeddedRedis, free_port
-    from jobs.settings import get_settings
-    from server.app import create_app
+    from redline.jobs.redis_server import EmbeddedRedis, free_port
+    from redline.jobs.settings import get_settings
+    from redline.server.app import create_app
 
     settings = get_settings()
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,17 +14,17 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from jobs.documents import DocumentError
-from jobs.events import Publisher
-from jobs.keys import RETENTION_LOCK, ReviewKeys
-from jobs.models import ChatMessage, Item, Section
-from jobs.parsing import parse_upload
-from jobs.queues import Jobs
-from jobs.settings import Settings
-from jobs.store import Store
-from server.hub import Hub
-from server.limits import Limiter, SocketCounter
-from server.presence import Presence
+from redline.jobs.documents import DocumentError
+from redline.jobs.events import Publisher
+from redline.jobs.keys import RETENTION_LOCK, ReviewKeys
+from redline.jobs.models import ChatMessage, Item, Section
+from redline.jobs.parsing import parse_upload
+from redline.jobs.queues import Jobs
+from redline.jobs.settings import Settings
+from redline.jobs.store import Store
+from redline.server.hub import Hub
+from redline.server.limits import Limiter, SocketCounter
+from redline.server.presence import Presence
 
 
 log = logging.getLogger("redline.services")

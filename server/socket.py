@@ -22,12 +22,12 @@ from typing import Any, Awaitable, Callable
 
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
-from jobs import events
-from jobs.keys import rid_of_job
-from server import protocol as P
-from server.hub import RESYNC, Subscriber, entry_size
-from server.services import STORE_REFUSED_MESSAGE, ServiceError as OpError, Services, store_refused
-from server.wire import Prebuilt, RawSocket, share_compression
+from redline.jobs import events
+from redline.jobs.keys import rid_of_job
+from redline.server import protocol as P
+from redline.server.hub import RESYNC, Subscriber, entry_size
+from redline.server.services import STORE_REFUSED_MESSAGE, ServiceError as OpError, Services, store_refused
+from redline.server.wire import Prebuilt, RawSocket, share_compression
 
 log = logging.getLogger("redline.socket")
 

@@ -220,7 +220,7 @@ class ResilientClient:
     async def run(self, stop: asyncio.Event) -> None:
         import random
 
-        from jobs.events import id_key
+        from redline.jobs.events import id_key
 
         backoff = 0.05
         while not stop.is_set():

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis as redis_sync
 
-from jobs.redis_server import EmbeddedRedis, free_port
+from redline.jobs.redis_server import EmbeddedRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ class Proc:
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.args, self.env, self.log_path = args, env, log
         self.log = open(log, "ab")
-        self.p = subprocess.Popen([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env,
+        self.p = subprocess.Popen([sys.executable, "-m", "redline.server.cli", *args], cwd=ROOT, env=env,
                                   stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self, timeout: float = 15) -> int | None:

@@ -19,7 +19,7 @@ import pytest
 import redis as redis_sync
 import websockets
 
-from jobs.redis_server import DataDirLock, DataDirBusy
+from redline.jobs.redis_server import DataDirLock, DataDirBusy
 from tests.client import Socket, StalledSocket, metric, upload, ws_url
 from tests.conftest import Proc, base_env, free_port, start_server, wait_http
 
@@ -315,8 +315,8 @@ def rss_mb(pid: int) -> float:
 
 
 async def test_d_sockets_that_never_read_pin_no_snapshot_and_are_dropped(own_redis_url, tmp_path, reliability):
-    from jobs.keys import ReviewKeys
-    from jobs.models import Section
+    from redline.jobs.keys import ReviewKeys
+    from redline.jobs.models import Section
 
     proc, base = start_server(own_redis_url, tmp_path, worker=False, REDLINE_WS_SEND_TIMEOUT_S="3")
     r = redis_sync.Redis.from_url(own_redis_url)
@@ -380,7 +380,7 @@ async def test_d_sockets_that_never_read_pin_no_snapshot_and_are_dropped(own_red
 async def test_d_the_queue_is_bounded_in_bytes_as_well_as_frames(own_redis_url, tmp_path):
     from redis.asyncio import Redis
 
-    from jobs.events import Publisher
+    from redline.jobs.events import Publisher
 
     proc, base = start_server(own_redis_url, tmp_path, worker=False, REDLINE_WS_QUEUE_MAX="100000",
                               REDLINE_WS_QUEUE_MAX_BYTES="300000")
@@ -420,7 +420,7 @@ async def test_e_an_oversized_frame_is_closed_with_1009_at_once(server, reliabil
 async def test_f_deleting_a_review_while_jobs_run_leaves_no_key_behind(own_redis_url, tmp_path, reliability):
     from redis.asyncio import Redis
 
-    from jobs.events import Publisher
+    from redline.jobs.events import Publisher
 
     proc, base = start_server(own_redis_url, tmp_path)
     r = redis_sync.Redis.from_url(own_redis_url)
@@ -459,7 +459,7 @@ async def test_f_deleting_a_review_while_jobs_run_leaves_no_key_behind(own_redis
 
 @pytest.fixture
 def private_redis(tmp_path):
-    from jobs.redis_server import EmbeddedRedis
+    from redline.jobs.redis_server import EmbeddedRedis
 
     red = EmbeddedRedis(tmp_path / "redis").start()
     yield red
@@ -501,7 +501,7 @@ async def test_f_a_full_redis_answers_503_with_retry_after(private_redis, tmp_pa
 def test_f_misconf_and_oom_are_store_refusals():
     from redis.exceptions import OutOfMemoryError, ResponseError
 
-    from server.services import store_refused
+    from redline.server.services import store_refused
 
     assert store_refused(ResponseError("MISCONF Redis is configured to save RDB snapshots, but it's "
                                        "currently unable to persist to disk."))

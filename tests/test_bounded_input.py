@@ -19,14 +19,14 @@ import docx
 import httpx
 import pytest
 
-from jobs.documents import DocumentError, ParseLimits, parse_document
-from jobs.jobrun import JobFailed
-from jobs.models import Section
-from jobs.parsing import parse_upload
-from jobs.reviewers import offline
-from jobs.reviewers.base import AnalysisRequest, ChatRequest
-from jobs.reviewers.offline_reviewer import OfflineReviewer
-from jobs.settings import Settings
+from redline.jobs.documents import DocumentError, ParseLimits, parse_document
+from redline.jobs.jobrun import JobFailed
+from redline.jobs.models import Section
+from redline.jobs.parsing import parse_upload
+from redline.jobs.reviewers import offline
+from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest
+from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
+from redline.jobs.settings import Settings
 from tests.client import Socket, upload
 from tests.conftest import start_server
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import redis as redis_sync
 
-from jobs.redis_server import EmbeddedRedis, free_port
+from redline.jobs.redis_server import EmbeddedRedis, free_port
 from tests import samples
 from tests.browser_helpers import (
     browser, counts, decisions, select_text, set_name, snapshot,  # noqa: F401 (browser: a fixture)

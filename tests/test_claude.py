@@ -20,16 +20,16 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from jobs.jobrun import JobFailed
-from jobs.keys import MODEL_PAUSED_UNTIL
-from jobs.limits import SLOTS_KEY, ModelLimits
-from jobs.models import ChatMessage, Finding, Section
-from jobs.reviewers import prompts
-from jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
-from jobs.reviewers.claude import ClaudeReviewer, FindingCheck, cost_usd, map_citations
-from jobs.reviewers.claude_models import MODELS, spec as model_spec
-from jobs.reviewers.streaming import ItemScanner
-from jobs.settings import Settings
+from redline.jobs.jobrun import JobFailed
+from redline.jobs.keys import MODEL_PAUSED_UNTIL
+from redline.jobs.limits import SLOTS_KEY, ModelLimits
+from redline.jobs.models import ChatMessage, Finding, Section
+from redline.jobs.reviewers import prompts
+from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
+from redline.jobs.reviewers.claude import ClaudeReviewer, FindingCheck, cost_usd, map_citations
+from redline.jobs.reviewers.claude_models import MODELS, spec as model_spec
+from redline.jobs.reviewers.streaming import ItemScanner
+from redline.jobs.settings import Settings
 from tests.client import Socket, upload
 from tests.conftest import fresh_db, release_db, start_server, start_worker
 from tests.fake_anthropic import (Cite, ContextExceeded, Error, FakeAnthropic, MidStreamError, Refusal, Stall, Text,

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from jobs.models import Finding, Section
-from jobs.reviewers import consistency, hygiene
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import consistency, hygiene
 
 
 def doc(*parts: tuple[str, str] | tuple[str, str, int]) -> list[Section]:

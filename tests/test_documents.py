@@ -10,8 +10,8 @@ import docx
 import pytest
 from reportlab.pdfgen import canvas
 
-from jobs import documents
-from jobs.documents import SUPPORTED, DocumentError, ParsedDocument, parse_document
+from redline.jobs import documents
+from redline.jobs.documents import SUPPORTED, DocumentError, ParsedDocument, parse_document
 from tests.samples import (
     OVERLONG_SENTENCE,
     SAMPLE_SECTION_TITLES,

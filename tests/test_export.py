@@ -9,8 +9,8 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
-from jobs.export import MODEL_AUTHOR, NOTE_GENERAL, comment_text, default_author, export_docx
-from jobs.models import Item, Section
+from redline.jobs.export import MODEL_AUTHOR, NOTE_GENERAL, comment_text, default_author, export_docx
+from redline.jobs.models import Item, Section
 
 # --------------------------------------------------------------------------- helpers
 

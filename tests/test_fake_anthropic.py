@@ -803,7 +803,7 @@ def test_threaded_fake_serves_clients_from_other_threads(fake):
 async def test_deprecated_models_warn_and_default_is_current(fake, make_client):
     from anthropic._data import DEPRECATED_MODELS
 
-    from jobs.settings import DEFAULT_MODEL
+    from redline.jobs.settings import DEFAULT_MODEL
 
     assert MODEL == DEFAULT_MODEL and MODEL not in DEPRECATED_MODELS
     # The SDK's own list changes between releases (claude-sonnet-4-5 left it by 2.16): take one from it.

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import redis as redis_sync
 
-from jobs.events import Publisher
-from jobs.redis_server import EmbeddedRedis
+from redline.jobs.events import Publisher
+from redline.jobs.redis_server import EmbeddedRedis
 from tests.client import Socket, StalledSocket, upload
 from tests.conftest import start_server, start_worker
 

@@ -13,8 +13,8 @@ import websockets
 from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.sync.client import connect
 
-from jobs.documents import DocumentError, parse_document
-from server.openapi import SPEC
+from redline.jobs.documents import DocumentError, parse_document
+from redline.server.openapi import SPEC
 from tests.client import ws_url
 from tests.conftest import SERVER_PIDS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobs.redis_server import find_redis_binary, free_port
+from redline.jobs.redis_server import find_redis_binary, free_port
 from tests.client import ResilientClient, until, Socket, upload
 from tests.conftest import start_server, start_worker
 
@@ -113,7 +113,7 @@ async def test_killing_one_instance_moves_its_clients_to_the_other_without_loss(
 
 
 async def test_redis_behind_sentinel(tmp_path, redis_server):
-    from jobs.redis_server import EmbeddedRedis
+    from redline.jobs.redis_server import EmbeddedRedis
 
     master = EmbeddedRedis(tmp_path / "master").start()
     port = free_port()

@@ -10,9 +10,9 @@ import inspect
 
 import pytest
 
-from jobs.models import Finding
-from jobs.reviewers.checklist import CHECKLIST, CHECKLIST_BY_ID, checklist_text
-from jobs.reviewers.offline import (
+from redline.jobs.models import Finding
+from redline.jobs.reviewers.checklist import CHECKLIST, CHECKLIST_BY_ID, checklist_text
+from redline.jobs.reviewers.offline import (
     CATEGORIES,
     MAX_FINDINGS,
     answer_question,

@@ -28,9 +28,9 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from lxml import etree
 
-from jobs.export import NOTE_NOT_FOUND, export_docx
-from jobs.models import Item, Section
-from jobs.redlines import (
+from redline.jobs.export import NOTE_NOT_FOUND, export_docx
+from redline.jobs.models import Item, Section
+from redline.jobs.redlines import (
     Untrackable,
     accept_all,
     first_free_id,

@@ -24,7 +24,7 @@ def test_review_command_offline_writes_a_commented_docx(tmp_path):
     out = tmp_path / "reviewed.docx"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDLINE_", "ANTHROPIC_", "REDIS_URL"))}
     env.update(REDLINE_DATA_DIR=str(tmp_path / "data"), REDLINE_OFFLINE_PACE_MS="5")
-    run = subprocess.run([sys.executable, "-m", "server.cli", "review", str(src), "--out", str(out), "--json"],
+    run = subprocess.run([sys.executable, "-m", "redline.server.cli", "review", str(src), "--out", str(out), "--json"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     printed = json.loads(run.stdout)["items"]
@@ -44,11 +44,11 @@ def test_review_command_explains_a_bad_file(tmp_path):
     bad.write_bytes(b"not a word file")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDLINE_", "ANTHROPIC_", "REDIS_URL"))}
     env.update(REDLINE_DATA_DIR=str(tmp_path / "data"))
-    run = subprocess.run([sys.executable, "-m", "server.cli", "review", str(bad)], cwd=ROOT, env=env,
+    run = subprocess.run([sys.executable, "-m", "redline.server.cli", "review", str(bad)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     message = run.stderr.strip().splitlines()[-1]
     assert message.startswith("redline review:") and ".docx" in message, message
-    missing = subprocess.run([sys.executable, "-m", "server.cli", "review", str(tmp_path / "nope.md")], cwd=ROOT,
+    missing = subprocess.run([sys.executable, "-m", "redline.server.cli", "review", str(tmp_path / "nope.md")], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "No such file" in missing.stderr

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from jobs.events import Publisher
+from redline.jobs.events import Publisher
 from tests.client import ResilientClient, until, upload
 from tests.conftest import start_server, start_worker
 

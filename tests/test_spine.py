@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 
-from jobs.events import REQUIRED_FIELDS, id_key
+from redline.jobs.events import REQUIRED_FIELDS, id_key
 from tests.client import Socket, upload
 from tests.conftest import fresh_db, release_db, start_server, start_worker
 from tests import samples

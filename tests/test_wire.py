@@ -10,7 +10,7 @@ import httpx
 from redis.asyncio import Redis
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
-from jobs.events import Publisher
+from redline.jobs.events import Publisher
 from tests.client import Socket, metric, upload
 
 

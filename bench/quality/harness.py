@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.documents import parse_document
-from jobs.models import Finding, Section
-from jobs.reviewers.base import AnalysisRequest
-from jobs.reviewers.offline_reviewer import OfflineReviewer
-from jobs.settings import Settings
+from redline.jobs.documents import parse_document
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.base import AnalysisRequest
+from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
+from redline.jobs.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 

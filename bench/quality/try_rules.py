@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from bench.quality.harness import CORPUS, judge, totals
-from jobs.documents import parse_document
-from jobs.models import Finding, Section
-from jobs.reviewers import consistency, hygiene
+from redline.jobs.documents import parse_document
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import consistency, hygiene
 
 TARGET = {"consistency", "timeline", "placeholder", "date_format", "timezone", "spelling", "reference"}
 

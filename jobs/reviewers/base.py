@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Protocol
 
-from jobs.models import ChatMessage, Citation, Finding, Section
+from redline.jobs.models import ChatMessage, Citation, Finding, Section
 
 
 @dataclass(frozen=True)

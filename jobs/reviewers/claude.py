@@ -38,17 +38,17 @@ import httpx2
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from jobs.jobrun import JobFailed
-from jobs.limits import ModelLimits
-from jobs import fleet_metrics
-from jobs.models import Finding
-from jobs.settings import Settings
-from jobs.reviewers import prompts
-from jobs.models import Citation
-from jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
-from jobs.reviewers.checklist import CHECKLIST_BY_ID
-from jobs.reviewers.claude_models import ModelSpec, spec as model_spec
-from jobs.reviewers.streaming import ItemScanner
+from redline.jobs.jobrun import JobFailed
+from redline.jobs.limits import ModelLimits
+from redline.jobs import fleet_metrics
+from redline.jobs.models import Finding
+from redline.jobs.settings import Settings
+from redline.jobs.reviewers import prompts
+from redline.jobs.models import Citation
+from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
+from redline.jobs.reviewers.checklist import CHECKLIST_BY_ID
+from redline.jobs.reviewers.claude_models import ModelSpec, spec as model_spec
+from redline.jobs.reviewers.streaming import ItemScanner
 
 log = logging.getLogger("redline.claude")
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from jobs.models import Finding, Section
+from redline.jobs.models import Finding, Section
 
 # --------------------------------------------------------------------------------------------
 # Shared text helpers
@@ -716,7 +716,7 @@ def _variants(w: str):
 
 
 def _known_word(w: str) -> bool:
-    from jobs.reviewers import hygiene  # the spell-checker's dictionary, loaded once
+    from redline.jobs.reviewers import hygiene  # the spell-checker's dictionary, loaded once
     return hygiene.is_known_word(w)
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from jobs.models import Finding, Section
-from jobs.reviewers import consistency as C
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import consistency as C
 
 # --------------------------------------------------------------------------------------------
 # Spelling

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from jobs.models import Finding
-from jobs.reviewers.checklist import CHECKLIST_BY_ID
+from redline.jobs.models import Finding
+from redline.jobs.reviewers.checklist import CHECKLIST_BY_ID
 
 Role = Literal[
     "summary",

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from jobs.reviewers import offline
+from redline.jobs.reviewers import offline
 
 
 class PoolFailed(Exception):

@@ -18,12 +18,12 @@ import asyncio
 import time
 from typing import Any, AsyncIterator
 
-from jobs.jobrun import JobFailed
-from jobs.models import Finding
-from jobs.reviewers import offline
-from jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
-from jobs.reviewers.offline_pool import PoolFailed, RulesPool, review_section_dicts
-from jobs.settings import Settings
+from redline.jobs.jobrun import JobFailed
+from redline.jobs.models import Finding
+from redline.jobs.reviewers import offline
+from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
+from redline.jobs.reviewers.offline_pool import PoolFailed, RulesPool, review_section_dicts
+from redline.jobs.settings import Settings
 
 
 class OfflineReviewer:

@@ -25,10 +25,10 @@ from __future__ import annotations
 from html import escape as _escape
 from typing import Any, Sequence
 
-from jobs.models import ChatMessage, Section
-from jobs.reviewers.base import AnalysisRequest, ChatRequest
-from jobs.reviewers.checklist import CHECKLIST, checklist_text
-from jobs.reviewers.claude_models import ModelSpec, effort_for
+from redline.jobs.models import ChatMessage, Section
+from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest
+from redline.jobs.reviewers.checklist import CHECKLIST, checklist_text
+from redline.jobs.reviewers.claude_models import ModelSpec, effort_for
 
 CACHE = {"type": "ephemeral"}
 MAX_FINDINGS = 10
