@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     # The offline rules run in a small process pool (never on the worker's event loop); a section (or a
     # chat answer) whose rules take longer than this fails with a message, and the pool carries on.
     offline_section_budget_s: float = 30.0
+    offline_max_findings: int = 3  # findings per section at most, the most serious and surest first
     offline_processes: int = 2  # processes in that pool, per worker process
 
     # --- uploads (jobs/parsing.py, jobs/documents.py) ----------------------------

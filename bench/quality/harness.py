@@ -100,10 +100,10 @@ class DocResult:
     missed: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def review(path: Path) -> tuple[list[Section], dict[int, list[Finding]]]:
+async def review(path: Path, reviewer: OfflineReviewer) -> tuple[list[Section], dict[int, list[Finding]]]:
     parsed = parse_document(path.name, path.read_bytes(), max_bytes=64 << 20)
-    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text) for i, s in enumerate(parsed.sections)]
-    reviewer = OfflineReviewer(Settings(offline_pace_ms=0))
+    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level)
+                for i, s in enumerate(parsed.sections)]
     out: dict[int, list[Finding]] = {}
     for s in sections:
         req = AnalysisRequest(review_title=parsed.title or path.stem, section=s, outline=[x.title for x in sections],
@@ -144,13 +144,22 @@ def judge(name: str, entry: dict[str, Any], sections: list[Section], found: dict
     return res
 
 
-def run() -> list[DocResult]:
-    manifest = json.loads((CORPUS / "manifest.json").read_text())
-    results = []
-    for entry in manifest:
-        sections, found = asyncio.run(review(CORPUS / entry["file"]))
-        results.append(judge(entry["file"], entry, sections, found))
-    return results
+def run(split: str | None = None) -> list[DocResult]:
+    """Review and judge every document of the manifest (or of one split), with one reviewer."""
+    manifest = [e for e in json.loads((CORPUS / "manifest.json").read_text()) if split in (None, e["split"])]
+
+    async def all_documents() -> list[DocResult]:
+        reviewer = OfflineReviewer(Settings(offline_pace_ms=0))
+        try:
+            results = []
+            for entry in manifest:
+                sections, found = await review(CORPUS / entry["file"], reviewer)
+                results.append(judge(entry["file"], entry, sections, found))
+            return results
+        finally:
+            await reviewer.aclose()
+
+    return asyncio.run(all_documents())
 
 
 def totals(results: list[DocResult]) -> dict[str, Any]:

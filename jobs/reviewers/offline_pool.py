@@ -16,7 +16,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from redline.jobs.reviewers import offline
+from redline.jobs.models import Section
+from redline.jobs.reviewers import consistency, hygiene, offline
 
 
 class PoolFailed(Exception):
@@ -24,10 +25,24 @@ class PoolFailed(Exception):
 
 
 def review_section_dicts(title: str, text: str, index: int, total: int, outline: list[str],
-                         guidelines: str | None) -> list[dict[str, Any]]:
+                         guidelines: str | None, kind: str = "general") -> list[dict[str, Any]]:
     """Runs in a pool process; findings go back as plain dicts."""
-    findings = offline.review_section(title, text, index=index, total=total, outline=outline, guidelines=guidelines)
+    findings = offline.review_section(title, text, index=index, total=total, outline=outline,
+                                      guidelines=guidelines, kind=kind)
     return [f.model_dump() for f in findings]
+
+
+def document_dicts(sections: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs in a pool process, once per document: what it is (`offline.document_kind`), and the
+    findings only the whole document shows (consistency.py: across sections; hygiene.py: per
+    section but with the document's words, titles and times), by section id, as plain dicts."""
+    secs = [Section.model_validate(s) for s in sections]
+    by_id = consistency.document_findings(secs)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for s in secs:
+        found = list(by_id.get(s.id, [])) + list(hygiene.section_findings(s, secs))
+        out[s.id] = [f.model_dump() for f in found]
+    return {"kind": offline.document_kind([s.text for s in secs]), "findings": out}
 
 
 class _OverBudget(BaseException):

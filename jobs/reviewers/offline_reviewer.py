@@ -15,15 +15,21 @@ within a generous wall-clock backstop is killed and the pool replaced.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import time
+from collections import OrderedDict
 from typing import Any, AsyncIterator
 
 from redline.jobs.jobrun import JobFailed
 from redline.jobs.models import Finding
 from redline.jobs.reviewers import offline
 from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
-from redline.jobs.reviewers.offline_pool import PoolFailed, RulesPool, review_section_dicts
+from redline.jobs.reviewers.offline_pool import PoolFailed, RulesPool, document_dicts, review_section_dicts
 from redline.jobs.settings import Settings
+
+
+log = logging.getLogger("redline.offline")
 
 
 class OfflineReviewer:
@@ -33,18 +39,21 @@ class OfflineReviewer:
     def __init__(self, settings: Settings) -> None:
         self.pace = settings.offline_pace_ms / 1000.0
         self.budget = float(settings.offline_section_budget_s)
+        self.max_findings = max(1, int(settings.offline_max_findings))
         self.rules = RulesPool(max(1, int(settings.offline_processes)))
+        self._documents: OrderedDict[str, asyncio.Future] = OrderedDict()  # digest -> document pass
 
     async def analyze(self, req: AnalysisRequest) -> AsyncIterator[Finding | Progress]:
         s = req.section
         yield Progress(0.05, "Reading the section")
+        document = await self._document(req)
         found = await self._run(
             review_section_dicts, self.budget,
             f'The offline review of section "{_short(s.title)}" took longer than its {self.budget:g} s budget '
             "(REDLINE_OFFLINE_SECTION_BUDGET_S) and was stopped. Split the section into smaller ones, "
             "or ask the administrator to raise the budget, then analyze it again.",
-            s.title, s.text, s.index, len(req.outline), list(req.outline), req.guidelines)
-        findings = [Finding(**f) for f in found]
+            s.title, s.text, s.index, len(req.outline), list(req.outline), req.guidelines, document["kind"])
+        findings = rank([Finding(**f) for f in document["findings"].get(s.id, []) + found], self.max_findings)
         n = max(1, len(findings))
         for i, finding in enumerate(findings, 1):
             await asyncio.sleep(self.pace)
@@ -74,11 +83,56 @@ class OfflineReviewer:
     async def aclose(self) -> None:
         self.rules.close()
 
+    async def _document(self, req: AnalysisRequest) -> dict[str, Any]:
+        """The whole document's pass (its kind; consistency and hygiene findings by section), made
+        once per document and shared by its sections' analyses (the last 16 documents are kept)."""
+        if not req.sections:
+            return {"kind": "general", "findings": {}}
+        h = hashlib.sha256()
+        for x in req.sections:
+            h.update(f"{x.id}\x00{x.title}\x00{len(x.text)}\x00".encode())
+            h.update(x.text.encode())
+        digest = h.hexdigest()
+        fut = self._documents.get(digest)
+        if fut is None or fut.cancelled():
+            fut = asyncio.ensure_future(self._document_pass([x.model_dump() for x in req.sections]))
+            self._documents[digest] = fut
+            while len(self._documents) > 16:
+                self._documents.popitem(last=False)
+        self._documents.move_to_end(digest)
+        return await asyncio.shield(fut)
+
+    async def _document_pass(self, sections: list[dict[str, Any]]) -> dict[str, Any]:
+        budget = self.budget * 2
+        try:
+            return await self._run(document_dicts, budget, f"the document pass took over its {budget:g} s budget",
+                                   sections)
+        except JobFailed as e:  # it adds to the sections' own rules: each section is still reviewed
+            log.warning("offline document pass skipped: %s", e)
+            return {"kind": "general", "findings": {}}
+
     async def _run(self, fn: Any, budget: float, over_budget: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return await self.rules.run(fn, budget, over_budget, *args, **kwargs)
         except PoolFailed as e:
             raise JobFailed(str(e)) from None
+
+
+_RISK = {"high": 0, "medium": 1, "low": 2}
+
+
+def rank(findings: list[Finding], cap: int) -> list[Finding]:
+    """The section's findings, most serious and surest first, one per quote (the first of two on
+    the same passage, or with the same description, stays), at most `cap` of them."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for f in sorted(findings, key=lambda f: (_RISK[f.risk], -f.confidence)):
+        keys = {"d:" + " ".join(f.description.lower().split())} | ({"q:" + " ".join(f.quote.split())} if f.quote else set())
+        if keys & seen:
+            continue
+        seen |= keys
+        out.append(f)
+    return out[:cap]
 
 
 def _short(title: str, limit: int = 80) -> str:
