@@ -224,11 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int)
     p.set_defaults(func=cmd_worker)
     p = sub.add_parser("review", help="review a file from the terminal")
-    p.add_argument("file")
-    p.add_argument("--guidelines")
-    p.add_argument("--server")
-    p.add_argument("--out")
-    p.add_argument("--json", action="store_true")
+    from redline.server.review_cli import add_arguments as add_review_arguments
+
+    add_review_arguments(p)  # FILE, --guidelines, --server, --out, --include, --changes, --json, --verbose
     p.set_defaults(func=cmd_review)
     args = parser.parse_args(argv)
     return args.func(args)
