@@ -6,6 +6,14 @@ assembler then builds the sections, picks the document title, bounds the number 
 sections, splits over-long sections into parts and tidies the text. Bad input only ever
 raises :class:`DocumentError`, whose message is written for the person who uploaded the file.
 
+Markdown is read as Markdown (markdown-it-py): a section's ``text`` is its readable plain text
+(what reviewers quote, exactly), and its formatting is carried beside it in ``marks``
+(``[start, end, kind, attr]`` over the text; see "The text/format model" in the Markdown part).
+Markdown outlines are read as a reviewer reads them: a run of dated/numbered sub-headings (a
+timeline's entries) is part of its parent's section, and a heading over nothing but sub-headings
+takes in its first sub-heading, so no section is left empty; both become "h" lines of the text.
+Every section has a stable ``key`` from its path of titles and occurrence.
+
 It runs in the calling process; the server never calls it directly but through
 ``redline.jobs.parsing.parse_upload``, which runs it in a child process with CPU-time and memory
 limits. Everything here is linear in the input (no regex with nested or adjacent unbounded
@@ -78,9 +86,16 @@ class DocumentError(Exception):
 
 @dataclass
 class ParsedSection:
+    """One section. ``marks`` (Markdown only; see "The text/format model" below) is the
+    formatting over ``text`` as ``[start, end, kind, attr]``; ``key`` is a stable name derived
+    from the path of titles and the occurrence ("timeline", "analysis_root-cause__2"): the same
+    document parses to the same keys, and editing one section leaves the others' keys alone."""
+
     title: str
     text: str
     level: int = 1
+    marks: list = field(default_factory=list)
+    key: str = ""
 
 
 @dataclass
@@ -290,6 +305,7 @@ class _Block:
     heading: bool = False
     level: int = 1
     is_title: bool = False  # a heading that is the document's own title
+    marks: list = field(default_factory=list)  # Markdown: formatting over ``text`` (see below)
 
 
 @dataclass
@@ -305,7 +321,8 @@ def _heading(text: str, level: int = 1, *, is_title: bool = False) -> _Block:
 # =============================================================================== text cleaning
 
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
-_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200d\u2060\ufeff\ufffe]")
+_INVISIBLE = re.compile(  # controls, soft hyphen, zero-width and bidi controls (as the server strips)
+    r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\u061c\ufeff\ufffe]")
 _SPACES = re.compile(r"[ \t\r\x0b\x0c\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"})
 _MANY_BREAKS = re.compile(r"\n{3,}")
@@ -468,13 +485,38 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
         raise _empty(name, scan if kind == "pdf" else "")
     visible_title = _choose_visible_title(blocks)
     title = visible_title or _useful_meta_title(draft.meta_title)
+    if kind == "md":
+        blocks = _fold_outline(blocks)
     sections = _normalise_levels(_build_sections(blocks, title))
     total = sum(len(section.text) for section in sections)
     if total > limits.max_document_chars:
         raise _too_long(name, f"{total:,}", limits)
     sections = _split_long_sections(sections, limits.max_section_chars)
     sections = _limit_sections(sections, MAX_SECTIONS, limits.max_section_chars)
+    _set_keys(sections)
     return ParsedDocument(kind=kind, sections=sections, title=title)
+
+
+def _slug(title: str) -> str:
+    import unicodedata
+
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:40].strip("-") or "section"
+
+
+def _set_keys(sections: list[ParsedSection]) -> None:
+    """Stable keys: the slugs of the titles from the outermost heading down, joined by "_",
+    and "__2", "__3" for a later section with the same path."""
+    path: list[tuple[int, str]] = []
+    seen: Counter = Counter()
+    for section in sections:
+        while path and path[-1][0] >= section.level:
+            path.pop()
+        path.append((section.level, _slug(section.title)))
+        key = "_".join(slug for _, slug in path)[:120]
+        seen[key] += 1
+        section.key = key if seen[key] == 1 else f"{key}__{seen[key]}"
+        section.marks = [[start, end, kind, attr] for start, end, kind, attr in section.marks]
 
 
 def _split_long_sections(sections: list[ParsedSection], max_chars: int) -> list[ParsedSection]:
@@ -485,10 +527,14 @@ def _split_long_sections(sections: list[ParsedSection], max_chars: int) -> list[
             out.append(section)
             continue
         pieces = _split_text(section.text, max_chars)
+        cursor = 0
         for number, piece in enumerate(pieces, 1):
             suffix = f" (part {number} of {len(pieces)})"
             title = section.title[: MAX_TITLE_CHARS - len(suffix)].rstrip() + suffix
-            out.append(ParsedSection(title, piece, section.level))
+            at = section.text.find(piece, cursor)  # each piece is an exact slice, in order
+            cursor = at + len(piece) if at >= 0 else cursor
+            marks = _slice_marks(section.marks, at, at + len(piece)) if at >= 0 else []
+            out.append(ParsedSection(title, piece, section.level, marks))
     return out
 
 
@@ -557,10 +603,16 @@ def _build_sections(blocks: list[_Block], title: str | None) -> list[tuple[Parse
     sections: list[tuple[ParsedSection, bool]] = []
     current = ParsedSection(title or ("Preamble" if has_headings else "Document"), "", 1)
     front = True  # the preamble / title section is dropped when it has no text
-    chunks: list[str] = []
+    chunks: list[_Block] = []
 
     def flush() -> None:
-        current.text = _MANY_BREAKS.sub("\n\n", "\n\n".join(chunks)).strip()
+        joined = "\n\n".join(chunk.text for chunk in chunks)
+        current.text = _MANY_BREAKS.sub("\n\n", joined).strip()
+        if current.text == joined:  # the marks keep their offsets (else, never for Markdown: none)
+            offset = 0
+            for chunk in chunks:
+                current.marks.extend(_shift_marks(chunk.marks, offset))
+                offset += len(chunk.text) + 2
         if current.text or not front:
             sections.append((current, front))
 
@@ -569,7 +621,7 @@ def _build_sections(blocks: list[_Block], title: str | None) -> list[tuple[Parse
             flush()
             current, front, chunks = ParsedSection(block.text, "", block.level), block.is_title, []
         else:
-            chunks.append(block.text)
+            chunks.append(block)
     flush()
     if not sections:  # only a title: keep it so the caller still has one section
         sections.append((ParsedSection(current.title, "", 1), True))
@@ -638,14 +690,21 @@ def _pack_sections(sections: list[ParsedSection], max_chars: int) -> list[Parsed
 
 def _merge_into_previous(sections: list[ParsedSection], kept: list[bool]) -> list[ParsedSection]:
     """Sections not kept become titled paragraphs of the kept section before them."""
-    groups: list[tuple[ParsedSection, list[str]]] = []
+    groups: list[tuple[ParsedSection, list[tuple[str, list]]]] = []
     for index, section in enumerate(sections):
         if not kept[index] and groups:
-            groups[-1][1].extend(part for part in (section.title, section.text) if part)
+            title_mark = [(0, len(section.title), "h", str(section.level))]
+            groups[-1][1].extend(part for part in ((section.title, title_mark), (section.text, section.marks))
+                                 if part[0])
         else:
-            groups.append((section, [section.text] if section.text else []))
+            groups.append((section, [(section.text, section.marks)] if section.text else []))
     for section, parts in groups:
-        section.text = "\n\n".join(parts)
+        section.text = "\n\n".join(text for text, _ in parts)
+        marks, offset = [], 0
+        for text, part_marks in parts:
+            marks.extend(_shift_marks(part_marks, offset))
+            offset += len(text) + 2
+        section.marks = marks
     return [section for section, _ in groups]
 
 
@@ -882,6 +941,27 @@ def _docx_heading_context(item: _DocxItem, following: _DocxItem | None) -> bool:
 
 
 # =============================================================================== Markdown
+#
+# The text/format model. ``ParsedSection.text`` is the readable plain text of the section: inline
+# markup removed (``**bold**`` -> ``bold``, ``[text](url)`` -> ``text``, `` `code` `` -> ``code``,
+# ``<br>`` -> a line break), list items as "- item" / "3. item" lines, table rows as
+# "cell | cell" lines, block quotes as "> " lines, other raw HTML kept as text. This is what the
+# reviewers read and quote, so quotes stay exact substrings of it. The formatting is carried
+# beside it in ``ParsedSection.marks``: ``[start, end, kind, attr]`` over ``text`` (offsets in
+# characters, ``text[start:end]``), computed from markdown-it-py's tokens:
+#   inline: "strong", "em", "code", "del", "link" (attr: the href, only http/https/mailto);
+#   blocks: "p", "h" (attr: the level; a sub-heading shown inside the section), "li" (the item's
+#   own text, after its "- " marker; attr: "ul <depth>" or "ol <depth> <number>"), "quote",
+#   "pre", "table", "tr", "th", "td".
+# Characters outside every block mark (markers, separators, line breaks) are syntax the page
+# keeps in the DOM, hidden, so offsets in the page equal offsets in the text.
+
+_MD_SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+_MD_BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
+_MD_BR_ANY = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+Mark = tuple[int, int, str, str]
+
 
 def _parse_markdown(name: str, data: bytes, max_bytes: int, limits: "ParseLimits") -> _Draft:
     text = _normalise(_decode_text(name, "md", data))
@@ -907,19 +987,31 @@ def _front_matter(lines: list[str]) -> tuple[str | None, int]:
 
 
 _MARKDOWN: Any = None
+_MARKDOWN_FULL: Any = None
 
 
 def _markdown_parser() -> Any:
-    """markdown-it-py (CommonMark), block rules only: headings, fences, code, breaks. Its block
-    parser is linear in the input (the former hand-written ATX regex backtracked quadratically:
-    '# a' + 40,000 spaces + 'x' took 15 s). Inline parsing is switched off: titles keep their text
-    as written, and the section text stays the source lines, so quotes remain exact."""
+    """markdown-it-py (CommonMark), block rules only, for the outline: headings, fences, code,
+    breaks, link reference definitions. Its block parser is linear in the input (the former
+    hand-written ATX regex backtracked quadratically: '# a' + 40,000 spaces + 'x' took 15 s)."""
     global _MARKDOWN
     if _MARKDOWN is None:
         from markdown_it import MarkdownIt
 
         _MARKDOWN = MarkdownIt("commonmark").disable(["inline", "text_join"], ignoreInvalid=True)
     return _MARKDOWN
+
+
+def _markdown_full() -> Any:
+    """markdown-it-py (CommonMark + GFM tables and strikethrough), inline rules on: the text
+    between two headings is rendered to plain text and marks with it."""
+    global _MARKDOWN_FULL
+    if _MARKDOWN_FULL is None:
+        from markdown_it import MarkdownIt
+
+        _MARKDOWN_FULL = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+        _MARKDOWN_FULL.disable(["text_join"], ignoreInvalid=True)
+    return _MARKDOWN_FULL
 
 
 @dataclass
@@ -931,9 +1023,9 @@ class _MdLine:
     level: int = 1
 
 
-def _markdown_line_kinds(lines: list[str]) -> list[_MdLine]:
+def _markdown_line_kinds(lines: list[str], env: dict) -> list[_MdLine]:
     kinds = [_MdLine() for _ in lines]
-    tokens = _markdown_parser().parse("\n".join(lines))
+    tokens = _markdown_parser().parse("\n".join(lines), env)
     for index, token in enumerate(tokens):
         if token.level != 0 or not token.map:
             continue  # headings inside lists or quotes stay text, as they always did
@@ -950,43 +1042,42 @@ def _markdown_line_kinds(lines: list[str]) -> list[_MdLine]:
                 kinds[last - 1].kind = "skip"
                 title_line = last - 2  # the line above the underline; earlier lines stay text
                 content = lines[title_line]
-                kinds[title_line] = _MdLine("heading", _unwrap_emphasis(content), level)
+                kinds[title_line] = _MdLine("heading", _md_plain_title(content, env), level)
             else:
-                kinds[first] = _MdLine("heading", _unwrap_emphasis(content), level)
+                kinds[first] = _MdLine("heading", _md_plain_title(content, env), level)
                 kinds[first].kind = "heading" if kinds[first].title else "skip"  # a bare "#"
     return kinds
 
 
 def _markdown_blocks(lines: list[str]) -> list[_Block]:
     """Headings (ATX, setext, and a known section name alone after a blank line, e.g.
-    "**Root Cause**"); everything else is kept as written, one block per run of lines."""
+    "**Root Cause**"); the lines between two headings are one block, rendered by markdown-it to
+    plain text plus marks (see the model above)."""
+    env: dict = {}
     blocks: list[_Block] = []
-    paragraph: list[str] = []
+    segment: list[str] = []
 
     def flush() -> None:
-        text = "\n".join(paragraph).strip("\n")
-        if text:
-            blocks.append(_Block(text))
-        paragraph.clear()
+        if any(line.strip() for line in segment):
+            text, marks = _md_render("\n".join(segment), env)
+            if text:
+                blocks.append(_Block(text, marks=marks))
+        segment.clear()
 
     previous_blank = True
-    for raw, kind in zip(lines, _markdown_line_kinds(lines)):
+    for raw, kind in zip(lines, _markdown_line_kinds(lines, env)):
         blank = not raw.strip()
         if kind.kind == "heading":
             flush()
             blocks.append(_heading(kind.title, kind.level))
         elif kind.kind == "skip":
-            flush()
-        elif kind.kind == "code":
-            paragraph.append(_tidy_line(raw))
-        elif blank:
-            flush()
-        elif previous_blank and _is_known_heading(_unwrap_emphasis(raw)):
+            segment.append("")  # a break between blocks (a setext underline, a thematic break)
+        elif kind.kind != "code" and previous_blank and not blank and _is_known_heading(_unwrap_emphasis(raw)):
             flush()
             title = _unwrap_emphasis(raw)
             blocks.append(_heading(title, _numbering_level(title)))
         else:
-            paragraph.append(_tidy_line(raw))
+            segment.append(raw)
         previous_blank = blank and kind.kind != "code"
     flush()
     return blocks
@@ -999,6 +1090,430 @@ def _unwrap_emphasis(text: str) -> str:
         if len(text) > 2 * len(marker) and text.startswith(marker) and text.endswith(marker):
             return text[len(marker) : -len(marker)].strip()
     return text
+
+
+def _md_plain_title(content: str, env: dict) -> str:
+    """A heading's text without its inline markup ('Root `cause`' -> 'Root cause')."""
+    content = _SPACES.sub(" ", content).strip()
+    if _MD_SPECIAL.search(content) is None:
+        return _tidy_line(content)
+    if len(content) > 4 * MAX_TITLE_CHARS:
+        content = content[: 4 * MAX_TITLE_CHARS]
+    try:
+        text, _ = _md_render_inline_only(content, env)
+    except Exception:  # noqa: BLE001 - a title is never worth failing an upload for
+        return _unwrap_emphasis(content)
+    return _tidy_line(text.replace("\n", " "))
+
+
+def _md_render_inline_only(content: str, env: dict) -> tuple[str, list[Mark]]:
+    renderer = _MdRenderer()
+    renderer.inline(_markdown_full().parseInline(content, env)[0].children or [])
+    return renderer.text(), renderer.marks
+
+
+_MD_SPECIAL = re.compile(r"[*_`\[\]<>&\\!~|]|^(?: {4}|\t| {0,3}(?:[-+>#=]|\d{1,9}[.)]))", re.MULTILINE)
+
+
+def _md_render(source: str, env: dict) -> tuple[str, list[Mark]]:
+    """The plain text and marks of a run of Markdown blocks (no top-level headings in it)."""
+    if _MD_SPECIAL.search(source) is None:  # only plain paragraphs: what markdown-it would make
+        text, marks, offset = [], [], 0
+        for paragraph in re.split(r"\n[ ]*\n", source.strip("\n")):
+            paragraph = "\n".join(_tidy_line(line) for line in paragraph.split("\n") if line.strip())
+            if paragraph:
+                text.append(paragraph)
+                marks.append((offset, offset + len(paragraph), "p", ""))
+                offset += len(paragraph) + 2
+        return "\n\n".join(text), marks
+    renderer = _MdRenderer()
+    renderer.blocks(_markdown_full().parse(source, env))
+    return _compact(renderer.text(), renderer.marks)
+
+
+class _MdRenderer:
+    """Walks markdown-it tokens, writing the plain text and collecting marks."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.marks: list[Mark] = []
+        self.quote_depth = 0
+        self.lists: list[dict] = []  # open lists: {"ordered", "number"}
+        self.block_started = False  # something was written since the last block break
+
+    # ---- writing
+    def write(self, text: str) -> None:
+        if text:
+            self.parts.append(text)
+            self.length += len(text)
+            self.block_started = True
+
+    def newline(self) -> None:
+        self.write("\n" + "> " * self.quote_depth)
+
+    def block_break(self) -> None:
+        """Before a new block: a blank line at top level, a line break inside a list or a quote."""
+        if not self.block_started:
+            return
+        if self.lists or self.quote_depth:
+            self.newline()
+        else:
+            self.write("\n\n")
+        self.block_started = False
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def mark(self, start: int, kind: str, attr: str = "") -> None:
+        if self.length > start:
+            self.marks.append((start, self.length, kind, attr))
+
+    # ---- blocks
+    def blocks(self, tokens: list) -> None:
+        index = 0
+        stack: list[tuple[str, int]] = []  # (kind, start) of open container blocks
+        while index < len(tokens):
+            token = tokens[index]
+            kind = token.type
+            if kind in ("paragraph_open",):
+                if not token.hidden:  # a tight list's paragraphs are hidden: no break of their own
+                    self.block_break()
+                elif self._item_has_text():
+                    self.newline()
+                stack.append(("p", self.length))
+            elif kind == "paragraph_close":
+                _, start = stack.pop()
+                if not token.hidden and not self.lists:
+                    self.mark(start, "p")
+            elif kind == "heading_open":  # only inside quotes and lists here
+                self.block_break()
+                level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
+                self.write("#" * level + " ")
+                stack.append(("h", self.length))
+            elif kind == "heading_close":
+                _, start = stack.pop()
+                self.mark(start, "strong")
+            elif kind == "inline":
+                self.inline(token.children or [])
+            elif kind in ("bullet_list_open", "ordered_list_open"):
+                if not self.lists:
+                    self.block_break()
+                start = token.attrGet("start") if kind == "ordered_list_open" else None
+                self.lists.append({"ordered": kind == "ordered_list_open",
+                                   "number": int(start) if start is not None else 1, "item": None})
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                self._close_item()
+                self.lists.pop()
+                if not self.lists:
+                    self.block_started = True
+            elif kind == "list_item_open":
+                current = self.lists[-1]
+                self._close_parent_items()
+                if self.block_started:
+                    self.newline()
+                depth = len(self.lists) - 1
+                if current["ordered"]:
+                    number = int(token.info) if token.info.isdigit() else current["number"]
+                    current["number"] = number + 1
+                    self.write(f"{number}. ")
+                    attr = f"ol {depth} {number}"
+                else:
+                    self.write("- ")
+                    attr = f"ul {depth}"
+                current["item"] = (self.length, attr)
+                self.block_started = False
+            elif kind == "list_item_close":
+                self._close_item()
+            elif kind == "blockquote_open":
+                self.block_break()
+                self.quote_depth += 1
+                self.write("> ")
+                self.block_started = False
+                stack.append(("quote", self.length - 2))
+            elif kind == "blockquote_close":
+                self.quote_depth -= 1
+                _, start = stack.pop()
+                self.mark(start, "quote")
+                self.block_started = True
+            elif kind in ("fence", "code_block"):
+                self.block_break()
+                start = self.length
+                lines = [_tidy_line(line) for line in token.content.rstrip("\n").split("\n")]
+                for number, line in enumerate(lines):
+                    if number:
+                        self.newline()
+                    self.write(line)
+                self.mark(start, "pre")
+            elif kind == "html_block":  # raw HTML is shown as text, never as markup
+                self.block_break()
+                content = token.content.rstrip("\n")
+                lines = [_tidy_line(line) for line in _MD_BR_ANY.sub("\n", content).split("\n")]
+                start = self.length
+                for number, line in enumerate(lines):
+                    if number:
+                        self.newline()
+                    self.write(line)
+                self.mark(start, "p")
+            elif kind == "table_open":
+                index = self._table(tokens, index)
+                continue
+            index += 1
+        self._close_item()
+
+    def _item_has_text(self) -> bool:
+        return bool(self.lists) and self.lists[-1]["item"] is not None and self.block_started
+
+    def _close_item(self) -> None:
+        if self.lists and self.lists[-1]["item"] is not None:
+            start, attr = self.lists[-1]["item"]
+            self.mark(start, "li", attr)
+            self.lists[-1]["item"] = None
+
+    def _close_parent_items(self) -> None:
+        """A nested list ends its parent item's own text (li marks never nest)."""
+        for open_list in self.lists[:-1]:
+            if open_list["item"] is not None:
+                start, attr = open_list["item"]
+                self.mark(start, "li", attr)
+                open_list["item"] = None
+
+    def _table(self, tokens: list, index: int) -> int:
+        """A table as "cell | cell" rows; returns the index after table_close."""
+        self.block_break()
+        table_start = self.length
+        first_row = True
+        cell_kind, cell_start, row_start = "td", 0, 0
+        cells_in_row = 0
+        index += 1
+        while index < len(tokens) and tokens[index].type != "table_close":
+            token = tokens[index]
+            if token.type == "tr_open":
+                if not first_row:
+                    self.newline()
+                first_row = False
+                row_start, cells_in_row = self.length, 0
+            elif token.type == "tr_close":
+                self.mark(row_start, "tr")
+            elif token.type in ("th_open", "td_open"):
+                if cells_in_row:
+                    self.write(" | ")
+                cells_in_row += 1
+                cell_kind, cell_start = token.type[:2], self.length
+            elif token.type in ("th_close", "td_close"):
+                if self.length == cell_start:
+                    self.write(" ")  # an empty cell keeps its place
+                self.mark(cell_start, cell_kind)
+            elif token.type == "inline":
+                self.inline(token.children or [], single_line=True)
+            index += 1
+        self.mark(table_start, "table")
+        self.block_started = True
+        return index + 1
+
+    # ---- inline
+    def inline(self, children: list, single_line: bool = False) -> None:
+        open_marks: list[tuple[str, int, str]] = []
+        for child in children:
+            kind = child.type
+            if kind == "text":
+                self.write(child.content)
+            elif kind in ("softbreak", "hardbreak"):
+                self.write(" ") if single_line else self.newline()
+            elif kind == "code_inline":
+                start = self.length
+                self.write(child.content)
+                self.mark(start, "code")
+            elif kind in ("strong_open", "em_open", "s_open"):
+                open_marks.append((kind[:-5], self.length, ""))
+            elif kind == "link_open":
+                href = str(child.attrGet("href") or "")
+                open_marks.append(("link", self.length, href if _MD_SAFE_HREF.match(href) else ""))
+            elif kind in ("strong_close", "em_close", "s_close", "link_close"):
+                want = kind[:-6]
+                for position in range(len(open_marks) - 1, -1, -1):
+                    if open_marks[position][0] == want:
+                        name, start, attr = open_marks.pop(position)
+                        if name == "link" and not attr:
+                            break  # an unsafe link is only its text
+                        self.mark(start, {"s": "del"}.get(name, name), attr)
+                        break
+            elif kind == "html_inline":
+                if _MD_BR.match(child.content.strip()):
+                    self.write(" ") if single_line else self.newline()
+                else:
+                    self.write(child.content)  # other raw HTML stays text
+            elif kind == "image":
+                self.inline(child.children or [], single_line)  # its alt text
+            else:
+                self.write(child.content)
+
+
+def _compact(text: str, marks: list[Mark]) -> tuple[str, list[Mark]]:
+    """Tidy the rendered text as the other formats are (spaces collapsed, lines stripped, no
+    runs of blank lines, no blank edges), moving the marks with their characters. Linear."""
+    text = text.translate(_SPACE_CHARS)
+    removed: list[tuple[int, int]] = []  # [start, end) of removed characters, in order
+    lines: list[tuple[int, int, int, int]] = []  # (start, end, content start, content end)
+    position = 0
+    for line in text.split("\n"):
+        end = position + len(line)
+        stripped = line.strip(" ")
+        left = position + (len(line) - len(line.lstrip(" ")))
+        lines.append((position, end, left, left + len(stripped)))
+        position = end + 1
+    nonempty = [k for k, (_, _, a, b) in enumerate(lines) if b > a]
+    keep_newline = set()
+    for p, q in zip(nonempty, nonempty[1:]):
+        keep_newline.add(p)
+        if q - p >= 2:
+            keep_newline.add(q - 1)
+    for k, (start, end, a, b) in enumerate(lines):
+        if b > a:
+            if a > start:
+                removed.append((start, a))
+            for run in _SPACE_RUN.finditer(text, a, b):
+                removed.append((run.start() + 1, run.end()))
+            if end > b:
+                removed.append((b, end))
+        elif end > start:
+            removed.append((start, end))
+        if k < len(lines) - 1 and k not in keep_newline:
+            removed.append((end, end + 1))
+    removed = _merge_spans(removed)
+    out = "".join(text[a:b] for a, b in _kept_spans(removed, len(text)))
+    if not removed:
+        return out, _sorted_marks(marks)
+    import bisect
+
+    starts = [start for start, _ in removed]
+    before = [0]
+    for start, end in removed:
+        before.append(before[-1] + end - start)
+
+    def moved(offset: int) -> int:
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0:
+            return offset
+        start, end = removed[i]
+        return start - before[i] if offset < end else offset - before[i + 1]
+
+    result = []
+    for start, end, kind, attr in marks:
+        a, b = moved(start), moved(end)
+        while a < b and out[a] in " \n":
+            a += 1
+        while b > a and out[b - 1] in " \n":
+            b -= 1
+        if b > a:
+            result.append((a, b, kind, attr))
+    return out, _sorted_marks(result)
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _kept_spans(removed: list[tuple[int, int]], length: int) -> Iterator[tuple[int, int]]:
+    cursor = 0
+    for start, end in removed:
+        yield cursor, start
+        cursor = end
+    yield cursor, length
+
+
+_SPACE_CHARS = str.maketrans({c: " " for c in "\t\r\x0b\x0c\u00a0\u1680\u202f\u205f\u3000"
+                              "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"})
+_SPACE_RUN = re.compile(r"  +")
+
+
+def _sorted_marks(marks: list[Mark]) -> list[Mark]:
+    return sorted(set(marks), key=lambda m: (m[0], -m[1], _MARK_ORDER.get(m[2], 9)))
+
+
+_MARK_ORDER = {"quote": 0, "table": 0, "pre": 0, "p": 1, "li": 1, "tr": 1, "h": 1, "th": 2, "td": 2,
+               "link": 3, "strong": 4, "em": 5, "del": 6, "code": 7}
+
+
+def _shift_marks(marks: list[Mark], by: int) -> list[Mark]:
+    return [(start + by, end + by, kind, attr) for start, end, kind, attr in marks]
+
+
+def _slice_marks(marks: list[Mark], start: int, end: int) -> list[Mark]:
+    """The marks over ``[start, end)``, clipped, relative to ``start``."""
+    out = []
+    for a, b, kind, attr in marks:
+        a, b = max(a, start), min(b, end)
+        if b > a:
+            out.append((a - start, b - start, kind, attr))
+    return out
+
+
+# ---- outline: timelines of dated sub-headings, and headings over only sub-headings
+
+_ENTRY_HEADING = re.compile(
+    rf"^(?:\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}}\b|\d{{1,4}}[-/]\d{{1,2}}\b|\d{{1,2}}[:h]\d{{2}}\b|{_MONTH}\s*\d{{1,2}}\b"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+\d"
+    r"|(?:day|step|phase|stage|week|hour|update|entry|event|t)\s*[+-]?\s*\d{1,4}\b|#?\d{1,3}[.)]?$"
+    r"|[tT]\s*[+-]\s*\d)",
+    re.IGNORECASE,
+)
+
+
+def _is_entry_heading(title: str) -> bool:
+    """A short dated or numbered heading: '2018-03-13 07:28', '07:33', 'Day 2', 'Step 3', '4.'."""
+    title = title.strip()
+    return len(title) <= 80 and len(title.split()) <= 10 and _ENTRY_HEADING.match(title) is not None
+
+
+def _fold_outline(blocks: list[_Block]) -> list[_Block]:
+    """Markdown outlines as a reviewer reads them (the headings become "h" lines of the text):
+
+    - a run of short dated or numbered sub-headings (a timeline's entries) is part of its
+      parent's section, which is reviewed as one;
+    - a heading whose body is only sub-headings (``## Analysis`` right over ``### Root cause``)
+      is not a section of its own to review: it takes in its first sub-heading as a heading line
+      of its text, so no section is left empty. (Not for the document's title heading.)"""
+    demote = [False] * len(blocks)
+    headings = [i for i, b in enumerate(blocks) if b.heading]
+    for position, i in enumerate(headings):
+        parent = blocks[i]
+        if demote[i]:
+            continue
+        below = []
+        for j in headings[position + 1 :]:
+            if blocks[j].level <= parent.level:
+                break
+            below.append(j)
+        if len(below) < 2:
+            continue
+        top = min(blocks[j].level for j in below)
+        if all(blocks[j].level == top and _is_entry_heading(blocks[j].text) for j in below):
+            for j in below:
+                demote[j] = True
+    for position, i in enumerate(headings):
+        block = blocks[i]
+        if demote[i] or block.is_title:
+            continue
+        j = i + 1
+        while j < len(blocks) and blocks[j].heading and not demote[j] and blocks[j].level > block.level:
+            demote[j] = True  # "## A" over "### A.1" over "#### A.1.a": A takes them in
+            j += 1
+    out = []
+    for block, folded in zip(blocks, demote):
+        if folded:
+            out.append(_Block(block.text, marks=[(0, len(block.text), "h", str(block.level))]))
+        else:
+            out.append(block)
+    return out
 
 
 # =============================================================================== plain text

@@ -11,6 +11,7 @@ which gives "exactly one terminal event" and "nothing after job.cancelled".
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
@@ -91,13 +92,16 @@ def id_key(event_id: str) -> tuple[int, int]:
 
 # ------------------------------------------------------------ the script ---
 
-# KEYS[1] stream, KEYS[2] last-id key, KEYS[3] job-state hash, KEYS[4..] data keys of the writes,
+# KEYS[1] stream, KEYS[2] last-id key, KEYS[3] job-state hash, KEYS[4] audit stream, KEYS[5] job
+# records hash, KEYS[6..] data keys of the writes,
 # KEYS[#KEYS] the review's hash (always last): no review, no event and no key written (a review
 # deleted while a job runs leaves nothing behind); a review with a TTL (a probe) gives its TTL to
 # every key the event writes.
 # ARGV[1] channel, ARGV[2] maxlen, ARGV[3] kind, ARGV[4] data JSON,
 # ARGV[5] job id, ARGV[6] attempt, ARGV[7] guard, ARGV[8] new job status,
-# ARGV[9] number of writes, then per write: op, key index, field, value
+# ARGV[9] audit: '' (not audited), 'yes', or 'job' (audited when the job's record is an analysis),
+# ARGV[10] the audit entry's JSON body,
+# ARGV[11] number of writes, then per write: op, key index, field, value
 PUBLISH_LUA = r"""
 local review = KEYS[#KEYS]
 if redis.call('EXISTS', review) == 0 then return {'dropped', 'no review'} end
@@ -126,9 +130,9 @@ if guard ~= 'none' then
     redis.call('HSET', KEYS[3], job, ARGV[8] .. ':' .. a)
   end
 end
-local n = tonumber(ARGV[9])
+local n = tonumber(ARGV[11])
 for i = 0, n - 1 do
-  local op, key, field, value = ARGV[10 + i*4], KEYS[tonumber(ARGV[11 + i*4])], ARGV[12 + i*4], ARGV[13 + i*4]
+  local op, key, field, value = ARGV[12 + i*4], KEYS[tonumber(ARGV[13 + i*4])], ARGV[14 + i*4], ARGV[15 + i*4]
   if op == 'hset' then redis.call('HSET', key, field, value)
   elseif op == 'hdel' then redis.call('HDEL', key, field)
   elseif op == 'rpush' then redis.call('RPUSH', key, value)
@@ -139,6 +143,30 @@ end
 local prev = redis.call('GET', KEYS[2]) or ''
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'k', ARGV[3], 'd', ARGV[4], 'p', prev)
 redis.call('SET', KEYS[2], id)
+if ARGV[9] ~= '' then
+  local body, keep = ARGV[10], true
+  if ARGV[9] == 'job' then
+    keep = false
+    local rec = redis.call('HGET', KEYS[5], job)
+    if rec then
+      local ok, r = pcall(cjson.decode, rec)
+      if ok and type(r) == 'table' and r.kind == 'analyze' then
+        keep = true
+        if type(r.section_id) == 'string' then
+          local b = cjson.decode(body)
+          b.detail = (b.detail or '') .. ' (section ' .. r.section_id .. ')'
+          body = cjson.encode(b)
+        end
+      end
+    end
+  end
+  if keep then
+    -- the event's own id; an entry written outside an event (the upload, an export) may hold it
+    -- already, and then the audit stream picks the next free id
+    local added = redis.pcall('XADD', KEYS[4], id, 'a', body)
+    if type(added) == 'table' and added.err then redis.call('XADD', KEYS[4], '*', 'a', body) end
+  end
+end
 redis.call('PUBLISH', ARGV[1], '{"type":"event","id":"' .. id .. '","prev":"' .. prev .. '","kind":"' .. ARGV[3] .. '","data":' .. ARGV[4] .. '}')
 local ttl = redis.call('PTTL', review)
 if ttl > 0 then
@@ -146,6 +174,93 @@ if ttl > 0 then
 end
 return {'ok', id}
 """
+
+
+AUDIT_LUA = r"""
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('XADD', KEYS[1], '*', 'a', ARGV[1])
+return 1
+"""
+
+# ------------------------------------------------------------- the audit ---
+
+# Kinds that change a review and are kept in its audit trail (rl:{rid}:audit), never trimmed: the
+# event log is bounded, this record lives as long as the review. Job events are audited for
+# analyses only (job.queued says its kind; for the others the script reads the job's record).
+AUDITED_KINDS = frozenset({"item.added", "item.updated", "item.removed", "item.decided",
+                           "chat.message", "chat.completed"})
+AUDITED_JOB_ENDS = frozenset({"job.completed", "job.failed", "job.cancelled"})
+AUDIT_FIELDS = ("at", "by", "kind", "item_id", "decision", "reason", "detail")
+DETAIL_MAX = 300
+
+
+def iso_now() -> str:
+    from redline.jobs.models import iso_time
+
+    return iso_time(time.time()) or ""
+
+
+def _short(text: object, limit: int = DETAIL_MAX) -> str | None:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def audit_entry(kind: str, data: dict[str, Any], extra: dict[str, Any] | None = None
+                ) -> tuple[str, dict[str, Any] | None]:
+    """(mode, body) of an event's audit entry: mode '' (not audited), 'yes' or 'job' (see the
+    script); the body is compact: at, by, kind, item_id, decision, reason, detail."""
+    if kind not in AUDITED_KINDS and kind not in AUDITED_JOB_ENDS and kind != "job.queued":
+        return "", None  # the frequent ones (progress, deltas, usage) cost nothing here
+    body: dict[str, Any] = {"at": iso_now(), "kind": kind}
+    mode = "yes"
+    if kind in AUDITED_KINDS:
+        item = data.get("item") if isinstance(data.get("item"), dict) else None
+        if item is not None:
+            body["item_id"] = item.get("id")
+            if item.get("source") == "user":
+                body["by"] = item.get("author")
+        if kind == "item.added" and item is not None:
+            body["detail"] = _short(f"{item.get('source')} {item.get('type')} · {item.get('category')}: "
+                                    f"{item.get('description')}")
+        elif kind == "item.updated" and item is not None:
+            rep = item.get("replacement")
+            body["detail"] = _short(f"replacement: {rep}") if isinstance(rep, str) else None
+        elif kind in ("item.removed", "item.decided"):
+            body["item_id"] = data.get("item_id")
+            if kind == "item.decided":
+                body.update(by=data.get("by"), decision=data.get("decision"), reason=data.get("reason"))
+        elif kind == "chat.message":
+            body.update(by=data.get("author"), detail=_short(data.get("text")))
+        elif kind == "chat.completed":
+            body["detail"] = _short(data.get("text"))
+    elif kind == "job.queued" and data.get("kind") == "analyze":
+        sid = data.get("section_id")
+        body["detail"] = f"analysis {data.get('job_id')}" + (f" (section {sid})" if sid else "")
+    elif kind in AUDITED_JOB_ENDS:
+        mode = "job"
+        body["detail"] = f"analysis {data.get('job_id')}" + (
+            f": {_short(data.get('error'), 200)}" if data.get("error") else "")
+    else:
+        return "", None
+    if extra:
+        body.update(extra)
+    return mode, {k: v for k, v in body.items() if v is not None and v != ""}
+
+
+async def read_audit(redis: Redis, rid: str) -> list[dict[str, Any]]:
+    """Every audit entry of a review, in order (each with its stream `id`)."""
+    key, out, start = ReviewKeys(rid).audit, [], "-"
+    while True:
+        entries = await redis.xrange(key, min=start, max="+", count=1000)
+        for eid, fields in entries:
+            eid = eid.decode() if isinstance(eid, bytes) else eid
+            body = orjson.loads(fields.get(b"a") or b"{}")
+            out.append({"id": eid, **body})
+        if len(entries) < 1000:
+            return out
+        start = "(" + out[-1]["id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +290,7 @@ class Publisher:
         self.redis = redis
         self.maxlen = maxlen
         self._script = redis.register_script(PUBLISH_LUA)
+        self._audit_script = redis.register_script(AUDIT_LUA)
 
     async def publish(self, rid: str, kind: str, data: dict[str, Any], **opts: Any) -> Published:
         """Append one event (and its writes) to the review's log and publish it; `opts` are
@@ -193,15 +309,20 @@ class Publisher:
         attempt: int | None = None,
         guard: Guard = "none",
         job_status: str = "",
+        audit: dict[str, Any] | None = None,
     ) -> tuple[list[str], list[Any]]:
-        """The event script's KEYS and ARGV for one event (see `publish`)."""
+        """The event script's KEYS and ARGV for one event (see `publish`). Auditable kinds also
+        get an entry in the review's audit trail (`audit_entry`; `audit` adds or overrides
+        fields of it, such as a `detail`)."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
         k = ReviewKeys(rid)
-        keys = [k.events, k.last, k.jobstate]
+        keys = [k.events, k.last, k.jobstate, k.audit, k.jobs]
         index: dict[str, int] = {}
+        mode, body = audit_entry(kind, data, audit)
         argv: list[Any] = [k.channel, self.maxlen, kind, dumps(data), job_id,
-                           "" if attempt is None else str(attempt), guard, job_status, len(writes)]
+                           "" if attempt is None else str(attempt), guard, job_status,
+                           mode, dumps(body) if body else "", len(writes)]
         for w in writes:
             if w.key not in index:
                 keys.append(w.key)
@@ -209,6 +330,12 @@ class Publisher:
             argv += [w.op, index[w.key], w.field, w.value]
         keys.append(k.review)  # last: the script checks the review still exists
         return keys, argv
+
+    async def audit(self, rid: str, kind: str, *, by: str | None = None, detail: str | None = None) -> bool:
+        """An audit entry that is not an event (an export): written only while the review exists."""
+        body = {k: v for k, v in {"at": iso_now(), "by": by, "kind": kind, "detail": detail}.items() if v}
+        k = ReviewKeys(rid)
+        return bool(await self._audit_script(keys=[k.audit, k.review], args=[dumps(body)]))
 
     def queue_in(self, pipe: Any, keys: list[str], argv: list[Any]) -> None:
         """Add the event script to a pipeline (its reply goes through `parse`). The script

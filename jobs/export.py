@@ -26,6 +26,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from io import BytesIO
 from typing import Literal
 
@@ -33,6 +34,7 @@ from docx import Document
 from docx.comments import Comment
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
+from docx.oxml.parser import OxmlElement
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -51,7 +53,8 @@ from redline.jobs.redlines import run_text as _run_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["export_docx", "default_author", "comment_text", "replacement_of", "CHANGE_MODES"]
+__all__ = ["export_docx", "default_author", "comment_text", "replacement_of", "CHANGE_MODES",
+           "INCLUDE_CHOICES", "select_items", "export_note"]
 
 MODEL_AUTHOR = "Redline"
 USER_AUTHOR = "Reviewer"
@@ -63,6 +66,16 @@ NOTE_NOT_TRACKED = "The replacement could not be made a tracked change here ({re
 AuthorOf = Callable[[Item], str]
 Changes = Literal["both", "tracked", "comments"]
 CHANGE_MODES: tuple[str, ...] = ("both", "tracked", "comments")
+# Which items an export writes, by decision (the one place this choice is made).
+INCLUDE_CHOICES: tuple[str, ...] = ("accepted", "accepted_and_pending", "all")
+_INCLUDED = {"accepted": ("accepted",), "accepted_and_pending": ("accepted", "pending"),
+             "all": ("accepted", "pending", "rejected")}
+_INCLUDE_WORDS = {"accepted": "accepted findings only",
+                  "accepted_and_pending": "accepted and pending findings (rejected ones left out)",
+                  "all": "all findings, whatever their decision"}
+_CHANGE_WORDS = {"both": "accepted rewrites as tracked changes",
+                 "tracked": "accepted rewrites as tracked changes, without comments on them",
+                 "comments": "rewrites quoted in the comments, no tracked changes"}
 
 # Characters XML 1.0 forbids; python-docx raises on them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -87,6 +100,21 @@ def replacement_of(item: Item) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def select_items(items: Sequence[Item], include: str) -> list[Item]:
+    """The items an export with `include` (one of INCLUDE_CHOICES) writes, in the order given."""
+    if include not in _INCLUDED:
+        raise ValueError(f"include must be one of {INCLUDE_CHOICES}, got {include!r}")
+    wanted = _INCLUDED[include]
+    return [i for i in items if i.decision in wanted]
+
+
+def export_note(include: str, changes: str, *, chosen: int, total: int, day: date | None = None) -> str:
+    """The short note an export puts on its first paragraph, saying which choice made the file."""
+    day = day or datetime.now(UTC).date()
+    return (f"Reviewed with Redline on {day.isoformat()}: comments for {_INCLUDE_WORDS[include]} "
+            f"({chosen} of {total} findings); {_CHANGE_WORDS[changes]}.")
+
+
 def export_docx(
     *,
     items: Sequence[Item],
@@ -95,15 +123,18 @@ def export_docx(
     title: str = "",
     author_of: AuthorOf = default_author,
     changes: Changes = "both",
+    note: str | None = None,
 ) -> bytes:
     """Return a .docx (bytes) with the items' comments and tracked changes (see module doc).
 
     `original_docx` is the uploaded document, commented in place; when it is None (or cannot
     be opened) a document is built from `title` and `sections`. The caller picks the items
-    (accepted only, or all): every one of them is written, and every one with a replacement
-    and a quote found becomes a tracked change unless `changes` is "comments". Comments
+    (see `select_items`): every one of them is written, and every ACCEPTED one with a
+    replacement and a quote found becomes a tracked change unless `changes` is "comments"
+    (an item with another decision gets a comment with its "Replace with" line). Comments
     without a tracked change are written first, in the order given, so they anchor on the
-    original text; then the tracked changes, in the order given.
+    original text; then the tracked changes, in the order given. `note`, when given, is
+    written in italics as the document's first paragraph.
     """
     if changes not in CHANGE_MODES:
         raise ValueError(f"changes must be one of {CHANGE_MODES}, got {changes!r}")
@@ -112,7 +143,7 @@ def export_docx(
     next_id = itertools.count(first_free_id(doc.element)).__next__
 
     def tracks(item: Item) -> bool:
-        return changes != "comments" and replacement_of(item) is not None
+        return changes != "comments" and item.decision == "accepted" and replacement_of(item) is not None
 
     ordered = [i for i in items if not tracks(i)] + [i for i in items if tracks(i)]
     for item in ordered:
@@ -121,9 +152,18 @@ def export_docx(
             _add_item_change(doc, item, span, paragraphs, author_of, changes, next_id)
         else:
             _add_item_comment(doc, item, span, paragraphs, author_of(item), replacement_of(item))
+    if note:
+        _add_note(doc, note)
     out = BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def _add_note(doc: DocxDocument, note: str) -> None:
+    """An italic paragraph before everything else in the body."""
+    p = OxmlElement("w:p")
+    doc.element.body.insert(0, p)
+    Paragraph(p, doc._body).add_run(_clean(note)).italic = True  # pyright: ignore[reportPrivateUsage]
 
 
 def comment_text(item: Item, note: str | None = None, replacement: str | None = None) -> list[str]:
@@ -173,14 +213,27 @@ def _open_or_build(
 
 
 def _build_document(title: str, sections: Sequence[Section]) -> tuple[DocxDocument, dict[str, _Span]]:
-    """A clean document: title, then each section's heading and paragraphs."""
+    """A clean document: the title once, then each section's heading and body.
+
+    A section with formatting marks (a Markdown upload; see jobs.documents) gets real Word
+    structure: paragraphs, sub-headings, List Bullet / List Number paragraphs, tables, quotes,
+    code, and bold / italic / code / hyperlink runs. The paragraphs' text is the section text
+    without its markup syntax (list markers, " | ", "> "), so quotes anchor on the same words."""
     doc = Document()
-    if title.strip():
-        doc.add_heading(_clean(title.strip()), level=0)
+    shown_title = title.strip()
+    if shown_title:
+        doc.add_heading(_clean(shown_title), level=0)
     spans: dict[str, _Span] = {}
     for section in sorted(sections, key=lambda s: s.index):
-        heading = doc.add_heading(_clean(section.title), level=min(max(section.level, 1), 9))
-        body = [doc.add_paragraph(_clean(block)) for block in _blocks(section.text)]
+        marks = _valid_marks(section.text, getattr(section, "marks", None) or [])
+        if section.index == 0 and shown_title and _normalise(section.title) == _normalise(shown_title):
+            heading = doc.paragraphs[0]  # the title's own section: its heading is the title
+        else:
+            heading = doc.add_heading(_clean(section.title), level=min(max(section.level, 1), 9))
+        if marks:
+            body = _MarkedWriter(doc, section.text, marks, section.level).write()
+        else:
+            body = [doc.add_paragraph(_clean(block)) for block in _blocks(section.text)]
         spans[section.id] = _Span(heading, [heading, *body])
     return doc, spans
 
@@ -190,6 +243,166 @@ def _blocks(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     blocks = (b.strip("\n") for b in re.split(r"\n[ \t]*\n", text))
     return [b for b in blocks if b.strip()]
+
+
+_MarkT = tuple[int, int, str, str]
+_BLOCK_KINDS = {"quote", "pre", "table", "tr", "th", "td", "p", "h", "li"}
+_INLINE_KINDS = ("strong", "em", "del", "code", "link")
+_SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+_MONO = "Consolas"
+
+
+def _valid_marks(text: str, marks: Sequence) -> list[_MarkT]:
+    out = []
+    for mark in marks:
+        try:
+            start, end, kind = int(mark[0]), int(mark[1]), str(mark[2])
+            attr = str(mark[3]) if len(mark) > 3 and mark[3] is not None else ""
+        except (TypeError, ValueError, IndexError):
+            continue
+        if 0 <= start < end <= len(text):
+            out.append((start, end, kind, attr))
+    return out
+
+
+class _MarkedWriter:
+    """Writes one section's text with its marks as Word paragraphs and tables."""
+
+    def __init__(self, doc: DocxDocument, text: str, marks: list[_MarkT], level: int) -> None:
+        self.doc, self.text, self.level = doc, text, level
+        self.inline = [m for m in marks if m[2] in _INLINE_KINDS]
+        blocks = sorted((m for m in marks if m[2] in _BLOCK_KINDS), key=lambda m: (m[0], -m[1]))
+        self.top: list[_MarkT] = []  # outermost blocks, in order
+        for mark in blocks:
+            if self.top and mark[0] < self.top[-1][1]:
+                continue  # inside the previous outer block
+            self.top.append(mark)
+        self.blocks = blocks
+        self.paragraphs: list[Paragraph] = []
+
+    def write(self) -> list[Paragraph]:
+        cursor = 0
+        for start, end, kind, attr in self.top:
+            self._loose(cursor, start)
+            if kind == "table":
+                self._table(start, end)
+            elif kind == "quote":
+                self._quote(start, end)
+            else:
+                self._leaf(start, end, kind, attr)
+            cursor = end
+        self._loose(cursor, len(self.text))
+        return self.paragraphs
+
+    def _inside(self, start: int, end: int, kinds: set[str]) -> list[_MarkT]:
+        return [m for m in self.blocks if start <= m[0] and m[1] <= end and m[2] in kinds and (m[0], m[1]) != (start, end)]
+
+    def _loose(self, start: int, end: int) -> None:
+        """Text outside every block (not from Markdown): plain paragraphs, as before."""
+        gap = self.text[start:end]
+        if gap.strip() and not re.fullmatch(r"[\s>|*+\-.\d]*", gap):
+            for block in _blocks(gap):
+                self.paragraphs.append(self.doc.add_paragraph(_clean(block)))
+
+    def _leaf(self, start: int, end: int, kind: str, attr: str, style: str | None = None) -> None:
+        if kind == "h":
+            level = int(attr) if attr.isdigit() else self.level + 1
+            paragraph = self.doc.add_heading("", level=min(max(level, self.level + 1, 1), 9))
+        elif kind == "li":
+            parts = attr.split()
+            depth = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            name = "List Number" if parts and parts[0] == "ol" else "List Bullet"
+            paragraph = self.doc.add_paragraph(style=name if depth == 0 else f"{name} {min(depth + 1, 3)}")
+        else:
+            paragraph = self.doc.add_paragraph(style=style)
+        self._runs(paragraph, start, end, mono=kind == "pre")
+        self.paragraphs.append(paragraph)
+
+    def _quote(self, start: int, end: int) -> None:
+        inner = [m for m in self._inside(start, end, {"p", "li", "h", "pre"})]
+        if not inner:
+            inner = [(start, end, "p", "")]
+        for s, e, kind, attr in inner:
+            self._leaf(s, e, kind if kind != "li" else "p", attr, style="Quote")
+
+    def _table(self, start: int, end: int) -> None:
+        rows = self._inside(start, end, {"tr"})
+        cells = [self._inside(s, e, {"th", "td"}) for s, e, _, _ in rows]
+        width = max((len(row) for row in cells), default=0)
+        if not rows or not width:
+            return
+        table = self.doc.add_table(rows=len(rows), cols=width)
+        try:
+            table.style = "Table Grid"
+        except (KeyError, ValueError):
+            pass
+        for r, row in enumerate(cells):
+            for c, (s, e, kind, _) in enumerate(row):
+                paragraph = table.cell(r, c).paragraphs[0]
+                self._runs(paragraph, s, e, bold=kind == "th")
+                self.paragraphs.append(paragraph)
+
+    def _runs(self, paragraph: Paragraph, start: int, end: int, *, mono: bool = False, bold: bool = False) -> None:
+        """The text [start, end) as runs, one per stretch of equal formatting; "> " prefixes of
+        quoted lines are left out; links become w:hyperlink elements around their runs."""
+        skip = [(m.start(), m.end()) for m in re.finditer(r"(?:(?<=\n)|^)(?:> ?)+", self.text[start:end])] \
+            if self.text[start:start + 1] == ">" or "\n>" in self.text[start:end] else []
+        skip = [(start + a, start + b) for a, b in skip]
+        cuts = {start, end}
+        for s, e, _, _ in self.inline:
+            if s < end and e > start:
+                cuts.update((max(s, start), min(e, end)))
+        for s, e in skip:
+            cuts.update((s, e))
+        points = sorted(cuts)
+        link_el, link_href = None, None
+        for a, b in zip(points, points[1:]):
+            if any(s <= a and b <= e for s, e in skip):
+                continue
+            piece = _clean(self.text[a:b])
+            if not piece:
+                continue
+            kinds = {m[2]: m[3] for m in self.inline if m[0] <= a and b <= m[1]}
+            href = kinds.get("link") if _SAFE_HREF.match(kinds.get("link") or "") else None
+            if href is None:
+                link_el, link_href = None, None
+                run = paragraph.add_run(piece)
+            else:
+                if link_el is None or link_href != href:
+                    link_el, link_href = _hyperlink(paragraph, href), href
+                run = paragraph.add_run(piece)
+                link_el.append(run._r)  # pyright: ignore[reportPrivateUsage]
+                run.font.underline = True
+                run.font.color.rgb = _LINK_COLOUR
+            if bold or "strong" in kinds:
+                run.bold = True
+            if "em" in kinds:
+                run.italic = True
+            if "del" in kinds:
+                run.font.strike = True
+            if mono or "code" in kinds:
+                run.font.name = _MONO
+
+
+def _hyperlink(paragraph: Paragraph, href: str):
+    """An external w:hyperlink appended to the paragraph (runs are moved into it)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.oxml.parser import OxmlElement as _Oxml
+
+    rel_id = paragraph.part.relate_to(href, RT.HYPERLINK, is_external=True)
+    link = _Oxml("w:hyperlink")
+    link.set(qn("r:id"), rel_id)
+    paragraph._p.append(link)  # pyright: ignore[reportPrivateUsage]
+    return link
+
+
+def _link_colour():
+    from docx.shared import RGBColor
+
+    return RGBColor(0x05, 0x63, 0xC1)
+
+
+_LINK_COLOUR = _link_colour()
 
 
 def _body_paragraphs(doc: DocxDocument) -> list[Paragraph]:

@@ -165,8 +165,7 @@ class JobRun:
 
     async def add_item(self, item: Item) -> None:
         body = item.model_dump(mode="json")
-        stored = dict(body)
-        stored.pop("decision")
+        stored = {k: v for k, v in body.items() if k not in ("decision", "decided_by", "decided_at", "reason")}
         await self.publish("item.added", {"item": body},
                            [Write("hset", self.keys.items, item.id, dumps(stored))])
 

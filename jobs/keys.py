@@ -9,7 +9,7 @@ review's keys live in one Redis Cluster slot and one Lua script may touch them a
 | rl:{rid}:sections            | hash   | section id -> Section JSON                          |
 | rl:{rid}:secstate            | hash   | section id -> {"status","progress","job_id"} JSON   |
 | rl:{rid}:items               | hash   | item id -> Item JSON (decision excluded)            |
-| rl:{rid}:decisions           | hash   | item id -> {"decision","by"} JSON                   |
+| rl:{rid}:decisions           | hash   | item id -> {"decision","by","at","reason"} JSON     |
 | rl:{rid}:chat                | list   | ChatMessage JSON, in order                          |
 | rl:{rid}:jobs                | hash   | job id -> JobRecord JSON (as queued)                |
 | rl:{rid}:jobstate            | hash   | job id -> "status:attempt" (the terminal-once gate) |
@@ -19,6 +19,7 @@ review's keys live in one Redis Cluster slot and one Lua script may touch them a
 | rl:{rid}:usage               | hash   | token counters (input, output, cache_read, ...)     |
 | rl:{rid}:events              | stream | the event log (bounded)                             |
 | rl:{rid}:last                | string | id of the last event (read with snapshots)          |
+| rl:{rid}:audit               | stream | the audit trail: every change, never trimmed        |
 | rl:{rid}:presence            | hash   | connection id -> {"name","server","ts"} JSON        |
 | rl:{rid}:ev                  | pubsub | channel: event frames and presence frames           |
 | rl:cancel                    | pubsub | channel: job ids to cancel at once (workers listen) |
@@ -44,7 +45,7 @@ MODEL_PAUSED_UNTIL = "rl:{model}:paused_until"
 class ReviewKeys:
     __slots__ = ("rid", "review", "sections", "secstate", "items", "decisions", "chat", "jobs",
                  "jobstate", "jobprogress", "jobresult", "files", "usage", "events", "last",
-                 "presence", "channel")
+                 "presence", "channel", "audit")
 
     def __init__(self, rid: str) -> None:
         p = f"rl:{{{rid}}}:"
@@ -65,11 +66,12 @@ class ReviewKeys:
         self.last = p + "last"
         self.presence = p + "presence"
         self.channel = p + "ev"
+        self.audit = p + "audit"
 
     def all_data_keys(self) -> list[str]:
         return [self.review, self.sections, self.secstate, self.items, self.decisions, self.chat,
                 self.jobs, self.jobstate, self.jobprogress, self.jobresult, self.files, self.usage,
-                self.events, self.last, self.presence]
+                self.events, self.last, self.presence, self.audit]
 
 
 def rid_of_channel(channel: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 ItemType = Literal["critical", "important", "suggestion"]
 Risk = Literal["high", "medium", "low"]
@@ -51,6 +52,46 @@ class Item(Finding):
     job_id: str | None = None
     author: str | None = None
     created_at: float = Field(default_factory=time.time)
+    # The last decision: who, when (epoch seconds here; ISO 8601 on the wire) and why.
+    decided_by: str | None = None
+    decided_at: float | None = None
+    reason: str | None = Field(default=None, max_length=1000)
+    # After a new version of the document: "open", "resolved" or "outdated" (not set yet).
+    resolution: str | None = None
+
+    @field_validator("decided_at", mode="before")
+    @classmethod
+    def _epoch(cls, value: object) -> float | None:
+        return epoch_of(value)
+
+    @field_serializer("decided_at", when_used="json")
+    def _iso(self, value: float | None) -> str | None:
+        return iso_time(value)
+
+
+def iso_time(ts: float | None) -> str | None:
+    """Epoch seconds -> ISO 8601 in UTC with milliseconds (None stays None)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(float(ts), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch_of(value: object) -> float | None:
+    """Epoch seconds from epoch seconds, an ISO 8601 string or a datetime (None stays None)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+    raise ValueError("decided_at must be epoch seconds or an ISO 8601 time")
 
 
 class Section(BaseModel):
@@ -59,6 +100,9 @@ class Section(BaseModel):
     index: int
     text: str
     level: int = 1
+    # Markdown uploads: formatting over `text` as [start, end, kind, attr] (text[start:end]);
+    # `text` stays the plain text that findings quote. See redline.jobs.documents.
+    marks: list[tuple[int, int, str, str]] = []
 
 
 class Citation(BaseModel):

@@ -129,7 +129,8 @@ def _answer(name: str, params: dict[str, Any], returncode: int | None, out: byte
     if returncode == 0 and isinstance(answer, dict) and "ok" in answer:
         doc = answer["ok"]
         return ParsedDocument(kind=doc["kind"], title=doc["title"],
-                              sections=[ParsedSection(s["title"], s["text"], s["level"]) for s in doc["sections"]])
+                              sections=[ParsedSection(s["title"], s["text"], s["level"], s.get("marks") or [],
+                                                      s.get("key") or "") for s in doc["sections"]])
     tail = err[-2000:].decode("utf-8", "replace")
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         raise _timeout(name, params["cpu_s"])

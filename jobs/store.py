@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from redline.jobs.events import Publisher, Published, Write, dumps
+from redline.jobs.events import Publisher, Published, Write, dumps, read_audit
 from redline.jobs.keys import REVIEWS_INDEX, ReviewKeys
-from redline.jobs.models import ChatMessage, Item, JobRecord, Section
+from redline.jobs.models import ChatMessage, Item, JobRecord, Section, iso_time
 
 
 def new_review_id() -> str:
@@ -75,6 +75,9 @@ class Store:
                     pipe.pexpire(key, ttl_ms)
             else:
                 pipe.zadd(REVIEWS_INDEX, {rid: time.time()})
+                pipe.xadd(k.audit, {"a": dumps({"at": iso_time(time.time()), "kind": "review.created",
+                                                "detail": f"upload {filename or title} ({kind}, "
+                                                          f"{len(sections)} sections)"})})
             await pipe.execute()
         return rid, token
 
@@ -181,12 +184,19 @@ class Store:
 
     def item_writes(self, rid: str, item: Item) -> list[Write]:
         k = ReviewKeys(rid)
-        body = item.model_dump(mode="json")
-        decision = body.pop("decision")
+        body = item.model_dump(mode="json", exclude=DECISION_FIELDS)
+        decision = item.decision
         writes = [Write("hset", k.items, item.id, dumps(body))]
         if decision != "pending" or item.source == "user":
-            writes.append(Write("hset", k.decisions, item.id, dumps({"decision": decision, "by": item.author})))
+            writes.append(Write("hset", k.decisions, item.id, dumps(
+                {"decision": decision, "by": item.decided_by or item.author,
+                 "at": item.decided_at or item.created_at, "reason": item.reason})))
         return writes
+
+    def item_body_write(self, rid: str, item: dict[str, Any]) -> Write:
+        """The items-hash write of an item as read (`item`), its decision fields left out."""
+        body = {k: v for k, v in item.items() if k not in DECISION_FIELDS}
+        return Write("hset", ReviewKeys(rid).items, item["id"], dumps(body))
 
     async def add_user_item(self, rid: str, item: Item) -> Published:
         return await self.publisher.publish(rid, "item.added", {"item": item.model_dump(mode="json")},
@@ -202,14 +212,31 @@ class Store:
             rid, "item.removed", {"item_id": item_id},
             writes=[Write("hdel", k.items, item_id), Write("hdel", k.decisions, item_id)], **gate)
 
-    async def decide(self, rid: str, item_id: str, decision: str, by: str | None) -> Published:
+    async def decide(self, rid: str, item_id: str, decision: str, by: str | None, *,
+                     reason: str | None = None, at: float | None = None) -> Published:
+        """Record a decision (who, when, why) and publish item.decided."""
         k = ReviewKeys(rid)
-        data: dict[str, Any] = {"item_id": item_id, "decision": decision}
+        at = time.time() if at is None else at
+        data: dict[str, Any] = {"item_id": item_id, "decision": decision, "at": iso_time(at)}
         if by:
             data["by"] = by
-        return await self.publisher.publish(
-            rid, "item.decided", data,
-            writes=[Write("hset", k.decisions, item_id, dumps({"decision": decision, "by": by}))])
+        if reason:
+            data["reason"] = reason
+        record = {"decision": decision, "by": by, "at": at, "reason": reason or None}
+        return await self.publisher.publish(rid, "item.decided", data,
+                                            writes=[Write("hset", k.decisions, item_id, dumps(record))])
+
+    async def set_replacement(self, rid: str, item: dict[str, Any], replacement: str | None,
+                              by: str | None = None) -> Published:
+        """Change an item's `replacement` and publish item.updated {"item"} (the stored item is
+        written in the same step)."""
+        item = {**item, "replacement": replacement}
+        audit = {"by": by} if by else None
+        return await self.publisher.publish(rid, "item.updated", {"item": item},
+                                            writes=[self.item_body_write(rid, item)], audit=audit)
+
+    async def audit(self, rid: str) -> list[dict[str, Any]]:
+        return await read_audit(self.redis, rid)
 
     # --------------------------------------------------------------- chat ---
     async def chat_history(self, rid: str) -> list[ChatMessage]:
@@ -308,9 +335,17 @@ class DocumentCache:
         return doc
 
 
+# Fields of an item kept in the decisions hash, not with the item.
+DECISION_FIELDS = frozenset({"decision", "decided_by", "decided_at", "reason"})
+
+
 def merge_decision(item: dict[str, Any], decided: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    d = decided.get(item["id"])
-    item["decision"] = d["decision"] if d else "pending"
-    if d and d.get("by"):
-        item["decided_by"] = d["by"]
+    """An item as stored plus its last decision: decision, decided_by, decided_at (ISO 8601),
+    reason (each null when there is none)."""
+    d = decided.get(item["id"]) or {}
+    item["decision"] = d.get("decision") or "pending"
+    item["decided_by"] = d.get("by") or None
+    at = d.get("at")
+    item["decided_at"] = iso_time(at) if isinstance(at, (int, float)) else None
+    item["reason"] = d.get("reason") or None
     return item

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+import csv
+import io
 import time
 from typing import Any
 
 import orjson
 from quart import Blueprint, Response, current_app, request
 
-from redline.jobs.export import export_docx
+from redline.jobs.events import AUDIT_FIELDS
 from redline.jobs.keys import rid_of_job
-from redline.jobs.models import Item, Section
 from redline.server.auth import admin_ok, token_of
 from redline.server.limits import client_address
 from redline.server.services import ServiceError, Services
@@ -154,7 +154,8 @@ async def decide(rid: str, item_id: str) -> Response:
     body = await json_body()
     rate_limit("decide")
     by = svc().person_name(body.get("by"), "by")
-    return ok({"item": await svc().decide(rid, item_id, str(body.get("decision")), by)})
+    return ok({"item": await svc().decide(rid, item_id, str(body.get("decision")), by,
+                                          replacement=body.get("replacement"), reason=body.get("reason"))})
 
 
 @api.post("/api/reviews/<rid>/decisions")
@@ -166,28 +167,46 @@ async def decide_many(rid: str) -> Response:
         raise ServiceError("invalid_items", "item_ids must be a list of 1 to 500 item ids.")
     rate_limit("decide")
     by = svc().person_name(body.get("by"), "by")
-    return ok({"items": await svc().decide_many(rid, ids, str(body.get("decision")), by)})
+    return ok({"items": await svc().decide_many(rid, ids, str(body.get("decision")), by,
+                                                replacement=body.get("replacement"), reason=body.get("reason"))})
 
 
 @api.get("/api/reviews/<rid>/export.docx")
 async def export(rid: str) -> Response:
+    """?include=accepted (default) | accepted_and_pending | all, ?changes=both (default) | tracked |
+    comments, ?by= (or ?name=): who exported, for the audit trail."""
     await authorize(rid)
-    include = request.args.get("include", "accepted")
-    if include not in ("accepted", "all"):
-        raise ServiceError("invalid_include", "include must be 'accepted' or 'all'.")
     s = svc()
-    snap = await s.store.snapshot(rid)
-    if snap is None:
-        raise ServiceError("not_found", "No such review.", 404)
-    items = [Item.model_validate(i) for i in snap["items"] if include == "all" or i["decision"] == "accepted"]
-    sections = [Section.model_validate(x) for x in snap["sections"]]
-    original = await s.store.file(rid, "original")
-    data = await asyncio.to_thread(export_docx, items=items, sections=sections, original_docx=original,
-                                   title=snap["title"])
-    name = (snap["filename"].rsplit(".", 1)[0] or "review") + "-reviewed.docx"
-    safe = "".join(c for c in name if c.isalnum() or c in "-_. ") or "review.docx"
+    by = s.person_name(request.args.get("by") or request.args.get("name"), "by")
+    data, filename = await s.export(rid, request.args.get("include", "accepted"),
+                                    request.args.get("changes", "both"), by=by)
     return Response(data, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@api.get("/api/reviews/<rid>/audit")
+async def audit(rid: str) -> Response:
+    """Every change to the review, in order: ?format=json (default) or csv."""
+    await authorize(rid)
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ServiceError("invalid_format", "format must be 'json' or 'csv'.")
+    entries = await svc().audit(rid)
+    if fmt == "json":
+        return ok({"entries": entries})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", *AUDIT_FIELDS])
+    for e in entries:
+        writer.writerow([e.get("id", "")] + [_csv_cell(e.get(f)) for f in AUDIT_FIELDS])
+    return Response(out.getvalue(), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="review-{rid}-audit.csv"'})
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell: text that a spreadsheet would run as a formula (=, +, -, @) gets a leading '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # -------------------------------------------------------------------- jobs ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redline.jobs.export import CHANGE_MODES, INCLUDE_CHOICES
 from redline.server.protocol import PROTOCOL_VERSION
 
 
@@ -41,7 +42,28 @@ ITEM_SCHEMA = {
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "source": {"type": "string", "enum": ["claude", "offline", "user"]},
         "decision": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
+        "replacement": {"type": "string", "nullable": True, "maxLength": 4000},
+        "related_section_id": {"type": "string", "nullable": True},
+        "related_quote": {"type": "string", "nullable": True},
+        "resolution": {"type": "string", "nullable": True, "description": "open, resolved or outdated"},
+        "decided_by": {"type": "string", "nullable": True},
+        "decided_at": {"type": "string", "format": "date-time", "nullable": True},
+        "reason": {"type": "string", "nullable": True, "maxLength": 1000},
     },
+}
+
+DECISION_EXTRAS = {
+    "replacement": {"type": "string", "maxLength": 4000,
+                    "description": "the reviewer's rewrite of the quote (items with a quote only; \"\" deletes it)"},
+    "reason": {"type": "string", "maxLength": 1000, "description": "why (kept with the decision)"},
+    "by": {"type": "string"},
+}
+
+AUDIT_ENTRY = {
+    "type": "object", "required": ["id", "at", "kind"],
+    "properties": {"id": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                   "by": {"type": "string"}, "kind": {"type": "string"}, "item_id": {"type": "string"},
+                   "decision": {"type": "string"}, "reason": {"type": "string"}, "detail": {"type": "string"}},
 }
 
 NEW_ITEM = {
@@ -103,22 +125,36 @@ SPEC: dict[str, Any] = {
         "/api/reviews/{rid}/items/{item_id}/decision": {"post": {
             "parameters": [RID, ITEM], "security": [{"bearer": []}],
             "requestBody": _json_body({"type": "object", "required": ["decision"], "properties": {
-                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]}}}),
-            "responses": {"200": _ok("item"), "400": _err("bad decision"), **AUTH_ERRORS}}},
+                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]}, **DECISION_EXTRAS}}),
+            "responses": {"200": _ok("item"), "400": _err("bad decision, replacement or reason (no_quote: "
+                                                           "a rewrite on an item without a quote)"),
+                          **AUTH_ERRORS}}},
         "/api/reviews/{rid}/decisions": {"post": {
             "parameters": [RID], "security": [{"bearer": []}],
             "requestBody": _json_body({"type": "object", "required": ["item_ids", "decision"], "properties": {
                 "item_ids": {"type": "array", "items": {"type": "string"}},
-                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]},
-                "by": {"type": "string"}}}),
+                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]}, **DECISION_EXTRAS}}),
             "responses": {"200": _ok("items"), "400": _err("bad body"), **AUTH_ERRORS}}},
         "/api/reviews/{rid}/export.docx": {"get": {
             "parameters": [RID, {"name": "include", "in": "query", "required": False,
-                                 "schema": {"type": "string", "enum": ["accepted", "all"]}}],
+                                 "schema": {"type": "string", "enum": list(INCLUDE_CHOICES), "default": "accepted"}},
+                           {"name": "changes", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": list(CHANGE_MODES), "default": "both"}},
+                           {"name": "by", "in": "query", "required": False, "schema": {"type": "string"},
+                            "description": "who exports (kept in the audit trail)"}],
             "security": [{"bearer": []}],
             "responses": {"200": {"description": "the reviewed .docx", "content": {
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
-                    "schema": {"type": "string", "format": "binary"}}}}, "400": _err("bad include"), **AUTH_ERRORS}}},
+                    "schema": {"type": "string", "format": "binary"}}}}, "400": _err("bad include or changes"),
+                **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/audit": {"get": {
+            "parameters": [RID, {"name": "format", "in": "query", "required": False,
+                                 "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}}],
+            "security": [{"bearer": []}],
+            "responses": {"200": {"description": "every change to the review, in order", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "entries": {"type": "array", "items": AUDIT_ENTRY}}}},
+                "text/csv": {"schema": {"type": "string"}}}}, "400": _err("bad format"), **AUTH_ERRORS}}},
         "/api/jobs/{job_id}": {"get": {"parameters": [JOB], "security": [{"bearer": []}],
                                        "responses": {"200": _ok("job"), **AUTH_ERRORS}}},
         "/api/jobs/{job_id}/cancel": {"post": {"parameters": [JOB], "security": [{"bearer": []}],

@@ -57,6 +57,9 @@ class Decide(_Msg):
     item_id: str | None = Field(default=None, max_length=120)
     item_ids: list[Annotated[str, Field(max_length=120)]] | None = Field(default=None, max_length=500)
     decision: Decision
+    # The reviewer's rewrite of the quote (only for an item with a quote; "" deletes it), and why.
+    replacement: str | None = Field(default=None, max_length=4000)
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 class Ping(_Msg):

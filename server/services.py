@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from redline.jobs.documents import DocumentError
 from redline.jobs.events import Publisher
 from redline.jobs.keys import RETENTION_LOCK, ReviewKeys
-from redline.jobs.models import ChatMessage, Item, Section
+from redline.jobs.export import CHANGE_MODES, INCLUDE_CHOICES, export_docx, export_note, select_items
+from redline.jobs.models import ChatMessage, Item, Section, iso_time
 from redline.jobs.parsing import parse_upload
 from redline.jobs.queues import Jobs
 from redline.jobs.settings import Settings
@@ -125,7 +126,7 @@ class Services:
         # Bidi overrides and isolates are removed from titles and text: they can make a passage read
         # differently from what it says, in the page, the findings and the export.
         sections = [Section(id=f"s{i + 1}", title=strip_bidi(s.title), index=i, text=strip_bidi(s.text),
-                            level=s.level)
+                            level=s.level, marks=s.marks)  # the parser already removed bidi controls: marks hold
                     for i, s in enumerate(doc.sections)]
         if guide_text is not None:
             guide_text = strip_bidi(guide_text)
@@ -208,31 +209,110 @@ class Services:
         return {"job_id": job_id, "message_id": msg.message_id}
 
     # --------------------------------------------------------------- items ---
-    async def decide(self, rid: str, item_id: str, decision: str, by: str | None) -> dict[str, Any]:
+    REPLACEMENT_MAX = 4000
+    REASON_MAX = 1000
+
+    def _decision_extras(self, replacement: object, reason: object) -> tuple[str | None, str | None]:
+        """Check a decision's optional `replacement` (the rewrite of the quote; "" deletes it) and
+        `reason`: strings of at most 4000 and 1000 characters. Returns them cleaned."""
+        if replacement is not None:
+            if not isinstance(replacement, str):
+                raise ServiceError("invalid_replacement", "replacement must be a string (the text to stand "
+                                   "where the quote stands).")
+            if len(replacement) > self.REPLACEMENT_MAX:
+                raise ServiceError("invalid_replacement", f"replacement is too long (at most "
+                                   f"{self.REPLACEMENT_MAX} characters).")
+            replacement = strip_bidi(replacement).replace("\x00", "")
+        if reason is not None:
+            if not isinstance(reason, str):
+                raise ServiceError("invalid_reason", "reason must be a string.")
+            if len(reason) > self.REASON_MAX:
+                raise ServiceError("invalid_reason", f"reason is too long (at most {self.REASON_MAX} characters).")
+            reason = " ".join(strip_controls(reason).split()) or None
+        return replacement, reason
+
+    @staticmethod
+    def _check_rewritable(item: dict[str, Any]) -> None:
+        if not (item.get("quote") or "").strip():
+            raise ServiceError("no_quote", "This finding quotes no text of the document, so it has nothing "
+                               "a rewrite could replace; add the rewrite as a suggestion instead.")
+
+    async def decide(self, rid: str, item_id: str, decision: str, by: str | None, *,
+                     replacement: object = None, reason: object = None) -> dict[str, Any]:
+        """Accept, reject or revert an item, optionally with the reviewer's rewrite of its quote
+        (`replacement`: published as item.updated before the item.decided) and a `reason`."""
         if decision not in ("accepted", "rejected", "pending"):
             raise ServiceError("invalid_decision", "decision must be accepted, rejected or pending.")
+        replacement, reason = self._decision_extras(replacement, reason)
         item = await self.store.item(rid, item_id)
         if item is None:
             raise ServiceError("not_found", "No such item in this review.", 404)
-        await self.store.decide(rid, item_id, decision, by)
-        item["decision"] = decision
-        return item
+        return await self._decide_one(rid, item, decision, by, replacement, reason)
 
-    async def decide_many(self, rid: str, item_ids: list[str], decision: str, by: str | None) -> list[dict[str, Any]]:
-        """Accept, reject or revert several items; unknown ids are refused before anything changes."""
+    async def _decide_one(self, rid: str, item: dict[str, Any], decision: str, by: str | None,
+                          replacement: str | None, reason: str | None) -> dict[str, Any]:
+        if replacement is not None and replacement != item.get("replacement"):
+            self._check_rewritable(item)
+            await self.store.set_replacement(rid, item, replacement, by)
+            item = {**item, "replacement": replacement}
+        at = time.time()
+        await self.store.decide(rid, item["id"], decision, by, reason=reason, at=at)
+        return {**item, "decision": decision, "decided_by": by, "decided_at": iso_time(at), "reason": reason}
+
+    async def decide_many(self, rid: str, item_ids: list[str], decision: str, by: str | None, *,
+                          replacement: object = None, reason: object = None) -> list[dict[str, Any]]:
+        """Accept, reject or revert several items; unknown ids (and, with a `replacement`, items
+        without a quote) are refused before anything changes."""
         if decision not in ("accepted", "rejected", "pending"):
             raise ServiceError("invalid_decision", "decision must be accepted, rejected or pending.")
+        replacement, reason = self._decision_extras(replacement, reason)
         ids = list(dict.fromkeys(item_ids))
         items = [await self.store.item(rid, i) for i in ids]
         missing = [i for i, item in zip(ids, items) if item is None]
         if missing:
             raise ServiceError("not_found", f"No such item in this review: {', '.join(missing[:5])}.", 404)
+        if replacement is not None:
+            for item in items:
+                self._check_rewritable(item)
         out = []
         for item in items:
-            if item["decision"] != decision:
-                await self.store.decide(rid, item["id"], decision, by)
-            out.append({**item, "decision": decision})
+            if item["decision"] != decision or reason or (replacement is not None
+                                                          and replacement != item.get("replacement")):
+                out.append(await self._decide_one(rid, item, decision, by, replacement, reason))
+            else:
+                out.append({**item, "decision": decision})
         return out
+
+    # -------------------------------------------------------------- export ---
+    async def export(self, rid: str, include: str = "accepted", changes: str = "both",
+                     by: str | None = None) -> tuple[bytes, str]:
+        """The reviewed .docx and its file name: the items chosen by `include` (INCLUDE_CHOICES) as
+        comments, accepted rewrites as tracked changes per `changes` (CHANGE_MODES), a note on the
+        first paragraph saying so. The export is recorded in the review's audit trail."""
+        if include not in INCLUDE_CHOICES:
+            raise ServiceError("invalid_include", f"include must be one of: {', '.join(INCLUDE_CHOICES)}.")
+        if changes not in CHANGE_MODES:
+            raise ServiceError("invalid_changes", f"changes must be one of: {', '.join(CHANGE_MODES)}.")
+        snap = await self.store.snapshot(rid)
+        if snap is None:
+            raise ServiceError("not_found", "No such review.", 404)
+        every = [Item.model_validate(i) for i in snap["items"]]
+        items = select_items(every, include)
+        sections = [Section.model_validate(x) for x in snap["sections"]]
+        original = await self.store.file(rid, "original")
+        note = export_note(include, changes, chosen=len(items), total=len(every))
+        data = await asyncio.to_thread(export_docx, items=items, sections=sections, original_docx=original,
+                                       title=snap["title"], changes=changes, note=note)  # type: ignore[arg-type]
+        await self.publisher.audit(rid, "export", by=by,
+                                   detail=f"include={include} changes={changes} ({len(items)} of {len(every)} findings)")
+        name = (snap["filename"].rsplit(".", 1)[0] or "review") + "-reviewed.docx"
+        safe = "".join(c for c in name if c.isalnum() or c in "-_. ") or "review.docx"
+        return data, safe
+
+    async def audit(self, rid: str) -> list[dict[str, Any]]:
+        if not await self.store.exists(rid):
+            raise ServiceError("not_found", "No such review.", 404)
+        return await self.store.audit(rid)
 
     async def add_user_item(self, rid: str, body: dict[str, Any], author: str | None) -> dict[str, Any]:
         section = await self.store.section(rid, str(body.get("section_id", "")))
@@ -251,6 +331,7 @@ class Services:
                         confidence=1.0)
         except Exception as e:
             raise ServiceError("invalid_item", f"The item is not valid: {_first_error(e)}") from None
+        item.decided_by, item.decided_at = item.author, item.created_at  # accepted by its author, as added
         await self.store.add_user_item(rid, item)
         return item.model_dump(mode="json")
 

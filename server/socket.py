@@ -437,10 +437,12 @@ class Connection:
         if isinstance(msg, P.Decide):
             svc.check_rate("decide", self.client)
             if msg.item_ids is not None:
-                return {"items": await svc.decide_many(rid, msg.item_ids, msg.decision, self.name)}
+                return {"items": await svc.decide_many(rid, msg.item_ids, msg.decision, self.name,
+                                                       replacement=msg.replacement, reason=msg.reason)}
             if msg.item_id is None:
                 raise OpError("invalid_message", "decide needs an item_id (or item_ids).")
-            item = await svc.decide(rid, msg.item_id, msg.decision, self.name)
+            item = await svc.decide(rid, msg.item_id, msg.decision, self.name,
+                                    replacement=msg.replacement, reason=msg.reason)
             return {"item": item}
         raise OpError("unknown_op", "Unknown op.")
 

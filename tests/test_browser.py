@@ -162,8 +162,13 @@ def test_upload_analyze_decide_and_collaborate(server, tabs):
     for item_id in accept:
         page.click(card(page, item_id) + " .decide-accept")
         bob.page.wait_for_selector(card(page, item_id, "accepted"), timeout=1000)
-    for item_id in reject:
+    for n, item_id in enumerate(reject):
         page.click(card(page, item_id) + " .decide-reject")
+        # Reject asks for an optional reason first: Enter on an empty one, or Skip, rejects without.
+        if n == 0:
+            page.press(card(page, item_id) + " input.reason-text", "Enter")
+        else:
+            page.click(card(page, item_id) + ' [data-action="skip-reason"]')
         bob.page.wait_for_selector(card(page, item_id, "rejected"), timeout=1000)
     # Revert from the other tab; Alice sees it.
     bob.page.click(card(page, accept[0]) + " .decide-revert")
@@ -553,6 +558,8 @@ def test_screenshots(server, tabs, theme, tmp_path):
     for item_id in ids[:3]:
         page.click(card(page, item_id) + " .decide-accept")
     page.click(card(page, ids[3]) + " .decide-reject")
+    page.fill(card(page, ids[3]) + " input.reason-text", "Covered by the maintenance finding.")
+    page.press(card(page, ids[3]) + " input.reason-text", "Enter")
     page.wait_for_selector(card(page, ids[3], "rejected"))
     page.fill("#chat-input", "Is the root cause supported by the evidence?")
     page.press("#chat-input", "Enter")

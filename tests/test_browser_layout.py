@@ -431,6 +431,7 @@ def take_layout_screenshots(base_url: str, out_dir, *, browser=None, all_tabs: b
         for item_id in ids[:2]:
             page.click(f'.card[data-item-id="{item_id}"] .decide-accept')
         page.click(f'.card[data-item-id="{ids[2]}"] .decide-reject')
+        page.click(f'.card[data-item-id="{ids[2]}"] [data-action="skip-reason"]')  # no reason given
         page.wait_for_selector(f'.card[data-item-id="{ids[2]}"][data-decision="rejected"]')
         page.fill("#chat-input", "Is the root cause supported by the evidence?")
         page.press("#chat-input", "Enter")

@@ -221,12 +221,29 @@ def test_markdown_setext_and_closing_hashes() -> None:
     assert doc.sections[0].text == "Intro text."
 
 
-def test_markdown_keeps_body_markup_and_front_matter_title() -> None:
+def test_markdown_body_is_plain_text_with_marks_and_front_matter_title() -> None:
     text = "---\ntitle: Pump Seal Failure\nauthor: QA\n---\n\n## Summary\n\n- **Bold** point\n- [link](http://x)\n"
     doc = parse("r.md", text)
     assert doc.title == "Pump Seal Failure"
     assert titles(doc) == ["Summary"]
-    assert doc.sections[0].text == "- **Bold** point\n- [link](http://x)"
+    section = doc.sections[0]
+    assert section.text == "- Bold point\n- link"
+    assert [2, 6, "strong", ""] in section.marks and [15, 19, "link", "http://x"] in section.marks
+
+
+@pytest.mark.parametrize("ext", [".docx", ".txt", ".pdf"])
+def test_other_formats_carry_no_marks_and_stable_keys(ext: str) -> None:
+    first, second = parse(*sample_file(ext)), parse(*sample_file(ext))
+    assert all(section.marks == [] for section in first.sections)
+    assert [s.key for s in first.sections] == [s.key for s in second.sections]
+    assert len({s.key for s in first.sections}) == len(first.sections)
+
+
+def test_markdown_sample_marks_lie_on_its_text() -> None:
+    doc = parse(*sample_file(".md"))
+    assert any(section.marks for section in doc.sections)
+    for section in doc.sections:
+        assert all(0 <= start < end <= len(section.text) for start, end, _, _ in section.marks)
 
 
 def test_markdown_ten_thousand_headings_is_bounded() -> None:

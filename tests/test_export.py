@@ -343,3 +343,93 @@ def test_custom_author_of() -> None:
                        original_docx=make_docx(), title="T", author_of=lambda i: "Audit Bot")
     comment, _ = comment_for(data, "Description of a.")
     assert comment.author == "Audit Bot" and comment.initials == "AB"
+
+
+# --------------------------------------------------------------------------- built from Markdown
+
+MARKDOWN_REPORT = b"""# Pump report
+
+Intro with **bold words**, *it*, `pump-7` and [the log](https://example.org/log).<br>Second line.
+
+## Actions
+
+- Replace the **seal** now
+- Train operators
+  1. sub one
+  2. sub two
+
+| Time | Event |
+|------|-------|
+| 02:10 | **alarm** raised |
+
+> quoted line
+
+## Timeline
+
+### 02:10
+
+Alarm.
+
+### 02:15
+
+Pump stopped.
+"""
+
+
+def markdown_sections() -> tuple[str, list[Section]]:
+    from redline.jobs.documents import parse_document
+
+    doc = parse_document("r.md", MARKDOWN_REPORT, max_bytes=1 << 20)
+    return doc.title or "", [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level,
+                                     marks=s.marks) for i, s in enumerate(doc.sections)]
+
+
+def test_docx_from_markdown_has_word_structure_and_the_title_once() -> None:
+    title, sections = markdown_sections()
+    items = [
+        item("across-bold", "s1", "bold words, it, pump-7 and the log"),
+        item("in-list", "s2", "Replace the seal"),
+        item("nested", "s2", "sub two"),
+        item("in-cell", "s2", "alarm raised"),
+        item("entry", "s3", "Pump stopped."),
+    ]
+    data = export_docx(items=items, sections=sections, original_docx=None, title=title)
+    doc = Document(BytesIO(data))
+    styled = [(p.style.name, p.text) for p in doc.paragraphs]
+    assert styled[0] == ("Title", "Pump report")
+    assert [text for _, text in styled].count("Pump report") == 1  # the title once
+    assert ("Normal", "Intro with bold words, it, pump-7 and the log.\nSecond line.") in styled
+    assert ("List Bullet", "Replace the seal now") in styled and ("List Bullet", "Train operators") in styled
+    assert ("List Number 2", "sub one") in styled and ("List Number 2", "sub two") in styled
+    assert ("Quote", "quoted line") in styled
+    assert ("Heading 3", "02:10") in styled and ("Normal", "Pump stopped.") in styled
+    for text, _ in styled:
+        for literal in ("**", "`", "<br>", "](", "| ", "- "):
+            assert literal not in text, (literal, text)
+    # a real table, its header bold
+    (table,) = doc.tables
+    assert [[c.text for c in row.cells] for row in table.rows] == [["Time", "Event"], ["02:10", "alarm raised"]]
+    assert all(r.bold for r in table.cell(0, 0).paragraphs[0].runs)
+    # bold / italic / code runs and a hyperlink to the URL
+    intro = next(p for p in doc.paragraphs if p.text.startswith("Intro"))
+    runs = {r.text: r for r in intro.runs}
+    assert runs["bold words"].bold and runs["it"].italic and runs["pump-7"].font.name == "Consolas"
+    links = intro._p.xpath("./w:hyperlink")
+    assert len(links) == 1 and "".join(t.text for t in links[0].iter(qn("w:t"))) == "the log"
+    rel = doc.part.rels[links[0].get(qn("r:id"))]
+    assert rel.is_external and rel.target_ref == "https://example.org/log"
+    # every comment anchored exactly on its quote
+    assert len(list(doc.comments)) == len(items)
+    for it in items:
+        _, anchor = comment_for(data, f"Description of {it.id}.")
+        assert anchor.text == it.quote, it.id
+
+
+def test_docx_from_markdown_tracked_change_in_a_list_item() -> None:
+    title, sections = markdown_sections()
+    change = item("fix", "s2", "Train operators", replacement="Train and assess operators", decision="accepted")
+    data = export_docx(items=[change], sections=sections, original_docx=None, title=title)
+    body = Document(BytesIO(data)).element.body
+    deleted = "".join(t.text for t in body.iter(qn("w:delText")))
+    inserted = "".join(t.text for d in body.iter(qn("w:ins")) for t in d.iter(qn("w:t")))
+    assert deleted == "Train operators" and inserted == "Train and assess operators"

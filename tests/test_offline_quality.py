@@ -7,6 +7,8 @@ the false alarms of the old rules are gone, and the problems a human caught at o
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from bench.quality.harness import run, totals
@@ -17,7 +19,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def tuning():
-    return {r.name: r for r in run("tune")}
+    # In a thread of its own: the harness runs its own event loop (asyncio.run), which must not
+    # touch the main thread's, where pytest-asyncio keeps the session's loop.
+    with ThreadPoolExecutor(1) as pool:
+        return {r.name: r for r in pool.submit(run, "tune").result()}
 
 
 def found(result, category: str) -> list[str]:

@@ -53,8 +53,9 @@ class RItem(Item):
 
 
 def item(id: str, section_id: str, quote: str | None, replacement: str | None = None, **kw) -> RItem:
+    # Accepted: only accepted items become tracked changes (tests of other decisions say so).
     base = dict(type="important", category="Evidence", risk="medium", description=f"Description of {id}.",
-                suggestion=f"Suggestion for {id}.", source="claude")
+                suggestion=f"Suggestion for {id}.", source="claude", decision="accepted")
     base.update(kw)
     return RItem(id=id, section_id=section_id, quote=quote, replacement=replacement, **base)
 

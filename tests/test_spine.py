@@ -79,6 +79,8 @@ async def test_two_sockets_see_the_same_events_in_the_same_order(server):
     assert [e["id"] for e in a.events] == [e["id"] for e in b.events]
     assert a.events == b.events
     decided = next(e for e in a.events if e["kind"] == "item.decided")
+    at = decided["data"].pop("at")  # the decision's time, ISO 8601 UTC
+    assert at.endswith("Z") and at[:4].isdigit()
     assert decided["data"] == {"item_id": item["id"], "decision": "accepted", "by": "bob"}
     # presence: both names were announced
     await a.wait_for(lambda: a.presence and {v["name"] for v in a.presence[-1]["viewers"]} == {"ann", "bob"})

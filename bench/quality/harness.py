@@ -61,16 +61,24 @@ class Located:
     end: int
 
 
+def rendered(quote: str) -> str:
+    """A label's quote as the parser renders Markdown: inline markup gone, `*` bullets as `-`.
+    (The labels quote the stored .md source; sections hold its readable text.)"""
+    q = re.sub(r"\[([^\]\n]{0,300})\]\([^)\s]{0,500}\)", r"\1", quote)  # [text](url) -> text (bounded)
+    q = q.replace("**", "").replace("__", "").replace("`", "")
+    return "- " + q[2:] if q.startswith(("* ", "+ ")) else q
+
+
 def locate(quote: str | None, texts: list[str], prefer: int | None = None) -> Located | None:
     """Where a quote stands in the parsed sections (normalised text), preferring one section."""
     if not quote or not norm(quote):
         return None
-    q = norm(quote)
     order = ([prefer] if prefer is not None else []) + [i for i in range(len(texts)) if i != prefer]
-    for i in order:
-        k = texts[i].find(q)
-        if k >= 0:
-            return Located(i, k, k + len(q))
+    for q in dict.fromkeys((norm(quote), norm(rendered(quote)))):
+        for i in order:
+            k = texts[i].find(q)
+            if k >= 0:
+                return Located(i, k, k + len(q))
     return None
 
 

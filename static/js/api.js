@@ -108,16 +108,31 @@ export class Api {
   addItem(item) { return this.request("POST", `${this.base()}/items`, item); }
   updateItem(itemId, fields) { return this.request("PATCH", `${this.base()}/items/${encodeURIComponent(itemId)}`, fields); }
   deleteItem(itemId) { return this.request("DELETE", `${this.base()}/items/${encodeURIComponent(itemId)}`); }
-  decide(itemId, decision, by) {
-    return this.request("POST", `${this.base()}/items/${encodeURIComponent(itemId)}/decision`, { decision, by });
+  decide(itemId, decision, by, extra = {}) {
+    return this.request("POST", `${this.base()}/items/${encodeURIComponent(itemId)}/decision`, { decision, by, ...extra });
   }
+  audit() { return this.request("GET", `${this.base()}/audit`); }
   cancelJob(jobId) { return this.request("POST", `/api/jobs/${encodeURIComponent(jobId)}/cancel`); }
 
-  /** Download the reviewed .docx through fetch (the token goes in a header, never in a URL). */
-  async downloadDocx(include = "accepted") {
+  /** The audit trail as CSV, through fetch (the token in a header). */
+  async downloadAuditCSV() {
     let resp;
     try {
-      resp = await fetch(`${this.base()}/export.docx?include=${encodeURIComponent(include)}`, {
+      resp = await fetch(`${this.base()}/audit?format=csv`, { headers: this.headers(), cache: "no-store" });
+    } catch {
+      throw new ApiError("The server could not be reached. Check the connection and try again.");
+    }
+    if (!resp.ok) throw await errorFrom(resp);
+    return { blob: await resp.blob(), filename: `review-${this.reviewId}-audit.csv` };
+  }
+
+  /** Download the reviewed .docx through fetch (the token goes in a header, never in a URL). */
+  async downloadDocx(include = "accepted", changes = "both", by = null) {
+    let resp;
+    const q = new URLSearchParams({ include, changes });
+    if (by) q.set("by", by);
+    try {
+      resp = await fetch(`${this.base()}/export.docx?${q}`, {
         headers: this.headers(), cache: "no-store",
       });
     } catch {

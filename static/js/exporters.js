@@ -3,7 +3,8 @@
 import { saveBlob } from "./api.js";
 
 const ITEM_COLUMNS = ["id", "section_id", "section_title", "type", "risk", "category", "confidence", "decision",
-  "source", "author", "decided_by", "description", "suggestion", "quote", "questions", "refs"];
+  "source", "author", "decided_by", "decided_at", "reason", "description", "suggestion", "quote", "replacement",
+  "questions", "refs"];
 
 function slug(s) {
   return (String(s || "review").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60)) || "review";

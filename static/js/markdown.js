@@ -84,3 +84,233 @@ export function renderMarkdown(text) {
   }
   return frag;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A section's text with its formatting marks (from the server's Markdown parser):
+// `marks` are [start, end, kind, attr] over `text` (see redline.jobs.documents, "The text/format
+// model"). Every character of `text` ends up, in order, in exactly one text node, so offsets in
+// the page (Range.toString) are offsets in the text and quote highlights land on the exact
+// characters; the syntax between blocks (list markers, " | ", "> ", line breaks) stays in the DOM,
+// hidden. Only elements are created, never HTML parsed; a link's href is kept only when it is
+// http(s) or mailto.
+
+const BLOCK = new Set(["quote", "pre", "table", "tr", "th", "td", "p", "h", "li"]);
+const CONTAINER = new Set(["quote", "table", "tr"]);
+const INLINE_ORDER = ["code", "del", "em", "strong", "link"]; // innermost first
+const SAFE_HREF = /^(https?:\/\/|mailto:)/i;
+
+function validMarks(text, marks) {
+  const out = [];
+  for (const m of Array.isArray(marks) ? marks : []) {
+    if (!Array.isArray(m) || m.length < 3) continue;
+    const [start, end, kind] = m;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > text.length || end <= start) continue;
+    out.push({ start, end, kind: String(kind), attr: m[3] == null ? "" : String(m[3]) });
+  }
+  return out;
+}
+
+/** Block marks as a tree by containment (they nest; anything that would cross is dropped). */
+function blockTree(blocks) {
+  const order = { quote: 0, table: 0, pre: 0, tr: 1, p: 2, h: 2, li: 2, th: 3, td: 3 };
+  blocks.sort((a, b) => a.start - b.start || b.end - a.end || order[a.kind] - order[b.kind]);
+  const root = { start: 0, end: Infinity, kind: "root", children: [] };
+  const stack = [root];
+  for (const b of blocks) {
+    while (stack.length > 1 && stack[stack.length - 1].end <= b.start) stack.pop();
+    const parent = stack[stack.length - 1];
+    if (b.end > parent.end) continue; // crosses its parent: ignore it
+    if (parent.kind !== "root" && !CONTAINER.has(parent.kind)) continue; // leaf blocks hold no blocks
+    const node = { ...b, children: [] };
+    parent.children.push(node);
+    stack.push(node);
+  }
+  return root;
+}
+
+/** [start, end) ranges of "> " prefixes at line starts inside quotes: hidden syntax. */
+function quotePrefixes(text, blocks) {
+  const out = [];
+  for (const q of blocks) {
+    if (q.kind !== "quote") continue;
+    let i = q.start;
+    while (i < q.end) {
+      if (i === q.start || text[i - 1] === "\n") {
+        let j = i;
+        while (j < q.end && (text[j] === ">" || (text[j] === " " && j > i && text[j - 1] === ">"))) j++;
+        if (j > i) out.push([i, j]);
+      }
+      const nl = text.indexOf("\n", i);
+      if (nl < 0 || nl >= q.end) break;
+      i = nl + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * A DocumentFragment for `text` with `marks`. `runs` are the highlight runs of quotes.js
+ * `segments` ([{start, end, items, ref}], covering the text); `decorate(node, run)` wraps a
+ * text node in the run's highlight marks.
+ */
+export function renderMarked(text, marks, runs, decorate) {
+  const all = validMarks(text, marks);
+  const blocks = all.filter((m) => BLOCK.has(m.kind));
+  const inline = all.filter((m) => INLINE_ORDER.includes(m.kind));
+  const hidden = quotePrefixes(text, blocks);
+  const cuts = new Set([0, text.length]);
+  for (const m of [...inline, ...blocks]) { cuts.add(m.start); cuts.add(m.end); }
+  for (const [a, b] of hidden) { cuts.add(a); cuts.add(b); }
+  for (const r of runs) { cuts.add(r.start); cuts.add(r.end); }
+  const points = [...cuts].filter((p) => p >= 0 && p <= text.length).sort((a, b) => a - b);
+
+  let runAt = 0;
+  function runFor(start) {
+    while (runAt < runs.length && runs[runAt].end <= start) runAt++;
+    if (runAt < runs.length && runs[runAt].start <= start) return runs[runAt];
+    return runs.find((r) => r.start <= start && r.end > start) || null;
+  }
+
+  /** Text [start, end), cut at every boundary, each piece wrapped in its inline marks. */
+  function inlineInto(parent, start, end, hide = false) {
+    let i = points.findIndex((p) => p >= start);
+    let a = start;
+    while (a < end) {
+      let b = end;
+      for (; i < points.length; i++) if (points[i] > a) { b = Math.min(points[i], end); break; }
+      if (i >= points.length) b = end;
+      const piece = text.slice(a, b);
+      let node = document.createTextNode(piece);
+      const run = runFor(a);
+      if (run) node = decorate(node, run);
+      const covering = inline.filter((m) => m.start <= a && m.end >= b);
+      for (const kind of INLINE_ORDER) {
+        const m = covering.find((c) => c.kind === kind);
+        if (!m) continue;
+        let el;
+        if (kind === "link") {
+          if (!SAFE_HREF.test(m.attr)) continue;
+          el = document.createElement("a");
+          el.href = m.attr;
+          el.rel = "noopener noreferrer";
+          el.target = "_blank";
+        } else {
+          el = document.createElement(kind === "strong" ? "strong" : kind === "em" ? "em" : kind === "del" ? "del" : "code");
+        }
+        el.appendChild(node);
+        node = el;
+      }
+      if (hide || hidden.some(([x, y]) => x <= a && y >= b)) {
+        const span = document.createElement("span");
+        span.className = "md-syn";
+        span.hidden = true;
+        span.appendChild(node);
+        node = span;
+      }
+      parent.appendChild(node);
+      a = b;
+    }
+  }
+
+  /** Syntax between blocks: hidden when it is only markers and breaks, shown otherwise. */
+  function gapInto(parent, start, end) {
+    if (end <= start) return;
+    inlineInto(parent, start, end, /^[\s>|*+\-.\d]*$/.test(text.slice(start, end)));
+  }
+
+  function leafElement(node) {
+    switch (node.kind) {
+      case "p": return document.createElement("p");
+      case "pre": { const el = document.createElement("pre"); el.className = "md-pre"; return el; }
+      case "th": return document.createElement("th");
+      case "td": return document.createElement("td");
+      case "h": {
+        const level = Math.min(6, Math.max(3, (parseInt(node.attr, 10) || 2) + 1));
+        const el = document.createElement(`h${level}`);
+        el.className = "md-h";
+        return el;
+      }
+      default: return document.createElement("div");
+    }
+  }
+
+  function containerElement(node) {
+    if (node.kind === "quote") return document.createElement("blockquote");
+    if (node.kind === "table") {
+      const table = document.createElement("table");
+      table.className = "md-table";
+      return table;
+    }
+    return document.createElement("tr");
+  }
+
+  /** The children of a container (root, quote, table, tr) into `parent`, gaps included. */
+  function childrenInto(parent, node, start, end) {
+    const tableLike = node.kind === "table" || node.kind === "tr";
+    let pos = start;
+    let lists = []; // open <ul>/<ol> elements, by depth, while a run of items lasts
+    let lastLi = null;
+    const kids = node.children;
+    for (let k = 0; k < kids.length; k++) {
+      const kid = kids[k];
+      let el;
+      if (kid.kind === "li") {
+        const [type, depthText, number] = kid.attr.split(" ");
+        const depth = Math.max(0, Math.min(8, parseInt(depthText, 10) || 0));
+        const tag = type === "ol" ? "OL" : "UL";
+        while (lists.length > depth + 1) lists.pop();
+        if (lists.length === depth + 1 && lists[depth].tagName !== tag) lists.pop();
+        while (lists.length < depth + 1) {
+          const list = document.createElement(tag.toLowerCase());
+          list.className = "md-list";
+          const holder = lists.length ? (lastLi || lists[lists.length - 1]) : parent;
+          holder.appendChild(list);
+          lists.push(list);
+        }
+        el = document.createElement("li");
+        if (tag === "OL" && /^\d+$/.test(number || "")) el.value = Number(number);
+        gapInto(el, pos, kid.start); // the marker ("- ", "3. ") and the break before it
+        inlineInto(el, kid.start, kid.end);
+        lists[lists.length - 1].appendChild(el);
+        lastLi = el;
+        pos = kid.end;
+        continue;
+      }
+      lists = [];
+      lastLi = null;
+      if (CONTAINER.has(kid.kind)) {
+        el = containerElement(kid);
+        // a row's break lives hidden at the start of the row (a hidden node makes no table box)
+        gapInto(tableLike ? el : parent, pos, kid.start);
+        childrenInto(el, kid, kid.start, kid.end);
+      } else {
+        el = leafElement(kid);
+        if (tableLike) gapInto(el, pos, kid.start); // " | " and row breaks live in the next cell
+        else gapInto(parent, pos, kid.start);
+        inlineInto(el, kid.start, kid.end);
+      }
+      if (node.kind === "table" && kid.kind === "tr") {
+        let section = parent.querySelector(":scope > tbody");
+        if (!section) { section = document.createElement("tbody"); parent.appendChild(section); }
+        section.appendChild(el);
+      } else {
+        parent.appendChild(el);
+      }
+      pos = kid.end;
+    }
+    if (end > pos) {
+      const last = lastLi || (tableLike ? lastCell(parent) : null);
+      gapInto(last || parent, pos, end);
+    }
+  }
+
+  function lastCell(el) {
+    const cells = el.querySelectorAll("th, td");
+    return cells.length ? cells[cells.length - 1] : null;
+  }
+
+  const frag = document.createDocumentFragment();
+  const tree = blockTree(blocks);
+  childrenInto(frag, tree, 0, text.length);
+  return frag;
+}

@@ -48,6 +48,13 @@ function loadFilter() {
   try { return filterFromJSON(JSON.parse(sessionStorage.getItem(`redline.filter.${reviewId}`) || "null")); } catch { return defaultFilter(); }
 }
 
+function loadChoice(key, choices) {
+  try {
+    const v = localStorage.getItem(key);
+    return choices.includes(v) ? v : choices[0];
+  } catch { return choices[0]; }
+}
+
 const ui = {
   name: loadName(),
   selectedId: null,
@@ -56,7 +63,8 @@ const ui = {
   checked: new Set(),
   chatContext: true,
   chatCollapsed: (() => { try { return localStorage.getItem("redline.chatCollapsed") === "1"; } catch { return false; } })(),
-  includeAll: false,
+  exportInclude: loadChoice("redline.export.include", ["accepted", "accepted_and_pending", "all"]),
+  exportChanges: loadChoice("redline.export.changes", ["both", "tracked", "comments"]),
   presence: [],
   myChats: new Map(), // question message id -> job id (questions asked from this tab)
   refHighlight: null, // {sectionId, start, end, text}: the passage shown from a chat quote or "Compare with"
@@ -94,13 +102,14 @@ const actions = {
     if (scrollCard || focusCard) views.findings.scrollToCard(id, { focus: focusCard });
   },
 
-  async decide(itemId, decision) {
+  /** `extra`: {replacement?, reason?} sent with the decision. */
+  async decide(itemId, decision, extra = {}) {
     const item = store.state.items.find((i) => i.id === itemId);
     if (!item) return;
     setOptimistic(itemId, decision);
     try {
-      if (conn.isOpen) await conn.request("decide", { item_id: itemId, decision });
-      else await api.decide(itemId, decision, ui.name);
+      if (conn.isOpen) await conn.request("decide", { item_id: itemId, decision, ...extra });
+      else await api.decide(itemId, decision, ui.name, extra);
     } catch (e) {
       clearOptimistic(itemId);
       toasts.error(`The decision was not saved: ${e.message}`);
@@ -269,13 +278,20 @@ const actions = {
     }
   },
 
-  setIncludeAll(on) { ui.includeAll = on; schedule(); },
+  /** The .docx export's choice: which findings (`include`) and how rewrites are written (`changes`). */
+  setExport(key, value) {
+    if (key === "include") ui.exportInclude = value;
+    else if (key === "changes") ui.exportChanges = value;
+    else return;
+    try { localStorage.setItem(`redline.export.${key}`, value); } catch { /* private mode */ }
+    schedule();
+  },
   async downloadDocx() {
     const btn = $("download-docx");
     btn.disabled = true;
     btn.setAttribute("aria-busy", "true");
     try {
-      const { blob, filename } = await api.downloadDocx(ui.includeAll ? "all" : "accepted");
+      const { blob, filename } = await api.downloadDocx(ui.exportInclude, ui.exportChanges, ui.name);
       saveBlob(blob, filename);
     } catch (e) {
       toasts.error(`The .docx could not be made: ${e.message}`);
@@ -289,6 +305,15 @@ const actions = {
     else downloadItemsJSON(store.state);
   },
   exportChat() { downloadChatMarkdown(store.state); },
+  loadAudit() { return api.audit(); },
+  async downloadAudit() {
+    try {
+      const { blob, filename } = await api.downloadAuditCSV();
+      saveBlob(blob, filename);
+    } catch (e) {
+      toasts.error(`The audit trail could not be downloaded: ${e.message}`);
+    }
+  },
 
   async copyLink() {
     const url = shareUrl(reviewId, token);

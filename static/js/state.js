@@ -29,7 +29,8 @@ const SECTION_END = { "job.completed": "done", "job.failed": "failed", "job.canc
 function normalizeSection(s) {
   return {
     id: s.id, title: s.title || "Untitled section", index: s.index ?? 0, text: s.text || "",
-    level: s.level || 1, status: s.status || "idle", progress: Number(s.progress) || 0,
+    level: s.level || 1, marks: Array.isArray(s.marks) ? s.marks : [], // Markdown formatting over `text`
+    status: s.status || "idle", progress: Number(s.progress) || 0,
     job_id: s.job_id || null, error: s.error || null, message: s.message || null,
   };
 }
@@ -156,8 +157,9 @@ function reduce(state, kind, d) {
       if (idx < 0) return state;
       const items = state.items.slice();
       const item = { ...items[idx], decision: d.decision };
-      if (d.by) item.decided_by = d.by;
-      else delete item.decided_by;
+      item.decided_by = d.by || null;
+      item.decided_at = d.at || null;
+      item.reason = d.reason || null;
       items[idx] = item;
       return { ...state, items };
     }

@@ -1,7 +1,9 @@
 // One finding as a card: type, risk, category, confidence, description, suggestion,
 // key questions, checklist refs, source; accept / reject / revert; edit and delete of
-// the reviewer's own findings.
+// the reviewer's own findings; a proposed rewrite of the quote shown as an inline diff, edited
+// (or added) before accepting; an optional reason asked for on Reject.
 
+import { renderDiff } from "../diff.js";
 import { h, icon, iconButton, setChildren } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 
@@ -9,6 +11,31 @@ const TYPE_LABEL = { critical: "Critical", important: "Important", suggestion: "
 const RISK_LABEL = { high: "High", medium: "Medium", low: "Low" };
 const SOURCE_LABEL = { claude: "Claude", offline: "Offline rules", user: "Reviewer" };
 const DECISION_LABEL = { accepted: "Accepted", rejected: "Rejected", pending: "Pending" };
+
+const REWRITE_MAX = 4000;
+const REASON_MAX = 1000;
+
+// What this tab is doing on a card, kept across re-renders: item id -> {editing, draft, asking, reason}.
+const local = new Map();
+const lastRender = new WeakMap(); // card element -> [item, view, actions]
+
+function localOf(id) {
+  let l = local.get(id);
+  if (!l) { l = { editing: false, draft: null, asking: false, reason: "" }; local.set(id, l); }
+  return l;
+}
+
+/** Re-render one card after a change of its local state, then focus `focusAction` in it. */
+function rerender(el, focusAction) {
+  const args = lastRender.get(el);
+  if (!args) return;
+  renderCard(el, ...args);
+  const target = focusAction && el.querySelector(`[data-action="${focusAction}"]`);
+  if (target) {
+    target.focus({ preventScroll: true });
+    if (typeof target.setSelectionRange === "function") target.setSelectionRange(target.value.length, target.value.length);
+  }
+}
 
 function excerpt(s, n = 140) {
   const t = String(s || "").replace(/\s+/g, " ").trim();
@@ -81,21 +108,100 @@ export function renderCard(el, item, view, actions) {
   const source = h("span", { class: `source source-${item.source}` },
     item.source === "user" ? icon("user") : null, who, view.sectionTitle ? h("span", { class: "source-section" }, ` · ${view.sectionTitle}`) : null);
 
+  lastRender.set(el, [item, view, actions]);
+  const mine = localOf(item.id);
+  const hasRewrite = typeof item.replacement === "string";
+  const acceptNow = () => {
+    const extra = {};
+    if (mine.editing && mine.draft !== null && mine.draft !== item.replacement) extra.replacement = mine.draft;
+    mine.editing = false;
+    mine.draft = null;
+    mine.asking = false;
+    actions.decide(item.id, "accepted", extra);
+    rerender(el, "accept");
+  };
+  const rejectNow = (reason) => {
+    mine.asking = false;
+    mine.reason = "";
+    const extra = reason && reason.trim() ? { reason: reason.trim() } : {};
+    actions.decide(item.id, "rejected", extra);
+    rerender(el, "reject");
+  };
   const btn = (kind, label, iconName, pressed, disabled) => h("button", {
     type: "button", class: `btn btn-xs decide decide-${kind}`, dataset: { action: kind },
     "aria-pressed": pressed === null ? null : String(pressed), disabled,
     "aria-label": `${label} this finding`,
     onclick: (e) => {
       e.stopPropagation();
-      actions.decide(item.id, kind === "accept" ? "accepted" : kind === "reject" ? "rejected" : "pending");
+      if (kind === "accept") acceptNow();
+      else if (kind === "reject") {
+        if (decision === "rejected") return;
+        mine.asking = !mine.asking;
+        rerender(el, mine.asking ? "reason-text" : "reject");
+      } else actions.decide(item.id, "pending");
     },
   }, icon(iconName), label);
+
+  // The proposed rewrite: an inline diff of the quote, or the editor that changes (or adds) it.
+  let rewrite = null;
+  if (item.quote && mine.editing) {
+    const preview = h("div", { class: "rewrite-preview" });
+    const paint = () => setChildren(preview, renderDiff(item.quote, mine.draft ?? ""));
+    paint();
+    const area = h("textarea", { class: "rewrite-text", rows: 3, maxLength: REWRITE_MAX, dataset: { action: "rewrite-text" },
+      "aria-label": "Rewrite of the quoted text", value: mine.draft ?? "",
+      oninput: (e) => { mine.draft = e.target.value; paint(); },
+      onkeydown: (e) => {
+        if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); mine.editing = false; mine.draft = null; rerender(el, "edit-rewrite"); }
+        else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); acceptNow(); }
+      },
+      onclick: (e) => e.stopPropagation() });
+    rewrite = h("div", { class: "card-rewrite is-editing", onclick: (e) => e.stopPropagation() },
+      h("div", { class: "card-label" }, hasRewrite ? "Edit the rewrite" : "Add a rewrite"), area, preview,
+      h("div", { class: "rewrite-tools" },
+        h("button", { type: "button", class: "btn btn-xs btn-primary", dataset: { action: "accept-rewrite" },
+          onclick: (e) => { e.stopPropagation(); acceptNow(); } }, icon("check"), "Accept with this rewrite"),
+        h("button", { type: "button", class: "btn btn-xs btn-ghost", dataset: { action: "cancel-rewrite" },
+          onclick: (e) => { e.stopPropagation(); mine.editing = false; mine.draft = null; rerender(el, "edit-rewrite"); } },
+        "Cancel")));
+  } else if (item.quote && hasRewrite) {
+    rewrite = h("div", { class: "card-rewrite" },
+      h("div", { class: "card-label" }, "Rewrite"), h("div", { class: "rewrite-diff" }, renderDiff(item.quote, item.replacement)));
+  }
+  const editRewrite = item.quote && !mine.editing
+    ? h("button", { type: "button", class: "btn btn-xs btn-ghost edit-rewrite", dataset: { action: "edit-rewrite" },
+      title: hasRewrite ? "Change the proposed rewrite before accepting" : "Propose a rewrite of the quoted text",
+      onclick: (e) => {
+        e.stopPropagation();
+        mine.editing = true;
+        mine.draft = hasRewrite ? item.replacement : item.quote;
+        rerender(el, "rewrite-text");
+      } }, icon("pencil"), hasRewrite ? "Edit rewrite" : "Add rewrite")
+    : null;
+
+  // Reject asks why, in a small prompt that can be skipped.
+  const prompt = mine.asking && decision !== "rejected"
+    ? h("div", { class: "reject-prompt", role: "group", "aria-label": "Reason for rejecting", onclick: (e) => e.stopPropagation() },
+      h("input", { type: "text", class: "reason-text", maxLength: REASON_MAX, dataset: { action: "reason-text" },
+        placeholder: "Why reject? (optional — Enter)", "aria-label": "Reason for rejecting (optional)", value: mine.reason,
+        oninput: (e) => { mine.reason = e.target.value; },
+        onkeydown: (e) => {
+          if (e.key === "Enter") { e.preventDefault(); rejectNow(e.target.value); }
+          else if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); mine.asking = false; rerender(el, "reject"); }
+        } }),
+      h("button", { type: "button", class: "btn btn-xs", dataset: { action: "confirm-reject" },
+        onclick: (e) => { e.stopPropagation(); rejectNow(mine.reason); } }, "Reject"),
+      h("button", { type: "button", class: "btn btn-xs btn-ghost", dataset: { action: "skip-reason" },
+        onclick: (e) => { e.stopPropagation(); rejectNow(""); } }, "Skip"))
+    : null;
   const decide = h("div", { class: "decide-group", role: "group", "aria-label": "Decision" },
     btn("accept", "Accept", "check", decision === "accepted", false),
     btn("reject", "Reject", "x", decision === "rejected", false),
     btn("revert", "Revert", "undo", null, decision === "pending"));
   const decidedBy = decision !== "pending" && item.decided_by && item.source !== "user"
     ? h("span", { class: "decided-by" }, `${DECISION_LABEL[decision]} by ${item.decided_by}`) : null;
+  const reason = decision !== "pending" && item.reason
+    ? h("span", { class: "decided-reason", title: item.reason }, `“${excerpt(item.reason, 120)}”`) : null;
   const own = item.source === "user"
     ? h("span", { class: "own-tools" },
       iconButton("pencil", "Edit this comment", { class: "sm", dataset: { action: "edit" },
@@ -104,7 +210,7 @@ export function renderCard(el, item, view, actions) {
         onclick: (e) => { e.stopPropagation(); actions.deleteItem(item); } }))
     : null;
 
-  setChildren(el, head, desc, sugg, questions, quote ? h("div", { class: "card-quote-row" }, quote) : null, related,
+  setChildren(el, head, desc, sugg, questions, quote ? h("div", { class: "card-quote-row" }, quote) : null, rewrite, related,
     h("div", { class: "card-meta" }, source, refs, qCount),
-    h("div", { class: "card-actions" }, decidedBy, own, h("span", { class: "spacer" }), decide));
+    h("div", { class: "card-actions" }, decidedBy, reason, own, h("span", { class: "spacer" }), editRewrite, decide), prompt);
 }

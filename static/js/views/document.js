@@ -4,6 +4,7 @@
 
 import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { segments, textOffset } from "../quotes.js";
+import { renderMarked } from "../markdown.js";
 import { isSectionBusy } from "../state.js";
 import { statusText } from "./sections.js";
 
@@ -52,10 +53,8 @@ export function createDocumentView(root, ctx) {
   function renderText(a, s, items, decisionOf, ref) {
     const { runs, found } = segments(s.text, items, ref);
     a.found = found;
-    const frag = document.createDocumentFragment();
-    for (const run of runs) {
-      const str = s.text.slice(run.start, run.end);
-      let node = document.createTextNode(str);
+    // A text node of the section's text, wrapped in the highlights of its run.
+    const decorate = (node, run) => {
       if (run.ref) {
         // The passage shown from a chat quote or a "Compare with" link (one at a time).
         const refMark = document.createElement("mark");
@@ -63,10 +62,7 @@ export function createDocumentView(root, ctx) {
         refMark.appendChild(node);
         node = refMark;
       }
-      if (!run.items.length) {
-        frag.appendChild(node);
-        continue;
-      }
+      if (!run.items.length) return node;
       const top = run.items[0];
       const allRejected = run.items.every((i) => decisionOf(i) === "rejected");
       const mark = document.createElement("mark");
@@ -74,7 +70,17 @@ export function createDocumentView(root, ctx) {
       mark.dataset.items = run.items.map((i) => i.id).join(" ");
       mark.title = run.items.map((i) => `${RISK_WORD[i.risk] || i.risk} risk — ${i.category}: ${i.description}`.slice(0, 200)).join("\n");
       mark.appendChild(node);
-      frag.appendChild(mark);
+      return mark;
+    };
+    let frag;
+    if (Array.isArray(s.marks) && s.marks.length) {
+      // Markdown: formatting drawn over the same characters (every character in order).
+      frag = renderMarked(s.text, s.marks, runs, decorate);
+      a.text.classList.add("is-marked");
+    } else {
+      frag = document.createDocumentFragment();
+      for (const run of runs) frag.appendChild(decorate(document.createTextNode(s.text.slice(run.start, run.end)), run));
+      a.text.classList.remove("is-marked");
     }
     if (!s.text) frag.appendChild(h("span", { class: "empty-text" }, "This section has no text."));
     setChildren(a.text, frag);
@@ -112,7 +118,7 @@ export function createDocumentView(root, ctx) {
       const rh = ui.refHighlight;
       // Only while the passage is still there (a new version of the document may move it).
       const ref = rh && rh.sectionId === s.id && s.text.slice(rh.start, rh.end) === rh.text ? [rh.start, rh.end] : null;
-      const sig = s.text.length + "|" + (ref ? ref.join("-") : "") + "|" + items.map((i) => `${i.id}:${i.risk}:${decisionOf(i)}:${i.quote ? i.quote.length : 0}:${i.quote || ""}`).join(",");
+      const sig = s.text.length + "|" + (Array.isArray(s.marks) ? s.marks.length : 0) + "|" + (ref ? ref.join("-") : "") + "|" + items.map((i) => `${i.id}:${i.risk}:${decisionOf(i)}:${i.quote ? i.quote.length : 0}:${i.quote || ""}`).join(",");
       if (sig !== a.sig) {
         a.sig = sig;
         renderText(a, s, items, decisionOf, ref);

@@ -42,15 +42,30 @@ export function createHeader(ctx) {
   const statsBtn = h("button", { type: "button", class: "btn btn-sm btn-ghost", id: "open-stats",
     onclick: () => ctx.actions.openStats(), "aria-label": "Statistics and exports (s)", title: "Statistics and exports (s)" },
   icon("chart"), h("span", { class: "btn-text" }, "Stats"));
-  const includeAll = h("input", { type: "checkbox", id: "docx-include-all",
-    onchange: (e) => ctx.actions.setIncludeAll(e.target.checked) });
+  const choice = (id, key, label, options) => h("select", { id, class: "select select-xs", "aria-label": label, title: label,
+    onchange: (e) => ctx.actions.setExport(key, e.target.value) },
+  options.map(([value, text]) => h("option", { value }, text)));
+  const exportInclude = choice("docx-include", "include", "Findings written as Word comments", [
+    ["accepted", "Accepted findings"], ["accepted_and_pending", "Accepted and pending"], ["all", "All findings"]]);
+  const exportChanges = choice("docx-changes", "changes", "How accepted rewrites are written", [
+    ["both", "Tracked changes + comments"], ["tracked", "Tracked changes only"], ["comments", "Quoted in comments"]]);
   const docxBtn = h("button", { type: "button", class: "btn btn-sm btn-primary", id: "download-docx",
     onclick: () => ctx.actions.downloadDocx(), "aria-label": "Download .docx" }, icon("download"),
   h("span", { class: "btn-text-long" }, "Download "), ".docx");
-  docxBtn.title = "Download the document with the findings as Word comments";
-  const docxGroup = h("div", { class: "docx-group" }, docxBtn,
-    h("label", { class: "toggle-label", for: "docx-include-all", title: "Include pending and rejected findings too" },
-      includeAll, h("span", null, "All findings")));
+  docxBtn.title = "Download the document with the chosen findings as Word comments and accepted rewrites as tracked changes";
+  // What the .docx holds: a small panel under a toggle beside the button (the header stays narrow).
+  const optionsSummary = h("summary", { class: "btn btn-sm btn-ghost docx-options-toggle", id: "docx-options-toggle",
+    title: "What the .docx holds", "aria-label": "Word export options" });
+  const options = h("details", { class: "docx-options", id: "docx-options" }, optionsSummary,
+    h("div", { class: "docx-options-panel", role: "group", "aria-label": "Word export options" },
+      h("label", { for: "docx-include" }, "Findings as comments"), exportInclude,
+      h("label", { for: "docx-changes" }, "Accepted rewrites"), exportChanges));
+  document.addEventListener("click", (e) => { if (options.open && !options.contains(e.target)) options.open = false; });
+  options.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && options.open) { e.preventDefault(); e.stopPropagation(); options.open = false; optionsSummary.focus(); }
+  });
+  const SHORT = { accepted: "Accepted", accepted_and_pending: "+ Pending", all: "All" };
+  const docxGroup = h("div", { class: "docx-group", role: "group", "aria-label": "Word export" }, docxBtn, options);
   const shareBtn = iconButton("link", "Copy a link to this review", { id: "share-link", onclick: () => ctx.actions.copyLink() });
   const nameBtn = h("button", { type: "button", class: "btn btn-sm btn-ghost name-btn", id: "my-name",
     onclick: () => ctx.actions.openName() });
@@ -94,7 +109,16 @@ export function createHeader(ctx) {
         setChildren(reviewer);
       }
     }
-    includeAll.checked = ui.includeAll;
+    exportInclude.value = ui.exportInclude;
+    exportChanges.value = ui.exportChanges;
+    const exportSig = `${ui.exportInclude}|${ui.exportChanges}`;
+    if (exportSig !== last.exportSig) {
+      last.exportSig = exportSig;
+      setChildren(optionsSummary, h("span", { class: "docx-options-text" }, SHORT[ui.exportInclude] || ui.exportInclude),
+        icon("chevronDown", 14));
+      optionsSummary.setAttribute("aria-label", `Word export options: ${exportInclude.selectedOptions[0]?.textContent || ""}, `
+        + `${exportChanges.selectedOptions[0]?.textContent || ""}`);
+    }
     setChildren(nameBtn, icon("user"), h("span", { class: "name-text" }, ui.name));
     nameBtn.setAttribute("aria-label", `Your name: ${ui.name} (change)`);
     nameBtn.title = "Your name, as other viewers see it";

@@ -27,9 +27,78 @@ function barRows(title, counts, total, clsPrefix) {
     ])));
 }
 
+const HISTORY_SHOWN = 100;
+const DECIDED_WORD = { accepted: "accepted", rejected: "rejected", pending: "reopened" };
+
+function excerpt(s, n = 80) {
+  const t = String(s || "").replace(/\s+/g, " ").trim();
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+}
+
+function when(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const sameDay = d.toDateString() === new Date().toDateString();
+  return sameDay ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+/** One audit entry as a line of text (names, reasons and details are data: text only). */
+function describe(e, items) {
+  const item = e.item_id ? items.get(e.item_id) : null;
+  const what = item ? `“${excerpt(item.description, 70)}”` : "a finding";
+  const who = e.by || "";
+  switch (e.kind) {
+    case "review.created": return `Review created: ${e.detail || ""}`;
+    case "item.decided": return `${who || "Someone"} ${DECIDED_WORD[e.decision] || e.decision} ${what}${e.reason ? ` — ${e.reason}` : ""}`;
+    case "item.added": return `${who ? `${who} added` : "Added"} ${what}`;
+    case "item.updated": return `${who ? `${who} changed` : "Changed"} ${what}${e.detail ? `: ${excerpt(e.detail, 90)}` : ""}`;
+    case "item.removed": return `Removed ${what}`;
+    case "chat.message": return `${who || "Someone"} asked: ${excerpt(e.detail, 90)}`;
+    case "chat.completed": return `Answered: ${excerpt(e.detail, 90)}`;
+    case "export": return `${who || "Someone"} exported the .docx (${e.detail || ""})`;
+    case "job.queued": return `Started ${e.detail || "an analysis"}`;
+    case "job.completed": return `Finished ${e.detail || "an analysis"}`;
+    case "job.failed": return `Failed: ${e.detail || "an analysis"}`;
+    case "job.cancelled": return `Cancelled ${e.detail || "an analysis"}`;
+    default: return `${e.kind}${e.detail ? `: ${e.detail}` : ""}`;
+  }
+}
+
 export function createStatsDialog(dialog, ctx) {
   const shell = dialogShell(dialog, "stats-title", "Statistics");
   let model = null;
+  let history = { entries: null, error: null };
+
+  async function loadHistory() {
+    try {
+      const r = await ctx.actions.loadAudit();
+      history = { entries: r.entries || [], error: null };
+    } catch (e) {
+      history = { entries: history.entries, error: e.message || "The history could not be read." };
+    }
+    render();
+  }
+
+  function historyBlock() {
+    const items = new Map((model.state.items || []).map((i) => [i.id, i]));
+    let body;
+    if (history.entries === null) body = h("p", { class: "hint" }, history.error ? `History unavailable: ${history.error}` : "Loading…");
+    else if (!history.entries.length) body = h("p", { class: "hint" }, "Nothing recorded yet.");
+    else {
+      const newest = history.entries.slice(-HISTORY_SHOWN).reverse();
+      body = h("ol", { class: "history", id: "history-list", "aria-label": "Changes to this review, newest first" },
+        newest.map((e) => h("li", { class: `history-entry kind-${e.kind.replace(/[^a-z]/g, "-")}`, dataset: { kind: e.kind } },
+          h("time", { datetime: e.at, title: e.at }, when(e.at)), h("span", { class: "history-text" }, describe(e, items)))));
+    }
+    return h("section", { class: "stat-block stat-wide" },
+      h("h3", null, "History",
+        history.entries && history.entries.length > HISTORY_SHOWN ? h("span", { class: "hint" }, ` (the last ${HISTORY_SHOWN} of ${history.entries.length})`) : null),
+      body,
+      h("div", { class: "export-row" },
+        h("button", { type: "button", class: "btn btn-sm btn-ghost", id: "history-refresh", onclick: () => loadHistory() }, "Refresh"),
+        h("button", { type: "button", class: "btn btn-sm", id: "export-audit", onclick: () => ctx.actions.downloadAudit() }, icon("download"), "Audit trail (CSV)")));
+  }
 
   function render() {
     if (!model || !shell.isOpen) return;
@@ -79,11 +148,11 @@ export function createStatsDialog(dialog, ctx) {
       barRows("By risk", st.byRisk, st.total, "risk"),
       barRows("By type", st.byType, st.total, "type"),
       barRows("By decision", st.byDecision, st.total, "dec"),
-      bySection, usage, exports));
+      bySection, usage, exports, historyBlock()));
   }
 
   return {
-    open() { shell.open(); render(); },
+    open() { shell.open(); render(); loadHistory(); },
     update(m) { model = m; render(); },
     get isOpen() { return shell.isOpen; },
   };

@@ -1,0 +1,180 @@
+"""A Markdown write-up in the document pane, in a real Chromium (issue 13).
+
+The section text is plain text; the formatting comes from the section's marks and is drawn over
+the same characters, so no Markdown syntax shows, raw HTML stays text, and a finding's quote is
+still highlighted on exactly its characters. The page keeps its CSP: waits use function forms.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.browser_helpers import browser, snapshot, upload, wait_js  # noqa: F401 (browser: a fixture)
+
+pytestmark = pytest.mark.browser
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+REPORT_MD = """# Hub outage on 13 March
+
+## Summary
+
+The **hub pod** was stuck on a lost node; `kubectl delete` did not help.<br>See [the Gitter log](https://gitter.im/jupyterhub/binder) and *the dashboard*.
+
+<script>window.__pwned = 1</script>
+
+A raw image: <img src=x onerror="window.__pwned = 2"> stays text, and so does
+[a bad link](javascript:window.__pwned=3).
+
+## Timeline
+
+All times in CET.
+
+### 2018-03-13 07:28
+
+* launch success rate at **zero**
+* pods in state `Unknown`
+
+### 07:33
+
+| Node | Action |
+|------|--------|
+| `n2sk` | cordoned |
+
+> We assumed the node would recover.
+
+## Action items
+
+1. Alert on the **launch success rate**
+2. Document the PVC recovery
+"""
+
+
+def test_markdown_write_up_renders_formatting_safely_and_quotes_still_highlight(server, browser):
+    review = upload(server, filename="hub.md", data=REPORT_MD.encode())
+    sections = snapshot(server, review)["sections"]
+    assert any(s.get("marks") for s in sections), "the sections keep their formatting marks"
+    by_title = {s["title"]: s for s in sections}
+    assert list(by_title) == ["Summary", "Timeline", "Action items"]  # the dated entries are one section
+    summary = by_title["Summary"]
+    assert "**" not in summary["text"] and "<br>" not in summary["text"]
+
+    # A reviewer's finding whose quote runs across bold, code and plain text.
+    quote = "The hub pod was stuck on a lost node; kubectl delete did not help."
+    assert quote in summary["text"]
+    r = httpx.post(f"{server}/api/reviews/{review['review_id']}/items",
+                   headers={"Authorization": f"Bearer {review['token']}"},
+                   json={"section_id": summary["id"], "description": "Which node?", "quote": quote}, timeout=10)
+    assert r.status_code in (200, 201), r.text
+    item_id = r.json()["id"] if "id" in r.json() else r.json()["item"]["id"]
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        path, frag = review["url"].split("#", 1)
+        page.goto(f"{server}{path}#{frag}")
+        page.wait_for_selector("body[data-ready=true]", timeout=15000)
+        page.wait_for_selector(f'.card[data-item-id="{item_id}"]', timeout=15000)
+
+        pane = page.inner_text("#doc-body")
+        for literal in ("**", "`", "<br>", "[the Gitter log]", "](https", "### ", "| Node"):
+            assert literal not in pane, literal
+        assert "[a bad link](javascript:window.__pwned=3)" in pane  # not a link: shown as written
+        # raw HTML other than <br> is shown as text, never run
+        assert "<script>window.__pwned = 1</script>" in pane
+        assert '<img src=x onerror="window.__pwned = 2">' in pane
+        assert page.evaluate("() => window.__pwned === undefined")
+        assert page.evaluate("() => document.querySelectorAll('#doc-body img, #doc-body script, "
+                             "#doc-body a[href^=javascript]').length") == 0
+        assert dialogs == [] and errors == []
+
+        # the formatting is drawn: bold, code, links, lists, a table, a quote, the timeline's entries
+        text_box = f'.section-text[data-section-id="{summary["id"]}"]'
+        assert page.locator(f"{text_box} strong", has_text="hub pod").count() >= 1
+        assert page.locator(f"{text_box} code", has_text="kubectl delete").count() >= 1
+        link = page.locator(f'{text_box} a[href="https://gitter.im/jupyterhub/binder"]')
+        assert link.count() == 1 and link.inner_text() == "the Gitter log"
+        assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
+        timeline = f'.section-text[data-section-id="{by_title["Timeline"]["id"]}"]'
+        assert page.locator(f"{timeline} .md-h").all_inner_texts() == ["2018-03-13 07:28", "07:33"]
+        assert page.locator(f"{timeline} ul > li").count() == 2
+        assert page.locator(f"{timeline} table td").all_inner_texts() == ["n2sk", "cordoned"]
+        assert page.locator(f"{timeline} blockquote").inner_text().strip() == "We assumed the node would recover."
+        actions = f'.section-text[data-section-id="{by_title["Action items"]["id"]}"]'
+        assert page.locator(f"{actions} ol > li").count() == 2
+
+        # the DOM holds the section text exactly (offsets in the page are offsets in the text)
+        for s in sections:
+            dom_text = page.evaluate(
+                """(sid) => { const box = document.querySelector(`.section-text[data-section-id="${sid}"]`);
+                              const r = document.createRange(); r.selectNodeContents(box); return r.toString(); }""",
+                s["id"])
+            assert dom_text == s["text"], s["title"]
+
+        # clicking the finding highlights exactly its quote
+        page.click(f'.card[data-item-id="{item_id}"] .card-quote')
+        wait_js(page, "(id) => document.querySelectorAll('#doc-body mark.is-active').length > 0", item_id)
+        highlighted = page.evaluate(
+            """(id) => [...document.querySelectorAll('#doc-body mark[data-items]')]
+                 .filter(m => m.dataset.items.split(' ').includes(id)).map(m => m.textContent).join('')""", item_id)
+        assert highlighted == quote
+        assert page.evaluate("() => [...document.querySelectorAll('#doc-body mark.is-active')]"
+                             ".every(m => m.closest('.section-text'))")
+        # the highlight inside the bold text is a finding's mark too (clicking it selects the finding)
+        assert page.locator(f"{text_box} strong mark[data-items]").count() >= 1
+        assert page.locator(f"{text_box} code mark[data-items]").count() >= 1
+    finally:
+        context.close()
+
+
+def test_rendered_text_is_the_section_text_for_many_shapes(server, browser):
+    """renderMarked keeps every character, in order, for random Markdown (and random highlights)."""
+    import random
+
+    from redline.jobs.documents import parse_document
+
+    rng = random.Random(13)
+    atoms = ["*", "**", "_", "`", "[a](https://x.org)", "[b](javascript:x)", "<br>", "<img src=x>", "\n", "\n\n",
+             "- ", "1. ", "  - ", "> ", "### 07:33\n", "| a | b |\n|---|---|\n| c | d |\n", "word ", "x", "~~s~~",
+             "```\ncode\n```\n", "&lt;", "\\*"]
+    cases = []
+    for _ in range(150):
+        src = "## S\n\n" + "".join(rng.choice(atoms) for _ in range(rng.randint(1, 60)))
+        for s in parse_document("f.md", src.encode(), max_bytes=1 << 20).sections:
+            cuts = sorted(rng.sample(range(len(s.text) + 1), min(4, len(s.text) + 1)))
+            cases.append({"text": s.text, "marks": s.marks, "cuts": cuts})
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        review = upload(server, filename="one.md", data=b"## One\n\nText.\n")
+        path, frag = review["url"].split("#", 1)
+        page.goto(f"{server}{path}#{frag}")
+        page.wait_for_selector("body[data-ready=true]", timeout=15000)
+        bad = page.evaluate("""async (cases) => {
+            const { renderMarked } = await import("/static/js/markdown.js");
+            const bad = [];
+            for (const c of cases) {
+              const points = [...new Set([0, ...c.cuts, c.text.length])].sort((a, b) => a - b);
+              const runs = [];
+              for (let i = 0; i + 1 < points.length; i++) {
+                if (points[i + 1] > points[i]) runs.push({ start: points[i], end: points[i + 1], items: i % 2 ? [{ id: "x" }] : [], ref: false });
+              }
+              const decorate = (node, run) => {
+                if (!run.items.length) return node;
+                const m = document.createElement("mark"); m.appendChild(node); return m;
+              };
+              const box = document.createElement("div");
+              box.appendChild(renderMarked(c.text, c.marks, runs, decorate));
+              const r = document.createRange(); r.selectNodeContents(box);
+              if (r.toString() !== c.text || box.querySelector("script, img, a[href^=javascript]")) bad.push(c.text);
+            }
+            return bad;
+        }""", cases)
+        assert bad == []
+    finally:
+        context.close()
