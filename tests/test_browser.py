@@ -579,3 +579,34 @@ def test_screenshots(server, tabs, theme, tmp_path):
     assert (out / f"review-{theme}.png").stat().st_size > 10_000
     assert colleague.page.locator(".card").count() == len(ids)
     assert not tab.real_errors(), tab.errors
+
+
+def test_analyzing_twice_leaves_the_distinct_pending_findings_unchanged(server, tabs):
+    """Analyze all, then again: the second run replaces its own pending findings (the page sees
+    item.removed, then item.added), so no card is there twice and a decided one stays."""
+    review = upload(server, filename="report.docx", data=samples.sample_docx())
+    tab = tabs("Maya").open(server, review)
+    page = tab.page
+    analyze_all_and_wait(page)
+    sections = len(snapshot(server, review)["sections"])
+
+    def cards() -> list[tuple[str, str, str]]:
+        return page.evaluate("() => window.redline.state.items.map(i => [i.section_id, i.description, "
+                             "i.quote || '', i.decision])")
+
+    first = cards()
+    kept = page.evaluate("() => window.redline.state.items[0].id")
+    page.click(card(page, kept) + " .decide-accept")
+    page.wait_for_selector(card(page, kept, "accepted"))
+    page.click("#analyze-all")
+    wait_until(lambda: sum(j["kind"] == "analyze" and j["status"] == "complete"
+                           for j in snapshot(server, review)["jobs"]) == 2 * sections, timeout=60)
+    final = len(snapshot(server, review)["items"])
+    wait_js(page, "(n) => window.redline.state.items.length === n", final, timeout=10)
+    second = cards()
+    distinct = lambda rows: {tuple(r[:3]) for r in rows}  # noqa: E731
+    assert len(second) == len(distinct(second)), "no finding twice on the page"
+    assert distinct(second) == distinct(first), "the same distinct findings"
+    assert page.locator(".card").count() == len(second)
+    assert [r for r in second if r[3] == "accepted"] and page.locator(card(page, kept, "accepted")).count() == 1
+    assert not tab.real_errors(), tab.errors
