@@ -309,3 +309,14 @@ def test_mustache_fields_and_empty_core_section():
     assert ("s2", "All times in PST. Start: {{ yyyy-mm-dd hh:mm }}") in got
     assert ("s1", None) in got  # the empty Summary
     assert not any(sid == "s3" for sid, _ in got)  # a parent heading, not an empty section
+
+
+def test_certain_fixes_come_as_replacements():
+    """A doubled word or a typo has one certain rewrite: it is the finding's replacement, so an
+    accepted finding becomes a tracked change; a placeholder has none."""
+    text = "The index was rebuilt from from the backup. TODO: add the owner."
+    s = Section(id="s1", title="Summary", index=0, text=text)
+    found = {f.category: f for f in hygiene.section_findings(s, [s])}
+    doubled = found["spelling: doubled word"]
+    assert doubled.quote == "from from" and doubled.replacement == "from"
+    assert all(f.replacement is None for c, f in found.items() if not c.startswith("spelling"))

@@ -555,6 +555,10 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
             continue
         if any(g.quote == f.quote and g.category == f.category for g in out):
             continue
+        if f.category.startswith("spelling") and f.quote and f.suggestion and f.suggestion != f.quote:
+            # a typo or a doubled word has one certain fix: the suggestion is the quote rewritten,
+            # offered as the finding's replacement (a Word tracked change once accepted)
+            f = f.model_copy(update={"replacement": f.suggestion})
         out.append(f)
     return out
 
