@@ -32,7 +32,7 @@ from redline.server.auth import token_from
 from redline.server.limits import client_address
 from redline.server.hub import Hub
 from redline.server.presence import Presence
-from redline.server.services import STORE_REFUSED_MESSAGE, ServiceError, Services, store_refused
+from redline.server.services import STORE_REFUSED_MESSAGE, RateLimited, ServiceError, Services, store_refused
 from redline.server.socket import ClientGone, Connection, Receive, Send
 
 log = logging.getLogger("redline.app")
@@ -168,11 +168,17 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     quart_asgi = app.asgi_app
 
     async def asgi_app(scope: dict, receive: Receive, send: Send) -> None:
-        """The review socket is served here, ahead of Quart (see server/socket.py); the rest is Quart's."""
+        """The review socket is served here, ahead of Quart (see server/socket.py); so is the 429 of a
+        client already over a rate limit (a flood costs no request handling); the rest is Quart's."""
         if scope["type"] == "websocket":
             route = SOCKET_ROUTE.fullmatch(scope["path"])
             if route is not None:
                 return await review_socket(app.config["SERVICES"], settings, route[1], scope, receive, send)
+        elif scope["type"] == "http" and scope.get("method") == "POST":
+            kind = rate_kind(scope["path"])
+            if kind is not None and await refuse_over_rate(app.config["SERVICES"], settings, kind, scope,
+                                                             receive, send):
+                return
         await quart_asgi(scope, receive, send)
 
     app.asgi_app = asgi_app  # type: ignore[method-assign]
@@ -180,6 +186,48 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
 
 SOCKET_ROUTE = re.compile(r"/ws/reviews/([^/]+)")
+# POST routes with a per-client rate, by the limiter kind their handler counts against.
+RATE_ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"/api/reviews"), "upload"), (re.compile(r"/api/llm/test"), "llm_test"),
+    (re.compile(r"/api/reviews/[^/]+/analyze"), "analyze"), (re.compile(r"/api/reviews/[^/]+/chat"), "chat"),
+    (re.compile(r"/api/reviews/[^/]+/(?:decisions|items/[^/]+/decision)"), "decide"),
+)
+
+
+def rate_kind(path: str) -> str | None:
+    return next((kind for pattern, kind in RATE_ROUTES if pattern.fullmatch(path)), None)
+
+
+async def refuse_over_rate(svc: Services, settings: Settings, kind: str, scope: dict, receive: Receive,
+                           send: Send) -> bool:
+    """A client already over this kind's rate gets its 429 here, before Quart builds a request:
+    the body is drained (bounded, not kept: answering under a client still sending drops the
+    connection), then the contract's error, with Retry-After. The handler counts the calls that
+    pass (`Services.check_rate`), so the rate is the same with or without this shortcut."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    remote = (scope.get("client") or (None,))[0]
+    wait = svc.over_rate(kind, client_address(remote, headers.get("x-forwarded-for"), settings.trust_proxy_headers))
+    if not wait:
+        return False
+    drained = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return True  # the client went away
+        drained += len(message.get("body", b""))
+        if not message.get("more_body") or drained > settings.max_upload_bytes + (1 << 20):
+            break
+    err = RateLimited(kind, wait)
+    given = headers.get("x-request-id", "")
+    body = orjson.dumps({"error": {"code": err.code, "message": err.message}})
+    out = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+           (b"retry-after", str(err.retry_after).encode()),
+           (b"x-request-id", (given[:64] if given.replace("-", "").isalnum() else secrets.token_hex(8)).encode()),
+           (b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
+    await send({"type": "http.response.start", "status": 429, "headers": out})
+    await send({"type": "http.response.body", "body": body})
+    return True
 # A browser cannot set headers on a websocket: besides `?token=`, the token may come as a
 # subprotocol `redline.token.<token>` (offered with `redline`, which the server selects), so it
 # stays out of URLs and the access logs that record them.

@@ -23,6 +23,12 @@ class Limiter:
         self._buckets[key] = (tokens, now)
         return (1 - tokens) / rate_per_s
 
+    def waiting(self, key: str, *, rate_per_s: float) -> float:
+        """Seconds until the next call would be allowed (0 now); counts nothing."""
+        tokens, last = self._buckets.get(key, (1.0, time.monotonic()))
+        tokens += (time.monotonic() - last) * rate_per_s
+        return 0.0 if tokens >= 1 else (1 - tokens) / rate_per_s
+
     def allow(self, key: str, *, rate_per_s: float, burst: float) -> bool:
         return self.retry_after(key, rate_per_s=rate_per_s, burst=burst) == 0.0
 

@@ -87,6 +87,12 @@ class Services:
             self._welcomes.pop(rid, None)
             fut.set_result(made)
 
+    def over_rate(self, kind: str, client: str) -> float:
+        """Seconds this client must still wait for a call of this kind (0: it may go); counts nothing.
+        Lets the server answer a flood before any request handling (`server/app.py`)."""
+        per_min = getattr(self.settings, RATE_SETTINGS[kind])
+        return self.limiter.waiting(f"{kind}:{client}", rate_per_s=per_min / 60.0) if per_min > 0 else 0.0
+
     def check_rate(self, kind: str, client: str) -> None:
         """One limiter per kind and client address, whether the call came over HTTP or a websocket."""
         per_min = getattr(self.settings, RATE_SETTINGS[kind])

@@ -198,6 +198,11 @@ async def test_b_model_test_needs_the_admin_token_is_rate_limited_and_leaves_no_
             limited = await http.post("/api/llm/test", headers=admin)
             assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
             assert limited.json()["error"]["code"] == "rate_limited"
+            # Once over the rate, the next call is refused before any request handling: the same answer.
+            again = await http.post("/api/llm/test", headers={**admin, "X-Request-ID": "flood-1"},
+                                    content=b'{"padding": "' + b"x" * 200_000 + b'"}')
+            assert again.status_code == 429 and again.json()["error"]["code"] == "rate_limited"
+            assert again.headers["x-request-id"] == "flood-1" and int(again.headers["retry-after"]) >= 1
             sock = await Socket(base, body["review_id"], body["token"]).connect()
             if not [j for j in sock.welcome["review"]["jobs"] if j["status"] == "complete"]:
                 await sock.wait_for(lambda: sock.terminal(body["job_id"]))
