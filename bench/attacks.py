@@ -43,14 +43,13 @@ import tempfile
 import threading
 import time
 import zipfile
-import zlib
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from bench.common import ROOT, Proc, free_port, log, machine, pct, wait_http, write_result
+from tests.samples import big_document, flate_bomb_pdf, one_paragraph
 
 MB = 1 << 20
-SENTENCE = "The pump was started by the operator at 14:32 and it appears the valve was opened. "
 DOC = ROOT / "docs" / "reliability.md"
 START, END = "<!-- attacks:start -->", "<!-- attacks:end -->"
 HEADING = "## Attacks on a default `redline serve`"
@@ -71,34 +70,6 @@ AFTER_WITHIN = 0.10
 
 
 # =================================================================================== inputs ===
-
-def one_paragraph(chars: int) -> str:
-    return (SENTENCE * (chars // len(SENTENCE) + 1))[:chars].rstrip()
-
-
-def flate_bomb_pdf(zeros_mb: int) -> bytes:
-    """A one-page PDF whose content stream is `zeros_mb` MB of zeros, FlateDecode'd (~1000:1)."""
-    packer = zlib.compressobj(9)
-    zeros = b"\0" * MB
-    stream = b"".join(packer.compress(zeros) for _ in range(zeros_mb)) + packer.flush()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
-
 
 def docx_bomb(paragraphs: int = 50_000) -> tuple[bytes, int]:
     """A real .docx (python-docx) whose word/document.xml is ~100 MB of paragraphs (~87:1, under
@@ -124,19 +95,6 @@ def docx_bomb(paragraphs: int = 50_000) -> tuple[bytes, int]:
                 inflated = len(data)
             archive.writestr(info.filename, data)
     return out.getvalue(), inflated
-
-
-def big_document(mb: float) -> str:
-    """Sections of random words (as tests/test_abuse.py's test_d builds them)."""
-    rnd = random.Random(12)
-    words = ["".join(rnd.choices(string.ascii_lowercase, k=7)) for _ in range(3000)]
-    parts, size, i = [], 0, 0
-    while size < mb * 1e6:
-        para = " ".join(rnd.choices(words, k=3000)) + "."
-        parts.append(f"# Section {i}\n\n{para}\n")
-        size += len(para)
-        i += 1
-    return "\n".join(parts)
 
 
 SMALL_DOC = (b"# Timeline\n\nAt 02:10 the alarm sounded and the operator started the pump.\n\n"

@@ -318,3 +318,57 @@ def long_writeup(n: int = 20) -> Sections:
               f"by the shift lead. The inspection took {k % 4 + 2} hours and cost about EUR {k * 150}.")
              for k in range(1, max(0, n - len(SAMPLE_SECTIONS)) + 1)]
     return (list(SAMPLE_SECTIONS) + extra)[:n]
+
+
+# --------------------------------------------------------------------------- hostile inputs
+# Shared by the tests of bounded input (tests/test_bounded_input.py, tests/test_abuse.py) and
+# the attack benchmark (bench/attacks.py).
+
+HOSTILE_SENTENCE = "The pump was started by the operator at 14:32 and it appears the valve was opened. "
+_MB = 1 << 20
+
+
+def one_paragraph(chars: int) -> str:
+    """`chars` characters of ordinary sentences with no paragraph break."""
+    return (HOSTILE_SENTENCE * (chars // len(HOSTILE_SENTENCE) + 1))[:chars].rstrip()
+
+
+def flate_bomb_pdf(zeros_mb: int) -> bytes:
+    """A one-page PDF whose content stream is `zeros_mb` MB of zeros, FlateDecode'd (~1000:1)."""
+    import zlib
+
+    packer = zlib.compressobj(9)
+    stream = b"".join(packer.compress(b"\0" * _MB) for _ in range(zeros_mb)) + packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def big_document(mb: float) -> str:
+    """Markdown of about `mb` million characters: sections of random words (a large review)."""
+    import random
+    import string
+
+    rnd = random.Random(12)
+    words = ["".join(rnd.choices(string.ascii_lowercase, k=7)) for _ in range(3000)]
+    parts, size, i = [], 0, 0
+    while size < mb * 1e6:
+        para = " ".join(rnd.choices(words, k=3000)) + "."
+        parts.append(f"# Section {i}\n\n{para}\n")
+        size += len(para)
+        i += 1
+    return "\n".join(parts)

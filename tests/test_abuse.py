@@ -22,6 +22,7 @@ import websockets
 from redline.jobs.redis_server import DataDirLock, DataDirBusy
 from tests.client import Socket, StalledSocket, metric, upload, ws_url
 from tests.conftest import Proc, base_env, free_port, start_server, wait_http
+from tests.samples import big_document
 
 
 # ------------------------------------------------------------- A: one owner ---
@@ -280,21 +281,6 @@ async def test_c_sockets_per_client_are_capped_with_a_429_before_the_upgrade(own
 
 
 # ------------------------------------------------------ D: clients that never read ---
-def big_document(mb: float) -> bytes:
-    import random
-    import string
-
-    rnd = random.Random(12)
-    words = ["".join(rnd.choices(string.ascii_lowercase, k=7)) for _ in range(3000)]
-    parts, size, i = [], 0, 0
-    while size < mb * 1e6:
-        para = " ".join(rnd.choices(words, k=3000)) + "."
-        parts.append(f"# Section {i}\n\n{para}\n")
-        size += len(para)
-        i += 1
-    return "\n".join(parts).encode()
-
-
 async def hello_and_never_read(base: str, rid: str, token: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A websocket that sends its hello and then reads nothing, with a tiny receive buffer."""
     import base64
@@ -326,11 +312,11 @@ async def test_d_sockets_that_never_read_pin_no_snapshot_and_are_dropped(own_red
     proc, base = start_server(own_redis_url, tmp_path, worker=False, REDLINE_WS_SEND_TIMEOUT_S="3")
     r = redis_sync.Redis.from_url(own_redis_url)
     try:
-        review = await upload(base, filename="big.md", data=big_document(1.5))
+        review = await upload(base, filename="big.md", data=big_document(1.5).encode())
         rid, token = review["review_id"], review["token"]
         # An 8 MB review (more than a connection's kernel buffers hold, which would take a smaller
         # welcome off the server's hands): sections added as a longer upload would have made them.
-        text = big_document(1.6).decode()
+        text = big_document(1.6)
         extra = {f"x{i}": Section(id=f"x{i}", title=f"Appendix {i}", index=1000 + i, text=text).model_dump_json()
                  for i in range(4)}
         r.hset(ReviewKeys(rid).sections, mapping=extra)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
-import zlib
 
 import docx
 import httpx
@@ -28,37 +27,10 @@ from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest
 from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
 from redline.jobs.settings import Settings
 from tests.client import Socket, upload
+from tests.samples import flate_bomb_pdf, one_paragraph
 from tests.conftest import start_server
 
 MB = 1 << 20
-SENTENCE = "The pump was started by the operator at 14:32 and it appears the valve was opened. "
-
-
-def one_paragraph(chars: int) -> str:
-    return (SENTENCE * (chars // len(SENTENCE) + 1))[:chars].rstrip()
-
-
-def flate_bomb_pdf(zeros_mb: int) -> bytes:
-    """A one-page PDF whose content stream is ``zeros_mb`` MB of zeros, FlateDecode'd (~1000:1)."""
-    packer = zlib.compressobj(9)
-    stream = b"".join(packer.compress(b"\0" * MB) for _ in range(zeros_mb)) + packer.flush()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
 
 
 def docx_with_parts(parts: dict[str, bytes], body_paragraphs: list[str] | None = None) -> bytes:
