@@ -95,8 +95,11 @@ def wait_js(page, body: str, arg: Any = None, timeout: float = 20.0):
     """Wait until the JS arrow function `body` (e.g. "() => ...") returns a truthy value.
 
     The page's CSP has no 'unsafe-eval', so only function forms work (string
-    expressions would need eval)."""
-    return page.wait_for_function(body, arg=arg, timeout=timeout * 1000).json_value()
+    expressions would need eval). On the review page it also waits until the
+    page has rendered that state (renders run on the next animation frame), so
+    what the DOM shows can be asserted right after."""
+    settled = f"(arg) => {{ const v = ({body})(arg); return v && (!window.redline || window.redline.settled) ? v : false; }}"
+    return page.wait_for_function(settled, arg=arg, timeout=timeout * 1000).json_value()
 
 
 def counts(page) -> dict[str, Any]:

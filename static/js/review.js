@@ -675,6 +675,7 @@ window.redline = {
   get ignored() { return store.ignored; },
   connection: conn,
   get renders() { return renders; },
+  get settled() { return frame === 0; }, // no render pending: the DOM shows the state
   counts() {
     const s = store.state;
     if (!s) return null;
