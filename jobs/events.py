@@ -19,6 +19,7 @@ import orjson
 from redis.asyncio import Redis
 
 from redline.jobs.keys import ReviewKeys
+from redline.jobs.models import TERMINAL_JOB_STATUSES
 
 # ---------------------------------------------------------------- schema ---
 
@@ -26,10 +27,13 @@ EventKind = Literal[
     "job.queued", "job.started", "job.progress", "job.completed", "job.failed", "job.cancelled",
     "item.added", "item.updated", "item.removed", "item.decided",
     "chat.message", "chat.delta", "chat.completed",
-    "usage.updated",
+    "usage.updated", "review.version",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(EventKind.__args__)  # type: ignore[attr-defined]
 TERMINAL_KINDS = {"job.completed": "complete", "job.failed": "failed", "job.cancelled": "cancelled"}
+END_EVENT = {status: kind for kind, status in TERMINAL_KINDS.items()}  # job status -> its terminal event
+SECTION_END = {"complete": "done", "failed": "failed", "cancelled": "cancelled"}  # job status -> section status
+assert set(END_EVENT) == TERMINAL_JOB_STATUSES
 
 # Required fields of each kind's data (tests check every published event against this).
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -47,6 +51,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "chat.delta": ("message_id", "text"),
     "chat.completed": ("message_id", "text"),
     "usage.updated": ("usage",),
+    "review.version": ("version", "sections"),
 }
 
 Guard = Literal["none", "create", "start", "live", "end"]
@@ -110,7 +115,7 @@ if guard ~= 'none' then
   local cur = redis.call('HGET', KEYS[3], job)
   local status, cur_attempt = nil, nil
   if cur then status, cur_attempt = string.match(cur, '^(%a+):(%d+)$') end
-  local terminal = status == 'complete' or status == 'failed' or status == 'cancelled'
+  local terminal = $TERMINAL
   if guard == 'create' then
     if cur then return {'dropped', 'exists'} end
   elseif not cur then
@@ -173,7 +178,7 @@ if ttl > 0 then
   for i = 1, #KEYS - 1 do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 return {'ok', id}
-"""
+""".replace("$TERMINAL", " or ".join(f"status == '{s}'" for s in sorted(TERMINAL_JOB_STATUSES)))
 
 
 AUDIT_LUA = r"""
@@ -188,7 +193,7 @@ return 1
 # event log is bounded, this record lives as long as the review. Job events are audited for
 # analyses only (job.queued says its kind; for the others the script reads the job's record).
 AUDITED_KINDS = frozenset({"item.added", "item.updated", "item.removed", "item.decided",
-                           "chat.message", "chat.completed"})
+                           "chat.message", "chat.completed", "review.version"})
 AUDITED_JOB_ENDS = frozenset({"job.completed", "job.failed", "job.cancelled"})
 AUDIT_FIELDS = ("at", "by", "kind", "item_id", "decision", "reason", "detail")
 DETAIL_MAX = 300
@@ -227,6 +232,8 @@ def audit_entry(kind: str, data: dict[str, Any], extra: dict[str, Any] | None = 
         elif kind == "item.updated" and item is not None:
             rep = item.get("replacement")
             body["detail"] = _short(f"replacement: {rep}") if isinstance(rep, str) else None
+        elif kind == "review.version":
+            body.update(by=data.get("by"), detail=_short(data.get("detail")))
         elif kind in ("item.removed", "item.decided"):
             body["item_id"] = data.get("item_id")
             if kind == "item.decided":
@@ -271,6 +278,28 @@ class Write:
     key: str
     field: str = ""
     value: str | bytes | int | float = ""
+
+
+def section_state(rid: str, section_id: str, status: str, *, job_id: str, progress: float = 0.0,
+                  error: str | None = None) -> Write:
+    """The write of a section's analysis state ({"status", "progress", "job_id", "error"?}) that
+    goes with a job event: the one place its JSON is built."""
+    state: dict[str, Any] = {"status": status, "progress": round(progress, 3), "job_id": job_id}
+    if error:
+        state["error"] = error
+    return Write("hset", ReviewKeys(rid).secstate, section_id, dumps(state))
+
+
+GONE_PREFIX = b'{"type":"gone"'
+
+
+def gone_frame(reason: str) -> bytes:
+    """What a review's channel carries when the review is gone: its sockets close (4404)."""
+    return GONE_PREFIX + b',"reason":' + dumps(reason) + b"}"
+
+
+def is_gone(frame: str | bytes) -> bool:
+    return (frame if isinstance(frame, bytes) else frame.encode()).startswith(GONE_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ import orjson
 from redis.asyncio import Redis
 from saq import Job
 
-from redline.jobs.events import Publisher, Published, Write, dumps
+from redline.jobs.events import END_EVENT, SECTION_END, Publisher, Published, Write, dumps, section_state
 from redline.jobs.keys import ReviewKeys
-from redline.jobs.models import Item
+from redline.jobs.models import DECISION_FIELDS, Item
 
 
 log = logging.getLogger("redline.jobs")
@@ -133,8 +133,7 @@ class JobRun:
 
     # --------------------------------------------------------------- events ---
     def _secstate(self, status: str, progress: float) -> Write:
-        return Write("hset", self.keys.secstate, self.section_id or "",
-                     dumps({"status": status, "progress": round(progress, 3), "job_id": self.job_id}))
+        return section_state(self.rid, self.section_id or "", status, job_id=self.job_id, progress=progress)
 
     def _check(self, pub: Published) -> Published:
         if not pub.ok:
@@ -165,7 +164,7 @@ class JobRun:
 
     async def add_item(self, item: Item) -> None:
         body = item.model_dump(mode="json")
-        stored = {k: v for k, v in body.items() if k not in ("decision", "decided_by", "decided_at", "reason")}
+        stored = {k: v for k, v in body.items() if k not in DECISION_FIELDS}
         await self.publish("item.added", {"item": body},
                            [Write("hset", self.keys.items, item.id, dumps(stored))])
 
@@ -189,8 +188,7 @@ def started_event(rid: str, job_id: str, section_id: str | None, attempt: int,
     k = ReviewKeys(rid)
     writes = [Write("hset", k.jobprogress, job_id, "0")]
     if section_id:
-        writes.append(Write("hset", k.secstate, section_id,
-                            dumps({"status": "running", "progress": 0.0, "job_id": job_id})))
+        writes.append(section_state(rid, section_id, "running", job_id=job_id))
     data: dict[str, Any] = {"job_id": job_id, "attempt": attempt}
     if worker_id:
         data["worker"] = worker_id
@@ -201,7 +199,7 @@ def terminal_event(rid: str, job_id: str, status: str, *, section_id: str | None
                    result: Any = None) -> tuple[str, dict[str, Any], list[Write]]:
     """The one terminal event of a job: its kind, data and the writes that go with it."""
     k = ReviewKeys(rid)
-    kind = {"complete": "job.completed", "failed": "job.failed", "cancelled": "job.cancelled"}[status]
+    kind = END_EVENT[status]
     data: dict[str, Any] = {"job_id": job_id}
     outcome: dict[str, Any] = {}
     if status == "failed":
@@ -214,11 +212,8 @@ def terminal_event(rid: str, job_id: str, status: str, *, section_id: str | None
     if status == "complete":
         writes.append(Write("hset", k.jobprogress, job_id, "1"))
     if section_id:
-        sec_status = {"complete": "done", "failed": "failed", "cancelled": "cancelled"}[status]
-        state = {"status": sec_status, "progress": 1.0 if status == "complete" else 0.0, "job_id": job_id}
-        if status == "failed":
-            state["error"] = data["error"]
-        writes.append(Write("hset", k.secstate, section_id, dumps(state)))
+        writes.append(section_state(rid, section_id, SECTION_END[status], job_id=job_id,
+                                    progress=1.0 if status == "complete" else 0.0, error=data.get("error")))
     return kind, data, writes
 
 

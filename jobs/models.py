@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -16,7 +16,13 @@ JobKind = Literal["analyze", "chat", "test"]
 JobStatus = Literal["queued", "active", "complete", "failed", "cancelled"]
 SectionStatus = Literal["idle", "queued", "running", "done", "failed", "cancelled"]
 
-TERMINAL_JOB_STATUSES: frozenset[str] = frozenset({"complete", "failed", "cancelled"})
+# Fields of an item kept in the review's decisions hash, not with the item (jobs/store.py).
+DECISION_FIELDS = frozenset({"decision", "decided_by", "decided_at", "reason"})
+# The values of each, for checks and for the Lua scripts (jobs/events.py): spelled only above.
+DECISIONS: tuple[str, ...] = get_args(Decision)
+JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
+UNFINISHED_JOB_STATUSES: tuple[str, ...] = ("queued", "active")
+TERMINAL_JOB_STATUSES: frozenset[str] = frozenset(JOB_STATUSES) - frozenset(UNFINISHED_JOB_STATUSES)
 
 
 class Finding(BaseModel):
@@ -57,7 +63,8 @@ class Item(Finding):
     decided_at: float | None = None
     reason: str | None = Field(default=None, max_length=1000)
     # After a new version of the document: "open", "resolved" or "outdated" (not set yet).
-    resolution: str | None = None
+    resolution: Literal["open", "resolved", "outdated"] | None = None
+    settled_in: int | None = None  # the version that resolved or outdated it
 
     @field_validator("decided_at", mode="before")
     @classmethod
@@ -103,6 +110,13 @@ class Section(BaseModel):
     # Markdown uploads: formatting over `text` as [start, end, kind, attr] (text[start:end]);
     # `text` stays the plain text that findings quote. See redline.jobs.documents.
     marks: list[tuple[int, int, str, str]] = []
+    # After a new version (redline.jobs.versions): what changed since the previous one. Absent
+    # (None) on a review's first version.
+    change: Literal["unchanged", "changed", "added"] | None = None
+    previous_ids: list[str] | None = None  # the previous version's sections this one came from
+    previous_title: str | None = None  # its title there, when renamed
+    previous_text: str | None = None  # its text there, when the text changed
+    moved: bool | None = None  # out of its previous order
 
 
 class Citation(BaseModel):

@@ -22,7 +22,7 @@ from redline.jobs import fleet_metrics
 from redline.jobs.events import Published, Publisher
 from redline.jobs.jobrun import end_job, started_event, terminal_event
 from redline.jobs.keys import CANCEL_CHANNEL, rid_of_job
-from redline.jobs.models import JobKind, JobRecord
+from redline.jobs.models import TERMINAL_JOB_STATUSES, JobKind, JobRecord
 from redline.jobs.settings import Settings
 from redline.jobs.store import Store, new_job_id
 
@@ -252,7 +252,7 @@ class Jobs:
         rec = await self.store.job(job_id, rid)
         if rec is None:
             return "unknown"
-        if rec["status"] in ("complete", "failed", "cancelled"):
+        if rec["status"] in TERMINAL_JOB_STATUSES:
             return rec["status"]
         pub = await end_job(self.store.publisher, rid, job_id, "cancelled", section_id=rec.get("section_id"))
         await self.redis.publish(CANCEL_CHANNEL, job_id)

@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from redline.jobs.events import Publisher, Published, Write, dumps, read_audit
+from redline.jobs.events import Publisher, Published, Write, dumps, gone_frame, read_audit, section_state
 from redline.jobs.keys import REVIEWS_INDEX, ReviewKeys
-from redline.jobs.models import ChatMessage, Item, JobRecord, Section, iso_time
+from redline.jobs.models import DECISION_FIELDS, UNFINISHED_JOB_STATUSES, ChatMessage, Item, JobRecord, Section, iso_time
 
 
 def new_review_id() -> str:
@@ -86,7 +86,7 @@ class Store:
         k = ReviewKeys(rid)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(*k.all_data_keys()).zrem(REVIEWS_INDEX, rid)
-            pipe.publish(k.channel, b'{"type":"gone","reason":"deleted"}')
+            pipe.publish(k.channel, gone_frame("deleted"))
             deleted, *_ = await pipe.execute()
         return bool(deleted)
 
@@ -155,15 +155,9 @@ class Store:
             "kind": _s(meta.get(b"kind", b"")),
             "filename": _s(meta.get(b"filename", b"")),
             "created": float(meta.get(b"created", 0) or 0),
-            "sections": [
-                {**s.model_dump(exclude={"level"}), "level": s.level,
-                 "status": states.get(s.id, {}).get("status", "idle"),
-                 "progress": states.get(s.id, {}).get("progress", 0.0),
-                 "job_id": states.get(s.id, {}).get("job_id"),
-                 **({"error": states[s.id]["error"]} if states.get(s.id, {}).get("error") else {})}
-                for s in secs
-            ],
+            "sections": [section_view(s, states.get(s.id)) for s in secs],
             "items": item_list,
+            **version_view(meta, item_list),
             "chat": [orjson.loads(m) for m in chat],
             "jobs": job_list,
             "usage": {_s(a): (float(b) if b"." in b or b"e" in b else int(b)) for a, b in usage.items()},
@@ -238,6 +232,28 @@ class Store:
     async def audit(self, rid: str) -> list[dict[str, Any]]:
         return await read_audit(self.redis, rid)
 
+    # ----------------------------------------------------------- versions ---
+    async def add_version(self, rid: str, v: NewVersion) -> Published:
+        """Put the next version in place in one step, and publish review.version: the sections
+        replaced (an unchanged one keeps its analysis state), the moved/resolved items rewritten,
+        the review's version fields and original file set. Decisions are not touched."""
+        k = ReviewKeys(rid)
+        new_ids = {s.id for s in v.sections}
+        writes = [Write("hdel", k.sections, sid) for sid in v.old_ids if sid not in new_ids]
+        writes += [Write("hdel", k.secstate, sid) for sid in v.old_ids if sid not in v.states]
+        writes += [Write("hset", k.sections, s.id, s.model_dump_json()) for s in v.sections]
+        writes += [self.item_body_write(rid, i) for i in v.items]
+        meta = {"version": v.version, "version_at": repr(v.at), "kind": v.kind, "filename": v.filename,
+                "round": dumps(v.summary), "versions": dumps(v.history),
+                "removed_sections": dumps(v.removed)}
+        writes += [Write("hset", k.review, f, val) for f, val in meta.items()]
+        writes.append(Write("hset", k.files, "original", v.original) if v.original is not None
+                      else Write("hdel", k.files, "original"))
+        data = {"version": v.version, "sections": [section_view(s, v.states.get(s.id)) for s in v.sections],
+                "items": v.items, "removed_sections": [{"id": r["id"], "title": r["title"]} for r in v.removed],
+                "round": v.summary, "by": v.by, "detail": v.detail}
+        return await self.publisher.publish(rid, "review.version", data, writes=writes)
+
     # --------------------------------------------------------------- chat ---
     async def chat_history(self, rid: str) -> list[ChatMessage]:
         raw = await self.redis.lrange(ReviewKeys(rid).chat, 0, -1)
@@ -263,8 +279,7 @@ class Store:
             data["message_id"] = rec.message_id
         if rec.section_id:
             data["section_id"] = rec.section_id
-            writes.append(Write("hset", k.secstate, rec.section_id,
-                                dumps({"status": "queued", "progress": 0.0, "job_id": rec.job_id})))
+            writes.append(section_state(rec.review_id, rec.section_id, "queued", job_id=rec.job_id))
         return await self.publisher.publish(rec.review_id, "job.queued", data, writes=writes,
                                             job_id=rec.job_id, guard="create", job_status="queued")
 
@@ -284,7 +299,27 @@ class Store:
 
     async def unfinished_jobs(self, rid: str) -> list[str]:
         raw = await self.redis.hgetall(ReviewKeys(rid).jobstate)
-        return [_s(j) for j, st in raw.items() if _s(st).split(":")[0] in ("queued", "active")]
+        return [_s(j) for j, st in raw.items() if _s(st).split(":")[0] in UNFINISHED_JOB_STATUSES]
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """What `Store.add_version` writes (built by `Services.add_version`)."""
+
+    version: int
+    at: float
+    by: str | None
+    kind: str
+    filename: str
+    original: bytes | None  # the .docx to export into (None: built from the text)
+    old_ids: list[str]
+    sections: list[Section]
+    states: dict[str, dict[str, Any]]  # analysis state of the sections that keep theirs
+    items: list[dict[str, Any]]  # the items whose resolution or place changed
+    removed: list[dict[str, Any]]  # every section dropped so far: id, title, text, version
+    summary: dict[str, Any]
+    history: list[dict[str, Any]]
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -308,35 +343,72 @@ class Document:
 
 
 class DocumentCache:
-    """Sections, title and guidelines of recently used reviews (they are immutable), so a job
-    does not re-read and re-parse the whole document from Redis."""
+    """Sections, title and guidelines of recently used reviews (one version of a review never
+    changes), so a job does not re-read and re-parse the whole document from Redis: one HGET
+    asks which version is current."""
 
     def __init__(self, store: Store, size: int = 128) -> None:
         self.store = store
         self.size = size
-        self._docs: OrderedDict[str, Document] = OrderedDict()
+        self._docs: OrderedDict[tuple[str, bytes | None], Document] = OrderedDict()
 
     async def get(self, rid: str) -> Document | None:
-        doc = self._docs.get(rid)
-        if doc is not None:
-            self._docs.move_to_end(rid)
-            return doc
         k = ReviewKeys(rid)
-        async with self.store.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(k.review, "title").hvals(k.sections).hget(k.files, "guidelines")
-            title, sections, guidelines = await pipe.execute()
+        key = (rid, await self.store.redis.hget(k.review, "version"))
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(k.review, "title").hvals(k.sections).hget(k.files, "guidelines").hget(k.review, "version")
+            title, sections, guidelines, version = await pipe.execute()
         if title is None:
             return None
+        key = (rid, version)  # what was read, read in one step
         doc = Document(title=_s(title), guidelines=guidelines.decode() if guidelines else None,
                        sections=tuple(sorted((Section.model_validate_json(v) for v in sections), key=lambda x: x.index)))
-        self._docs[rid] = doc
+        self._docs[key] = doc
         if len(self._docs) > self.size:
             self._docs.popitem(last=False)
         return doc
 
 
-# Fields of an item kept in the decisions hash, not with the item.
-DECISION_FIELDS = frozenset({"decision", "decided_by", "decided_at", "reason"})
+def section_view(s: Section, state: dict[str, Any] | None) -> dict[str, Any]:
+    """A section as the snapshot and `review.version` show it: its text, what changed since the
+    previous version (only after one), and its analysis state."""
+    state = state or {}
+    view = {**s.model_dump(exclude_none=True), "status": state.get("status", "idle"),
+            "progress": state.get("progress", 0.0), "job_id": state.get("job_id")}
+    if state.get("error"):
+        view["error"] = state["error"]
+    return view
+
+
+def version_view(meta: dict[bytes, bytes], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The snapshot's rounds fields: `version` (1 for the first upload) and, after a new version,
+    `versions` (each upload with its summary), `removed_sections` (sections the latest versions
+    dropped, with their text, where outdated findings stay) and `round` (the latest round:
+    resolved / open / outdated findings, and `new` ones raised since the version arrived)."""
+    version = int(meta.get(b"version", b"1") or 1)
+    out: dict[str, Any] = {"version": version}
+    if version == 1:
+        return out
+    at = float(meta.get(b"version_at", b"0") or 0)
+    summary = orjson.loads(meta.get(b"round") or b"{}")
+    counts = {r: 0 for r in ("resolved", "open", "outdated")}
+    new = 0
+    for i in items:
+        res = i.get("resolution")
+        if res == "open" or (res in counts and i.get("settled_in") == version):
+            counts[res] += 1
+        elif res is None and i.get("created_at", 0) >= at:
+            new += 1
+    out["versions"] = orjson.loads(meta.get(b"versions") or b"[]")
+    out["removed_sections"] = orjson.loads(meta.get(b"removed_sections") or b"[]")
+    out["round"] = {**summary, **counts, "new": new, "version": version, "at": iso_time(at)}
+    return out
+
+
 
 
 def merge_decision(item: dict[str, Any], decided: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from quart import Blueprint, Response, current_app, request, send_from_directory
 
 from redline.jobs.keys import RECENT_JOBS, rid_of_job
+from redline.jobs.models import UNFINISHED_JOB_STATUSES
 from redline.server.api import ok
 from redline.server.auth import admin_ok
 from redline.server.services import ServiceError, Services
@@ -75,7 +76,7 @@ async def retry(job_id: str) -> Response:
     rec = await s.store.job(job_id, rid)
     if rec is None:
         raise ServiceError("not_found", "No such job.", 404)
-    if rec["status"] in ("queued", "active"):
+    if rec["status"] in UNFINISHED_JOB_STATUSES:
         raise ServiceError("still_running", "The job has not finished; abort it first.", 409)
     if rec["kind"] != "analyze" or not rec.get("section_id"):
         raise ServiceError("not_retryable", "Only analysis jobs can be retried from here.", 409)

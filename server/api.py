@@ -85,6 +85,22 @@ async def create_review() -> Response:
     return ok(out, 201)
 
 
+@api.post("/api/reviews/<rid>/versions")
+async def add_version(rid: str) -> Response:
+    """The next version of the write-up (multipart `document`, optional form field `by`): its
+    sections matched to the current ones, every earlier finding settled as open, resolved or
+    outdated; every viewer gets review.version."""
+    files = await request.files  # read the body first (see create_review)
+    form = await request.form
+    await authorize(rid)
+    rate_limit("upload")
+    doc = files.get("document")
+    if doc is None or not doc.filename:
+        raise ServiceError("missing_document", "Attach the next version as the multipart field 'document'.")
+    by = svc().person_name(form.get("by") or form.get("name"), "by")
+    return ok(await svc().add_version(rid, filename=doc.filename, data=doc.read(), by=by), 201)
+
+
 @api.get("/api/reviews/<rid>")
 async def get_review(rid: str) -> Response:
     await authorize(rid)

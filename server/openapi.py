@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from redline.jobs.export import CHANGE_MODES, INCLUDE_CHOICES
+from redline.jobs.models import DECISIONS
 from redline.server.protocol import PROTOCOL_VERSION
 
 
@@ -41,7 +42,7 @@ ITEM_SCHEMA = {
         "refs": {"type": "array", "items": {"type": "string"}},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "source": {"type": "string", "enum": ["claude", "offline", "user"]},
-        "decision": {"type": "string", "enum": ["pending", "accepted", "rejected"]},
+        "decision": {"type": "string", "enum": list(DECISIONS)},
         "replacement": {"type": "string", "nullable": True, "maxLength": 4000},
         "related_section_id": {"type": "string", "nullable": True},
         "related_quote": {"type": "string", "nullable": True},
@@ -125,7 +126,7 @@ SPEC: dict[str, Any] = {
         "/api/reviews/{rid}/items/{item_id}/decision": {"post": {
             "parameters": [RID, ITEM], "security": [{"bearer": []}],
             "requestBody": _json_body({"type": "object", "required": ["decision"], "properties": {
-                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]}, **DECISION_EXTRAS}}),
+                "decision": {"type": "string", "enum": list(DECISIONS)}, **DECISION_EXTRAS}}),
             "responses": {"200": _ok("item"), "400": _err("bad decision, replacement or reason (no_quote: "
                                                            "a rewrite on an item without a quote)"),
                           **AUTH_ERRORS}}},
@@ -133,7 +134,7 @@ SPEC: dict[str, Any] = {
             "parameters": [RID], "security": [{"bearer": []}],
             "requestBody": _json_body({"type": "object", "required": ["item_ids", "decision"], "properties": {
                 "item_ids": {"type": "array", "items": {"type": "string"}},
-                "decision": {"type": "string", "enum": ["accepted", "rejected", "pending"]}, **DECISION_EXTRAS}}),
+                "decision": {"type": "string", "enum": list(DECISIONS)}, **DECISION_EXTRAS}}),
             "responses": {"200": _ok("items"), "400": _err("bad body"), **AUTH_ERRORS}}},
         "/api/reviews/{rid}/export.docx": {"get": {
             "parameters": [RID, {"name": "include", "in": "query", "required": False,

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal, Union
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from redline.jobs.models import Decision
+
 PROTOCOL_VERSION = 1
 
 CLOSE_GOING_AWAY = 1001
@@ -18,7 +20,6 @@ CLOSE_NO_REVIEW = 4404
 CLOSE_PROTOCOL = 4400
 CLOSE_TOO_SLOW = 4408
 
-Decision = Literal["accepted", "rejected", "pending"]
 Ref = Union[str, int, None]
 
 

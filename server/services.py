@@ -18,11 +18,12 @@ from redline.jobs.documents import DocumentError
 from redline.jobs.events import Publisher
 from redline.jobs.keys import RETENTION_LOCK, ReviewKeys
 from redline.jobs.export import CHANGE_MODES, INCLUDE_CHOICES, export_docx, export_note, select_items
-from redline.jobs.models import ChatMessage, Item, Section, iso_time
+from redline.jobs.models import DECISIONS, ChatMessage, Item, Section, iso_time
 from redline.jobs.parsing import parse_upload
 from redline.jobs.queues import Jobs
 from redline.jobs.settings import Settings
-from redline.jobs.store import Store
+from redline.jobs.store import NewVersion, Store
+from redline.jobs.versions import Old, match_sections, resolve
 from redline.server.hub import Hub
 from redline.server.limits import Limiter, SocketCounter
 from redline.server.presence import Presence
@@ -147,6 +148,35 @@ class Services:
                 "sections": [{"id": s.id, "title": s.title, "index": s.index, "chars": len(s.text)}
                              for s in sections]}
 
+    async def add_version(self, rid: str, *, filename: str, data: bytes, by: str | None) -> dict[str, Any]:
+        """The next version of the write-up (a round): parse it, stop what still analyzes the old
+        text, match its sections to the current ones (redline.jobs.versions), settle every earlier
+        finding as open, resolved or outdated, and put it all in place in one event
+        (review.version), then one item.updated per finding that changed."""
+        doc = await _parse(filename, data, self.settings.max_upload_bytes)
+        lock = f"{ReviewKeys(rid).review}:versioning"
+        if not await self.redis.set(lock, "1", nx=True, ex=120):
+            raise ServiceError("busy", "Another version of this review is being uploaded; try again.", 409)
+        try:
+            await self.jobs.cancel_all(rid)  # an analysis of the old text must not land on the new one
+            snap = await self.store.snapshot(rid)
+            if snap is None:
+                raise ServiceError("not_found", "No such review.", 404)
+            v = build_version(snap, doc, filename=strip_controls(PurePath(filename).name)[:200], data=data, by=by)
+            published = await self.store.add_version(rid, v)
+            if not published.ok:
+                raise ServiceError("not_found", "No such review.", 404)
+            for item in v.items:
+                await self.store.publisher.publish(rid, "item.updated", {"item": item}, audit={
+                    "by": by, "detail": f"version {v.version}: {item.get('resolution')}"})
+        finally:
+            await self.redis.delete(lock)
+        log.info("review version", extra={"review_id": rid, "version": v.version})
+        return {"version": v.version, **{k: v.summary[k] for k in ("resolved", "open", "outdated")},
+                "changes": v.summary["sections"],
+                "sections": [{"id": s.id, "title": s.title, "index": s.index, "chars": len(s.text),
+                              "change": s.change} for s in v.sections]}
+
     async def delete_review(self, rid: str) -> None:
         """Cancel what still runs, then remove the review, its log and its files."""
         await self.jobs.cancel_all(rid)
@@ -247,7 +277,7 @@ class Services:
                      replacement: object = None, reason: object = None) -> dict[str, Any]:
         """Accept, reject or revert an item, optionally with the reviewer's rewrite of its quote
         (`replacement`: published as item.updated before the item.decided) and a `reason`."""
-        if decision not in ("accepted", "rejected", "pending"):
+        if decision not in DECISIONS:
             raise ServiceError("invalid_decision", "decision must be accepted, rejected or pending.")
         replacement, reason = self._decision_extras(replacement, reason)
         item = await self.store.item(rid, item_id)
@@ -269,7 +299,7 @@ class Services:
                           replacement: object = None, reason: object = None) -> list[dict[str, Any]]:
         """Accept, reject or revert several items; unknown ids (and, with a `replacement`, items
         without a quote) are refused before anything changes."""
-        if decision not in ("accepted", "rejected", "pending"):
+        if decision not in DECISIONS:
             raise ServiceError("invalid_decision", "decision must be accepted, rejected or pending.")
         replacement, reason = self._decision_extras(replacement, reason)
         ids = list(dict.fromkeys(item_ids))
@@ -369,6 +399,49 @@ class Services:
             raise ServiceError("not_editable", "Only reviewers' own findings can be edited or deleted; "
                                "reject a model finding instead.", 409)
         return item
+
+
+def build_version(snap: dict[str, Any], doc: Any, *, filename: str, data: bytes, by: str | None) -> NewVersion:
+    """The next version of a review from its snapshot and the parsed upload (pure)."""
+    version = int(snap.get("version", 1)) + 1
+    removed_before = list(snap.get("removed_sections", []))
+    used = [s["id"] for s in snap["sections"]] + [r["id"] for r in removed_before]
+    seq = iter(range(max((int(x[1:]) for x in used if x[1:].isdigit()), default=0) + 1, 1 << 30))
+    old = [Old(s["id"], s["title"], s["text"]) for s in snap["sections"]]
+    new = [(strip_bidi(s.title), strip_bidi(s.text)) for s in doc.sections]
+    matching = match_sections(old, new, lambda: f"s{next(seq)}")
+    sections = [Section(id=m.id, title=m.title, index=m.index, text=m.text, level=p.level, marks=p.marks,
+                        change=m.change, previous_ids=m.previous_ids or None, previous_title=m.previous_title,
+                        previous_text=m.previous_text, moved=m.moved or None)
+                for m, p in zip(matching.sections, doc.sections)]
+    texts = {s.id: s.text for s in sections}
+    settled_all = [resolve(item, matching, texts, version) for item in snap["items"]]
+    items = [after for after, before in zip(settled_all, snap["items"]) if after != before]
+    by_id = {s["id"]: s for s in snap["sections"]}
+    removed = [{"id": oid, "title": by_id[oid]["title"], "text": by_id[oid]["text"], "version": version}
+               for oid in matching.removed] + removed_before
+    kinds = [s.change for s in sections]
+    changes = {"unchanged": kinds.count("unchanged"), "changed": kinds.count("changed"),
+               "added": kinds.count("added"), "removed": len(matching.removed)}
+    settled = [i["resolution"] for i in items if i.get("settled_in") == version]
+    still_open = sum(1 for i in settled_all if i.get("resolution") == "open")
+    summary = {"resolved": settled.count("resolved"), "outdated": settled.count("outdated"),
+               "open": still_open, "sections": changes}
+    at = time.time()
+    history = list(snap.get("versions") or [{"version": 1, "at": iso_time(snap.get("created")),
+                                            "filename": snap.get("filename")}])
+    history.append({"version": version, "at": iso_time(at), "filename": filename, "by": by,
+                    **{k: summary[k] for k in ("resolved", "open", "outdated")}, "sections": changes})
+    states = {s["id"]: {k: s[k] for k in ("status", "progress", "job_id") if s.get(k) is not None}
+              for s in snap["sections"] if s.get("status") in ("done", "failed")}
+    detail = (f"version {version} ({filename}): {summary['resolved']} resolved, {summary['open']} open, "
+              f"{summary['outdated']} outdated; sections {changes['changed']} changed, {changes['added']} added, "
+              f"{changes['removed']} removed")
+    return NewVersion(version=version, at=at, by=by, kind=doc.kind, filename=filename,
+                      original=data if doc.kind == "docx" else None, old_ids=[s["id"] for s in snap["sections"]],
+                      sections=sections, states={s.id: states[s.id] for s in sections
+                                                 if s.change == "unchanged" and s.id in states},
+                      items=items, removed=removed, summary=summary, history=history, detail=detail)
 
 
 async def _parse(filename: str, data: bytes, limit: int, what: str = "document"):
