@@ -101,11 +101,13 @@ def replacement_of(item: Item) -> str | None:
 
 
 def select_items(items: Sequence[Item], include: str) -> list[Item]:
-    """The items an export with `include` (one of INCLUDE_CHOICES) writes, in the order given."""
+    """The items an export with `include` (one of INCLUDE_CHOICES) writes, in the order given.
+    A finding that a later version resolved or outdated is left out: its passage is not in the
+    document any more (the review record keeps it)."""
     if include not in _INCLUDED:
         raise ValueError(f"include must be one of {INCLUDE_CHOICES}, got {include!r}")
     wanted = _INCLUDED[include]
-    return [i for i in items if i.decision in wanted]
+    return [i for i in items if i.decision in wanted and i.resolution not in ("resolved", "outdated")]
 
 
 def export_note(include: str, changes: str, *, chosen: int, total: int, day: date | None = None) -> str:
@@ -124,6 +126,7 @@ def export_docx(
     author_of: AuthorOf = default_author,
     changes: Changes = "both",
     note: str | None = None,
+    appendix: Callable[[DocxDocument], None] | None = None,
 ) -> bytes:
     """Return a .docx (bytes) with the items' comments and tracked changes (see module doc).
 
@@ -134,7 +137,8 @@ def export_docx(
     (an item with another decision gets a comment with its "Replace with" line). Comments
     without a tracked change are written first, in the order given, so they anchor on the
     original text; then the tracked changes, in the order given. `note`, when given, is
-    written in italics as the document's first paragraph.
+    written in italics as the document's first paragraph. `appendix`, when given, is called on
+    the finished document before it is saved (the review record: jobs.export_audit).
     """
     if changes not in CHANGE_MODES:
         raise ValueError(f"changes must be one of {CHANGE_MODES}, got {changes!r}")
@@ -154,6 +158,8 @@ def export_docx(
             _add_item_comment(doc, item, span, paragraphs, author_of(item), replacement_of(item))
     if note:
         _add_note(doc, note)
+    if appendix is not None:
+        appendix(doc)
     out = BytesIO()
     doc.save(out)
     return out.getvalue()

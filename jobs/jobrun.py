@@ -112,9 +112,10 @@ class JobRun:
 
     async def replace_earlier_findings(self, source: str) -> set[tuple[str, str]]:
         """Analyzing a section again replaces the pending findings that earlier runs of the same
-        reviewer left in it (one `item.removed` each, reason "replaced"); decided findings and
-        the reviewers' own stay. Returns the signatures of the findings that stay, so that a new
-        finding identical to one of them is not added again."""
+        reviewer left in it (one `item.removed` each, reason "replaced"); decided findings, the
+        reviewers' own and those of an earlier version (they have a `resolution`: the record a
+        round is checked against) stay. Returns the signatures of the findings that stay, so that
+        a new finding identical to one of them is not added again."""
         raw_items, raw_decisions = await self.redis.hgetall(self.keys.items), await self.redis.hgetall(self.keys.decisions)
         decided = {k.decode(): orjson.loads(v).get("decision", "pending") for k, v in raw_decisions.items()}
         kept: set[tuple[str, str]] = set()
@@ -122,7 +123,8 @@ class JobRun:
             item_id, item = raw_id.decode(), orjson.loads(raw)
             if item.get("section_id") != self.section_id or item.get("job_id") == self.job_id:
                 continue
-            if decided.get(item_id, "pending") != "pending" or item.get("source") != source:
+            if (decided.get(item_id, "pending") != "pending" or item.get("source") != source
+                    or item.get("resolution")):
                 kept.add(finding_signature(item))
                 continue
             self._check(await self.publisher.publish(

@@ -251,7 +251,8 @@ class Store:
                       else Write("hdel", k.files, "original"))
         data = {"version": v.version, "sections": [section_view(s, v.states.get(s.id)) for s in v.sections],
                 "items": v.items, "removed_sections": [{"id": r["id"], "title": r["title"]} for r in v.removed],
-                "round": v.summary, "by": v.by, "detail": v.detail}
+                "round": v.summary, "by": v.by, "detail": v.detail, "filename": v.filename, "kind": v.kind,
+                "at": iso_time(v.at)}
         return await self.publisher.publish(rid, "review.version", data, writes=writes)
 
     # --------------------------------------------------------------- chat ---

@@ -62,10 +62,7 @@ async def overview() -> Response:
 
 @admin.post("/admin/api/jobs/<job_id>/abort")
 async def abort(job_id: str) -> Response:
-    status = await svc().jobs.cancel(job_id)
-    if status == "unknown":
-        raise ServiceError("not_found", "No such job.", 404)
-    return ok({"job_id": job_id, "status": status})
+    return ok(await svc().cancel(job_id))
 
 
 @admin.post("/admin/api/jobs/<job_id>/retry")

@@ -190,12 +190,17 @@ async def decide_many(rid: str) -> Response:
 @api.get("/api/reviews/<rid>/export.docx")
 async def export(rid: str) -> Response:
     """?include=accepted (default) | accepted_and_pending | all, ?changes=both (default) | tracked |
-    comments, ?by= (or ?name=): who exported, for the audit trail."""
+    comments, ?audit=1 (default 0): the review record appended as a table, ?by= (or ?name=): who
+    exported, for the audit trail."""
     await authorize(rid)
     s = svc()
     by = s.person_name(request.args.get("by") or request.args.get("name"), "by")
+    flag = request.args.get("audit", "0").strip().lower()
+    if flag not in ("0", "1", "true", "false", "yes", "no", ""):
+        raise ServiceError("invalid_audit", "audit must be 1 (append the review record) or 0.")
     data, filename = await s.export(rid, request.args.get("include", "accepted"),
-                                    request.args.get("changes", "both"), by=by)
+                                    request.args.get("changes", "both"), by=by,
+                                    audit=flag in ("1", "true", "yes"))
     return Response(data, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -240,10 +245,7 @@ async def get_job(job_id: str) -> Response:
 async def cancel_job(job_id: str) -> Response:
     rid = rid_of_job(job_id)
     await authorize(rid)
-    status = await svc().jobs.cancel(job_id)
-    if status == "unknown":
-        raise ServiceError("not_found", "No such job.", 404)
-    return ok({"job_id": job_id, "status": status}, 202)
+    return ok(await svc().cancel(job_id), 202)
 
 
 @api.get("/api/queues")

@@ -103,6 +103,15 @@ SPEC: dict[str, Any] = {
                                        "responses": {"200": _ok("snapshot"), **AUTH_ERRORS}},
                                "delete": {"parameters": [RID], "security": [{"bearer": []}],
                                           "responses": {"200": _ok("deleted"), **AUTH_ERRORS}}},
+        "/api/reviews/{rid}/versions": {"post": {
+            "parameters": [RID], "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["document"], "properties": {
+                    "document": {"type": "string", "format": "binary"}, "by": {"type": "string"}}}}}},
+            "responses": {"201": _ok("the round: version, resolved, open, outdated, changes, sections"),
+                          "400": _err("bad document"), "409": _err("another version is being uploaded"),
+                          "413": _err("too large"), "415": _err("unsupported type"), "429": _err("rate limited"),
+                          **AUTH_ERRORS}}},
         "/api/reviews/{rid}/analyze": {"post": {
             "parameters": [RID], "security": [{"bearer": []}],
             "requestBody": _json_body({"type": "object", "properties": {
@@ -141,6 +150,9 @@ SPEC: dict[str, Any] = {
                                  "schema": {"type": "string", "enum": list(INCLUDE_CHOICES), "default": "accepted"}},
                            {"name": "changes", "in": "query", "required": False,
                             "schema": {"type": "string", "enum": list(CHANGE_MODES), "default": "both"}},
+                           {"name": "audit", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["0", "1"], "default": "0"},
+                            "description": "1: the review record appended as a table"},
                            {"name": "by", "in": "query", "required": False, "schema": {"type": "string"},
                             "description": "who exports (kept in the audit trail)"}],
             "security": [{"bearer": []}],

@@ -2,6 +2,11 @@
 
 Without --server it runs the embedded stack (private Redis, server and worker) itself.
 
+With --previous it runs a round: the previous version (a file, reviewed first, or an existing
+review's URL with its token) gets FILE as its next version (POST /api/reviews/{id}/versions), only
+the changed and added sections are analyzed, and the round is summed up: how many earlier findings
+were resolved, are still open, are outdated, and how many are new.
+
 Output: on a terminal, a live progress bar (rich) on stderr with a line per finished section;
 piped, one plain line per event that matters (no ANSI codes). The findings go to stdout, or with
 --json one JSON document and nothing else. The stack's JSON log lines go to a file under the data
@@ -16,6 +21,7 @@ import contextlib
 import json
 import logging
 import logging.handlers
+import re
 import signal
 import sys
 import tempfile
@@ -23,6 +29,7 @@ from collections import Counter
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import websockets
@@ -48,12 +55,26 @@ the .docx:
   --changes: both (default: accepted rewrites as tracked changes, with their comments),
   tracked (tracked changes without comments on them) or comments (rewrites quoted in
   comments, no tracked changes). Only accepted findings become tracked changes.
+  --audit appends the review record (who did what, when and why) as a table at the end.
+
+rounds (--previous):
+  redline review v2.docx --previous v1.docx reviews v1.docx, uploads v2.docx as its next
+  version, analyzes only the changed and added sections, and prints the round first: how
+  many earlier findings were resolved (their quote is gone or rewritten), are still open,
+  are outdated (their section is gone), and how many are new; then every finding with its
+  resolution. --previous may also be a review's URL with its token, as the page shows it
+  (http://host:port/r/<id>#token=<token>) or in the API form
+  (http://host:port/api/reviews/<id>?token=<token>): FILE becomes the next version of that
+  review, on the server the URL names (or on --server). With --json the document gains
+  "round" and each item a "resolution" (open, resolved, outdated, or new).
 
 exit codes:
   0    done: every section reviewed and the .docx written
   1    one or more sections failed (or the server failed the review or its export)
-  2    bad usage: wrong arguments, FILE or --guidelines not found
-  3    a bad file: the server refused it (unsupported type, unreadable, too large, ...)
+  2    bad usage: wrong arguments, FILE, --guidelines or the --previous file not found,
+       a malformed --previous URL, or a review URL whose token the server refuses
+  3    a bad file: the server refused it (unsupported type, unreadable, too large, ...),
+       the previous version or FILE as the next version alike
   4    the server is unreachable or unavailable (502/503/504), or the embedded stack
        could not start
   130  interrupted (Ctrl-C or SIGTERM); the review's unfinished jobs are cancelled
@@ -86,6 +107,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="findings in the .docx (default: all; the page's default is accepted)")
     p.add_argument("--changes", choices=CHANGES_CHOICES, default="both",
                    help="rewrites as tracked changes, comments, or both (default: both)")
+    p.add_argument("--previous", metavar="FILE|URL",
+                   help="a round: the previous version (reviewed first) or a review's URL with its token; "
+                        "FILE becomes its next version and only changed sections are analyzed")
+    p.add_argument("--audit", action="store_true", help="append the review record (the audit trail) as a table")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else there")
     p.add_argument("--verbose", "-v", action="store_true", help="write the log lines to stderr instead of the log file")
 
@@ -154,6 +179,7 @@ class RichReporter:
 
         sections = len(titles)
         self.total = sections
+        self.done, self.findings, self.fractions = 0, 0, {}  # a round's second analysis starts afresh
         self.width = min(max((len(t) for t in titles), default=0), 48)
         who = f" [dim]({reviewer} reviewer{', ' + model if model else ''})[/]" if reviewer else ""
         self.console.print(f"Reviewing [bold]{escape(name)}[/]: {sections} sections{who}")
@@ -209,11 +235,19 @@ class Run:
         self.errors: dict[str, str] = {}
         self.items: list[dict[str, Any]] = []
         self.export: dict[str, Any] | None = None
+        self.audit = False  # --audit: the review record appended to the .docx
         self.error: dict[str, str] | None = None
         self.exit_code = EXIT_OK
+        # --previous: a file reviewed first, or an existing review (its id and token)
+        self.previous_path: Path | None = None
+        self.previous_review: tuple[str, str] | None = None
+        self.analyzed: set[str] | None = None  # the sections this run analyzed (None: all of them)
+        self.round: dict[str, Any] | None = None
 
     def failed_sections(self) -> list[dict[str, Any]]:
-        return [s for s in self.sections if self.status.get(s["id"]) != "done"]
+        """The sections this run analyzed that did not end done (a round leaves unchanged ones alone)."""
+        return [s for s in self.sections if (self.analyzed is None or s["id"] in self.analyzed)
+                and self.status.get(s["id"]) != "done"]
 
     def document(self) -> dict[str, Any]:
         per_section = Counter(i["section_id"] for i in self.items)
@@ -231,7 +265,9 @@ class Run:
             "model": self.model,
             "sections": [{"id": s["id"], "title": s["title"], "index": s.get("index"),
                           "status": self.status.get(s["id"], "not_run"), "error": self.errors.get(s["id"]) or None,
-                          "items": per_section.get(s["id"], 0)} for s in self.sections],
+                          "items": per_section.get(s["id"], 0),
+                          **({"change": s.get("change"), "analyzed": s["id"] in self.round["analyzed"]}
+                             if self.round is not None else {})} for s in self.sections],
             "items": self.items,
             "counts": {
                 "sections": len(self.sections),
@@ -244,54 +280,55 @@ class Run:
                 "by_risk": dict(Counter(i.get("risk") for i in self.items)),
             },
             "export": self.export,
+            "round": self.round,  # --previous: the round (null otherwise)
         }
 
 
 async def run_review(server: str, run: Run, guidelines: Path | None, rep: Any, remote: bool) -> None:
     async with httpx.AsyncClient(base_url=server, timeout=60) as http:
-        try:
-            files = {"document": (run.path.name, run.path.read_bytes())}
-            if guidelines:
-                files["guidelines"] = (guidelines.name, guidelines.read_bytes())
-        except OSError as e:
-            raise ReviewError(f"cannot read {e.filename}: {e.strerror}", EXIT_BAD_FILE, "unreadable") from None
-        r = await http.post("/api/reviews", files=files)
-        if r.status_code != 201:
-            code, message = _error_of(r)
-            if 400 <= r.status_code < 500 and r.status_code not in (401, 403, 404, 429):
-                raise ReviewError(f"{run.path.name}: {message}", EXIT_BAD_FILE, code)
-            if r.status_code in (502, 503, 504):  # the server (or its Redis) is not there just now
-                raise ReviewError(message, EXIT_UNREACHABLE, code)
-            raise ReviewError(message, EXIT_SECTIONS_FAILED, code)
-        review = r.json()
-        rid, token = review["review_id"], review["token"]
-        run.review_id, run.title, run.sections = rid, review.get("title"), review["sections"]
-        if remote:
-            run.url = server.rstrip("/") + review["url"]
-        auth = {"Authorization": f"Bearer {token}"}
-        titles = {s["id"]: s["title"] for s in run.sections}
-
-        ws_url = server.replace("http", "ws", 1).rstrip("/") + f"/ws/reviews/{rid}?token={token}"
-        async with websockets.connect(ws_url, max_size=2**24) as ws:
+        if run.previous_review:  # --previous URL: the review is there already, with its findings
+            rid, token = run.previous_review
+            run.review_id = rid
+            if remote:
+                run.url = f"{server.rstrip('/')}/r/{rid}#token={token}"
+        else:
+            first = run.previous_path or run.path  # --previous FILE: the previous version is reviewed first
             try:
-                await _follow(ws, run, titles, rep)
-            except asyncio.CancelledError:
-                # Interrupted: the server stops the review's unfinished jobs (what matters with --server).
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.send(json.dumps({"op": "cancel", "all": True, "ref": "stop"})), 2)
-                raise
+                files = {"document": (first.name, first.read_bytes())}
+                if guidelines:
+                    files["guidelines"] = (guidelines.name, guidelines.read_bytes())
+            except OSError as e:
+                raise ReviewError(f"cannot read {e.filename}: {e.strerror}", EXIT_BAD_FILE, "unreadable") from None
+            r = await http.post("/api/reviews", files=files)
+            if r.status_code != 201:
+                code, message = _error_of(r)
+                if 400 <= r.status_code < 500 and r.status_code not in (401, 403, 404, 429):
+                    raise ReviewError(f"{first.name}: {message}", EXIT_BAD_FILE, code)
+                if r.status_code in (502, 503, 504):  # the server (or its Redis) is not there just now
+                    raise ReviewError(message, EXIT_UNREACHABLE, code)
+                raise ReviewError(message, EXIT_SECTIONS_FAILED, code)
+            review = r.json()
+            rid, token = review["review_id"], review["token"]
+            run.review_id, run.title, run.sections = rid, review.get("title"), review["sections"]
+            if remote:
+                run.url = server.rstrip("/") + review["url"]
+            await _analyze(server, rid, token, run, rep, first.name, None)
+            run.analyzed = {s["id"] for s in run.sections}
+        auth = {"Authorization": f"Bearer {token}"}
+        if run.previous_path or run.previous_review:
+            await _next_version(http, server, rid, token, run, rep)
 
-        snap_r = await http.get(f"/api/reviews/{rid}", headers=auth)
-        if snap_r.status_code != 200:
-            raise ReviewError(_error_of(snap_r)[1], EXIT_SECTIONS_FAILED, _error_of(snap_r)[0])
-        snap = snap_r.json()
+        snap = await _snapshot(http, rid, auth)
         run.items = snap["items"]
+        if run.round is not None:
+            _settle_round(run, snap)
         run.title = snap.get("title") or run.title
         who = snap.get("reviewer") or {}
         run.reviewer, run.model = who.get("reviewer", run.reviewer), who.get("model", run.model)
 
         docx = await http.get(f"/api/reviews/{rid}/export.docx",
-                              params={"include": run.include, "changes": run.changes}, headers=auth)
+                              params={"include": run.include, "changes": run.changes,
+                                      **({"audit": "1"} if run.audit else {})}, headers=auth)
         if docx.status_code != 200:
             code, message = _error_of(docx)
             raise ReviewError(f"the export failed ({code}): {message}", EXIT_SECTIONS_FAILED, code)
@@ -300,13 +337,109 @@ async def run_review(server: str, run: Run, guidelines: Path | None, rep: Any, r
         except OSError as e:
             raise ReviewError(f"cannot write {run.out}: {e.strerror}", EXIT_SECTIONS_FAILED, "cannot_write") from None
         run.export = {"path": str(run.out.resolve()), "include": run.include, "changes": run.changes,
-                      "comments": _count_comments(docx.content)}
+                      "comments": _count_comments(docx.content), **({"audit": True} if run.audit else {})}
 
 
-async def _follow(ws: Any, run: Run, titles: dict[str, str], rep: Any) -> None:
-    """Start the analysis and follow it until every section's job has ended."""
+async def _analyze(server: str, rid: str, token: str, run: Run, rep: Any, name: str,
+                   sections: list[str] | None) -> None:
+    """Analyze the review's sections (all, or the ones given) over its websocket, with progress."""
+    titles = {s["id"]: s["title"] for s in run.sections if sections is None or s["id"] in sections}
+    ws_url = server.replace("http", "ws", 1).rstrip("/") + f"/ws/reviews/{rid}?token={token}"
+    async with websockets.connect(ws_url, max_size=2**24) as ws:
+        try:
+            await _follow(ws, run, titles, rep, name, sections)
+        except asyncio.CancelledError:
+            # Interrupted: the server stops the review's unfinished jobs (what matters with --server).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.send(json.dumps({"op": "cancel", "all": True, "ref": "stop"})), 2)
+            raise
+
+
+async def _snapshot(http: httpx.AsyncClient, rid: str, auth: dict[str, str]) -> dict[str, Any]:
+    r = await http.get(f"/api/reviews/{rid}", headers=auth)
+    if r.status_code != 200:
+        code, message = _error_of(r)
+        raise ReviewError(message, EXIT_SECTIONS_FAILED, code)
+    return r.json()
+
+
+async def _next_version(http: httpx.AsyncClient, server: str, rid: str, token: str, run: Run, rep: Any) -> None:
+    """A round: FILE goes up as the review's next version, which settles every earlier finding
+    (open, resolved, outdated); then only the changed and added sections are analyzed."""
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        data = run.path.read_bytes()
+    except OSError as e:
+        raise ReviewError(f"cannot read {e.filename}: {e.strerror}", EXIT_BAD_FILE, "unreadable") from None
+    r = await http.post(f"/api/reviews/{rid}/versions", files={"document": (run.path.name, data)},
+                        data={"by": "redline review"}, headers=auth)
+    if r.status_code != 201:
+        code, message = _error_of(r)
+        if r.status_code in (401, 403, 404):  # a wrong or expired --previous URL
+            raise ReviewError(f"--previous: the server refused review {rid} ({code}): {message}", EXIT_USAGE, code)
+        if r.status_code in (502, 503, 504):
+            raise ReviewError(message, EXIT_UNREACHABLE, code)
+        if 400 <= r.status_code < 500 and r.status_code not in (409, 429):
+            raise ReviewError(f"{run.path.name}: {message}", EXIT_BAD_FILE, code)
+        raise ReviewError(message, EXIT_SECTIONS_FAILED, code)
+    out = r.json()
+    snap = await _snapshot(http, rid, auth)
+    run.title = snap.get("title") or run.title
+    run.sections = out["sections"]
+    version, changes = out["version"], out.get("changes") or {}
+    targets = [s["id"] for s in out["sections"] if s.get("change") in ("changed", "added")]
+    run.analyzed = (run.analyzed or set()) | set(targets)
+    previous: dict[str, Any] = {"file": str(run.previous_path)} if run.previous_path else {"review_id": rid}
+    run.round = {"version": version, "previous": previous, "file": str(run.path),
+                 **{k: out.get(k, 0) for k in ("resolved", "open", "outdated")}, "new": 0,
+                 "sections": {k: changes.get(k, 0) for k in ("unchanged", "changed", "added", "removed")},
+                 "analyzed": targets, "removed_sections": [], "versions": []}
+    rep.note(f"Version {version} ({run.path.name}): {_sections_line(run.round['sections'])}; "
+             + (f"analyzing {len(targets)} section{'s' if len(targets) != 1 else ''}" if targets
+                else "no section to analyze"))
+    if targets:
+        await _analyze(server, rid, token, run, rep, f"{run.path.name} (version {version})", targets)
+
+
+def _sections_line(c: dict[str, int]) -> str:
+    return f"{c['changed']} changed, {c['added']} added, {c['removed']} removed, {c['unchanged']} unchanged"
+
+
+RESOLUTION_ORDER = {"new": 0, "open": 1, "resolved": 2, "outdated": 3}
+
+
+def _settle_round(run: Run, snap: dict[str, Any]) -> None:
+    """The round's findings, each with its resolution, and its counts. Analyzing a changed
+    section again keeps the earlier findings (the server's rule: they are what the round is
+    checked against) and does not raise them twice, so a finding without a resolution is `new`."""
+    version = run.round["version"]  # type: ignore[index]
+    items = [i if i.get("resolution") else {**i, "resolution": "new"} for i in snap["items"]]
+    items.sort(key=lambda i: RESOLUTION_ORDER.get(i.get("resolution") or "", 4))
+    run.items = items
+
+    def this_round(res: str) -> int:
+        return sum(1 for i in items if i.get("resolution") == res
+                   and (res in ("open", "new") or i.get("settled_in") == version))
+
+    removed = snap.get("removed_sections") or []
+    run.round.update({  # type: ignore[union-attr]
+        **{res: this_round(res) for res in ("resolved", "open", "outdated", "new")},
+        "removed_sections": [{"id": r["id"], "title": r["title"]} for r in removed if r.get("version") == version],
+        "versions": snap.get("versions") or []})
+    statuses = {s["id"]: s.get("status") for s in snap["sections"]}
+    for s in run.sections:  # the sections this run left alone: as the server has them
+        if s["id"] not in run.status:
+            st = statuses.get(s["id"])
+            run.status[s["id"]] = st if st in ("done", "failed", "cancelled") else "not_run"
+
+
+async def _follow(ws: Any, run: Run, titles: dict[str, str], rep: Any, name: str | None = None,
+                  sections: list[str] | None = None) -> None:
+    """Start the analysis (of every section, or of the ones given) and follow it until every
+    section's job has ended."""
     await ws.send(json.dumps({"op": "hello", "last_event_id": None, "name": "redline review"}))
-    await ws.send(json.dumps({"op": "analyze", "ref": "go"}))
+    which = {"sections": sections} if sections is not None else {}
+    await ws.send(json.dumps({"op": "analyze", "ref": "go", **which}))
     jobs: dict[str, str] = {}  # job id -> section id
     state: dict[str, str] = {}  # job id -> how it ended
     details: dict[str, str] = {}  # job id -> why it failed
@@ -330,7 +463,7 @@ async def _follow(ws: Any, run: Run, titles: dict[str, str], rep: Any) -> None:
         started = True
         who = (snapshot or {}).get("reviewer") or {}
         run.reviewer, run.model = who.get("reviewer"), who.get("model")
-        rep.review_started(run.path.name, list(titles.values()), run.reviewer, run.model)
+        rep.review_started(name or run.path.name, list(titles.values()), run.reviewer, run.model)
 
     while pending is None or pending:
         try:
@@ -489,10 +622,57 @@ def _route_logs(verbose: bool) -> logging.Handler | None:
 
 
 # ------------------------------------------------------------ the command ---
+_REVIEW_PATH = re.compile(r"/(?:r|api/reviews)/([0-9A-Za-z_-]{1,64})/?")
+_TOKEN = re.compile(r"[0-9A-Za-z_~.%-]{8,512}")
+
+
+def looks_like_url(text: str) -> bool:
+    """--previous names a review (not a file) when it is a URL, or the page's path with a token."""
+    return "://" in text or (text.startswith(("/r/", "/api/reviews/")) and "token=" in text and not Path(text).exists())
+
+
+def parse_review_url(text: str, server: str | None) -> tuple[str, str, str]:
+    """(the server's origin, review id, token) from a review's URL: the page's form
+    (http://host:port/r/<id>#token=<token>) or the API's (…/api/reviews/<id>?token=<token>);
+    a bare path takes --server's origin. ValueError with a message for a person otherwise."""
+    want = "a review's URL with its token, like http://host:port/r/<id>#token=<token>"
+    try:
+        u = urlsplit(text.strip())
+        u.port  # noqa: B018 - a malformed port raises here
+    except ValueError:
+        raise ValueError(f"not {want}: {text!r}") from None
+    if u.scheme or u.netloc:
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"not {want}: {text!r}")
+        origin = f"{u.scheme}://{u.netloc}"
+    elif server:
+        origin = server
+    else:
+        raise ValueError(f"not {want} (or give --server): {text!r}")
+    m = _REVIEW_PATH.fullmatch(u.path)
+    tokens = parse_qs(u.fragment).get("token") or parse_qs(u.query).get("token") or []
+    if not m:
+        raise ValueError(f"no review in {text!r}: want {want}")
+    if not tokens or not _TOKEN.fullmatch(tokens[0]):
+        raise ValueError(f"no token in {text!r}: want {want}")
+    return origin, m.group(1), tokens[0]
+
+
+def round_summary(r: dict[str, Any]) -> list[str]:
+    """The round in two lines (stdout before the findings; stderr too with --json)."""
+    return [f"Round {r['version']}: {r['resolved']} resolved, {r['open']} still open, {r['outdated']} outdated, "
+            f"{r['new']} new",
+            f"Sections: {_sections_line(r['sections'])}; {len(r['analyzed'])} analyzed"]
+
+
 def _print_items(run: Run) -> None:
     titles = {s["id"]: s["title"] for s in run.sections}
+    if run.round is not None:  # outdated findings name a section the new version dropped
+        titles = {r["id"]: r["title"] for r in run.round["removed_sections"]} | titles
     for item in run.items:
-        print(f"[{item['risk'].upper():6}] {item['type']:<10} {titles.get(item['section_id'], '')} · {item['category']}")
+        res = f" ({item['resolution']})" if run.round is not None and item.get("resolution") else ""
+        print(f"[{item['risk'].upper():6}] {item['type']:<10} {titles.get(item['section_id'], '')} · "
+              f"{item['category']}{res}")
         print(f"    {item['description']}")
         if item.get("quote"):
             print(f"    > {item['quote'][:160]}")
@@ -513,6 +693,25 @@ def review_command(args: argparse.Namespace) -> int:
     if server is not None and not server.startswith(("http://", "https://")):
         print(f"redline review: --server must be an http:// or https:// URL, not {args.server!r}", file=sys.stderr)
         return EXIT_USAGE
+    previous = getattr(args, "previous", None)
+    previous_path: Path | None = None
+    previous_review: tuple[str, str] | None = None
+    if previous is not None and looks_like_url(previous):
+        try:
+            origin, rid, token = parse_review_url(previous, server)
+        except ValueError as e:
+            print(f"redline review: --previous: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        if guidelines:
+            print("redline review: --guidelines goes with a new review; the review --previous names has its own",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        server, previous_review = server or origin, (rid, token)
+    elif previous is not None:
+        previous_path = Path(previous)
+        if not previous_path.is_file():
+            print(f"redline review: No such previous file: {previous_path}", file=sys.stderr)
+            return EXIT_USAGE
     out = Path(args.out) if args.out else path.with_name(path.stem + ".reviewed.docx")
     include = getattr(args, "include", "all") or "all"
     changes = getattr(args, "changes", "both") or "both"
@@ -521,6 +720,8 @@ def review_command(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     rep: Any = RichReporter("Connecting…" if server else "Starting Redline…") if tty else PlainReporter()
     run = Run(path, out, include, changes)
+    run.audit = bool(getattr(args, "audit", False))
+    run.previous_path, run.previous_review = previous_path, previous_review
 
     async def main() -> None:
         me = asyncio.current_task()
@@ -566,7 +767,9 @@ def review_command(args: argparse.Namespace) -> int:
         n = run.export["comments"]
         rep.note(f"Wrote {run.export['path']}" + (f" with {n} comments" if n is not None else "")
                  + f" (include {include}, changes {changes}).")
-    if run.url and run.exit_code != EXIT_INTERRUPTED:
+    # --previous URL refused or unreachable: the review is as it was, and its URL is the one just given
+    untouched = run.previous_review is not None and run.exit_code in (EXIT_USAGE, EXIT_BAD_FILE, EXIT_UNREACHABLE)
+    if run.url and run.exit_code != EXIT_INTERRUPTED and not untouched:
         rep.note(f"Open it in the browser: {run.url}", dim=True)
     if log_file is not None and log_file.stream is not None:
         log_file.flush()
@@ -576,9 +779,15 @@ def review_command(args: argparse.Namespace) -> int:
         rep.note(f"redline review: {run.error['message']}")
 
     if args.json:
+        if run.round is not None and run.exit_code != EXIT_INTERRUPTED:
+            for line in round_summary(run.round):
+                rep.note(line)
         json.dump(run.document(), sys.stdout, indent=2, ensure_ascii=False)
         print()
-    elif run.items:
-        _print_items(run)
+    else:
+        if run.round is not None and run.exit_code != EXIT_INTERRUPTED:
+            print("\n".join(round_summary(run.round)))
+        if run.items:
+            _print_items(run)
     sys.stdout.flush()
     return run.exit_code

@@ -16,13 +16,13 @@ from redis.asyncio import Redis
 
 from redline.jobs.documents import DocumentError
 from redline.jobs.events import Publisher
-from redline.jobs.keys import RETENTION_LOCK, ReviewKeys
+from redline.jobs.keys import RETENTION_LOCK, ReviewKeys, rid_of_job
 from redline.jobs.export import CHANGE_MODES, INCLUDE_CHOICES, export_docx, export_note, select_items
 from redline.jobs.models import DECISIONS, ChatMessage, Item, Section, iso_time
 from redline.jobs.parsing import parse_upload
 from redline.jobs.queues import Jobs
 from redline.jobs.settings import Settings
-from redline.jobs.store import NewVersion, Store
+from redline.jobs.store import NewVersion, Store, merge_decision
 from redline.jobs.versions import Old, match_sections, resolve
 from redline.server.hub import Hub
 from redline.server.limits import Limiter, SocketCounter
@@ -163,12 +163,19 @@ class Services:
             if snap is None:
                 raise ServiceError("not_found", "No such review.", 404)
             v = build_version(snap, doc, filename=strip_controls(PurePath(filename).name)[:200], data=data, by=by)
+            decided = {a.decode(): orjson.loads(b) for a, b in
+                       (await self.redis.hgetall(ReviewKeys(rid).decisions)).items()}
+            for item in v.items:  # the decisions as they are now, not as the snapshot read them
+                merge_decision(item, decided)
             published = await self.store.add_version(rid, v)
             if not published.ok:
                 raise ServiceError("not_found", "No such review.", 404)
-            for item in v.items:
-                await self.store.publisher.publish(rid, "item.updated", {"item": item}, audit={
-                    "by": by, "detail": f"version {v.version}: {item.get('resolution')}"})
+            for settled in v.items:
+                # as stored now, with its decision as it is now (one may have been made meanwhile)
+                item = await self.store.item(rid, settled["id"])
+                if item is not None:
+                    await self.store.publisher.publish(rid, "item.updated", {"item": item}, audit={
+                        "by": by, "detail": f"version {v.version}: {item.get('resolution')}"})
         finally:
             await self.redis.delete(lock)
         log.info("review version", extra={"review_id": rid, "version": v.version})
@@ -229,6 +236,21 @@ class Services:
             job_id = await self.jobs.enqueue(rid, "analyze", section_id=sid)
             jobs.append({"job_id": job_id, "section_id": sid})
         return {"jobs": jobs, "skipped": skipped}
+
+    # -------------------------------------------------------------- cancel ---
+    async def cancel(self, job_id: str, rid: str | None = None) -> dict[str, Any]:
+        """Cancel one job ({"job_id", "status"}); 404 `not_found` when there is no such job (in
+        review `rid`, when given)."""
+        if rid is not None and rid_of_job(job_id) != rid:
+            raise ServiceError("not_found", "No such job in this review.", 404)
+        status = await self.jobs.cancel(job_id)
+        if status == "unknown":
+            raise ServiceError("not_found", "No such job in this review." if rid else "No such job.", 404)
+        return {"job_id": job_id, "status": status}
+
+    async def cancel_all(self, rid: str) -> dict[str, Any]:
+        """Cancel every unfinished job of a review: {"cancelled": [job ids]}."""
+        return {"cancelled": await self.jobs.cancel_all(rid)}
 
     # ---------------------------------------------------------------- chat ---
     async def chat(self, rid: str, message: str, section_id: str | None, author: str | None) -> dict[str, Any]:
@@ -321,10 +343,13 @@ class Services:
 
     # -------------------------------------------------------------- export ---
     async def export(self, rid: str, include: str = "accepted", changes: str = "both",
-                     by: str | None = None) -> tuple[bytes, str]:
+                     by: str | None = None, audit: bool = False) -> tuple[bytes, str]:
         """The reviewed .docx and its file name: the items chosen by `include` (INCLUDE_CHOICES) as
         comments, accepted rewrites as tracked changes per `changes` (CHANGE_MODES), a note on the
-        first paragraph saying so. The export is recorded in the review's audit trail."""
+        first paragraph saying so, and with `audit` the review record as an appendix table
+        (jobs.export_audit). The export is recorded in the review's audit trail."""
+        from redline.jobs.export_audit import add_audit_appendix  # the record's table (only here)
+
         if include not in INCLUDE_CHOICES:
             raise ServiceError("invalid_include", f"include must be one of: {', '.join(INCLUDE_CHOICES)}.")
         if changes not in CHANGE_MODES:
@@ -337,10 +362,17 @@ class Services:
         sections = [Section.model_validate(x) for x in snap["sections"]]
         original = await self.store.file(rid, "original")
         note = export_note(include, changes, chosen=len(items), total=len(every))
+        # The record up to this export (this export's own entry is written after the file is made).
+        entries = await self.store.audit(rid) if audit else None
+        findings = {i.id: i.description for i in every}
+        if entries is not None:
+            note += " The review record is appended."
         data = await asyncio.to_thread(export_docx, items=items, sections=sections, original_docx=original,
-                                       title=snap["title"], changes=changes, note=note)  # type: ignore[arg-type]
-        await self.publisher.audit(rid, "export", by=by,
-                                   detail=f"include={include} changes={changes} ({len(items)} of {len(every)} findings)")
+                                       title=snap["title"], changes=changes, note=note,  # type: ignore[arg-type]
+                                       appendix=None if entries is None else
+                                       (lambda doc: add_audit_appendix(doc, entries, findings)))
+        await self.publisher.audit(rid, "export", by=by, detail=f"include={include} changes={changes}"
+                                   f"{' audit=1' if audit else ''} ({len(items)} of {len(every)} findings)")
         name = (snap["filename"].rsplit(".", 1)[0] or "review") + "-reviewed.docx"
         safe = "".join(c for c in name if c.isalnum() or c in "-_. ") or "review.docx"
         return data, safe

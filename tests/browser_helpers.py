@@ -91,6 +91,30 @@ def wait_until(fn, timeout: float = 20.0, interval: float = 0.05, message: str =
         time.sleep(interval)
 
 
+def new_page(browser, name: str = "Ines", viewport: dict[str, int] | None = None, *,
+             ignore_console: tuple[str, ...] = (), **context: Any):
+    """A page in a context of its own, its reviewer `name` remembered, every page error,
+    console error and dialog recorded in `page.errors` (a test asserts it is empty). Console
+    errors containing one of `ignore_console` (a 400 the test provoked) are not recorded."""
+    ctx = browser.new_context(viewport=viewport or {"width": 1280, "height": 720}, **context)
+    ctx.add_init_script(f"try {{ localStorage.setItem('redline.name', {json.dumps(name)}); }} catch (e) {{}}")
+    p = ctx.new_page()
+    p.errors = []
+    p.on("pageerror", lambda e: p.errors.append(f"pageerror: {e}"))
+    p.on("console", lambda m: m.type == "error" and not any(s in m.text for s in ignore_console)
+         and p.errors.append(f"console: {m.text}"))
+    p.on("dialog", lambda d: (p.errors.append(f"dialog: {d.message}"), d.dismiss()))
+    return p
+
+
+def open_review(page, base: str, review: dict[str, Any]) -> None:
+    """Open a review's page (its URL carries the token) and wait until its socket is open."""
+    path, frag = review["url"].split("#", 1)
+    page.goto(f"{base}{path}#{frag}")
+    page.wait_for_selector("body[data-ready=true]", timeout=15000)
+    wait_js(page, "() => window.redline.connection.state === 'open'", timeout=15)
+
+
 def wait_js(page, body: str, arg: Any = None, timeout: float = 20.0):
     """Wait until the JS arrow function `body` (e.g. "() => ...") returns a truthy value.
 

@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Iterator
 
 import httpx
 import pytest
@@ -106,6 +109,27 @@ def start_server(redis_url: str, tmp: Path, *, worker: bool = True, port: int | 
     wait_http(url + "/healthz", proc)
     SERVER_PIDS[url] = proc.p.pid
     return proc, url
+
+
+@contextmanager
+def claude_server(redis_server, tmp: Path, **env: str) -> Iterator[SimpleNamespace]:
+    """`redline serve` (with its worker) reviewing with Claude, i.e. with the fake Messages API
+    (tests/fake_anthropic.py), on a database of its own: yields .fake and .url. `env` adds or
+    overrides settings (the defaults keep model errors quick)."""
+    from tests.fake_anthropic import FakeAnthropic
+
+    redis_url = fresh_db(redis_server)
+    try:
+        with FakeAnthropic() as fake:
+            settings = {"ANTHROPIC_API_KEY": "test", "ANTHROPIC_BASE_URL": fake.url,
+                        "REDLINE_MODEL_TIMEOUT_S": "5", "REDLINE_MODEL_RETRY_BASE_S": "0.1", **env}
+            proc, url = start_server(redis_url, tmp, **settings)
+            try:
+                yield SimpleNamespace(fake=fake, url=url)
+            finally:
+                proc.stop()
+    finally:
+        release_db(redis_url)
 
 
 def start_worker(redis_url: str, tmp: Path, name: str = "worker", **env: str) -> Proc:

@@ -385,7 +385,10 @@ def test_keyboard_help_and_typing(server, tabs):
     assert page.evaluate("() => window.redline.ui.selectedId") == ids[1]
     page.keyboard.press("k")
     assert page.evaluate("() => window.redline.ui.selectedId") == ids[0]
-    page.keyboard.press("r")
+    page.keyboard.press("r")  # asks for a reason first, as the Reject button does; Enter with none rejects
+    page.wait_for_selector(f'.card[data-item-id="{ids[0]}"] input.reason-text')
+    assert page.evaluate("() => document.activeElement.dataset.action") == "reason-text"
+    page.keyboard.press("Enter")
     page.wait_for_selector(card(page, ids[0], "rejected"))
     page.keyboard.press("u")
     page.wait_for_selector(card(page, ids[0], "pending"))

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from tests import samples
 from tests.browser_helpers import browser, snapshot, upload, wait_js  # noqa: F401 (browser: a fixture)
-from tests.conftest import fresh_db, release_db, start_server
-from tests.fake_anthropic import Cite, FakeAnthropic, Text, prompt_text
+from tests.conftest import claude_server
+from tests.fake_anthropic import Cite, Text, prompt_text
 
 pytestmark = pytest.mark.browser
 
@@ -64,14 +63,8 @@ MARK_IN_VIEW = """(sid) => {
 @pytest.fixture(scope="module")
 def stack(redis_server, tmp_path_factory):
     """`redline serve` (with its worker) reviewing with Claude, i.e. with the fake."""
-    redis_url = fresh_db(redis_server)
-    with FakeAnthropic() as fake:
-        proc, url = start_server(redis_url, tmp_path_factory.mktemp("claude-browser"),
-                                 ANTHROPIC_API_KEY="test", ANTHROPIC_BASE_URL=fake.url,
-                                 REDLINE_MODEL_TIMEOUT_S="5", REDLINE_MODEL_RETRY_BASE_S="0.1")
-        yield SimpleNamespace(fake=fake, url=url)
-        proc.stop()
-    release_db(redis_url)
+    with claude_server(redis_server, tmp_path_factory.mktemp("claude-browser")) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from docx import Document
 
 from tests import samples
-from tests.browser_helpers import browser, snapshot, upload, wait_js  # noqa: F401 (browser: a fixture)
+from tests.browser_helpers import browser, new_page, open_review, snapshot, upload, wait_js  # noqa: F401 (browser: a fixture)
 from tests.conftest import fresh_db, release_db, start_server
 from tests.fake_anthropic import FakeAnthropic, Text, prompt_text
 
@@ -75,21 +75,16 @@ def stack(redis_server, tmp_path_factory):
     release_db(redis_url)
 
 
-def new_page(browser, name: str):
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    context.add_init_script(f"try {{ localStorage.setItem('redline.name', {json.dumps(name)}); }} catch (e) {{}}")
-    p = context.new_page()
-    p.errors = []
-    p.on("pageerror", lambda e: p.errors.append(f"pageerror: {e}"))
-    p.on("console", lambda m: m.type == "error" and p.errors.append(f"console: {m.text}"))
-    p.on("dialog", lambda d: (p.errors.append(f"dialog: {d.message}"), d.dismiss()))
-    return p
-
-
-def open_review(page, base: str, review: dict) -> None:
-    path, frag = review["url"].split("#", 1)
-    page.goto(f"{base}{path}#{frag}")
-    page.wait_for_selector("body[data-ready=true]", timeout=15000)
+def responder(summary_id: str):
+    """The fake model's answers: three findings on the summary, one on the other section, no chat."""
+    def answer(body: dict):
+        if not ((body.get("output_config") or {}).get("format")):
+            return Text("No chat in this test.")
+        m = SECTION_ID_RE.search(prompt_text(body, system=False))
+        if m and m.group(1) == summary_id:
+            return Text(json.dumps({"findings": FINDINGS[:2] + FINDINGS[3:]}), chunk_size=60)
+        return Text(json.dumps({"findings": FINDINGS[2:3]}), chunk_size=60)
+    return answer
 
 
 def item_by_quote(page, quote: str) -> dict:
@@ -101,17 +96,9 @@ def test_rewrites_diff_edit_accept_and_reject_reason(stack, browser):
     snap = snapshot(stack.url, review)
     summary, timeline = snap["sections"]
 
-    def responder(body: dict):
-        if not ((body.get("output_config") or {}).get("format")):
-            return Text("No chat in this test.")
-        m = SECTION_ID_RE.search(prompt_text(body, system=False))
-        if m and m.group(1) == summary["id"]:
-            return Text(json.dumps({"findings": FINDINGS[:2] + FINDINGS[3:]}), chunk_size=60)
-        return Text(json.dumps({"findings": FINDINGS[2:3]}), chunk_size=60)
-
-    stack.fake.default = responder
-    ines = new_page(browser, "Ines")
-    bo = new_page(browser, "Bo")
+    stack.fake.default = responder(summary["id"])
+    ines = new_page(browser, "Ines", VIEWPORT, accept_downloads=True)
+    bo = new_page(browser, "Bo", VIEWPORT, accept_downloads=True)
     open_review(ines, stack.url, review)
     open_review(bo, stack.url, review)
     h = {"Authorization": f"Bearer {review['token']}"}
@@ -243,3 +230,122 @@ def test_rewrites_diff_edit_accept_and_reject_reason(stack, browser):
     assert ines.errors == [] and bo.errors == []
     ines.context.close()
     bo.context.close()
+
+
+def test_r_asks_for_a_reason_the_export_attaches_the_record_and_the_history_filters(stack, browser):
+    """`r` opens the card's reason prompt (Esc cancels, Enter keeps, Skip leaves none); the export
+    options' "Attach the review record" asks for ?audit=1 and the .docx ends with the record's table;
+    the stats dialog's History filters by kind of change and by person, with counts, text as text."""
+    from redline.jobs.export_audit import COLUMNS
+
+    review = upload(stack.url, filename="pump-trip.md", data=DOC.encode(), title="Pump trip record")
+    snap = snapshot(stack.url, review)
+    summary = snap["sections"][0]
+
+    stack.fake.default = responder(summary["id"])
+    ines = new_page(browser, "Ines", VIEWPORT, accept_downloads=True)
+    open_review(ines, stack.url, review)
+    h = {"Authorization": f"Bearer {review['token']}"}
+    rid = review["review_id"]
+    r = httpx.post(f"{stack.url}/api/reviews/{rid}/analyze", json={}, headers=h, timeout=10)
+    assert r.status_code == 202, r.text
+    wait_js(ines, "() => window.redline.state.items.length === 4 && window.redline.state.sections"
+                  ".every((s) => s.status === 'done')", timeout=30)
+    ack, restart = item_by_quote(ines, Q_ACK), item_by_quote(ines, Q_RESTART)
+    no_quote = next(i for i in ines.evaluate("() => window.redline.state.items") if not i["quote"])
+    decision_of = "(id) => window.redline.state.items.find((x) => x.id === id).decision"
+
+    # 1. `r` on the selected card opens its reason prompt (nothing decided yet); Esc cancels.
+    cr = ines.locator(f'.card[data-item-id="{restart["id"]}"]')
+    cr.click()
+    wait_js(ines, "(id) => window.redline.ui.selectedId === id", restart["id"])
+    ines.keyboard.press("r")
+    wait_js(ines, "() => document.activeElement && document.activeElement.dataset.action === 'reason-text'")
+    assert cr.locator("input.reason-text").is_visible() and cr.locator("input.reason-text").input_value() == ""
+    assert ines.evaluate(decision_of, restart["id"]) == "pending"
+    ines.keyboard.press("Escape")
+    wait_js(ines, "(id) => !document.querySelector(`.card[data-item-id=\"${id}\"] input.reason-text`)", restart["id"])
+    assert ines.evaluate(decision_of, restart["id"]) == "pending"
+    # ... `r` again, a reason typed (markup in it stays text) and Enter keeps it
+    reason = "Not what the <b>shift log</b> says."
+    ines.keyboard.press("r")
+    wait_js(ines, "() => document.activeElement && document.activeElement.dataset.action === 'reason-text'")
+    ines.screenshot(path=f"{SHOTS}/redline-reject-shortcut.png")
+    ines.keyboard.type(reason)
+    ines.keyboard.press("Enter")
+    wait_js(ines, """([id, why]) => { const i = window.redline.state.items.find((x) => x.id === id);
+        return i.decision === 'rejected' && i.reason === why && i.decided_by === 'Ines'; }""", [restart["id"], reason])
+    assert cr.locator("input.reason-text").count() == 0
+    # ... and on another card, `r` then Skip rejects without one.
+    cn = ines.locator(f'.card[data-item-id="{no_quote["id"]}"]')
+    cn.click()
+    wait_js(ines, "(id) => window.redline.ui.selectedId === id", no_quote["id"])
+    ines.keyboard.press("r")
+    cn.locator('[data-action="skip-reason"]').click()
+    wait_js(ines, """(id) => { const i = window.redline.state.items.find((x) => x.id === id);
+        return i.decision === 'rejected' && i.reason === null; }""", no_quote["id"])
+    # Bo accepts one from elsewhere (HTTP), with a reason.
+    r = httpx.post(f"{stack.url}/api/reviews/{rid}/items/{ack['id']}/decision", headers=h, timeout=10,
+                   json={"decision": "accepted", "by": "Bo", "reason": "Agreed with the author."})
+    assert r.status_code == 200, r.text
+    wait_js(ines, "(id) => window.redline.state.items.find((x) => x.id === id).decision === 'accepted'", ack["id"])
+
+    # 2. The export options: "Attach the review record", off by default, remembered, sent as ?audit=1.
+    ines.click("#docx-options-toggle")
+    box = ines.locator("#docx-audit")
+    assert box.is_visible() and not box.is_checked()
+    assert ines.locator("label.docx-options-check").inner_text().strip() == "Attach the review record"
+    box.check()
+    ines.screenshot(path=f"{SHOTS}/redline-export-record.png")
+    ines.reload()
+    ines.wait_for_selector("body[data-ready=true]", timeout=15000)
+    assert ines.locator("#docx-audit").is_checked()
+    assert ines.locator("#docx-options-toggle").inner_text().strip() == "Accepted + record"
+    with ines.expect_request(lambda req: "/export.docx" in req.url) as req_info, ines.expect_download() as dl:
+        ines.click("#download-docx")
+    assert "audit=1" in req_info.value.url and "by=Ines" in req_info.value.url
+    doc = Document(BytesIO(open(dl.value.path(), "rb").read()))
+    table = next(t for t in doc.tables if tuple(c.text for c in t.rows[0].cells) == COLUMNS)
+    rows = [dict(zip(COLUMNS, (c.text for c in row.cells))) for row in table.rows[1:]]
+    assert [(r["Who"], r["Finding"], r["Decision"], r["Reason"]) for r in rows if r["What"] == "Decided"] == [
+        ("Ines", "The restart time is wrong.", "Rejected", reason),
+        ("Ines", "Say what was damaged.", "Rejected", ""),
+        ("Bo", "The summary understates the delay.", "Accepted", "Agreed with the author.")]
+
+    # 3. The History: filter chips by kind of change, with counts; a person picker.
+    ines.click("#open-stats")
+    ines.wait_for_selector("#history-list li", timeout=10000)
+    all_n = ines.locator("#history-list li").count()
+    chip = lambda group: ines.locator(f'#history .hchip[data-group="{group}"]')  # noqa: E731
+    assert chip("decisions").locator(".fchip-n").inner_text() == "3"
+    assert chip("exports").locator(".fchip-n").inner_text() == "1"
+    assert chip("findings").locator(".fchip-n").inner_text() == "4"
+    assert chip("chat").is_disabled() and chip("chat").locator(".fchip-n").inner_text() == "0"
+    chip("decisions").click()
+    wait_js(ines, "() => [...document.querySelectorAll('#history-list li')].every((li) => li.dataset.group === "
+                  "'decisions') && document.querySelectorAll('#history-list li').length === 3")
+    assert chip("decisions").get_attribute("aria-pressed") == "true"
+    assert ines.evaluate("() => document.activeElement.dataset.group") == "decisions", "focus stays on the chip"
+    lines = ines.locator("#history-list li .history-text").all_text_contents()
+    assert lines[0] == "Bo accepted “The summary understates the delay.” — Agreed with the author."
+    assert lines[2] == f"Ines rejected “The restart time is wrong.” — {reason}"
+    assert ines.locator("#history-list b").count() == 0, "a reason is text, never markup"
+    people = ines.locator("#history-person option").all_text_contents()
+    assert people[:3] == ["Everyone (3)", "Ines (2)", "Bo (1)"]
+    ines.select_option("#history-person", "=Bo")
+    wait_js(ines, "() => document.querySelectorAll('#history-list li').length === 1")
+    assert ines.locator("#history-list li").get_attribute("data-by") == "Bo"
+    assert chip("decisions").locator(".fchip-n").inner_text() == "1" and chip("exports").is_disabled()
+    assert "(1 of " in ines.locator("#history-count").text_content()
+    ines.screenshot(path=f"{SHOTS}/redline-history-filter.png")
+    # Ines's export only: no match for decisions + exports by Bo... clear the kinds, pick Ines
+    chip("decisions").click()
+    ines.select_option("#history-person", "=Ines")
+    wait_js(ines, "() => [...document.querySelectorAll('#history-list li')].every((li) => li.dataset.by === 'Ines')")
+    assert sorted({li for li in ines.locator("#history-list li").evaluate_all("(ls) => ls.map((l) => l.dataset.group)")}) \
+        == ["decisions", "exports"]
+    ines.select_option("#history-person", "*")
+    wait_js(ines, "(n) => document.querySelectorAll('#history-list li').length === n", all_n)
+
+    assert ines.errors == []
+    ines.context.close()

@@ -31,7 +31,7 @@ from redline.jobs.reviewers.claude_models import MODELS, spec as model_spec
 from redline.jobs.reviewers.streaming import ItemScanner
 from redline.jobs.settings import Settings
 from tests.client import Socket, upload
-from tests.conftest import fresh_db, release_db, start_server, start_worker
+from tests.conftest import claude_server, fresh_db, release_db, start_server, start_worker
 from tests.fake_anthropic import (Cite, ContextExceeded, Error, FakeAnthropic, MidStreamError, Refusal, Stall, Text,
                                   prompt_text)
 
@@ -555,14 +555,9 @@ async def test_connection_test_says_what_to_fix(redis, reviewers):
 @pytest.fixture(scope="module")
 def stack(redis_server, tmp_path_factory):
     """`redline serve` (with its worker) reviewing with Claude, i.e. with the fake."""
-    redis_url = fresh_db(redis_server)
-    with FakeAnthropic() as fake:
-        proc, url = start_server(redis_url, tmp_path_factory.mktemp("claude"),
-                                 ANTHROPIC_API_KEY="test", ANTHROPIC_BASE_URL=fake.url, REDLINE_MODEL_TIMEOUT_S="1",
-                                 REDLINE_MODEL_RETRY_BASE_S="0.1", REDLINE_MODEL_MAX_PAUSE_S="5")
-        yield SimpleNamespace(fake=fake, url=url)
-        proc.stop()
-    release_db(redis_url)
+    with claude_server(redis_server, tmp_path_factory.mktemp("claude"), REDLINE_MODEL_TIMEOUT_S="1",
+                       REDLINE_MODEL_MAX_PAUSE_S="5") as stack:
+        yield stack
 
 
 async def open_review(url: str) -> tuple[dict, Socket]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -307,3 +308,184 @@ def test_ctrl_c_cancels_the_reviews_jobs_on_the_server(tmp_path, own_redis_url):
         assert [s["status"] for s in snap["sections"]] == ["cancelled"] * len(snap["sections"])
     finally:
         proc.stop()
+
+
+# ------------------------------------------------------------------- rounds ---
+# v1 carries two slips the offline rules flag with a certain fix (a doubled word, a typo); v2 fixes
+# both and drops the last section; v3 adds a section with a new slip.
+ROUND_DROPPED = "Recommendations"
+
+
+def round_versions(tmp_path):
+    v1 = [(t, x.replace("is inspected weekly by the maintenance", "is inspected weekly by the the maintenance")
+           .replace("prevent a recurrence.", "prevent a recurrence of what occured."))
+          for t, x in samples.SAMPLE_SECTIONS]
+    assert v1 != samples.SAMPLE_SECTIONS
+    v2 = [(t, x.replace("by the the maintenance", "by the maintenance").replace("occured", "occurred"))
+          for t, x in v1 if t != ROUND_DROPPED]
+    v3 = v2 + [("Lessons Learned", "Hose fittings from a new supplier need a first-article check before they go "
+                                   "into service, and the torque must be be recorded on the work order.")]
+    paths = []
+    for n, sections in enumerate((v1, v2, v3), 1):
+        path = tmp_path / f"report-v{n}.docx"
+        path.write_bytes(samples.docx_from_sections(samples.SAMPLE_TITLE, sections))
+        paths.append(path)
+    return paths
+
+
+ROUND_LINE = re.compile(r"^Round (\d+): (\d+) resolved, (\d+) still open, (\d+) outdated, (\d+) new$")
+
+
+def finding_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("[")]
+
+
+def test_previous_file_runs_a_round_and_prints_its_summary(tmp_path):
+    v1, v2, _ = round_versions(tmp_path)
+    out = tmp_path / "v2.reviewed.docx"
+    run = review(tmp_path, str(v2), "--previous", str(v1), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert_clean(run)
+    lines = run.stdout.splitlines()
+    m = ROUND_LINE.match(lines[0])
+    assert m, run.stdout[:500]
+    version, resolved, still_open, outdated, new = map(int, m.groups())
+    assert lines[1] == "Sections: 2 changed, 0 added, 1 removed, 5 unchanged; 2 analyzed"
+    findings = finding_lines(run.stdout)
+    by_resolution = {r: [f for f in findings if f.endswith(f" ({r})")] for r in ("resolved", "open", "outdated", "new")}
+    assert sum(map(len, by_resolution.values())) == len(findings), "every finding says its resolution"
+    assert (version, resolved, outdated) == (2, 2, len(by_resolution["outdated"]))
+    assert (still_open, new) == (len(by_resolution["open"]), len(by_resolution["new"]))
+    assert outdated > 0 and all(f" {ROUND_DROPPED} · " in f for f in by_resolution["outdated"])
+    assert still_open > 0
+    # the two fixed slips are the resolved ones: their quotes follow their lines
+    quoted = {lines[lines.index(f) + 2] for f in by_resolution["resolved"]}
+    assert quoted == {"    > the the", "    > recurrence of what occured."}, quoted
+    # the progress: the whole previous version, then only the changed sections of this one
+    err = run.stderr.splitlines()
+    assert err[0] == f"Reviewing {v1.name}: {len(samples.SAMPLE_SECTIONS)} sections (offline reviewer)"
+    assert f"Version 2 ({v2.name}): 2 changed, 0 added, 1 removed, 5 unchanged; analyzing 2 sections" in err
+    assert f"Reviewing {v2.name} (version 2): 2 sections (offline reviewer)" in err
+    again = [line for line in err[err.index(f"Reviewing {v2.name} (version 2): 2 sections (offline reviewer)"):]
+             if line.startswith("[")]
+    assert sorted(line.split("] ", 1)[1].split(":")[0] for line in again) == ["Background", "Executive Summary"]
+    # the .docx is the new version's
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "by the maintenance" in text and "the the" not in text and ROUND_DROPPED not in text
+    assert len(list(Document(str(out)).comments)) > 0
+
+
+def test_previous_file_round_in_json(tmp_path):
+    v1, v2, _ = round_versions(tmp_path)
+    run = review(tmp_path, str(v2), "--previous", str(v1), "--out", str(tmp_path / "r.docx"), "--json")
+    assert run.returncode == 0, run.stderr
+    assert_clean(run)
+    doc = json.loads(run.stdout)
+    rnd, items = doc["round"], doc["items"]
+    assert doc["ok"] and doc["file"] == str(v2) and rnd["file"] == str(v2) and rnd["previous"] == {"file": str(v1)}
+    assert rnd["version"] == 2 and rnd["sections"] == {"unchanged": 5, "changed": 2, "added": 0, "removed": 1}
+    titles = {s["id"]: s["title"] for s in doc["sections"]}
+    assert ROUND_DROPPED not in titles.values() and len(titles) == len(samples.SAMPLE_SECTIONS) - 1
+    assert sorted(titles[sid] for sid in rnd["analyzed"]) == ["Background", "Executive Summary"]
+    assert all(s["analyzed"] == (s["id"] in rnd["analyzed"]) and s["status"] == "done" for s in doc["sections"])
+    assert {s["change"] for s in doc["sections"] if s["id"] in rnd["analyzed"]} == {"changed"}
+    assert {s["change"] for s in doc["sections"] if s["id"] not in rnd["analyzed"]} == {"unchanged"}
+    dropped = rnd["removed_sections"]
+    assert [r["title"] for r in dropped] == [ROUND_DROPPED]
+    # every finding has its resolution, and the counts are those of the list
+    assert all(i["resolution"] in ("open", "resolved", "outdated", "new") for i in items)
+    for res in ("resolved", "open", "outdated", "new"):
+        assert rnd[res] == sum(i["resolution"] == res for i in items), res
+    resolved = sorted(i["quote"] for i in items if i["resolution"] == "resolved")
+    assert resolved == ["recurrence of what occured.", "the the"]
+    assert all(i["settled_in"] == 2 for i in items if i["resolution"] in ("resolved", "outdated"))
+    outdated = [i for i in items if i["resolution"] == "outdated"]
+    assert outdated and {i["section_id"] for i in outdated} == {dropped[0]["id"]}
+    # the earlier findings of the changed sections are kept, still open, and not raised twice
+    earlier_open = [i for i in items if i["resolution"] == "open" and i["section_id"] in rnd["analyzed"]]
+    assert earlier_open and all(i["job_id"] for i in earlier_open)
+    signatures = [(i["section_id"], i["description"], i["quote"]) for i in items]
+    assert len(signatures) == len(set(signatures))
+    new = [i for i in items if i["resolution"] == "new"]
+    assert all(i["section_id"] in rnd["analyzed"] for i in new), "only the analyzed sections raise new findings"
+    # the server's record of the version agrees on what the upload settled
+    record = rnd["versions"][-1]
+    assert [v["version"] for v in rnd["versions"]] == [1, 2] and record["filename"] == v2.name
+    assert (record["resolved"], record["open"], record["outdated"]) == (rnd["resolved"], rnd["open"], rnd["outdated"])
+    assert doc["counts"]["items"] == len(items) and doc["export"]["path"] == str((tmp_path / "r.docx").resolve())
+    assert (f"Round 2: {rnd['resolved']} resolved, {rnd['open']} still open, {rnd['outdated']} outdated, "
+            f"{rnd['new']} new") in run.stderr.splitlines()
+
+
+def test_previous_url_uploads_the_next_version_of_a_review_on_a_server(tmp_path, server):
+    v1, v2, v3 = round_versions(tmp_path)
+    first = review(tmp_path, str(v1), "--server", server, "--out", str(tmp_path / "v1.docx"), "--json")
+    assert first.returncode == 0, first.stderr
+    doc1 = json.loads(first.stdout)
+    rid, token = doc1["review_id"], doc1["url"].split("#token=", 1)[1]
+    assert doc1["round"] is None
+
+    # the page's URL on its own names the server
+    run = review(tmp_path, str(v2), "--previous", doc1["url"], "--out", str(tmp_path / "v2.docx"), "--json")
+    assert run.returncode == 0, run.stderr
+    assert_clean(run)
+    doc = json.loads(run.stdout)
+    rnd = doc["round"]
+    assert doc["review_id"] == rid and doc["url"] == doc1["url"] and rnd["previous"] == {"review_id": rid}
+    dropped = next(s["id"] for s in doc1["sections"] if s["title"] == ROUND_DROPPED)
+    assert (rnd["version"], rnd["resolved"], rnd["outdated"]) == (2, 2, sum(i["section_id"] == dropped
+                                                                            for i in doc1["items"]))
+    assert rnd["open"] + rnd["resolved"] + rnd["outdated"] == len(doc1["items"]), "every earlier finding is settled"
+    assert f"Reviewing {v2.name} (version 2): 2 sections" in run.stderr and f"Reviewing {v1.name}" not in run.stderr
+    snap = httpx.get(f"{server}/api/reviews/{rid}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert snap["version"] == 2 and [v["filename"] for v in snap["versions"]][-1] == v2.name
+
+    # the API's form with --server; v3 only adds a section, with a new slip in it
+    run = review(tmp_path, str(v3), "--previous", f"/api/reviews/{rid}?token={token}", "--server", server,
+                 "--out", str(tmp_path / "v3.docx"))
+    assert run.returncode == 0, run.stderr
+    assert_clean(run)
+    lines = run.stdout.splitlines()
+    m = ROUND_LINE.match(lines[0])
+    assert m and (int(m[1]), int(m[2]), int(m[4])) == (3, 0, 0), lines[0]
+    assert int(m[3]) == rnd["open"] + rnd["new"], "round 2's open and new findings are round 3's open ones"
+    assert lines[1] == "Sections: 0 changed, 1 added, 0 removed, 7 unchanged; 1 analyzed"
+    new = [f for f in finding_lines(run.stdout) if f.endswith(" (new)")]
+    assert int(m[5]) == len(new) >= 1 and all(" Lessons Learned · " in f for f in new)
+    assert "    > be be" in lines
+
+
+def test_previous_errors_are_one_line_with_their_exit_code(tmp_path, server):
+    v1, v2, _ = round_versions(tmp_path)
+    r = httpx.post(f"{server}/api/reviews", files={"document": ("v1.md", samples.sample_markdown().encode())})
+    assert r.status_code == 201, r.text
+    rid, token = r.json()["review_id"], r.json()["token"]
+    page = f"{server}/r/{rid}#token={token}"
+
+    def one_line(run: subprocess.CompletedProcess, code: int, starts: str) -> None:
+        assert run.returncode == code, (code, run.stderr)
+        assert run.stdout == "" and "Traceback" not in run.stderr
+        lines = [line for line in run.stderr.splitlines() if not line.startswith("Log: ")]
+        assert len(lines) == 1 and lines[0].startswith(starts), run.stderr
+
+    one_line(review(tmp_path, str(v2), "--previous", str(tmp_path / "nope.docx"), timeout=60), 2,
+             "redline review: No such previous file: ")
+    for bad in (f"{server}/r/{rid}", f"{server}/r/{rid}#token=", f"{server}/elsewhere/{rid}#token={token}",
+                f"ftp://127.0.0.1/r/{rid}#token={token}", f"http://127.0.0.1:99999/r/{rid}#token={token}",
+                f"/r/{rid}#token={token}"):
+        one_line(review(tmp_path, str(v2), "--previous", bad, timeout=60), 2, "redline review: --previous: ")
+    one_line(review(tmp_path, str(v2), "--previous", page, "--guidelines", str(v1), timeout=60), 2,
+             "redline review: --guidelines ")
+    # the server refuses: a wrong token (2), a broken next version (3); nothing changes
+    one_line(review(tmp_path, str(v2), "--previous", f"{server}/r/{rid}#token={'x' * 32}", timeout=60), 2,
+             f"redline review: --previous: the server refused review {rid} (unauthorized)")
+    broken = tmp_path / "v2-broken.docx"
+    broken.write_bytes(b"not a word file")
+    one_line(review(tmp_path, str(broken), "--previous", page, timeout=60), 3, f"redline review: {broken.name}: ")
+    snap = httpx.get(f"{server}/api/reviews/{rid}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert snap["version"] == 1
+    one_line(review(tmp_path, str(v2), "--previous", f"http://127.0.0.1:{free_port()}/r/{rid}#token={token}",
+                    timeout=60), 4, "redline review: cannot reach http://127.0.0.1:")
+    helped = review(tmp_path, "--help", timeout=60)
+    for text in ("--previous", "rounds (--previous):", "#token=<token>", "resolved", "outdated"):
+        assert text in helped.stdout, text

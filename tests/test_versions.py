@@ -212,6 +212,11 @@ async def test_a_new_version_settles_every_finding_and_every_tab_sees_it(server)
         job = r.json()["jobs"][0]["job_id"]
         await bo.wait_for(lambda: bo.terminal(job))
         assert bo.terminal(job)[0]["kind"] == "job.completed"
+        # analyzing it again keeps the earlier round's findings (the record the round is checked against)
+        after = (await http.get(f"/api/reviews/{rid}")).json()
+        assert {k: v for k, v in after["round"].items() if k != "new"} == {
+            k: v for k, v in snap["round"].items() if k != "new"}
+        assert {made[k]["id"] for k in want} <= {i["id"] for i in after["items"]}
 
         audit = (await http.get(f"/api/reviews/{rid}/audit")).json()
         entries = audit["entries"] if isinstance(audit, dict) else audit
@@ -240,3 +245,31 @@ async def test_a_third_version_counts_only_its_own_round(server):
         assert snap["round"]["resolved"] == 0 and [v["version"] for v in snap["versions"]] == [1, 2, 3]
         assert snap["items"][0]["resolution"] == "resolved" and snap["items"][0]["settled_in"] == 2
         assert [r["title"] for r in snap["removed_sections"]] == ["Actions"]  # removed once, listed once
+
+
+async def test_the_export_after_a_new_version_comments_only_what_is_still_open(server):
+    from io import BytesIO
+
+    from docx import Document
+
+    review = await upload(server, filename="pump-trip.md", data=DOC_V1.encode())
+    rid, token = review["review_id"], review["token"]
+    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        snap = (await http.get(f"/api/reviews/{rid}")).json()
+        ids = {s["title"]: s["id"] for s in snap["sections"]}
+        for title, quote, text in (("Summary", "restarted after eighteen minutes", "Fixed later."),
+                                   ("Timeline", "14:05 the operator acknowledged the alarm", "Still here."),
+                                   ("Actions", "owner maintenance lead", "Section goes.")):
+            r = await http.post(f"/api/reviews/{rid}/items", json={"section_id": ids[title], "description": text,
+                                                                  "quote": quote})
+            assert r.status_code == 201
+        r = await http.post(f"/api/reviews/{rid}/versions", files={"document": ("v2.md", DOC_V2.encode())})
+        assert r.status_code == 201
+        r = await http.get(f"/api/reviews/{rid}/export.docx", params={"include": "all"})
+        assert r.status_code == 200
+    doc = Document(BytesIO(r.content))
+    comments = [" ".join(p.text for p in c.paragraphs) for c in doc.comments]
+    assert any("Still here." in c for c in comments)
+    assert not any("Fixed later." in c or "Section goes." in c for c in comments)
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "eighteen minutes after the trip" in text and "owner maintenance lead" not in text  # the new version

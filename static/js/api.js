@@ -114,6 +114,15 @@ export class Api {
   audit() { return this.request("GET", `${this.base()}/audit`); }
   cancelJob(jobId) { return this.request("POST", `/api/jobs/${encodeURIComponent(jobId)}/cancel`); }
 
+  /** The next version of the write-up (a round): multipart `document` and `by`, with upload
+   * progress. Resolves to the server's summary ({version, resolved, open, outdated, changes, sections}). */
+  addVersion(file, by, { onProgress } = {}) {
+    const form = new FormData();
+    form.append("document", file, file.name);
+    if (by) form.append("by", by);
+    return uploadForm(`${this.base()}/versions`, form, { onProgress, headers: this.headers() });
+  }
+
   /** The audit trail as CSV, through fetch (the token in a header). */
   async downloadAuditCSV() {
     let resp;
@@ -169,10 +178,11 @@ export function saveBlob(blob, filename) {
  * POST a multipart form with upload progress (fetch has no upload progress).
  * onProgress(fraction | null) — null when the size is unknown.
  */
-export function uploadForm(url, formData, { onProgress, onUploaded } = {}) {
+export function uploadForm(url, formData, { onProgress, onUploaded, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.responseType = "text";
     xhr.upload.onprogress = (e) => onProgress && onProgress(e.lengthComputable ? e.loaded / e.total : null);
     xhr.upload.onload = () => onUploaded && onUploaded();
@@ -183,6 +193,8 @@ export function uploadForm(url, formData, { onProgress, onUploaded } = {}) {
       try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
       if (xhr.status >= 200 && xhr.status < 300 && body) {
         resolve(body);
+      } else if (xhr.status === 401) {
+        reject(new ApiError("This link's token is not valid for this review.", { status: 401, code: "unauthorized" }));
       } else if (body && body.error) {
         reject(new ApiError(body.error.message || "The upload was refused.", { status: xhr.status, code: body.error.code }));
       } else if (xhr.status === 413) {

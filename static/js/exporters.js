@@ -1,6 +1,7 @@
-// Exports built in the page: items as JSON and CSV, the chat as Markdown (Blob downloads).
+// Exports built in the page: items as JSON and CSV, the chat as Markdown (Blob downloads);
+// and the server's reviewed .docx with the page's export choices.
 
-import { saveBlob } from "./api.js";
+import { ApiError, saveBlob } from "./api.js";
 
 const ITEM_COLUMNS = ["id", "section_id", "section_title", "type", "risk", "category", "confidence", "decision",
   "source", "author", "decided_by", "decided_at", "reason", "description", "suggestion", "quote", "replacement",
@@ -61,4 +62,28 @@ export function downloadItemsCSV(state, items) {
 
 export function downloadChatMarkdown(state) {
   saveBlob(new Blob([chatMarkdown(state)], { type: "text/markdown;charset=utf-8" }), `${slug(state.title)}-chat.md`);
+}
+
+/**
+ * The reviewed .docx from the server, through fetch (the token in a header, never in a URL):
+ * `include` and `changes` as the export route takes them, `audit` appends the review record
+ * (?audit=1), `by` names who exports in the audit trail. Resolves {blob, filename}.
+ */
+export async function fetchReviewedDocx(api, { include = "accepted", changes = "both", audit = false, by = null } = {}) {
+  const q = new URLSearchParams({ include, changes });
+  if (audit) q.set("audit", "1");
+  if (by) q.set("by", by);
+  let resp;
+  try {
+    resp = await fetch(`${api.base()}/export.docx?${q}`, { headers: api.headers(), cache: "no-store" });
+  } catch {
+    throw new ApiError("The server could not be reached. Check the connection and try again.");
+  }
+  if (!resp.ok) {
+    let error = {};
+    try { error = (await resp.json()).error || {}; } catch { /* not JSON */ }
+    throw new ApiError(error.message || `The server answered ${resp.status}.`, { status: resp.status, code: error.code || `http_${resp.status}` });
+  }
+  const m = /filename="?([^";]+)"?/i.exec(resp.headers.get("Content-Disposition") || "");
+  return { blob: await resp.blob(), filename: m ? m[1] : "review-reviewed.docx" };
 }

@@ -1,14 +1,15 @@
 // Which findings are shown, in which order: pure functions over the state and the filter.
 
-import { RISK_RANK, TYPE_RANK, RISKS, TYPES, DECISIONS } from "./state.js";
+import { RISK_RANK, TYPE_RANK, RISKS, TYPES, DECISIONS, RESOLUTIONS } from "./state.js";
 
 export function defaultFilter() {
-  return { risk: new Set(), type: new Set(), decision: new Set(), section: "all", sort: "document" };
+  return { risk: new Set(), type: new Set(), decision: new Set(), resolution: new Set(), section: "all", sort: "document" };
 }
 
 /** The filter as plain JSON (for sessionStorage) and back. */
 export function filterToJSON(f) {
-  return { risk: [...f.risk], type: [...f.type], decision: [...f.decision], section: f.section, sort: f.sort };
+  return { risk: [...f.risk], type: [...f.type], decision: [...f.decision], resolution: [...f.resolution],
+    section: f.section, sort: f.sort };
 }
 
 export function filterFromJSON(o) {
@@ -18,25 +19,29 @@ export function filterFromJSON(o) {
   f.risk = pick(o.risk, RISKS);
   f.type = pick(o.type, TYPES);
   f.decision = pick(o.decision, DECISIONS);
+  f.resolution = pick(o.resolution, RESOLUTIONS);
   if (typeof o.section === "string") f.section = o.section;
   if (["document", "risk", "confidence"].includes(o.sort)) f.sort = o.sort;
   return f;
 }
 
 export function isFiltered(f) {
-  return f.risk.size > 0 || f.type.size > 0 || f.decision.size > 0 || f.section !== "all";
+  return f.risk.size > 0 || f.type.size > 0 || f.decision.size > 0 || f.resolution.size > 0 || f.section !== "all";
 }
 
 /**
  * Items that pass `f`. `decisionOf(item)` gives the decision to filter on (the page shows
  * a decision as soon as it is clicked; the server's event confirms it).
- * `currentSectionId` is used when f.section === "current".
+ * `currentSectionId` is used when f.section === "current". `resolutionOf(item)` gives the
+ * finding's round (open / resolved / outdated / new; null before a second version).
  */
-export function filterItems(items, f, { decisionOf = (i) => i.decision, currentSectionId = null } = {}) {
+export function filterItems(items, f, { decisionOf = (i) => i.decision, currentSectionId = null,
+  resolutionOf = (i) => i.resolution || null } = {}) {
   return items.filter((i) => {
     if (f.risk.size && !f.risk.has(i.risk)) return false;
     if (f.type.size && !f.type.has(i.type)) return false;
     if (f.decision.size && !f.decision.has(decisionOf(i))) return false;
+    if (f.resolution.size && !f.resolution.has(resolutionOf(i))) return false;
     if (f.section === "current") return i.section_id === currentSectionId;
     if (f.section !== "all" && i.section_id !== f.section) return false;
     return true;
@@ -62,11 +67,12 @@ export function sortItems(items, sort, sectionOrder) {
 
 /** Counts for the filter chips: how many items each choice would add (others' filters applied). */
 export function facetCounts(items, f, opts) {
-  const counts = { risk: {}, type: {}, decision: {} };
-  for (const facet of ["risk", "type", "decision"]) {
+  const counts = { risk: {}, type: {}, decision: {}, resolution: {} };
+  for (const facet of ["risk", "type", "decision", "resolution"]) {
     const without = { ...f, [facet]: new Set() };
     for (const i of filterItems(items, without, opts)) {
-      const key = facet === "decision" && opts && opts.decisionOf ? opts.decisionOf(i) : i[facet];
+      const key = facet === "decision" && opts && opts.decisionOf ? opts.decisionOf(i)
+        : facet === "resolution" ? (opts && opts.resolutionOf ? opts.resolutionOf(i) : i.resolution) : i[facet];
       counts[facet][key] = (counts[facet][key] || 0) + 1;
     }
   }

@@ -4,13 +4,13 @@
 import { Api, ApiError, queues, reviewIdFromPath, saveBlob, shareUrl, takeNotice, takeToken } from "./api.js";
 import { h, icon, setChildren } from "./dom.js";
 import { defaultFilter, facetCounts, filterFromJSON, filterItems, filterToJSON, sortItems } from "./filters.js";
-import { downloadChatMarkdown, downloadItemsCSV, downloadItemsJSON } from "./exporters.js";
+import { downloadChatMarkdown, downloadItemsCSV, downloadItemsJSON, fetchReviewedDocx } from "./exporters.js";
 import { forgetReview, recentToken, rememberReview } from "./recent.js";
 import { createLayout } from "./layout.js";
 import { installShortcuts } from "./shortcuts.js";
 import { Connection, FATAL_CLOSES } from "./socket.js";
 import { locate } from "./quotes.js";
-import { sectionById, unfinishedJobs } from "./state.js";
+import { changedSectionIds, resolutionOf, sectionById, unfinishedJobs } from "./state.js";
 import { ReviewStore } from "./store.js";
 import { createBanner, createToasts } from "./views/banner.js";
 import { createChatView } from "./views/chat.js";
@@ -23,6 +23,7 @@ import { createHelpDialog } from "./views/help.js";
 import { createNameDialog } from "./views/name.js";
 import { createSectionsView } from "./views/sections.js";
 import { createStatsDialog } from "./views/stats.js";
+import { VERSION_TYPES, createChangesDialog, createRoundBar, createVersionControl } from "./views/versions.js";
 
 const $ = (id) => document.getElementById(id);
 const QUEUE_POLL_MS = 4000;
@@ -65,6 +66,7 @@ const ui = {
   chatCollapsed: (() => { try { return localStorage.getItem("redline.chatCollapsed") === "1"; } catch { return false; } })(),
   exportInclude: loadChoice("redline.export.include", ["accepted", "accepted_and_pending", "all"]),
   exportChanges: loadChoice("redline.export.changes", ["both", "tracked", "comments"]),
+  exportAudit: loadChoice("redline.export.audit", ["0", "1"]) === "1", // append the review record
   presence: [],
   myChats: new Map(), // question message id -> job id (questions asked from this tab)
   refHighlight: null, // {sectionId, start, end, text}: the passage shown from a chat quote or "Compare with"
@@ -282,6 +284,7 @@ const actions = {
   setExport(key, value) {
     if (key === "include") ui.exportInclude = value;
     else if (key === "changes") ui.exportChanges = value;
+    else if (key === "audit") ui.exportAudit = value === "1";
     else return;
     try { localStorage.setItem(`redline.export.${key}`, value); } catch { /* private mode */ }
     schedule();
@@ -291,7 +294,8 @@ const actions = {
     btn.disabled = true;
     btn.setAttribute("aria-busy", "true");
     try {
-      const { blob, filename } = await api.downloadDocx(ui.exportInclude, ui.exportChanges, ui.name);
+      const { blob, filename } = await fetchReviewedDocx(api, { include: ui.exportInclude, changes: ui.exportChanges,
+        audit: ui.exportAudit, by: ui.name });
       saveBlob(blob, filename);
     } catch (e) {
       toasts.error(`The .docx could not be made: ${e.message}`);
@@ -325,6 +329,49 @@ const actions = {
     }
   },
   openStats() { dialogs.stats.open(); dialogs.stats.update(model()); },
+
+  /** The next version of the write-up from the header's file input: checked, confirmed, uploaded
+   * with the reviewer's name. A refused upload changes nothing; its error stays until dismissed. */
+  async uploadVersion(file) {
+    if (ui.versionUpload || !store.state) return;
+    const ext = (/\.[^./\\]+$/.exec(file.name) || [""])[0].toLowerCase();
+    if (!VERSION_TYPES.includes(ext)) {
+      toasts.error(`“${file.name}” is not a .docx, .pdf, .md or .txt file. The review is unchanged.`, { timeout: 0 });
+      return;
+    }
+    const next = store.state.version + 1;
+    const running = unfinishedJobs(store.state).length;
+    const ok = await confirmDialog(`Upload “${file.name}” as version ${next} of this review? Its sections replace the current `
+      + `ones, and every finding is checked against it: resolved, still open, or outdated. Decisions are kept.`
+      + (running ? ` The ${running} unfinished job${running === 1 ? "" : "s"} will be cancelled.` : ""),
+    { confirmLabel: `Upload version ${next}` });
+    if (!ok) return;
+    ui.versionUpload = true;
+    views.versionControl.setBusy(true, 0);
+    try {
+      const out = await api.addVersion(file, ui.name, { onProgress: (f) => views.versionControl.setBusy(true, f) });
+      toasts.info(`Version ${out.version} is in: ${out.resolved} resolved · ${out.open} still open · ${out.outdated} outdated.`);
+      if (await whenState((st) => st.version >= out.version)) actions.openChanges();
+    } catch (e) {
+      const msg = /[.!?]$/.test(e.message) ? e.message : `${e.message}.`;
+      const retry = e.status === 409 || e.status === 0 || e.status >= 500;
+      toasts.error(`Version ${next} was not uploaded: ${msg} The review is unchanged.`, {
+        timeout: 0, action: retry ? { label: "Try again", run: () => actions.uploadVersion(file) } : null });
+    } finally {
+      ui.versionUpload = false;
+      views.versionControl.setBusy(false);
+    }
+  },
+  /** The file chooser of "New version…". */
+  chooseVersion() { views.versionControl.input.click(); },
+  /** The Changes view (what the latest version changed), at section `sectionId` if given. */
+  openChanges(sectionId = null) { dialogs.changes.open(sectionId); dialogs.changes.update(model()); },
+  /** Analyze the sections the latest version changed or added (one "analyze" op). */
+  analyzeChanged() {
+    const ids = changedSectionIds(store.state);
+    if (!ids.length) { toasts.info("No section changed in this version."); return; }
+    actions.analyze(ids);
+  },
   openHelp() { dialogs.help.open(); },
   openName() { dialogs.name.open(); },
   setName(name) {
@@ -351,14 +398,18 @@ function clearOptimistic(id) {
   schedule();
 }
 
+/** Resolves true once `test(state)` holds (its event has arrived), false after `ms`. */
+function whenState(test, ms = 10000) {
+  return new Promise((resolve) => {
+    if (store.state && test(store.state)) { resolve(true); return; }
+    const timer = setTimeout(() => { off(); resolve(false); }, ms);
+    const off = store.subscribe(() => { if (store.state && test(store.state)) { clearTimeout(timer); off(); resolve(true); } });
+  });
+}
+
 /** Resolves true once the store holds item `id` (its event has arrived), false after `ms`. */
 function whenItem(id, ms = 5000) {
-  return new Promise((resolve) => {
-    const has = () => store.state && store.state.items.some((i) => i.id === id);
-    if (has()) { resolve(true); return; }
-    const timer = setTimeout(() => { off(); resolve(false); }, ms);
-    const off = store.subscribe(() => { if (has()) { clearTimeout(timer); off(); resolve(true); } });
-  });
+  return whenState((st) => st.items.some((i) => i.id === id), ms);
 }
 
 /** Many decisions over HTTP, a few at a time; returns the errors. */
@@ -392,12 +443,16 @@ const views = {
   document: createDocumentView($("document-pane"), ctx),
   findings: createFindingsView($("findings-pane"), ctx),
   chat: createChatView($("chat-pane"), ctx),
+  versionControl: createVersionControl(ctx),
+  round: createRoundBar($("round-bar"), ctx),
 };
+$("topbar-actions").prepend(views.versionControl.el);
 const dialogs = {
   stats: createStatsDialog($("stats-dialog"), ctx),
   help: createHelpDialog($("help-dialog")),
   comment: createCommentDialog($("comment-dialog"), ctx),
   name: createNameDialog($("name-dialog"), ctx),
+  changes: createChangesDialog($("changes-dialog"), ctx),
 };
 document.body.classList.toggle("chat-collapsed", ui.chatCollapsed);
 const layout = createLayout();
@@ -427,7 +482,7 @@ function chatView(state) {
 function model() {
   const state = store.state;
   const sectionOrder = new Map(state.sections.map((s) => [s.id, s.index]));
-  const opts = { decisionOf, currentSectionId: ui.currentSectionId };
+  const opts = { decisionOf, currentSectionId: ui.currentSectionId, resolutionOf: (i) => resolutionOf(state, i) };
   const visible = sortItems(filterItems(state.items, ui.filter, opts), ui.filter.sort, sectionOrder);
   const counts = new Map();
   for (const i of state.items) {
@@ -466,6 +521,8 @@ function renderNow() {
   views.document.update(m);
   views.findings.update(m);
   views.chat.update(m);
+  views.round.update(m);
+  dialogs.changes.update(m);
   layout.setCounts({ findings: state.items.length });
   if (dialogs.stats.isOpen) dialogs.stats.update(m);
   renders += 1;
@@ -483,6 +540,11 @@ store.subscribe((state, change) => {
       setTimeout(pollQueues, 2500); // SAQ's own counters settle a moment after our events
     }
     if (ev.kind === "item.decided" && optimistic.get(ev.data.item_id) === ev.data.decision) clearOptimistic(ev.data.item_id);
+    if (ev.kind === "review.version" && !ui.versionUpload && !catchUp.active) {
+      const by = ev.data && ev.data.by;
+      toasts.info(`${by || "Someone"} uploaded version ${state.version} of the document.`, {
+        timeout: 12000, action: { label: "Show changes", run: () => actions.openChanges() } });
+    }
     if (catchUp.active) catchUp.count += 1;
   }
   schedule();
@@ -640,7 +702,7 @@ if (!reviewId) {
     nextSection: () => stepSection(1),
     prevSection: () => stepSection(-1),
     accept: () => onSelected((i) => actions.decide(i.id, "accepted")),
-    reject: () => onSelected((i) => actions.decide(i.id, "rejected")),
+    reject: () => onSelected((i) => decisionOf(i) === "rejected" || views.findings.askReject(i.id) || actions.decide(i.id, "rejected")),
     revert: () => onSelected((i) => actions.decide(i.id, "pending")),
     edit: () => onSelected((i) => (i.source === "user" ? actions.editItem(i) : toasts.info("Only your own comments can be edited.", { timeout: 2500 }))),
     chat: () => { layout.reveal("chat"); views.chat.focus(); },

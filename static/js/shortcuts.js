@@ -8,7 +8,7 @@ export const SHORTCUTS = [
   [["n", "]"], "Next section"],
   [["p", "["], "Previous section"],
   [["a"], "Accept the selected finding"],
-  [["r"], "Reject the selected finding"],
+  [["r"], "Reject the selected finding (asks why: Enter keeps the reason, Esc cancels)"],
   [["u"], "Revert the selected finding to pending"],
   [["e"], "Edit the selected comment (your own findings)"],
   [["c", "/"], "Ask in the chat"],

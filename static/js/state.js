@@ -20,6 +20,8 @@ export function compareIds(a, b) {
 export const RISKS = ["high", "medium", "low"];
 export const TYPES = ["critical", "important", "suggestion"];
 export const DECISIONS = ["pending", "accepted", "rejected"];
+/** What became of a finding with a new version; "new": raised since that version arrived. */
+export const RESOLUTIONS = ["open", "resolved", "outdated", "new"];
 export const RISK_RANK = { high: 0, medium: 1, low: 2 };
 export const TYPE_RANK = { critical: 0, important: 1, suggestion: 2 };
 
@@ -32,6 +34,10 @@ function normalizeSection(s) {
     level: s.level || 1, marks: Array.isArray(s.marks) ? s.marks : [], // Markdown formatting over `text`
     status: s.status || "idle", progress: Number(s.progress) || 0,
     job_id: s.job_id || null, error: s.error || null, message: s.message || null,
+    // What changed since the previous version (absent on a first version): see sectionChanges().
+    change: s.change || null, previous_ids: Array.isArray(s.previous_ids) ? s.previous_ids : [],
+    previous_title: s.previous_title || null, previous_text: typeof s.previous_text === "string" ? s.previous_text : null,
+    moved: !!s.moved,
   };
 }
 
@@ -59,6 +65,12 @@ export function fromSnapshot(snap) {
     usage: snap.usage || {},
     reviewer: snap.reviewer || null,
     lastEventId: snap.last_event_id || null,
+    // Rounds: the version shown (1 for a first upload), every upload, the sections dropped
+    // (with their text, where outdated findings stay), the latest round's summary.
+    version: Number(snap.version) || 1,
+    versions: Array.isArray(snap.versions) ? snap.versions : [],
+    removed_sections: Array.isArray(snap.removed_sections) ? snap.removed_sections : [],
+    round: snap.round || null,
   };
 }
 
@@ -83,12 +95,43 @@ function upsertItem(state, item) {
   const items = state.items.slice();
   if (idx >= 0) {
     const merged = { ...normalizeItem(item) };
-    if (item.decision === undefined) merged.decision = state.items[idx].decision;
+    if (item.decision === undefined) { // an item without its decision keeps the one we have
+      for (const k of ["decision", "decided_by", "decided_at", "reason"]) merged[k] = state.items[idx][k];
+    }
     items[idx] = merged;
   } else {
     items.push(normalizeItem(item));
   }
   return { ...state, items };
+}
+
+// A version never changes a decision (the store keeps them apart), so a decision this tab
+// applied after the server read its snapshot is not undone by the version's copy of the item.
+const DECISION_KEYS = ["decision", "decided_by", "decided_at", "reason"];
+
+/** review.version: the new version's sections in place, the moved/settled items rewritten. */
+function applyVersion(state, d) {
+  const version = Number(d.version) || state.version + 1;
+  const oldText = new Map(state.sections.map((s) => [s.id, s.text]));
+  for (const r of state.removed_sections) oldText.set(r.id, r.text || "");
+  const before = new Map(state.removed_sections.map((r) => [r.id, r]));
+  // The event names the removed sections (id, title); their text is the one this tab had.
+  const removed = (Array.isArray(d.removed_sections) ? d.removed_sections : []).map((r) => before.get(r.id)
+    || { id: r.id, title: r.title || "Untitled section", text: oldText.get(r.id) || "", version });
+  let next = { ...state, sections: (d.sections || []).map(normalizeSection).sort((a, b) => a.index - b.index) };
+  for (const item of Array.isArray(d.items) ? d.items : []) {
+    if (!item || !item.id) continue;
+    const had = state.items.find((i) => i.id === item.id);
+    const kept = had ? Object.fromEntries(DECISION_KEYS.filter((k) => k in had).map((k) => [k, had[k]])) : {};
+    next = upsertItem(next, { ...item, ...kept });
+  }
+  const round = { ...(d.round || {}), version, at: d.at || null };
+  const versions = state.versions.length ? state.versions.slice()
+    : [{ version: state.version, filename: state.filename || null }];
+  versions.push({ version, at: d.at || null, filename: d.filename || null, by: d.by || null,
+    resolved: round.resolved, open: round.open, outdated: round.outdated, sections: round.sections });
+  return { ...next, version, round, versions, removed_sections: removed,
+    filename: d.filename || state.filename, kind: d.kind || state.kind };
 }
 
 function chatIndex(state, messageId) {
@@ -178,6 +221,8 @@ function reduce(state, kind, d) {
     case "chat.completed":
       return answerFor(state, d.message_id, () => ({ text: d.text || "", streaming: false, status: "done",
         reply_to: d.reply_to || undefined, citations: Array.isArray(d.citations) ? d.citations : [] }));
+    case "review.version":
+      return Array.isArray(d.sections) ? applyVersion(state, d) : state;
     case "usage.updated":
       return { ...state, usage: { ...(d.usage || {}) } };
     default:
@@ -220,4 +265,47 @@ export function overallProgress(state) {
     else if (s.status === "queued") busy += 1;
   }
   return { fraction: sum / n, done, total: n, busy };
+}
+
+/** A finding's round: its `resolution`, "new" when raised after the latest version arrived,
+ * null while the review has one version. */
+export function resolutionOf(state, item) {
+  if (item.resolution) return item.resolution;
+  return state.version > 1 ? "new" : null;
+}
+
+/**
+ * The latest round, live from the items (null on a first version): resolved / outdated in this
+ * version, still open, new since it arrived, and the sections' changes. The same counts as the
+ * snapshot's `round` (jobs/store.py version_view), so every tab and a reload agree.
+ */
+export function roundSummary(state) {
+  if (!state || state.version <= 1) return null;
+  const out = { version: state.version, resolved: 0, open: 0, outdated: 0, new: 0 };
+  for (const i of state.items) {
+    const r = i.resolution;
+    if (r === "open") out.open += 1;
+    else if ((r === "resolved" || r === "outdated") && i.settled_in === state.version) out[r] += 1;
+    else if (!r) out.new += 1;
+  }
+  const kinds = { unchanged: 0, changed: 0, added: 0 };
+  for (const s of state.sections) if (s.change in kinds) kinds[s.change] += 1;
+  const removed = state.round && state.round.sections ? Number(state.round.sections.removed) || 0 : 0;
+  out.sections = { ...kinds, removed };
+  out.by = (state.versions.find((v) => v.version === state.version) || {}).by || null;
+  return out;
+}
+
+/** The marks of a section since the previous version: changed / added, moved, renamed. */
+export function sectionChanges(section) {
+  const out = [];
+  if (section.change === "changed" || section.change === "added") out.push(section.change);
+  if (section.moved) out.push("moved");
+  if (section.previous_title && section.previous_title !== section.title) out.push("renamed");
+  return out;
+}
+
+/** Ids of the sections to analyze again after a new version: the changed and the added ones. */
+export function changedSectionIds(state) {
+  return state.sections.filter((s) => s.change === "changed" || s.change === "added").map((s) => s.id);
 }

@@ -63,3 +63,53 @@ export function formatCost(usd) {
   if (usd < 0.01) return usd === 0 ? "$0.00" : "< $0.01";
   return `$${usd.toFixed(usd < 10 ? 2 : 0)}`;
 }
+
+// ---- the audit trail as a filterable timeline (the stats dialog's History)
+
+/** Kinds of change the History filters by, in the order shown ([key, label]). */
+export const AUDIT_GROUPS = [
+  ["decisions", "Decisions"], ["findings", "Findings"], ["analyses", "Analyses"],
+  ["chat", "Chat"], ["exports", "Exports"], ["versions", "Versions"],
+];
+
+/** The group of an audit entry's kind (jobs/events.py names the kinds); the upload is the first version. */
+export function auditGroup(kind) {
+  const k = String(kind || "");
+  if (k === "item.decided") return "decisions";
+  if (k.startsWith("item.")) return "findings";
+  if (k.startsWith("job.")) return "analyses";
+  if (k.startsWith("chat.")) return "chat";
+  if (k === "export") return "exports";
+  if (k.startsWith("review.")) return "versions";
+  return "other";
+}
+
+/** Who made an entry: its `by`, or "" (an analysis, a model's finding, an unnamed export). */
+export function auditPerson(entry) {
+  return typeof entry.by === "string" ? entry.by.trim() : "";
+}
+
+/** A History filter: no groups = every kind; person null = everyone ("" = entries without a name). */
+export function defaultAuditFilter() {
+  return { groups: new Set(), person: null };
+}
+
+function groupOk(e, f) { return !f.groups.size || f.groups.has(auditGroup(e.kind)); }
+function personOk(e, f) { return f.person === null || auditPerson(e) === f.person; }
+
+export function filterAudit(entries, f) {
+  return entries.filter((e) => groupOk(e, f) && personOk(e, f));
+}
+
+/** Counts for the filter's choices, each under the other choice (as the findings' chips count):
+ * {groups: {key: n}, people: [[name, n]] (most active first, "" last)}. */
+export function auditFacets(entries, f) {
+  const groups = Object.fromEntries(AUDIT_GROUPS.map(([k]) => [k, 0]));
+  const people = new Map();
+  for (const e of entries) {
+    if (personOk(e, f)) { const g = auditGroup(e.kind); if (g in groups) groups[g] += 1; }
+    if (groupOk(e, f)) { const p = auditPerson(e); people.set(p, (people.get(p) || 0) + 1); }
+  }
+  const named = [...people].filter(([p]) => p).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return { groups, people: people.has("") ? [...named, ["", people.get("")]] : named };
+}

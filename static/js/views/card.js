@@ -11,6 +11,10 @@ const TYPE_LABEL = { critical: "Critical", important: "Important", suggestion: "
 const RISK_LABEL = { high: "High", medium: "Medium", low: "Low" };
 const SOURCE_LABEL = { claude: "Claude", offline: "Offline rules", user: "Reviewer" };
 const DECISION_LABEL = { accepted: "Accepted", rejected: "Rejected", pending: "Pending" };
+// What the latest version did to the finding (view.resolution; "new": raised since it arrived).
+const RESOLUTION_LABEL = { open: "Open", resolved: "Resolved", outdated: "Outdated", new: "New" };
+const RESOLUTION_TITLE = { open: "Its quote is still in the latest version", resolved: "Resolved by a new version: its quote is gone or was rewritten",
+  outdated: "Outdated: its section was removed in a new version", new: "Raised since the latest version arrived" };
 
 const REWRITE_MAX = 4000;
 const REASON_MAX = 1000;
@@ -42,6 +46,16 @@ function excerpt(s, n = 140) {
   return t.length > n ? `${t.slice(0, n - 1)}…` : t;
 }
 
+/** Open the card's reject prompt, as its Reject button does (the `r` shortcut). False when the
+ * card cannot ask: never rendered, or already rejected. */
+export function askRejectReason(el) {
+  const args = lastRender.get(el);
+  if (!args || args[1].decision === "rejected") return false;
+  localOf(args[0].id).asking = true;
+  rerender(el, "reason-text");
+  return true;
+}
+
 /**
  * Fill `el` (the card's <article>) for `item`. `view` = {decision, sectionTitle, selected,
  * pending (a click not yet confirmed by the server), hasQuote, relatedTitle (the title of
@@ -49,19 +63,25 @@ function excerpt(s, n = 140) {
  */
 export function renderCard(el, item, view, actions) {
   const decision = view.decision;
-  el.className = `card risk-${item.risk} dec-${decision}${view.selected ? " is-selected" : ""}${view.pending ? " is-pending" : ""} src-${item.source}`;
+  const resolution = view.resolution || item.resolution || null;
+  el.className = `card risk-${item.risk} dec-${decision}${view.selected ? " is-selected" : ""}${view.pending ? " is-pending" : ""} src-${item.source}`
+    + (resolution ? ` res-${resolution}` : "");
+  if (resolution) el.dataset.resolution = resolution;
+  else delete el.dataset.resolution;
   el.dataset.itemId = item.id;
   el.dataset.decision = decision;
   el.dataset.risk = item.risk;
   el.dataset.type = item.type;
   el.dataset.source = item.source;
-  el.setAttribute("aria-label", `${RISK_LABEL[item.risk] || item.risk} risk, ${TYPE_LABEL[item.type] || item.type}: ${excerpt(item.description, 90)} — ${DECISION_LABEL[decision]}`);
+  el.setAttribute("aria-label", `${RISK_LABEL[item.risk] || item.risk} risk, ${TYPE_LABEL[item.type] || item.type}: ${excerpt(item.description, 90)} — ${DECISION_LABEL[decision]}${resolution ? `, ${RESOLUTION_LABEL[resolution] || resolution}` : ""}`);
   el.setAttribute("aria-current", view.selected ? "true" : "false");
 
   const head = h("div", { class: "card-head" },
     h("span", { class: `type-badge type-${item.type}` }, TYPE_LABEL[item.type] || item.type),
     h("span", { class: `risk-pill risk-${item.risk}` }, h("span", { class: "risk-dot", "aria-hidden": "true" }), `${RISK_LABEL[item.risk] || item.risk} risk`),
     h("span", { class: "category", title: item.category }, item.category),
+    resolution ? h("span", { class: `res-badge res-${resolution}`, title: RESOLUTION_TITLE[resolution]
+      + (item.settled_in ? ` (version ${item.settled_in})` : "") }, RESOLUTION_LABEL[resolution] || resolution) : null,
     h("span", { class: "spacer" }),
     typeof item.confidence === "number" && item.source !== "user"
       ? h("span", { class: "confidence", title: "How confident the reviewer is" },

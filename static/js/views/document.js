@@ -5,8 +5,9 @@
 import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { segments, textOffset } from "../quotes.js";
 import { renderMarked } from "../markdown.js";
-import { isSectionBusy } from "../state.js";
+import { isSectionBusy, sectionChanges } from "../state.js";
 import { statusText } from "./sections.js";
+import { changeBadges } from "./versions.js";
 
 const RISK_WORD = { high: "High", medium: "Medium", low: "Low" };
 
@@ -97,12 +98,17 @@ export function createDocumentView(root, ctx) {
   function update(model) {
     const { state, ui, decisionOf } = model;
     lastState = state;
-    const hs = `${state.title}|${state.filename}|${state.kind}|${state.sections.length}`;
+    const hs = `${state.title}|${state.filename}|${state.kind}|${state.sections.length}|${state.version}`;
     if (hs !== headSig) {
       headSig = hs;
       const words = state.sections.reduce((n, s) => n + (s.text.match(/\S+/g) || []).length, 0);
       setChildren(head, 
-        h("div", { class: "doc-file" }, icon("file"), h("span", null, state.filename || "Document")),
+        h("div", { class: "doc-file" }, icon("file"), h("span", null, state.filename || "Document"),
+          state.version > 1 ? h("span", { class: "doc-version", title: "The version of the document shown" }, `v${state.version}`) : null,
+          // The next version of the write-up, beside the file it replaces (the header has the same).
+          h("button", { type: "button", class: "btn btn-xs btn-ghost doc-new-version", id: "doc-new-version",
+            onclick: () => ctx.actions.chooseVersion(), title: "Upload the next version of this document" },
+          icon("upload"), "New version…")),
         h("div", { class: "doc-stats" }, `${state.sections.length} sections · ${words.toLocaleString()} words`));
     }
     const bySection = new Map();
@@ -119,13 +125,17 @@ export function createDocumentView(root, ctx) {
       // Only while the passage is still there (a new version of the document may move it).
       const ref = rh && rh.sectionId === s.id && s.text.slice(rh.start, rh.end) === rh.text ? [rh.start, rh.end] : null;
       const sig = s.text.length + "|" + (Array.isArray(s.marks) ? s.marks.length : 0) + "|" + (ref ? ref.join("-") : "") + "|" + items.map((i) => `${i.id}:${i.risk}:${decisionOf(i)}:${i.quote ? i.quote.length : 0}:${i.quote || ""}`).join(",");
-      if (sig !== a.sig) {
+      // A new version may change a text without changing its length: the text itself is compared too.
+      if (sig !== a.sig || a.srcText !== s.text || a.srcMarks !== s.marks) {
         a.sig = sig;
+        a.srcText = s.text;
+        a.srcMarks = s.marks;
         renderText(a, s, items, decisionOf, ref);
         a.needsActive = true;
       }
       const isCurrent = ui.currentSectionId === s.id;
-      const hsig = `${s.title}|${s.status}|${s.progress}|${isCurrent}|${s.level}|${s.index}|${s.error || ""}|${s.message || ""}`;
+      const changes = sectionChanges(s);
+      const hsig = `${s.title}|${s.status}|${s.progress}|${isCurrent}|${s.level}|${s.index}|${s.error || ""}|${s.message || ""}|${changes.join(" ")}`;
       if (hsig !== a.headSig) {
         a.headSig = hsig;
         const noteText = s.status === "failed" ? `The analysis failed: ${s.error || "unknown error"}. Try “Re-analyze”.`
@@ -137,7 +147,12 @@ export function createDocumentView(root, ctx) {
         a.el.classList.toggle("is-current", isCurrent);
         a.el.dataset.status = s.status;
         const busy = isSectionBusy(s);
+        a.el.dataset.change = changes.join(" ");
         setChildren(a.meta, 
+          // Since the previous version: the badges open the Changes view at this section.
+          changes.length ? h("button", { type: "button", class: "doc-changes", onclick: () => ctx.actions.openChanges(s.id),
+            "aria-label": `${changes.join(", ")} since the previous version: show the changes`, title: "Show what changed" },
+          changeBadges(s)) : null,
           h("span", { class: `status-chip status-${s.status}` }, h("span", { class: `status-dot status-${s.status}`, "aria-hidden": "true" }), statusText(s)),
           busy
             ? h("button", { type: "button", class: "btn btn-xs btn-ghost", onclick: () => s.job_id && ctx.actions.cancelJob(s.job_id),

@@ -2,15 +2,18 @@
 // the current filter, and the list of cards (updated in place, keyed by item id).
 
 import { h, icon, reconcile, plural, setChildren, addChildren } from "../dom.js";
-import { RISKS, TYPES, DECISIONS } from "../state.js";
+import { RISKS, TYPES, DECISIONS, RESOLUTIONS, resolutionOf } from "../state.js";
 import { isFiltered } from "../filters.js";
-import { renderCard } from "./card.js";
+import { askRejectReason, renderCard } from "./card.js";
 
 const LABELS = {
   risk: { high: "High", medium: "Medium", low: "Low" },
   type: { critical: "Critical", important: "Important", suggestion: "Suggestion" },
   decision: { pending: "Pending", accepted: "Accepted", rejected: "Rejected" },
+  resolution: { open: "Open", resolved: "Resolved", outdated: "Outdated", new: "New" },
 };
+const RESOLUTION_HINT = { open: "still open in this version", resolved: "resolved by a new version",
+  outdated: "outdated (their section was removed)", new: "raised since the latest version" };
 
 export function createFindingsView(root, ctx) {
   const count = h("span", { class: "pane-count", id: "findings-count" });
@@ -24,8 +27,8 @@ export function createFindingsView(root, ctx) {
 
   const chipGroups = {};
   const groups = [];
-  const GROUP_NAME = { risk: "risk", type: "type", decision: "decision" };
-  for (const [facet, values] of [["risk", RISKS], ["type", TYPES], ["decision", DECISIONS]]) {
+  const GROUP_NAME = { risk: "risk", type: "type", decision: "decision", resolution: "what the latest version did" };
+  for (const [facet, values] of [["risk", RISKS], ["type", TYPES], ["decision", DECISIONS], ["resolution", RESOLUTIONS]]) {
     const chips = values.map((v) => h("button", { type: "button", class: `fchip fchip-${facet} fchip-${v}`, dataset: { facet, value: v },
       "aria-pressed": "false", onclick: () => ctx.actions.setFilter((f) => {
         if (f[facet].has(v)) f[facet].delete(v); else f[facet].add(v);
@@ -40,7 +43,11 @@ export function createFindingsView(root, ctx) {
   const revertAll = h("button", { type: "button", class: "btn btn-xs btn-ghost", id: "revert-all", onclick: () => ctx.actions.bulk("pending") });
   const clearF = h("button", { type: "button", class: "btn btn-xs btn-ghost", id: "clear-filters", "aria-label": "Clear the filters",
     title: "Clear the filters", onclick: () => ctx.actions.clearFilter() }, icon("x"), "Clear");
+  const resolutionGroup = groups[groups.length - 1]; // shown once the review has a second version
   const list = h("div", { class: "findings-list", id: "findings-list", role: "list", tabIndex: -1, "aria-label": "Findings" });
+  // Before the findings of sections a new version removed (outdated, kept with their old titles).
+  const removedDivider = h("div", { class: "findings-group", id: "findings-removed-group", role: "listitem" },
+    h("span", null, "Removed sections"));
   const empty = h("div", { class: "empty", id: "findings-empty", hidden: true });
 
   addChildren(root, 
@@ -59,17 +66,23 @@ export function createFindingsView(root, ctx) {
     count.textContent = String(state.items.length);
     sort.value = f.sort;
 
-    const ssig = state.sections.map((s) => s.id + s.title).join("|") + ui.currentSectionId;
+    const removedTitles = new Map(state.removed_sections.map((r) => [r.id, r.title]));
+    const ssig = state.sections.map((s) => s.id + s.title).join("|") + ui.currentSectionId
+      + state.removed_sections.map((r) => r.id + r.title).join("|");
     if (ssig !== sectionSig) {
       sectionSig = ssig;
       const cur = state.sections.find((s) => s.id === ui.currentSectionId);
       setChildren(section, h("option", { value: "all" }, "All sections"),
         h("option", { value: "current" }, cur ? `Current section (${cur.index + 1})` : "Current section"),
-        state.sections.map((s) => h("option", { value: s.id }, `${s.index + 1}. ${s.title}`)));
+        state.sections.map((s) => h("option", { value: s.id }, `${s.index + 1}. ${s.title}`)),
+        state.removed_sections.length ? h("optgroup", { label: "Removed sections" },
+          state.removed_sections.map((r) => h("option", { value: r.id }, r.title))) : null);
     }
     section.value = f.section;
 
-    for (const facet of ["risk", "type", "decision"]) {
+    const rounds = state.version > 1;
+    resolutionGroup.hidden = !rounds && f.resolution.size === 0;
+    for (const facet of ["risk", "type", "decision", "resolution"]) {
       for (const chip of chipGroups[facet]) {
         const v = chip.dataset.value;
         const n = facets[facet][v] || 0;
@@ -77,7 +90,8 @@ export function createFindingsView(root, ctx) {
         chip.setAttribute("aria-pressed", String(on));
         setChildren(chip, h("span", { class: "fchip-dot", "aria-hidden": "true" }), LABELS[facet][v], h("span", { class: "fchip-n" }, String(n)));
         chip.setAttribute("aria-label", `${LABELS[facet][v]}${facet === "risk" ? " risk" : ""} (${n})`);
-        chip.title = `Show only ${LABELS[facet][v].toLowerCase()}${facet === "risk" ? "-risk" : ""} findings (click again to clear)`;
+        chip.title = facet === "resolution" ? `Show only the findings ${RESOLUTION_HINT[v]} (click again to clear)`
+          : `Show only ${LABELS[facet][v].toLowerCase()}${facet === "risk" ? "-risk" : ""} findings (click again to clear)`;
       }
     }
 
@@ -104,7 +118,10 @@ export function createFindingsView(root, ctx) {
 
     const titles = new Map(state.sections.map((s) => [s.id, s.title]));
     const nodes = [];
+    let dividerShown = false;
     for (const item of visible) {
+      const gone = !titles.has(item.section_id) && removedTitles.has(item.section_id);
+      if (gone && !dividerShown && f.sort === "document") { nodes.push(removedDivider); dividerShown = true; }
       let c = cards.get(item.id);
       if (!c) {
         const el = h("article", { class: "card", role: "listitem", tabIndex: -1 });
@@ -115,10 +132,11 @@ export function createFindingsView(root, ctx) {
         c = { el, sig: null, item: null, fresh: true };
         cards.set(item.id, c);
       }
-      const view = { decision: decisionOf(item), sectionTitle: titles.get(item.section_id) || "",
+      const view = { decision: decisionOf(item), resolution: resolutionOf(state, item),
+        sectionTitle: titles.get(item.section_id) || (gone ? `${removedTitles.get(item.section_id)} (removed)` : ""),
         selected: ui.selectedId === item.id, pending: optimistic.has(item.id), hasQuote: model.hasQuote(item.id),
         relatedTitle: (item.related_section_id && titles.get(item.related_section_id)) || "" };
-      const sig = `${view.decision}|${view.sectionTitle}|${view.selected}|${view.pending}|${view.hasQuote}|${view.relatedTitle}`;
+      const sig = `${view.decision}|${view.sectionTitle}|${view.selected}|${view.pending}|${view.hasQuote}|${view.relatedTitle}|${view.resolution}`;
       if (c.item !== item || c.sig !== sig) {
         const focusedAction = c.el.contains(document.activeElement) ? document.activeElement.dataset.action || "card" : null;
         renderCard(c.el, item, view, ctx.actions);
@@ -155,5 +173,14 @@ export function createFindingsView(root, ctx) {
     if (focus) c.el.focus({ preventScroll: true });
   }
 
-  return { update, scrollToCard };
+  /** The `r` shortcut: the card's reject prompt, scrolled into view. False when the card is not
+   * shown (filtered out) or is already rejected. */
+  function askReject(id) {
+    const c = cards.get(id);
+    if (!c || !c.el.isConnected || !askRejectReason(c.el)) return false;
+    scrollToCard(id);
+    return true;
+  }
+
+  return { update, scrollToCard, askReject };
 }

@@ -49,6 +49,9 @@ export function createHeader(ctx) {
     ["accepted", "Accepted findings"], ["accepted_and_pending", "Accepted and pending"], ["all", "All findings"]]);
   const exportChanges = choice("docx-changes", "changes", "How accepted rewrites are written", [
     ["both", "Tracked changes + comments"], ["tracked", "Tracked changes only"], ["comments", "Quoted in comments"]]);
+  // The review record (the audit trail) as an appendix table at the end of the .docx.
+  const exportAudit = h("input", { type: "checkbox", id: "docx-audit",
+    onchange: (e) => ctx.actions.setExport("audit", e.target.checked ? "1" : "0") });
   const docxBtn = h("button", { type: "button", class: "btn btn-sm btn-primary", id: "download-docx",
     onclick: () => ctx.actions.downloadDocx(), "aria-label": "Download .docx" }, icon("download"),
   h("span", { class: "btn-text-long" }, "Download "), ".docx");
@@ -59,7 +62,9 @@ export function createHeader(ctx) {
   const options = h("details", { class: "docx-options", id: "docx-options" }, optionsSummary,
     h("div", { class: "docx-options-panel", role: "group", "aria-label": "Word export options" },
       h("label", { for: "docx-include" }, "Findings as comments"), exportInclude,
-      h("label", { for: "docx-changes" }, "Accepted rewrites"), exportChanges));
+      h("label", { for: "docx-changes" }, "Accepted rewrites"), exportChanges,
+      h("label", { class: "docx-options-check", title: "Append who decided what, when and why as a table at the end" },
+        exportAudit, "Attach the review record")));
   document.addEventListener("click", (e) => { if (options.open && !options.contains(e.target)) options.open = false; });
   options.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && options.open) { e.preventDefault(); e.stopPropagation(); options.open = false; optionsSummary.focus(); }
@@ -111,13 +116,14 @@ export function createHeader(ctx) {
     }
     exportInclude.value = ui.exportInclude;
     exportChanges.value = ui.exportChanges;
-    const exportSig = `${ui.exportInclude}|${ui.exportChanges}`;
+    exportAudit.checked = !!ui.exportAudit;
+    const exportSig = `${ui.exportInclude}|${ui.exportChanges}|${!!ui.exportAudit}`;
     if (exportSig !== last.exportSig) {
       last.exportSig = exportSig;
-      setChildren(optionsSummary, h("span", { class: "docx-options-text" }, SHORT[ui.exportInclude] || ui.exportInclude),
-        icon("chevronDown", 14));
+      setChildren(optionsSummary, h("span", { class: "docx-options-text" },
+        `${SHORT[ui.exportInclude] || ui.exportInclude}${ui.exportAudit ? " + record" : ""}`), icon("chevronDown", 14));
       optionsSummary.setAttribute("aria-label", `Word export options: ${exportInclude.selectedOptions[0]?.textContent || ""}, `
-        + `${exportChanges.selectedOptions[0]?.textContent || ""}`);
+        + `${exportChanges.selectedOptions[0]?.textContent || ""}${ui.exportAudit ? ", with the review record" : ""}`);
     }
     setChildren(nameBtn, icon("user"), h("span", { class: "name-text" }, ui.name));
     nameBtn.setAttribute("aria-label", `Your name: ${ui.name} (change)`);

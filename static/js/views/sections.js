@@ -2,7 +2,8 @@
 // analyze all, cancel per running job and cancel all.
 
 import { h, icon, iconButton, pct, reconcile, setChildren, addChildren } from "../dom.js";
-import { isSectionBusy, unfinishedJobs } from "../state.js";
+import { isSectionBusy, sectionChanges, unfinishedJobs } from "../state.js";
+import { changeBadges } from "./versions.js";
 
 export const STATUS_LABEL = {
   idle: "Not analyzed", queued: "Queued", running: "Analyzing", done: "Analyzed", failed: "Failed", cancelled: "Cancelled",
@@ -69,7 +70,9 @@ export function createSectionsView(root, ctx) {
       if (!row) { row = buildRow(s); rows.set(s.id, row); }
       const c = counts.get(s.id) || { total: 0, high: 0, medium: 0, low: 0 };
       const isCurrent = ui.currentSectionId === s.id;
-      const sig = [s.title, s.status, s.progress, s.job_id, c.total, c.high, c.medium, c.low, isCurrent, ui.checked.has(s.id), s.level].join("|");
+      const changes = sectionChanges(s);
+      const sig = [s.title, s.status, s.progress, s.job_id, c.total, c.high, c.medium, c.low, isCurrent, ui.checked.has(s.id), s.level,
+        changes.join(" "), s.previous_title].join("|");
       if (sig !== row.sig) {
         row.sig = sig;
         const p = row.parts;
@@ -85,9 +88,16 @@ export function createSectionsView(root, ctx) {
             c.total ? h("span", { class: "risk-dots", "aria-label": `${c.total} findings` },
               c.high ? h("span", { class: "rd rd-high", title: `${c.high} high risk` }, String(c.high)) : null,
               c.medium ? h("span", { class: "rd rd-medium", title: `${c.medium} medium risk` }, String(c.medium)) : null,
-              c.low ? h("span", { class: "rd rd-low", title: `${c.low} low risk` }, String(c.low)) : null) : null));
+              c.low ? h("span", { class: "rd rd-low", title: `${c.low} low risk` }, String(c.low)) : null) : null),
+          // Since the previous version: changed / new / moved / renamed.
+          changes.length ? h("span", { class: "section-changes" }, changeBadges(s)) : null);
+        row.el.dataset.change = changes.join(" ");
+        p.check.setAttribute("aria-label", `Select “${s.title}” for analysis`); // a new version may rename it
+        p.cancel.setAttribute("aria-label", `Cancel the analysis of “${s.title}”`);
+        p.cancel.title = p.cancel.getAttribute("aria-label");
         p.open.setAttribute("aria-current", isCurrent ? "true" : "false");
-        p.open.setAttribute("aria-label", `${s.index + 1}. ${s.title} — ${statusText(s)}${c.total ? `, ${c.total} findings` : ""}`);
+        p.open.setAttribute("aria-label", `${s.index + 1}. ${s.title} — ${statusText(s)}${c.total ? `, ${c.total} findings` : ""}`
+          + (changes.length ? ` — ${changes.join(", ")} since the previous version` : ""));
         const busy = isSectionBusy(s);
         row.jobId = s.job_id;
         p.cancel.hidden = !busy;

@@ -2,7 +2,8 @@
 // model usage and its cost, drawn as small CSS bars; exports.
 
 import { h, icon, pct, setChildren } from "../dom.js";
-import { computeStats, formatTokens, formatCost } from "../stats.js";
+import { AUDIT_GROUPS, auditFacets, auditGroup, computeStats, defaultAuditFilter, filterAudit, formatCost,
+  formatTokens } from "../stats.js";
 import { dialogShell } from "./dialogs.js";
 
 const LABELS = {
@@ -50,6 +51,7 @@ function describe(e, items) {
   const who = e.by || "";
   switch (e.kind) {
     case "review.created": return `Review created: ${e.detail || ""}`;
+    case "review.version": return `${who ? `${who} uploaded a new version` : "New version"}${e.detail ? `: ${excerpt(e.detail, 90)}` : ""}`;
     case "item.decided": return `${who || "Someone"} ${DECIDED_WORD[e.decision] || e.decision} ${what}${e.reason ? ` — ${e.reason}` : ""}`;
     case "item.added": return `${who ? `${who} added` : "Added"} ${what}`;
     case "item.updated": return `${who ? `${who} changed` : "Changed"} ${what}${e.detail ? `: ${excerpt(e.detail, 90)}` : ""}`;
@@ -80,24 +82,73 @@ export function createStatsDialog(dialog, ctx) {
     render();
   }
 
-  function historyBlock() {
-    const items = new Map((model.state.items || []).map((i) => [i.id, i]));
+  // The History: the audit trail, newest first, filtered by kind of change and by person.
+  // Filtering re-renders this block only (the rest of the dialog follows the review's state).
+  const historyEl = h("section", { class: "stat-block stat-wide history-block", id: "history" });
+  let filter = defaultAuditFilter();
+  const setFilter = (fn) => { fn(filter); renderHistory(); };
+
+  function historyFilters(entries) {
+    const facets = auditFacets(entries, filter);
+    const chips = AUDIT_GROUPS.map(([key, label]) => {
+      const n = facets.groups[key];
+      const on = filter.groups.has(key);
+      return h("button", { type: "button", class: `fchip hchip hchip-${key}`, "aria-pressed": String(on),
+        dataset: { hfilter: `group-${key}`, group: key }, "aria-label": `${label} (${n})`,
+        title: on ? `Showing ${label.toLowerCase()} (click again to clear)` : `Show only ${label.toLowerCase()}`,
+        disabled: !n && !on,
+        onclick: () => setFilter((f) => { if (f.groups.has(key)) f.groups.delete(key); else f.groups.add(key); }) },
+      label, h("span", { class: "fchip-n" }, String(n)));
+    });
+    const people = facets.people.slice();
+    if (filter.person !== null && !people.some(([p]) => p === filter.person)) people.push([filter.person, 0]);
+    const total = people.reduce((n, [, c]) => n + c, 0);
+    const person = h("select", { class: "select select-xs", id: "history-person", "aria-label": "Show changes by",
+      dataset: { hfilter: "person" },
+      onchange: (e) => setFilter((f) => { f.person = e.target.value === "*" ? null : e.target.value.slice(1); }) },
+    h("option", { value: "*" }, `Everyone (${total})`),
+    people.map(([p, n]) => h("option", { value: `=${p}` }, `${p || "No name (analyses, model findings)"} (${n})`)));
+    person.value = filter.person === null ? "*" : `=${filter.person}`;
+    return h("div", { class: "history-filters" },
+      h("div", { class: "fgroup", role: "group", "aria-label": "Filter the history by kind of change" }, chips),
+      h("label", { class: "history-person" }, h("span", null, "By"), person));
+  }
+
+  function renderHistory() {
+    const refocus = historyEl.contains(document.activeElement) ? document.activeElement.dataset.hfilter : null;
+    const items = new Map(((model && model.state.items) || []).map((i) => [i.id, i]));
+    const all = history.entries || [];
     let body;
+    let summary = null;
     if (history.entries === null) body = h("p", { class: "hint" }, history.error ? `History unavailable: ${history.error}` : "Loading…");
-    else if (!history.entries.length) body = h("p", { class: "hint" }, "Nothing recorded yet.");
+    else if (!all.length) body = h("p", { class: "hint" }, "Nothing recorded yet.");
     else {
-      const newest = history.entries.slice(-HISTORY_SHOWN).reverse();
-      body = h("ol", { class: "history", id: "history-list", "aria-label": "Changes to this review, newest first" },
-        newest.map((e) => h("li", { class: `history-entry kind-${e.kind.replace(/[^a-z]/g, "-")}`, dataset: { kind: e.kind } },
-          h("time", { datetime: e.at, title: e.at }, when(e.at)), h("span", { class: "history-text" }, describe(e, items)))));
+      const shown = filterAudit(all, filter);
+      const filtered = shown.length !== all.length;
+      summary = h("span", { class: "hint", id: "history-count" },
+        filtered ? ` (${shown.length} of ${all.length}${shown.length > HISTORY_SHOWN ? `, the last ${HISTORY_SHOWN} shown` : ""})`
+          : all.length > HISTORY_SHOWN ? ` (the last ${HISTORY_SHOWN} of ${all.length})` : ` (${all.length})`);
+      const newest = shown.slice(-HISTORY_SHOWN).reverse();
+      body = [historyFilters(all),
+        newest.length
+          ? h("ol", { class: "history", id: "history-list", "aria-label": "Changes to this review, newest first" },
+            newest.map((e) => h("li", { class: `history-entry kind-${e.kind.replace(/[^a-z]/g, "-")}`,
+              dataset: { kind: e.kind, group: auditGroup(e.kind), by: e.by || "" } },
+            h("time", { datetime: e.at, title: e.at }, when(e.at)), h("span", { class: "history-text" }, describe(e, items)))))
+          : h("p", { class: "hint", id: "history-none" }, "No change matches these filters. ",
+            h("button", { type: "button", class: "btn btn-xs", id: "history-clear", onclick: () => setFilter((f) => Object.assign(f, defaultAuditFilter())) }, "Clear filters"))];
     }
-    return h("section", { class: "stat-block stat-wide" },
-      h("h3", null, "History",
-        history.entries && history.entries.length > HISTORY_SHOWN ? h("span", { class: "hint" }, ` (the last ${HISTORY_SHOWN} of ${history.entries.length})`) : null),
-      body,
+    setChildren(historyEl, h("h3", null, "History", summary), body,
       h("div", { class: "export-row" },
         h("button", { type: "button", class: "btn btn-sm btn-ghost", id: "history-refresh", onclick: () => loadHistory() }, "Refresh"),
         h("button", { type: "button", class: "btn btn-sm", id: "export-audit", onclick: () => ctx.actions.downloadAudit() }, icon("download"), "Audit trail (CSV)")));
+    const again = refocus && historyEl.querySelector(`[data-hfilter="${refocus}"]`);
+    if (again) again.focus({ preventScroll: true });
+  }
+
+  function historyBlock() {
+    renderHistory();
+    return historyEl;
   }
 
   function render() {
