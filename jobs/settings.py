@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     ws_queue_max_bytes: int = 16 * 1024 * 1024
     ws_send_timeout_s: float = 30.0  # a welcome, replay or catch-up the client has not read by then: 4408
     ws_max_per_client: int = 50  # open sockets per client address (more: HTTP 429 before the upgrade)
+    # Open connections per client address besides its websockets: `redline serve` lets one address
+    # hold ws_max_per_client + this many connections at once, and answers the next with an immediate
+    # 429 `too_many_connections`, before the web server builds anything for it. A burst of 500 at
+    # once otherwise keeps ~14 MB of RSS after it ends (docs/reliability.md). 0 (or a websocket cap
+    # of 0, or REDLINE_TRUST_PROXY_HEADERS, where every connection is the proxy's): no cap.
+    http_max_connections_per_client: int = 50
     hub_check_interval_s: float = 2.0  # how often a server compares the reviews' logs with what it relayed
     # The web server's garbage-collector thresholds (gc.set_threshold), set once it has started. With
     # CPython's 700 young objects, each event's per-socket objects get promoted and full collections

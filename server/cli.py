@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import socket
 import sys
@@ -99,9 +98,11 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool, read
 
     from redline.server import hypercorn_fixes
     from redline.server import protocol as P
-    from redline.server.app import create_app
+    from redline.server.app import ConnectionCap, create_app
 
     hypercorn_fixes.apply()  # an oversized frame is closed with 1009 at once, not at the next ping
+    # Connections per client address are capped where Hypercorn accepts them (a 429 at once past it).
+    ConnectionCap.from_settings(settings).install()
 
     app = create_app(settings, run_worker=run_worker)
     config = Config()
