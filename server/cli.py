@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import socket
 import sys
 
 from redline.jobs.logs import setup_logging
 from redline.jobs.settings import Settings, get_settings
+from redline.server.stack import EmbeddedRedis, hypercorn_config
 
 
 def _use_uvloop() -> None:
@@ -20,30 +20,6 @@ def _use_uvloop() -> None:
         uvloop.install()
     except ImportError:
         pass
-
-
-class EmbeddedStack:
-    """Starts the private Redis when REDIS_URL is not set; stops it on exit."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.redis = None
-
-    def __enter__(self) -> Settings:
-        if not self.settings.redis_url:
-            from redline.jobs.redis_server import EmbeddedRedis
-
-            # The data folder is locked for this process's life (a second `serve` on it is refused and
-            # touches nothing of ours), and the Redis asks for a generated password.
-            self.redis = EmbeddedRedis(self.settings.data_dir / "redis", secure=True).start()
-            self.settings.redis_url = self.redis.url
-            print(f"Started a private Redis for Redline (redis://127.0.0.1:{self.redis.port}/0, password in "
-                  f"{self.redis.data_dir / 'redis.password'}, data in {self.redis.data_dir})", file=sys.stderr)
-        return self.settings
-
-    def __exit__(self, *exc: object) -> None:
-        if self.redis is not None:
-            self.redis.stop()
 
 
 def _stop_event() -> asyncio.Event:
@@ -94,26 +70,12 @@ def _bind(host: str, port: int) -> socket.socket:
 async def serve(settings: Settings, host: str, port: int, run_worker: bool, ready_file: str | None = None,
                 fd: int | None = None) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config
 
-    from redline.server import hypercorn_fixes
     from redline.server import protocol as P
-    from redline.server.app import ConnectionCap, create_app
+    from redline.server.app import create_app
 
-    hypercorn_fixes.apply()  # an oversized frame is closed with 1009 at once, not at the next ping
-    # Connections per client address are capped where Hypercorn accepts them (a 429 at once past it).
-    ConnectionCap.from_settings(settings).install()
-
+    config = hypercorn_config(settings, [f"fd://{fd}"] if fd is not None else [f"{host}:{port}"])
     app = create_app(settings, run_worker=run_worker)
-    config = Config()
-    config.bind = [f"fd://{fd}"] if fd is not None else [f"{host}:{port}"]
-    config.websocket_max_message_size = settings.ws_max_message_bytes
-    config.websocket_ping_interval = settings.ws_ping_interval_s
-    # Hypercorn keeps a closed websocket's ping task until this runs out: sockets are closed
-    # with 1001 first, so this only bounds how long a stop can take.
-    config.graceful_timeout = settings.shutdown_grace_s
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
     stop = _stop_event()
     shutdown = asyncio.Event()
 
@@ -162,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"running there? Choose another with --port or REDLINE_PORT.", file=sys.stderr)
         return 2
     try:
-        with EmbeddedStack(settings) as s:
+        with EmbeddedRedis(settings) as s:
             _use_uvloop()
             try:
                 asyncio.run(serve(s, host, port, not args.no_worker, args.ready_file, sock.detach()))

@@ -531,51 +531,39 @@ async def _with_embedded_stack(fn) -> None:
     """The embedded stack: a private Redis (in a temporary folder unless REDLINE_DATA_DIR is set),
     the web app with its worker, on a free loopback port."""
     from hypercorn.asyncio import serve
-    from hypercorn.config import Config
 
-    from redline.jobs.redis_server import EmbeddedRedis, free_port
+    from redline.jobs.redis_server import free_port
     from redline.jobs.settings import get_settings
     from redline.server.app import create_app
+    from redline.server.stack import EmbeddedRedis, hypercorn_config
 
     settings = get_settings()
-    with tempfile.TemporaryDirectory() as tmp:
-        redis = None
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as redis:
         try:
-            if not settings.redis_url:
-                redis = EmbeddedRedis(Path(tmp) / "redis").start()
-                settings.redis_url = redis.url
+            redis.enter_context(EmbeddedRedis(settings, Path(tmp) / "redis", announce=False))
             port = free_port()
+            config = hypercorn_config(settings, [f"127.0.0.1:{port}"])
             app = create_app(settings, run_worker=True)
-            config = Config()
-            config.bind = [f"127.0.0.1:{port}"]
-            config.accesslog = None
-            config.errorlog = logging.getLogger("hypercorn.error")
             stop = asyncio.Event()
             task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
         except Exception as e:
-            if redis:
-                redis.stop()
             raise _StackFailed(f"{e.__class__.__name__}: {e}") from e
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=1) as http:
+            while True:
+                if task.done():
+                    exc = task.exception()
+                    raise _StackFailed(f"the embedded server stopped at start-up{': ' + str(exc) if exc else ''}")
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.05)
         try:
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base, timeout=1) as http:
-                while True:
-                    if task.done():
-                        exc = task.exception()
-                        raise _StackFailed(f"the embedded server stopped at start-up{': ' + str(exc) if exc else ''}")
-                    try:
-                        if (await http.get("/healthz")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        await asyncio.sleep(0.05)
-            try:
-                await fn(base)
-            finally:
-                stop.set()
-                await task
+            await fn(base)
         finally:
-            if redis:
-                redis.stop()
+            stop.set()
+            await task
 
 
 # ------------------------------------------------------------------- logs ---
