@@ -31,7 +31,7 @@ async def require_admin_token() -> None:
 
 @admin.get("/admin/queues")
 async def queues_page() -> Response:
-    from redline.server.app import STATIC
+    from redline.server.pages import STATIC
 
     resp = await send_from_directory(STATIC, "admin.html")
     resp.headers["Cache-Control"] = "no-store"

@@ -49,7 +49,7 @@ def hypercorn_config(settings: Settings, bind: list[str]) -> Any:
     from hypercorn.config import Config
 
     from redline.server import hypercorn_fixes
-    from redline.server.app import ConnectionCap
+    from redline.server.refusals import ConnectionCap
 
     hypercorn_fixes.apply()  # an oversized frame is closed with 1009 at once, not at the next ping
     ConnectionCap.from_settings(settings).install()  # a 429 at once past the cap, before Hypercorn builds anything
