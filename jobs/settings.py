@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     offline_max_findings: int = 3  # findings per section at most, the most serious and surest first
     offline_processes: int = 2  # processes in that pool, per worker process
 
-    # --- uploads (jobs/parsing.py, jobs/documents.py) ----------------------------
+    # --- uploads (jobs/parsing.py, jobs/documents/) ------------------------------
     # Each upload is parsed in a child process with these limits; past them it is killed and refused.
     parse_timeout_s: float = 180.0  # CPU seconds (a 300-page PDF takes about a minute)
     parse_max_memory_mb: int = 1024  # the child's address space (RLIMIT_AS)

@@ -1,7 +1,7 @@
 """Markdown read as Markdown (issue 13): plain section text plus formatting marks, and outlines
 as a reviewer reads them (groups, timelines of dated sub-headings, stable section keys).
 
-The model (jobs/documents.py, "The text/format model"): ``ParsedSection.text`` is the readable
+The model (jobs/documents/marks.py, "The text/format model"): ``ParsedSection.text`` is the readable
 plain text that findings quote; ``ParsedSection.marks`` is ``[start, end, kind, attr]`` over it.
 """
 

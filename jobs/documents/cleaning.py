@@ -1,0 +1,68 @@
+"""Text cleaning shared by every format: line breaks unified, invisible characters dropped,
+spaces collapsed (``_tidy_line``, ``_tidy_chunk``), and the bytes of a text upload (.md, .txt)
+decoded (``_decode_text``)."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import _corrupt, _looks_like_this_instead, _sniff
+
+
+_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
+_INVISIBLE = re.compile(  # controls, soft hyphen, zero-width and bidi controls (as the server strips)
+    r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\u061c\ufeff\ufffe]")
+_SPACES = re.compile(r"[ \t\r\x0b\x0c\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"})
+_MANY_BREAKS = re.compile(r"\n{3,}")
+
+
+def _normalise(text: str) -> str:
+    """Unify line breaks and drop control/invisible characters (keeps leading indentation)."""
+    return _INVISIBLE.sub("", _NEWLINES.sub("\n", text)).translate(_LIGATURES)
+
+
+def _tidy_line(line: str) -> str:
+    return _SPACES.sub(" ", _INVISIBLE.sub("", line)).strip()
+
+
+def _tidy_chunk(text: str) -> str:
+    """Tidy every line, keep single and double line breaks, drop runs of blank lines."""
+    lines = [_tidy_line(line) for line in _normalise(text).split("\n")]
+    return _MANY_BREAKS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def _decode_text(name: str, kind: str, data: bytes) -> str:
+    """Decode a text upload: UTF-8 (BOM ok), UTF-16 with BOM, else cp1252, else latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    utf16 = _guess_bomless_utf16(data)
+    if utf16:
+        return data.decode(utf16, errors="replace")
+    if _sniff(data) or _binary_bytes(data[:4096]) > 0.3 * len(data[:4096]):
+        raise _corrupt(name, kind, f"{_looks_like_this_instead(data)}, not text")
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _binary_bytes(sample: bytes) -> int:
+    return sum(sample.count(byte) for byte in (0, 1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 17, 18, 19, 20))
+
+
+def _guess_bomless_utf16(data: bytes) -> str | None:
+    sample = data[:4096]
+    half = len(sample) // 2
+    if half < 8 or 0 not in sample:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    if odd_nuls > 0.4 * half and even_nuls < 0.05 * half:
+        return "utf-16-le"
+    if even_nuls > 0.4 * half and odd_nuls < 0.05 * half:
+        return "utf-16-be"
+    return None

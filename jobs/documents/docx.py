@@ -1,0 +1,265 @@
+"""Where a .docx is parsed: the ZIP container checked from its central directory before
+anything is inflated (Word or not, encrypted, zip bomb), then the body read with python-docx in
+document order (paragraphs, lists, tables; headings from styles, outline levels and the heading
+heuristics) into blocks.
+
+``import docx`` below is python-docx (absolute imports), not this module."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .blocks import _Block, _Draft, _heading
+from .cleaning import _tidy_chunk, _tidy_line
+from .errors import (
+    _OLE2_MAGIC,
+    _corrupt,
+    _encrypted,
+    _format_mb,
+    _looks_like_this_instead,
+    _TextBudget,
+    _zip_bomb,
+)
+from .headings import _BULLET, _is_known_heading, _is_title_case, _numbering_level
+from .model import (
+    ZIP_EXPANSION_FACTOR,
+    ZIP_MAX_ENTRIES,
+    ZIP_MAX_RATIO,
+    ZIP_MAX_UNPACKED,
+    ZIP_RATIO_MIN_BYTES,
+    ParseLimits,
+)
+
+
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W_P, _W_TBL, _W_SDT = f"{{{_W_NS}}}p", f"{{{_W_NS}}}tbl", f"{{{_W_NS}}}sdt"
+_W_CUSTOM_XML = f"{{{_W_NS}}}customXml"
+
+
+def _parse_docx(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
+    _check_docx_container(name, data, max_bytes, limits)
+    import docx  # python-docx; imported lazily, only .docx needs it
+
+    document = docx.Document(io.BytesIO(data))
+    budget = _TextBudget(name, limits)
+    items = []
+    for item in _DocxReader(document).items():
+        budget.add(item.text)
+        items.append(item)
+    return _Draft(blocks=_docx_blocks(items), meta_title=document.core_properties.title)
+
+
+def _check_docx_container(name: str, data: bytes, max_bytes: int, limits: ParseLimits | None = None) -> None:
+    """Reject non-zips, non-Word zips and archives that unpack to far more than they should."""
+    if data.startswith(_OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise _encrypted(name, "Word document")
+        raise _corrupt(name, "docx", "it is an older Word .doc file renamed to .docx; use Save As .docx in Word")
+    if not data.startswith(b"PK"):
+        raise _corrupt(name, "docx", _looks_like_this_instead(data))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise _corrupt(name, "docx", "the file is not a complete ZIP package (it may be truncated)") from exc
+    _check_unpacked_size(name, infos, max_bytes, (limits or ParseLimits()).max_inflated_bytes)
+    names = {info.filename for info in infos}
+    if not any(re.fullmatch(r"word/document\d*\.xml", n) for n in names):
+        raise _corrupt(name, "docx", _office_kind_hint(names))
+
+
+def _check_unpacked_size(name: str, infos: list[zipfile.ZipInfo], max_bytes: int,
+                         max_inflated: int = ZIP_MAX_UNPACKED) -> None:
+    """From the central directory only (nothing is inflated): part count, the sum of the parts'
+    declared sizes, each big part's compression ratio. zipfile stops at the declared size."""
+    if len(infos) > ZIP_MAX_ENTRIES:
+        raise _zip_bomb(name, f"contains more than {ZIP_MAX_ENTRIES} parts")
+    limit = min(ZIP_EXPANSION_FACTOR * max_bytes, ZIP_MAX_UNPACKED, max_inflated)
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > limit:
+            raise _zip_bomb(name, f"expands to more than {_format_mb(limit)} MB")
+        big = info.file_size > ZIP_RATIO_MIN_BYTES
+        if big and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            raise _zip_bomb(name, f"expands more than {ZIP_MAX_RATIO}-fold (part '{info.filename[:60]}')")
+
+
+def _office_kind_hint(names: set[str]) -> str:
+    if "xl/workbook.xml" in names:
+        return "it is an Excel workbook, not a Word document"
+    if "ppt/presentation.xml" in names:
+        return "it is a PowerPoint presentation, not a Word document"
+    if "content.xml" in names and "mimetype" in names:
+        return "it is an OpenDocument file; save it as .docx from LibreOffice or Word"
+    return "the ZIP package has no Word document inside"
+
+
+@dataclass
+class _DocxItem:
+    text: str
+    kind: str  # "title" | "heading" | "list" | "para" | "table"
+    level: int = 0
+    bold: bool = False
+
+
+@dataclass
+class _StyleInfo:
+    name: str = ""
+    heading_level: int = 0  # 0 = not a heading style
+    is_title: bool = False
+    bold: bool = False
+    is_list: bool = False
+    is_toc: bool = False
+
+
+class _DocxReader:
+    """Walks the body in document order (paragraphs and tables interleaved)."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+        self.styles: dict[str | None, _StyleInfo] = {}
+
+    def items(self) -> Iterator[_DocxItem]:
+        for element in self._body_elements(self.document.element.body):
+            item = self._table(element) if element.tag == _W_TBL else self._paragraph(element)
+            if item and item.text:
+                yield item
+
+    def _body_elements(self, parent: Any) -> Iterator[Any]:
+        for child in parent.iterchildren():
+            if child.tag in (_W_P, _W_TBL):
+                yield child
+            elif child.tag == _W_SDT and not _is_toc_sdt(child):
+                content = child.find(f"{{{_W_NS}}}sdtContent")
+                if content is not None:
+                    yield from self._body_elements(content)
+            elif child.tag == _W_CUSTOM_XML:
+                yield from self._body_elements(child)
+
+    def _paragraph(self, p: Any) -> _DocxItem | None:
+        from docx.text.paragraph import Paragraph
+
+        paragraph = Paragraph(p, self.document)
+        text = _tidy_chunk(paragraph.text)
+        style = self._style(paragraph)
+        if not text or style.is_toc:
+            return None
+        level = style.heading_level or _outline_level(p)
+        if style.is_title:
+            return _DocxItem(text, "title", 1)
+        if level and len(text.split()) <= 25 and "\n" not in text:
+            return _DocxItem(text, "heading", level)
+        has_numbering = p.pPr is not None and p.pPr.numPr is not None
+        kind = "list" if style.is_list or has_numbering else "para"
+        return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold))
+
+    def _style(self, paragraph: Any) -> _StyleInfo:
+        style_id = paragraph._p.style
+        if style_id not in self.styles:
+            self.styles[style_id] = _style_info(paragraph)
+        return self.styles[style_id]
+
+    def _table(self, tbl: Any) -> _DocxItem:
+        from docx.text.paragraph import Paragraph
+
+        rows = []
+        for tr in tbl.xpath("./w:tr|./w:sdt/w:sdtContent/w:tr"):
+            cells = []
+            for tc in tr.xpath("./w:tc|./w:sdt/w:sdtContent/w:tc"):
+                texts = (_tidy_line(Paragraph(p, self.document).text) for p in tc.iter(_W_P))
+                cells.append(" ".join(t for t in texts if t))
+            if any(cells):
+                rows.append(" | ".join(cells))
+        return _DocxItem("\n".join(rows), "table")
+
+
+def _style_info(paragraph: Any) -> _StyleInfo:
+    """Heading level / title / list / TOC / bold, following the style's base styles."""
+    try:
+        style = paragraph.style
+    except Exception:  # missing or broken styles part
+        return _StyleInfo()
+    info = _StyleInfo(name=(style.name or "").lower() if style is not None else "")
+    info.is_toc = info.name.startswith("toc")
+    info.is_list = info.name.startswith("list")
+    for _ in range(6):  # walk up the "based on" chain a few steps
+        if style is None:
+            break
+        name = (style.name or "").lower()
+        match = re.fullmatch(r"heading\s*([1-9])", name)
+        if match and not info.heading_level:
+            info.heading_level = int(match.group(1))
+        info.is_title = info.is_title or name == "title"
+        if style.font is not None and style.font.bold and not info.bold:
+            info.bold = True
+        style = style.base_style
+    return info
+
+
+def _outline_level(p: Any) -> int:
+    """``w:outlineLvl`` set directly on a paragraph (0-8 => heading level 1-9)."""
+    values = p.xpath("./w:pPr/w:outlineLvl/@w:val")
+    if values and str(values[0]).isdigit() and int(values[0]) < 9:
+        return int(values[0]) + 1
+    return 0
+
+
+def _is_toc_sdt(sdt: Any) -> bool:
+    gallery = sdt.xpath("./w:sdtPr/w:docPartObj/w:docPartGallery/@w:val")
+    return bool(gallery) and "contents" in str(gallery[0]).lower()
+
+
+def _all_bold(paragraph: Any, style_bold: bool) -> bool:
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    return bool(runs) and all(run.bold or (run.bold is None and style_bold) for run in runs)
+
+
+def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
+    blocks: list[_Block] = []
+    list_lines: list[str] = []
+
+    def flush_list() -> None:
+        if list_lines:
+            blocks.append(_Block("\n".join(list_lines)))
+            list_lines.clear()
+
+    for index, item in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        if item.kind == "list" and not _docx_list_heading(item, following):
+            list_lines.append(item.text if _BULLET.match(item.text) else f"- {item.text}")
+            continue
+        flush_list()
+        blocks.append(_docx_block(item, following))
+    flush_list()
+    return blocks
+
+
+def _docx_block(item: _DocxItem, following: _DocxItem | None) -> _Block:
+    if item.kind == "title":
+        return _heading(item.text, 1, is_title=True)
+    if item.kind == "heading":
+        return _heading(item.text, item.level)
+    if item.kind == "list" or (item.kind == "para" and _is_known_heading(item.text)):
+        return _heading(item.text, _numbering_level(item.text))
+    if item.kind == "para" and _is_title_case(item.text) and _docx_heading_context(item, following):
+        return _heading(item.text, _numbering_level(item.text))
+    return _Block(item.text)
+
+
+def _docx_list_heading(item: _DocxItem, following: _DocxItem | None) -> bool:
+    """Auto-numbered headings are often list paragraphs: '3. Root Cause' (the number is not text)."""
+    if _is_known_heading(item.text):
+        return True
+    return item.bold and _is_title_case(item.text) and following is not None and following.kind == "para"
+
+
+def _docx_heading_context(item: _DocxItem, following: _DocxItem | None) -> bool:
+    """A short title-case paragraph is a heading if bold, or if a real paragraph follows."""
+    if item.bold:
+        return True
+    return following is not None and following.kind == "para" and len(following.text.split()) >= 12

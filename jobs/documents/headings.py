@@ -1,0 +1,101 @@
+"""Heading heuristics shared by the formats that have no heading markup of their own (plain
+text, PDF, .docx body paragraphs, a bold section name in Markdown): known section names,
+numbering, Title Case, ALL CAPS, and the shapes (list items, times, dates) that are not headings."""
+
+from __future__ import annotations
+
+import re
+
+
+_KNOWN_NAMES = [
+    r"executive summary", r"management summary", r"summary", r"abstract", r"introduction",
+    r"overview", r"purpose(?: and scope)?", r"scope(?: and purpose)?", r"background", r"context",
+    r"terms of reference",
+    r"timeline(?: of events)?", r"chronology(?: of events)?", r"sequence of events",
+    r"(?:event|incident) (?:description|summary|details)", r"description of the (?:event|incident)",
+    r"what happened",
+    r"investigation(?: (?:process|methodology|method|approach|team|scope))?",
+    r"methodology", r"method", r"approach",
+    r"(?:key |investigation )?findings", r"analysis", r"discussion", r"evidence",
+    r"root cause(?:s|\(s\))?(?: analysis)?", r"causal (?:analysis|factors)",
+    r"contributing (?:factors|causes)", r"(?:direct|immediate|underlying) causes?",
+    r"impact(?: (?:assessment|analysis))?", r"consequences", r"risk assessment", r"severity",
+    r"immediate actions", r"containment(?: actions)?",
+    r"(?:corrective|preventive|preventative) actions?",
+    r"corrective (?:and|&) (?:preventive|preventative) actions?", r"capa", r"actions",
+    r"action (?:plan|items)", r"next steps",
+    r"recommendations?", r"conclusions?", r"lessons (?:learned|learnt)", r"references",
+    r"attachments", r"appendices", r"appendix(?: [a-z0-9]{1,3})?(?: ?[:.\-\u2013\u2014] ?.{1,60})?",
+    r"glossary", r"sign-?off", r"approvals?", r"distribution",
+]
+_NUMBER = r"(?:\d{1,3}(?:\.\d{1,3})*|[ivxlcdm]{1,6}|[a-z])"
+_NUMBERING = (
+    rf"(?:(?:section|part|chapter)\s+{_NUMBER}\s*[:.\-\u2013\u2014)]?\s*"
+    rf"|\d{{1,3}}(?:\.\d{{1,3}})*[.)]?\s+|[ivxlcdm]{{1,6}}[.)]\s+|[a-z][.)]\s+)"
+)
+_KNOWN_HEADING = re.compile(
+    rf"^(?P<num>{_NUMBERING})?(?:{'|'.join(_KNOWN_NAMES)})\s*:?$", re.IGNORECASE
+)
+_NUMBERED = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3})*)[.)]?\s+(?P<rest>\S.*)$")
+_LEADING_NUMBER = re.compile(rf"^{_NUMBERING}", re.IGNORECASE)
+_BULLET = re.compile(r"^(?:[-*+\u2022\u25aa\u25cf\u2013\u2014\u00b7>]\s|\(?\d{1,3}[.)]\s+[a-z])")
+_TIME_START = re.compile(r"^\d{1,2}[:.h]\d{2}\b")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
+_DATE_LINE = re.compile(  # "14 March 2024", "March 14, 2024": timeline entries, not headings
+    rf"^(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|{_MONTH}\s+\d{{1,2}}\b"
+    rf"|\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}})",
+    re.IGNORECASE,
+)
+_MINOR_WORDS = frozenset(
+    "a an and as at but by for from in into nor of on or per the to vs via with without "
+    "over under after before between during".split()
+)
+
+
+def _is_known_heading(text: str) -> bool:
+    return len(text) <= 100 and _KNOWN_HEADING.match(text.strip()) is not None
+
+
+def _numbering_level(text: str) -> int:
+    """'2.3 Root Cause' -> 2; everything else -> 1."""
+    match = _NUMBERED.match(text.strip())
+    return match.group("num").count(".") + 1 if match else 1
+
+
+def _strip_numbering(text: str) -> str:
+    return _LEADING_NUMBER.sub("", text.strip(), count=1).strip()
+
+
+def _short_line_shape_ok(text: str, max_words: int) -> bool:
+    """A one-line, unpunctuated, not-a-list, not-a-table line of at most max_words words."""
+    text = text.strip()
+    if not text or "\n" in text or "|" in text or len(text) > 120:
+        return False
+    if text[-1] in ".,;!" or _BULLET.match(text) or _TIME_START.match(text) or _DATE_LINE.match(text):
+        return False
+    if ". " in text.rstrip(":") or not any(ch.isalpha() for ch in text):
+        return False
+    return len(text.split()) <= max_words
+
+
+def _is_title_case(text: str, max_words: int = 8) -> bool:
+    """'Hose Examination Results' yes; 'The hose was examined' no."""
+    if not _short_line_shape_ok(text, max_words + 2):
+        return False
+    body = _strip_numbering(text).rstrip(":").strip()
+    if not body or not (body[0].isupper() or body[0].isdigit()) or len(body.split()) > max_words:
+        return False
+    words = [w.strip("()[]{}\"'\u201c\u201d\u2018\u2019,") for w in body.split()]
+    significant = [w for w in words if w and w[0].isalpha() and w.lower() not in _MINOR_WORDS]
+    if not significant:
+        return False
+    capitalised = sum(1 for w in significant if w[0].isupper())
+    return capitalised / len(significant) >= 0.75
+
+
+def _is_all_caps(text: str, max_words: int = 10) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 3 and all(ch.isupper() for ch in letters) and _short_line_shape_ok(text, max_words)

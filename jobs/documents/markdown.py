@@ -1,0 +1,147 @@
+"""Where a .md is parsed: front matter, then the outline (ATX and setext headings from
+markdown-it-py's block parser, and a known section name alone on its line) split into heading
+blocks, with the lines between two headings rendered to text and marks by markdown_render.py.
+Markdown outlines are folded as a reviewer reads them in outline.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .blocks import _Block, _Draft, _heading
+from .cleaning import _SPACES, _decode_text, _normalise, _tidy_line
+from .errors import _check_raw_chars
+from .headings import _is_known_heading, _numbering_level
+from .markdown_render import _MD_SPECIAL, _md_render, _md_render_inline_only
+from .model import MAX_TITLE_CHARS, ParseLimits
+
+
+def _parse_markdown(name: str, data: bytes, max_bytes: int, limits: "ParseLimits") -> _Draft:
+    text = _normalise(_decode_text(name, "md", data))
+    _check_raw_chars(name, text, limits)
+    lines = text.split("\n")
+    meta_title, start = _front_matter(lines)
+    return _Draft(blocks=_markdown_blocks(lines[start:]), meta_title=meta_title)
+
+
+def _front_matter(lines: list[str]) -> tuple[str | None, int]:
+    """YAML front matter (``---`` ... ``---``) at the very top: its title, and where the body starts."""
+    if not lines or lines[0].strip() != "---":
+        return None, 0
+    for end in range(1, min(len(lines), 200)):
+        if lines[end].strip() in ("---", "..."):
+            block = lines[1:end]
+            if not any(re.match(r"^[A-Za-z_][\w-]*\s*:", line) for line in block):
+                return None, 0
+            titles = (re.match(r"^title\s*:\s*(.+)$", line, re.IGNORECASE) for line in block)
+            title = next((match.group(1).strip().strip("'\"") for match in titles if match), None)
+            return title, end + 1
+    return None, 0
+
+
+_MARKDOWN: Any = None
+
+
+def _markdown_parser() -> Any:
+    """markdown-it-py (CommonMark), block rules only, for the outline: headings, fences, code,
+    breaks, link reference definitions. Its block parser is linear in the input (the former
+    hand-written ATX regex backtracked quadratically: '# a' + 40,000 spaces + 'x' took 15 s)."""
+    global _MARKDOWN
+    if _MARKDOWN is None:
+        from markdown_it import MarkdownIt
+
+        _MARKDOWN = MarkdownIt("commonmark").disable(["inline", "text_join"], ignoreInvalid=True)
+    return _MARKDOWN
+
+
+@dataclass
+class _MdLine:
+    """What markdown-it says a source line is."""
+
+    kind: str = "text"  # "text" | "heading" | "skip" (a setext underline, a thematic break) | "code"
+    title: str = ""
+    level: int = 1
+
+
+def _markdown_line_kinds(lines: list[str], env: dict) -> list[_MdLine]:
+    kinds = [_MdLine() for _ in lines]
+    tokens = _markdown_parser().parse("\n".join(lines), env)
+    for index, token in enumerate(tokens):
+        if token.level != 0 or not token.map:
+            continue  # headings inside lists or quotes stay text, as they always did
+        first, last = token.map
+        if token.type == "hr":
+            kinds[first].kind = "skip"
+        elif token.type in ("fence", "code_block"):
+            for line in range(first, min(last, len(lines))):
+                kinds[line].kind = "code"
+        elif token.type == "heading_open":
+            content = tokens[index + 1].content if index + 1 < len(tokens) else ""
+            level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
+            if token.markup in ("=", "-"):  # setext: the underline is the last line of the heading
+                kinds[last - 1].kind = "skip"
+                title_line = last - 2  # the line above the underline; earlier lines stay text
+                content = lines[title_line]
+                kinds[title_line] = _MdLine("heading", _md_plain_title(content, env), level)
+            else:
+                kinds[first] = _MdLine("heading", _md_plain_title(content, env), level)
+                kinds[first].kind = "heading" if kinds[first].title else "skip"  # a bare "#"
+    return kinds
+
+
+def _markdown_blocks(lines: list[str]) -> list[_Block]:
+    """Headings (ATX, setext, and a known section name alone after a blank line, e.g.
+    "**Root Cause**"); the lines between two headings are one block, rendered by markdown-it to
+    plain text plus marks (see the model in marks.py)."""
+    env: dict = {}
+    blocks: list[_Block] = []
+    segment: list[str] = []
+
+    def flush() -> None:
+        if any(line.strip() for line in segment):
+            text, marks = _md_render("\n".join(segment), env)
+            if text:
+                blocks.append(_Block(text, marks=marks))
+        segment.clear()
+
+    previous_blank = True
+    for raw, kind in zip(lines, _markdown_line_kinds(lines, env)):
+        blank = not raw.strip()
+        if kind.kind == "heading":
+            flush()
+            blocks.append(_heading(kind.title, kind.level))
+        elif kind.kind == "skip":
+            segment.append("")  # a break between blocks (a setext underline, a thematic break)
+        elif kind.kind != "code" and previous_blank and not blank and _is_known_heading(_unwrap_emphasis(raw)):
+            flush()
+            title = _unwrap_emphasis(raw)
+            blocks.append(_heading(title, _numbering_level(title)))
+        else:
+            segment.append(raw)
+        previous_blank = blank and kind.kind != "code"
+    flush()
+    return blocks
+
+
+def _unwrap_emphasis(text: str) -> str:
+    """'**Root Cause**' -> 'Root Cause' (plain string code; the text may be long)."""
+    text = text.strip()
+    for marker in ("***", "**", "*", "___", "__", "_"):
+        if len(text) > 2 * len(marker) and text.startswith(marker) and text.endswith(marker):
+            return text[len(marker) : -len(marker)].strip()
+    return text
+
+
+def _md_plain_title(content: str, env: dict) -> str:
+    """A heading's text without its inline markup ('Root `cause`' -> 'Root cause')."""
+    content = _SPACES.sub(" ", content).strip()
+    if _MD_SPECIAL.search(content) is None:
+        return _tidy_line(content)
+    if len(content) > 4 * MAX_TITLE_CHARS:
+        content = content[: 4 * MAX_TITLE_CHARS]
+    try:
+        text, _ = _md_render_inline_only(content, env)
+    except Exception:  # noqa: BLE001 - a title is never worth failing an upload for
+        return _unwrap_emphasis(content)
+    return _tidy_line(text.replace("\n", " "))

@@ -1,0 +1,273 @@
+"""Where Markdown becomes marks: the text between two headings is parsed by markdown-it-py
+(CommonMark + GFM tables and strikethrough) and its tokens are rendered to the section's plain
+text plus marks (``_md_render``; the model is in marks.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .cleaning import _tidy_line
+from .marks import Mark, _compact
+
+
+_MD_SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+_MD_BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
+_MD_BR_ANY = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+_MARKDOWN_FULL: Any = None
+
+
+def _markdown_full() -> Any:
+    """markdown-it-py (CommonMark + GFM tables and strikethrough), inline rules on: the text
+    between two headings is rendered to plain text and marks with it."""
+    global _MARKDOWN_FULL
+    if _MARKDOWN_FULL is None:
+        from markdown_it import MarkdownIt
+
+        _MARKDOWN_FULL = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+        _MARKDOWN_FULL.disable(["text_join"], ignoreInvalid=True)
+    return _MARKDOWN_FULL
+
+
+def _md_render_inline_only(content: str, env: dict) -> tuple[str, list[Mark]]:
+    renderer = _MdRenderer()
+    renderer.inline(_markdown_full().parseInline(content, env)[0].children or [])
+    return renderer.text(), renderer.marks
+
+
+_MD_SPECIAL = re.compile(r"[*_`\[\]<>&\\!~|]|^(?: {4}|\t| {0,3}(?:[-+>#=]|\d{1,9}[.)]))", re.MULTILINE)
+
+
+def _md_render(source: str, env: dict) -> tuple[str, list[Mark]]:
+    """The plain text and marks of a run of Markdown blocks (no top-level headings in it)."""
+    if _MD_SPECIAL.search(source) is None:  # only plain paragraphs: what markdown-it would make
+        text, marks, offset = [], [], 0
+        for paragraph in re.split(r"\n[ ]*\n", source.strip("\n")):
+            paragraph = "\n".join(_tidy_line(line) for line in paragraph.split("\n") if line.strip())
+            if paragraph:
+                text.append(paragraph)
+                marks.append((offset, offset + len(paragraph), "p", ""))
+                offset += len(paragraph) + 2
+        return "\n\n".join(text), marks
+    renderer = _MdRenderer()
+    renderer.blocks(_markdown_full().parse(source, env))
+    return _compact(renderer.text(), renderer.marks)
+
+
+class _MdRenderer:
+    """Walks markdown-it tokens, writing the plain text and collecting marks."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.marks: list[Mark] = []
+        self.quote_depth = 0
+        self.lists: list[dict] = []  # open lists: {"ordered", "number"}
+        self.block_started = False  # something was written since the last block break
+
+    # ---- writing
+    def write(self, text: str) -> None:
+        if text:
+            self.parts.append(text)
+            self.length += len(text)
+            self.block_started = True
+
+    def newline(self) -> None:
+        self.write("\n" + "> " * self.quote_depth)
+
+    def block_break(self) -> None:
+        """Before a new block: a blank line at top level, a line break inside a list or a quote."""
+        if not self.block_started:
+            return
+        if self.lists or self.quote_depth:
+            self.newline()
+        else:
+            self.write("\n\n")
+        self.block_started = False
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def mark(self, start: int, kind: str, attr: str = "") -> None:
+        if self.length > start:
+            self.marks.append((start, self.length, kind, attr))
+
+    # ---- blocks
+    def blocks(self, tokens: list) -> None:
+        index = 0
+        stack: list[tuple[str, int]] = []  # (kind, start) of open container blocks
+        while index < len(tokens):
+            token = tokens[index]
+            kind = token.type
+            if kind in ("paragraph_open",):
+                if not token.hidden:  # a tight list's paragraphs are hidden: no break of their own
+                    self.block_break()
+                elif self._item_has_text():
+                    self.newline()
+                stack.append(("p", self.length))
+            elif kind == "paragraph_close":
+                _, start = stack.pop()
+                if not token.hidden and not self.lists:
+                    self.mark(start, "p")
+            elif kind == "heading_open":  # only inside quotes and lists here
+                self.block_break()
+                level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
+                self.write("#" * level + " ")
+                stack.append(("h", self.length))
+            elif kind == "heading_close":
+                _, start = stack.pop()
+                self.mark(start, "strong")
+            elif kind == "inline":
+                self.inline(token.children or [])
+            elif kind in ("bullet_list_open", "ordered_list_open"):
+                if not self.lists:
+                    self.block_break()
+                start = token.attrGet("start") if kind == "ordered_list_open" else None
+                self.lists.append({"ordered": kind == "ordered_list_open",
+                                   "number": int(start) if start is not None else 1, "item": None})
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                self._close_item()
+                self.lists.pop()
+                if not self.lists:
+                    self.block_started = True
+            elif kind == "list_item_open":
+                current = self.lists[-1]
+                self._close_parent_items()
+                if self.block_started:
+                    self.newline()
+                depth = len(self.lists) - 1
+                if current["ordered"]:
+                    number = int(token.info) if token.info.isdigit() else current["number"]
+                    current["number"] = number + 1
+                    self.write(f"{number}. ")
+                    attr = f"ol {depth} {number}"
+                else:
+                    self.write("- ")
+                    attr = f"ul {depth}"
+                current["item"] = (self.length, attr)
+                self.block_started = False
+            elif kind == "list_item_close":
+                self._close_item()
+            elif kind == "blockquote_open":
+                self.block_break()
+                self.quote_depth += 1
+                self.write("> ")
+                self.block_started = False
+                stack.append(("quote", self.length - 2))
+            elif kind == "blockquote_close":
+                self.quote_depth -= 1
+                _, start = stack.pop()
+                self.mark(start, "quote")
+                self.block_started = True
+            elif kind in ("fence", "code_block"):
+                self.block_break()
+                start = self.length
+                lines = [_tidy_line(line) for line in token.content.rstrip("\n").split("\n")]
+                for number, line in enumerate(lines):
+                    if number:
+                        self.newline()
+                    self.write(line)
+                self.mark(start, "pre")
+            elif kind == "html_block":  # raw HTML is shown as text, never as markup
+                self.block_break()
+                content = token.content.rstrip("\n")
+                lines = [_tidy_line(line) for line in _MD_BR_ANY.sub("\n", content).split("\n")]
+                start = self.length
+                for number, line in enumerate(lines):
+                    if number:
+                        self.newline()
+                    self.write(line)
+                self.mark(start, "p")
+            elif kind == "table_open":
+                index = self._table(tokens, index)
+                continue
+            index += 1
+        self._close_item()
+
+    def _item_has_text(self) -> bool:
+        return bool(self.lists) and self.lists[-1]["item"] is not None and self.block_started
+
+    def _close_item(self) -> None:
+        if self.lists and self.lists[-1]["item"] is not None:
+            start, attr = self.lists[-1]["item"]
+            self.mark(start, "li", attr)
+            self.lists[-1]["item"] = None
+
+    def _close_parent_items(self) -> None:
+        """A nested list ends its parent item's own text (li marks never nest)."""
+        for open_list in self.lists[:-1]:
+            if open_list["item"] is not None:
+                start, attr = open_list["item"]
+                self.mark(start, "li", attr)
+                open_list["item"] = None
+
+    def _table(self, tokens: list, index: int) -> int:
+        """A table as "cell | cell" rows; returns the index after table_close."""
+        self.block_break()
+        table_start = self.length
+        first_row = True
+        cell_kind, cell_start, row_start = "td", 0, 0
+        cells_in_row = 0
+        index += 1
+        while index < len(tokens) and tokens[index].type != "table_close":
+            token = tokens[index]
+            if token.type == "tr_open":
+                if not first_row:
+                    self.newline()
+                first_row = False
+                row_start, cells_in_row = self.length, 0
+            elif token.type == "tr_close":
+                self.mark(row_start, "tr")
+            elif token.type in ("th_open", "td_open"):
+                if cells_in_row:
+                    self.write(" | ")
+                cells_in_row += 1
+                cell_kind, cell_start = token.type[:2], self.length
+            elif token.type in ("th_close", "td_close"):
+                if self.length == cell_start:
+                    self.write(" ")  # an empty cell keeps its place
+                self.mark(cell_start, cell_kind)
+            elif token.type == "inline":
+                self.inline(token.children or [], single_line=True)
+            index += 1
+        self.mark(table_start, "table")
+        self.block_started = True
+        return index + 1
+
+    # ---- inline
+    def inline(self, children: list, single_line: bool = False) -> None:
+        open_marks: list[tuple[str, int, str]] = []
+        for child in children:
+            kind = child.type
+            if kind == "text":
+                self.write(child.content)
+            elif kind in ("softbreak", "hardbreak"):
+                self.write(" ") if single_line else self.newline()
+            elif kind == "code_inline":
+                start = self.length
+                self.write(child.content)
+                self.mark(start, "code")
+            elif kind in ("strong_open", "em_open", "s_open"):
+                open_marks.append((kind[:-5], self.length, ""))
+            elif kind == "link_open":
+                href = str(child.attrGet("href") or "")
+                open_marks.append(("link", self.length, href if _MD_SAFE_HREF.match(href) else ""))
+            elif kind in ("strong_close", "em_close", "s_close", "link_close"):
+                want = kind[:-6]
+                for position in range(len(open_marks) - 1, -1, -1):
+                    if open_marks[position][0] == want:
+                        name, start, attr = open_marks.pop(position)
+                        if name == "link" and not attr:
+                            break  # an unsafe link is only its text
+                        self.mark(start, {"s": "del"}.get(name, name), attr)
+                        break
+            elif kind == "html_inline":
+                if _MD_BR.match(child.content.strip()):
+                    self.write(" ") if single_line else self.newline()
+                else:
+                    self.write(child.content)  # other raw HTML stays text
+            elif kind == "image":
+                self.inline(child.children or [], single_line)  # its alt text
+            else:
+                self.write(child.content)

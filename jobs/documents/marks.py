@@ -1,0 +1,133 @@
+"""The text/format model (described below): a section's plain ``text`` and the ``marks`` over it,
+and the helpers that keep marks on their characters when the text is tidied (``_compact``),
+shifted, sliced or sorted."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+
+# The text/format model. ``ParsedSection.text`` is the readable plain text of the section: inline
+# markup removed (``**bold**`` -> ``bold``, ``[text](url)`` -> ``text``, `` `code` `` -> ``code``,
+# ``<br>`` -> a line break), list items as "- item" / "3. item" lines, table rows as
+# "cell | cell" lines, block quotes as "> " lines, other raw HTML kept as text. This is what the
+# reviewers read and quote, so quotes stay exact substrings of it. The formatting is carried
+# beside it in ``ParsedSection.marks``: ``[start, end, kind, attr]`` over ``text`` (offsets in
+# characters, ``text[start:end]``), computed from markdown-it-py's tokens:
+#   inline: "strong", "em", "code", "del", "link" (attr: the href, only http/https/mailto);
+#   blocks: "p", "h" (attr: the level; a sub-heading shown inside the section), "li" (the item's
+#   own text, after its "- " marker; attr: "ul <depth>" or "ol <depth> <number>"), "quote",
+#   "pre", "table", "tr", "th", "td".
+# Characters outside every block mark (markers, separators, line breaks) are syntax the page
+# keeps in the DOM, hidden, so offsets in the page equal offsets in the text.
+
+Mark = tuple[int, int, str, str]
+
+
+def _compact(text: str, marks: list[Mark]) -> tuple[str, list[Mark]]:
+    """Tidy the rendered text as the other formats are (spaces collapsed, lines stripped, no
+    runs of blank lines, no blank edges), moving the marks with their characters. Linear."""
+    text = text.translate(_SPACE_CHARS)
+    removed: list[tuple[int, int]] = []  # [start, end) of removed characters, in order
+    lines: list[tuple[int, int, int, int]] = []  # (start, end, content start, content end)
+    position = 0
+    for line in text.split("\n"):
+        end = position + len(line)
+        stripped = line.strip(" ")
+        left = position + (len(line) - len(line.lstrip(" ")))
+        lines.append((position, end, left, left + len(stripped)))
+        position = end + 1
+    nonempty = [k for k, (_, _, a, b) in enumerate(lines) if b > a]
+    keep_newline = set()
+    for p, q in zip(nonempty, nonempty[1:]):
+        keep_newline.add(p)
+        if q - p >= 2:
+            keep_newline.add(q - 1)
+    for k, (start, end, a, b) in enumerate(lines):
+        if b > a:
+            if a > start:
+                removed.append((start, a))
+            for run in _SPACE_RUN.finditer(text, a, b):
+                removed.append((run.start() + 1, run.end()))
+            if end > b:
+                removed.append((b, end))
+        elif end > start:
+            removed.append((start, end))
+        if k < len(lines) - 1 and k not in keep_newline:
+            removed.append((end, end + 1))
+    removed = _merge_spans(removed)
+    out = "".join(text[a:b] for a, b in _kept_spans(removed, len(text)))
+    if not removed:
+        return out, _sorted_marks(marks)
+    import bisect
+
+    starts = [start for start, _ in removed]
+    before = [0]
+    for start, end in removed:
+        before.append(before[-1] + end - start)
+
+    def moved(offset: int) -> int:
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0:
+            return offset
+        start, end = removed[i]
+        return start - before[i] if offset < end else offset - before[i + 1]
+
+    result = []
+    for start, end, kind, attr in marks:
+        a, b = moved(start), moved(end)
+        while a < b and out[a] in " \n":
+            a += 1
+        while b > a and out[b - 1] in " \n":
+            b -= 1
+        if b > a:
+            result.append((a, b, kind, attr))
+    return out, _sorted_marks(result)
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _kept_spans(removed: list[tuple[int, int]], length: int) -> Iterator[tuple[int, int]]:
+    cursor = 0
+    for start, end in removed:
+        yield cursor, start
+        cursor = end
+    yield cursor, length
+
+
+_SPACE_CHARS = str.maketrans({c: " " for c in "\t\r\x0b\x0c\u00a0\u1680\u202f\u205f\u3000"
+                              "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"})
+_SPACE_RUN = re.compile(r"  +")
+
+
+def _sorted_marks(marks: list[Mark]) -> list[Mark]:
+    return sorted(set(marks), key=lambda m: (m[0], -m[1], _MARK_ORDER.get(m[2], 9)))
+
+
+_MARK_ORDER = {"quote": 0, "table": 0, "pre": 0, "p": 1, "li": 1, "tr": 1, "h": 1, "th": 2, "td": 2,
+               "link": 3, "strong": 4, "em": 5, "del": 6, "code": 7}
+
+
+def _shift_marks(marks: list[Mark], by: int) -> list[Mark]:
+    return [(start + by, end + by, kind, attr) for start, end, kind, attr in marks]
+
+
+def _slice_marks(marks: list[Mark], start: int, end: int) -> list[Mark]:
+    """The marks over ``[start, end)``, clipped, relative to ``start``."""
+    out = []
+    for a, b, kind, attr in marks:
+        a, b = max(a, start), min(b, end)
+        if b > a:
+            out.append((a - start, b - start, kind, attr))
+    return out

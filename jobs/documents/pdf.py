@@ -1,0 +1,240 @@
+"""Where a .pdf is parsed: pdfplumber's text lines and tables, page by page (within the page
+cap and the character budget, after the flate-bomb check in pdf_streams.py), running headers
+and page numbers dropped, headings found by font size, boldness and the heading heuristics, and
+lines joined into paragraphs."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .blocks import _Block, _Draft, _heading
+from .cleaning import _normalise, _tidy_chunk, _tidy_line
+from .errors import _corrupt, _encrypted, _looks_like_this_instead, _TextBudget
+from .headings import _BULLET, _is_known_heading, _short_line_shape_ok
+from .model import MAX_PDF_PAGES, DocumentError, ParseLimits
+from .pdf_streams import _check_pdf_streams
+
+
+_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.IGNORECASE)
+_UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")  # pdfminer's stand-in for glyphs without Unicode
+_SENTENCE_END = re.compile(r"[.!?:;]['\")\u201d\u2019]?$")
+
+
+@dataclass
+class _PdfLine:
+    text: str
+    page: int
+    top: float  # points from the top of its page
+    bottom: float
+    page_height: float = 842.0
+    size: float = 0.0
+    bold: bool = False
+    tabular: bool = False  # wide gaps between words: a table row or a form
+    is_table: bool = False  # a whole table rendered as text
+
+
+def _parse_pdf(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
+    if b"%PDF-" not in data[:1024]:
+        raise _corrupt(name, "pdf", _looks_like_this_instead(data))
+    _check_pdf_streams(name, data, limits.max_inflated_bytes)
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:
+        if _is_password_error(exc):
+            raise _encrypted(name, "PDF") from exc
+        raise
+    with pdf:
+        if len(pdf.pages) > MAX_PDF_PAGES:
+            raise DocumentError(
+                "too_many_pages",
+                f"'{name}' has {len(pdf.pages)} pages; Redline reviews at most {MAX_PDF_PAGES}. "
+                "Upload the write-up without its appendices, or split it into parts.",
+                413,
+            )
+        page_count = len(pdf.pages)
+        lines: list[_PdfLine] = []
+        budget = _TextBudget(name, limits)
+        for number, page in enumerate(pdf.pages):
+            page_lines = _pdf_page_lines(page, number)
+            for line in page_lines:
+                budget.add(line.text)
+            lines.extend(page_lines)
+            page.close()  # drop pdfplumber's per-page object cache
+        meta_title = (pdf.metadata or {}).get("Title")
+    lines = _drop_running_headers(lines, page_count)
+    return _Draft(blocks=_pdf_blocks(lines), meta_title=meta_title)
+
+
+def _is_password_error(exc: BaseException) -> bool:
+    """pdfminer's PDFPasswordIncorrect / PDFEncryptionError, possibly wrapped by pdfplumber."""
+    seen: list[BaseException] = [exc, *[a for a in exc.args if isinstance(a, BaseException)]]
+    if exc.__cause__ is not None:
+        seen.append(exc.__cause__)
+    names = {type(e).__name__ for e in seen}
+    return bool(names & {"PDFPasswordIncorrect", "PDFEncryptionError", "PDFEncryptionWarning"})
+
+
+def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
+    """Text lines (with size/bold) and tables of one page, top to bottom."""
+    tables = page.find_tables() if (page.lines or page.rects) else []
+    boxes = [table.bbox for table in tables]
+    height = float(page.height) or 842.0
+    lines = [
+        _PdfLine(_table_rows_text(t.extract()), number, t.bbox[1], t.bbox[3], height, is_table=True)
+        for t in tables
+    ]
+    for raw in page.extract_text_lines(return_chars=True, strip=True):
+        middle_x, middle_y = (raw["x0"] + raw["x1"]) / 2, (raw["top"] + raw["bottom"]) / 2
+        if any(x0 <= middle_x <= x1 and top <= middle_y <= bottom for x0, top, x1, bottom in boxes):
+            continue
+        line = _pdf_line(raw, number, height)
+        if line is not None:
+            lines.append(line)
+    lines.sort(key=lambda line: line.top)
+    return lines
+
+
+def _pdf_line(raw: dict, page: int, page_height: float) -> _PdfLine | None:
+    text = _tidy_line(_UNMAPPED_GLYPH.sub("", _normalise(raw.get("text", ""))))
+    chars = [c for c in raw.get("chars", []) if str(c.get("text", "")).strip()]
+    if not text or not chars:
+        return None
+    sizes = Counter(round(float(c.get("size", 0)), 1) for c in chars)
+    bold_chars = sum(1 for c in chars if _BOLD_FONT.search(str(c.get("fontname", ""))))
+    size = sizes.most_common(1)[0][0]
+    gaps = [b["x0"] - a["x1"] for a, b in zip(chars, chars[1:])]
+    tabular = bool(gaps) and max(gaps) > 2.0 * max(size, 1.0)
+    bold = bold_chars >= 0.9 * len(chars)
+    return _PdfLine(text, page, float(raw["top"]), float(raw["bottom"]), page_height, size, bold, tabular)
+
+
+def _table_rows_text(rows: list[list[str | None]]) -> str:
+    rendered = []
+    for row in rows or []:
+        cells = [_tidy_line((cell or "").replace("\n", " ")) for cell in row]
+        if any(cells):
+            rendered.append(" | ".join(cells))
+    return "\n".join(rendered)
+
+
+def _drop_running_headers(lines: list[_PdfLine], page_count: int) -> list[_PdfLine]:
+    """Remove page numbers and headers/footers repeated in the page margins."""
+
+    def in_margin(line: _PdfLine) -> bool:
+        return line.bottom < 0.08 * line.page_height or line.top > 0.92 * line.page_height
+
+    def key(line: _PdfLine) -> str:  # "Page 3 of 9" and "Page 4 of 9" are the same footer
+        text = line.text.lower()
+        return re.sub(r"\d+", "#", text) if "page" in text else text
+
+    repeats = Counter(key(line) for line in lines if in_margin(line) and not line.is_table)
+    threshold = max(2, page_count // 2)
+
+    def is_running(line: _PdfLine) -> bool:
+        if line.is_table or not in_margin(line):
+            return False
+        repeated = page_count >= 2 and repeats[key(line)] >= threshold
+        return repeated or _PAGE_NUMBER.match(line.text) is not None
+
+    return [line for line in lines if not is_running(line)]
+
+
+def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
+    text_lines = [line for line in lines if not line.is_table]
+    body_size = _weighted_median_size(text_lines)
+    body_bold = sum(len(l.text) for l in text_lines if l.bold) > 0.5 * sum(len(l.text) for l in text_lines)
+    size_counts = Counter(l.size for l in text_lines if _is_larger(l.size, body_size))
+    heading_sizes = sorted(size_counts, reverse=True)
+    # a known section name in body text is a peer of the most used heading size
+    main_size = max(size_counts, key=lambda size: (size_counts[size], -size), default=None)
+    known_level = heading_sizes.index(main_size) + 1 if main_size is not None else 1
+    sub_level = len(heading_sizes) + 1
+
+    def heading_level(line: _PdfLine) -> int:
+        if line.is_table or line.tabular or not _short_line_shape_ok(line.text, 15):
+            return 0
+        if _is_larger(line.size, body_size):
+            return heading_sizes.index(line.size) + 1
+        if _is_known_heading(line.text):
+            return known_level
+        if line.bold and not body_bold and _short_line_shape_ok(line.text, 12) and line.text[0].isupper():
+            return sub_level
+        return 0
+
+    return _pdf_join(lines, heading_level)
+
+
+def _weighted_median_size(lines: list[_PdfLine]) -> float:
+    weights = Counter()
+    for line in lines:
+        weights[line.size] += len(line.text)
+    if not weights:
+        return 0.0
+    half, running = sum(weights.values()) / 2, 0
+    for size in sorted(weights):
+        running += weights[size]
+        if running >= half:
+            return size
+    return max(weights)
+
+
+def _is_larger(size: float, body_size: float) -> bool:
+    return size >= body_size * 1.15 and size - body_size >= 1.0
+
+
+def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -> list[_Block]:
+    """Headings become blocks (wrapped headings merged); text lines are joined into paragraphs."""
+    blocks: list[_Block] = []
+    paragraph: list[str] = []
+    previous: _PdfLine | None = None
+    previous_level = 0
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(_Block(_tidy_chunk("".join(paragraph))))
+            paragraph.clear()
+
+    for line in lines:
+        level = heading_level(line)
+        wrapped = previous is not None and level == previous_level and _continues(previous, line, heading=True)
+        if level and wrapped:
+            blocks[-1] = _heading(f"{blocks[-1].text} {line.text}", level)
+        elif level:
+            flush()
+            blocks.append(_heading(line.text, level))
+        elif line.is_table:
+            flush()
+            blocks.append(_Block(line.text))
+        else:
+            if paragraph and previous is not None:
+                paragraph.append(_line_joiner(previous, line))
+            paragraph.append(line.text)
+        previous, previous_level = line, level
+    flush()
+    return blocks
+
+
+def _continues(previous: _PdfLine, line: _PdfLine, *, heading: bool = False) -> bool:
+    """Is ``line`` the next line of the same paragraph/heading (same page, tight spacing)?"""
+    if previous.page != line.page or previous.is_table:
+        return False
+    if heading and (previous.size != line.size or previous.bold != line.bold):
+        return False
+    return line.top - previous.bottom < 0.5 * max(line.size, 1.0)
+
+
+def _line_joiner(previous: _PdfLine, line: _PdfLine) -> str:
+    if _BULLET.match(line.text):
+        return "\n"
+    if previous.page != line.page:
+        return " " if not _SENTENCE_END.search(previous.text) else "\n\n"
+    if not _continues(previous, line):
+        return "\n\n"
+    return "" if previous.text.endswith("-") else " "

@@ -1,0 +1,248 @@
+"""Assembly, shared by every format: a ``_Draft``'s blocks become the document's sections.
+It picks the title, folds Markdown outlines (outline.py), builds the sections and normalises
+their levels, checks the document's length, splits over-long sections into parts ("Title (part 2
+of 3)"), bounds the number of sections (MAX_SECTIONS) and gives each section its stable key."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from .blocks import _Block, _Draft
+from .cleaning import _MANY_BREAKS, _tidy_line
+from .errors import _empty, _too_long
+from .headings import _is_known_heading
+from .marks import _shift_marks, _slice_marks
+from .model import MAX_SECTIONS, MAX_TITLE_CHARS, ParsedDocument, ParsedSection, ParseLimits
+from .outline import _fold_outline
+
+
+def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> ParsedDocument:
+    blocks = [b for b in draft.blocks if b.text]
+    if not blocks:
+        scan = "no selectable text was found (it may be a scanned image; run OCR on it or export it with text)"
+        raise _empty(name, scan if kind == "pdf" else "")
+    visible_title = _choose_visible_title(blocks)
+    title = visible_title or _useful_meta_title(draft.meta_title)
+    if kind == "md":
+        blocks = _fold_outline(blocks)
+    sections = _normalise_levels(_build_sections(blocks, title))
+    total = sum(len(section.text) for section in sections)
+    if total > limits.max_document_chars:
+        raise _too_long(name, f"{total:,}", limits)
+    sections = _split_long_sections(sections, limits.max_section_chars)
+    sections = _limit_sections(sections, MAX_SECTIONS, limits.max_section_chars)
+    _set_keys(sections)
+    return ParsedDocument(kind=kind, sections=sections, title=title)
+
+
+def _slug(title: str) -> str:
+    import unicodedata
+
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:40].strip("-") or "section"
+
+
+def _set_keys(sections: list[ParsedSection]) -> None:
+    """Stable keys: the slugs of the titles from the outermost heading down, joined by "_",
+    and "__2", "__3" for a later section with the same path."""
+    path: list[tuple[int, str]] = []
+    seen: Counter = Counter()
+    for section in sections:
+        while path and path[-1][0] >= section.level:
+            path.pop()
+        path.append((section.level, _slug(section.title)))
+        key = "_".join(slug for _, slug in path)[:120]
+        seen[key] += 1
+        section.key = key if seen[key] == 1 else f"{key}__{seen[key]}"
+        section.marks = [[start, end, kind, attr] for start, end, kind, attr in section.marks]
+
+
+def _split_long_sections(sections: list[ParsedSection], max_chars: int) -> list[ParsedSection]:
+    """A section longer than ``max_chars`` becomes parts titled "Title (part 2 of 3)"."""
+    out: list[ParsedSection] = []
+    for section in sections:
+        if len(section.text) <= max_chars:
+            out.append(section)
+            continue
+        pieces = _split_text(section.text, max_chars)
+        cursor = 0
+        for number, piece in enumerate(pieces, 1):
+            suffix = f" (part {number} of {len(pieces)})"
+            title = section.title[: MAX_TITLE_CHARS - len(suffix)].rstrip() + suffix
+            at = section.text.find(piece, cursor)  # each piece is an exact slice, in order
+            cursor = at + len(piece) if at >= 0 else cursor
+            marks = _slice_marks(section.marks, at, at + len(piece)) if at >= 0 else []
+            out.append(ParsedSection(title, piece, section.level, marks))
+    return out
+
+
+def _split_text(text: str, max_chars: int) -> list[str]:
+    """Pieces of at most ``max_chars`` and about equal length, each an exact (stripped) slice of
+    ``text``, cut at the paragraph break nearest the piece's target length, else line break,
+    else sentence end, else space, else anywhere."""
+    max_chars = max(max_chars, 100)
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > max_chars:
+        remaining = len(text) - start
+        parts = -(-remaining * 20 // (max_chars * 19))  # 5% slack, so a cut just short still fits
+        target = start + -(-remaining // parts)
+        limit = start + max_chars
+        cut = -1
+        for separator in ("\n\n", "\n", ". ", " "):
+            before = text.rfind(separator, start + (target - start) // 2, target)
+            after = text.find(separator, target, limit - len(separator) + 1)
+            found = [c + len(separator) for c in (before, after) if c > start]
+            if found:
+                cut = min(found, key=lambda c: abs(c - target))
+                break
+        if cut <= start:
+            cut = target
+        piece = text[start:cut].strip()
+        if piece:
+            pieces.append(piece)
+        start = cut
+    tail = text[start:].strip()
+    if tail:
+        pieces.append(tail)
+    return pieces
+
+
+def _choose_visible_title(blocks: list[_Block]) -> str | None:
+    """An explicit title block, or a first heading that sits above all the others."""
+    explicit = next((b for b in blocks if b.is_title), None)
+    if explicit:
+        return explicit.text
+    first = blocks[0]
+    if not first.heading or _is_known_heading(first.text):
+        return None
+    others = [b.level for b in blocks[1:] if b.heading]
+    if others and min(others) < first.level:
+        return None
+    if all(level > first.level for level in others):
+        first.is_title = True  # its section is kept only if it has text of its own
+    return first.text
+
+
+def _useful_meta_title(title: Any) -> str | None:
+    if not isinstance(title, str):
+        return None
+    title = _tidy_line(re.sub(r"^Microsoft Word - ", "", title))
+    title = re.sub(r"\.(docx?|pdf|md|txt)$", "", title, flags=re.IGNORECASE)
+    generic = {"", "untitled", "(anonymous)", "document", "title", "template", "(unspecified)"}
+    if title.lower() in generic or re.fullmatch(r"document\d*", title, re.IGNORECASE):
+        return None
+    return title[:MAX_TITLE_CHARS]
+
+
+def _build_sections(blocks: list[_Block], title: str | None) -> list[tuple[ParsedSection, bool]]:
+    """Sections in order, each flagged True when it is the preamble/title section."""
+    has_headings = any(b.heading for b in blocks)
+    sections: list[tuple[ParsedSection, bool]] = []
+    current = ParsedSection(title or ("Preamble" if has_headings else "Document"), "", 1)
+    front = True  # the preamble / title section is dropped when it has no text
+    chunks: list[_Block] = []
+
+    def flush() -> None:
+        joined = "\n\n".join(chunk.text for chunk in chunks)
+        current.text = _MANY_BREAKS.sub("\n\n", joined).strip()
+        if current.text == joined:  # the marks keep their offsets (else, never for Markdown: none)
+            offset = 0
+            for chunk in chunks:
+                current.marks.extend(_shift_marks(chunk.marks, offset))
+                offset += len(chunk.text) + 2
+        if current.text or not front:
+            sections.append((current, front))
+
+    for block in blocks:
+        if block.heading:
+            flush()
+            current, front, chunks = ParsedSection(block.text, "", block.level), block.is_title, []
+        else:
+            chunks.append(block)
+    flush()
+    if not sections:  # only a title: keep it so the caller still has one section
+        sections.append((ParsedSection(current.title, "", 1), True))
+    return sections
+
+
+def _normalise_levels(flagged: list[tuple[ParsedSection, bool]]) -> list[ParsedSection]:
+    """Preamble/title sections get level 1; other levels shift so the outermost is 1."""
+    levels = [section.level for section, front in flagged if not front]
+    shift = min(levels) - 1 if levels else 0
+    for section, front in flagged:
+        section.level = 1 if front else section.level - shift
+    return [section for section, _ in flagged]
+
+
+def _limit_sections(sections: list[ParsedSection], limit: int, max_chars: int | None = None) -> list[ParsedSection]:
+    """Merge the smallest sections into the one before them until at most ``limit`` remain.
+
+    A merge that would make a section longer than ``max_chars`` is skipped; if that leaves too
+    many sections, consecutive sections are packed up to ``max_chars`` instead. Only when even
+    that cannot reach ``limit`` (settings with a tiny section cap) does the count win over the cap."""
+    excess = len(sections) - limit
+    if excess <= 0:
+        return sections
+    cap = max_chars if max_chars is not None else float("inf")
+    size = [len(s.text) + len(s.title) + 2 for s in sections]
+    kept = [True] * len(sections)
+    owner = list(range(len(sections)))  # merged sections point towards the one they joined
+
+    def find(index: int) -> int:
+        while not kept[index]:
+            owner[index] = owner[owner[index]]
+            index = owner[index]
+        return index
+
+    merged = 0
+    for index in sorted(range(1, len(sections)), key=lambda i: (size[i], i)):
+        if merged >= excess:
+            break
+        into = find(index - 1)
+        if size[into] + size[index] > cap:
+            continue
+        size[into] += size[index]
+        kept[index], owner[index] = False, into
+        merged += 1
+    if merged < excess and max_chars is not None:
+        packed = _pack_sections(sections, max_chars)
+        if len(packed) <= limit:
+            return packed
+        return _limit_sections(sections, limit, None)
+    return _merge_into_previous(sections, kept)
+
+
+def _pack_sections(sections: list[ParsedSection], max_chars: int) -> list[ParsedSection]:
+    """Consecutive sections packed together while the result stays within ``max_chars``."""
+    kept = [True] * len(sections)
+    current = len(sections[0].text) + 2 if sections else 0
+    for index in range(1, len(sections)):
+        grown = current + len(sections[index].text) + len(sections[index].title) + 4
+        if grown <= max_chars:
+            kept[index], current = False, grown
+        else:
+            current = len(sections[index].text) + 2
+    return _merge_into_previous(sections, kept)
+
+
+def _merge_into_previous(sections: list[ParsedSection], kept: list[bool]) -> list[ParsedSection]:
+    """Sections not kept become titled paragraphs of the kept section before them."""
+    groups: list[tuple[ParsedSection, list[tuple[str, list]]]] = []
+    for index, section in enumerate(sections):
+        if not kept[index] and groups:
+            title_mark = [(0, len(section.title), "h", str(section.level))]
+            groups[-1][1].extend(part for part in ((section.title, title_mark), (section.text, section.marks))
+                                 if part[0])
+        else:
+            groups.append((section, [(section.text, section.marks)] if section.text else []))
+    for section, parts in groups:
+        section.text = "\n\n".join(text for text, _ in parts)
+        marks, offset = [], 0
+        for text, part_marks in parts:
+            marks.extend(_shift_marks(part_marks, offset))
+            offset += len(text) + 2
+        section.marks = marks
+    return [section for section, _ in groups]
