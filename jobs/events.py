@@ -107,6 +107,20 @@ def id_key(event_id: str) -> tuple[int, int]:
 # ARGV[9] audit: '' (not audited), 'yes', or 'job' (audited when the job's record is an analysis),
 # ARGV[10] the audit entry's JSON body,
 # ARGV[11] number of writes, then per write: op, key index, field, value
+#
+# The job state (KEYS[3], rl:{rid}:jobstate) is the gate's own record of each job: job id ->
+# "<status>:<attempt>", status one of models.JOB_STATUSES, attempt the one that set it ("0" before any
+# start). Guards: 'create' needs no state yet; 'start' needs a non-terminal state and an attempt
+# not older than the recorded one; 'live' needs "active" at this very attempt; 'end' needs a
+# non-terminal state and, when an attempt is given, not another attempt's "active".
+# Why a second state beside SAQ's job record: the gate reads and writes it in the same script as
+# the event, and that script touches only the review's keys (one hash slot); SAQ's record lives
+# under saq:job:..., is written by SAQ's own transactions, and does not know of a cancel sent
+# from a socket before any worker heard of it.
+# Why one "status:attempt" string rather than two fields or JSON: the two halves change together
+# in one HSET and are read together in one HGET, and Store (snapshot, job, unfinished_jobs) reads
+# this very encoding from reviews already in Redis: a new shape would have to change those
+# readers and every stored review at once, for no change in what the gate decides.
 PUBLISH_LUA = r"""
 local review = KEYS[#KEYS]
 if redis.call('EXISTS', review) == 0 then return {'dropped', 'no review'} end

@@ -36,7 +36,8 @@ class JobFailed(Exception):
 class JobRun:
     def __init__(self, *, redis: Redis, publisher: Publisher, job: Job | None, rid: str, job_id: str,
                  section_id: str | None = None, progress_interval: float = 0.15,
-                 heartbeat_interval: float = 2.0, worker_id: str | None = None) -> None:
+                 heartbeat_interval: float = 2.0, worker_id: str | None = None,
+                 started: Published | None = None) -> None:
         self.redis = redis
         self.publisher = publisher
         self.job = job
@@ -53,17 +54,16 @@ class JobRun:
         self._closing = False
         self.items_added = 0
         self.worker_id = worker_id
+        self.started = started  # job.started as the worker's before_process hook published it
 
     # ------------------------------------------------------------ lifecycle ---
     async def start(self) -> None:
-        """job.started (usually already published by the queue, in the same round trip that
-        marked the job active: `RedlineQueue._update`), then the heartbeat."""
-        started = getattr(getattr(self.job, "queue", None), "started_events", None)
-        pub = started.pop(self.job.id, None) if started is not None else None  # type: ignore[union-attr]
+        """job.started (usually already published by the worker's before_process hook, just
+        after SAQ marked the job active: `worker.announce_start`), then the heartbeat."""
+        pub = self.started
         if pub is None:
-            kind, data, writes = started_event(self.rid, self.job_id, self.section_id, self.attempt, self.worker_id)
-            pub = await self.publisher.publish(self.rid, kind, data, writes=writes, job_id=self.job_id,
-                                               attempt=self.attempt, guard="start", job_status="active")
+            pub = await publish_started(self.publisher, self.rid, self.job_id, self.section_id, self.attempt,
+                                        self.worker_id)
         self._check(pub)
         if self.attempt > 1:
             await self._remove_earlier_items()
@@ -195,6 +195,15 @@ def started_event(rid: str, job_id: str, section_id: str | None, attempt: int,
     if worker_id:
         data["worker"] = worker_id
     return "job.started", data, writes
+
+
+async def publish_started(publisher: Publisher, rid: str, job_id: str, section_id: str | None, attempt: int,
+                          worker_id: str | None) -> Published:
+    """Publish job.started through the gate's "start" guard: the job's state becomes active at
+    this attempt, so every event of an earlier attempt is dropped from now on."""
+    kind, data, writes = started_event(rid, job_id, section_id, attempt, worker_id)
+    return await publisher.publish(rid, kind, data, writes=writes, job_id=job_id, attempt=attempt, guard="start",
+                                   job_status="active")
 
 
 def terminal_event(rid: str, job_id: str, status: str, *, section_id: str | None, error: str | None = None,

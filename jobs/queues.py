@@ -15,12 +15,13 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 from saq import Job, Status
+from saq.job import TERMINAL_STATUSES
 from saq.queue.redis import RedisQueue
 from saq.utils import now, seconds
 
 from redline.jobs import fleet_metrics
-from redline.jobs.events import Published, Publisher
-from redline.jobs.jobrun import end_job, started_event, terminal_event
+from redline.jobs.events import Publisher
+from redline.jobs.jobrun import end_job, terminal_event
 from redline.jobs.keys import CANCEL_CHANNEL, rid_of_job
 from redline.jobs.models import TERMINAL_JOB_STATUSES, JobKind, JobRecord
 from redline.jobs.settings import Settings
@@ -31,16 +32,23 @@ log = logging.getLogger("redline.jobs")
 QUEUE_OF: dict[str, str] = {"analyze": "analysis", "chat": "chat", "test": "test"}
 FUNCTION_OF: dict[str, str] = {"analyze": "analyze_section", "chat": "answer_chat", "test": "test_model"}
 SWEPT_MESSAGE = "The worker running this job stopped responding"
-SWEEP_LUA = """
-local id_jobs = {}
-if redis.call('EXISTS', KEYS[1]) == 0 then
-    redis.call('SETEX', KEYS[1], ARGV[1], 1)
-    for i, v in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-        id_jobs[i] = {v, redis.call('GET', v)}
-    end
-end
-return id_jobs
-"""
+
+
+def orphaned(job: Job) -> bool:
+    """Whether a job in the active list was left by a dead worker (the sweep's rule).
+
+    SAQ's own rule is "status is not active, or stuck". But a worker's dequeue moves a job
+    into the active list while its stored status is still "queued", until the worker's next
+    write a few milliseconds later; SAQ's rule sweeps such a job now and then with a short
+    sweep interval (tobymao/saq#124, #277). Here a job that is not active yet is orphaned
+    only after its heartbeat's worth of time (10 s without one). A job that finished since
+    it was listed is never orphaned.
+    """
+    if job.status in TERMINAL_STATUSES:
+        return False
+    if job.stuck:
+        return True
+    return job.status != Status.ACTIVE and seconds(now() - max(job.touched, job.queued)) > (job.heartbeat or 10)
 
 
 def short_error(error: str | None) -> str:
@@ -56,8 +64,11 @@ def short_error(error: str | None) -> str:
 class RedlineQueue(RedisQueue):
     """A SAQ queue that turns every way a job ends into the review's terminal event.
 
-    Completed, failed (out of attempts), swept and aborted jobs all pass through
-    `_finish`; the event script's gate keeps only the first terminal event.
+    It goes through SAQ's public surface (`update`, `abort`, `retry`, `finish`, the
+    worker's `before_process` hook: see `worker.announce_start`) except in two places
+    where SAQ has no hook, each overridden once and small: `sweep` (the limbo rule) and
+    `_finish` (the terminal event inside SAQ's finishing MULTI). docs/architecture.md
+    ("A hook SAQ would need") names the hooks that would remove them.
     """
 
     def __init__(self, redis: Redis, publisher: Publisher, *, name: str, sweep_abort_wait: float = 1.0) -> None:
@@ -65,34 +76,31 @@ class RedlineQueue(RedisQueue):
         self.publisher = publisher
         self.sweep_abort_wait = sweep_abort_wait
         self.metrics = fleet_metrics.Recorder(redis)
-        self.started_events: dict[str, Published] = {}  # job id -> its job.started, published by `_update`
 
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
-        """SAQ's sweep, made safe for a short sweep interval.
+        """SAQ's sweep with a different rule for what is orphaned. Override kept because SAQ
+        has no hook for that rule (see `orphaned`).
 
-        SAQ sweeps every job in the active list whose status is not "active" — but a job
-        just moved there by a worker's dequeue is still "queued" for a few milliseconds,
-        so a frequent sweep would abort healthy jobs. Here a job is swept only when its
-        heartbeat (or timeout) has lapsed, or when it has sat in the active list without
-        becoming active for longer than its heartbeat. SAQ waits `abort` seconds for a
-        dead worker to confirm an abort: we don't wait long.
+        Same lock key and the same steps as SAQ's (abort, wait for the dead worker, retry or
+        finish), through SAQ's public methods; the listing is two plain reads instead of SAQ's
+        script, safe because `orphaned` skips a job that finished in between. The wait for a
+        dead worker to confirm the abort is ours (`sweep_abort_wait`): SAQ's Worker passes no
+        `abort`, and its 5 s default would delay the retry of every swept job by 5 s.
         """
-        if not self._cleanup_script:
-            self._cleanup_script = self.redis.register_script(SWEEP_LUA)
-        id_jobs = await self._cleanup_script(keys=[self._sweep, self._active], args=[max(1, int(lock))],
-                                             client=self.redis)
-        swept = []
-        current = now()
-        for job_id, job_bytes in id_jobs:
-            job = self.deserialize(job_bytes)
-            if job is None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            locked, ids = await pipe.set(self._sweep, 1, ex=max(1, int(lock)), nx=True).lrange(
+                self._active, 0, -1).execute()
+        if not locked or not ids:
+            return []  # another worker holds this round (or nothing is running)
+        swept: list[str] = []
+        for job_id, raw in zip(ids, await self.redis.mget(ids)):
+            job = self.deserialize(raw)
+            if job is None:  # its record expired: take it off the lists, as SAQ does
                 swept.append(job_id)
                 async with self.redis.pipeline(transaction=True) as pipe:
                     await pipe.lrem(self._active, 0, job_id).zrem(self._incomplete, job_id).execute()
                 continue
-            limbo = job.status != Status.ACTIVE and seconds(current - max(job.touched, job.queued)) > (
-                job.heartbeat or 10)
-            if not (job.stuck or limbo):
+            if not orphaned(job):
                 continue
             log.warning("sweeping job %s of a worker that stopped responding", job.key)
             swept.append(job_id)
@@ -107,40 +115,17 @@ class RedlineQueue(RedisQueue):
                 await self.finish(job, Status.ABORTED, error=self.swept_error_message)
         return [j.decode() if isinstance(j, bytes) else j for j in swept]
 
-    async def _update(self, job: Job, status: Status | None = None, **kwargs: Any) -> None:
-        """SAQ's update (store the job, tell its listeners) in one round trip instead of two.
-        When a worker marks a Redline job active, its job.started event goes in the same
-        round trip; `JobRun.start` picks up the result from `started_events`."""
-        starting = status == Status.ACTIVE  # a worker took the job (a heartbeat passes no status)
-        if not status:
-            stored = await self.job(job.key)
-            status = stored.status if stored else None
-        job.status = status or job.status
-        kw = job.kwargs or {}
-        event = None
-        if starting and kw.get("rid") and kw.get("job_id"):
-            kind, data, writes = started_event(kw["rid"], kw["job_id"], kw.get("section_id"), job.attempts,
-                                               job.worker_id)
-            event = self.publisher.script_args(kw["rid"], kind, data, writes=writes, job_id=kw["job_id"],
-                                               attempt=job.attempts, guard="start", job_status="active")
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(job.id, self.serialize(job)).publish(job.id, job.status)
-            if event is not None:
-                self.publisher.queue_in(pipe, *event)
-            replies = await pipe.execute(raise_on_error=False)
-        for reply in replies[:2]:
-            if isinstance(reply, Exception):
-                raise reply
-        if event is not None and not isinstance(replies[2], Exception):  # else JobRun.start publishes it
-            self.started_events[job.id] = self.publisher.parse(replies[2])
-
     async def _finish(self, job: Job, status: Status, *, result: Any = None, error: str | None = None,
                       **kwargs: Any) -> None:
         """SAQ's finish and the review's terminal event in ONE atomic step (and one round trip).
 
         Every way a job ends (completed, failed out of attempts, swept, aborted) comes here;
-        the event script's gate keeps only the first terminal event of a job."""
-        self.started_events.pop(job.id, None)  # its task never picked it up (it did not get to start)
+        the event script's gate keeps only the first terminal event of a job. Override kept
+        because SAQ has no hook to add commands to its finishing MULTI: finishing first and
+        publishing after would leave a job finished in SAQ that its review never hears end
+        (a worker dying in between), and publishing first would show the job done while SAQ
+        still counts it active. The SAQ half below is `RedisQueue._finish` of SAQ 0.26
+        (its notify moved inside the MULTI); a SAQ upgrade must check it still matches."""
         kw = job.kwargs or {}
         rid, job_id = kw.get("rid"), kw.get("job_id")
         if not rid or not job_id:

@@ -25,7 +25,7 @@ def _run(ctx: dict[str, Any], rid: str, job_id: str, section_id: str | None) -> 
     return JobRun(redis=rt.redis, publisher=rt.publisher, job=ctx.get("job"), rid=rid, job_id=job_id,
                   section_id=section_id, progress_interval=s.progress_interval_s,
                   heartbeat_interval=max(0.5, s.job_heartbeat_s / 4),
-                  worker_id=getattr(ctx.get("worker"), "id", None))
+                  worker_id=getattr(ctx.get("worker"), "id", None), started=ctx.get("started"))
 
 
 async def _record_usage(run: JobRun, usage: Usage, total: Usage) -> None:

@@ -15,6 +15,7 @@ from saq import Worker
 
 from redline.jobs import tasks
 from redline.jobs.events import Publisher
+from redline.jobs.jobrun import publish_started
 from redline.jobs.keys import CANCEL_CHANNEL
 from redline.jobs.queues import RedlineQueue, make_queues
 from redline.jobs.reviewers.base import Reviewer
@@ -47,6 +48,23 @@ def make_reviewer(settings: Settings, redis: Redis) -> Reviewer:
     return OfflineReviewer(settings)
 
 
+async def announce_start(ctx: dict[str, Any]) -> None:
+    """SAQ's before_process hook: publish job.started right after the worker marked the job
+    active and before its task runs; the task's `JobRun` finds the result in `ctx["started"]`
+    (SAQ hands the task this same ctx). If Redis failed here, `JobRun.start` publishes it
+    itself. Raising would make SAQ retry the job, so nothing is raised."""
+    job = ctx["job"]
+    kw = job.kwargs or {}
+    if not kw.get("rid") or not kw.get("job_id"):
+        return
+    try:
+        ctx["started"] = await publish_started(ctx["rt"].publisher, kw["rid"], kw["job_id"], kw.get("section_id"),
+                                               job.attempts, job.worker_id)
+    except Exception as e:
+        log.warning("job.started of %s not published before its task: %r", kw["job_id"], e,
+                    extra={"review_id": kw["rid"], "job_id": kw["job_id"]})
+
+
 class WorkerGroup:
     """One SAQ Worker per queue in one process, plus the cancel listener."""
 
@@ -64,6 +82,7 @@ class WorkerGroup:
         concurrency_of = {"analysis": n, "chat": max(2, n // 2), "test": 2}
         self.workers = [
             Worker(q, functions[name], concurrency=concurrency_of[name], startup=self._startup,
+                   before_process=announce_start,
                    dequeue_timeout=2.0,  # below the Redis socket timeout: an idle BLMOVE returns, not times out
                    timers=timers, shutdown_grace_period_s=None, cancellation_hard_deadline_s=2.0,
                    metadata={"queue": name})
