@@ -284,6 +284,14 @@ async def read_audit(redis: Redis, rid: str) -> list[dict[str, Any]]:
         start = "(" + out[-1]["id"]
 
 
+def job_state(raw: bytes | str | None) -> tuple[str, int]:
+    """(status, attempt) of a job from its gate record ("status:attempt", see PUBLISH_LUA); a job
+    with none yet is queued, attempt 0."""
+    text = (raw.decode() if isinstance(raw, bytes) else raw) or "queued:0"
+    status, _, attempt = text.partition(":")
+    return status, int(attempt) if attempt.isdigit() else 0
+
+
 @dataclass(frozen=True, slots=True)
 class Write:
     """A data write done in the same atomic step as the event."""

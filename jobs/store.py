@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from redline.jobs.events import Publisher, Published, Write, dumps, gone_frame, read_audit, section_state
+from redline.jobs.events import (Publisher, Published, Write, dumps, gone_frame, job_state, read_audit,
+                                 section_state)
 from redline.jobs.keys import REVIEWS_INDEX, ReviewKeys
 from redline.jobs.models import DECISION_FIELDS, UNFINISHED_JOB_STATUSES, ChatMessage, Item, JobRecord, Section, iso_time
 
@@ -142,7 +143,7 @@ class Store:
         job_list = []
         for jid, raw in jobs.items():
             rec = orjson.loads(raw)
-            status, _, _ = _s(jobstate.get(jid, b"queued:0")).partition(":")
+            status, _ = job_state(jobstate.get(jid))
             rec["status"] = status
             rec["progress"] = float(jobprog.get(jid, 0) or 0)
             if jid in jobresult:
@@ -292,15 +293,15 @@ class Store:
         if not rec:
             return None
         out = orjson.loads(rec)
-        status, _, attempt = _s(state or b"queued:0").partition(":")
-        out.update(status=status, attempt=int(attempt or 0), progress=float(progress or 0))
+        status, attempt = job_state(state)
+        out.update(status=status, attempt=attempt, progress=float(progress or 0))
         if result:
             out.update(orjson.loads(result))
         return out
 
     async def unfinished_jobs(self, rid: str) -> list[str]:
         raw = await self.redis.hgetall(ReviewKeys(rid).jobstate)
-        return [_s(j) for j, st in raw.items() if _s(st).split(":")[0] in UNFINISHED_JOB_STATUSES]
+        return [_s(j) for j, st in raw.items() if job_state(st)[0] in UNFINISHED_JOB_STATUSES]
 
 
 @dataclass(frozen=True, slots=True)
