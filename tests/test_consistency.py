@@ -21,6 +21,10 @@ def doc(*parts: tuple[str, str] | tuple[str, str, int]) -> list[Section]:
     return out
 
 
+# Findings about something missing, or about a heading (not part of the section's text), have no quote.
+QUOTELESS = ("empty section", "duration not stated", "heading numbering")
+
+
 def run(sections: list[Section]) -> list[tuple[Section, Finding]]:
     """All findings of both modules, checking every quote and related quote is exact."""
     by_id = {s.id: s for s in sections}
@@ -29,7 +33,7 @@ def run(sections: list[Section]) -> list[tuple[Section, Finding]]:
     out = []
     for s in sections:
         for f in got[s.id] + hygiene.section_findings(s, sections):
-            assert f.quote is None and "empty section" in f.category or f.quote and f.quote in s.text, \
+            assert f.quote is None and f.category.endswith(QUOTELESS) or f.quote and f.quote in s.text, \
                 (f.category, f.quote)
             if f.related_quote is not None or f.related_section_id is not None:
                 assert f.related_section_id in by_id, f
@@ -320,3 +324,222 @@ def test_certain_fixes_come_as_replacements():
     doubled = found["spelling: doubled word"]
     assert doubled.quote == "from from" and doubled.replacement == "from"
     assert all(f.replacement is None for c, f in found.items() if not c.startswith("spelling"))
+
+
+# ---------------------------------------------------------------------------------------------
+# what a software post-mortem must establish (postmortem.py) and its follow-ups (followups.py)
+# ---------------------------------------------------------------------------------------------
+
+OUTAGE_TIMELINE = ("Timeline", "All times in CET\n\n"
+                   "- 07:28 Problem is identified: launch success rate at zero, pods on two nodes are Unknown.\n"
+                   "- 07:33 We cordon the bad nodes and delete the stuck hub pod.\n"
+                   "- 08:05 The hub pod is rescheduled on a healthy node and launches succeed again.")
+
+
+def test_action_list_without_owners_is_one_finding_quoting_the_open_items():
+    """The shape of a mybinder post-mortem: sub-lists under "Action items", one item tracked
+    (#365), one done, the others with no owner or date: said once, where the open ones start."""
+    secs = doc(("Summary", "The hub pod could not release its volume claim after a node failure, so the "
+                           "deploy of new pods failed for 40 minutes."), OUTAGE_TIMELINE,
+               ("Action items", "", 1),
+               ("Process improvements", "1. Add a non-stackdriver alerting service (currently blocking on #365)\n"
+                                        "2. Move the hub to a dedicated node pool (done)", 2),
+               ("Documentation improvements", "1. Document how to check if a PVC hasn't been released.\n"
+                                              "2. Document how to force-delete pods in an Unknown state.", 2),
+               ("Technical improvements", "1. Store the prometheus data on a persistent disk.", 2))
+    found = having(run(secs), "actions")
+    assert len(found) == 1
+    s, f = found[0]
+    assert s.title == "Documentation improvements" and f.risk == "medium"
+    assert f.quote == ("1. Document how to check if a PVC hasn't been released.\n"
+                       "2. Document how to force-delete pods in an Unknown state.")[3:]
+    assert f.description.startswith("3 of the 5 action items")
+
+
+def test_done_tracked_and_owned_actions_and_advice_to_readers_are_quiet():
+    secs = doc(("Summary", "The API servers returned 503 errors after a deploy; the release was rolled back "
+                           "within 30 minutes."), OUTAGE_TIMELINE,
+               ("Action items", "- Fix the health check (merged in #1204)\n"
+                                "- Add a disk alert, owner: @dana, due 2024-06-30\n"
+                                "- [x] Rotate the deploy token\n"
+                                "- Added a 5xx alert to the release dashboard"),
+               ("Mitigation", "- Roll back the release\n- Drain the bad node"),
+               ("Call to action", "- If you have a dormant account, consider removing it.\n"
+                                  "- Use a hardware key for 2FA on your account."))
+    assert having(run(secs), "actions") == []
+
+
+def test_open_commitment_in_prose_when_there_is_no_action_list():
+    secs = doc(("Summary", "- 4 PyPI user accounts were phished\n- 2 API tokens were revoked\n"
+                           "- 2 malware releases of the package were removed\n- The phishing domain's DNS is down"),
+               ("Abuse reporting", "Our reports to the CDN were rejected as invalid. We don't know why they "
+                                   "were rejected, but we will review and determine if future reports could be "
+                                   "made more actionable."),
+               ("Details", "We will not be releasing the usernames involved publicly."))
+    found = having(run(secs), "actions")
+    assert [(s.id, f.quote) for s, f in found] == [
+        ("s2", "but we will review and determine if future reports could be made more actionable.")]
+    assert found[0][1].risk == "low"
+
+
+def test_hedged_cause_is_not_an_established_root_cause():
+    secs = doc(("Summary", "Build logs were not shown for new builds. Fixed by removing the node that had no "
+                           "IP address in its metadata."), OUTAGE_TIMELINE,
+               ("What went wrong", "- It was very difficult to identify the root cause of the issue, in part "
+                                   "because it appears to be a bug in the kubernetes master.\n"
+                                   "- The node's lost addresses were likely a direct symptom of the problem."))
+    found = having(run(secs), "root cause")
+    assert len(found) == 1 and found[0][0].id == "s3"
+    assert found[0][1].quote.startswith("It was very difficult") and found[0][1].risk == "medium"
+
+
+def test_hedges_that_are_not_about_the_cause_are_quiet():
+    """Appropriate hedging about what cannot be known, a causal aside after the hedge, a symptom,
+    and the guesses a timeline records as they were made."""
+    secs = doc(("Summary", "We cannot know for certain, but it appears that the attackers sent emails to "
+                           "addresses found in package metadata, which is public due to users putting them in "
+                           "their setup.py files. The node loss was likely a symptom of the problem."),
+               ("Timeline", "All times in UTC\n\n- 07:39 The hub pod cannot start, presumably because the old "
+                            "pod still holds the claim.\n- 08:05 The hub pod is rescheduled and the deploy "
+                            "succeeds; service restored after 26 minutes."))
+    assert having(run(secs), "root cause") == []
+
+
+def test_vague_impact_in_the_summary():
+    secs = doc(("Summary", "Attackers modified GitHub Actions workflows in many repositories, many of which had "
+                           "PyPI tokens stored as secrets. While the attackers successfully exfiltrated some "
+                           "tokens, they do not appear to have used them on PyPI."),
+               ("Impact", "Many of these downloads are from package mirrors."))
+    found = having(run(secs), "impact: vague")
+    assert len(found) == 1 and found[0][0].id == "s1"
+    assert found[0][1].quote.startswith("While the attackers successfully exfiltrated some tokens")
+    assert '"some tokens"' in found[0][1].description
+
+
+def test_duration_not_stated():
+    # the timeline says it was resolved, but not when
+    resolved = doc(("Summary", "- 4 user accounts were phished\n- The phishing domain was taken down"),
+                   ("Timeline of events", "Times are in UTC.\n\n2025-07-28 Monday\n"
+                                          "- 12:20 UTC: The registrar places the phishing domain on hold.\n"
+                                          "- 12:54 UTC: The package owner confirms removal of the release and token.\n\n"
+                                          "Incident is considered resolved, admins continue to monitor the situation."))
+    found = having(run(resolved), "duration not stated")
+    assert [(s.id, f.quote) for s, f in found] == [
+        ("s2", "Incident is considered resolved, admins continue to monitor the situation.")]
+    # "after a few hours we noticed": the start is never given
+    vague = doc(("Summary", "After a few hours we noticed that the hub wasn't spawning any new users."),
+                OUTAGE_TIMELINE)
+    found = having(run(vague), "duration not stated")
+    assert [f.quote for _, f in found] == ["After a few hours we noticed that the hub wasn't spawning any new users."]
+    # nothing at all: on the summary, without a quote
+    silent = doc(("Summary", "For new builds users did not see the build logs. Fixed by removing a node."),
+                 OUTAGE_TIMELINE)
+    found = having(run(silent), "duration not stated")
+    assert [(s.id, f.quote) for s, f in found] == [("s1", None)]
+    # a stated duration (even as "resolved in"), or a previous incident's: quiet / not counted
+    stated = doc(("Summary", "The deploy broke new pods; the incident was resolved in 2 hours and 2 minutes."),
+                 OUTAGE_TIMELINE)
+    assert having(run(stated), "duration not stated") == []
+
+
+def test_label_colon_clock_times_are_timeline_entries():
+    """'- 01:38: alerts fired' (a colon after the time) is an entry like '- 01:38 alerts fired'."""
+    secs = doc(("Summary", "The docs.rs website went down because the disk was full."),
+               ("Timeline of events", "Unless otherwise noted all events happened on 2019-10-21, and all times "
+                                      "are in UTC.\n- 01:38: alerts fired for the website being down\n"
+                                      "- 02:06: CDN propagated the changes, docs.rs back online\n"
+                                      "- 01:52: the backup contact proposed to increase disk space"))
+    found = having(run(secs), "order")
+    assert [f.quote for _, f in found] == ["- 01:52: the backup contact proposed to increase disk space"]
+
+
+def test_a_later_event_folded_into_the_timeline():
+    secs = doc(("Summary", "Nodes went bad and the hub could not release its volume claim."),
+               ("Timeline", "All times in CET\n\n2018-03-13 07:28\n\nProblem is identified.\n\n08:05\n\n"
+                            "The hub pod is rescheduled and launches succeed.\n\n13:34\n\nStuck pods are "
+                            "force-deleted and services recover.\n\n2018-03-21 06:30\n\nWe discover that another "
+                            "node has entered \"NodeLost\" state. Grafana is down."))
+    found = having(run(secs), "separate event")
+    assert [f.quote for _, f in found] == ['We discover that another node has entered "NodeLost" state.']
+    assert found[0][1].related_quote == "13:34"
+    # a slow process followed over weeks (a registrar's answers) is one event
+    slow = doc(("Summary", "A malicious package used a look-alike domain."),
+               ("Timeline", "- 2024-03-05 01:09 UTC - Package uploaded\n- 2024-03-05 06:17 UTC - First report\n"
+                            "- 2024-03-06 17:16 UTC - Package removed\n- 2024-03-06 17:20 UTC - Email to registrar\n"
+                            "- 2024-03-12 08:00 UTC - Registrar responds\n- 2024-03-18 - Nameservers removed"))
+    assert having(run(slow), "separate event") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# hygiene.py: short and technical typos, a mixed heading numbering
+# ---------------------------------------------------------------------------------------------
+
+
+def test_short_and_technical_typos():
+    secs = doc(("Timeline", "A routine bump of binderhub and reop2docker versions is deployed. The issue would "
+                            "hav been resolved in minutes. The kubelets on two nodes restarted. Once the "
+                            "build is done we will unban the repository again."),
+               ("Response", "Given that this is a straightforward bug, I though I would take a moment to share "
+                            "how we validated it."))
+    found = {f.quote: f for _, f in having(run(secs), "spelling")}
+    assert any("reop2docker" in q and "'repo2docker'" in f.description for q, f in found.items())
+    assert any("hav been" in q and f.replacement and "have been" in f.replacement for q, f in found.items())
+    assert found["I though I"].replacement == "I thought I"
+    assert not any("kubelets" in q or "unban" in q for q in found)
+
+
+def test_heading_numbering_that_changes_style():
+    secs = doc(("Details", "The data request was answered item by item."),
+               ("1) Names", "Confirmed via our database records.", 3), ("Returning:", "id | name", 1),
+               ("2) Addresses", "Only email addresses are stored.", 3),
+               ("3. Connection records", "Project events and user events.", 3),
+               ("3a. Project events", "Returning: ...", 3), ("4. Session records", "Not recorded.", 3))
+    found = having(run(secs), "heading numbering")
+    assert [(s.title, f.quote) for s, f in found] == [("3. Connection records", None)]
+
+
+def test_a_safety_investigation_keeps_its_own_checklist():
+    """postmortem.py and followups.py judge software and security write-ups; a safety
+    investigation's actions and impact are checked per section by the general checklist."""
+    secs = doc(("Summary", "Hydraulic oil leaked onto the press and a fire broke out; the operator on the night "
+                           "shift was not injured. It appears the hose failed because it was likely worn."),
+               ("Timeline", "- 02:10 The operator saw smoke at the press.\n- 02:12 The plant was evacuated.\n"
+                            "- 02:40 The fire service left the site."),
+               ("Actions", "- Replace the press hoses.\n- Retrain the shift on the evacuation procedure."))
+    found = run(secs)
+    assert not [f for _, f in found if f.category.startswith(("actions:", "impact:", "root cause:"))]
+
+
+def test_action_tables_handles_and_time_spans():
+    """An action table is read by its columns; an @handle is an owner; "from 14:05 to 15:20" says
+    how long; "the most likely cause was" is a hedged cause."""
+    secs = doc(("Summary", "The checkout API returned 503 errors from 14:05 to 15:20 UTC after a deploy. The most "
+                           "likely cause was a connection pool leak in the new release."), TIMELINE_UTC,
+               ("Action items", "| Action | Owner | Due |\n| --- | --- | --- |\n"
+                                "| Add a pool-size alert | @dana | 2024-06-30 |\n"
+                                "| Load-test the release pipeline | | |\n"
+                                "- Roll back automatically on 5xx spikes, @lee"))
+    found = run(secs)
+    actions = having(found, "actions")
+    assert [f.quote for _, f in actions] == ["| Load-test the release pipeline | | |"]
+    assert actions[0][1].description.startswith("1 of the 3 action items")
+    assert having(found, "duration not stated") == []
+    assert [f.quote for _, f in having(found, "root cause")] == [
+        "The most likely cause was a connection pool leak in the new release."]
+
+
+def test_instructions_of_a_copied_template_left_in():
+    secs = doc(("What went well", "List of things that went well. For example,\n\n1. service was quickly restored"),
+               ("Where we got lucky", "These are good things that happened to us but not because we had planned "
+                                      "for them.\nFor example,\n\n1. A user reported the outage on gitter"),
+               ("Action items", "These are only sample subheadings. Every action item should have a GitHub issue\n"
+                                "(even a small skeleton of one) attached to it."))
+    found = having(run(secs), "placeholder")
+    assert [s.id for s, _ in found] == ["s1", "s2", "s3"]
+
+
+def test_an_entry_out_of_order_in_a_timeline_without_dates_is_told_by_its_time():
+    secs = doc(("Timeline", "All times are in UTC\n- 14:46 An admin responds to the report.\n"
+                            "- 14:44 Admins discuss options in the Slack channel.\n- 15:53 Admins close the incident."))
+    found = having(run(secs), "order")
+    assert [f.description for _, f in found] == ["Timeline entry out of order: 14:44 is listed after 14:46."]

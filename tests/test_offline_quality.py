@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bench.quality.harness import run, totals
-from redline.jobs.reviewers.offline import _done_or_tracked, document_kind
+from redline.jobs.reviewers.offline import _done_or_tracked, document_kind, review_section
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +33,9 @@ def found(result, category: str) -> list[str]:
 
 def test_the_tuning_set_figures(tuning):
     t = totals(list(tuning.values()))
-    assert t["precision"] >= 0.7, t
+    assert t["precision"] >= 0.85, t
     assert t["per_section"] <= 1.5 and t["high_false"] == 0, t
-    assert t["matched"] >= 10, t
+    assert t["matched"] >= 30, t
 
 
 def test_software_writeups_get_no_safety_checklist(tuning):
@@ -57,9 +57,61 @@ def test_software_writeups_get_no_safety_checklist(tuning):
     ("pypi-2025-09-token-exfiltration.docx", "date format", "September 5th"),
     ("mybinder-2018-03-13-pvc-hub-locked.md", "spelling", "rouge pod"),
     ("pypi-2024-04-domain-abuse.md", "spelling: doubled word", "from from"),
+    # typos the dictionary rule cannot see: a technical term one edit off, a short word, a real word
+    ("mybinder-2022-01-27-prime-version.pdf", "spelling", "reop2docker"),
+    ("mybinder-2022-01-27-prime-version.pdf", "spelling", "hav been"),
+    ("pypi-2025-04-org-team-privileges.md", "spelling", "I though I"),
+    # what a post-mortem must establish (postmortem.py)
+    ("mybinder-2018-03-13-pvc-hub-locked.md", "root cause: not established", "it seemed that"),
+    ("mybinder-2019-02-20-no-logs.docx", "root cause: not established", "because it appears to be a bug"),
+    ("mybinder-2018-03-13-pvc-hub-locked.md", "impact: duration not stated", "After a few hours we noticed"),
+    ("pypi-2025-07-phishing.pdf", "impact: duration not stated", "Incident is considered resolved"),
+    ("pypi-2025-09-token-exfiltration.docx", "impact: vague quantity", "exfiltrated some tokens"),
+    ("pypi-2024-04-domain-abuse.md", "impact: vague quantity", "at least a few that have a wider impact"),
+    # a recurrence eight days later folded into the timeline (consistency.py)
+    ("mybinder-2018-03-13-pvc-hub-locked.md", "timeline: separate event", "another node has entered"),
+    # follow-ups (followups.py): once per document, where the open actions start
+    ("mybinder-2018-03-13-pvc-hub-locked.md", "actions: no owner", "Document how to check if a PVC"),
+    ("mybinder-2022-01-27-prime-version.pdf", "actions: no owner", "Implement proactive alerts"),
+    ("rust-2019-10-21-docsrs-outage.pdf", "actions: no owner", "Add alerts when the available disk space"),
+    ("pypi-2023-05-subpoena.docx", "actions: no owner", "we are currently developing"),
+    ("pypi-2025-07-phishing.pdf", "actions: open commitment", "we will review and determine"),
+    ("pypi-2024-04-domain-abuse.md", "actions: open commitment", "a lot of work to do"),
 ])
 def test_what_a_human_caught_at_once_is_found(tuning, doc, category, quote):
     assert any(quote in q for q in found(tuning[doc], category)), [o.finding.category for o in tuning[doc].outcomes]
+
+
+@pytest.mark.parametrize("doc, category, section", [
+    ("mybinder-2019-02-20-no-logs.docx", "impact: duration not stated", 0),  # the Summary: never how long
+    ("rust-2019-10-21-docsrs-outage.pdf", "impact: duration not stated", 0),
+    ("pypi-2023-05-subpoena.docx", "clarity: heading numbering", 6),  # "1)", "2)", then "3. Connection records"
+    ("mybinder-2018-03-13-pvc-hub-locked.md", "placeholder", 0),  # "Questions for follow up" with an empty bullet
+])
+def test_what_is_missing_is_found_on_its_section(tuning, doc, category, section):
+    assert any(o.verdict == "true" and o.section == section and o.finding.category.startswith(category)
+               for o in tuning[doc].outcomes), [(o.section, o.finding.category) for o in tuning[doc].outcomes]
+
+
+def test_no_finding_falls_for_what_only_looks_like_a_problem(tuning):
+    """Done actions, a time zone declared once, hedging about what cannot be known, a deliberate
+    {USERNAME} redaction, a previous incident's date in an entry...: the labels' not-problems."""
+    traps = [(name, o.finding.category, o.finding.quote) for name, r in tuning.items() for o in r.outcomes if o.trap]
+    assert traps == []
+
+
+def test_a_risk_of_error_is_not_blame():
+    """'the baseline risk of data compromise via malice or operator error' names a risk, not a
+    cause (a false alarm on the subpoena write-up); 'the root cause was operator error' is blame."""
+    risk = ("Though we collect very little personal data, any data held is subject to these requests in "
+            "addition to the baseline risk of data compromise via malice or operator error.")
+    for kind in ("software", "general"):
+        got = list(review_section("Next Steps", risk, index=1, total=3, outline=["Summary", "Next Steps", "Details"],
+                                  kind=kind))
+        assert not [f for f in got if f.category == "Root cause"], kind
+    blame = list(review_section("What went wrong", "The outage was caused by operator error during the deploy.",
+                                index=1, total=2, outline=["Summary", "What went wrong"], kind="software"))
+    assert [f.risk for f in blame if f.category == "Root cause"] == ["high"]
 
 
 def test_done_or_tracked_actions_need_no_owner_or_date():
@@ -70,6 +122,11 @@ def test_done_or_tracked_actions_need_no_owner_or_date():
     assert _done_or_tracked("Tracked in OPS-4411")
     assert not _done_or_tracked("Document how to restart a node")
     assert not _done_or_tracked("Improve operator training")
+    # a done word that says what the action is about, not that it is done
+    assert not _done_or_tracked("Document how to check if a PVC hasn't been released")
+    assert not _done_or_tracked("Revert the workaround once the vendor's fix is deployed")
+    assert not _done_or_tracked("Make sure the fix is to be released with the next version")
+    assert _done_or_tracked("Fix deployed on 2024-05-02")
 
 
 def test_the_kind_of_write_up_is_read_from_its_words():

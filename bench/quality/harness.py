@@ -4,10 +4,13 @@ Each document of bench/quality/corpus is parsed by the product's own parser and 
 section by section, through `OfflineReviewer.analyze` with the whole document in the
 request, as a worker would (no pacing). Then:
 
-- a labelled problem is **located** by its quote in the parsed text (whitespace collapsed);
+- a labelled problem is **located** by its quote in the parsed text (whitespace collapsed); a quote
+  that is only a heading ("Questions for follow up" left from a template) stands for its section;
 - a finding with a quote is **true** when its quote (or its related quote) overlaps a located
-  problem's quote or related quote, in the same section; the second finding on the same
-  problem is a **duplicate** and counts as false (near-duplicates must be merged);
+  problem's quote or related quote, in the same section; when it overlaps several, it stands for
+  one not yet matched, preferring the one it overlaps by the problem's own quote, then one of its
+  category; the second finding on the same problem is a **duplicate** and counts as false
+  (near-duplicates must be merged);
 - a finding without a quote is true when its section holds a problem of its category;
 - everything else is **false**; a false finding that overlaps a labelled not-problem is
   marked so (the reviewer fell for what only looks like a problem);
@@ -82,6 +85,18 @@ def locate(quote: str | None, texts: list[str], prefer: int | None = None) -> Lo
     return None
 
 
+def locate_label(quote: str | None, texts: list[str], titles: list[str]) -> Located | None:
+    """A label's quote in the text; a quote that is a heading (a template heading left in place)
+    stands for its whole section, which is what a finding about that section quotes from."""
+    at = locate(quote, texts)
+    if at is None and quote and norm(quote):
+        q = norm(quote)
+        i = next((k for k, t in enumerate(titles) if norm(t) == q), None)
+        if i is not None:
+            return Located(i, 0, max(1, len(texts[i])))
+    return at
+
+
 def overlaps(a: Located | None, b: Located | None) -> bool:
     return a is not None and b is not None and a.section == b.section and a.start < b.end and b.start < a.end
 
@@ -124,8 +139,10 @@ def judge(name: str, entry: dict[str, Any], sections: list[Section], found: dict
     labels = json.loads((CORPUS / entry["labels"]).read_text())
     texts = [norm(s.text) for s in sections]
     problems = labels.get("problems", [])
-    where = [(locate(p.get("quote"), texts), locate(p.get("related_quote"), texts)) for p in problems]
-    traps = [locate(t.get("quote"), texts) for t in labels.get("not_problems", [])]
+    titles = [s.title for s in sections]
+    where = [(locate_label(p.get("quote"), texts, titles), locate_label(p.get("related_quote"), texts, titles))
+             for p in problems]
+    traps = [locate_label(t.get("quote"), texts, titles) for t in labels.get("not_problems", [])]
     res = DocResult(name, entry["kind"], entry["split"], len(sections), len(problems),
                     sum(1 for w in where if w[0] is not None))
     for i in sorted(found):
@@ -134,17 +151,22 @@ def judge(name: str, entry: dict[str, Any], sections: list[Section], found: dict
             mine = [locate(f.quote, texts, prefer=i)]
             if f.related_quote:
                 mine.append(locate(f.related_quote, texts))
+            cats = label_categories(f.category)
+            hits = []  # (preference, problem): a problem not yet matched, by its own quote, of the same kind first
             for k, (at, rel) in enumerate(where):
+                same_kind = problems[k].get("category", "other") in cats
                 if f.quote:
-                    hit = any(overlaps(m, at) or overlaps(m, rel) for m in mine)
+                    own = any(overlaps(m, at) for m in mine)
+                    hit = own or any(overlaps(m, rel) for m in mine)
                 else:
-                    hit = at is not None and at.section == i and \
-                        bool(label_categories(f.category) & {problems[k].get("category", "other")})
+                    own = hit = at is not None and at.section == i and same_kind
                 if hit:
-                    o.problem = k
-                    o.verdict = "duplicate" if k in res.matched else "true"
-                    res.matched.add(k)
-                    break
+                    hits.append(((k in res.matched, not own, not same_kind, k), k))
+            if hits:
+                k = min(hits)[1]
+                o.problem = k
+                o.verdict = "duplicate" if k in res.matched else "true"
+                res.matched.add(k)
             if o.verdict == "false" and f.quote:
                 o.trap = any(overlaps(mine[0], t) for t in traps)
             res.outcomes.append(o)
@@ -229,21 +251,32 @@ def render(results: list[DocResult]) -> str:
         true = sum(o.verdict == "true" for o in r.outcomes)
         lines.append(f"| {r.name} | {r.split} | {r.kind} | {r.sections} | {len(r.outcomes)} | {true} "
                      f"| {len(r.outcomes) - true} | {r.problems} ({r.located}) | {len(r.missed)} |")
-    lines += ["", "## Per rule (finding category), all documents", "",
+    lines += ["", "## Per rule (finding category), tuning set", "",
+              "Confidences are calibrated on the tuning set. The held-out set's figures per rule are not shown: "
+              "picking or dropping rules by them would be tuning on it.", "",
               "| rule | findings | true | precision | stated confidence (mean) |", "| --- | --- | --- | --- | --- |"]
-    for name, row in sorted(by_rule(results).items(), key=lambda kv: -kv[1]["findings"]):
+    for name, row in sorted(by_rule(tune).items(), key=lambda kv: -kv[1]["findings"]):
         lines.append(f"| {_cell(name, 40)} | {row['findings']} | {row['true']} | {row['precision']:.2f} "
                      f"| {row['confidence']:.2f} |")
-    false = [(r, o) for r in results for o in r.outcomes if o.verdict != "true"]
+    # Only the tuning set's false alarms and missed problems are listed: the held-out set's are its
+    # labels, which must stay unseen by whoever tunes the rules (its counts are in the tables above).
+    false = [(r, o) for r in tune for o in r.outcomes if o.verdict != "true"]
     false.sort(key=lambda ro: ({"high": 0, "medium": 1, "low": 2}[ro[1].finding.risk], -ro[1].finding.confidence))
-    lines += ["", "## The worst false alarms", "", "| document | risk | category | finding | quote |",
+    lines += ["", "## The worst false alarms (tuning set)", "",
+              f"Held-out: {h['false']} false alarms, {h['high_false']} of them HIGH risk; not listed, so that "
+              "they cannot be tuned on.", "", "| document | risk | category | finding | quote |",
               "| --- | --- | --- | --- | --- |"]
     for r, o in false[:15]:
         lines.append(f"| {r.name} | {o.finding.risk} | {_cell(o.finding.category, 30)} "
                      f"| {_cell(o.finding.description)} | {_cell(o.finding.quote or '—', 60)} |")
-    missed = [(r, p) for r in results for p in r.missed]
-    lines += ["", f"## Missed problems ({len(missed)})", "", "| document | category | problem | quote |",
-              "| --- | --- | --- | --- |"]
-    for r, p in missed[:40]:
+    if not false:
+        lines.append("| (none) | | | | |")
+    missed = [(r, p) for r in tune for p in r.missed]
+    lines += ["", f"## Missed problems (tuning set: {len(missed)}; held-out: {h['problems'] - h['matched']}, not listed)",
+              "", "| document | category | problem | quote |", "| --- | --- | --- | --- |"]
+    for r, p in missed[:60]:
         lines.append(f"| {r.name} | {p.get('category')} | {_cell(p.get('what', ''))} | {_cell(p.get('quote', ''), 60)} |")
+    notes = CORPUS.parent / "notes.md"  # the history and the reading of these figures, kept by hand
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
     return "\n".join(lines) + "\n"

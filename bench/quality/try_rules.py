@@ -4,7 +4,8 @@
 
 Only documents whose manifest entry says "split": "tune" are opened; the held-out ones are never
 read. Each document is parsed by the product's parser, turned into Sections as harness.py does,
-reviewed by `consistency.document_findings` and `hygiene.section_findings`, and scored with
+reviewed by `consistency.document_findings` (which, for software write-ups, also runs
+postmortem.py and followups.py) and `hygiene.section_findings`, and scored with
 harness.judge(). Prints every finding (true / false / duplicate), per-rule precision, the overall
 precision of these rules and how many labelled problems they find (of the categories they target).
 """
@@ -21,7 +22,8 @@ from redline.jobs.documents import parse_document
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import consistency, hygiene
 
-TARGET = {"consistency", "timeline", "placeholder", "date_format", "timezone", "spelling", "reference"}
+TARGET = {"consistency", "timeline", "placeholder", "date_format", "timezone", "spelling", "reference", "actions",
+          "impact", "root_cause", "clarity"}
 
 
 def tuning_entries() -> list[dict]:

@@ -8,7 +8,13 @@ names, and compares them across sections:
   against a timeline that runs 11:00 -> 18:00);
 - timeline entries listed out of order, and impossible dates (month 13, day 32, Feb 30, a
   five-digit year, a weekday that does not match its date);
-- an identifier or handle spelled two ways (`username` / `userhame`, `@jdoe` / `@jdeo`).
+- an identifier or handle spelled two ways (`username` / `userhame`, `@jdoe` / `@jdeo`);
+- a timeline that covers hours, then jumps days ahead: a later event folded into this one;
+- the summary against the rest: counts, clock times and versions that disagree.
+
+For a software or security write-up (`offline.document_kind`) it also runs what a post-mortem must
+establish (`postmortem.py`: cause, impact, duration) and its follow-ups (`followups.py`: actions
+without owners), each at most once per document.
 
 Every rule is linear in the text: str methods and simple, bounded regexes only. Each finding's
 `quote` is an exact substring of its own section's text and `related_quote` an exact substring of
@@ -52,6 +58,8 @@ NAMED_DATE = re.compile(r"\b(" + _MONTH_ALT + r")\.? (\d{1,2})(?:st|nd|rd|th)?\b
 DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)? (" + _MONTH_ALT + r")\b(?:,? (\d{4,5})\b)?", re.IGNORECASE)
 # Clock times: 07:28, 7:28, 10:59:57; validated afterwards (hour < 24, minute < 60).
 CLOCK = re.compile(r"(?<![\w:.])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
+# "01:38: alerts fired": a clock time with a colon as the separator before the entry's text
+LABEL_CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(?=\s)")
 YEAR = re.compile(r"(?<![\w.-])((?:19|20)\d{2})(?![\w-])")
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]{0,39}")
 MAX_PER_RULE = 12  # findings per rule and section: enough to make the point, and bounds the work
@@ -196,6 +204,7 @@ def valid_date(y: int, mo: int, d: int) -> str | None:
 # Timeline extraction
 # --------------------------------------------------------------------------------------------
 
+STAND_IN_DAY = date(2000, 1, 1)  # the day of a timeline that gives times and no date at all
 TIMELINE_WORDS = ("timeline", "chronology", "sequence of events", "time line")
 RECOVERY_WORDS = ("returns to normal", "back to normal", "back online", "restored", "resolved", "recovered",
                   "is working", "everything is working", "mitigated", "all clear", "fully operational")
@@ -257,7 +266,7 @@ def _leading_stamp(line: str, default_year: int | None):
                     d = date(y, mo, dd)
             rest = s[m.end():].lstrip(" ,")
     minutes = None
-    mt = CLOCK.match(rest) if rest else None
+    mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest)) if rest else None
     if mt:
         h, mi = int(mt.group(1)), int(mt.group(2))
         if h < 24 and mi < 60:
@@ -388,7 +397,7 @@ def resolve_dates(entries: list[Entry], sections: list[Section]) -> list[Entry]:
             continue
         # before any dated entry: the timeline's first date, or (no dates at all) a stand-in day, which is
         # enough for order and spans between its own entries
-        base = default or current or first_date or date(2000, 1, 1)
+        base = default or current or first_date or STAND_IN_DAY
         minutes = e.when.hour * 60 + e.when.minute
         when = datetime(base.year, base.month, base.day) + timedelta(minutes=minutes)
         if prev is not None and default is None and when < prev and (prev - when) > timedelta(hours=3):
@@ -616,12 +625,59 @@ def _order_findings(sections: list[Section], entries: list[Entry]):
                 n += 1
                 yield e.section, Finding(
                     type="important", category="timeline order", risk="medium",
-                    description=(f"Timeline entry out of order: {_fmt(e.when) if e.has_time else e.when.date()} is "
-                                 f"listed after {_fmt(prev.when) if prev.has_time else prev.when.date()}."),
+                    description=(f"Timeline entry out of order: {_when(e)} is listed after {_when(prev)}."),
                     suggestion="Put the entries in chronological order (or correct the timestamp).",
                     quote=e.quote, confidence=0.8,
                     related_section_id=sections[prev.section].id, related_quote=prev.quote)
         prev = e
+
+
+SEPARATE_EVENT_DAYS = 3  # a jump of more than this many days ...
+SEPARATE_EVENT_RATIO = 5  # ... and this many times longer than everything before it
+
+
+def _separate_event_findings(sections: list[Section], entries: list[Entry], bodies: dict[int, str]):
+    """A timeline that covers a few hours, then jumps days ahead: the later entries are another
+    event (a recurrence) folded into this one, and the summary should say so. Once per document."""
+    timed = [e for e in entries if e.when is not None and e.when.year > 1][:MAX_ENTRIES]
+    for k in range(3, len(timed)):
+        prev, e = timed[k - 1], timed[k]
+        gap, before = e.when - prev.when, prev.when - timed[0].when
+        if gap <= timedelta(days=SEPARATE_EVENT_DAYS) or gap <= SEPARATE_EVENT_RATIO * before:
+            continue
+        day = e.when.date()
+        marks = (day.isoformat(), f"{calendar.month_name[day.month]} {day.day}".lower(), "recurr", "again")
+        entry_sections = {y.section for y in entries}
+        if any(any(m in x.text.lower() for m in marks) for x in sections
+               if _is_summary(x) and x.index not in entry_sections):
+            return
+        body = bodies.get(id(e), e.quote)
+        rest = body[len(e.quote):] if body.startswith(e.quote) else ""
+        quote = e.quote
+        if len(WORD.findall(e.quote)) <= 3 and rest.strip():  # a bare stamp: quote the entry's first sentence
+            lead = len(rest) - len(rest.lstrip())
+            end = rest.find(". ", lead, lead + 300)
+            quote = rest[lead:end + 1 if end >= 0 else min(len(rest), lead + 300)].strip()
+            quote = quote.split("\n")[0].strip() or e.quote
+        if quote not in sections[e.section].text:
+            quote = e.quote
+        yield e.section, Finding(
+            type="suggestion", category="timeline: separate event", risk="low",
+            description=(f"The timeline jumps {gap.days} days, from {prev.when.date()} to {day}: these later "
+                         "entries look like a separate event (a recurrence?) folded into this incident, and the "
+                         "summary does not mention it."),
+            suggestion="Report the later event on its own (or say in the summary that it recurred, and why).",
+            quote=quote, confidence=0.6,
+            related_section_id=sections[prev.section].id, related_quote=prev.quote)
+        return
+
+
+def _when(e: Entry) -> str:
+    """An entry's time as the reader can check it: no date where the timeline gave none (the
+    stand-in day of `resolve_dates` is not the reader's)."""
+    if e.when.date() == STAND_IN_DAY and not e.explicit_date:
+        return e.when.strftime("%H:%M")
+    return _fmt(e.when) if e.has_time else str(e.when.date())
 
 
 def _impossible_date_findings(sections: list[Section], entries: list[Entry]):
@@ -958,6 +1014,9 @@ def _version_findings(sections: list[Section]):
 
 def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
     """Findings per section id for everything that needs the whole document to see."""
+    from redline.jobs.reviewers import followups, postmortem  # they use this module's helpers
+    from redline.jobs.reviewers.offline import document_kind
+
     out: dict[str, list[Finding]] = {s.id: [] for s in sections}
     if not sections:
         return out
@@ -966,9 +1025,15 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
     entries = resolve_dates(extract_timeline(secs), secs)
     timeline_sections = {e.section for e in entries} | {s.index for s in secs if _is_timeline_title(s.title)}
     bodies = _entry_bodies(secs, entries)
-    for gen in (_order_findings(secs, entries), _impossible_date_findings(secs, entries),
-                _duration_findings(secs, entries, timeline_sections), _identifier_findings(secs),
-                _count_findings(secs), _time_findings(secs, entries, bodies), _version_findings(secs)):
+    gens = [_order_findings(secs, entries), _impossible_date_findings(secs, entries),
+            _duration_findings(secs, entries, timeline_sections), _identifier_findings(secs),
+            _count_findings(secs), _time_findings(secs, entries, bodies), _version_findings(secs),
+            _separate_event_findings(secs, entries, bodies)]
+    if document_kind([x.text for x in secs]) == "software":
+        # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
+        gens += [postmortem.document_findings(secs, entries, timeline_sections),
+                 followups.document_findings(secs, timeline_sections)]
+    for gen in gens:
         for i, f in gen:
             if f.quote and f.quote not in secs[i].text:
                 continue

@@ -9,7 +9,10 @@
 - doubled words ("the the");
 - broken internal references ("see section 7" with five sections, "see Appendix B" with none);
 - spelling, with pyspellchecker's offline English dictionary plus a technical vocabulary and the
-  document's own words; only a single, close, frequent correction is offered.
+  document's own words; only a single, close, frequent correction is offered; plus short
+  misspellings no dictionary rule can risk ("hav", "teh"), a technical term one edit off
+  ("reop2docker"), and real-word errors with a certain fix ("I though I");
+- numbered headings that change style mid-list ("1)", "2)", then "3.").
 
 Everything is linear in the text (str methods, bounded regexes, one pass per rule).
 Confidences are the precision measured on the tuning half of bench/quality/corpus
@@ -58,7 +61,13 @@ CERTAIN_PHRASES: list[tuple[str, str]] = [
     ("should of ", "should have "), ("could of ", "could have "), ("would of ", "would have "),
     ("must of ", "must have "), ("per say", "per se"), ("for all intensive purposes", "for all intents and purposes"),
     ("sneak peak", "sneak peek"), ("it's own ", "its own "),
+    ("i though i ", "i thought i "), ("i though that ", "i thought that "), ("we though we ", "we thought we "),
+    ("we though that ", "we thought that "),
 ]
+# Misspellings too short for the dictionary rule (it skips words under four letters, most of which
+# are abbreviations), but never words themselves.
+SHORT_TYPOS = {"teh": "the", "hte": "the", "adn": "and", "hav": "have", "yuo": "you", "taht": "that"}
+MIN_TECH_TYPO = 6  # a technical term at least this long, one edit away: "reop2docker" for "repo2docker"
 
 
 @lru_cache(maxsize=1)
@@ -159,6 +168,8 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
                 continue  # a plural or possessive the dictionary lacks
             if _british(w):
                 continue  # colour, organise, analyse, centre: not typos
+            if any(w.startswith(p) and len(w) - len(p) >= 3 and is_known_word(w[len(p):]) for p in PREFIXES):
+                continue  # unban, reupload, prebuilt, autoheal: a prefix and a known word
             cands = _edits1_known(w)
             if not cands:
                 continue
@@ -212,16 +223,73 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
     for wrong, right in CERTAIN_PHRASES:
         k = low.find(wrong)
         if k >= 0 and (k == 0 or not low[k - 1].isalpha()) and not mask[k]:
-            q = text[k:k + len(wrong)].strip()
+            q = text[k:k + len(wrong)]
+            fixed = _recased(q, wrong, right)
             out.append(Finding(type="suggestion", category="spelling", risk="low",
-                               description=f"'{q}' should be '{right.strip()}'.", suggestion=right.strip(),
-                               quote=q, confidence=0.8))
+                               description=f"'{q.strip()}' should be '{fixed.strip()}'.", suggestion=fixed.strip(),
+                               quote=q.strip(), confidence=0.8))
+    return out + _short_and_technical_typos(section, words, mask, urls)
+
+
+def _recased(q: str, wrong: str, right: str) -> str:
+    """`right` in the case of `q` (the text that matched `wrong`): only the differing middle
+    changes ("I though I" -> "I thought I", not "i thought i")."""
+    p = 0
+    while p < min(len(wrong), len(right)) and wrong[p] == right[p]:
+        p += 1
+    n = 0
+    while n < min(len(wrong), len(right)) - p and wrong[-1 - n] == right[-1 - n]:
+        n += 1
+    return q[:p] + right[p:len(right) - n] + q[len(wrong) - n:]
+
+
+@lru_cache(maxsize=1)
+def _tech_index() -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for w in TECH_WORDS:
+        if len(w) >= MIN_TECH_TYPO and w.isalnum():
+            for v in C._variants(w):
+                index.setdefault(v, []).append(w)
+    return index
+
+
+def _short_and_technical_typos(section: Section, words: dict[str, int], mask: list[bool],
+                               urls: list[tuple[int, int]]) -> list[Finding]:
+    """'hav been' (a short misspelling) and 'reop2docker' (a technical term one edit off, which the
+    dictionary does not know and the document never spells right)."""
+    text = section.text
+    lines = C.Lines(text)
+    out: list[Finding] = []
+    index = _tech_index()
+    for m in re.finditer(r"[A-Za-z][A-Za-z0-9]{2,30}", text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        a, b, w = m.start(), m.end(), m.group()
+        low = w.lower()
+        if (a and (text[a - 1].isalnum() or text[a - 1] in "_-/@.#'")) or text[b:b + 1] in ("_", "-", "/", "@", "'") \
+                or text[b:b + 1] == "." and text[b + 1:b + 2].isalnum() or mask[a] or C.in_spans(a, urls):
+            continue
+        fix = SHORT_TYPOS.get(w) if w.islower() else None
+        if fix is None and len(low) >= MIN_TECH_TYPO and not is_known_word(low) and words.get(low, 0) < 2:
+            cands = {c for v in C._variants(low) for c in index.get(v, ())
+                     if C._one_edit(low, c) and not (c.startswith(low) or low.startswith(c))}  # not a plural
+            fix = next(iter(cands)) if len(cands) == 1 else None
+        if fix is None or not lines.test(a, "prose", _prose_line):
+            continue
+        ls, le = lines.span(a)
+        quote = _context(text, a, b, ls, le)
+        out.append(Finding(type="suggestion", category="spelling", risk="low",
+                           description=f"Typo: '{w}' should probably be '{fix}'.",
+                           suggestion=quote.replace(w, fix, 1), quote=quote, confidence=0.8))
     return out
 
 
 BRITISH = (("our", "or"), ("ise", "ize"), ("ised", "ized"), ("ising", "izing"), ("isation", "ization"),
            ("yse", "yze"), ("ysed", "yzed"), ("tre", "ter"), ("ogue", "og"), ("ence", "ense"), ("lled", "led"),
            ("lling", "ling"), ("ours", "ors"), ("ises", "izes"), ("isations", "izations"), ("mme", "m"))
+
+
+PREFIXES = ("un", "re", "de", "pre", "non", "sub", "auto", "multi", "over", "under", "mis", "co")
 
 
 def _british(w: str) -> bool:
@@ -299,6 +367,9 @@ TEMPLATE_PHRASES = (
     "describe what happened here", "write a summary here", "add a description here", "insert summary here",
     "insert timeline here", "fill in the", "fill this in", "[insert", "<insert", "{insert", "(insert ",
     "describe the impact here", "list the action items here", "template instructions", "delete these instructions",
+    # the instructions of a widely copied post-mortem template (mybinder.org-deploy's incident reports)
+    "list of things that went well. for example", "these are good things that happened to us but not because",
+    "these are only sample subheadings",
 )
 
 
@@ -413,6 +484,18 @@ def _malformed_times(section: Section) -> list[Finding]:
     return out
 
 
+def _document_facts(sections: list[Section]) -> tuple[bool, bool]:
+    """(names a time zone, names a year): once per document, not once per section (that was
+    quadratic in the number of sections: 30 s on a 1,400-section write-up)."""
+    return _facts_cached(tuple((s.id, s.title, s.text) for s in sections))
+
+
+@lru_cache(maxsize=8)
+def _facts_cached(key: tuple) -> tuple[bool, bool]:
+    secs = [Section(id=i, title=t, index=k, text=x) for k, (i, t, x) in enumerate(key)]
+    return C.states_zone(secs), bool(C.doc_years(secs))
+
+
 def _timeline_entries(sections: list[Section]):
     return _entries_cached(tuple((s.id, s.title, s.text, s.level) for s in sections))
 
@@ -427,7 +510,7 @@ def _missing_zone(section: Section, sections: list[Section]) -> list[Finding]:
     """Once per document: the first timeline entry with a clock time, when no zone is named anywhere."""
     entries = _timeline_entries(sections)
     timed = [e for e in entries if e.has_time]
-    if len(timed) < 2 or C.states_zone(sections):
+    if len(timed) < 2 or _document_facts(sections)[0]:
         return []
     first = timed[0]
     pos = next((i for i, s in enumerate(sections) if s.id == section.id), None)
@@ -442,7 +525,7 @@ def _missing_zone(section: Section, sections: list[Section]) -> list[Finding]:
 
 def _yearless_dates(section: Section, sections: list[Section]) -> list[Finding]:
     """Dates with no year in a document that never names a year: the timeline cannot be placed."""
-    if C.doc_years(sections):
+    if _document_facts(sections)[1]:
         return []
     text = section.text
     m = C.NAMED_DATE.search(text)
@@ -543,6 +626,35 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
                     suggestion="Write the section or remove the heading.", quote=None, confidence=0.6)]
 
 
+# --------------------------------------------------------------------------------------------
+# Heading numbering
+# --------------------------------------------------------------------------------------------
+
+HEADING_NUMBER = re.compile(r"(\d{1,3})([.)])\s")
+
+
+def _numbering_switch(section: Section, sections: list[Section]) -> list[Finding]:
+    """'1) Names', '2) Addresses', then '3. Connection records': the numbered headings change
+    style mid-list. Said once, on the first heading in the new style (without a quote: the heading
+    is not part of the section's text)."""
+    m = HEADING_NUMBER.match(section.title)
+    pos = next((i for i, s in enumerate(sections) if s.id == section.id), None)
+    if m is None or pos is None:
+        return []
+    for prev in reversed(sections[:pos]):  # the numbered heading before it ("3a." sub-numbers are skipped)
+        pm = HEADING_NUMBER.match(prev.title)
+        if pm is None:
+            continue
+        if int(pm.group(1)) + 1 != int(m.group(1)) or pm.group(2) == m.group(2):
+            return []
+        return [Finding(type="suggestion", category="clarity: heading numbering", risk="low",
+                        description=(f"The headings are numbered '{pm.group(1)}{pm.group(2)}' then "
+                                     f"'{m.group(1)}{m.group(2)}': the numbering changes style in the middle "
+                                     f"of the list, at '{section.title[:60]}'."),
+                        suggestion="Number the headings in one style.", quote=None, confidence=0.8)]
+    return []
+
+
 def section_findings(section: Section, sections: list[Section]) -> list[Finding]:
     """Hygiene findings for one section; `sections` is the whole document (for context)."""
     words = _doc_words_cached(tuple((s.id, s.title, s.text) for s in sections)) if sections else {}
@@ -550,7 +662,7 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
     for f in (_placeholder_findings(section) + _doubled(section) + _spelling(section, words)
               + _malformed_times(section) + _missing_zone(section, sections)
               + _yearless_dates(section, sections) + _broken_refs(section, sections)
-              + _empty_section(section, sections)):
+              + _empty_section(section, sections) + _numbering_switch(section, sections)):
         if f.quote is not None and f.quote not in section.text:
             continue
         if any(g.quote == f.quote and g.category == f.category for g in out):

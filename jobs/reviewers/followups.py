@@ -1,0 +1,188 @@
+"""Follow-ups in a software or security write-up: actions with no owner or due date, once per document.
+
+A post-mortem's actions are only worth the paper if someone owns them. What real write-ups do
+(bench/quality/corpus, tuning set): an "Action items" heading with sub-lists ("Process
+improvements", "Documentation improvements"...), some items linked to an issue, some already
+done; or no action list at all, and a promise in the prose ("we will review...", "another thing
+to work on moving forward"). A reviewer says it once, not once per item: so this module makes at
+most one finding per document.
+
+- `action list`: the items of the action sections (a heading whose role is "actions" and its
+  sub-sections) that are neither done, nor tracked (a ticket or pull request), nor given an
+  owner or a due date. The finding quotes the run of such items where they start. Advice to the
+  reader ("Call to action", "If you have a dormant account, consider...") is not the team's
+  action list and is skipped.
+- `open commitment`: when there is no action list, the first sentence of the prose that
+  promises future work without an owner, date or ticket.
+
+Only for the "software" kind (`offline.document_kind`): the general checklist has its own
+per-section action rules (`offline_actions.check_actions`). Linear in the text: the blocks and
+sentences of `offline_text`, and bounded regexes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.offline_actions import _done_or_tracked, _has_due, _has_owner, _table_items
+from redline.jobs.reviewers.offline_text import (
+    _TABLE_ROW, MAX_QUOTE_CHARS, Span, _rx, detect_role, split_blocks, split_sentences,
+)
+
+# Future work promised in prose. "We will not ..." is a decision, not a follow-up.
+_COMMITMENT = _rx(
+    r"we(?:\s+will|'ll|\u2019ll)\s+(?:\w+ly\s+)?(?:review|investigate|look|work|determine|consider|add|improve"
+    r"|update|revisit|explore|follow|monitor|continue|implement|document|fix|evaluate|assess|address|publish"
+    r"|share|release|audit|rotate|reach)",
+    r"things?\s+to\s+(?:work\s+on|look\s+into|address|improve|fix)",
+    r"(?:a\s+lot\s+of|lots\s+of|more|further)\s+work\s+to\s+(?:do|be\s+done)",
+    r"we\s+(?:plan|intend|aim|hope)\s+to",
+    r"we\s+(?:still\s+)?need\s+to",
+    r"we\s+are\s+(?:currently\s+|now\s+|still\s+)?(?:developing|working\s+on|planning|exploring|looking\s+into"
+    r"|reviewing|evaluating|drafting|preparing)",
+)
+_MODAL = _rx(r"will", r"shall", r"should", r"must", r"needs?\s+to", r"to\s+be\s+done")
+_READER = re.compile(r"\byou(?:rs?)?\b", re.I)
+_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9][\w-]{1,38}")  # "@dana": an owner in a software team's list
+_MAX_ITEMS = 400  # items looked at in a document: bounds the work on a hostile action list
+
+
+# "Mitigation" and "Resolution" in a post-mortem tell what was done during the incident, not what
+# is still to do (unless the title says actions or follow-ups).
+_DONE_TITLE = re.compile(r"mitigat|resolution|what we did", re.I)
+_TODO_TITLE = re.compile(r"action|follow|next|to-?do|improvement|prevent", re.I)
+_LEAD_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _is_action_title(title: str) -> bool:
+    return detect_role(title) == "actions" and not (_DONE_TITLE.search(title) and not _TODO_TITLE.search(title))
+
+
+def _reported_as_done(text: str) -> bool:
+    """An item that reports what was done ("Restarted the web server", "Added a disk alert")."""
+    m = _LEAD_WORD.search(text[:40])
+    w = m.group(0).lower() if m else ""
+    return len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed"
+
+
+def _action_part(sections: list[Section]) -> list[int]:
+    """Indexes of the action sections: a heading whose role is "actions", with its sub-sections."""
+    out: list[int] = []
+    level: int | None = None
+    for i, s in enumerate(sections):
+        if _is_action_title(s.title):
+            level = s.level if level is None or s.level <= level else level
+            out.append(i)
+        elif level is not None and s.level > level:
+            out.append(i)
+        else:
+            level = None
+    return out
+
+
+def _reader_directed(items: list[Span]) -> bool:
+    """Advice to the reader ("If you use GitHub Actions, ..."), not the team's own actions."""
+    return bool(items) and 2 * sum(1 for x in items if _READER.search(x.text)) >= len(items)
+
+
+def _is_open(text: str, has_owner: bool | None = None, has_due: bool | None = None) -> bool:
+    """Not done, not tracked, and neither an owner (a role, a name, an @handle) nor a due date."""
+    if _done_or_tracked(text) or _reported_as_done(text):
+        return False
+    owner = (_has_owner(text) or bool(_HANDLE.search(text))) if has_owner is None else has_owner
+    due = _has_due(text) if has_due is None else has_due
+    return not (owner or due)
+
+
+Item = tuple[int, Span, bool]  # section index, the item, open
+
+
+def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], list[int]]:
+    """The listed action items (list items and table rows, with their owner and due columns) of the
+    action sections, and which sections are the team's (not advice to readers)."""
+    items: list[Item] = []
+    team: list[int] = []
+    for i in part:
+        blocks = split_blocks(sections[i].text)
+        listed = [b for b in blocks if b.is_item and any(c.isalpha() for c in b.text)]
+        if _reader_directed(listed or blocks):
+            continue
+        team.append(i)
+        rows = [b for b in listed if _TABLE_ROW.match(b.text)]
+        if rows:
+            items += [(i, r.span, _is_open(r.span.text, r.has_owner or bool(_HANDLE.search(r.span.text)), r.has_due))
+                      for r in _table_items(rows)]
+        items += [(i, b, _is_open(b.text)) for b in listed if not _TABLE_ROW.match(b.text)]
+    return sorted(items, key=lambda x: (x[0], x[1].start))[:_MAX_ITEMS], team
+
+
+def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, Finding] | None, bool]:
+    """The finding on the action list (or None), and whether the write-up has one."""
+    items, team = _team_items(sections, part)
+    listed = bool(items)
+    if listed:
+        what = "action items"
+    else:  # no list: the sentences of the action sections that commit to something
+        what = "commitments in the action section"
+        items = [(i, x, _is_open(x.text)) for i in team
+                 for x in split_sentences(sections[i].text, split_blocks(sections[i].text, wrapped=True))
+                 if (_COMMITMENT.search(x.text) or _MODAL.search(x.text)) and not x.text.rstrip().endswith("?")]
+        items = items[:_MAX_ITEMS]
+    open_ = [k for k, (_, _, is_open) in enumerate(items) if is_open]
+    if not open_:
+        return None, listed
+    first_section, first, _ = items[open_[0]]
+    last = first
+    for i, x, is_open in items[open_[0] + 1:]:  # the run of open items that starts there, in its section
+        if i != first_section or not is_open or x.end - first.start > MAX_QUOTE_CHARS:
+            break
+        last = x
+    n, m = len(open_), len(items)
+    count = f"None of the {m} {what} names" if n == m else f"{n} of the {m} {what} name no owner or due date:"
+    return (first_section, Finding(
+        type="important", category="actions: no owner or due date", risk="medium",
+        description=(f"{count} an owner or a due date, and none is marked done or linked to a ticket: "
+                     if n == m else f"{count} they are neither marked done nor linked to a ticket, so ")
+                    + "nobody is accountable for them, and they are easy to lose.",
+        suggestion="Give each open action an owner and a due date, or link the ticket that tracks it; "
+                   "mark the ones already done as done.",
+        questions=["Who owns each of these actions, and by when?"],
+        quote=sections[first_section].text[first.start:last.end], confidence=0.8)), listed
+
+
+def _prose_finding(sections: list[Section], skip: set[int]) -> tuple[int, Finding] | None:
+    for i, s in enumerate(sections):
+        if i in skip:
+            continue
+        for sentence in split_sentences(s.text, split_blocks(s.text, wrapped=True)):
+            m = _COMMITMENT.search(sentence.text)
+            if m is None or _READER.search(sentence.text) or not _is_open(sentence.text):
+                continue
+            # quote the clause that promises: from the last ", " or "; " before the promise
+            cut = max(sentence.text.rfind(", ", 0, m.start()), sentence.text.rfind("; ", 0, m.start()))
+            clause = sentence.text[cut + 2:] if cut >= 0 else sentence.text
+            if clause.startswith("[^") and "]:" in clause[:40]:  # a footnote's label: "[^3]: Another thing..."
+                clause = clause[clause.index("]:") + 2:].lstrip()
+            return i, Finding(
+                type="suggestion", category="actions: open commitment", risk="low",
+                description=(f"A follow-up is promised here (\"{m.group(0)}\") but the write-up has no action "
+                             "list, and this one has no owner, date or ticket: it is easy to lose."),
+                suggestion="List the follow-up work as actions, each with an owner and a due date or a "
+                           "linked ticket.",
+                questions=["Who will do this, and by when?"],
+                quote=clause, confidence=0.7)
+    return None
+
+
+def document_findings(sections: list[Section], timeline: set[int]) -> Iterator[tuple[int, Finding]]:
+    """At most one finding (section index, finding): an action list without owners, or, when the
+    write-up has no action list, an open commitment in the prose (not in the timeline sections,
+    whose entries narrate what was done)."""
+    part = _action_part(sections)
+    got, listed = _list_finding(sections, part) if part else (None, False)
+    if got is None and not listed:
+        got = _prose_finding(sections, set(part) | timeline)
+    if got is not None:
+        yield got

@@ -1,0 +1,142 @@
+"""The offline chat: it ranks passages of the write-up by IDF-weighted term overlap with the
+question and answers by quoting them (no model, no network).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from redline.jobs.reviewers.offline_text import Span, _terms, split_blocks, split_sentences, word_count
+
+
+_ANSWER_QUOTE_CHARS = 400
+_PASSAGE_WORDS = 60
+_CHUNK_CHARS = 40
+
+@dataclass(frozen=True)
+class _Passage:
+    section: int
+    order: int
+    title: str
+    text: str
+    terms: Counter[str]
+
+
+def _passage_spans(text: str) -> list[Span]:
+    """Paragraphs; long ones cut into windows of whole sentences of about _PASSAGE_WORDS words."""
+    spans: list[Span] = []
+    for block in split_blocks(text):
+        if word_count(block.text) <= _PASSAGE_WORDS:
+            spans.append(block)
+            continue
+        window: list[Span] = []
+        words = 0
+        for sentence in split_sentences(text, [block]):
+            window.append(sentence)
+            words += word_count(sentence.text)
+            if words >= _PASSAGE_WORDS * 2 // 3:
+                spans.append(Span(window[0].start, window[-1].end, text[window[0].start : window[-1].end]))
+                window, words = [], 0
+        if window:
+            spans.append(Span(window[0].start, window[-1].end, text[window[0].start : window[-1].end]))
+    return spans
+
+
+def _passages(sections: list[tuple[str, str]]) -> list[_Passage]:
+    passages = []
+    for number, (title, text) in enumerate(sections):
+        name = title.strip() or f"Section {number + 1}"
+        for order, span in enumerate(_passage_spans(text)):
+            passages.append(_Passage(number, order, name, span.text, Counter(_terms(span.text))))
+    return passages
+
+
+def _rank(question: str, passages: list[_Passage], section_title: str | None) -> list[tuple[float, _Passage]]:
+    query = list(dict.fromkeys(_terms(question)))
+    if not query or not passages:
+        return []
+    n = len(passages)
+    df = Counter(term for p in passages for term in p.terms)
+
+    def idf(term: str) -> float:
+        return math.log((n + 1) / (df[term] + 0.5))
+
+    title_terms = {p.title: set(_terms(p.title)) for p in passages}
+    scored = []
+    for p in passages:
+        score = sum(idf(t) * (1 + math.log(p.terms[t])) for t in query if p.terms[t])
+        score += sum(0.5 * max(idf(t), 0.5) for t in query if t in title_terms[p.title])
+        if score > 0:
+            scored.append((round(score, 9), p))
+    preferred = (section_title or "").strip()
+    scored.sort(key=lambda sp: (-sp[0], sp[1].title != preferred, sp[1].section, sp[1].order))
+    if scored:
+        best = scored[0][0]
+        scored = [(s, p) for s, p in scored if s >= 0.3 * best]
+    return scored
+
+
+def _quote_for_answer(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= _ANSWER_QUOTE_CHARS:
+        return flat
+    cut = flat.rfind(" ", 0, _ANSWER_QUOTE_CHARS)
+    return flat[: cut if cut > 0 else _ANSWER_QUOTE_CHARS].rstrip(",;:") + "…"
+
+
+def _join_titles(titles: list[str]) -> str:
+    quoted = [f'"{t}"' for t in titles]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def compose_answer(
+    question: str,
+    sections: list[tuple[str, str]],
+    *,
+    section_title: str | None = None,
+    max_passages: int = 3,
+) -> str:
+    """The whole plain-text answer that ``answer_question`` streams."""
+    if not any(text.strip() for _, text in sections):
+        return "The write-up has no text yet, so there is nothing to answer from."
+    passages = _passages(sections)
+    ranked = _rank(question, passages, section_title)[: max(1, max_passages)]
+    if not ranked:
+        titles = [title.strip() or f"Section {i + 1}" for i, (title, _) in enumerate(sections)]
+        return (
+            "I could not find anything in the write-up that matches this question. "
+            f"Its sections are: {_join_titles(titles)}. Try asking with words the write-up uses, "
+            "or name the section."
+        )
+    titles = list(dict.fromkeys(p.title for _, p in ranked))
+    lead = f"The write-up addresses this in {_join_titles(titles)}."
+    quotes = [f'From "{p.title}": "{_quote_for_answer(p.text)}"' for _, p in ranked]
+    return "\n\n".join([lead, *quotes])
+
+
+def _chunks(text: str, size: int = _CHUNK_CHARS) -> Iterator[str]:
+    """Pieces of about ``size`` characters, cut after whitespace; they join back to ``text``."""
+    piece = ""
+    for token in re.findall(r"\S+\s*|\s+", text):
+        piece += token
+        if len(piece) >= size:
+            yield piece
+            piece = ""
+    if piece:
+        yield piece
+
+
+def answer_question(
+    question: str,
+    sections: list[tuple[str, str]],
+    *,
+    section_title: str | None = None,
+    max_passages: int = 3,
+) -> Iterator[str]:
+    """Answer from the write-up alone, streamed in chunks; ``"".join(chunks)`` is the answer."""
+    answer = compose_answer(question, sections, section_title=section_title, max_passages=max_passages)
+    yield from _chunks(answer)
