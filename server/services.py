@@ -1,5 +1,11 @@
 """What the web process holds (Redis, store, jobs, hub...) and the review operations
-that the HTTP API and the websocket share, so each is written once."""
+that the HTTP API and the websocket share, so each is written once.
+
+Over 400 lines on purpose: the Services class is kept whole, as the one place every operation
+goes through. What it uses lives beside it: server/service_errors.py (ServiceError,
+RateLimited, store_refused), server/uploads.py (parsing an upload), server/new_version.py
+(build_version, a round's next version) and server/text_controls.py (strip_controls,
+strip_bidi); their public names are importable from here as before."""
 
 from __future__ import annotations
 
@@ -14,39 +20,29 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from redline.jobs.documents import DocumentError
 from redline.jobs.events import Publisher
 from redline.jobs.keys import RETENTION_LOCK, ReviewKeys, rid_of_job
 from redline.jobs.export import CHANGE_MODES, INCLUDE_CHOICES, export_docx, export_note, select_items
 from redline.jobs.models import DECISIONS, ChatMessage, Item, Section, iso_time
-from redline.jobs.parsing import parse_upload
 from redline.jobs.queues import Jobs
 from redline.jobs.settings import Settings
-from redline.jobs.store import NewVersion, Store, merge_decision
-from redline.jobs.versions import Old, match_sections, resolve
+from redline.jobs.store import Store, merge_decision
 from redline.server.hub import Hub
 from redline.server.limits import Limiter, SocketCounter
+from redline.server.new_version import build_version
 from redline.server.presence import Presence
+from redline.server.service_errors import (  # noqa: F401 (STORE_REFUSED_MESSAGE, store_refused: re-exported)
+    STORE_REFUSED_MESSAGE,
+    RateLimited,
+    ServiceError,
+    store_refused,
+)
+from redline.server.service_errors import first_error as _first_error
+from redline.server.text_controls import strip_bidi, strip_controls
+from redline.server.uploads import parse_document as _parse
 
 
 log = logging.getLogger("redline.services")
-
-
-class ServiceError(Exception):
-    """A request that cannot be done, with a code and a message for a person."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
-class RateLimited(ServiceError):
-    """429 with Retry-After (HTTP), or a `rate_limited` error reply (websocket)."""
-
-    def __init__(self, kind: str, wait: float) -> None:
-        super().__init__("rate_limited", f"Too many {kind.replace('_', ' ')} requests; "
-                         f"try again in {max(1, round(wait))} s.", 429)
-        self.retry_after = max(1, round(wait + 0.49))
 
 
 _RETRY = object()  # a shared welcome that could not be made: each waiter makes its own
@@ -431,92 +427,3 @@ class Services:
             raise ServiceError("not_editable", "Only reviewers' own findings can be edited or deleted; "
                                "reject a model finding instead.", 409)
         return item
-
-
-def build_version(snap: dict[str, Any], doc: Any, *, filename: str, data: bytes, by: str | None) -> NewVersion:
-    """The next version of a review from its snapshot and the parsed upload (pure)."""
-    version = int(snap.get("version", 1)) + 1
-    removed_before = list(snap.get("removed_sections", []))
-    used = [s["id"] for s in snap["sections"]] + [r["id"] for r in removed_before]
-    seq = iter(range(max((int(x[1:]) for x in used if x[1:].isdigit()), default=0) + 1, 1 << 30))
-    old = [Old(s["id"], s["title"], s["text"]) for s in snap["sections"]]
-    new = [(strip_bidi(s.title), strip_bidi(s.text)) for s in doc.sections]
-    matching = match_sections(old, new, lambda: f"s{next(seq)}")
-    sections = [Section(id=m.id, title=m.title, index=m.index, text=m.text, level=p.level, marks=p.marks,
-                        change=m.change, previous_ids=m.previous_ids or None, previous_title=m.previous_title,
-                        previous_text=m.previous_text, moved=m.moved or None)
-                for m, p in zip(matching.sections, doc.sections)]
-    texts = {s.id: s.text for s in sections}
-    settled_all = [resolve(item, matching, texts, version) for item in snap["items"]]
-    items = [after for after, before in zip(settled_all, snap["items"]) if after != before]
-    by_id = {s["id"]: s for s in snap["sections"]}
-    removed = [{"id": oid, "title": by_id[oid]["title"], "text": by_id[oid]["text"], "version": version}
-               for oid in matching.removed] + removed_before
-    kinds = [s.change for s in sections]
-    changes = {"unchanged": kinds.count("unchanged"), "changed": kinds.count("changed"),
-               "added": kinds.count("added"), "removed": len(matching.removed)}
-    settled = [i["resolution"] for i in items if i.get("settled_in") == version]
-    still_open = sum(1 for i in settled_all if i.get("resolution") == "open")
-    summary = {"resolved": settled.count("resolved"), "outdated": settled.count("outdated"),
-               "open": still_open, "sections": changes}
-    at = time.time()
-    history = list(snap.get("versions") or [{"version": 1, "at": iso_time(snap.get("created")),
-                                            "filename": snap.get("filename")}])
-    history.append({"version": version, "at": iso_time(at), "filename": filename, "by": by,
-                    **{k: summary[k] for k in ("resolved", "open", "outdated")}, "sections": changes})
-    states = {s["id"]: {k: s[k] for k in ("status", "progress", "job_id") if s.get(k) is not None}
-              for s in snap["sections"] if s.get("status") in ("done", "failed")}
-    detail = (f"version {version} ({filename}): {summary['resolved']} resolved, {summary['open']} open, "
-              f"{summary['outdated']} outdated; sections {changes['changed']} changed, {changes['added']} added, "
-              f"{changes['removed']} removed")
-    return NewVersion(version=version, at=at, by=by, kind=doc.kind, filename=filename,
-                      original=data if doc.kind == "docx" else None, old_ids=[s["id"] for s in snap["sections"]],
-                      sections=sections, states={s.id: states[s.id] for s in sections
-                                                 if s.change == "unchanged" and s.id in states},
-                      items=items, removed=removed, summary=summary, history=history, detail=detail)
-
-
-async def _parse(filename: str, data: bytes, limit: int, what: str = "document"):
-    try:
-        return await parse_upload(filename, data, max_bytes=limit)  # a limited child process
-    except DocumentError as e:
-        raise ServiceError(e.code, e.message if what == "document" else f"The {what}: {e.message}", e.status) from None
-
-
-def store_refused(e: BaseException) -> bool:
-    """Redis up but refusing writes: disk full (MISCONF: the last save failed), out of memory (OOM),
-    a read-only replica. A 503 with Retry-After for the caller, not a 500: nothing was changed."""
-    from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
-
-    if isinstance(e, (OutOfMemoryError, ReadOnlyError)):
-        return True
-    if isinstance(e, ResponseError):
-        text = str(e)
-        return any(mark in text for mark in ("MISCONF", "OOM ", "READONLY", "-OOM", "-MISCONF"))
-    return False
-
-
-STORE_REFUSED_MESSAGE = ("The review store cannot save anything just now (its disk is full or it is out of "
-                         "memory); nothing was changed — try again in a minute.")
-
-
-# Bidirectional overrides and isolates (U+202A-202E, U+2066-2069) can make a name or title read
-# differently from what it is ("Trojan Source"); other invisible controls are removed with them.
-_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
-_CONTROLS = dict.fromkeys([c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + [0x7F])
-
-
-def strip_controls(text: str) -> str:
-    return text.translate(_BIDI).translate(_CONTROLS)
-
-
-def strip_bidi(text: str) -> str:
-    return text.translate(_BIDI)
-
-
-def _first_error(e: Exception) -> str:
-    errors = getattr(e, "errors", None)
-    if callable(errors):
-        err = errors()[0]
-        return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-    return str(e)
