@@ -16,536 +16,62 @@ schema) and scans the JSON text as it streams (`streaming.ItemScanner`), skippin
 thinking blocks the 5.5 models send first, so each finding is validated and yielded
 the moment its object closes. What each model accepts, and its prices, are in
 `claude_models.py`. Prompts live in `prompts.py`; the shared limits in `jobs/limits.py`.
+
+This module is the call path; each concern around it has its own module:
+
+- `claude_answers.py`: one streamed answer (findings as they close, chat text in chunks);
+- `claude_findings.py`: the findings' validation (quotes, refs, weak items, near-duplicates);
+- `claude_quotes.py`: a model's quote found as an exact passage of the section;
+- `claude_citations.py`: a chat answer's citations as exact passages;
+- `claude_usage.py`: a call's usage and its cost;
+- `claude_errors.py`: what a failure means (retry, fleet pause, or advice), and the backoff.
+
+Their public names stay importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import json
 import logging
 import math
 import random
 import time
 import uuid
-from difflib import SequenceMatcher
-from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator
 
 import anthropic
 import httpx2
-from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from redline.jobs import fleet_metrics
 from redline.jobs.jobrun import JobFailed
 from redline.jobs.limits import ModelLimits
-from redline.jobs import fleet_metrics
 from redline.jobs.models import Finding
-from redline.jobs.settings import Settings
 from redline.jobs.reviewers import prompts
-from redline.jobs.models import Citation
 from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Citations, Progress, Usage
-from redline.jobs.reviewers.checklist import CHECKLIST_BY_ID
-from redline.jobs.reviewers.claude_models import ModelSpec, spec as model_spec
-from redline.jobs.reviewers.streaming import ItemScanner
+from redline.jobs.reviewers.claude_answers import _FindingsAnswer, _Meter, _TextAnswer
+from redline.jobs.reviewers.claude_citations import map_citations
+from redline.jobs.reviewers.claude_errors import (
+    ModelInterrupted, TooLarge, _Retry, _too_large, advice, backoff, classify, retry_after,
+)
+from redline.jobs.reviewers.claude_findings import (
+    DUPLICATE_RATIO, QUOTE_MISS_FACTOR, FindingCheck, similar, strict_json,
+)
+from redline.jobs.reviewers.claude_models import spec as model_spec
+from redline.jobs.reviewers.claude_quotes import QuoteFinder
+from redline.jobs.reviewers.claude_usage import _usage, cost_usd
+from redline.jobs.settings import Settings
+
+__all__ = [
+    "DUPLICATE_RATIO", "QUOTE_MISS_FACTOR", "ClaudeReviewer", "FindingCheck", "ModelInterrupted", "QuoteFinder",
+    "TooLarge", "advice", "backoff", "classify", "cost_usd", "map_citations", "retry_after", "similar",
+    "strict_json",
+]
+
 
 log = logging.getLogger("redline.claude")
-
-# ------------------------------------------------------------------ settings ---
-
-
-# --------------------------------------------------------------------- costs ---
-
-
-def cost_usd(spec: ModelSpec, u: Usage) -> float:
-    """The call's cost at list prices, from the usage the API returned (claude_models.py):
-    5-minute and 1-hour cache writes at their own prices, thinking as output. Haiku 5.5's
-    second band prices the whole request when its prompt is over 100K tokens."""
-    prompt = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
-    p = spec.prices_for(prompt)
-    unsplit = max(0, u.cache_write_tokens - u.cache_write_5m_tokens - u.cache_write_1h_tokens)  # no breakdown: 5m
-    total = (u.input_tokens * p.input + u.output_tokens * p.output + u.cache_read_tokens * p.read
-             + (u.cache_write_5m_tokens + unsplit) * p.write_5m + u.cache_write_1h_tokens * p.write_1h)
-    return round(total / 1_000_000, 8)
-
-
-def _usage(spec: ModelSpec, raw: dict[str, Any]) -> Usage:
-    def n(v: Any) -> int:
-        return int(v or 0)
-
-    split = raw.get("cache_creation") or {}
-    details = raw.get("output_tokens_details") or {}
-    u = Usage(input_tokens=n(raw.get("input_tokens")), output_tokens=n(raw.get("output_tokens")),
-              cache_read_tokens=n(raw.get("cache_read_input_tokens")),
-              cache_write_tokens=n(raw.get("cache_creation_input_tokens")),
-              cache_write_5m_tokens=n(split.get("ephemeral_5m_input_tokens")),
-              cache_write_1h_tokens=n(split.get("ephemeral_1h_input_tokens")),
-              thinking_tokens=n(details.get("thinking_tokens")))
-    u.cost_usd = cost_usd(spec, u)
-    return u
-
-
-# -------------------------------------------------------------------- quotes ---
-
-_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
-
-
-def _normalise(text: str) -> tuple[str, list[int]]:
-    """Whitespace runs -> one space, curly quotes and dashes -> plain; with each char's source index."""
-    chars: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if chars and chars[-1] != " ":
-                chars.append(" ")
-                where.append(i)
-            continue
-        chars.append(ch.translate(_FOLD))
-        where.append(i)
-    if chars and chars[-1] == " ":
-        chars.pop()
-        where.pop()
-    return "".join(chars), where
-
-
-def _lower(text: str) -> str:
-    """Lower case that keeps every index (a char whose lower case is longer stays as it is)."""
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-
-
-class QuoteFinder:
-    """Finds a model's quote in the section text; returns the section's EXACT substring."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.norm, self.where = _normalise(text)
-        self.norm_lower = _lower(self.norm)
-
-    def find(self, quote: str | None) -> str | None:
-        if not quote or not quote.strip():
-            return None
-        seen: set[str] = set()
-        for candidate in self._candidates(quote):
-            q, _ = _normalise(candidate)
-            if not q or q in seen:
-                continue
-            seen.add(q)
-            k = self.norm.find(q)
-            if k < 0:
-                k = self.norm_lower.find(_lower(q))
-            if k >= 0:
-                return self.text[self.where[k]: self.where[k + len(q) - 1] + 1]
-        return None
-
-    @staticmethod
-    def _candidates(quote: str) -> list[str]:
-        out = [quote, html.unescape(quote)]
-        for c in list(out):
-            trimmed = c.strip().strip("\"'\u201c\u201d\u2018\u2019").strip()
-            for ellipsis in ("...", "\u2026"):
-                trimmed = trimmed.removeprefix(ellipsis).removesuffix(ellipsis).strip()
-            out.append(trimmed)
-        return out
-
-
-# ------------------------------------------------------------------ findings ---
-
-QUOTE_MISS_FACTOR = 0.6
-DUPLICATE_RATIO = 0.85
-
-
-def _ratio(a: str, b: str) -> float:
-    return SequenceMatcher(None, " ".join(a.lower().split()), " ".join(b.lower().split())).ratio()
-
-
-def similar(a: Finding, b: Finding) -> bool:
-    """Near-duplicates: same category, nearly the same description, and not about two
-    different passages (the same remark on two sentences is two findings)."""
-    if a.category.strip().lower() != b.category.strip().lower():
-        return False
-    if _ratio(a.description, b.description) <= DUPLICATE_RATIO:
-        return False
-    return not (a.quote and b.quote and _ratio(a.quote, b.quote) <= DUPLICATE_RATIO)
-
-
-class FindingCheck:
-    """Validates the model's findings for one section, across every retry of the call.
-
-    Each raw item goes through `Finding`; the quote is mapped to the exact section text
-    (or dropped, with the confidence cut); refs are kept to the checklist's ids; weak
-    items (below min_confidence) and near-duplicates of items already given are dropped.
-    Items are yielded as they stream, so of two near-duplicates the first one stays.
-    """
-
-    def __init__(self, section_text: str, min_confidence: float, *, section_id: str | None = None,
-                 others: dict[str, str] | None = None) -> None:
-        self.quotes = QuoteFinder(section_text)
-        self.min_confidence = min_confidence
-        self.section_id = section_id
-        self.others = {k: v for k, v in (others or {}).items() if k != section_id}  # id -> text
-        self._other_quotes: dict[str, QuoteFinder] = {}
-        self.kept: list[Finding] = []
-        self.dropped: dict[str, int] = {"invalid": 0, "weak": 0, "duplicate": 0}
-
-    def accept(self, raw: Any) -> Finding | None:
-        finding = self._validate(raw)
-        if finding is None:
-            self.dropped["invalid"] += 1
-            return None
-        if finding.confidence < self.min_confidence:
-            self.dropped["weak"] += 1
-            return None
-        if any(similar(finding, k) for k in self.kept):
-            self.dropped["duplicate"] += 1
-            return None
-        self.kept.append(finding)
-        return finding
-
-    def _validate(self, raw: Any) -> Finding | None:
-        if not isinstance(raw, dict):
-            return None
-        item = dict(raw)
-        try:
-            f = Finding.model_validate({
-                **item,
-                "category": str(item.get("category") or "").strip()[:80],
-                "questions": [q for q in (item.get("questions") or []) if isinstance(q, str) and q.strip()][:10],
-                "refs": [],
-                "quote": None,
-                "related_section_id": None,
-                "related_quote": None,
-                "replacement": None,
-                "confidence": min(1.0, max(0.0, float(item.get("confidence", 0.7)))),
-            })
-        except (ValidationError, TypeError, ValueError):
-            return None
-        quote = self.quotes.find(item.get("quote") if isinstance(item.get("quote"), str) else None)
-        confidence = f.confidence
-        if item.get("quote") and quote is None:
-            confidence = round(confidence * QUOTE_MISS_FACTOR, 3)
-        refs: list[str] = []
-        for r in item.get("refs") or []:
-            rid = str(r).strip().upper()
-            if rid in CHECKLIST_BY_ID and rid not in refs:
-                refs.append(rid)
-        if quote is not None and len(quote) > 4000:
-            quote = None
-        related, related_quote = self._related(item.get("related_section_id"), item.get("related_quote"))
-        replacement = item.get("replacement") if isinstance(item.get("replacement"), str) else None
-        if quote is None or not replacement or not replacement.strip() or replacement == quote:
-            replacement = None  # a rewrite stands where an exact quote stands, or nowhere
-        return f.model_copy(update={"quote": quote, "refs": refs[:20], "confidence": confidence,
-                                    "related_section_id": related, "related_quote": related_quote,
-                                    "replacement": replacement[:4000] if replacement else None})
-
-    def _related(self, section_id: Any, quote: Any) -> tuple[str | None, str | None]:
-        """Another section of the document (never this one), and its exact passage if found."""
-        if not isinstance(section_id, str) or section_id not in self.others:
-            return None, None
-        finder = self._other_quotes.get(section_id)
-        if finder is None:
-            finder = self._other_quotes[section_id] = QuoteFinder(self.others[section_id])
-        found = finder.find(quote if isinstance(quote, str) else None)
-        return section_id, found if found is not None and len(found) <= 4000 else None
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def strict_json(text: str) -> Any:
-    """json.loads without NaN/Infinity: what the SDK's lenient partial parser would accept, we don't."""
-    return json.loads(text, parse_constant=_no_constants)
-
-
-# ---------------------------------------------------------------- answers ---
-
-
-class _Meter:
-    """Progress of one job from the characters received: never goes back, never reaches 1.
-    `report=False` keeps the value (for wait messages) without Progress of its own."""
-
-    def __init__(self, expected_chars: float = 2400.0, *, report: bool = True) -> None:
-        self.value = 0.0
-        self.expected = expected_chars
-        self.report = report
-        self._said = 0.0
-
-    def received(self, chars: int) -> Progress | None:
-        p = 0.05 + 0.9 * (1 - math.exp(-chars / self.expected))
-        self.value = max(self.value, min(0.95, p))
-        if self.report and self.value - self._said >= 0.02:
-            self._said = self.value
-            return Progress(round(self.value, 3))
-        return None
-
-
-class _Answer:
-    """What every streamed answer records besides its content: why it stopped."""
-
-    stop_reason: str | None = None
-    stop_details: Any = None
-    chars = 0
-
-    def refusal(self) -> str | None:
-        """A person's sentence for a refusal, or None."""
-        if self.stop_reason != "refusal":
-            return None
-        d = self.stop_details
-        category = getattr(d, "category", None)
-        explanation = getattr(d, "explanation", None)
-        why = f" ({category}{': ' + explanation if explanation else ''})" if category or explanation else ""
-        return f"Claude declined to review this{why}"
-
-
-class _FindingsAnswer(_Answer):
-    """One streamed analysis answer: the structured output's JSON, scanned as it streams.
-
-    The JSON arrives as `text_delta`s of the answer's text block; thinking blocks (which
-    the 5.5 models send first, by default) and anything else are skipped by index."""
-
-    def __init__(self, check: FindingCheck) -> None:
-        self.check = check
-        self.scanner = ItemScanner("findings")
-        self.text_index: int | None = None
-
-    @property
-    def chars(self) -> int:  # type: ignore[override]
-        return self.scanner.chars
-
-    def start(self, index: int, block: Any) -> None:
-        if self.text_index is None and block.type == "text":
-            self.text_index = index
-
-    def delta(self, index: int, delta: Any) -> list[Finding]:
-        if index != self.text_index or delta.type != "text_delta":
-            return []
-        out = []
-        for raw in self.scanner.feed(delta.text or ""):
-            try:
-                item = strict_json(raw)
-            except ValueError:
-                continue  # the whole answer fails the strict parse below
-            finding = self.check.accept(item)
-            if finding is not None:
-                out.append(finding)
-        return out
-
-    def finish(self) -> list[Finding]:
-        return []
-
-    def problem(self) -> str | None:
-        """Why this answer cannot be used as a whole, or None."""
-        if self.stop_reason == "max_tokens":
-            return "it was cut off at the max_tokens limit"
-        if self.text_index is None:
-            return "it had no answer text"
-        try:
-            data = strict_json(self.scanner.text)
-        except ValueError:
-            return "its JSON was malformed"
-        if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
-            return "it had no findings list"
-        return None
-
-
-class _TextAnswer(_Answer):
-    """One streamed chat answer: tiny SDK deltas coalesced into chunks worth an event, and
-    the citations of its text blocks, each with where its claim sits in the answer."""
-
-    def __init__(self, min_chars: int = 40, max_wait_s: float = 0.05) -> None:
-        self.min_chars = min_chars
-        self.max_wait_s = max_wait_s
-        self.chars = 0
-        self.sent = False
-        self.citations: list[Any] = []
-        self._buf: list[str] = []
-        self._buf_chars = 0
-        self._since = 0.0
-
-    def start(self, index: int, block: Any) -> None:
-        pass
-
-    def delta(self, index: int, delta: Any) -> list[str]:
-        if delta.type == "citations_delta":
-            self.citations.append(delta.citation)
-            return []
-        if delta.type != "text_delta" or not delta.text:
-            return []
-        if not self._buf:
-            self._since = time.monotonic()
-        self._buf.append(delta.text)
-        self._buf_chars += len(delta.text)
-        self.chars += len(delta.text)
-        if self._buf_chars >= self.min_chars or time.monotonic() - self._since >= self.max_wait_s:
-            return self.finish()
-        return []
-
-    def finish(self) -> list[str]:
-        if not self._buf:
-            return []
-        text = "".join(self._buf)
-        self._buf, self._buf_chars = [], 0
-        self.sent = True
-        return [text]
-
-
-def map_citations(raw: list[Any], ids: list[str], texts: dict[str, str]) -> list[Citation]:
-    """The API's citations as (section, character range) whose `text` is exactly that slice.
-
-    Document i of the request is section ids[i]. A char_location whose range does not hold
-    its cited text is looked up by the text instead; what cannot be mapped is left out (the
-    page shows no quote it cannot point to)."""
-    out: list[Citation] = []
-    seen: set[tuple[str, int, int]] = set()
-    for c in raw:
-        doc = getattr(c, "document_index", None)
-        cited = getattr(c, "cited_text", None) or ""
-        if not isinstance(doc, int) or not 0 <= doc < len(ids) or not cited.strip():
-            continue
-        sid = ids[doc]
-        text = texts.get(sid, "")
-        start, end = getattr(c, "start_char_index", None), getattr(c, "end_char_index", None)
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)
-                and text[start:end] == cited):
-            found = QuoteFinder(text).find(cited)
-            if found is None:
-                continue
-            start = text.find(found)
-            end = start + len(found)
-        if (sid, start, end) not in seen:
-            seen.add((sid, start, end))
-            out.append(Citation(section_id=sid, start=start, end=end, text=text[start:end]))
-    return out
-
-
-# ------------------------------------------------------------------- errors ---
-
-
-class _Retry(Exception):
-    """A failure worth another call. `fleet`: every worker should wait (429/529), for
-    `pause` seconds when the answer said how long."""
-
-    def __init__(self, reason: str, *, fleet: bool = False, pause: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.fleet = fleet
-        self.pause = pause
-
-
-class ModelInterrupted(Exception):
-    """A chat answer broke off after part of it was shown: SAQ runs the job again."""
-
-
-def retry_after(response: httpx2.Response | None) -> float | None:
-    """Seconds from retry-after-ms / retry-after (seconds or an HTTP date), if usable."""
-    if response is None:
-        return None
-    h = response.headers
-    try:
-        if h.get("retry-after-ms"):
-            v = float(h["retry-after-ms"]) / 1000
-            return v if v > 0 else None
-        if h.get("retry-after"):
-            raw = h["retry-after"]
-            try:
-                v = float(raw)
-            except ValueError:
-                v = parsedate_to_datetime(raw).timestamp() - time.time()
-            return v if v > 0 else None
-    except (ValueError, TypeError, OverflowError):
-        return None
-    return None
-
-
-def _message(e: anthropic.APIStatusError) -> str:
-    body = e.body if isinstance(e.body, dict) else {}
-    err = body.get("error") if isinstance(body.get("error"), dict) else {}
-    return str(err.get("message") or e.message or "")[:300]
-
-
-_SPEND_LIMITS = tuple(c for c in (getattr(anthropic, "ContractSpendLimitReachedError", None),
-                                  getattr(anthropic, "EnforcedSpendLimitReachedError", None)) if c)
-
-
-class TooLarge(JobFailed):
-    """The prompt does not fit the model's context: never retried as it is."""
-
-
-def _too_large(cfg: Settings, msg: str) -> TooLarge:
-    return TooLarge(f"This is too large for {cfg.model}'s context ({msg or 'prompt is too long'}). "
-                    "Split the section into smaller ones, or shorten the document.")
-
-
-def classify(e: BaseException, cfg: Settings, *, streaming: bool = False) -> BaseException | None:
-    """JobFailed (no point retrying: a person must act), _Retry, or None (unknown: let it escape).
-    `streaming`: the answer had begun when it failed (a stall or a drop, not a refused call)."""
-    if isinstance(e, anthropic.APIStatusError):
-        status, msg = e.status_code, _message(e)
-        if status == 200:  # an `error` event in the middle of the stream
-            kind = (e.body or {}).get("error", {}).get("type", "error") if isinstance(e.body, dict) else "error"
-            if kind in ("overloaded_error", "rate_limit_error"):  # the same as a 529 / 429: every worker waits
-                what = "overloaded" if kind == "overloaded_error" else "rate limited"
-                return _Retry(f"Claude is {what} (mid-answer)", fleet=True)
-            return _Retry(f"the answer broke off ({kind})")
-        should = (e.response.headers.get("x-should-retry") or "").lower() if e.response is not None else ""
-        if should == "false":
-            return JobFailed(f"Claude answered {status} and said not to retry ({msg}). Try again later; "
-                             "if it persists, check REDLINE_MODEL and the Anthropic status page.")
-        if status in (400, 413) and ("too long" in msg.lower() or "context" in msg.lower() or status == 413):
-            return _too_large(cfg, msg)
-        if should == "true":
-            return _Retry(f"Claude answered {status}", fleet=status in (429, 529), pause=retry_after(e.response))
-        if _SPEND_LIMITS and isinstance(e, _SPEND_LIMITS):
-            return JobFailed(f"The Anthropic organisation's spend limit is reached ({msg}). "
-                             "Raise the limit in the Anthropic console, then try again.")
-        if status == 401:
-            return JobFailed("Claude rejected the API key (401 authentication error). Check ANTHROPIC_API_KEY.")
-        if status == 402:
-            return JobFailed(f"The Anthropic account cannot be billed (402: {msg}). Check the account's billing.")
-        if status == 403:
-            return JobFailed(f"The API key may not use this model or feature (403: {msg}). "
-                             "Check the key's permissions and REDLINE_MODEL.")
-        if status == 404:
-            return JobFailed(f"Claude model {cfg.model!r} was not found (404: {msg}). Check REDLINE_MODEL.")
-        if status in (429, 529):
-            what = "rate limited (429)" if status == 429 else "overloaded (529)"
-            return _Retry(f"Claude is {what}", fleet=True, pause=retry_after(e.response))
-        if status in (408, 409) or status >= 500:
-            return _Retry(f"Claude answered {status}")
-        return JobFailed(f"Claude rejected the request ({status}: {msg}). Check REDLINE_MODEL and "
-                         "REDLINE_MAX_TOKENS.")
-    # anthropic 2.17 wraps a stalled or dropped stream too: a timeout is APITimeoutError, a
-    # dropped connection APIConnectionError (raw httpx2 errors only from older SDKs).
-    if isinstance(e, (anthropic.APITimeoutError, httpx2.TimeoutException)):
-        return _Retry("the answer stalled" if streaming else "Claude did not answer in time")
-    if isinstance(e, (anthropic.APIConnectionError, httpx2.HTTPError)):
-        return _Retry("the connection dropped mid-answer" if streaming else "could not reach Claude")
-    if isinstance(e, json.JSONDecodeError):
-        return _Retry("the answer stream was garbled")
-    return None
-
-
-def advice(e: BaseException, cfg: Settings) -> str:
-    """What a person can do about a failed connection test."""
-    where = cfg.anthropic_base_url or "https://api.anthropic.com"
-    if isinstance(e, (anthropic.APIConnectionError, httpx2.TransportError)):
-        return (f"Could not reach the Anthropic API at {where} ({type(e).__name__}). "
-                "Check ANTHROPIC_BASE_URL and the network connection.")
-    if isinstance(e, anthropic.APIStatusError) and e.status_code in (429, 529):
-        return (f"The API key and model work, but Claude is {'rate limited' if e.status_code == 429 else 'overloaded'} "
-                f"right now ({e.status_code}). Try again in a minute.")
-    c = classify(e, cfg)
-    return str(c) if c is not None else f"{type(e).__name__}: {e}"
-
-
-def backoff(attempt: int, base: float, cap: float = 8.0) -> float:
-    """Exponential backoff with full jitter over the upper half: base * 2**(n-1) * U(0.5, 1)."""
-    return min(cap, base * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
-
-
-# ----------------------------------------------------------------- reviewer ---
 
 
 class ClaudeReviewer:

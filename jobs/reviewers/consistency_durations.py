@@ -1,0 +1,180 @@
+"""A stated duration that the timeline's own timestamps do not support.
+
+"The outage lasted nine hours" against a timeline that runs 11:00 -> 18:00: `extract_durations`
+reads the durations a section states (after a lead-in such as "lasted", "for", "took", with "about",
+"over", "under" as qualifiers), and `_duration_findings` looks for any pair of timeline entries that
+far apart (sorted times and bisection: n log n), within a tolerance. Durations the timeline
+cannot judge (hours or minutes against a dates-only timeline, under half an hour, longer than
+the timeline covers) are left alone.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.consistency_text import (
+    MAX_ENTRIES, MAX_PER_RULE, _is_summary, code_mask, sentence_around,
+)
+from redline.jobs.reviewers.consistency_timeline import RECOVERY_WORDS, Entry, _entry_bodies, _fmt
+
+
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+                "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+                "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90}
+UNIT_MIN = {"second": 1 / 60, "sec": 1 / 60, "s": 1 / 60, "minute": 1, "min": 1, "m": 1, "hour": 60, "hr": 60,
+            "h": 60, "day": 1440, "d": 1440, "week": 10080}
+_NUM = r"(\d{1,4}(?:\.\d{1,2})?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+DURATION = re.compile(r"\b" + _NUM + r"(?:\s?-\s?|\s)?(seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?)\b"
+                      r"(?:,?\s(?:and\s)?(\d{1,3})\s?(minutes?|mins?|m)\b)?", re.IGNORECASE)
+COMPACT = re.compile(r"\b(\d{1,3})h\s?(\d{1,2})m(?:in)?\b", re.IGNORECASE)
+LEAD_IN = ("lasted", "lasting", "for", "took", "resolved in", "outage of", "down for", "duration of", "within",
+           "after", "in about", "in approximately", "in under", "in over", "total of")
+QUALIFIERS = {"approximately": "~", "about": "~", "around": "~", "roughly": "~", "nearly": "~", "almost": "~",
+              "some": "~", "~": "~", "over": ">", "more than": ">", "at least": ">", "upwards of": ">",
+              "under": "<", "less than": "<", "at most": "<", "up to": "<", "within": "<"}
+
+
+@dataclass
+class Duration:
+    section: int
+    start: int
+    end: int
+    minutes: float
+    unit: str
+    qualifier: str  # "", "~", ">" or "<"
+    text: str
+
+
+def _unit_key(u: str) -> str:
+    u = u.lower().rstrip("s") or "s"
+    return {"hr": "hour", "sec": "second", "min": "minute"}.get(u, u)
+
+
+def extract_durations(section: Section) -> list[Duration]:
+    text = section.text
+    mask = None
+    out = []
+    for m in DURATION.finditer(text):
+        num, unit = m.group(1).lower(), _unit_key(m.group(2))
+        if unit == "h" and m.group(2) == "H":
+            continue
+        try:
+            n = float(num)
+        except ValueError:
+            n = NUMBER_WORDS.get(num)
+            if n is None:
+                continue
+        if num in ("a", "an") and unit not in ("hour", "day", "week"):
+            continue
+        minutes = n * UNIT_MIN[unit if unit in UNIT_MIN else unit[:1]]
+        if m.group(3):
+            minutes += int(m.group(3))
+        before = text[max(0, m.start() - 40):m.start()].lower()
+        if not any(before.rstrip().endswith(w) or (" " + w + " ") in before[-len(w) - 20:] for w in LEAD_IN):
+            continue
+        # not a duration of the incident: "in the past six years", "every 5 minutes", "since 5h"
+        if any(x in before[-25:] for x in ("past ", "every ", "since ", "per ", "each ", "last ", "next ")):
+            continue
+        if mask is None:
+            mask = code_mask(text)
+        if mask[m.start()]:
+            continue
+        qual = ""
+        tail = before.rstrip()
+        for w, q in QUALIFIERS.items():
+            if tail.endswith(w):
+                qual = q
+                break
+        if not qual and tail.endswith("for") and text[m.start() - 1:m.start()] == " ":
+            qual = ""
+        out.append(Duration(section.index, m.start(), m.end(), minutes, unit, qual, m.group()))
+    for m in COMPACT.finditer(text):
+        before = text[max(0, m.start() - 40):m.start()].lower()
+        if any(before.rstrip().endswith(w) for w in LEAD_IN):
+            out.append(Duration(section.index, m.start(), m.end(), int(m.group(1)) * 60 + int(m.group(2)),
+                                "minute", "", m.group()))
+    return out
+
+
+def _human(minutes: float) -> str:
+    if minutes >= 2 * 1440:
+        return f"about {minutes / 1440:.1f} days".replace(".0 ", " ")
+    if minutes >= 90:
+        h = minutes / 60
+        return f"about {h:.1f} hours".replace(".0 ", " ")
+    return f"{int(round(minutes))} minutes"
+
+
+def _duration_findings(sections: list[Section], entries: list[Entry], timeline_sections: set[int]):
+    timed = [e for e in entries if e.when is not None and e.when.year > 1]
+    if len(timed) < 2:
+        return
+    has_clock = sum(e.has_time for e in timed) >= 2
+    times = sorted(e.when for e in timed)
+    total = (times[-1] - times[0]).total_seconds() / 60
+    first = timed[0]
+    bodies = _entry_bodies(sections, entries)
+    recovery = next((e for e in timed[1:] if any(w in bodies.get(id(e), e.line).lower() for w in RECOVERY_WORDS)),
+                    None)
+    checked: dict[tuple, bool] = {}  # verdict per distinct (minutes, unit, qualifier): bounded work
+    times = times[:MAX_ENTRIES]
+    for s in sections:
+        if s.index in timeline_sections:
+            continue
+        seen: set[float] = set()
+        for d in extract_durations(s)[:MAX_PER_RULE * 4]:
+            if d.minutes in seen:
+                continue
+            if d.unit in ("second", "minute", "hour", "h", "m") and not has_clock:
+                continue  # a dates-only timeline cannot confirm hours or minutes
+            if d.minutes > total * 1.15 or d.minutes < 30:
+                continue  # longer than the timeline covers (it may start late), or too fine to judge
+            key = (d.minutes, d.unit, d.qualifier)
+            if key not in checked:
+                if len(checked) >= MAX_PER_RULE * 4:
+                    break
+                # does any pair of timeline entries stand d apart? (sorted times, bisect: n log n)
+                lo_w, hi_w = _window(d)
+                ok = False
+                for t in times:
+                    k = bisect.bisect_left(times, t + timedelta(minutes=lo_w))
+                    if k < len(times) and times[k] <= t + timedelta(minutes=min(hi_w, 10 ** 7)):
+                        ok = True
+                        break
+                checked[key] = ok
+            ok = checked[key]
+            if ok:
+                continue
+            seen.add(d.minutes)
+            end = recovery or timed[-1]
+            span = (end.when - first.when).total_seconds() / 60
+            quote = sentence_around(s.text, d.start, d.end, 160)
+            what = "recovery" if recovery else "last entry"
+            yield s.index, Finding(
+                type="important", category="consistency: duration vs timeline",
+                risk="high" if _is_summary(s) else "medium",
+                description=(f"This says {d.text.strip()}, but the timeline's own timestamps do not support it: "
+                             f"it runs from {_fmt(first.when)} to {_fmt(end.when)} ({what}), {_human(span)}, "
+                             f"and no two of its entries are {d.text.strip()} apart."),
+                suggestion="Reconcile the stated duration with the timeline (or say which interval it measures).",
+                quote=quote, questions=["Which start and end times does this duration measure?"],
+                confidence=0.75, related_section_id=sections[first.section].id, related_quote=first.quote)
+
+
+def _window(d: Duration) -> tuple[float, float]:
+    dd = d.minutes
+    tol = max(0.15 * dd, 10.0)
+    if d.unit in ("day", "week"):
+        tol = max(0.15 * dd, 1440.0)
+    if d.qualifier == "~":
+        tol *= 1.3
+    if d.qualifier == ">":
+        return dd - tol, 10 ** 9
+    if d.qualifier == "<":
+        return 0, dd + tol
+    return dd - tol, dd + tol

@@ -1,0 +1,247 @@
+"""The document's timeline, read across sections: its entries, their dates and clock times.
+
+`extract_timeline` finds the entries (lines of a timeline section, or stamped sub-headings under
+one) in document order; `resolve_dates` gives time-only entries the date of the entry before them
+(or the timeline's "all events happened on" date), reading a step back of hours as midnight passed.
+The rules that compare the timeline with the rest of the document (`consistency_durations.py`,
+`consistency_order.py`, `consistency_summary.py`, `postmortem.py`) and `hygiene_dates.py` read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from redline.jobs.models import Section
+from redline.jobs.reviewers.consistency_text import (
+    CLOCK, DAY_MONTH, ISO_DATE, LABEL_CLOCK, MONTHS, NAMED_DATE, WEEKDAYS, WORD, ZONES, code_mask, doc_years,
+    valid_date,
+)
+
+
+STAND_IN_DAY = date(2000, 1, 1)  # the day of a timeline that gives times and no date at all
+TIMELINE_WORDS = ("timeline", "chronology", "sequence of events", "time line")
+RECOVERY_WORDS = ("returns to normal", "back to normal", "back online", "restored", "resolved", "recovered",
+                  "is working", "everything is working", "mitigated", "all clear", "fully operational")
+
+
+@dataclass
+class Entry:
+    section: int
+    quote: str  # exact substring of sections[section].text
+    when: datetime | None  # resolved date and time (date-only entries: midnight, has_time False)
+    has_time: bool
+    explicit_date: bool
+    line: str
+
+
+def _leading_stamp(line: str, default_year: int | None):
+    """Parse a date and/or a clock time at the very start of a timeline line.
+
+    Returns (date | None, minutes | None, bad_reason | None) or None if the line does not start
+    with a stamp. Accepted starts: optional bullet, then an ISO date and/or a time, or a month-name
+    date ("August 15", "Sept 5th, 2024"), optionally a weekday.
+    """
+    s = line.lstrip()
+    for b in ("- ", "* ", "• ", "+ "):
+        if s.startswith(b):
+            s = s[len(b):].lstrip()
+            break
+    s = s.lstrip("*_~").lstrip()  # **bold** stamps, "~13:30" (approximate)
+    d = None
+    bad = None
+    rest = s
+    m = ISO_DATE.match(s)
+    if m:
+        y, mo, dd = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        bad = valid_date(y, mo, dd)
+        if not bad:
+            d = date(y, mo, dd)
+        rest = s[m.end():].lstrip(" ,T")
+    else:
+        m = NAMED_DATE.match(s)
+        if m and not m.group(1)[0].isupper():
+            m = None  # "may 5" in lower case is prose, not a date
+        dm = DAY_MONTH.match(s) if not m else None
+        if dm and not dm.group(2)[0].isupper():
+            dm = None
+        if dm:  # "19. April, 11:00", "5 March 2024"
+            m = dm
+            mo = MONTHS[dm.group(2).lower()]
+            dd = int(dm.group(1))
+            y = int(dm.group(3)) if dm.group(3) else default_year
+        elif m:
+            mo = MONTHS[m.group(1).lower()]
+            dd = int(m.group(2))
+            y = int(m.group(3)) if m.group(3) else default_year
+        if m:
+            if y is not None:
+                bad = valid_date(y, mo, dd)
+                if not bad:
+                    d = date(y, mo, dd)
+            rest = s[m.end():].lstrip(" ,")
+    minutes = None
+    mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest)) if rest else None
+    if mt:
+        h, mi = int(mt.group(1)), int(mt.group(2))
+        if h < 24 and mi < 60:
+            minutes = h * 60 + mi
+    if not m and not mt:
+        return None
+    tail = rest[mt.end():] if mt else rest
+    return d, minutes, bad, (m is not None), tail
+
+
+def _default_date(text: str) -> date | None:
+    """'Unless otherwise noted all events happened on 2019-10-21' -> that date."""
+    low = text.lower()
+    for key in ("unless otherwise noted", "all events happened on", "all events occurred on", "all times are on"):
+        k = low.find(key)
+        if k >= 0:
+            m = ISO_DATE.search(text, k, k + 200)
+            if m and not valid_date(int(m.group(1)), int(m.group(2)), int(m.group(3))):
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return None
+
+
+def _is_timeline_title(title: str) -> bool:
+    low = title.lower()
+    return any(w in low for w in TIMELINE_WORDS)
+
+
+def _title_stamp(title: str, default_year: int | None):
+    t = title.strip()
+    if len(t) > 40:
+        return None
+    if len(t) > 100:
+        return None
+    got = _leading_stamp(t, default_year)
+    if got is None:
+        return None
+    # the title must be the stamp, maybe a zone or weekday, then nothing or a separator and a label
+    # ("21:00 - Team alerted"); not prose that happens to start with a number
+    tail = got[4].strip()
+    words = [w for w in WORD.findall(tail) if w.lower() not in WEEKDAYS and w.upper() not in ZONES]
+    if not words or tail[:1] in ("-", "\u2013", "\u2014", ":", "|", "(", "[") or len(words) <= 1:
+        return got
+    return None
+
+
+def _first_line_quote(text: str) -> str | None:
+    for line in text.splitlines():
+        q = line.strip()
+        if q:
+            return q[:300]
+    return None
+
+
+def extract_timeline(sections: list[Section]) -> list[Entry]:
+    """Timeline entries, in document order, with dates carried forward from earlier entries."""
+    years = doc_years(sections)
+    default_year = max(set(years), key=years.count) if years else None
+    entries: list[Entry] = []
+    in_timeline_block = False
+    block_level = 0
+    for s in sections:
+        title_is_stamp = _title_stamp(s.title, default_year)
+        if _is_timeline_title(s.title):
+            in_timeline_block = True
+            block_level = s.level
+        elif title_is_stamp is None and in_timeline_block and s.level <= block_level:
+            in_timeline_block = False
+        if title_is_stamp is not None and (in_timeline_block or s.level > 1 or title_is_stamp[1] is not None):
+            d, minutes, bad, has_date, _ = title_is_stamp
+            q = _first_line_quote(s.text)
+            if q is not None:
+                entries.append(_mk_entry(s.index, q, d, minutes, has_date, s.title))
+            continue
+        if not _is_timeline_title(s.title) and not (in_timeline_block and title_is_stamp is None and s.level > block_level):
+            continue
+        mask = None
+        pos = 0
+        for raw in s.text.splitlines(keepends=True):
+            line = raw.rstrip("\r\n")
+            start = pos
+            pos += len(raw)
+            if not line.strip():
+                continue
+            got = _leading_stamp(line, default_year)
+            if got is None:
+                continue
+            if mask is None:
+                mask = code_mask(s.text)
+            if mask[start + len(line) - len(line.lstrip())]:
+                continue
+            d, minutes, bad, has_date, _ = got
+            if d is None and minutes is None:
+                continue
+            entries.append(_mk_entry(s.index, line.strip()[:300], d, minutes, has_date, line))
+    return entries
+
+
+def _mk_entry(section: int, quote: str, d, minutes, has_date, line) -> Entry:
+    when = None
+    if d is not None:
+        when = datetime(d.year, d.month, d.day) + timedelta(minutes=minutes or 0)
+    elif minutes is not None:
+        when = datetime(1, 1, 1) + timedelta(minutes=minutes)  # date resolved later
+    return Entry(section, quote, when, minutes is not None, has_date and d is not None, line)
+
+
+def resolve_dates(entries: list[Entry], sections: list[Section]) -> list[Entry]:
+    """Give time-only entries the date of the latest dated entry (or the timeline's default date).
+
+    A time-only entry that goes back by more than 12 hours is read as having crossed midnight.
+    Entries whose date cannot be known keep `when` None.
+    """
+    defaults = {i: _default_date(s.text) for i, s in enumerate(sections) if _is_timeline_title(s.title)}
+    default = next((d for d in defaults.values() if d is not None), None)
+    current: date | None = None
+    first_date = next((e.when.date() for e in entries if e.explicit_date), None)
+    prev: datetime | None = None
+    out = []
+    for e in entries:
+        if e.explicit_date:
+            if default is None or not e.has_time:
+                current = e.when.date()
+            out.append(e)
+            prev = e.when
+            continue
+        if e.when is None:
+            out.append(e)
+            continue
+        # before any dated entry: the timeline's first date, or (no dates at all) a stand-in day, which is
+        # enough for order and spans between its own entries
+        base = default or current or first_date or STAND_IN_DAY
+        minutes = e.when.hour * 60 + e.when.minute
+        when = datetime(base.year, base.month, base.day) + timedelta(minutes=minutes)
+        if prev is not None and default is None and when < prev and (prev - when) > timedelta(hours=3):
+            # a time-only entry far behind the previous one: read as a new day (midnight passed, or a date
+            # heading we could not read), never as an ordering error
+            when += timedelta(days=1)
+            current = when.date()
+        out.append(Entry(e.section, e.quote, when, e.has_time, False, e.line))
+        prev = when
+    return out
+
+
+def _fmt(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M")
+
+
+def _entry_bodies(sections: list[Section], entries: list[Entry]) -> dict[int, str]:
+    """Each entry's text: from its quote to the next entry's quote in the same section (or the end)."""
+    out: dict[int, str] = {}
+    by_section: dict[int, list[tuple[int, Entry]]] = {}
+    for e in entries:
+        text = sections[e.section].text
+        by_section.setdefault(e.section, [])
+        after = by_section[e.section][-1][0] + 1 if by_section[e.section] else 0
+        k = text.find(e.quote, after)
+        by_section[e.section].append((k if k >= 0 else after, e))
+    for sec, items in by_section.items():
+        text = sections[sec].text
+        for j, (k, e) in enumerate(items):
+            end = items[j + 1][0] if j + 1 < len(items) else len(text)
+            out[id(e)] = text[k:max(end, k)]
+    return out

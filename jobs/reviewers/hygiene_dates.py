@@ -1,0 +1,113 @@
+"""Dates, times and time zones a copy-editor would query.
+
+- `_malformed_times`: a clock time that cannot be (25:10, 14:75);
+- `_missing_zone`: a timeline with clock times and no time zone anywhere in the document (once
+  per document, on its first timed entry);
+- `_yearless_dates`: dates without a year in a document that never names one (once per document).
+
+What holds for the whole document (does it name a zone, a year; its timeline) is computed once
+per document and cached, not once per section.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.consistency_text import (
+    CLOCK, NAMED_DATE, Lines, code_mask, doc_years, sentence_around, states_zone,
+)
+from redline.jobs.reviewers.consistency_timeline import extract_timeline
+from redline.jobs.reviewers.hygiene_text import MAX_PER_RULE, _prose_line
+
+
+def _malformed_times(section: Section) -> list[Finding]:
+    text = section.text
+    mask = None
+    out = []
+    for m in CLOCK.finditer(text):
+        h, mi = int(m.group(1)), int(m.group(2))
+        sec = int(m.group(3)) if m.group(3) else 0
+        if h < 24 and mi < 60 and sec < 61 or (h == 24 and mi == 0):
+            continue
+        if len(out) >= MAX_PER_RULE:
+            break
+        if mask is None:
+            mask = code_mask(text)
+            lines = Lines(text)
+        ls, le = lines.span(m.start())
+        starts_line = text[ls:min(le, ls + 12)].lstrip("-*• ").startswith(m.group())
+        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line) and not starts_line:
+            continue
+        # ratios and scores ("3:45" is fine, "40:60 split" is not a clock)
+        if any(w in text[m.end():m.end() + 12].lower() for w in ("split", "ratio", "odds")):
+            continue
+        out.append(Finding(type="important", category="date format: malformed time", risk="medium",
+                           description=f"'{m.group()}' is not a valid clock time.",
+                           suggestion="Correct the time.", quote=m.group(), confidence=0.8))
+    return out
+
+
+def _document_facts(sections: list[Section]) -> tuple[bool, bool]:
+    """(names a time zone, names a year): once per document, not once per section (that was
+    quadratic in the number of sections: 30 s on a 1,400-section write-up)."""
+    return _facts_cached(tuple((s.id, s.title, s.text) for s in sections))
+
+
+@lru_cache(maxsize=8)
+def _facts_cached(key: tuple) -> tuple[bool, bool]:
+    secs = [Section(id=i, title=t, index=k, text=x) for k, (i, t, x) in enumerate(key)]
+    return states_zone(secs), bool(doc_years(secs))
+
+
+def _timeline_entries(sections: list[Section]):
+    return _entries_cached(tuple((s.id, s.title, s.text, s.level) for s in sections))
+
+
+@lru_cache(maxsize=8)
+def _entries_cached(key: tuple):
+    secs = [Section(id=i, title=t, index=k, text=x, level=lv) for k, (i, t, x, lv) in enumerate(key)]
+    return extract_timeline(secs)
+
+
+def _missing_zone(section: Section, sections: list[Section]) -> list[Finding]:
+    """Once per document: the first timeline entry with a clock time, when no zone is named anywhere."""
+    entries = _timeline_entries(sections)
+    timed = [e for e in entries if e.has_time]
+    if len(timed) < 2 or _document_facts(sections)[0]:
+        return []
+    first = timed[0]
+    pos = next((i for i, s in enumerate(sections) if s.id == section.id), None)
+    if pos != first.section:
+        return []
+    return [Finding(type="important", category="timezone", risk="medium",
+                    description="The timeline gives clock times but the document never says which time zone "
+                                "they are in.",
+                    suggestion="State the time zone once at the top of the timeline (e.g. 'All times in UTC').",
+                    quote=first.quote, confidence=0.7)]
+
+
+def _yearless_dates(section: Section, sections: list[Section]) -> list[Finding]:
+    """Dates with no year in a document that never names a year: the timeline cannot be placed."""
+    if _document_facts(sections)[1]:
+        return []
+    text = section.text
+    m = NAMED_DATE.search(text)
+    while m and (m.group(1)[0].islower() or m.group(3)):
+        m = NAMED_DATE.search(text, m.end())
+    if not m:
+        return []
+    # only the first such date in the document
+    for s in sections:
+        if s.id == section.id:
+            break
+        mm = NAMED_DATE.search(s.text)
+        while mm and mm.group(1)[0].islower():
+            mm = NAMED_DATE.search(s.text, mm.end())
+        if mm:
+            return []
+    q = sentence_around(text, m.start(), m.end(), 80)
+    return [Finding(type="suggestion", category="date format: no year", risk="low",
+                    description=f"'{m.group()}' has no year, and the document never gives one.",
+                    suggestion="Give full dates (with the year, and times with a time zone where they matter).",
+                    quote=q, confidence=0.7)]

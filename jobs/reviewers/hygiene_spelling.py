@@ -1,0 +1,250 @@
+"""Spelling: typos with one certain correction, and doubled words ("the the").
+
+- `_spelling`: a prose word the dictionary (`hygiene_dictionary.py`) and the document's own words
+  do not know, with a single, close, frequent correction; "int he" for "in the"; real-word errors
+  that a neighbour makes certain ("rouge pod", "I though I", "should of");
+- `_short_and_technical_typos`: misspellings too short for the dictionary rule ("hav", "teh"), and
+  a technical term one edit off that the document never spells right ("reop2docker");
+- `_doubled`: the same word twice in a row ("the the", "The the"), except the legitimate ones
+  ("that that", "had had").
+
+Each finding's suggestion is the quote with the fix applied (offered as its replacement).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.consistency_text import WORD, Lines, _one_edit, _variants, code_mask, in_spans, url_spans
+from redline.jobs.reviewers.hygiene_dictionary import (
+    PREFIXES, TECH_WORDS, _british, _edits1_known, _freq, _spell, is_known_word,
+)
+from redline.jobs.reviewers.hygiene_text import MAX_PER_RULE, _prose_line
+
+
+# Real-word errors that a dictionary cannot see, only fixed where the neighbour makes them certain.
+CONFUSABLES: list[tuple[str, str, frozenset[str]]] = [
+    ("rouge", "rogue", frozenset("""pod pods process processes node nodes actor actors agent agents employee employees
+admin admins user users script scripts container containers device devices server servers package packages code
+account accounts bot bots job jobs task tasks thread threads worker workers instance instances machine machines host
+hosts commit commits certificate certificates key keys token tokens app apps application applications deployment
+deploy query queries operator operators insider insiders access ap""".split())),
+]
+CERTAIN_PHRASES: list[tuple[str, str]] = [
+    ("should of ", "should have "), ("could of ", "could have "), ("would of ", "would have "),
+    ("must of ", "must have "), ("per say", "per se"), ("for all intensive purposes", "for all intents and purposes"),
+    ("sneak peak", "sneak peek"), ("it's own ", "its own "),
+    ("i though i ", "i thought i "), ("i though that ", "i thought that "), ("we though we ", "we thought we "),
+    ("we though that ", "we thought that "),
+]
+# Misspellings too short for the dictionary rule (it skips words under four letters, most of which
+# are abbreviations), but never words themselves.
+SHORT_TYPOS = {"teh": "the", "hte": "the", "adn": "and", "hav": "have", "yuo": "you", "taht": "that"}
+MIN_TECH_TYPO = 6  # a technical term at least this long, one edit away: "reop2docker" for "repo2docker"
+
+
+MIN_CORRECTION_FREQ = 2e-6  # the correction must be a common word
+DOMINANCE = 20.0  # ... and at least this many times more frequent than any other one-edit candidate
+
+
+def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
+    sp = _spell()
+    if sp is None:
+        return []
+    text = section.text
+    mask = code_mask(text)
+    urls = url_spans(text)
+    out: list[Finding] = []
+    lines = Lines(text)
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        if len(out) >= MAX_PER_RULE:
+            break
+        line_start = pos
+        pos += len(raw)
+        if not _prose_line(raw):
+            continue
+        for m in WORD.finditer(raw):
+            a = line_start + m.start()
+            b = line_start + m.end()
+            w = m.group()
+            if "'" in w or "\u2019" in w or not w.islower() or len(w) < 4 or len(w) > 20:
+                continue
+            if mask[a] or in_spans(a, urls):
+                continue
+            nxt, prv = text[b:b + 1], text[a - 1:a] if a else ""
+            if nxt in ("_", "-", "/", "@", ".") and text[b + 1:b + 2].isalnum() or prv in ("_", "-", "/", "@", ".", "#"):
+                continue  # part of an identifier, path, domain or file name
+            if nxt.isdigit() or prv.isdigit():
+                continue
+            if words.get(w, 0) >= 2 or is_known_word(w):
+                continue
+            if w.endswith("s") and is_known_word(w[:-1]):
+                continue  # a plural or possessive the dictionary lacks
+            if _british(w):
+                continue  # colour, organise, analyse, centre: not typos
+            if any(w.startswith(p) and len(w) - len(p) >= 3 and is_known_word(w[len(p):]) for p in PREFIXES):
+                continue  # unban, reupload, prebuilt, autoheal: a prefix and a known word
+            cands = _edits1_known(w)
+            if not cands:
+                continue
+            cands.sort(key=_freq, reverse=True)
+            best = cands[0]
+            f_best = _freq(best)
+            f_next = _freq(cands[1]) if len(cands) > 1 else 0.0
+            if f_best < MIN_CORRECTION_FREQ or (f_next and f_best < DOMINANCE * f_next):
+                continue
+            if sorted(best) != sorted(w) and abs(len(best) - len(w)) != 1 and len(w) < 5:
+                continue
+            ls, le = lines.span(a)
+            quote = _context(text, a, b, ls, le)
+            out.append(Finding(
+                type="suggestion", category="spelling", risk="low",
+                description=f"Typo: '{w}' should probably be '{best}'.",
+                suggestion=quote.replace(w, best, 1), quote=quote, confidence=0.8))
+    # "int he" -> "in the": a letter moved across a space, making a non-word
+    toks = list(re.finditer(r"[a-z]{1,12}", text))
+    for t1, t2 in zip(toks, toks[1:]):
+        if len(out) >= MAX_PER_RULE:
+            break
+        if text[t1.end():t2.start()] != " " or (t1.start() and text[t1.start() - 1].isalnum()) or \
+                text[t2.end():t2.end() + 1].isalnum():
+            continue
+        a, b = t1.group(), t2.group()
+        if is_known_word(a) and is_known_word(b) or mask[t1.start()]:
+            continue
+        for x, y in ((a[:-1], a[-1] + b), (a + b[0], b[1:])):
+            if x and y and _freq(x) >= 1e-4 and _freq(y) >= 1e-4 and is_known_word(x) and is_known_word(y):
+                q = text[t1.start():t2.end()]
+                out.append(Finding(
+                    type="suggestion", category="spelling", risk="low",
+                    description=f"Typo: '{q}' should be '{x} {y}'.", suggestion=f"{x} {y}",
+                    quote=q, confidence=0.8))
+                break
+    low = text.lower()
+    for wrong, right, nouns in CONFUSABLES:
+        k = low.find(wrong)
+        while k >= 0:
+            end = k + len(wrong)
+            if (k == 0 or not low[k - 1].isalpha()) and not low[end:end + 1].isalpha() and not mask[k]:
+                nxt = re.match(r"\s{1,3}([a-z]{1,20})", low[end:end + 25])
+                if nxt and nxt.group(1) in nouns:
+                    q = text[k:end + nxt.end()]
+                    out.append(Finding(
+                        type="suggestion", category="spelling", risk="low",
+                        description=f"Typo: '{text[k:end]}' should be '{right}' here.",
+                        suggestion=q.replace(text[k:end], right, 1), quote=q, confidence=0.8))
+            k = low.find(wrong, end)
+    for wrong, right in CERTAIN_PHRASES:
+        k = low.find(wrong)
+        if k >= 0 and (k == 0 or not low[k - 1].isalpha()) and not mask[k]:
+            q = text[k:k + len(wrong)]
+            fixed = _recased(q, wrong, right)
+            out.append(Finding(type="suggestion", category="spelling", risk="low",
+                               description=f"'{q.strip()}' should be '{fixed.strip()}'.", suggestion=fixed.strip(),
+                               quote=q.strip(), confidence=0.8))
+    return out + _short_and_technical_typos(section, words, mask, urls)
+
+
+def _recased(q: str, wrong: str, right: str) -> str:
+    """`right` in the case of `q` (the text that matched `wrong`): only the differing middle
+    changes ("I though I" -> "I thought I", not "i thought i")."""
+    p = 0
+    while p < min(len(wrong), len(right)) and wrong[p] == right[p]:
+        p += 1
+    n = 0
+    while n < min(len(wrong), len(right)) - p and wrong[-1 - n] == right[-1 - n]:
+        n += 1
+    return q[:p] + right[p:len(right) - n] + q[len(wrong) - n:]
+
+
+@lru_cache(maxsize=1)
+def _tech_index() -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for w in TECH_WORDS:
+        if len(w) >= MIN_TECH_TYPO and w.isalnum():
+            for v in _variants(w):
+                index.setdefault(v, []).append(w)
+    return index
+
+
+def _short_and_technical_typos(section: Section, words: dict[str, int], mask: list[bool],
+                               urls: list[tuple[int, int]]) -> list[Finding]:
+    """'hav been' (a short misspelling) and 'reop2docker' (a technical term one edit off, which the
+    dictionary does not know and the document never spells right)."""
+    text = section.text
+    lines = Lines(text)
+    out: list[Finding] = []
+    index = _tech_index()
+    for m in re.finditer(r"[A-Za-z][A-Za-z0-9]{2,30}", text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        a, b, w = m.start(), m.end(), m.group()
+        low = w.lower()
+        if (a and (text[a - 1].isalnum() or text[a - 1] in "_-/@.#'")) or text[b:b + 1] in ("_", "-", "/", "@", "'") \
+                or text[b:b + 1] == "." and text[b + 1:b + 2].isalnum() or mask[a] or in_spans(a, urls):
+            continue
+        fix = SHORT_TYPOS.get(w) if w.islower() else None
+        if fix is None and len(low) >= MIN_TECH_TYPO and not is_known_word(low) and words.get(low, 0) < 2:
+            cands = {c for v in _variants(low) for c in index.get(v, ())
+                     if _one_edit(low, c) and not (c.startswith(low) or low.startswith(c))}  # not a plural
+            fix = next(iter(cands)) if len(cands) == 1 else None
+        if fix is None or not lines.test(a, "prose", _prose_line):
+            continue
+        ls, le = lines.span(a)
+        quote = _context(text, a, b, ls, le)
+        out.append(Finding(type="suggestion", category="spelling", risk="low",
+                           description=f"Typo: '{w}' should probably be '{fix}'.",
+                           suggestion=quote.replace(w, fix, 1), quote=quote, confidence=0.8))
+    return out
+
+
+def _context(text: str, a: int, b: int, ls: int, le: int) -> str:
+    """A few words around text[a:b], within its line (exact substring)."""
+    lo = a
+    for _ in range(3):
+        k = text.rfind(" ", ls, lo - 1)
+        if k < 0:
+            lo = ls
+            break
+        lo = k + 1
+    hi = b
+    for _ in range(3):
+        k = text.find(" ", hi + 1, le)
+        if k < 0:
+            hi = le
+            break
+        hi = k
+    return text[lo:hi].strip()
+
+
+LEGIT_DOUBLES = frozenset({"that", "had", "bye", "no", "ha", "so", "very", "knock", "tsk", "blah", "yada", "chop",
+                           "hush", "meow", "dum", "la", "boo", "bla", "tut", "pooh", "ho", "hey"})
+
+
+def _doubled(section: Section) -> list[Finding]:
+    text = section.text
+    mask = None
+    lines = Lines(text)
+    out = []
+    prev = None
+    for m in WORD.finditer(text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        if prev is not None:
+            gap = text[prev.end():m.start()]
+            w1, w2 = prev.group(), m.group()
+            if w1.lower() == w2.lower() and gap and not gap.strip() and len(gap) <= 3 and \
+                    w1.lower() not in LEGIT_DOUBLES and w1 == w2 or (w1.lower() == w2.lower() and gap == " " and
+                                                                     w1[0].isupper() and w2[0].islower() and
+                                                                     w1.lower() not in LEGIT_DOUBLES):
+                if mask is None:
+                    mask = code_mask(text)
+                if not mask[prev.start()] and lines.test(prev.start(), "prose", _prose_line) and not w1.isupper():
+                    q = text[prev.start():m.end()]
+                    out.append(Finding(type="suggestion", category="spelling: doubled word", risk="low",
+                                       description=f"Doubled word: '{q}'.", suggestion=w1, quote=q, confidence=0.9))
+        prev = m
+    return out
