@@ -1,11 +1,10 @@
 """The websocket of one review: hello, replay or snapshot, live events, client ops.
 
-Joining without a gap: subscribe to the live feed first (buffered in the
-subscriber's queue), then read the log after the client's last id (or take a
-snapshot), send that, and only then drain the queue, dropping ids not greater
-than the last one sent. Each frame names its predecessor (`prev`): a frame whose
-`prev` is not the last id sent means a pub/sub message was lost, and the gap is
-filled from the log before the frame goes out.
+Joining without a gap: subscribe to the hub first (frames wait in the socket's
+queue), then read the log after the client's last id (or take a snapshot), send
+that, and only then start the writer, which drops ids not greater than the last
+one sent and fills any gap from the log (server/fanout.py). The connection owns
+its queue (`Subscriber`), its writer and its tasks; the hub only pushes frames.
 
 The socket speaks ASGI directly (server/app.py routes `/ws/reviews/{id}` here ahead of
 Quart): Quart's websocket wrapper holds a queue, two tasks, a copy of the headers and its
@@ -25,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutErr
 from redline.jobs import events
 from redline.jobs.keys import rid_of_job
 from redline.server import protocol as P
-from redline.server.hub import RESYNC, Subscriber, entry_size
+from redline.server.fanout import Frame, Subscriber, TooSlow, Writer
 from redline.server.services import STORE_REFUSED_MESSAGE, ServiceError as OpError, Services, store_refused
 from redline.server.wire import Prebuilt, RawSocket, share_compression
 
@@ -35,16 +34,12 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-# What `Connection._admit` makes of a queued entry, besides a frame to send.
-SKIP, GAP, GONE = object(), object(), object()
-
-
 class ClientGone(Exception):
     """The client closed the socket, or its connection dropped."""
 
 
 class Connection:
-    __slots__ = ("svc", "rid", "receive", "send", "closed", "conn_id", "sub", "cursor", "cursor_id", "name",
+    __slots__ = ("svc", "rid", "receive", "send", "closed", "conn_id", "sub", "writer", "handler", "name",
                  "joined", "raw", "client", "big", "dropped")
 
     def __init__(self, svc: Services, rid: str, receive: Receive, send: Send, client: str = "?") -> None:
@@ -57,8 +52,8 @@ class Connection:
         self.closed = False
         self.conn_id = secrets.token_hex(8)
         self.sub = Subscriber(rid, svc.settings.ws_queue_max, svc.settings.ws_queue_max_bytes)
-        self.cursor: tuple[int, int] = (0, 0)
-        self.cursor_id: str | None = None
+        self.writer = Writer(self.sub, svc.hub.log)  # type: ignore[arg-type]
+        self.handler: asyncio.Task | None = None  # the socket's task, reading: cancelled to close it
         self.name = "Reviewer"
         self.joined = False
         self.raw: RawSocket | None = None  # writes the hub's ready-made frames straight to the transport
@@ -66,28 +61,30 @@ class Connection:
     # ------------------------------------------------------------ lifecycle ---
     async def run(self) -> None:
         """The socket's own task reads the client's messages; one writer task sends what the hub
-        queues (frames that find the writer idle go out at once: `_send_now`). A close the server
-        asks for (4408, 4404, 1001) cancels both, then this task closes."""
+        queues (frames that find the writer idle go out at once: `Writer.offer`). A close the
+        server asks for (4408, 4404, 1001) cancels both, then this task closes."""
         sub = self.sub
         try:
             if not await self._join():
                 return
             await self._read()
-            await _cancel(sub.writer)
-            if sub.overflowed:
+            await self.writer.stop()
+            code = sub.close_code()
+            if code == P.CLOSE_TOO_SLOW:
                 await self._too_slow()
-            elif sub.closing == P.CLOSE_NO_REVIEW:
+            elif code == P.CLOSE_NO_REVIEW:
                 await self.close_within(P.CLOSE_NO_REVIEW, "the review was deleted")
-            elif sub.closing is not None:
-                await self.close_within(sub.closing, "server going away")
+            elif code is not None:
+                await self.close_within(code, "server going away")
         except TooSlow:
             await self._too_slow()
         except ReviewGone:
             await self.close(P.CLOSE_NO_REVIEW, "no such review")
         finally:
-            sub.handler = None
-            await _cancel(sub.writer)  # the client went away (this task was cancelled): stop ours too
+            self.handler = None
+            await self.writer.stop()  # the client went away (this task was cancelled): stop ours too
             await self.svc.hub.unsubscribe(sub)
+            sub.on_stop = None  # set while joined: no cycle through this connection is left behind
             release_memory(self.big)
             if self.joined:
                 try:
@@ -103,11 +100,12 @@ class Connection:
         if hello is None:
             return False
         self.name = self.svc.person_name(hello.name, "name", "Reviewer") or "Reviewer"
+        sub.on_stop = self._stop
         await self.svc.hub.subscribe(sub)
         await self._welcome(hello.last_event_id)
-        self.svc.hub.caught_up(self.rid, self.cursor_id)
+        self.svc.hub.caught_up(self.rid, self.writer.cursor_id)
         sub.push_text(P.reply_ok(hello.ref, {"connection_id": self.conn_id}).decode())
-        sub.writer = asyncio.create_task(self._write(), name="ws-writer")
+        self.writer.start(self)
         await self.svc.presence.join(self.rid, self.conn_id, self.name)
         self.joined = True
         return True
@@ -135,11 +133,11 @@ class Connection:
         else:
             release_memory(unsent)
 
-    async def _send_bounded(self, text: str) -> None:
+    async def send_bounded(self, text: str) -> None:
         """A send that may wait for the client (a welcome, a replay, a catch-up): TooSlow when the
         client has not taken it within `ws_send_timeout_s`."""
         try:
-            await asyncio.wait_for(self._send(text), self.svc.settings.ws_send_timeout_s)
+            await asyncio.wait_for(self.send_text(text), self.svc.settings.ws_send_timeout_s)
         except asyncio.TimeoutError:
             raise TooSlow() from None
 
@@ -163,7 +161,7 @@ class Connection:
         except (asyncio.TimeoutError, ConnectionError):
             self.dropped = True
             raise TooSlow() from None
-        await self._send_bounded(frame.payload.decode())
+        await self.send_bounded(frame.payload.decode())
 
     # ------------------------------------------------------------------ ASGI ---
     async def accept(self, subprotocol: str | None = None) -> None:
@@ -184,7 +182,7 @@ class Connection:
                 self.closed = True
                 raise ClientGone()
 
-    async def _send(self, text: str) -> None:
+    async def send_text(self, text: str) -> None:
         await self.send({"type": "websocket.send", "bytes": None, "text": text})
 
     async def close(self, code: int, reason: str) -> None:
@@ -219,22 +217,23 @@ class Connection:
             try:
                 msg = P.parse(raw)
             except P.ProtocolError as e:
-                await self._send(P.reply_error(e.ref, e.code, e.message).decode())
+                await self.send_text(P.reply_error(e.ref, e.code, e.message).decode())
                 continue
             if isinstance(msg, P.Hello):
                 if msg.last_event_id is not None and not events.valid_event_id(msg.last_event_id):
                     msg.last_event_id = "0-0"  # unknown to the log: the client gets a snapshot
                 return msg
-            await self._send(P.reply_error(msg.ref, "hello_first", "Send a hello message first.").decode())
+            await self.send_text(P.reply_error(msg.ref, "hello_first", "Send a hello message first.").decode())
 
     async def _welcome(self, last_id: str | None) -> None:
         store = self.svc.store
-        if last_id and await events.log_contains(self.svc.redis, self.rid, last_id):
-            missed = await events.read_after(self.svc.redis, self.rid, last_id)
-            await self._send_bounded(P.welcome(True, None, last_event_id=last_id, service=self.svc.hub.state).decode())
+        book = self.writer.log
+        if last_id and await book.contains(self.rid, last_id):
+            missed = await book.after(self.rid, last_id)
+            await self.send_bounded(P.welcome(True, None, last_event_id=last_id, service=self.svc.hub.state).decode())
             self._advance(last_id)
             for ev in missed:
-                await self._send_bounded(ev.frame.decode())
+                await self.send_bounded(ev.frame.decode())
                 self._advance(ev.id)
                 await asyncio.sleep(0)  # a long replay lets the other sockets run between frames
         else:
@@ -255,131 +254,51 @@ class Connection:
                 self._advance(last)
 
     def _advance(self, eid: str) -> None:
-        self.cursor_id = eid
-        self.cursor = events.id_key(eid)
+        self.writer.advance(eid)
 
-    # ---------------------------------------------------------------- writer ---
-    async def _write(self) -> None:
-        """Send what the hub queues, in order, until the socket is stopped; then (or when this fails)
-        the socket's task goes on to close it."""
-        sub = self.sub
-        sub.direct = self._send_now
-        try:
-            while not sub.stopped:
-                if sub.inflight is not None:
-                    (coro, waiting_on), sub.inflight = sub.inflight, None
-                    await _finish(coro, waiting_on)
-                    continue
-                if not sub.queue:
-                    await sub.idle()
-                    continue
-                q = sub.queue
-                while q:
-                    entry = q.popleft()
-                    sub.nbytes -= entry_size(entry)
-                    frame = self._admit(entry)
-                    if frame is SKIP:
-                        continue
-                    if frame is GAP:
-                        try:
-                            await self._catch_up(None if entry is RESYNC else entry[1])
-                        except TooSlow:
-                            sub.overflowed = True  # the socket's task closes it with 4408
-                            return
-                        continue
-                    if frame is GONE:
-                        sub.closing = P.CLOSE_NO_REVIEW
-                        return
-                    if not self._write_raw(entry):
-                        await self._send(frame)
-                q = None  # not held while idle: an idle socket keeps no queue
-        finally:
-            sub.direct = None
-            if sub.inflight is not None:  # a send we never finished: let go of what it holds (the send lock)
-                (coro, _), sub.inflight = sub.inflight, None
-                _abandon(coro)
-            sub.stop_reading()
-
-    def _admit(self, entry: Any) -> Any:
-        """What a queued entry asks of the socket: the frame to send (the cursor moves past it), or
-        SKIP (already sent by a replay or catch-up), GAP (a pub/sub message before it was lost, or a
-        RESYNC: fill from the log) or GONE (the review was deleted)."""
-        if entry is RESYNC:
-            return GAP
-        key, eid, prev, frame, _ = entry
-        if key is not None:
-            if key <= self.cursor:
-                return SKIP
-            if prev != (self.cursor_id or ""):
-                return GAP
-            self.cursor, self.cursor_id = key, eid
-        elif frame.startswith('{"type":"gone"'):
-            return GONE
-        return frame
-
-    def _send_now(self, entry: Any) -> bool:
-        """The hub's fast path, while the writer is idle: send `entry` from the caller's task, with no
-        task switch and no future. False hands the entry to the writer (a gap to fill from the log,
-        a resync, a close). A send that must wait for the socket to drain is handed to the writer to
-        finish, and later frames queue behind it."""
-        frame = self._admit(entry)
-        if frame is SKIP:
-            return True
-        if frame is GAP or frame is GONE:
-            return False
-        if self._write_raw(entry):
-            return True
-        coro = self._send(frame)
-        try:
-            waiting_on = coro.send(None)
-        except StopIteration:
-            pass
-        except Exception:
-            log.exception("sending to a socket of review %s failed", self.rid)
-            self.sub.stop_reading()  # the socket's task closes it
-        else:
-            self.sub.hand_over((coro, waiting_on))
-        return True
-
-    def _write_raw(self, entry: Any) -> bool:
+    # ------------------------------------------------ the writer's outlet ---
+    def write_frame(self, frame: Frame) -> bool:
         """Write the hub's ready-made frame (server/wire.py) when this socket can take it as is."""
-        raw, out = self.raw, entry[4]
+        raw, out = self.raw, frame.wire
         if raw is not None and out is not None and raw.write(out):
             self.svc.hub.prebuilt += 1
             return True
         return False
 
-    async def _catch_up(self, upto: str | None) -> None:
-        """Send what the log holds after our cursor (up to `upto` when given)."""
-        if self.cursor_id and not await events.log_contains(self.svc.redis, self.rid, self.cursor_id):
-            await self._welcome(None)  # older than the log: a fresh snapshot
-            return
-        missed = await events.read_after(self.svc.redis, self.rid, self.cursor_id)
-        for ev in missed:
-            if ev.id and events.id_key(ev.id) > self.cursor:
-                await self._send_bounded(ev.frame.decode())
-                self._advance(ev.id)
-                await asyncio.sleep(0)  # as in a replay
-            if upto and ev.id == upto:
-                break
+    async def resnapshot(self) -> None:
+        await self._welcome(None)
+
+    def writer_done(self) -> None:
+        self.stop_reading()
+
+    def _stop(self) -> None:
+        """The subscriber's `on_stop`: stop the socket now, its writer even when blocked sending to a
+        peer that reads nothing."""
+        self.writer.cancel()
+        self.stop_reading()
+
+    def stop_reading(self) -> None:
+        """Interrupt the socket's task (reading the client), which then closes the socket."""
+        handler, self.handler = self.handler, None  # cancelled once: it tells our cancel from others'
+        if handler is not None:
+            handler.cancel()
 
     # ---------------------------------------------------------------- reader ---
     async def _read(self) -> None:
         """Read the client's messages in the socket's own task until the server stops the socket
-        (Subscriber._stop cancels this task, which then goes on to close it)."""
-        sub = self.sub
-        if sub.stopped or sub.writer is None or sub.writer.done():
+        (`_stop` cancels this task, which then goes on to close it)."""
+        if self.sub.stopped or not self.writer.running():
             return
-        sub.handler = asyncio.current_task()
+        self.handler = asyncio.current_task()
         try:
-            while sub.handler is not None:
+            while self.handler is not None:
                 await self._answer(await self._receive())
         except asyncio.CancelledError:
-            # Ours if the subscriber took itself off (handler None) and no one else cancelled us too.
-            if sub.handler is not None or asyncio.current_task().uncancel():
+            # Ours if the socket was stopped (handler None) and no one else cancelled us too.
+            if self.handler is not None or asyncio.current_task().uncancel():
                 raise
         finally:
-            sub.handler = None
+            self.handler = None
 
     async def _answer(self, raw: str | bytes) -> None:
         if not self.svc.limiter.allow(f"ws:{self.conn_id}", rate_per_s=20, burst=40):
@@ -447,50 +366,8 @@ class Connection:
         raise OpError("unknown_op", "Unknown op.")
 
 
-async def _finish(coro: Any, waiting_on: Any) -> None:
-    """Drive a send coroutine that suspended outside any task (`_send_now`) to its end, as a task
-    would: wait for the future it yielded, then resume it; a cancel is passed into it."""
-    while True:
-        try:
-            if waiting_on is None:
-                await asyncio.sleep(0)  # a bare yield: it asked for one turn of the loop
-            else:
-                waiting_on._asyncio_future_blocking = False
-                await asyncio.wait((waiting_on,))  # done, without taking its result: the coroutine does
-        except asyncio.CancelledError:
-            if waiting_on is not None:
-                waiting_on.cancel()
-            try:
-                coro.throw(asyncio.CancelledError())
-            except BaseException:
-                pass
-            _abandon(coro)
-            raise
-        try:
-            waiting_on = coro.send(None)
-        except StopIteration:
-            return
-
-
-def _abandon(coro: Any) -> None:
-    try:
-        coro.close()  # its `async with` blocks exit: the send lock is released
-    except RuntimeError:
-        pass
-
-
-async def _cancel(task: asyncio.Task | None) -> None:
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
 class ReviewGone(Exception):
     """The review was deleted while the socket was open."""
-
-
-class TooSlow(Exception):
-    """The client did not take what was sent within the budget (bytes, time): close with 4408."""
 
 
 def _drop_if_stuck(transport: Any) -> None:

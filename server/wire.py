@@ -13,9 +13,10 @@ answer with `server_no_context_takeover` (RFC 7692 §7.1.1.1 lets a server do so
 client asked), so each message is compressed on its own, and then the compressed frame too is
 the same for every socket: the hub compresses an event once, on the first socket that needs it.
 
-`RawSocket.of` finds the transport behind an ASGI `send` only where that is known to be
-safe: Hypercorn's asyncio worker, a websocket over HTTP/1.1, and either no extension or
-permessage-deflate with no context takeover and the full window. Anywhere else it returns None
+`RawSocket.of` finds the transport behind an ASGI `send` (server/internals.py, the one module
+that reaches into Hypercorn's private parts) only where that is known to be safe: Hypercorn's
+asyncio worker, a websocket over HTTP/1.1, and either no extension or permessage-deflate with
+no context takeover and the full window. Anywhere else it returns None
 and every frame takes the ASGI path. A write is done only while nothing else is mid-send on
 the connection and its buffer is empty; otherwise the caller sends through ASGI, which waits
 for the client to drain, closes, pings and so on, as before.
@@ -28,6 +29,8 @@ import struct
 import time
 import zlib
 from typing import Any
+
+from redline.server.internals import hypercorn_socket, websocket_handshake
 
 DEFLATE = "permessage-deflate"
 
@@ -73,7 +76,7 @@ class Prebuilt:
 def share_compression(send: Any) -> None:
     """Before the socket is accepted: if the client offers permessage-deflate, answer with
     server_no_context_takeover, so that one compressed frame serves every socket."""
-    handshake = getattr(getattr(send, "__self__", None), "handshake", None)
+    handshake = websocket_handshake(send)
     offers = getattr(handshake, "extensions", None)
     if not offers:
         return
@@ -96,34 +99,22 @@ class RawSocket:
 
     @classmethod
     def of(cls, send: Any) -> RawSocket | None:
-        """The raw writer behind an accepted websocket's ASGI `send`, or None."""
-        try:
-            from hypercorn.asyncio.tcp_server import TCPServer
-            from hypercorn.protocol.h11 import H11Protocol
-            from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
-            from wsproto.connection import ConnectionState
-
-            stream = getattr(send, "__self__", None)
-            if type(stream) is not WSStream:
-                return None
-            h11 = getattr(stream.send, "__self__", None)
-            if type(h11) is not H11Protocol:  # HTTP/2 websockets frame data in h2 frames
-                return None
-            tcp = getattr(h11.send, "__self__", None)
-            if type(tcp) is not TCPServer:
-                return None
-            conn = stream.connection
-            on = [ext for ext in conn._proto.extensions if ext.enabled()]
-            deflate = False
-            if on:
-                (ext,) = on
-                if not (ext.name == DEFLATE and ext.server_no_context_takeover and ext.server_max_window_bits == 15):
-                    return None
-                deflate = True
-            return cls(stream, conn, tcp.send_lock, tcp.writer.transport, deflate, ASGIWebsocketState.CONNECTED,
-                       ConnectionState.OPEN, tcp.writer)
-        except (ImportError, AttributeError, ValueError):  # another server, or a Hypercorn that moved things
+        """The raw writer behind an accepted websocket's ASGI `send`, or None (server/internals.py
+        finds Hypercorn's parts; where it cannot, every frame takes the ASGI path)."""
+        ws = hypercorn_socket(send)
+        if ws is None:
             return None
+        on = [ext for ext in ws.extensions if ext.enabled()]
+        deflate = False
+        if on:
+            if len(on) != 1:
+                return None
+            (ext,) = on
+            if not (getattr(ext, "name", None) == DEFLATE and getattr(ext, "server_no_context_takeover", False)
+                    and getattr(ext, "server_max_window_bits", None) == 15):
+                return None
+            deflate = True
+        return cls(ws.stream, ws.connection, ws.send_lock, ws.transport, deflate, ws.connected, ws.open, ws.writer)
 
     def write(self, event: Prebuilt) -> bool:
         """Write the event's frame now; False (nothing written) when the ASGI path must send it."""
