@@ -22,7 +22,6 @@ from typing import Any, Awaitable, Callable
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
 from redline.jobs import events
-from redline.jobs.keys import rid_of_job
 from redline.server import protocol as P
 from redline.server.fanout import Frame, Subscriber, TooSlow, Writer
 from redline.server.services import STORE_REFUSED_MESSAGE, ServiceError as OpError, Services, store_refused
@@ -341,15 +340,10 @@ class Connection:
             return await svc.analyze(rid, msg.sections)
         if isinstance(msg, P.Cancel):
             if msg.all:
-                return {"cancelled": await svc.jobs.cancel_all(rid)}
+                return await svc.cancel_all(rid)
             if not msg.job_id:
                 raise OpError("invalid_message", "cancel needs a job_id or \"all\": true.")
-            if rid_of_job(msg.job_id) != rid:
-                raise OpError("not_found", "No such job in this review.")
-            status = await svc.jobs.cancel(msg.job_id)
-            if status == "unknown":
-                raise OpError("not_found", "No such job in this review.")
-            return {"job_id": msg.job_id, "status": status}
+            return await svc.cancel(msg.job_id, rid)
         if isinstance(msg, P.Chat):
             svc.check_rate("chat", self.client)
             return await svc.chat(rid, msg.message, msg.section_id, self.name)
