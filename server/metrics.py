@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from redline.jobs.fleet_metrics import FLEET_COUNTERS, METRICS_KEY
+from redline.server.refusals import ConnectionCap
 from redline.server.services import Services
 
 _FIELD = re.compile(r'^(?P<name>[a-z_]+)(?:\{(?P<labels>.*)\})?$')
@@ -37,6 +38,9 @@ class _Snapshot:
                        hub.prebuilt)
         yield _counter("redline_events_dropped", "Frames not queued because a socket was too slow", hub.dropped)
         yield _counter("redline_slow_client_closes", "Sockets closed with 4408", self.svc.slow_closes)
+        yield _counter("redline_connections_refused", "Connections answered at once with 429 too_many_connections "
+                       "(over REDLINE_WS_MAX_PER_CLIENT + REDLINE_HTTP_MAX_CONNECTIONS_PER_CLIENT)",
+                       ConnectionCap.refused_total)
         yield _gauge("redline_redis_up", "1 when Redis answers", 1 if self.redis_up else 0)
         yield _gauge("redline_pubsub_up", "1 when this server's pub/sub connection is live",
                      1 if hub.state == "ok" else 0)

@@ -91,6 +91,8 @@ class ConnectionCap:
     websockets and that many other connections. Off when either is 0, or behind a trusted proxy
     (every connection is then the proxy's; cap connections per client there)."""
 
+    refused_total = 0  # connections this process answered with the 429 (on /metrics)
+
     def __init__(self, cap: int, max_request_bytes: int) -> None:
         self.cap = cap
         self.max_request_bytes = max_request_bytes
@@ -136,6 +138,7 @@ class ConnectionCap:
         """The 429, then what the client still sends is read and dropped (bounded in bytes, time
         and count): closing on unread data would reset the connection, and the client could lose
         the answer."""
+        ConnectionCap.refused_total += 1
         head = b"".join(k + b": " + v + b"\r\n" for k, v in refusal_headers(self._body, 1))
         try:
             writer.write(b"HTTP/1.1 429 Too Many Requests\r\n" + head + b"connection: close\r\n\r\n" + self._body)

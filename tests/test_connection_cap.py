@@ -12,7 +12,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.client import Socket, upload, ws_url
+from tests.client import Socket, metric, upload, ws_url
 from tests.conftest import start_server
 
 
@@ -72,6 +72,8 @@ async def test_a_client_past_its_connection_cap_gets_an_immediate_429_and_others
         # Another address is not affected, websockets included.
         async with client(base, "127.0.0.5") as http:
             assert (await http.get("/healthz")).status_code == 200
+            # the operator sees the three refusals
+            assert metric((await http.get("/metrics")).text, "redline_connections_refused_total") == 3
         sock = await Socket(base, rid, token, "other").connect()
         assert (await sock.request({"op": "ping"}))["ok"]
         await sock.close()
