@@ -19,6 +19,7 @@ import pytest
 
 from tests.browser_helpers import browser, new_page, open_review, snapshot, upload, wait_js  # noqa: F401 (browser: a fixture)
 from tests.test_browser_layout import overflow
+from tests.test_versions import ACTIONS, CAUSE, TIMELINE  # the same pump-trip passages
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +30,6 @@ PHONE = {"width": 390, "height": 844}
 SHOTS = "/tmp"
 
 SUMMARY = "The pump tripped and the alarm was acknowledged within two minutes. Nobody was injured."
-TIMELINE = ("14:02 the pump tripped on low suction pressure. 14:05 the operator acknowledged the alarm "
-            "and started the standby pump. 14:20 the standby pump was running at full flow again.")
-CAUSE = ("The suction strainer was blocked by debris from the tank cleaning the week before. The strainer "
-         "had not been inspected after the cleaning because the work order was closed early.")
-ACTIONS = ("Inspect every strainer after tank cleaning, owner maintenance lead, due 30 June. Add a "
-           "differential pressure alarm on the suction strainer, owner instrument engineer, due 31 July.")
 LESSONS = "Clean <b>every</b> strainer before a restart."
 
 DOC_V1 = (f"# Pump trip report\n\n## Summary\n\n{SUMMARY}\n\n## Timeline\n\n{TIMELINE}\n\n"
