@@ -347,23 +347,6 @@ async def aread_gc(proc: Proc, reset: bool = True) -> dict[str, Any] | None:
     return await asyncio.to_thread(read_gc, proc, reset)
 
 
-def gc_freeze(proc: Proc, timeout: float = 5) -> bool:
-    """Ask a probed process to gc.collect() + gc.freeze() now (SIGPWR handler of bench.probe)."""
-    path = getattr(proc, "gc_file", None)
-    if not path:
-        return False
-    marker = Path(path + ".frozen")
-    with contextlib.suppress(FileNotFoundError):
-        marker.unlink()
-    proc.signal(signal.SIGPWR)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if marker.exists():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def fmt(v: Any, nd: int = 1) -> str:
     if v is None:
         return "–"

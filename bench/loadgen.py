@@ -12,6 +12,10 @@ Driven over stdin/stdout with one JSON object per line (bench.fanout starts it):
     {"cmd": "quit"}
 
 Events carry `"s": step, "n": seq, "t": send time (ns)` in their data; seq counts per room.
+Every frame is parsed as JSON and checked: an event must be `{"type": "event", "kind": str,
+"data": {...}}` (inside `42["event", ...]` for the Engine.IO peer), and each socket must see a
+room's events in the order they were published. A frame that is not such JSON counts as `bad`,
+an event older than one already seen on its socket as `out_of_order`; either fails the step.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import sys
 import threading
 import time
@@ -27,10 +30,11 @@ from array import array
 from collections import Counter
 from typing import Any
 
+import orjson
+
 from bench.common import use_uvloop
 from bench.wsclient import WsClient, connect_many
 
-MARK = re.compile(rb'"s":\s*(\d+),\s*"n":\s*(\d+),\s*"t":\s*(\d+)')
 LOG_BASE = math.log(1.01)
 
 
@@ -53,6 +57,9 @@ class Load:
         self.dups = 0
         self.stray = 0
         self.other = 0
+        self.bad = 0
+        self.out_of_order = 0
+        self.last_n: dict[int, int] = {}  # id(client) -> highest seq seen in the step
         self.last_frame = time.monotonic()
         self.first_recv = 0
         self.last_recv = 0
@@ -60,14 +67,32 @@ class Load:
 
     def on_text(self, c: WsClient, payload: bytes, t: int) -> None:
         self.last_frame = time.monotonic()
-        m = MARK.search(payload)
-        if m is None:
-            self.other += 1
+        try:
+            if c.kind == "redline":
+                frame = orjson.loads(payload)
+            else:  # Engine.IO "4" + Socket.IO "2" + ["event", frame]
+                name, frame = orjson.loads(payload[2:])
+                if name != "event":
+                    raise ValueError(name)
+            if frame.get("type") != "event":
+                self.other += 1  # welcome, presence, ...: valid JSON, not a benchmark event
+                return
+            if frame["kind"] != "job.progress":
+                self.other += 1  # an event of the review itself, not one the benchmark published
+                return
+            data = frame["data"]
+            s, n, ts = data["s"], data["n"], data["t"]
+            if not (type(s) is int and type(n) is int and type(ts) is int):
+                raise ValueError("s, n, t")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            self.bad += 1
             return
-        s, n, ts = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if s != self.step:
             self.stray += 1
             return
+        last = self.last_n.get(id(c), -1)
+        if n > last:
+            self.last_n[id(c)] = n
         d = (t - ts) // 1000
         if d < 1:
             d = 1
@@ -83,6 +108,8 @@ class Load:
         if seen[n]:
             self.dups += 1
         else:
+            if n < last:
+                self.out_of_order += 1
             seen[n] = 1
             self.unique += 1
             if not self.first_recv:
@@ -113,7 +140,8 @@ class Load:
         self.step = cmd["step"]
         self.lat = array("q")
         self.seen = {}
-        self.unique = self.dups = self.stray = self.other = 0
+        self.unique = self.dups = self.stray = self.other = self.bad = self.out_of_order = 0
+        self.last_n = {}
         self.first_recv = self.last_recv = 0
         self.event_max = {}
         return {"step": self.step}
@@ -130,6 +158,7 @@ class Load:
         return {
             "step": self.step, "expected": want, "unique": self.unique, "lost": max(0, want - self.unique),
             "dups": self.dups, "stray": self.stray, "other_frames": self.other,
+            "bad": self.bad, "out_of_order": self.out_of_order,
             "first_recv_ns": self.first_recv, "last_recv_ns": self.last_recv,
             "open": len(open_), "closed": dict(closed_codes), "hist": hist(lat), "n": len(lat),
             "max_us": max(lat) if lat else None,

@@ -11,6 +11,9 @@ each collection (about a microsecond per collection) and three signal handlers:
            (to measure what `gc.freeze()` after start-up would change)
 
 BENCH_GC_THRESHOLD="a,b,c" calls gc.set_threshold(a, b, c) first (an experiment knob).
+BENCH_GC_STOCK=1 turns the program's own gc.freeze() and gc.set_threshold() into no-ops, so it
+runs with CPython's stock collector (Redline sets both once it has started: the fan-out
+benchmark's `redline-stock`, to compare with the peer's stock GC).
 
 The python-socketio peer (bench/sio_peer.py) installs the same recorder.
 """
@@ -97,6 +100,9 @@ RECORDER = GcRecorder()
 
 
 def install() -> GcRecorder:
+    if os.environ.get("BENCH_GC_STOCK"):
+        gc.freeze = lambda: None  # type: ignore[assignment]
+        gc.set_threshold = lambda *a: None  # type: ignore[assignment]
     threshold = os.environ.get("BENCH_GC_THRESHOLD")  # an experiment: "700,10,10" is CPython's default
     if threshold:
         gc.set_threshold(*(int(x) for x in threshold.split(",")))

@@ -5,8 +5,11 @@ arrive through Redis pub/sub, as python-socketio documents for "emitting from an
 external process"), served by uvicorn (uvloop, httptools, websockets) or Hypercorn.
 A socket joins the room named in its query string (`?room=r7`).
 
-Tuned the way the issue asks: `gc.collect(); gc.freeze()` after start-up (off with
---no-gc-freeze). The GC recorder of bench.probe is installed, as in Redline's run.
+It runs with Redline's own collector settings (`gc.collect(); gc.freeze()` after start-up, then
+the thresholds of REDLINE_GC_THRESHOLD), so that a comparison measures the relay and not a GC
+setting; `--stock-gc` leaves CPython's collector as it is (Redline's counterpart is
+`redline-stock`: BENCH_GC_STOCK in bench.probe). The GC recorder of bench.probe is installed, as
+in Redline's run.
 
     python -m bench.sio_peer --port 8765 --redis redis://127.0.0.1:6379/0 [--server hypercorn]
 """
@@ -50,13 +53,23 @@ def build_app(redis_url: str):
     return socketio.ASGIApp(sio, other_asgi_app=health)
 
 
+def tune_gc() -> None:
+    """What Redline's server does once it has started (server/app.py), with the same settings."""
+    from redline.jobs.settings import Settings
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*Settings().gc_threshold)
+    probe.RECORDER._frozen = True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--redis", required=True)
     ap.add_argument("--server", choices=["uvicorn", "hypercorn"], default="uvicorn")
-    ap.add_argument("--no-gc-freeze", action="store_true")
+    ap.add_argument("--stock-gc", action="store_true", help="leave CPython's collector as it is")
     args = ap.parse_args()
     probe.install()
     app = build_app(args.redis)
@@ -67,10 +80,8 @@ def main() -> None:
                                 ws="websockets", log_level="warning", access_log=False, lifespan="off",
                                 backlog=4096)
         server = uvicorn.Server(config)
-        if not args.no_gc_freeze:
-            gc.collect()
-            gc.freeze()
-            probe.RECORDER._frozen = True
+        if not args.stock_gc:
+            tune_gc()
         server.run()
     else:
         import uvloop
@@ -81,10 +92,8 @@ def main() -> None:
         config.bind = [f"{args.host}:{args.port}"]
         config.accesslog = None
         config.backlog = 4096
-        if not args.no_gc_freeze:
-            gc.collect()
-            gc.freeze()
-            probe.RECORDER._frozen = True
+        if not args.stock_gc:
+            tune_gc()
         uvloop.install()
         asyncio.run(serve(app, config))
 
