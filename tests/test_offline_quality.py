@@ -32,10 +32,23 @@ def found(result, category: str) -> list[str]:
 
 
 def test_the_tuning_set_figures(tuning):
+    """Precision first (a false alarm costs more than a miss); recall must not slide back either:
+    45 of the 90 labelled problems is half, where the rules stood after the first tuning round."""
     t = totals(list(tuning.values()))
     assert t["precision"] >= 0.85, t
     assert t["per_section"] <= 1.5 and t["high_false"] == 0, t
-    assert t["matched"] >= 30, t
+    assert t["matched"] >= 45, t
+
+
+HYGIENE = ("spelling", "grammar", "placeholder", "timezone", "date format", "reference", "clarity: heading")
+
+
+def test_no_hygiene_false_alarm(tuning):
+    """A copy-editor's rules must be right when they speak: tool names ('gcloud', 'wget') are not
+    typos, '7:09 AM Eastern' names a time zone, a command's arguments are not doubled words."""
+    false = [(name, o.finding.category, o.finding.quote) for name, r in tuning.items() for o in r.outcomes
+             if o.verdict != "true" and o.finding.category.startswith(HYGIENE)]
+    assert false == []
 
 
 def test_software_writeups_get_no_safety_checklist(tuning):
@@ -61,6 +74,10 @@ def test_software_writeups_get_no_safety_checklist(tuning):
     ("mybinder-2022-01-27-prime-version.pdf", "spelling", "reop2docker"),
     ("mybinder-2022-01-27-prime-version.pdf", "spelling", "hav been"),
     ("pypi-2025-04-org-team-privileges.md", "spelling", "I though I"),
+    # a real-word error with a certain fix, words run together, subject-verb agreement
+    ("pypi-2024-07-leaked-pat.docx", "spelling", "rather then"),
+    ("pypi-2024-07-leaked-pat.docx", "spelling", "usecase"),
+    ("mybinder-2018-01-18-reddit-hug.docx", "grammar", "This seem"),
     # what a post-mortem must establish (postmortem.py)
     ("mybinder-2018-03-13-pvc-hub-locked.md", "root cause: not established", "it seemed that"),
     ("mybinder-2019-02-20-no-logs.docx", "root cause: not established", "because it appears to be a bug"),
@@ -87,6 +104,8 @@ def test_what_a_human_caught_at_once_is_found(tuning, doc, category, quote):
     ("rust-2019-10-21-docsrs-outage.pdf", "impact: duration not stated", 0),
     ("pypi-2023-05-subpoena.docx", "clarity: heading numbering", 6),  # "1)", "2)", then "3. Connection records"
     ("mybinder-2018-03-13-pvc-hub-locked.md", "placeholder", 0),  # "Questions for follow up" with an empty bullet
+    # "4:19" ... "9:14" with no AM/PM, while the summary says "from around 6pm" and "at about 6am"
+    ("mybinder-2018-01-18-reddit-hug.docx", "date format: 12-hour clock", 2),
 ])
 def test_what_is_missing_is_found_on_its_section(tuning, doc, category, section):
     assert any(o.verdict == "true" and o.section == section and o.finding.category.startswith(category)

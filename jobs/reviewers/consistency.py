@@ -11,7 +11,10 @@ it checks:
 - `consistency_durations.py`: a stated duration that no pair of the timeline's own timestamps
   supports ("lasted nine hours" against a timeline that runs 11:00 -> 18:00);
 - `consistency_order.py`: timeline entries listed out of order, and a timeline that covers hours,
-  then jumps days ahead (a later event folded into this one);
+  then jumps days ahead (a later event folded into this one), and a list of releases that skips
+  one (0.1.6, then 0.1.8);
+- `consistency_anchor.py`: when it happened said only relatively or by the month ("Last week,
+  ...", "In March 2023 ..."), with no date anywhere in the document to anchor it;
 - `consistency_dates.py`: impossible dates (month 13, day 32, Feb 30, a five-digit year, a
   weekday that does not match its date);
 - `consistency_names.py`: an identifier or handle spelled two ways (`username` / `userhame`,
@@ -20,8 +23,8 @@ it checks:
   disagree.
 
 For a software or security write-up (`offline.document_kind`) it also runs what a post-mortem must
-establish (`postmortem.py`: cause, impact, duration) and its follow-ups (`followups.py`: actions
-without owners), each at most once per document.
+establish (`postmortem.py`: cause, impact, duration; `postmortem_evidence.py`: all-clears and
+claims) and its follow-ups (`followups.py`: actions without owners), each at most once per document.
 
 Every rule is linear in the text: str methods and simple, bounded regexes only. Each finding's
 `quote` is an exact substring of its own section's text and `related_quote` an exact substring of
@@ -34,16 +37,18 @@ The rule modules' names stay importable from here (`consistency.X`, as `postmort
 from __future__ import annotations
 
 from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
 from redline.jobs.reviewers.consistency_dates import _impossible_date_findings
 from redline.jobs.reviewers.consistency_durations import (
     COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _duration_findings, extract_durations,
 )
 from redline.jobs.reviewers.consistency_names import IDENT, _identifier_findings
 from redline.jobs.reviewers.consistency_order import (
-    SEPARATE_EVENT_DAYS, SEPARATE_EVENT_RATIO, _order_findings, _separate_event_findings,
+    SEPARATE_EVENT_DAYS, SEPARATE_EVENT_RATIO, _order_findings, _separate_event_findings, _version_gap_findings,
 )
 from redline.jobs.reviewers.consistency_summary import (
-    COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _time_findings, _version_findings,
+    COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _date_findings, _time_findings,
+    _version_findings,
 )
 from redline.jobs.reviewers.consistency_text import (
     CLOCK, DAY_MONTH, ISO_DATE, LABEL_CLOCK, MAX_ENTRIES, MAX_PER_RULE, MONTHS, NAMED_DATE, SUMMARY_WORDS,
@@ -57,8 +62,9 @@ from redline.jobs.reviewers.consistency_timeline import (
 
 __all__ = [
     "CLOCK", "COMPACT", "COUNT", "COUNT_HEDGES", "COUNT_STOP", "DAY_MONTH", "DURATION", "IDENT", "ISO_DATE",
-    "LABEL_CLOCK", "LEAD_IN", "MAX_ENTRIES", "MAX_PER_RULE", "MONTHS", "NAMED_DATE", "NUMBER_WORDS", "QUALIFIERS",
-    "RECOVERY_WORDS", "SEPARATE_EVENT_DAYS", "SEPARATE_EVENT_RATIO", "STAND_IN_DAY", "START_WORDS",
+    "LABEL_CLOCK", "LEAD_IN", "MAX_ENTRIES", "MAX_PER_RULE", "MONTHS", "MONTH_ONLY", "NAMED_DATE", "NUMBER_WORDS",
+    "QUALIFIERS", "RELATIVE", "RECOVERY_WORDS", "SEPARATE_EVENT_DAYS", "SEPARATE_EVENT_RATIO", "STAND_IN_DAY",
+    "START_WORDS",
     "SUMMARY_WORDS", "TIMELINE_WORDS", "UNIT_MIN", "VERSION", "WEEKDAYS", "WORD", "YEAR", "ZONES", "ZONE_WORDS",
     "Duration", "Entry", "Lines", "clean_quote", "code_mask", "doc_years", "document_findings",
     "extract_durations", "extract_timeline", "in_spans", "line_at", "resolve_dates", "sentence_around",
@@ -70,7 +76,7 @@ __all__ = [
 
 def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
     """Findings per section id for everything that needs the whole document to see."""
-    from redline.jobs.reviewers import followups, postmortem  # they use this module's helpers
+    from redline.jobs.reviewers import followups, postmortem, postmortem_evidence  # they use this module's helpers
     from redline.jobs.reviewers.offline import document_kind
 
     out: dict[str, list[Finding]] = {s.id: [] for s in sections}
@@ -83,11 +89,14 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
     bodies = _entry_bodies(secs, entries)
     gens = [_order_findings(secs, entries), _impossible_date_findings(secs, entries),
             _duration_findings(secs, entries, timeline_sections), _identifier_findings(secs),
-            _count_findings(secs), _time_findings(secs, entries, bodies), _version_findings(secs),
-            _separate_event_findings(secs, entries, bodies)]
+            _count_findings(secs), _time_findings(secs, entries, bodies), _date_findings(secs, entries, bodies),
+            _version_findings(secs),
+            _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
+            _unanchored_findings(secs)]
     if document_kind([x.text for x in secs]) == "software":
         # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
         gens += [postmortem.document_findings(secs, entries, timeline_sections),
+                 postmortem_evidence.document_findings(secs, timeline_sections),
                  followups.document_findings(secs, timeline_sections)]
     for gen in gens:
         for i, f in gen:

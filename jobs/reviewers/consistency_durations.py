@@ -5,7 +5,9 @@ reads the durations a section states (after a lead-in such as "lasted", "for", "
 "over", "under" as qualifiers), and `_duration_findings` looks for any pair of timeline entries that
 far apart (sorted times and bisection: n log n), within a tolerance. Durations the timeline
 cannot judge (hours or minutes against a dates-only timeline, under half an hour, longer than
-the timeline covers) are left alone.
+the timeline covers) are left alone, and so are the durations of settings and policies ("valid for
+24 hours", "logs are kept for 30 days", "a 2 hour timeout") and of other incidents ("it happened
+once before and lasted 24 hours").
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ LEAD_IN = ("lasted", "lasting", "for", "took", "resolved in", "outage of", "down
 QUALIFIERS = {"approximately": "~", "about": "~", "around": "~", "roughly": "~", "nearly": "~", "almost": "~",
               "some": "~", "~": "~", "over": ">", "more than": ">", "at least": ">", "upwards of": ">",
               "under": "<", "less than": "<", "at most": "<", "up to": "<", "within": "<"}
+
+
+_SETTING = re.compile(r"\b(?:valid|expir\w{0,5}|ttl|time-?outs?|retain\w{0,3}|retention|kept for|stored for|"
+                      r"cached for|max-age|lifetimes?|intervals?|cron|sla|rate.limit\w{0,3}|grace period|"
+                      r"backoff|retries|retry|delay of|scheduled)\b", re.IGNORECASE)
+
+
+_OTHER_EVENT = re.compile(r"\b(?:previous(?:ly)?|last time|earlier incident|once before|prior incident|"
+                          r"similar incident|last year)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -79,6 +90,9 @@ def extract_durations(section: Section) -> list[Duration]:
             continue
         # not a duration of the incident: "in the past six years", "every 5 minutes", "since 5h"
         if any(x in before[-25:] for x in ("past ", "every ", "since ", "per ", "each ", "last ", "next ")):
+            continue
+        # nor a setting or a policy: "tokens are valid for 24 hours", "logs are kept for 30 days"
+        if _SETTING.search(text, max(0, m.start() - 60), min(len(text), m.end() + 30)):
             continue
         if mask is None:
             mask = code_mask(text)
@@ -150,10 +164,12 @@ def _duration_findings(sections: list[Section], entries: list[Entry], timeline_s
             ok = checked[key]
             if ok:
                 continue
+            quote = sentence_around(s.text, d.start, d.end, 160)
+            if _OTHER_EVENT.search(quote):
+                continue  # another incident's duration ("this happened once before and lasted 24 hours")
             seen.add(d.minutes)
             end = recovery or timed[-1]
             span = (end.when - first.when).total_seconds() / 60
-            quote = sentence_around(s.text, d.start, d.end, 160)
             what = "recovery" if recovery else "last entry"
             yield s.index, Finding(
                 type="important", category="consistency: duration vs timeline",

@@ -3,8 +3,9 @@
 
 Tokens one edit apart are found with a symmetric deletion index (`consistency_text._variants`:
 linear in the tokens). A pair is reported when one spelling is rare and the other common, and
-the difference is not an inflection, a different name (an edit at the very start) or two real
-words (the spelling rule's dictionary, `hygiene_dictionary.is_known_word`).
+the difference is not an inflection, a different name (an edit at the very start, a letter added to
+a word: build / buildx, an enumerated suffix: shard_a / shard_b) or two real words (the spelling
+rule's dictionary, `hygiene_dictionary.is_known_word`).
 """
 
 from __future__ import annotations
@@ -79,8 +80,14 @@ def _identifier_findings(sections: list[Section]):
                     continue
                 if is_known_word(rare.lstrip("@").lower()) and is_known_word(common.lstrip("@").lower()):
                     continue
+                if not (ident_like(rare) or ident_like(common)) and \
+                        any(long_.startswith(short) and is_known_word(short) for short, long_ in
+                            ((lo_r, lo_c), (lo_c, lo_r))):
+                    continue  # a word with a letter added at the end is another name (build / buildx), not a typo
                 if len(rare.lstrip("@")) < 5:
                     continue
+                if len(lo_r) == len(lo_c) and lo_r[:-1] == lo_c[:-1] and not lo_r[-2].isalpha():
+                    continue  # an enumerated suffix (shard_a / shard_b, web1a / web1b): two things, not a typo
                 if rare[0].isupper() != common[0].isupper() and not rare.startswith("@"):
                     continue
             reported.add(frozenset((tok, other)))

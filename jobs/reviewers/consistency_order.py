@@ -1,37 +1,93 @@
 """The timeline's sequence: entries listed out of order, and a jump of days to another event.
 
 - `_order_findings`: an entry earlier than the one listed before it (by date, or by clock time
-  when both have one);
+  when both have one); not in a timeline listed newest first, where going back is the order. An
+  entry whose year alone is off ("2025-03-05" between two "2024-03-0x" entries) is reported once,
+  as a wrong year, not as the entries around it being out of order;
 - `_separate_event_findings`: a timeline that covers hours, then jumps days ahead: the later
   entries are another event (a recurrence) folded into this one, and the summary does not say so.
   Once per document.
+- `_version_gap_findings`: a timeline listing a project's releases one by one that skips one.
 """
 
 from __future__ import annotations
 
 import calendar
-from datetime import timedelta
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import MAX_ENTRIES, MAX_PER_RULE, WORD, _is_summary
 from redline.jobs.reviewers.consistency_timeline import STAND_IN_DAY, Entry, _fmt
 
 
-def _order_findings(sections: list[Section], entries: list[Entry]):
-    prev: Entry | None = None
-    n = 0
-    for e in entries:
-        if n >= MAX_PER_RULE:
-            return
+def _year_slips(entries: list[Entry]) -> dict[int, int]:
+    """id(entry) -> the year it should probably have, for a dated entry whose year differs from the
+    dated entries just before and after it, which agree with each other, and whose day then falls
+    between theirs ("2024-03-05", "2025-03-05", "2024-03-06": last year's template, a typo)."""
+    dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
+    out: dict[int, int] = {}
+    for a, e, b in zip(dated, dated[1:], dated[2:]):
+        y = a.when.year
+        if b.when.year != y or e.when.year == y:
+            continue
+        fixed = _with_year(e.when, y)
+        if fixed is not None and a.when.date() <= fixed.date() <= b.when.date():
+            out[id(e)] = y
+    return out
+
+
+def _with_year(when: datetime, year: int) -> datetime | None:
+    try:
+        return when.replace(year=year)
+    except ValueError:  # February 29
+        return None
+
+
+def _as_meant(entries: list[Entry], slips: dict[int, int]) -> list[Entry]:
+    """The timed entries with a slipped year put right, for the entry and the time-only entries that
+    took their date from it, so that one typo is reported once, as a typo."""
+    out, shift = [], 0
+    for e in entries[:MAX_ENTRIES]:
         if e.when is None or e.when.year == 1:
             continue
+        if e.explicit_date:
+            shift = e.when.year - slips[id(e)] if id(e) in slips else 0
+        when = _with_year(e.when, e.when.year - shift) if shift else e.when
+        out.append(replace(e, when=when) if when is not None and shift else e)
+    return out
+
+
+def _backwards(e: Entry, prev: Entry) -> str | None:
+    if e.when.date() < prev.when.date():
+        return "date"
+    if e.has_time and prev.has_time and e.when < prev.when:
+        return "time"
+    return None
+
+
+def _order_findings(sections: list[Section], entries: list[Entry]):
+    slips = _year_slips(entries)
+    for e in entries[:MAX_ENTRIES]:
+        if id(e) in slips and len(slips) <= MAX_PER_RULE:
+            year = e.when.year
+            yield e.section, Finding(
+                type="important", category="timeline date", risk="medium",
+                description=(f"This entry is dated {year}, but the entries around it are in {slips[id(e)]}: "
+                             "a wrong year (a typo, or last year's template)?"),
+                suggestion=f"Check the year (probably {slips[id(e)]}).", quote=e.quote, confidence=0.8)
+    timed = _as_meant(entries, slips)
+    back = sum(_backwards(b, a) is not None for a, b in zip(timed, timed[1:]))
+    if back >= 2 and back * 2 >= len(timed) - 1:
+        return  # newest first (a status page's updates): an order, not a list of mistakes
+    prev: Entry | None = None
+    n = 0
+    for e in timed:
+        if n >= MAX_PER_RULE:
+            return
         if prev is not None:
-            back = None
-            if e.when.date() < prev.when.date():
-                back = "date"
-            elif e.has_time and prev.has_time and e.when < prev.when:
-                back = "time"
-            if back:
+            if _backwards(e, prev):
                 n += 1
                 yield e.section, Finding(
                     type="important", category="timeline order", risk="medium",
@@ -49,7 +105,7 @@ SEPARATE_EVENT_RATIO = 5  # ... and this many times longer than everything befor
 def _separate_event_findings(sections: list[Section], entries: list[Entry], bodies: dict[int, str]):
     """A timeline that covers a few hours, then jumps days ahead: the later entries are another
     event (a recurrence) folded into this one, and the summary should say so. Once per document."""
-    timed = [e for e in entries if e.when is not None and e.when.year > 1][:MAX_ENTRIES]
+    timed = _as_meant(entries, _year_slips(entries))
     for k in range(3, len(timed)):
         prev, e = timed[k - 1], timed[k]
         gap, before = e.when - prev.when, prev.when - timed[0].when
@@ -88,3 +144,41 @@ def _when(e: Entry) -> str:
     if e.when.date() == STAND_IN_DAY and not e.explicit_date:
         return e.when.strftime("%H:%M")
     return _fmt(e.when) if e.has_time else str(e.when.date())
+
+
+# "aiocpa-0.1.6", "pkg 2.4.1", "v1.12": a name (or nothing) and a dotted version in a timeline entry
+_RELEASE = re.compile(r"(?:([A-Za-z][\w.]{0,40}?)[- ]v?|\bv)(\d{1,4}(?:\.\d{1,4}){1,2})(?![\w.]*\d)")
+MIN_RUN = 3  # releases one apart before a gap stands out
+
+
+def _version_gap_findings(sections: list[Section], entries: list[Entry]):
+    """A timeline that lists a project's releases one by one (0.1.4, 0.1.5, 0.1.6) and skips one
+    (0.1.8 next): the missing release is never mentioned. Was it yanked, never published, or left
+    out? Once per document; only when the releases around it are listed without a gap."""
+    runs: dict[tuple[str, str], list[tuple[int, Entry, str]]] = {}
+    for e in entries[:MAX_ENTRIES]:
+        found = {}
+        for m in _RELEASE.finditer(e.line[:300]):
+            head, _, last = m.group(2).rpartition(".")
+            found.setdefault(((m.group(1) or "").lower(), head), []).append((int(last), m.group()))
+        for key, vs in found.items():
+            if len(vs) == 1:  # an entry naming one release of it ("0.1.12 and 0.1.13" is a comparison)
+                runs.setdefault(key, []).append((vs[0][0], e, vs[0][1]))
+    text = "\n".join(s.text for s in sections)
+    for (name, head), seq in runs.items():
+        steps = [b[0] - a[0] for a, b in zip(seq, seq[1:])]
+        if steps.count(1) < MIN_RUN or steps.count(2) != 1 or any(x not in (1, 2) for x in steps):
+            continue
+        k = steps.index(2)
+        before, after = seq[k], seq[k + 1]
+        missing = f"{head}.{before[0] + 1}"
+        if re.search(r"(?<![\d.])" + re.escape(missing) + r"(?![\d]|\.\d)", text):
+            continue  # the document does mention it somewhere
+        yield after[1].section, Finding(
+            type="suggestion", category="timeline: missing entry", risk="low",
+            description=(f"The timeline lists {before[2].strip()} and then {after[2].strip()}: release "
+                         f"{missing} is never mentioned (not published, removed, or left out?)."),
+            suggestion=f"Add {missing} to the timeline, or say why it is not there.",
+            quote=after[1].quote, confidence=0.5,
+            related_section_id=sections[before[1].section].id, related_quote=before[1].quote)
+        return

@@ -1,20 +1,26 @@
-"""The summary against the rest of the document: counts, clock times and versions that disagree.
+"""The summary against the rest of the document: counts, dates, clock times and versions that disagree.
 
 - `_count_findings`: the summary says "3 user accounts", a later section "5 user accounts"
   (two-word noun phrases only, and only when the rest of the document agrees with itself);
 - `_time_findings`: the summary puts the start or the recovery at a clock time the timeline
-  does not have;
+  does not have (read with its AM/PM and its time zone);
+- `_date_findings`: the summary dates the report, the start or the recovery on a day the timeline
+  has no entry for, while the timeline's own entry for it is on another day;
 - `_version_findings`: the summary names `pkg 1.2`, the rest of the document only `pkg 1.3`.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_durations import NUMBER_WORDS
-from redline.jobs.reviewers.consistency_text import CLOCK, _is_summary, code_mask, sentence_around
-from redline.jobs.reviewers.consistency_timeline import RECOVERY_WORDS, Entry, _is_timeline_title
+from redline.jobs.reviewers.consistency_text import (
+    CLOCK, DAY_MONTH, ISO_DATE, MAX_ENTRIES, MONTHS, NAMED_DATE, ZONES, _is_summary, code_mask, sentence_around,
+    valid_date,
+)
+from redline.jobs.reviewers.consistency_timeline import AMPM_AFTER, RECOVERY_WORDS, Entry, _is_timeline_title
 
 
 _COUNT_WORDS = {k: v for k, v in NUMBER_WORDS.items() if k not in ("a", "an") and "-" not in k}
@@ -90,16 +96,37 @@ def _count_findings(sections: list[Section]):
                 continue  # the rest of the document is not consistent either; do not guess
             si, m_val, om = others[0]
             done.add(key)
+            # a smaller number elsewhere may count a part of them ("2 of the accounts had 2FA"); a larger one
+            # cannot: the summary understates what the document itself says
+            larger = m_val > n
             yield s.index, Finding(
-                type="important", category="consistency: count", risk="high",
+                type="important", category="consistency: count", risk="high" if larger else "medium",
                 description=(f"The {s.title or 'summary'} says {m.group().strip()}, but "
-                             f"'{sections[si].title}' says {om.group().strip()}."),
+                             f"'{sections[si].title}' says {om.group().strip()}."
+                             + ("" if larger else " If that is a part of them, say so.")),
                 suggestion="Make the numbers agree, or say why they differ.",
-                quote=m.group().strip(), confidence=0.6,
+                quote=m.group().strip(), confidence=0.6 if larger else 0.5,
                 related_section_id=sections[si].id, related_quote=om.group().strip())
 
 
+_ZONE_TOKEN = re.compile(r"\b(?:[A-Z]{2,4}T|UTC|GMT|Z)\b")
+
+
+def _zones(text: str) -> set[str]:
+    """The time zones a text names ("EDT", "UTC"); linear."""
+    return {z for z in _ZONE_TOKEN.findall(text) if z in ZONES}
+
+
 START_WORDS = ("began", "begins", "started", "starts", "went down", "first", "outage started", "beginning", "onset")
+
+
+def _clock_minutes(text: str, m: re.Match) -> int | None:
+    """Minutes after midnight of a CLOCK match, reading a following AM/PM ("4:45 PM" is 16:45)."""
+    h, mi = int(m.group(1)), int(m.group(2))
+    ap = AMPM_AFTER.match(text, m.end())
+    if ap and 1 <= h <= 12:
+        h = h % 12 + (12 if ap.group(1).lower() == "p" else 0)
+    return h * 60 + mi if h < 24 and mi < 60 else None
 
 
 def _time_findings(sections: list[Section], entries: list[Entry], bodies: dict[int, str]):
@@ -107,6 +134,14 @@ def _time_findings(sections: list[Section], entries: list[Entry], bodies: dict[i
     if len(timed) < 2:
         return
     minutes_at = {(e.when.hour * 60 + e.when.minute) for e in timed}
+    for e in timed[:MAX_ENTRIES]:  # "13:14 EDT (17:14 UTC)": an entry may give its time twice, in two zones
+        body = bodies.get(id(e), e.line)[:400]
+        for m in CLOCK.finditer(body):
+            t = _clock_minutes(body, m)
+            if t is not None:
+                minutes_at.add(t)
+    where = {e.section for e in timed} | {x.index for x in sections if _is_timeline_title(x.title)}
+    timeline_zones = {z for i in where for z in _zones(sections[i].title + "\n" + sections[i].text)}
     recovery = next((e for e in timed[1:] if any(w in bodies.get(id(e), e.line).lower() for w in RECOVERY_WORDS)),
                     None)
     first = timed[0]
@@ -114,13 +149,18 @@ def _time_findings(sections: list[Section], entries: list[Entry], bodies: dict[i
     for s in sections:
         if not _is_summary(s) or s.index in entry_sections or _is_timeline_title(s.title):
             continue
+        said: set[str] = set()  # one finding for the start and one for the recovery, at most
         for m in CLOCK.finditer(s.text):
-            h, mi = int(m.group(1)), int(m.group(2))
-            if h > 23 or mi > 59:
+            if len(said) == 2:
+                break
+            t = _clock_minutes(s.text, m)
+            if t is None:
                 continue
-            t = h * 60 + mi
             if any(abs(t - x) <= 2 for x in minutes_at):
                 continue  # the timeline has an entry at this time
+            zone = _zones(s.text[m.end():m.end() + 8])
+            if zone and timeline_zones and not zone & timeline_zones:
+                continue  # given in another time zone than the timeline's: not comparable as written
             sent = sentence_around(s.text, m.start(), m.end(), 200)
             low = sent.lower()
             target = None
@@ -128,11 +168,12 @@ def _time_findings(sections: list[Section], entries: list[Entry], bodies: dict[i
                 target, what = recovery, "recovery"
             elif any(w in low for w in START_WORDS):
                 target, what = first, "start"
-            if target is None:
+            if target is None or what in said:
                 continue
             tt = target.when.hour * 60 + target.when.minute
             if abs(tt - t) <= 10:
                 continue
+            said.add(what)
             yield s.index, Finding(
                 type="important", category="consistency: time vs timeline", risk="high",
                 description=(f"This gives {m.group()} for the {what}, but the timeline puts it at "
@@ -141,29 +182,119 @@ def _time_findings(sections: list[Section], entries: list[Entry], bodies: dict[i
                 related_section_id=sections[target.section].id, related_quote=target.quote)
 
 
+REPORT_WORDS = ("notified", "reported", "received a report", "report from", "discovered", "detected", "alerted",
+                "were told", "noticed")
+
+
+def _summary_dates(text: str, default_year: int | None):
+    """(match, date) for each full date in a text: ISO, "June 28, 2024", "28 June 2024" (a year, or the
+    document's own)."""
+    for m in ISO_DATE.finditer(text):
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not valid_date(y, mo, d):
+            yield m, date(y, mo, d)
+    for rx, mon, day in ((NAMED_DATE, 1, 2), (DAY_MONTH, 2, 1)):
+        for m in rx.finditer(text):
+            y = int(m.group(3)) if m.group(3) else default_year
+            if y is None or not m.group(mon)[0].isupper():
+                continue
+            mo, d = MONTHS[m.group(mon).lower()], int(m.group(day))
+            if not valid_date(y, mo, d):
+                yield m, date(y, mo, d)
+
+
+def _date_findings(sections: list[Section], entries: list[Entry], bodies: dict[int, str]):
+    """The summary dates the start, the report or the recovery on a day the timeline has no entry for,
+    while the timeline's own entry for it is on another day."""
+    dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
+    if len(dated) < 2:
+        return
+    days = {e.when.date() for e in dated}
+    first, last = min(days), max(days)
+    years = [e.when.year for e in dated]
+    default_year = max(set(years), key=years.count)
+    entry_sections = {e.section for e in entries}
+
+    def target_for(low: str):
+        for words, what in ((REPORT_WORDS, "report"), (START_WORDS, "start"), (RECOVERY_WORDS, "recovery")):
+            if any(w in low for w in words):
+                hit = next((e for e in dated if any(w in bodies.get(id(e), e.line).lower() for w in words)), None)
+                if hit is not None:
+                    return hit, what
+        return None
+
+    for s in sections:
+        if not _is_summary(s) or s.index in entry_sections or _is_timeline_title(s.title):
+            continue
+        for m, d in _summary_dates(s.text, default_year):
+            if d in days or not first - timedelta(days=3) <= d <= last + timedelta(days=3):
+                continue  # the timeline has that day; or a date of another time (background, a later fix)
+            sent = sentence_around(s.text, m.start(), m.end(), 200)
+            if len({x for _, x in _summary_dates(sent, default_year)}) != 1:
+                continue  # several dates in one sentence: which event goes with which is not clear
+            got = target_for(sent.lower())
+            if got is None:
+                continue
+            target, what = got
+            yield s.index, Finding(
+                type="important", category="consistency: date vs timeline", risk="medium",
+                description=(f"This dates the {what} {d.isoformat()}, but the timeline puts it on "
+                             f"{target.when.date().isoformat()}."),
+                suggestion="Make the summary and the timeline agree.", quote=sent, confidence=0.55,
+                related_section_id=sections[target.section].id, related_quote=target.quote)
+            return  # once per document
+
+
 VERSION = re.compile(r"\b([A-Za-z][\w-]{1,40}) v?(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?)(?![\d.]\d)")
 
 
+_NOT_A_NAME = frozenset(("version", "versions", "v", "release", "releases", "and", "to", "from", "of", "python",
+                         "than", "or", "in", "on", "at", "is", "was", "with", "before", "after"))
+# "upgraded from pkg 1.2", "prior to pkg 1.2": an earlier version named on purpose, not a slip
+_TRANSITION = re.compile(r"\b(?:from|prior to|before|previous|previously|older|old|instead of|rather than|"
+                         r"replac\w{0,4}|upgrad\w{0,4}|downgrad\w{0,4}|bump\w{0,3}|until)\W{1,3}(?:\w+\W{1,3}){0,2}$",
+                         re.IGNORECASE)
+
+
 def _version_findings(sections: list[Section]):
-    """The summary names `pkg X`, the rest of the document names pkg only with other versions."""
+    """The summary (or the write-up's title) names `pkg X`, the rest of the document names pkg only
+    with another version: which one was it? Not when the summary names several versions of it (a
+    change from one to the other), nor an earlier version named as such ("upgraded from pkg 1.2")."""
     summaries = [s for s in sections if _is_summary(s)]
     rest: dict[str, list[tuple[int, str, str]]] = {}
+    everywhere: dict[str, list[tuple[int, str, str]]] = {}
     for s in sections:
-        if s in summaries:
-            continue
         for m in VERSION.finditer(s.text):
-            rest.setdefault(m.group(1).lower(), []).append((s.index, m.group(2), m.group()))
+            got = (s.index, m.group(2), m.group())
+            everywhere.setdefault(m.group(1).lower(), []).append(got)
+            if s not in summaries:
+                rest.setdefault(m.group(1).lower(), []).append(got)
+
+    def named(text: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for m in VERSION.finditer(text):
+            out.setdefault(m.group(1).lower(), set()).add(m.group(2))
+        return out
+
+    done: set[str] = set()
     for s in summaries:
-        for m in VERSION.finditer(s.text):
-            name, ver = m.group(1).lower(), m.group(2)
-            if name in ("version", "versions", "v", "release", "and", "to", "from", "of", "python"):
-                continue
-            others = rest.get(name, [])
-            if not others or any(o[1] == ver for o in others) or len({o[1] for o in others}) != 1:
-                continue
-            si, over, oq = others[0]
-            yield s.index, Finding(
-                type="important", category="consistency: version", risk="medium",
-                description=f"The summary names {m.group()}, but the rest of the document only mentions {oq}.",
-                suggestion="Check which version is meant.", quote=m.group(), confidence=0.6,
-                related_section_id=sections[si].id, related_quote=oq)
+        in_text = named(s.text)
+        for where, text in (("summary", s.text), ("title", s.title)):
+            for m in VERSION.finditer(text):
+                name, ver = m.group(1).lower(), m.group(2)
+                if name in _NOT_A_NAME or name in done or len(in_text.get(name, ())) > 1:
+                    continue
+                if _TRANSITION.search(text, max(0, m.start() - 40), m.start()):
+                    continue
+                others = (rest if where == "summary" else everywhere).get(name, [])
+                if not others or any(o[1] == ver for o in others) or len({o[1] for o in others}) != 1:
+                    continue
+                done.add(name)
+                si, over, oq = others[0]
+                quote = m.group() if m.group() in s.text else None
+                yield s.index, Finding(
+                    type="important", category="consistency: version", risk="medium",
+                    description=(f"The {where} names {m.group()}, but the rest of the document only mentions "
+                                 f"{oq} ('{sections[si].title}')."),
+                    suggestion="Check which version is meant, and use it throughout.", quote=quote, confidence=0.6,
+                    related_section_id=sections[si].id, related_quote=oq)

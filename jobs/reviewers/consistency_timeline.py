@@ -3,12 +3,14 @@
 `extract_timeline` finds the entries (lines of a timeline section, or stamped sub-headings under
 one) in document order; `resolve_dates` gives time-only entries the date of the entry before them
 (or the timeline's "all events happened on" date), reading a step back of hours as midnight passed.
+Clock times followed by AM or PM are read on a 12-hour clock ("1:09 PM" is 13:09).
 The rules that compare the timeline with the rest of the document (`consistency_durations.py`,
 `consistency_order.py`, `consistency_summary.py`, `postmortem.py`) and `hygiene_dates.py` read it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,6 +21,7 @@ from redline.jobs.reviewers.consistency_text import (
 )
 
 
+AMPM_AFTER = re.compile(r" ?([AaPp])\.?[Mm]\b\.?")  # right after a clock time: "7:09 AM", "1:09pm"
 STAND_IN_DAY = date(2000, 1, 1)  # the day of a timeline that gives times and no date at all
 TIMELINE_WORDS = ("timeline", "chronology", "sequence of events", "time line")
 RECOVERY_WORDS = ("returns to normal", "back to normal", "back online", "restored", "resolved", "recovered",
@@ -84,6 +87,9 @@ def _leading_stamp(line: str, default_year: int | None):
     mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest)) if rest else None
     if mt:
         h, mi = int(mt.group(1)), int(mt.group(2))
+        ap = AMPM_AFTER.match(rest, mt.end())
+        if ap and 1 <= h <= 12:  # "7:09 AM", "1:09 pm": a 12-hour clock
+            h = h % 12 + (12 if ap.group(1).lower() == "p" else 0)
         if h < 24 and mi < 60:
             minutes = h * 60 + mi
     if not m and not mt:

@@ -5,7 +5,7 @@ A post-mortem's actions are only worth the paper if someone owns them. What real
 improvements", "Documentation improvements"...), some items linked to an issue, some already
 done; or no action list at all, and a promise in the prose ("we will review...", "another thing
 to work on moving forward"). A reviewer says it once, not once per item: so this module makes at
-most one finding per document.
+most one finding per document on the actions themselves, and at most one on each gap they leave.
 
 - `action list`: the items of the action sections (a heading whose role is "actions" and its
   sub-sections) that are neither done, nor tracked (a ticket or pull request), nor given an
@@ -13,7 +13,14 @@ most one finding per document.
   reader ("Call to action", "If you have a dormant account, consider...") is not the team's
   action list and is skipped.
 - `open commitment`: when there is no action list, the first sentence of the prose that
-  promises future work without an owner, date or ticket.
+  promises future work without an owner, date or ticket; or promises to behave differently ("and
+  will avoid creating one in the future": a resolution, not a control); or leaves a workaround to
+  undo once a fix lands ("Once fixed, my handling code can probably be reverted").
+- `recurrence not addressed`: the write-up says the same failure happened before ("This occurred
+  once previously on ..."), and no action speaks of a recurrence.
+- `detection delay not addressed`: the write-up says why the problem was noticed or handled late
+  ("it ended up in our Spam folder, delaying response", "which is why the increase is easy to
+  miss"), and no action speaks of alerting, monitoring or notification.
 
 Only for the "software" kind (`offline.document_kind`): the general checklist has its own
 per-section action rules (`offline_actions.check_actions`). Linear in the text: the blocks and
@@ -30,6 +37,7 @@ from redline.jobs.reviewers.offline_actions import _done_or_tracked, _has_due, _
 from redline.jobs.reviewers.offline_text import (
     _TABLE_ROW, MAX_QUOTE_CHARS, Span, _rx, detect_role, split_blocks, split_sentences,
 )
+from redline.jobs.reviewers.postmortem import around
 
 # Future work promised in prose. "We will not ..." is a decision, not a follow-up.
 _COMMITMENT = _rx(
@@ -43,6 +51,44 @@ _COMMITMENT = _rx(
     r"we\s+are\s+(?:currently\s+|now\s+|still\s+)?(?:developing|working\s+on|planning|exploring|looking\s+into"
     r"|reviewing|evaluating|drafting|preparing)",
 )
+# A workaround to be undone later ("Once fixed, my handling code can probably be reverted"): a
+# follow-up nobody owns, the kind that stays in place for years. Needs a condition in the sentence.
+_DEFERRED = _rx(r"(?:can|could|should|will|would|must)\s+(?:probably\s+|likely\s+|then\s+|eventually\s+)?be"
+                r"\s+(?:reverted|removed|dropped|rolled\s+back|cleaned\s+up|undone|turned\s+off|disabled)")
+# ... once a fix lands: "once fixed", "when the upstream patch is released"; or a workaround by name
+_PENDING_FIX = _rx(r"(?:once|when|after|until)\s+(?:[\w'\u2019-]+\s+){0,4}?(?:fix(?:ed|es)?|resolved|deployed|released"
+                   r"|merged|landed|shipped|upgraded|patched|available)",
+                   r"(?:temporary|interim|stopgap)\s+(?:fix|workaround|patch|mitigation|hack|change)", r"workarounds?")
+# A promise to behave differently is not a control: "and will avoid creating one in the future".
+_PERSONAL = _rx(r"(?:will|shall)\s+(?:try\s+to|avoid|be\s+more\s+careful|remember\s+to|make\s+sure\s+to"
+                r"|pay\s+(?:more\s+)?attention)")
+# An earlier occurrence of the same failure: "This occurred once previously on 2019-01-08".
+_RECURRENCE = _rx(
+    r"(?:this|it|that|the\s+same\s+(?:\w+\s+)?(?:issue|problem|failure|error|bug|outage|incident)"
+    r"|a\s+similar\s+(?:\w+\s+)?(?:issue|problem|failure|error|bug|outage|incident))\s+(?:has\s+|had\s+)?"
+    r"(?:also\s+)?(?:occurred|happened)\s+(?:once\s+|twice\s+|\w+\s+times\s+|at\s+least\s+once\s+)?previously",
+    r"(?:this|it|that)\s+(?:has\s+|had\s+)?(?:also\s+)?(?:occurred|happened)\s+(?:once\s+|twice\s+|\w+\s+times\s+)?"
+    r"before(?=\s*(?:[.,;:)]|on\b|in\s+\d|$))",
+    r"(?:second|third|fourth|fifth)\s+time\s+(?:this|that|it)\s+(?:has\s+|had\s+)?(?:happened|occurred)",
+    r"(?:first|previous|earlier|prior)\s+occurrence",
+)
+_ADDRESSES_RECURRENCE = _rx(r"recur\w*", r"again", r"previous\w*", r"earlier", r"repeat\w*", r"first\s+occurrence",
+                            r"last\s+time")
+# Detection or response was late, and the write-up says why: "it ended up in our Spam folder, delaying
+# response", "which is why the increase is easy to miss", "it took quite some time before we noticed".
+_DELAYED = _rx(
+    r"delay(?:ed|ing)\s+(?:the\s+|our\s+|its\s+|their\s+)?(?:response|detection|triage|investigation|notification"
+    r"|escalation)",
+    r"(?:went|gone|go)\s+unnoticed", r"(?:spam|junk)\s+folder", r"(?:easy|easier)\s+to\s+(?:miss|overlook)",
+    r"(?:could|would|should)\s+have\s+been\s+(?:noticed|detected|caught|found)\s+(?:earlier|sooner)",
+    r"(?:took|taken)\s+(?:quite\s+)?(?:some|a\s+long|a\s+while|\w+\s+(?:hours|days))\s+(?:time\s+)?(?:before|to)\s+"
+    r"(?:we\s+)?(?:notic|detect|reali[sz])\w*",
+    r"nobody\s+(?:noticed|was\s+paged|was\s+alerted)",
+    r"no\s+alerts?\s+(?:was|were)\s+(?:configured|set\s+up|sent|fired)",
+)
+# ... and an action list that speaks of detection or notification answers it
+_ADDRESSES_DETECTION = _rx(r"alert\w*", r"monitor\w*", r"detect\w*", r"notif\w*", r"pag(?:e|ed|ing)", r"on-?call",
+                           r"e-?mail\w*", r"spam", r"escalat\w*", r"dashboards?", r"probes?", r"health\s*checks?")
 _MODAL = _rx(r"will", r"shall", r"should", r"must", r"needs?\s+to", r"to\s+be\s+done")
 _READER = re.compile(r"\byou(?:rs?)?\b", re.I)
 _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9][\w-]{1,38}")  # "@dana": an owner in a software team's list
@@ -157,22 +203,83 @@ def _prose_finding(sections: list[Section], skip: set[int]) -> tuple[int, Findin
         if i in skip:
             continue
         for sentence in split_sentences(s.text, split_blocks(s.text, wrapped=True)):
-            m = _COMMITMENT.search(sentence.text)
+            m = _COMMITMENT.search(sentence.text) or _PERSONAL.search(sentence.text)
+            if m is None and _PENDING_FIX.search(sentence.text):
+                m = _DEFERRED.search(sentence.text)
             if m is None or _READER.search(sentence.text) or not _is_open(sentence.text):
                 continue
-            # quote the clause that promises: from the last ", " or "; " before the promise
-            cut = max(sentence.text.rfind(", ", 0, m.start()), sentence.text.rfind("; ", 0, m.start()))
+            # quote the clause that promises: from the last ", " or "; " before the promise (a deferred
+            # undo keeps its condition: "Once fixed, ... can be reverted")
+            cut = -1 if m.re is _DEFERRED else \
+                max(sentence.text.rfind(", ", 0, m.start()), sentence.text.rfind("; ", 0, m.start()))
             clause = sentence.text[cut + 2:] if cut >= 0 else sentence.text
             if clause.startswith("[^") and "]:" in clause[:40]:  # a footnote's label: "[^3]: Another thing..."
                 clause = clause[clause.index("]:") + 2:].lstrip()
+            if m.re is _PERSONAL:
+                what = (f"The remedy here is a promise to behave differently (\"{m.group(0)}\"), with no "
+                        "action list behind it: a resolution is not a control, and nothing makes it hold.")
+            elif m.re is _DEFERRED:
+                what = (f"A workaround is to be undone later (\"{m.group(0)}\"), but the write-up has no action "
+                        "list, and this one has no owner, date or ticket: such workarounds tend to stay.")
+            else:
+                what = (f"A follow-up is promised here (\"{m.group(0)}\") but the write-up has no action "
+                        "list, and this one has no owner, date or ticket: it is easy to lose.")
             return i, Finding(
                 type="suggestion", category="actions: open commitment", risk="low",
-                description=(f"A follow-up is promised here (\"{m.group(0)}\") but the write-up has no action "
-                             "list, and this one has no owner, date or ticket: it is easy to lose."),
+                description=what,
                 suggestion="List the follow-up work as actions, each with an owner and a due date or a "
                            "linked ticket.",
                 questions=["Who will do this, and by when?"],
-                quote=clause, confidence=0.7)
+                quote=around(clause, max(0, m.start() - (len(sentence.text) - len(clause))),
+                             m.end() - (len(sentence.text) - len(clause))), confidence=0.7)
+    return None
+
+
+def _statements(sections: list[Section], skip: list[int], pattern: re.Pattern[str]):
+    """(section index, sentence, match) for each sentence outside `skip` that states `pattern`
+    (a question is not a statement), in document order."""
+    for i, s in enumerate(sections):
+        if i in skip:
+            continue
+        for sentence in split_sentences(s.text, split_blocks(s.text, wrapped=True)):
+            m = pattern.search(sentence.text)
+            if m is not None and not sentence.text.rstrip().endswith("?"):
+                yield i, sentence, m
+
+
+def _recurrence_finding(sections: list[Section], part: list[int]) -> tuple[int, Finding] | None:
+    """An earlier occurrence of the same failure is mentioned, and no action speaks of it."""
+    if any(_ADDRESSES_RECURRENCE.search(sections[i].text) for i in part):
+        return None
+    for i, sentence, m in _statements(sections, part, _RECURRENCE):
+        return i, Finding(
+            type="important", category="actions: recurrence not addressed", risk="medium",
+            description=(f"The same failure happened before (\"{m.group(0)}\"), but no action item speaks "
+                         "of it: why the first occurrence did not lead to a fix, and what will stop a third, "
+                         "are left open."),
+            suggestion="Say what was learned or done after the earlier occurrence, and add an action that "
+                       "addresses why it came back (with an owner and a date or a ticket).",
+            questions=["Why was the earlier occurrence not fixed, and what stops it happening again?"],
+            quote=around(sentence.text, m.start(), m.end()), confidence=0.6)
+    return None
+
+
+def _detection_finding(sections: list[Section], part: list[int]) -> tuple[int, Finding] | None:
+    """The write-up says why the problem was noticed late, and no action speaks of detection."""
+    if any(_ADDRESSES_DETECTION.search(sections[i].text) for i in part):
+        return None
+    for i, sentence, m in _statements(sections, part, _DELAYED):
+        if _READER.search(sentence.text):
+            continue
+        return i, Finding(
+            type="important", category="actions: detection delay not addressed", risk="medium",
+            description=(f"The write-up explains why the problem was noticed or handled late (\"{m.group(0)}\"), "
+                         "but no action speaks of detection, alerting or notification: the same delay can "
+                         "happen next time."),
+            suggestion="Add an action that shortens detection or response (an alert, a monitored inbox, a "
+                       "threshold that stands out from the noise), with an owner and a date or a ticket.",
+            questions=["What will make this noticed sooner next time, and who will do it?"],
+            quote=around(sentence.text, m.start(), m.end()), confidence=0.6)
     return None
 
 
@@ -186,3 +293,6 @@ def document_findings(sections: list[Section], timeline: set[int]) -> Iterator[t
         got = _prose_finding(sections, set(part) | timeline)
     if got is not None:
         yield got
+    for more in (_recurrence_finding(sections, part), _detection_finding(sections, part)):
+        if more is not None:
+            yield more

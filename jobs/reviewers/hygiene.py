@@ -8,12 +8,14 @@ has its own module, named for what it checks:
   known template instructions;
 - `hygiene_dates.py`: malformed clock times (25:10, 14:75), dates without a year when the
   document names none, a timeline with clock times and no time zone anywhere in the document
-  (once per document);
+  (once per document; "7:09 AM Eastern" names one), and a timeline on a 12-hour clock without
+  AM/PM in a document that writes "6pm" elsewhere (once per document);
 - `hygiene_spelling.py`: doubled words ("the the"), and spelling, with the dictionary of
   `hygiene_dictionary.py` (pyspellchecker's offline English dictionary plus a technical
   vocabulary) and the document's own words; only a single, close, frequent correction is
-  offered; plus short misspellings no dictionary rule can risk ("hav", "teh"), a technical term
-  one edit off ("reop2docker"), and real-word errors with a certain fix ("I though I");
+  offered; plus short misspellings no dictionary rule can risk ("hav", "teh"), words run together
+  ("usecase"), a technical term one edit off ("reop2docker"), real-word errors with a certain fix
+  ("I though I", "rather then"), and subject-verb agreement at a sentence's start ("This seem to");
 - `hygiene_references.py`: broken internal references ("see section 7" with five sections, "see
   Appendix B" with none);
 - `hygiene_headings.py`: an empty template section, and numbered headings that change style
@@ -31,23 +33,24 @@ from functools import lru_cache
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import WORD
-from redline.jobs.reviewers.hygiene_dates import _malformed_times, _missing_zone, _yearless_dates
-from redline.jobs.reviewers.hygiene_dictionary import BRITISH, PREFIXES, TECH_WORDS, is_known_word
+from redline.jobs.reviewers.hygiene_dates import _malformed_times, _missing_zone, _twelve_hour_clock, _yearless_dates
+from redline.jobs.reviewers.hygiene_dictionary import BRITISH, PREFIXES, RUN_TOGETHER, TECH_WORDS, is_known_word
 from redline.jobs.reviewers.hygiene_headings import HEADING_NUMBER, _empty_section, _numbering_switch
 from redline.jobs.reviewers.hygiene_placeholders import (
     MARKERS, PLACEHOLDER_WORDS, TEMPLATE_PHRASES, _placeholder_findings,
 )
 from redline.jobs.reviewers.hygiene_references import REF, _broken_refs
 from redline.jobs.reviewers.hygiene_spelling import (
-    CERTAIN_PHRASES, CONFUSABLES, DOMINANCE, LEGIT_DOUBLES, MIN_CORRECTION_FREQ, MIN_TECH_TYPO, SHORT_TYPOS,
-    _doubled, _spelling,
+    AGREEMENT_VERBS, CERTAIN_PHRASES, CONFUSABLES, DOMINANCE, FUNCTION_WORDS, LEGIT_DOUBLES, MIN_CORRECTION_FREQ,
+    MIN_TECH_TYPO, SHORT_TYPOS, _agreement, _doubled, _spelling,
 )
 from redline.jobs.reviewers.hygiene_text import MAX_PER_RULE
 
 __all__ = [
-    "BRITISH", "CERTAIN_PHRASES", "CONFUSABLES", "DOMINANCE", "HEADING_NUMBER", "LEGIT_DOUBLES", "MARKERS",
-    "MAX_PER_RULE", "MIN_CORRECTION_FREQ", "MIN_TECH_TYPO", "PLACEHOLDER_WORDS", "PREFIXES", "REF",
-    "SHORT_TYPOS", "TECH_WORDS", "TEMPLATE_PHRASES", "is_known_word", "section_findings",
+    "AGREEMENT_VERBS", "BRITISH", "CERTAIN_PHRASES", "CONFUSABLES", "DOMINANCE", "FUNCTION_WORDS", "HEADING_NUMBER",
+    "LEGIT_DOUBLES", "MARKERS", "MAX_PER_RULE", "MIN_CORRECTION_FREQ", "MIN_TECH_TYPO", "PLACEHOLDER_WORDS",
+    "PREFIXES", "REF", "RUN_TOGETHER", "SHORT_TYPOS", "TECH_WORDS", "TEMPLATE_PHRASES", "is_known_word",
+    "section_findings",
 ]
 
 
@@ -65,15 +68,15 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
     """Hygiene findings for one section; `sections` is the whole document (for context)."""
     words = _doc_words_cached(tuple((s.id, s.title, s.text) for s in sections)) if sections else {}
     out: list[Finding] = []
-    for f in (_placeholder_findings(section) + _doubled(section) + _spelling(section, words)
-              + _malformed_times(section) + _missing_zone(section, sections)
+    for f in (_placeholder_findings(section) + _doubled(section) + _spelling(section, words) + _agreement(section)
+              + _malformed_times(section) + _missing_zone(section, sections) + _twelve_hour_clock(section, sections)
               + _yearless_dates(section, sections) + _broken_refs(section, sections)
               + _empty_section(section, sections) + _numbering_switch(section, sections)):
         if f.quote is not None and f.quote not in section.text:
             continue
         if any(g.quote == f.quote and g.category == f.category for g in out):
             continue
-        if f.category.startswith("spelling") and f.quote and f.suggestion and f.suggestion != f.quote:
+        if f.category.startswith(("spelling", "grammar")) and f.quote and f.suggestion and f.suggestion != f.quote:
             # a typo or a doubled word has one certain fix: the suggestion is the quote rewritten,
             # offered as the finding's replacement (a Word tracked change once accepted)
             f = f.model_copy(update={"replacement": f.suggestion})

@@ -3,7 +3,11 @@
 - `_malformed_times`: a clock time that cannot be (25:10, 14:75);
 - `_missing_zone`: a timeline with clock times and no time zone anywhere in the document (once
   per document, on its first timed entry);
-- `_yearless_dates`: dates without a year in a document that never names one (once per document).
+- `_yearless_dates`: dates without a year in a document that never names one (once per document);
+- `_twelve_hour_clock`: timeline times with no AM/PM that never pass 12 ("4:19" ... "9:14") in a
+  document that writes "6pm" elsewhere (once per document).
+
+A zone may be named by its region after a time ("7:09 AM Eastern").
 
 What holds for the whole document (does it name a zone, a year; its timeline) is computed once
 per document and cached, not once per section.
@@ -11,6 +15,7 @@ per document and cached, not once per section.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from redline.jobs.models import Finding, Section
@@ -57,7 +62,18 @@ def _document_facts(sections: list[Section]) -> tuple[bool, bool]:
 @lru_cache(maxsize=8)
 def _facts_cached(key: tuple) -> tuple[bool, bool]:
     secs = [Section(id=i, title=t, index=k, text=x) for k, (i, t, x) in enumerate(key)]
-    return states_zone(secs), bool(doc_years(secs))
+    return states_zone(secs) or any(_names_us_zone(t) for s in secs for t in (s.title, s.text)), bool(doc_years(secs))
+
+
+# A zone named by its region after a time or in "all times ...": "7:09 AM Eastern", "10am Pacific",
+# "All times are US Central". (The abbreviations, "UTC+2", "local time" are `states_zone`'s.)
+US_ZONE = re.compile(r"(?:\d:\d\d(?::\d\d)?(?:\s?[AaPp]\.?[Mm]\.?)?|\d\s?[AaPp]\.?[Mm]\.?|\b[Tt]imes?(?: are)?"
+                     r"(?: in)?(?: the)?)\s(?:US\s)?"
+                     r"\(?(?:Eastern|Pacific|Central|Mountain|Alaska|Hawaii)\b")
+
+
+def _names_us_zone(text: str) -> bool:
+    return US_ZONE.search(text) is not None
 
 
 def _timeline_entries(sections: list[Section]):
@@ -111,3 +127,49 @@ def _yearless_dates(section: Section, sections: list[Section]) -> list[Finding]:
                     description=f"'{m.group()}' has no year, and the document never gives one.",
                     suggestion="Give full dates (with the year, and times with a time zone where they matter).",
                     quote=q, confidence=0.7)]
+
+
+# "6pm", "6 a.m.", "11:30 PM": a 12-hour time, with its AM/PM.
+AMPM = re.compile(r"(?<![\w:.])\d{1,2}(?::\d{2})?\s?(?:[AaPp]\.[Mm]\.|[AaPp][Mm]\b)")
+AMPM_AFTER = re.compile(r"\s?(?:[AaPp]\.[Mm]\.|[AaPp][Mm]\b)")
+
+
+def _twelve_hour_clock(section: Section, sections: list[Section]) -> list[Finding]:
+    """Once per document: timeline times with no AM/PM ('4:19', '9:14', never past 12, not
+    zero-padded as a 24-hour clock would be) in a document that writes 12-hour times elsewhere
+    ('traffic builds from 6pm'): the reader cannot tell morning from evening."""
+    entries = _timeline_entries(sections)
+    timed = [e for e in entries if e.has_time]
+    if len(timed) < 4:
+        return []
+    pos = next((i for i, s in enumerate(sections) if s.id == section.id), None)
+    if pos != timed[0].section:
+        return []
+    raw_hours, times = [], []
+    for e in timed:
+        m = CLOCK.search(e.line)
+        if m is None or AMPM_AFTER.match(e.line, m.end()):
+            return []  # a time written otherwise, or with its AM/PM
+        raw_hours.append(m.group(1))
+        times.append(m.group())
+    hours = [int(h) for h in raw_hours]
+    if min(hours) < 1 or max(hours) > 12 or all(len(h) == 2 for h in raw_hours):
+        return []  # past 12 or at 0: a 24-hour clock; "07:33" zero-padded: a 24-hour clock too
+    if not _uses_ampm(sections):
+        return []
+    first = timed[0]
+    return [Finding(type="important", category="date format: 12-hour clock without AM/PM", risk="medium",
+                    description=(f"The timeline's times ({times[0]} to {times[-1]}) have no AM or "
+                                 "PM and never pass 12, while the document writes 12-hour times elsewhere: each "
+                                 "entry could be morning or evening."),
+                    suggestion="Use a 24-hour clock in the timeline, or add AM/PM to every time.",
+                    quote=first.quote, confidence=0.6)]
+
+
+def _uses_ampm(sections: list[Section]) -> bool:
+    return _ampm_cached(tuple((s.title, s.text) for s in sections))
+
+
+@lru_cache(maxsize=8)
+def _ampm_cached(key: tuple) -> bool:
+    return any(AMPM.search(t) is not None for pair in key for t in pair)

@@ -1,9 +1,10 @@
 """The spelling rule's dictionary: which words are known, how common a word is, and what is not a typo.
 
 pyspellchecker's offline English dictionary (loaded once per process, on first use) plus a
-technical vocabulary (`TECH_WORDS`); British spellings whose American form is known, and a prefix
-on a known word ("unban", "reupload"), are not typos either. `consistency_names.py` asks it too:
-two real words are not one name spelled two ways.
+technical vocabulary (`TECH_WORDS`); British spellings whose American form is known, a prefix
+on a known word ("unban", "reupload") and an inflection of one ("namespaced", `inflected_known`)
+are not typos either. `RUN_TOGETHER` holds common English words written as one ("usecase",
+"alot"). `consistency_names.py` asks it too: two real words are not one name spelled two ways.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import lru_cache
 
 
 TECH_WORDS = frozenset("""
-api apis auth authn authz backend backends backoff bool boolean cdn cdns changelog checkbox checkboxes cli config
+api apis tech auth authn authz backend backends backoff bool boolean cdn cdns changelog checkbox checkboxes cli config
 configs cron crons csv daemon daemons dataset datasets dedupe deduplicate deploy deploys deployment dev devops dns
 dockerfile downtime egress endpoint endpoints env failover failovers fallback filesystem firewall frontend github
 gitlab grafana hostname hostnames hotfix html http https iframe ingress inode inodes ip ips json jwt k8s kubectl
@@ -27,7 +28,25 @@ webhooks whitelist wifi workflow workflows yaml yml tokenize unauthenticated une
 autoscaler autoscaling autoscale cordon cordoned uncordon kubelet pods pod repo2docker binderhub jupyterhub mybinder
 hasn't doesn't didn't wasn't weren't isn't aren't couldn't wouldn't shouldn't can't won't we've we're we'd we'll i'm
 i've i'd it's that's there's what's let's they're they've you're you've
+admin admins sysadmin sysadmins async await accessor accessors truthy falsy namespaced subresource subresources
+dropdown lockfile lockfiles codebase codebases backport backports backported healthcheck healthchecks cronjob
+cronjobs kubeconfig minikube statefulset statefulsets daemonset daemonsets configmap configmaps nameserver
+nameservers cname cnames ttl ttls ratelimit ratelimited ratelimiting unpublish hotfixes misconfigure exfiltrate
+exfiltrated exfiltrating exfiltration malware spyware ransomware phishing webauthn yubikey yubikeys mfa 2fa
+gcloud gsutil wget buildx venv virtualenv virtualenvs pypi npm pnpm systemd systemctl journalctl dockerhub gitter
+stackdriver fastly cloudflare pagerduty opsgenie datadog statuspage grafana kibana elasticsearch postgresql mysql
+sqlite mongodb memcached rabbitmq kafka etcd haproxy cdn varnish nodepools preemptible autoscaled upscale
+downscale dashboarding alerting alertmanager oom oomkilled crashloop crashloopbackoff hostnames
 """.split())
+
+# Words run together that a dictionary may even know, with their one fix: common English
+# misspellings (lists of commonly misspelled words), not jargon.
+RUN_TOGETHER = {
+    "usecase": "use case", "usecases": "use cases", "alot": "a lot", "infact": "in fact", "aswell": "as well",
+    "atleast": "at least", "eachother": "each other", "noone": "no one", "everytime": "every time",
+    "inspite": "in spite", "ontop": "on top", "thankyou": "thank you", "alittle": "a little",
+    "abit": "a bit",
+}
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +76,8 @@ def _edits1_known(w: str) -> list[str]:
     sp = _spell()
     if sp is None:
         return []
-    return [c for c in sp.edit_distance_1(w) if c in sp.word_frequency.dictionary]
+    known = sp.word_frequency.dictionary  # bound once: a property lookup per candidate was most of the time
+    return [c for c in sp.edit_distance_1(w) if c in known]
 
 
 BRITISH = (("our", "or"), ("ise", "ize"), ("ised", "ized"), ("ising", "izing"), ("isation", "ization"),
@@ -66,6 +86,26 @@ BRITISH = (("our", "or"), ("ise", "ize"), ("ised", "ized"), ("ising", "izing"), 
 
 
 PREFIXES = ("un", "re", "de", "pre", "non", "sub", "auto", "multi", "over", "under", "mis", "co")
+
+
+SUFFIXES = ("s", "es", "d", "ed", "ing", "er", "ers", "ly")
+
+
+def inflected_known(w: str) -> bool:
+    """An inflection of a known word the dictionary lacks: "namespaced", "cordoning",
+    "backporting", "caching" (cache + ing). The stem must keep at least four letters."""
+    for suf in SUFFIXES:
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            stem = w[:-len(suf)]
+            if suf in ("ing", "ed", "er", "ers") and stem[-1:] not in "aeiouwxy" and \
+                    is_known_word(stem + stem[-1] + suf):
+                return False  # the consonant should be doubled: "occured" is "occurred"
+            if is_known_word(stem) or suf in ("ing", "ed", "er", "ers") and is_known_word(stem + "e"):
+                return True
+            if suf in ("ing", "ed", "er", "ers") and len(stem) >= 5 and stem[-1] == stem[-2] and \
+                    is_known_word(stem[:-1]):
+                return True  # a doubled final consonant: "unpinned" (unpin), "scrapped" (scrap)
+    return False
 
 
 def _british(w: str) -> bool:

@@ -2,7 +2,8 @@
 `<name>`, `{{ field }}`, "Lorem ipsum", known template instructions, and a section that is only
 empty bullets.
 
-Markers in code, URLs and commands are a template parameter or a real name, not a leftover.
+Markers in code, URLs and commands are a template parameter or a real name, not a leftover; so
+are HTML elements ("<summary>Logs</summary>") and the fields of a line of HTML or template code.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ TEMPLATE_PHRASES = (
     "list of things that went well. for example", "these are good things that happened to us but not because",
     "these are only sample subheadings",
 )
+
+
+def _markup_line(line: str) -> bool:
+    """A line of HTML or template code ('<a href="{{ user.url }}">'): its fields are the code's."""
+    return '="' in line or "='" in line or re.search(r"</?[a-z][a-z0-9]{0,10}[ >]", line) is not None
 
 
 def _placeholder_findings(section: Section) -> list[Finding]:
@@ -83,6 +89,8 @@ def _placeholder_findings(section: Section) -> list[Finding]:
             continue  # a Markdown link or footnote
         if m.group()[0] == "[" and text[a - 1:a] == "!":
             continue
+        if m.group()[0] == "<" and text.find("</" + m.group(1).strip(), m.end(), m.end() + 400) >= 0:
+            continue  # an HTML element ("<summary>Tables</summary>"), not a placeholder
         if not lines.test(a, "prose", _prose_line) or text[a - 1:a] in ("'", '"', "/") or \
                 lines.test(a, "eq", lambda ln: "=" in ln):
             continue  # code, commands, queries: a template parameter, not a leftover
@@ -95,7 +103,7 @@ def _placeholder_findings(section: Section) -> list[Finding]:
         end = text.find("}}", k + 2, k + 80)
         if end < 0:
             break
-        if not mask[k] and not in_spans(k, urls):
+        if not mask[k] and not in_spans(k, urls) and not lines.test(k, "markup", _markup_line):
             add(k, end + 2, f"'{text[k:end + 2]}'", 0.9)
         k = text.find("{{", end + 2)
     # a section that is nothing but empty bullets / numbers

@@ -1,5 +1,6 @@
 """Broken internal references: "see section 7" in a five-section document, "see Appendix B" with
-no appendix, "Figure 3" with no caption.
+no appendix, "Figure 3" with no caption. A section of another document ("Section 4.2 of the PDF
+Reference", "Annex A of the C99 standard") is not this one's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ REF = re.compile(r"\b(?:see|in|under|per|cf\.?)\s(?:the\s)?(section|appendix|ann
                  r"([0-9]{1,3}(?:\.[0-9]{1,3})?|[A-Z])\b", re.IGNORECASE)
 
 
+# After the reference: its sub-number, then "of"/"in" another document ("of the PDF specification",
+# "of RFC 9110", "in the C99 standard").
+EXTERNAL = re.compile(r"(?:\.[0-9]{1,3}){0,3}\)?,?\s{1,3}(?:of|in)\s{1,3}(?:the\s{1,3})?"
+                      r"(?:[A-Z]|[a-z]{1,20}\s{1,3}[A-Z])")
+
+
 def _broken_refs(section: Section, sections: list[Section]) -> list[Finding]:
     text = section.text
     out = []
@@ -23,6 +30,8 @@ def _broken_refs(section: Section, sections: list[Section]) -> list[Finding]:
         if len(out) >= MAX_PER_RULE:
             break
         kind, ref = m.group(1).lower().rstrip("."), m.group(2)
+        if EXTERNAL.match(text, m.end()):
+            continue  # "Section 4.2 of the PDF Reference", "Annex A of the C99 standard": another document's
         if kind == "section":
             if ref.isdigit():
                 n = int(ref)

@@ -6,7 +6,13 @@
 - `_short_and_technical_typos`: misspellings too short for the dictionary rule ("hav", "teh"), and
   a technical term one edit off that the document never spells right ("reop2docker");
 - `_doubled`: the same word twice in a row ("the the", "The the"), except the legitimate ones
-  ("that that", "had had").
+  ("that that", "had had"), a command's arguments ("python -m venv venv") and an identifier's
+  parts ("pydantic-core core"); across a line break only a small word ("the the" wrapped);
+- `_agreement`: a singular pronoun starting a sentence with a verb's bare form ("This seem to").
+
+Not typos: a tool's name that is one letter and a word ("gcloud", "wget", "async"), an inflection
+of a known word ("namespaced"), a word with accented letters, a word alone on its line (a handle
+in a list of names).
 
 Each finding's suggestion is the quote with the fix applied (offered as its replacement).
 """
@@ -19,7 +25,7 @@ from functools import lru_cache
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import WORD, Lines, _one_edit, _variants, code_mask, in_spans, url_spans
 from redline.jobs.reviewers.hygiene_dictionary import (
-    PREFIXES, TECH_WORDS, _british, _edits1_known, _freq, _spell, is_known_word,
+    PREFIXES, RUN_TOGETHER, TECH_WORDS, _british, _edits1_known, _freq, _spell, inflected_known, is_known_word,
 )
 from redline.jobs.reviewers.hygiene_text import MAX_PER_RULE, _prose_line
 
@@ -37,7 +43,7 @@ CERTAIN_PHRASES: list[tuple[str, str]] = [
     ("must of ", "must have "), ("per say", "per se"), ("for all intensive purposes", "for all intents and purposes"),
     ("sneak peak", "sneak peek"), ("it's own ", "its own "),
     ("i though i ", "i thought i "), ("i though that ", "i thought that "), ("we though we ", "we thought we "),
-    ("we though that ", "we thought that "),
+    ("we though that ", "we thought that "), ("rather then ", "rather than "),
 ]
 # Misspellings too short for the dictionary rule (it skips words under four letters, most of which
 # are abbreviations), but never words themselves.
@@ -77,12 +83,14 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
             nxt, prv = text[b:b + 1], text[a - 1:a] if a else ""
             if nxt in ("_", "-", "/", "@", ".") and text[b + 1:b + 2].isalnum() or prv in ("_", "-", "/", "@", ".", "#"):
                 continue  # part of an identifier, path, domain or file name
-            if nxt.isdigit() or prv.isdigit():
-                continue
+            if nxt.isdigit() or prv.isdigit() or _foreign_letter(prv) or _foreign_letter(nxt):
+                continue  # part of a version, or of a word with accents ("española" is not "espa")
             if words.get(w, 0) >= 2 or is_known_word(w):
                 continue
-            if w.endswith("s") and is_known_word(w[:-1]):
-                continue  # a plural or possessive the dictionary lacks
+            if inflected_known(w):
+                continue  # a plural, past tense or -ing form the dictionary lacks ("namespaced")
+            if _alone_on_line(raw, w):
+                continue  # a one-word line or bullet: a name, a handle or a command, not prose
             if _british(w):
                 continue  # colour, organise, analyse, centre: not typos
             if any(w.startswith(p) and len(w) - len(p) >= 3 and is_known_word(w[len(p):]) for p in PREFIXES):
@@ -92,6 +100,8 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
                 continue
             cands.sort(key=_freq, reverse=True)
             best = cands[0]
+            if best == w[1:] and w[0] != w[1] or best[1:] == w:
+                continue  # one letter before a word ("gcloud", "wget", "async"): a tool's name, not a typo
             f_best = _freq(best)
             f_next = _freq(cands[1]) if len(cands) > 1 else 0.0
             if f_best < MIN_CORRECTION_FREQ or (f_next and f_best < DOMINANCE * f_next):
@@ -148,6 +158,19 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
     return out + _short_and_technical_typos(section, words, mask, urls)
 
 
+def _sentence_start(text: str, a: int) -> bool:
+    before = text[max(0, a - 4):a].rstrip(" \t*_-\"'(\u201c\u2018")
+    return not before or before[-1] in ".!?:\n"
+
+
+def _foreign_letter(ch: str) -> bool:
+    return bool(ch) and not ch.isascii() and ch.isalpha()
+
+
+def _alone_on_line(line: str, w: str) -> bool:
+    return len(line) <= len(w) + 16 and line.strip().strip("-*\u2022+.,:;()[]\"' \t").lower() == w
+
+
 def _recased(q: str, wrong: str, right: str) -> str:
     """`right` in the case of `q` (the text that matched `wrong`): only the differing middle
     changes ("I though I" -> "I thought I", not "i thought i")."""
@@ -186,8 +209,13 @@ def _short_and_technical_typos(section: Section, words: dict[str, int], mask: li
         if (a and (text[a - 1].isalnum() or text[a - 1] in "_-/@.#'")) or text[b:b + 1] in ("_", "-", "/", "@", "'") \
                 or text[b:b + 1] == "." and text[b + 1:b + 2].isalnum() or mask[a] or in_spans(a, urls):
             continue
+        if _foreign_letter(text[a - 1:a] if a else "") or _foreign_letter(text[b:b + 1]):
+            continue
         fix = SHORT_TYPOS.get(w) if w.islower() else None
-        if fix is None and len(low) >= MIN_TECH_TYPO and not is_known_word(low) and words.get(low, 0) < 2:
+        if fix is None and low in RUN_TOGETHER and (w.islower() or w[1:].islower() and _sentence_start(text, a)):
+            fix = RUN_TOGETHER[low] if w.islower() else RUN_TOGETHER[low].capitalize()  # "Noone" may be a name
+        if fix is None and len(low) >= MIN_TECH_TYPO and not is_known_word(low) and words.get(low, 0) < 2 and \
+                not inflected_known(low):
             cands = {c for v in _variants(low) for c in index.get(v, ())
                      if _one_edit(low, c) and not (c.startswith(low) or low.startswith(c))}  # not a plural
             fix = next(iter(cands)) if len(cands) == 1 else None
@@ -224,6 +252,13 @@ LEGIT_DOUBLES = frozenset({"that", "had", "bye", "no", "ha", "so", "very", "knoc
                            "hush", "meow", "dum", "la", "boo", "bla", "tut", "pooh", "ho", "hey"})
 
 
+# A doubled word across a line break is only a typo for the small words that get typed twice
+# ("the\nthe" in a wrapped PDF line); a name repeated on the next line is a label, a heading or code.
+FUNCTION_WORDS = frozenset("""the a an to of in on at for from with by and or but is was are were be been it this
+as if than""".split())
+FLAG = re.compile(r"(?:^|\s)--?[A-Za-z]")  # a command-line option: "python -m venv venv" is a command
+
+
 def _doubled(section: Section) -> list[Finding]:
     text = section.text
     mask = None
@@ -236,15 +271,73 @@ def _doubled(section: Section) -> list[Finding]:
         if prev is not None:
             gap = text[prev.end():m.start()]
             w1, w2 = prev.group(), m.group()
-            if w1.lower() == w2.lower() and gap and not gap.strip() and len(gap) <= 3 and \
-                    w1.lower() not in LEGIT_DOUBLES and w1 == w2 or (w1.lower() == w2.lower() and gap == " " and
-                                                                     w1[0].isupper() and w2[0].islower() and
-                                                                     w1.lower() not in LEGIT_DOUBLES):
+            same = w1.lower() == w2.lower() and w1.lower() not in LEGIT_DOUBLES and not w1.isupper()
+            if same and gap and not gap.strip() and len(gap) <= 3 and gap.count("\n") <= 1 and \
+                    (w1 == w2 or gap == " " and w1[0].isupper() and w2[0].islower()) and \
+                    _doubled_in_prose(text, prev, m, gap, lines):
                 if mask is None:
                     mask = code_mask(text)
-                if not mask[prev.start()] and lines.test(prev.start(), "prose", _prose_line) and not w1.isupper():
+                if not mask[prev.start()] and not mask[m.start()]:
                     q = text[prev.start():m.end()]
                     out.append(Finding(type="suggestion", category="spelling: doubled word", risk="low",
-                                       description=f"Doubled word: '{q}'.", suggestion=w1, quote=q, confidence=0.9))
+                                       description=f"Doubled word: '{' '.join(q.split())}'.", suggestion=w1,
+                                       quote=q, confidence=0.9))
         prev = m
+    return out
+
+
+def _doubled_in_prose(text: str, prev: re.Match, m: re.Match, gap: str, lines: Lines) -> bool:
+    """Both words in prose: not part of an identifier ("pydantic-core core"), not the arguments of
+    a command ("python -m venv venv"), and across a line break only a small word ("the the" wrapped)."""
+    a, b = prev.start(), m.end()
+    if a and text[a - 1] in "-_/.@#" or text[b:b + 1] in ("-", "_", "/", "@") or \
+            text[b:b + 1] == "." and text[b + 1:b + 2].isalnum():
+        return False
+    if not lines.test(a, "prose", _prose_line):
+        return False
+    if lines.test(a, "flag", lambda ln: FLAG.search(ln) is not None):
+        return False
+    if "\n" in gap:  # the next line must go on in prose after the word ("from security scanners")
+        _, le = lines.span(m.start())
+        if prev.group().lower() not in FUNCTION_WORDS or not _prose_line(text[m.end():le]):
+            return False
+    return True
+
+
+# Subject-verb agreement a rule can see safely: a singular pronoun starting a sentence, then a
+# verb's bare form ("This seem to be flaky" for "This seems"). Only verbs that cannot be nouns or
+# adjectives after "This"/"That" ("This cause", "That mean value" are fine); "It" also takes a few
+# more ("It look like"). "It need not" is grammatical, so "need" is not in the list.
+AGREEMENT_VERBS = frozenset("seem appear happen require indicate suggest contain".split())
+IT_VERBS = AGREEMENT_VERBS | frozenset("look mean cause show".split())
+AGREEMENT = re.compile(r"\b(This|That|It|He|She) (seem|appear|happen|require|indicate|suggest|contain|look|mean|"
+                       r"cause|show)\b(?!['\u2019-])")
+
+
+def _agreement(section: Section) -> list[Finding]:
+    text = section.text
+    out: list[Finding] = []
+    mask = None
+    lines = Lines(text)
+    for m in AGREEMENT.finditer(text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        subject, verb = m.group(1), m.group(2)
+        if verb not in (IT_VERBS if subject == "It" else AGREEMENT_VERBS):
+            continue
+        ls, _ = lines.span(m.start())
+        before = text[max(ls, m.start() - 4):m.start()].rstrip(" \t*_\"'(\u201c\u2018")
+        bullet = m.start() - ls <= 12 and not text[ls:m.start()].strip(" \t-*\u2022+0123456789.)")
+        if before and before[-1] not in ".!?:;" and not bullet:
+            continue  # not the start of a sentence: "Does this seem right?", "made it seem"
+        if mask is None:
+            mask = code_mask(text)
+        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line):
+            continue
+        fixed = verb + ("es" if verb.endswith(("sh", "ch", "s", "x")) else "s")
+        q = m.group()
+        out.append(Finding(type="suggestion", category="grammar", risk="low",
+                           description=f"'{q}' should be '{subject} {fixed}' (the verb must agree with "
+                                       f"'{subject}').",
+                           suggestion=f"{subject} {fixed}", quote=q, confidence=0.8))
     return out

@@ -1,18 +1,26 @@
 """What a software or security post-mortem must establish, read across the whole document.
 
-Three questions a reviewer asks of every post-mortem, each answered at most once per document:
+The questions a reviewer asks of every post-mortem, each answered at most once per document:
 
 - `cause not established`: is the cause stated as a guess? "Upon investigation it seemed that
-  some nodes had gone bad", "in part because it appears to be a bug in the master": a hedge in
-  the same sentence as a causal claim, outside the timeline (whose entries rightly narrate the
-  guesses made at the time).
+  some nodes had gone bad", "in part because it appears to be a bug in the master", "found a
+  possible cause of", "suspected it was the ingress pods": a hedge in the same sentence as a
+  causal claim (or a hedged cause in one phrase), outside the timeline (whose entries rightly
+  narrate the guesses made at the time), and not confirmed in that sentence or the next.
+- `cause not stated`: an outage write-up (failures in its summary or timeline) with no causal
+  statement at all outside the timeline. Not for an attack, abuse or a legal request.
 - `vague impact`: is the impact a number? "the attackers exfiltrated some tokens", "at least a
   few that have a wider impact": a vague quantity in a sentence about harm, in the summary or an
   impact section, with no figure in the sentence.
+- `exposure not stated`: malicious or compromised releases removed from a registry, and the
+  write-up never says how long they were up or how often they were fetched (nor that it is
+  unknown). It stands in for `duration not stated` there.
 - `duration not stated`: does the reader learn how long it lasted? A timeline with clock times,
   but no section states a duration, and: the timeline says it was resolved but not when; or the
   write-up says the problem was noticed "after a few hours" and never when it began; or nothing
-  at all (then the finding is on the summary, without a quote).
+  at all (then the finding is on the summary, without a quote; not when the whole timeline runs
+  a quarter of an hour, which shows how long it took at a glance).
+- evidence (an all-clear drawn from finding nothing, sweeping claims): `postmortem_evidence.py`.
 
 Only for the "software" kind (`offline.document_kind`); the general checklist has its own rules
 for hedging and quantities (`offline_language.py`, `offline_impact.py`). Linear in the text:
@@ -24,22 +32,47 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import consistency as C
-from redline.jobs.reviewers.offline_text import _rx, detect_role, split_blocks, split_sentences
+from redline.jobs.reviewers.offline_text import (
+    MAX_QUOTE_CHARS, Span, _clip, _rx, detect_role, split_blocks, split_sentences,
+)
 
 _HEDGE = _rx(
     r"it\s+(?:seemed|seems|appears|appeared)", r"(?:seems|seemed|appears|appeared)\s+to\s+(?:be|have)",
     r"probably", r"possibly", r"presumably", r"likely", r"we\s+(?:suspect|believe|think)",
     r"(?:may|might|could)\s+have\s+been", r"(?:is|are|was|were)\s+(?:believed|thought|suspected)\s+to",
 )
-# "the most likely cause was", "the suspected root cause is": a hedged cause in one phrase
-_HEDGED_CAUSE = _rx(r"(?:most\s+)?(?:likely|probable|suspected|presumed)\s+(?:root\s+)?cause\s+(?:was|is|of)")
+# "the most likely cause was", "the suspected root cause is", "found a possible cause of", "suspected it
+# was the ingress pods": a hedged cause in one phrase, no causal word needed
+_HEDGED_CAUSE = _rx(
+    r"(?:most\s+)?(?:likely|probable|possible|suspected|presumed)\s+(?:root\s+)?cause\s+(?:was|is|of)",
+    r"suspected\s+(?:it|this|that)\s+(?:was|to\s+be)", r"suspected\s+(?:the\s+)?(?:cause|culprit)",
+)
+# A guess the write-up then checked is established: "we suspected the cache; the logs confirmed it".
+_CONFIRMED = _rx(r"confirm(?:ed|s)?", r"verified", r"turned\s+out", r"proved", r"proven", r"reproduced")
 _CAUSAL = _rx(
     r"because", r"due\s+to", r"caused\s+by", r"root\s+cause", r"the\s+cause", r"upon\s+investigation",
     r"the\s+reason", r"triggered\s+by", r"resulted\s+from",
 )
+
+# An outage write-up that never says why: no causal statement outside the timeline. Not for an
+# attack, an abuse case or a legal request, whose "cause" is the adversary or the requester.
+_CAUSE_STATED = _rx(
+    r"because", r"due\s+to", r"caused", r"causes?", r"triggered", r"resulted\s+(?:from|in)", r"result\s+of",
+    r"the\s+reason", r"led\s+to", r"stem(?:s|med)?\s+from", r"culprit", r"why", r"upon\s+investigation",
+    r"was\s+(?:a|an|the)\s+(?:bug|misconfiguration|regression|leak)", r"since", r"so\s+that", r"thanks\s+to",
+)
+# A section given to the cause ("Root cause", "Contributing factors", "What went wrong") says it
+_CAUSE_TITLE = re.compile(r"caus|contribut|factors|\bwhy\b|went\s+wrong|how\s+(?:did\s+)?(?:this|it)\s+happen"
+                          r"|analysis", re.I)
+_OUTAGE = _rx(r"outage", r"(?:went|was|were|is|are)\s+down", r"not\s+working", r"stopped\s+working", r"unavailable",
+              r"fail(?:ed|s|ing|ures?)?", r"errors?", r"broken", r"crash\w*", r"could\s+not", r"couldn't",
+              r"(?:does|did)\s+not\s+(?:launch|start|load|work)")
+_ADVERSARY = _rx(r"attack\w*", r"malware", r"malicious", r"phish\w*", r"exfiltrat\w*", r"subpoena\w*",
+                 r"vulnerab\w*", r"abuse", r"compromis\w*", r"leak(?:ed)?")
 
 _HEDGE_AFTER_CAUSE = 40  # characters between the causal words and the hedge
 _VAGUE = re.compile(r"(?<!how )\b(some|several|a\s+few|a\s+number\s+of|many|numerous|a\s+handful\s+of)\s+(\w+)",
@@ -52,23 +85,78 @@ _HARM = _rx(
     r"phished", r"lost", r"deleted", r"corrupted", r"unable", r"could\s+not", r"failed", r"installed",
 )
 
+# "some companies had issues, but we were not affected": the vague quantity is not this write-up's impact
+_UNHARMED = _rx(r"(?:were|was|are|is)\s+not\s+(?:affected|impacted)", r"unaffected", r"no\s+impact")
+
 _VAGUE_DELAY = re.compile(
     r"\b(?:after|for|over)\s+(?:a\s+few|several|many|some)\s+(?:hours|days)\b|\bquite\s+some\s+time\b", re.I)
 _NOTICED = _rx(r"notic\w*", r"detected", r"spotted", r"reali[sz]ed", r"alerted", r"identified")
 _SPAN = re.compile(r"\b(?:from|between)\s+\d{1,2}:\d{2}\b[^.\n]{0,40}?\b(?:to|and|until|till)\s+\d{1,2}:\d{2}\b", re.I)
-_DURATION_WORDS = _rx(r"duration", r"downtime", r"outage", r"impact\s+window", r"total", r"unavailable", r"down")
+# ... and a stats line: "Time to recovery: 279 minutes", "Time to resolve: 2h", "MTTR 45 min"
+_DURATION_WORDS = _rx(r"duration", r"downtime", r"outage", r"impact\s+window", r"total", r"unavailable", r"down",
+                      r"time\s+to\s+(?:recover\w*|resol\w*|restor\w*|mitigat\w*|repair|fix)", r"m?ttr")
+_SHORT_TIMELINE = timedelta(minutes=15)  # a timeline of minutes: the reader sees how long at a glance
 _PREVIOUS = _rx(r"previous(?:ly)?", r"last\s+time", r"earlier\s+incident", r"once\s+before")
 
 
-def _sentences(s: Section):
-    return split_sentences(s.text, split_blocks(s.text, wrapped=True))
+# Malicious or compromised releases removed from a registry: the reader needs the exposure (how
+# long they were up, how many downloads or installs), or a word that it is unknown.
+_MALICIOUS = _rx(r"malware", r"malicious", r"compromised?", r"backdoor\w*", r"supply[\s-]chain")
+_REMOVED = _rx(r"removed", r"yanked", r"deleted", r"taken\s+down", r"quarantined", r"pulled")
+_RELEASE = _rx(r"versions?", r"releases?", r"packages?", r"project", r"artifacts?", r"images?", r"builds?",
+               r"distributions?", r"from\s+(?:pypi|npm|rubygems|crates\.io|docker\s+hub|the\s+(?:registry|index))")
+_DOWNLOADS = _rx(r"downloads?", r"downloaded", r"installs?", r"installed", r"installations?", r"pulls")
+# a count next to the word: "downloaded in total 116 times", "1,200 downloads" (not "PEP 751 ... installation")
+_COUNTED = re.compile(r"\b(?:downloads?|downloaded|installs?|installed|installations?|pulls)\b[^.\n]{0,60}?\d"
+                      r"|\d[\d,.]{0,20}\s{0,3}(?:[kKmM]\s)?(?:\w{1,30}\s){0,2}"
+                      r"(?:downloads?|installs?|installations?|pulls)\b",
+                      re.I)
+_UNKNOWN = _rx(r"no\s+(?:definitive\s+)?way\s+to\s+(?:know|tell)", r"unknown", r"not\s+known",
+               r"cannot\s+(?:know|tell|determine)", r"no\s+data")
+_WINDOW = _rx(r"(?:within|after|for|in|over)\s+(?:about\s+|around\s+|roughly\s+|approximately\s+|under\s+)?"
+              r"(?:(?:\d+|a\s+few|several|an?|one|two|three|four|five|six|\w+ty)\s+)?(?:minutes?|hours?|days?|weeks?)")
+_EXPOSED = _rx(r"removed", r"yanked", r"available", r"live", r"online", r"exposed", r"quarantined", r"up")
+_AFFECTED = _rx(r"affected", r"infected", r"attackers?", r"malware", r"malicious", r"compromised?", r"backdoor\w*")
+_READER_YOU = re.compile(r"\byou(?:rs?)?\b", re.I)
+
+
+def around(text: str, start: int, end: int) -> str:
+    """A verbatim piece of ``text`` short enough to quote that holds text[start:end] (as much of it
+    as fits): all of it when it fits, else a window from a word boundary just before ``start``."""
+    if len(text) <= MAX_QUOTE_CHARS:
+        return text
+    k = text.rfind(" ", max(0, start - MAX_QUOTE_CHARS // 3), start)
+    begin = k + 1 if k >= 0 else start
+    piece = text[begin:begin + MAX_QUOTE_CHARS]
+    if begin + MAX_QUOTE_CHARS < len(text):  # end on a word boundary, unless that cuts the match
+        cut = piece.rfind(" ")
+        if cut >= end - begin:
+            piece = piece[:cut]
+    return piece.strip() or text[start:end][:MAX_QUOTE_CHARS]
+
+
+_SENTENCES: dict[int, tuple[str, list[Span]]] = {}  # by id(section), for one document_findings call
+
+
+def sentences_of(s: Section) -> list[Span]:
+    """The section's sentences (hard-wrapped lines joined), split once per document pass."""
+    hit = _SENTENCES.get(id(s))
+    if hit is not None and hit[0] is s.text:
+        return hit[1]
+    out = split_sentences(s.text, split_blocks(s.text, wrapped=True))
+    _SENTENCES[id(s)] = (s.text, out)
+    return out
+
+
+_sentences = sentences_of
 
 
 def _cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
     for i, s in enumerate(sections):
         if i in timeline:
             continue
-        for sentence in _sentences(s):
+        sentences = _sentences(s)
+        for k, sentence in enumerate(sentences):
             if sentence.text.rstrip().endswith("?"):
                 continue
             # the cause itself is hedged: "because it appears to be", "upon investigation it seemed";
@@ -77,7 +165,8 @@ def _cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Fi
             hedge = _HEDGED_CAUSE.search(sentence.text) or next(
                 (h for c in _CAUSAL.finditer(sentence.text)
                  if (h := _HEDGE.search(sentence.text, c.end(), c.end() + _HEDGE_AFTER_CAUSE))), None)
-            if hedge is None:
+            if hedge is None or _CONFIRMED.search(sentence.text, hedge.end()) or \
+                    (k + 1 < len(sentences) and _CONFIRMED.search(sentences[k + 1].text)):
                 continue
             return i, Finding(
                 type="important", category="root cause: not established", risk="medium",
@@ -86,8 +175,34 @@ def _cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Fi
                 suggestion="Say what is known and how it was shown (logs, a reproduction), what is still a "
                            "hypothesis, and add an action to find the cause if it is unknown.",
                 questions=["What evidence shows this was the cause?", "Why did it happen in the first place?"],
-                quote=sentence.text, confidence=0.7)
+                quote=around(sentence.text, hedge.start(), hedge.end()), confidence=0.75)
     return None
+
+
+def _no_cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
+    """An outage write-up (failures in its summary or timeline) with no causal statement anywhere
+    outside the timeline, whose entries narrate what was seen, not why."""
+    if any(_ADVERSARY.search(s.text) or _ADVERSARY.search(s.title) for s in sections):
+        return None
+    if not any(_OUTAGE.search(s.text) for s in sections if s.index in timeline or C._is_summary(s)):
+        return None
+    if any(_CAUSE_STATED.search(s.text) or _CAUSE_STATED.search(s.title) or (_CAUSE_TITLE.search(s.title)
+                                                                            and s.text.strip())
+           for s in sections if s.index not in timeline):
+        return None
+    # quoted where the reader looks for it: the summary's opening (else the first section's)
+    lead = next((s for s in sections if C._is_summary(s) and s.text.strip()),
+                next((s for s in sections if s.index not in timeline and s.text.strip()), None))
+    opening = _sentences(lead)[:1] if lead is not None else []
+    if not opening:
+        return None
+    return lead.index, Finding(
+        type="important", category="root cause: not stated", risk="medium",
+        description="The write-up never says why it failed: outside the timeline no section gives a cause, and "
+                    "the summary tells what happened, not why. The actions cannot be checked against a cause.",
+        suggestion="Add what caused the failure (and how that was shown), or say that it is still unknown and "
+                   "add an action to find out.",
+        questions=["Why did the service fail, and how do we know?"], quote=_clip(opening[0].text), confidence=0.6)
 
 
 def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
@@ -96,7 +211,7 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
             continue
         for sentence in _sentences(s):
             t = sentence.text
-            if any(c.isdigit() for c in t) or not _HARM.search(t):
+            if any(c.isdigit() for c in t) or not _HARM.search(t) or _UNHARMED.search(t):
                 continue
             vague = next((m for m in _VAGUE.finditer(t) if m.group(2).lower() not in _TIME_UNITS), None)
             if vague is None:
@@ -109,8 +224,36 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
                 suggestion="Give the number (or a range, or say it is unknown and why): how many users, "
                            "tokens, packages or requests were affected.",
                 questions=["How many exactly, and how was that counted?"],
-                quote=t, confidence=0.7)
+                quote=around(t, vague.start(), vague.end()), confidence=0.7)
     return None
+
+
+def _exposure_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
+    """Malicious releases removed, but neither how long they were up nor how often they were fetched."""
+    if not any(_MALICIOUS.search(s.text) for s in sections):
+        return None
+    removal: tuple[int, str] | None = None
+    for i, s in enumerate(sections):
+        for sentence in _sentences(s):
+            t = sentence.text
+            if _COUNTED.search(t) or (_DOWNLOADS.search(t) and _UNKNOWN.search(t)):
+                return None  # the downloads are counted, or said to be unknown
+            if _WINDOW.search(t) and _EXPOSED.search(t):
+                return None  # "removed within hours of being uploaded"
+            lead = i == 0 or C._is_summary(s) or detect_role(s.title) == "impact"
+            if removal is None and lead and i not in timeline and _REMOVED.search(t) and _RELEASE.search(t) \
+                    and not _READER_YOU.search(t) and (_AFFECTED.search(t) or _MALICIOUS.search(s.text)):
+                removal = (i, t)
+    if removal is None:
+        return None
+    return removal[0], Finding(
+        type="important", category="impact: exposure not stated", risk="medium",
+        description="The affected releases were removed, but the write-up never says how long they were available "
+                    "or how many times they were downloaded or installed: the reader cannot judge the exposure.",
+        suggestion="State the exposure window (published when, removed when) and the download or install count "
+                   "(or that it is unknown, and why).",
+        questions=["How long were the releases available, and how many times were they downloaded?"],
+        quote=_clip(removal[1]), confidence=0.6)
 
 
 def _states_duration(sections: list[Section], timeline: set[int]) -> bool:
@@ -165,18 +308,21 @@ def _duration_finding(sections: list[Section], entries: list[C.Entry],
     common = dict(type="important", category="impact: duration not stated", risk="medium",
                   suggestion="State when the incident started, when it was resolved and how long users were "
                              "affected (the timeline has the times to work it out).",
-                  questions=["When did it start and end, and how long were users affected?"], confidence=0.7)
+                  questions=["When did it start and end, and how long were users affected?"], confidence=0.75)
     got = _untimed_resolution(sections, timed)
     if got is not None:
         return got[0], Finding(
             description="The timeline says the incident was resolved, but not when: no time is given for the "
-                        "end, and no section says how long it lasted.", quote=got[1], **common)
+                        "end, and no section says how long it lasted.", quote=_clip(got[1]), **common)
     got = _vague_start(sections)
     if got is not None:
         return got[0], Finding(
             description="The problem was noticed only after a vague delay, and the write-up never says when it "
                         "began or how long it lasted: the detection delay and the outage's length cannot be "
-                        "measured.", quote=got[1], **common)
+                        "measured.", quote=_clip(got[1]), **common)
+    whens = [e.when for e in timed]
+    if max(whens) - min(whens) < _SHORT_TIMELINE:
+        return None  # nothing else is missing, and a timeline of minutes shows how long it took at a glance
     summary = next((s for s in sections if any(w in s.title.lower() for w in C.SUMMARY_WORDS)), sections[0])
     return summary.index, Finding(
         description="The write-up never says how long the incident lasted: the timeline has times, but no "
@@ -187,7 +333,12 @@ def document_findings(sections: list[Section], entries: list[C.Entry],
                       timeline: set[int]) -> Iterator[tuple[int, Finding]]:
     """(section index, finding) for each question the write-up leaves open; `sections` are indexed
     by position, `entries` are its resolved timeline entries, `timeline` its timeline sections."""
-    for got in (_cause_finding(sections, timeline), _impact_finding(sections),
-                _duration_finding(sections, entries, timeline)):
-        if got is not None:
-            yield got
+    _SENTENCES.clear()
+    try:
+        exposure = _exposure_finding(sections, timeline)  # a malware write-up's duration: the exposure window
+        cause = _cause_finding(sections, timeline) or _no_cause_finding(sections, timeline)
+        found = [cause, _impact_finding(sections), exposure,
+                 None if exposure else _duration_finding(sections, entries, timeline)]
+    finally:
+        _SENTENCES.clear()
+    yield from (got for got in found if got is not None)

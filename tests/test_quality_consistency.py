@@ -1,0 +1,334 @@
+"""What a reviewer sees from the cross-section and timeline rules (jobs/reviewers/consistency*.py)
+tuned on the real write-ups of bench/quality: each rule on a small, realistic, invented text, and
+its look-alikes that must stay quiet. Every quote is an exact substring of its own section, and a
+cross-section finding's related quote one of the related section."""
+
+from __future__ import annotations
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import consistency
+
+
+def doc(*parts: tuple[str, str] | tuple[str, str, int]) -> list[Section]:
+    return [Section(id=f"s{i + 1}", title=p[0], index=i, text=p[1], level=p[2] if len(p) > 2 else 1)
+            for i, p in enumerate(parts)]
+
+
+def run(sections: list[Section]) -> list[tuple[Section, Finding]]:
+    by_id = {s.id: s for s in sections}
+    got = consistency.document_findings(sections)
+    out = []
+    for s in sections:
+        for f in got[s.id]:
+            assert f.quote is None or f.quote in s.text, (f.category, f.quote)
+            if f.related_quote is not None or f.related_section_id is not None:
+                assert f.related_quote in by_id[f.related_section_id].text, f
+            out.append((s, f))
+    return out
+
+
+def having(found, word: str) -> list[tuple[Section, Finding]]:
+    return [(s, f) for s, f in found if word in f.category]
+
+
+# ---------------------------------------------------------------------------------------------
+# when it happened: relative or month-only dates with nothing to anchor them
+# ---------------------------------------------------------------------------------------------
+
+
+def test_relative_date_with_no_date_anywhere_is_flagged_once():
+    secs = doc(("Supply-chain attack on example-lib",
+                "Last week, the project example-lib suffered a supply-chain attack through its CI cache. "
+                "Versions 2.0.1 and 2.0.2 were affected and have been removed. Two days ago we also rotated "
+                "every token."),
+               ("What we changed", "We now pin every action to a commit and no longer share caches."))
+    found = having(run(secs), "no dates")
+    assert len(found) == 1
+    s, f = found[0]
+    assert s.id == "s1" and f.quote.startswith("Last week, the project example-lib")
+    assert "'Last week'" in f.description and f.risk == "medium"
+
+
+def test_month_only_dates_are_flagged_unless_a_day_in_that_year_is_given():
+    base = ("Subpoenas", "In March and April 2023, the foundation received three subpoenas for user data. "
+                         "All three were answered.")
+    background = ("Records", "We have kept records of every change since 2002-11-01 17:11:36 UTC.")
+    found = having(run(doc(base, background)), "no dates")
+    assert [f.quote for _, f in found] == [
+        "In March and April 2023, the foundation received three subpoenas for user data."]
+    assert "'In March and April 2023'" in found[0][1].description
+    # a dated entry in that year anchors it
+    dated = ("Timeline", "- 2023-03-14: first subpoena received\n- 2023-04-20: third subpoena answered")
+    assert having(run(doc(base, dated)), "no dates") == []
+    # a month in the past, told as history before a dated incident, is not the incident's date
+    history = doc(("Background", "In March 2020 we moved the index to a CDN."),
+                  ("Timeline", "- 2024-05-01 10:00 UTC: errors begin\n- 2024-05-01 11:00 UTC: resolved"))
+    assert having(run(history), "no dates") == []
+
+
+def test_dated_writeups_and_code_are_not_unanchored():
+    # the timeline dates the events: "last week" in the introduction is anchored by them
+    dated = doc(("Introduction", "Last week our CDN returned errors for some downloads."),
+                ("Timeline", "- August 15: first errors\n- August 17: first reports"))
+    assert having(run(dated), "no dates") == []
+    # a relative phrase inside code is not prose
+    code = doc(("Notes", "We ran `find . -mtime -7 # files changed last week` on the host.\n"
+                         "The cache was purged and the service recovered."))
+    assert having(run(code), "no dates") == []
+    # no time words at all: nothing to say
+    plain = doc(("Guidance", "Use 2FA with a hardware key and pin your dependencies."))
+    assert having(run(plain), "no dates") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# a list of releases in the timeline that skips one
+# ---------------------------------------------------------------------------------------------
+
+
+RELEASES = ("Timeline (in UTC)",
+            "- 2024-09-01 01:04 - examplepkg-0.1.3 released\n"
+            "- 2024-09-06 14:38 - examplepkg-0.1.4 released\n"
+            "- 2024-09-18 16:32 - examplepkg-0.1.5 released\n"
+            "- 2024-10-12 14:52 - examplepkg-0.1.6 released\n"
+            "- 2024-11-09 23:53 - examplepkg-0.1.8 released\n"
+            "- 2024-11-12 13:03 - examplepkg-0.1.9 released <= first version with malware\n"
+            "- 2024-11-21 18:29 - examplepkg quarantined")
+
+
+def test_release_skipped_in_the_timeline_is_flagged():
+    secs = doc(("Malware analysis: examplepkg", "On 2024-11-21 we were notified about malware."), RELEASES)
+    found = having(run(secs), "missing entry")
+    assert len(found) == 1
+    s, f = found[0]
+    assert s.id == "s2" and f.quote == "- 2024-11-09 23:53 - examplepkg-0.1.8 released"
+    assert f.related_quote == "- 2024-10-12 14:52 - examplepkg-0.1.6 released" and "0.1.7" in f.description
+    assert f.risk == "low"
+
+
+def test_release_gap_that_is_explained_or_irregular_is_quiet():
+    explained = doc(("Malware analysis", "Version 0.1.7 was yanked by its author the same day."), RELEASES)
+    assert having(run(explained), "missing entry") == []
+    irregular = doc(("Timeline", "- 2024-01-01 - tool 1.2.0 released\n- 2024-02-01 - tool 1.2.2 released\n"
+                                 "- 2024-03-01 - tool 1.2.5 released\n- 2024-04-01 - tool 1.2.7 released"))
+    assert having(run(irregular), "missing entry") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# timeline order: newest first is an order, one swapped entry is a mistake
+# ---------------------------------------------------------------------------------------------
+
+
+def test_newest_first_status_updates_are_not_out_of_order():
+    secs = doc(("Timeline (newest first)", "All times UTC.\n"
+                                  "- 2024-05-02 16:40 Resolved: error rates are back to normal.\n"
+                                  "- 2024-05-02 15:55 Monitoring: a fix has been deployed.\n"
+                                  "- 2024-05-02 15:10 Identified: a bad config push.\n"
+                                  "- 2024-05-02 14:32 Investigating: elevated API errors."))
+    assert having(run(secs), "order") == []
+
+
+def test_one_entry_out_of_order_is_still_flagged():
+    secs = doc(("Timeline", "- 2024-03-25 16:00 UTC - Report received.\n"
+                            "- 2024-03-25 18:30 UTC - Email sent to the registrar.\n"
+                            "- 2024-03-25 17:05 UTC - Abuse report submitted to the CDN.\n"
+                            "- 2024-03-25 19:00 UTC - Domain suspended."))
+    found = having(run(secs), "order")
+    assert [f.quote for _, f in found] == ["- 2024-03-25 17:05 UTC - Abuse report submitted to the CDN."]
+
+
+# ---------------------------------------------------------------------------------------------
+# durations: a setting's duration is not the incident's
+# ---------------------------------------------------------------------------------------------
+
+
+LONG_TIMELINE = ("Timeline", "All times in UTC.\n"
+                             "- 2024-06-01 09:00 Leaked token reported.\n"
+                             "- 2024-06-01 09:40 Token revoked.\n"
+                             "- 2024-06-03 15:00 Audit of the logs complete; incident resolved.")
+
+
+def test_durations_of_settings_are_not_compared_with_the_timeline():
+    secs = doc(("Summary", "New tokens are valid for 20 hours, and request logs are kept for 30 days."),
+               LONG_TIMELINE)
+    assert having(run(secs), "duration vs timeline") == []
+    wrong = doc(("Summary", "The exposure lasted 20 hours before the token was revoked."), LONG_TIMELINE)
+    found = having(run(wrong), "duration vs timeline")
+    assert len(found) == 1 and found[0][1].quote == "The exposure lasted 20 hours before the token was revoked."
+
+
+# ---------------------------------------------------------------------------------------------
+# the summary against the rest: counts, times, versions
+# ---------------------------------------------------------------------------------------------
+
+
+def test_count_contradiction_risk_depends_on_which_side_is_larger():
+    larger = doc(("Summary", "The attackers created 2 API tokens, which have since been revoked."),
+                 ("Impact", "Our audit found 3 API tokens created by the attackers."))
+    (s, f), = having(run(larger), "count")
+    assert f.risk == "high" and f.related_section_id == "s2"
+    smaller = doc(("Summary", "The attackers phished 4 user accounts, now all disabled."),
+                  ("Impact", "Only 1 user account had 2FA enabled; 3 user accounts did not."))
+    found = having(run(smaller), "count")
+    assert all(f.risk != "high" for _, f in found)
+
+
+def test_summary_time_in_the_timelines_second_zone_is_not_a_contradiction():
+    timeline = ("Timeline of events", "Times are in EDT and UTC.\n2025-07-26\n"
+                                      "- 13:14 EDT (17:14 UTC): A user reports a phishing email.\n"
+                                      "- 19:18 EDT (23:18 UTC): The on-call admin starts the takedown.\n"
+                                      "- 20:07 EDT (00:07 UTC): The domain is on hold; incident resolved.")
+    same_event = doc(("Summary", "The first report arrived at 17:14 UTC, when the attack began."), timeline)
+    assert having(run(same_event), "time vs timeline") == []
+    other_zone = doc(("Summary", "The attack began at 09:10 PDT, before the first report."), timeline)
+    assert having(run(other_zone), "time vs timeline") == []
+    wrong = doc(("Summary", "The attack began at 11:30 EDT, before the first report."), timeline)
+    found = having(run(wrong), "time vs timeline")
+    assert len(found) == 1 and "13:14" in found[0][1].description
+
+
+def test_a_version_change_in_the_summary_is_not_a_contradiction():
+    timeline = ("Timeline", "All times in UTC.\n- 10:00 api-server v2.3.1 rolls out.\n- 10:30 Alerts fire.")
+    change = doc(("Summary", "We rolled back from api-server v2.3.1 to api-server v2.3.0 after errors."), timeline)
+    assert having(run(change), "version") == []
+    upgraded = doc(("Summary", "The outage began when we upgraded from api-server 2.2.9; the new release "
+                               "leaked connections."), timeline)
+    assert having(run(upgraded), "version") == []
+
+
+def test_title_naming_another_release_than_the_rest():
+    secs = doc(("Outage after the api-server 2.4.1 deploy", "Launches failed for two hours after a deploy."),
+               ("Timeline", "All times in UTC.\n- 10:00 api-server 2.4.2 rolls out.\n- 12:00 Rolled back."),
+               ("Impact", "Every launch failed while api-server 2.4.2 was live."))
+    found = having(run(secs), "version")
+    assert len(found) == 1
+    s, f = found[0]
+    assert s.id == "s1" and f.quote is None and "title names api-server 2.4.1" in f.description
+    assert f.related_section_id == "s2" and f.related_quote == "api-server 2.4.2"
+
+
+# ---------------------------------------------------------------------------------------------
+# a name spelled two ways
+# ---------------------------------------------------------------------------------------------
+
+
+def test_tool_named_after_a_word_is_not_a_misspelling_of_it():
+    """A word with a letter added at the end is another name (build / buildx), not a typo of it."""
+    secs = doc(("How it happened", "The load on the API doubled at noon, and the load balancer queued requests.\n"
+                                   "We reproduced it with loadx, our traffic generator, at twice the usual load."))
+    assert having(run(secs), "spelled two ways") == []
+
+
+def test_column_name_misspelled_in_a_query_is_still_flagged():
+    secs = doc(("Response", "select u.userhame as user, o.name from users u;\n"
+                            "The username is shown to org owners.\nEach username is unique."))
+    found = having(run(secs), "spelled two ways")
+    assert [f.quote for _, f in found] == ["userhame"] and found[0][1].related_quote == "username"
+
+
+# ---------------------------------------------------------------------------------------------
+# impossible dates in a timeline whose entries are headings
+# ---------------------------------------------------------------------------------------------
+
+
+def test_impossible_date_in_a_timeline_heading():
+    """Word and PDF write-ups often give each timeline entry its own heading: its date is checked too."""
+    secs = doc(("Summary", "The hub could not start new servers for three hours."),
+               ("Timeline", "All times in PST"),
+               ("2018-03-13 07:28", "Problem is identified: launch success rate is at zero.", 2),
+               ("20188-03-13 08:10", "Bad nodes are cordoned.", 2),
+               ("2018-03-13 10:28", "Service restored.", 2))
+    found = having(run(secs), "date")
+    assert [(s.id, f.quote) for s, f in found] == [("s4", None)]
+    assert "20188" in found[0][1].description and "five digits" in found[0][1].description
+    fine = doc(("Timeline", "All times in PST"), ("2018-03-13 07:28", "Problem is identified.", 2),
+               ("2018-03-13 10:28", "Service restored.", 2))
+    assert having(run(fine), "date") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# 12-hour clock times: "1:09 PM" is 13:09
+# ---------------------------------------------------------------------------------------------
+
+
+AMPM_TIMELINE = ("Timeline of events", "All times Eastern.\n"
+                                       "- 2024-06-28 11:10 AM: A researcher reports the leaked token.\n"
+                                       "- 2024-06-28 11:40 AM: The token is revoked.\n"
+                                       "- 2024-06-28 1:10 PM: Audit complete; incident resolved.")
+
+
+def test_pm_times_are_read_on_a_12_hour_clock():
+    ok = doc(("Summary", "The token was exposed for 2 hours before the audit closed it. The incident was "
+                         "resolved at 1:10 PM."), AMPM_TIMELINE)
+    found = run(ok)
+    assert having(found, "duration vs timeline") == [] and having(found, "time vs timeline") == []
+    assert having(found, "order") == []
+    wrong = doc(("Summary", "The incident was resolved at 3:30 PM, after the audit."), AMPM_TIMELINE)
+    found = having(run(wrong), "time vs timeline")
+    assert len(found) == 1 and "13:10" in found[0][1].description
+
+
+def test_a_previous_incidents_duration_is_not_compared_with_this_timeline():
+    secs = doc(("What went wrong", "This occurred once previously, in January, and lasted 24 hours."),
+               LONG_TIMELINE)
+    assert having(run(secs), "duration vs timeline") == []
+
+
+def test_enumerated_names_are_not_one_name_spelled_two_ways():
+    secs = doc(("Impact", "Writes to shard_a failed for ten minutes; shard_b and its replica shard_b kept serving, "
+                          "and shard_b was promoted."))
+    assert having(run(secs), "spelled two ways") == []
+
+
+DATED_TIMELINE = ("Timeline (UTC)", "- 2024-11-21 16:18 - Inbound report from a researcher\n"
+                                    "- 2024-11-21 18:29 - Project quarantined during the investigation\n"
+                                    "- 2024-11-22 10:00 - Project removed; incident resolved")
+
+
+def test_summary_date_that_the_timeline_contradicts():
+    wrong = doc(("Malware analysis", "On 2024-11-20, we were notified about malware in the project."), DATED_TIMELINE)
+    found = having(run(wrong), "date vs timeline")
+    assert len(found) == 1
+    s, f = found[0]
+    assert f.quote == "On 2024-11-20, we were notified about malware in the project."
+    assert f.related_section_id == "s2" and f.related_quote.startswith("- 2024-11-21 16:18") and f.risk == "medium"
+
+
+def test_summary_dates_that_agree_or_are_background_are_quiet():
+    same = doc(("Malware analysis", "On November 21, 2024, we were notified about malware in the project."),
+               DATED_TIMELINE)
+    assert having(run(same), "date vs timeline") == []
+    two = doc(("Malware analysis", "The project was created on 2024-11-19 and reported to us on 2024-11-21."),
+              DATED_TIMELINE)
+    assert having(run(two), "date vs timeline") == []
+    background = doc(("Malware analysis", "The maintainer first reported a bug to us on 2023-02-01."), DATED_TIMELINE)
+    assert having(run(background), "date vs timeline") == []
+
+
+def test_a_wrong_year_is_one_finding_on_the_entry_not_an_order_problem():
+    secs = doc(("Timeline", "All times UTC.\n"
+                            "- 2024-03-05 01:09 - Package uploaded.\n"
+                            "- 2025-03-05 06:17 - First report received.\n"
+                            "- 08:40 - Package removed.\n"
+                            "- 2024-03-06 10:00 - Report published."))
+    found = run(secs)
+    assert having(found, "order") == [] and having(found, "separate event") == []
+    (s, f), = having(found, "timeline date")
+    assert f.quote == "- 2025-03-05 06:17 - First report received." and "2024" in f.description
+
+
+def test_a_timeline_across_new_year_is_not_a_wrong_year():
+    secs = doc(("Timeline", "- 2023-12-31 22:00 UTC - Alerts fire.\n- 2024-01-01 01:00 UTC - Rollback.\n"
+                            "- 2024-01-01 02:00 UTC - Resolved."))
+    found = run(secs)
+    assert having(found, "timeline date") == [] and having(found, "order") == []
+
+
+def test_weekday_that_does_not_match_a_written_out_date():
+    secs = doc(("Timeline", "Monday, July 28, 2025\n- 12:20 UTC: The registrar suspends the domain.\n"
+                            "Sunday, July 28, 2025\n- 16:23 UTC: The CDN rejects the second report."))
+    found = having(run(secs), "timeline date")
+    assert [f.quote for _, f in found] == ["Sunday, July 28, 2025"]
+    assert "was a Monday, not a Sunday" in found[0][1].description
+    # in code, or matching: quiet
+    quiet = doc(("Notes", "Run `date -d 'Sunday, July 28, 2025'` to check.\nSaturday 26 July 2025: first report."))
+    assert having(run(quiet), "timeline date") == []

@@ -1,0 +1,177 @@
+"""Write-up hygiene (jobs/reviewers/hygiene*.py) on small realistic texts: what a copy-editor
+would flag in a real post-mortem, and the look-alikes that real write-ups are full of (tool names,
+handles, commands, HTML, another document's sections) that must stay quiet. Every quote must be an
+exact substring of its section."""
+
+from __future__ import annotations
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import hygiene
+
+
+def doc(*parts: tuple[str, str] | tuple[str, str, int]) -> list[Section]:
+    return [Section(id=f"s{i + 1}", title=p[0], index=i, text=p[1], level=p[2] if len(p) > 2 else 1)
+            for i, p in enumerate(parts)]
+
+
+def run(sections: list[Section]) -> list[tuple[Section, Finding]]:
+    out = []
+    for s in sections:
+        for f in hygiene.section_findings(s, sections):
+            assert f.quote is None or f.quote in s.text, (f.category, f.quote)
+            out.append((s, f))
+    return out
+
+
+def having(found, word: str) -> list[tuple[Section, Finding]]:
+    return [(s, f) for s, f in found if word in f.category]
+
+
+def quotes(found, word: str) -> list[str]:
+    return [f.quote for _, f in having(found, word)]
+
+
+# ---------------------------------------------------------------------------------------------
+# spelling: what is not a typo
+# ---------------------------------------------------------------------------------------------
+
+
+def test_tool_names_are_not_typos_of_the_word_inside_them():
+    """'gcloud' is not 'cloud', 'wget' not 'get', 'async' not 'sync', 'isort' not 'sort': one
+    letter before a common word makes a tool's name. A real typo in the same text is still found."""
+    secs = doc(("Timeline", "Connect to the node with gcloud compute ssh to test the network. Fetching github.com "
+                            "with wget works. The handler is async and isort runs in CI. Security acknowledges "
+                            "reciept."))
+    found = having(run(secs), "spelling")
+    assert len(found) == 1 and "reciept" in found[0][1].quote
+    assert found[0][1].replacement and "receipt" in found[0][1].replacement
+
+
+def test_inflections_of_technical_terms_are_not_typos():
+    secs = doc(("Details", "The request is now namespaced per tenant. Cordoning the node helped. "
+                           "There are 6,682 remainging requests to review."))
+    found = having(run(secs), "spelling")
+    assert [f.description for _, f in found] == ["Typo: 'remainging' should probably be 'remaining'."]
+
+
+def test_an_inflection_missing_its_doubled_consonant_is_still_a_typo():
+    """'occur' + 'ed' is not how 'occurred' is spelled: the stem rule must not excuse 'occured'."""
+    secs = doc(("Details", "The failure occured twice. The team passed the ticket to the tech lead."))
+    found = [f.description for _, f in having(run(secs), "spelling")]
+    assert found == ["Typo: 'occured' should probably be 'occurred'."], found
+
+
+def test_words_with_accents_handles_and_one_word_bullets_are_not_typos():
+    secs = doc(("Thanks", "Thanks to the maintainers of the Lengua española guide, and to:\n\n- ashb\n- shazow\n"),
+               ("Contributors", "@shazow and @ashb reviewed the fix."))
+    assert having(run(secs), "spelling") == []
+
+
+def test_common_run_together_words_and_rather_then():
+    secs = doc(("Response", "Having a token seems risky rather then helpful. Aside from this spurious usecase "
+                            "I cannot recall another. Usecases differ."))
+    found = {f.quote: f for _, f in having(run(secs), "spelling")}
+    assert found["rather then"].replacement == "rather than"
+    usecase = next(f for q, f in found.items() if "spurious usecase" in q)
+    assert usecase.replacement == usecase.quote.replace("usecase", "use case")
+    assert any(f.replacement and "Use cases differ" in f.replacement for f in found.values())
+    # a capitalised one inside a sentence is a name, not a typo
+    assert having(run(doc(("Thanks", "Thanks to Sam Noone for the report."))), "spelling") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# grammar: subject-verb agreement at the start of a sentence
+# ---------------------------------------------------------------------------------------------
+
+
+def test_this_seem_at_a_sentence_start_is_flagged():
+    secs = doc(("7:27", "Noticed that deploying to production failed. This seem to be flaky deploys as the "
+                        "cluster had changed.\n- It look like the cache was cold."))
+    found = having(run(secs), "grammar")
+    assert [(f.quote, f.replacement) for _, f in found] == [("This seem", "This seems"), ("It look", "It looks")]
+    assert all(f.risk == "low" for _, f in found)
+
+
+def test_agreement_look_alikes_are_not_flagged():
+    secs = doc(("What went wrong", "Does this seem right? The restart made it seem fixed. It need not be "
+                                   "paged again. This cause was ruled out. That mean value hides the spikes. "
+                                   "This seems fine, and it seems stable. Why Does This Seem Slow"))
+    assert having(run(secs), "grammar") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# doubled words
+# ---------------------------------------------------------------------------------------------
+
+
+def test_doubled_word_in_wrapped_prose_is_found():
+    secs = doc(("Impact", "Other downloads may be from\nfrom security scanners, and the\nthe mirrors."))
+    assert sorted(quotes(run(secs), "doubled")) == ["from\nfrom", "the\nthe"]
+
+
+def test_repeated_names_in_code_commands_and_identifiers_are_not_doubled_words():
+    secs = doc(("Setup", "Create the environment:\n\npython -m venv venv # create environment\n\n"
+                         "# Write to a string buffer\nbuffer = io.StringIO()\n\n"
+                         "- Disable pydantic-core core schema validation.\n\nschemathesis\n\nschemathesis run"))
+    assert having(run(secs), "doubled") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# time zones and clocks
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_zone_named_by_its_region_is_a_zone():
+    secs = doc(("Timeline", "- 2024-06-28 7:09 AM Eastern: A researcher reports the leaked token.\n"
+                            "- 2024-06-28 7:26 AM Eastern: The token is revoked.\n"
+                            "- 2024-06-28 8:10 AM Eastern: Audit logs are reviewed."))
+    assert having(run(secs), "timezone") == []
+    no_zone = doc(("Timeline", "- 2024-06-28 7:09: A researcher reports the leaked token.\n"
+                               "- 2024-06-28 7:26: The token is revoked."))
+    assert len(having(run(no_zone), "timezone")) == 1
+
+
+REDDIT_LIKE = (("Summary", "A repository is posted to a forum. Traffic builds from around 6pm and peaks at about "
+                           "6am with 600 running pods."),
+               ("Timeline", "All times in PST"),
+               ("2018-01-18 4:19", "First noticed that something was up after an alert.", 2),
+               ("4:27", "Found the repository that was being launched.", 2),
+               ("6:52", "Decided to increase the ingress replicas.", 2),
+               ("9:14", "Things are back to working order.", 2))
+
+
+def test_a_twelve_hour_timeline_without_am_pm_is_ambiguous():
+    found = having(run(doc(*REDDIT_LIKE)), "12-hour clock")
+    assert [(s.id, f.quote) for s, f in found] == [("s3", "First noticed that something was up after an alert.")]
+    assert "4:19" in found[0][1].description and "9:14" in found[0][1].description
+    assert found[0][1].risk == "medium"
+
+
+def test_a_24_hour_timeline_or_one_with_am_pm_is_not_ambiguous():
+    padded = [(t.replace("4:", "04:").replace("6:", "06:").replace("9:", "09:"), x, *rest)
+              for t, x, *rest in REDDIT_LIKE]
+    assert having(run(doc(*padded)), "12-hour clock") == []  # "04:19" is a 24-hour clock
+    afternoon = [*REDDIT_LIKE[:-1], ("14:02", "Things are back to working order.", 2)]
+    assert having(run(doc(*afternoon)), "12-hour clock") == []  # past 12: a 24-hour clock
+    no_ampm = [("Summary", "A repository is posted to a forum and traffic builds overnight."), *REDDIT_LIKE[1:]]
+    assert having(run(doc(*no_ampm)), "12-hour clock") == []  # nothing says the clock is a 12-hour one
+
+
+# ---------------------------------------------------------------------------------------------
+# placeholders and references
+# ---------------------------------------------------------------------------------------------
+
+
+def test_html_elements_and_template_code_are_not_placeholders():
+    secs = doc(("Notes", "<details>\n<summary>Logs</summary>\nThe full logs are below.\n</details>\n\n"
+                         '<li><a href="{{ user.url }}">{{ user.username }}</a></li>'),
+               ("Actions", "- Rotate the keys. Owner: <owner>\n- Thank {{ reporter }} in the post."))
+    found = quotes(run(secs), "placeholder")
+    assert found == ["- Rotate the keys. Owner: <owner>", "- Thank {{ reporter }} in the post."]
+
+
+def test_a_reference_to_another_documents_section_is_not_broken():
+    secs = doc(("Summary", "The matrix is described in Section 4.2.2 of the PDF Reference, and the grammar in "
+                           "Annex A of the C99 standard (see Table 4.6 of the PDF specification)."),
+               ("Root cause", "The parser; see section 7 for details."))
+    assert quotes(run(secs), "reference") == ["see section 7"]

@@ -1,0 +1,278 @@
+"""What a reviewer says about a software or security post-mortem's content, once per document
+(postmortem.py, followups.py): an all-clear drawn from finding nothing, sweeping claims, a cause
+that is only suspected or never given, removed malicious releases with no exposure, an earlier
+occurrence no action speaks of, and follow-ups promised in prose. Each rule with a look-alike
+that must stay quiet.
+"""
+
+from __future__ import annotations
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import consistency
+from redline.jobs.reviewers.offline import document_kind
+
+
+def doc(*parts: tuple[str, str] | tuple[str, str, int]) -> list[Section]:
+    return [Section(id=f"s{i + 1}", title=p[0], index=i, text=p[1], level=p[2] if len(p) > 2 else 1)
+            for i, p in enumerate(parts)]
+
+
+def run(sections: list[Section]) -> list[tuple[Section, Finding]]:
+    """The document-level findings, each quote checked to be verbatim in its own section. Every
+    write-up here is a software or security one (else these rules do not run, and a quiet look-alike
+    would prove nothing)."""
+    assert document_kind([s.text for s in sections]) == "software"
+    got = consistency.document_findings(sections)
+    out = []
+    for s in sections:
+        for f in got[s.id]:
+            assert f.quote is None or f.quote in s.text, (f.category, f.quote)
+            out.append((s, f))
+    return out
+
+
+def having(found: list[tuple[Section, Finding]], word: str) -> list[tuple[str, str | None]]:
+    return [(s.id, f.quote) for s, f in found if word in f.category]
+
+
+OUTAGE_TIMELINE = ("Timeline", "All times in UTC\n\n"
+                   "- 07:28 Launch success rate on the hub drops to zero, deploys fail.\n"
+                   "- 07:33 We cordon the node and delete the stuck hub pod.\n"
+                   "- 08:05 The hub pod is rescheduled on a healthy node and launches succeed again.")
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def test_an_all_clear_from_finding_nothing_asks_what_was_checked():
+    secs = doc(("Summary", "On 2024-06-28 we were notified of a leaked GitHub token for an admin account of the "
+                           "package registry. This token was immediately revoked, and a review of the account was "
+                           "performed. No indicators of malicious activity were found."),
+               ("Response", "We moved the builds of the deploy image to a clean CI runner."))
+    found = run(secs)
+    assert having(found, "all-clear") == [("s1", "No indicators of malicious activity were found.")]
+    f = next(f for _, f in found if "all-clear" in f.category)
+    assert f.risk == "medium" and "over which period" in f.description
+
+
+def test_a_hedged_all_clear_quotes_its_own_clause():
+    secs = doc(("Summary", "Attackers modified GitHub Actions workflows to send PyPI tokens to a server. While "
+                           "the attackers successfully exfiltrated 12 tokens, they do not appear to have used them "
+                           "on PyPI."),)
+    assert having(run(secs), "all-clear") == [("s1", "they do not appear to have used them on PyPI.")]
+
+
+def test_an_all_clear_with_its_scope_a_timeline_entry_or_a_plain_fact_is_quiet():
+    scoped = doc(("Summary", "A deploy token for the package registry leaked in a public CI log. We reviewed the "
+                             "registry's audit logs for the last 90 days and found no evidence of misuse."),)
+    timeline = doc(("Summary", "A malicious GitHub Actions workflow tried to send tokens to a server."),
+                   ("Timeline", "- 2025-09-05 10:00 UTC: Report received.\n"
+                                "- 2025-09-05 12:00 UTC: No compromise on the registry was found, tokens were "
+                                "invalidated."))
+    facts = doc(("Summary", "The registry was not compromised, and no packages were published by the attacker. "
+                            "We inspected the linked source repository: it had recent commits but no evidence of "
+                            "the obfuscated code in the repo."),)
+    for secs in (scoped, timeline, facts):
+        assert having(run(secs), "all-clear") == []
+
+
+def test_sweeping_claims_are_asked_for_their_basis():
+    secs = doc(("Summary", "A maintainer of a package on the registry added malware to a release."),
+               ("Thoughts", "This attack appears to build adoption first and add malware later. This is a "
+                            "relatively rare occurrence, which is why it's notable. We're proud that we maintain "
+                            "gold-standard security practices for the registry."),
+               ("What you can do", "Following a handful of security best practices is enough to avoid becoming a "
+                                   "target."))
+    found = having(run(secs), "unsupported claim")
+    assert found == [("s2", "This is a relatively rare occurrence, which is why it's notable."),
+                     ("s2", "We're proud that we maintain gold-standard security practices for the registry.")]
+
+
+def test_ordinary_frequency_words_and_counted_claims_are_not_sweeping():
+    secs = doc(("Summary", "The deploy of the API server failed. A crash loop is a very common pattern in "
+                           "Kubernetes when a config map is missing. This is a rare occurrence: 3 of 500 deploys "
+                           "in 2024 hit it, per the CI dashboard."),
+               OUTAGE_TIMELINE)
+    assert having(run(secs), "unsupported claim") == []
+
+
+# --------------------------------------------------------------------------- root cause
+
+
+def test_a_possible_or_suspected_cause_is_not_established():
+    possible = doc(("Summary", "A crate was not added to the index after a GitHub outage."),
+                   ("Resolution", "The team analyzed the code of the background job uploading commits to the index, "
+                                  "and found a possible cause of the misreported success. A team member wrote the "
+                                  "fix and we deployed it."))
+    assert having(run(possible), "root cause: not established") == [
+        ("s2", "The team analyzed the code of the background job uploading commits to the index, and found a "
+               "possible cause of the misreported success.")]
+    suspected = doc(("Summary", "We got email alerts saying the site was down, confirmed all services were down, "
+                                "saw that the logs were nearly empty and suspected it was the ingress pods. Deleted "
+                                "the pods, then all went back to normal."), OUTAGE_TIMELINE)
+    found = having(run(suspected), "root cause: not established")
+    assert len(found) == 1 and "suspected it was the ingress pods" in found[0][1]
+
+
+def test_a_suspicion_the_write_up_then_confirmed_is_quiet():
+    secs = doc(("Summary", "The API returned 502 errors after a deploy. We suspected it was the connection pool. "
+                           "The pool metrics confirmed it, and the deploy was rolled back because of it."),
+               OUTAGE_TIMELINE)
+    assert having(run(secs), "root cause") == []
+
+
+def test_an_outage_write_up_that_never_says_why():
+    secs = doc(("Summary", "A repository is posted to a popular forum and starts getting traffic. Traffic peaks "
+                           "in the morning with many running pods."),
+               ("Timeline", "- 04:19 High number of users on the hub dashboard.\n"
+                            "- 06:39 Users report that a repository does not launch; builds fail.\n"
+                            "- 09:05 We cordon the node; launches work again."),
+               ("Action items", "- Add a runbook for cordoning nodes to the SRE guide (done)"))
+    found = run(secs)
+    assert having(found, "root cause: not stated") == [
+        ("s1", "A repository is posted to a popular forum and starts getting traffic.")]
+    # with a cause, or for an attack (whose cause is the attacker): quiet
+    summary, timeline = (secs[0].title, secs[0].text), (secs[1].title, secs[1].text)
+    caused = doc(summary, timeline, ("What went wrong", "Launches failed because one node lost its network."))
+    assert having(run(caused), "root cause") == []
+    attack = doc(("Summary", "Attackers phished four maintainers of packages on PyPI; two malicious releases were "
+                             "uploaded with a stolen API token."), timeline)
+    assert having(run(attack), "root cause: not stated") == []
+
+
+# --------------------------------------------------------------------------- impact
+
+
+def test_removed_malicious_releases_need_their_exposure():
+    secs = doc(("Summary", "A supply-chain attack through the project's GitHub Actions workflows poisoned the build "
+                           "cache and used a leaked API token. Versions 8.3.41 and 8.3.42 were affected and have been "
+                           "removed from PyPI."),
+               ("Timeline", "- 2024-12-04 20:51 UTC: 8.3.41 published with malware\n"
+                            "- 2024-12-05 09:15 UTC: 8.3.41 removed"))
+    found = run(secs)
+    assert having(found, "exposure not stated") == [
+        ("s1", "Versions 8.3.41 and 8.3.42 were affected and have been removed from PyPI.")]
+    assert having(found, "duration not stated") == []  # the same question, asked once
+
+
+def test_a_stated_window_or_download_count_is_the_exposure():
+    lead = ("Summary", "A phished maintainer's PyPI token was used to upload malware to a package on the "
+                       "registry; the GitHub repository and its CI were not touched. The malicious package was "
+                       "removed.")
+    window = doc(lead, ("Impact", "The attacker uploaded two malicious releases; they were removed within hours of "
+                                  "being uploaded by the owner."))
+    counted = doc(lead, ("Impact", "The project was downloaded in total 116 times, many of them by mirrors."))
+    unknown = doc(lead, ("Impact", "There's no way to know how many end users installed the package."))
+    assert having(run(doc(lead)), "exposure") == [("s1", "The malicious package was removed.")]
+    for secs in (window, counted, unknown):
+        assert having(run(secs), "exposure") == []
+
+
+def test_a_timeline_of_minutes_needs_no_stated_duration():
+    secs = doc(("Summary", "We got alerts saying the site was down; deleting the ingress pods fixed it."),
+               ("Timeline", "All times in PST\n\n- 16:30 Alert emails about the outage.\n"
+                            "- 16:33 Deleted the ingress controller pods.\n- 16:35 Site is back."))
+    assert having(run(secs), "duration not stated") == []
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def test_an_earlier_occurrence_no_action_speaks_of():
+    timeline = ("Timeline", "- 2019-02-20 08:03 kubectl logs has stopped working for all pods. This occurred once "
+                            "previously on 2019-01-08 and lasted 24 hours.\n"
+                            "- 2019-02-20 13:30 The node is removed and logs are restored.")
+    secs = doc(("Summary", "Build logs were not shown to users of the hub: the API server could not open "
+                           "tunnels to the node, so pods on the cluster looked fine while deploys failed."), timeline,
+               ("Action items", "- Alert when kubectl logs fails #1234"))
+    assert having(run(secs), "recurrence") == [
+        ("s2", "This occurred once previously on 2019-01-08 and lasted 24 hours.")]
+    addressed = doc((secs[0].title, secs[0].text), timeline,
+                    ("Action items", "- Find out why the failure recurred #1235"))
+    assert having(run(addressed), "recurrence") == []
+    before = doc(("Summary", "The API deploy failed. We checked what happened before the deploy started."),
+                 OUTAGE_TIMELINE)
+    assert having(run(before), "recurrence") == []
+
+
+def test_a_personal_promise_and_a_workaround_to_undo_later_are_follow_ups():
+    promise = doc(("Summary", "A GitHub token leaked in a Docker image pushed to a public registry."),
+                  ("Response", "I have revoked the one and only GitHub access token related to my account, and will "
+                               "avoid creating one in the future unless absolutely necessary."))
+    found = run(promise)
+    assert having(found, "open commitment") == [
+        ("s2", "and will avoid creating one in the future unless absolutely necessary.")]
+    assert "not a control" in next(f for _, f in found if "open commitment" in f.category).description
+    workaround = doc(("Summary", "Intermittent 502 errors from the CDN cache node on file downloads."),
+                     ("Bugs", "A 501 for a malformed client request is the wrong status. I've opened a support "
+                              "ticket with the CDN about range handling. Once fixed, my handling code can probably "
+                              "be reverted."))
+    assert having(run(workaround), "open commitment") == [
+        ("s2", "Once fixed, my handling code can probably be reverted.")]
+
+
+def test_how_a_system_works_is_not_a_follow_up():
+    secs = doc(("Summary", "The deploy of the API server failed on one node."),
+               ("Background", "When a node is drained, its pods can be removed safely. After a deploy, old "
+                              "replica sets can be removed by the controller."))
+    assert having(run(secs), "actions") == []
+
+
+def test_a_contributing_factors_section_is_a_stated_cause():
+    """A 'Contributing factors' list gives the cause even without a causal word."""
+    secs = doc(("Summary", "There were problems scheduling Prometheus, a k8s node being in NotReady state. Other pods "
+                           "running on the same node were also affected."),
+               ("Timeline", "- 2022-01-25 10:21 UTC: Alerts about Prometheus i/o timeouts, the node fails.\n"
+                            "- 2022-01-25 15:00 UTC: Uncordoned the node; the pods run again."),
+               ("Contributing Factors", "- No resource requests or limits were set on the Helm chart.\n"
+                                        "- We wrongly assumed the chart set them by default."))
+    assert having(run(secs), "root cause") == []
+
+
+def test_a_temporary_workaround_to_undo_is_a_follow_up_but_a_temporary_node_is_not():
+    fix = doc(("Summary", "The API server returned 502 errors after a deploy to the cluster."),
+              ("Mitigation notes", "We pinned the load balancer to the old node pool. This temporary workaround "
+                                   "should be removed once the new pool passes its health checks."))
+    assert having(run(fix), "open commitment") == [
+        ("s2", "This temporary workaround should be removed once the new pool passes its health checks.")]
+    node = doc(("Summary", "The API server returned 502 errors after a deploy to the cluster."),
+               ("Background", "A temporary node can be removed by the autoscaler when the deploy is done."))
+    assert having(run(node), "actions") == []
+
+
+def test_a_stats_line_time_to_recovery_states_the_duration():
+    secs = doc(("Summary", "Prometheus could not be scheduled: a k8s node was in NotReady state, so pods on it "
+                           "failed."),
+               ("Timeline", "All times in UTC.\n- 2022-01-25 10:21 Alerts about Prometheus timeouts.\n"
+                            "- 2022-01-25 15:00 Recovery: the node is uncordoned."),
+               ("Stats", "- Time to detection: 0 minutes\n- Time to recovery: 279 minutes"))
+    assert having(run(secs), "duration not stated") == []
+
+
+def test_others_harm_next_to_we_were_not_affected_is_not_a_vague_impact():
+    secs = doc(("Summary", "A Node.js package on npm shipped malicious code in an update. Although this was proven to "
+                           "cause an issue with some companies we were not affected, as we never deployed that "
+                           "version to a server or a container image; our CI pinned the package to an old release."),)
+    assert having(run(secs), "vague quantity") == []
+
+
+def test_a_late_detection_no_action_speaks_of():
+    timeline = ("Timeline and Response", "On 2025-09-05 a researcher emailed the security team about a malicious "
+                                         "GitHub Actions workflow stealing PyPI tokens. Due to some of the contents "
+                                         "in that email, it ended up in our inbound Spam folder, delaying response "
+                                         "until 2025-09-10.")
+    secs = doc(("Summary", "Attackers exfiltrated 12 PyPI tokens from CI workflows; all were invalidated."), timeline)
+    assert having(run(secs), "detection delay") == [
+        ("s2", "Due to some of the contents in that email, it ended up in our inbound Spam folder, delaying response "
+               "until 2025-09-10.")]
+    answered = doc(("Summary", secs[0].text), timeline,
+                   ("Action items", "- Route security@ mail around the spam filter and alert on-call (#88)"))
+    assert having(run(answered), "detection delay") == []
+
+
+def test_a_quote_from_a_very_long_sentence_is_a_verbatim_window_around_the_claim():
+    filler = "the cluster and its deploy pipeline were reviewed node by node with the API server logs " * 12
+    secs = doc(("Summary", "A GitHub token for the package registry leaked in a public image, and " + filler
+                           + "and no indicators of malicious activity were found in any of it"),)
+    (_, quote), = having(run(secs), "all-clear")
+    assert quote in secs[0].text and len(quote) <= 600 and "no indicators of malicious activity" in quote
