@@ -116,13 +116,19 @@ class JobRun:
         reviewers' own and those of an earlier version (they have a `resolution`: the record a
         round is checked against) stay. Returns the signatures of the findings that stay, so that
         a new finding identical to one of them is not added again."""
-        raw_items, raw_decisions = await self.redis.hgetall(self.keys.items), await self.redis.hgetall(self.keys.decisions)
-        decided = {k.decode(): orjson.loads(v).get("decision", "pending") for k, v in raw_decisions.items()}
+        # One round trip for both hashes: this runs before every analysis, first ones included.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            raw_items, raw_decisions = await pipe.hgetall(self.keys.items).hgetall(self.keys.decisions).execute()
         kept: set[tuple[str, str]] = set()
+        earlier = []
         for raw_id, raw in raw_items.items():
-            item_id, item = raw_id.decode(), orjson.loads(raw)
-            if item.get("section_id") != self.section_id or item.get("job_id") == self.job_id:
-                continue
+            item = orjson.loads(raw)
+            if item.get("section_id") == self.section_id and item.get("job_id") != self.job_id:
+                earlier.append((raw_id.decode(), item))
+        if not earlier:
+            return kept
+        decided = {k.decode(): orjson.loads(v).get("decision", "pending") for k, v in raw_decisions.items()}
+        for item_id, item in earlier:
             if (decided.get(item_id, "pending") != "pending" or item.get("source") != source
                     or item.get("resolution")):
                 kept.add(finding_signature(item))
