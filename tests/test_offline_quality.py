@@ -89,7 +89,9 @@ def test_software_writeups_get_no_safety_checklist(tuning):
     ("mybinder-2018-03-13-pvc-hub-locked.md", "timeline: separate event", "another node has entered"),
     # follow-ups (followups.py): once per document, where the open actions start
     ("mybinder-2018-03-13-pvc-hub-locked.md", "actions: no owner", "Document how to check if a PVC"),
-    ("mybinder-2022-01-27-prime-version.pdf", "actions: no owner", "Implement proactive alerts"),
+    # (not "Implement proactive alerts" in mybinder-2022-01-27: it links its issue, which the text
+    # keeps as "(issue)"; the finding said it was not linked to a ticket, and linked actions are
+    # not flagged: tests/test_quality_postmortem.py)
     ("rust-2019-10-21-docsrs-outage.pdf", "actions: no owner", "Add alerts when the available disk space"),
     ("pypi-2023-05-subpoena.docx", "actions: no owner", "we are currently developing"),
     ("pypi-2025-07-phishing.pdf", "actions: open commitment", "we will review and determine"),

@@ -276,3 +276,36 @@ def test_a_quote_from_a_very_long_sentence_is_a_verbatim_window_around_the_claim
                            + "and no indicators of malicious activity were found in any of it"),)
     (_, quote), = having(run(secs), "all-clear")
     assert quote in secs[0].text and len(quote) <= 600 and "no indicators of malicious activity" in quote
+
+
+def test_actions_linked_to_issues_need_no_owner_even_once_the_links_are_text():
+    """A Markdown action list whose every item links its issue: the parser keeps a link's words
+    only ("(issue)"), and the actions must still count as tracked (a real mybinder.org write-up
+    got "none is linked to a ticket" here)."""
+    from redline.jobs.documents import parse_document
+
+    md = ("# Pods filled the cluster\n\n## Summary\n\nLaunches failed for five hours: the hub's pod "
+          "reflector stopped, so pods were never deleted and the cluster filled up. Deploys went on.\n\n"
+          "## Timeline\n\nAll times in UTC\n\n- 18:30 Launch success drops to zero.\n"
+          "- 23:25 Old pods deleted, the hub pod restarted; launches back.\n\n"
+          "## Action items\n\n"
+          "1. set up notifications of downtime ([issue](https://github.com/org/deploy/issues/611))\n"
+          "2. automate scale-down ([issue](https://github.com/org/deploy/issues/646))\n"
+          "3. Fix failure to delete pods ([pull request](https://github.com/org/spawner/pull/208))\n"
+          "4. make sure downtime recovery steps are documented.\n   They worked well this time,\n"
+          "   but not everyone knows them.\n   ([issue](https://github.com/org/deploy/issues/655))\n")
+    def parsed(text: str) -> list[Section]:
+        return [Section(id=f"s{i + 1}", title=x.title, index=i, text=x.text, level=x.level)
+                for i, x in enumerate(parse_document("pods.md", text.encode(), max_bytes=1 << 20).sections)]
+
+    sections = parsed(md)
+    actions = next(s for s in sections if s.title == "Action items")
+    assert "(issue)" in actions.text and "/issues/" not in actions.text  # what the rules see
+    assert "documented.\nThey worked" in actions.text  # the 4th item's lines, indentation gone
+    assert having(run(sections), "actions") == []
+    untracked = md.replace(" ([issue](https://github.com/org/deploy/issues/611))", "").replace(
+        " ([issue](https://github.com/org/deploy/issues/646))", "").replace(
+        " ([pull request](https://github.com/org/spawner/pull/208))", "").replace(
+        "   ([issue](https://github.com/org/deploy/issues/655))\n", "")
+    sections = parsed(untracked)
+    assert [c for c in having(run(sections), "actions: no owner")], "the same list without links is flagged"

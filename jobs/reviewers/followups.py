@@ -160,8 +160,20 @@ def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], l
         if rows:
             items += [(i, r.span, _is_open(r.span.text, r.has_owner or bool(_HANDLE.search(r.span.text)), r.has_due))
                       for r in _table_items(rows)]
-        items += [(i, b, _is_open(b.text)) for b in listed if not _TABLE_ROW.match(b.text)]
+        plain = [b for b in listed if not _TABLE_ROW.match(b.text)]
+        text = sections[i].text
+        for k, b in enumerate(plain):
+            items.append((i, b, _is_open(b.text + " " + _continuation(text, b, plain[k + 1:]))))
     return sorted(items, key=lambda x: (x[0], x[1].start))[:_MAX_ITEMS], team
+
+
+def _continuation(text: str, item: Span, later: list[Span]) -> str:
+    """The lines that continue a list item up to the next item or a blank line: a parser that
+    drops the list's indentation leaves them as blocks of their own ("1. Document the steps.\n
+    They worked this time.\n(issue)"), and the ticket link is often the last of them."""
+    tail = text[item.end:later[0].start if later else len(text)]
+    cut = tail.find("\n\n")
+    return tail[:cut] if cut >= 0 else tail
 
 
 def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, Finding] | None, bool]:

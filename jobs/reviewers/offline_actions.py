@@ -152,10 +152,18 @@ _NOT_YET = frozenset("not never no yet to be".split())
 _NOT_YET_CLAUSE = frozenset("until once when if whether will should must cannot".split())
 
 
+# A link to the ticket as the reader sees it once the link's address is gone (Markdown, Word and
+# PDF text keep only a link's words): "set up alerts ([issue](https://...))" reads "(issue)".
+_LINKED_TICKET = re.compile(r"[(\[](?:(?:github|gitlab|jira|tracking|upstream)\s)?(?:issues?|pull\srequests?|prs?"
+                            r"|tickets?|bugs?|merge\srequests?|mrs?)[)\]]", re.I)
+
+
 def _done_or_tracked(text: str) -> bool:
     """An action already done (done, closed, merged, a ticked box) or tracked elsewhere (a linked
-    ticket or pull request: #123, ABC-123, an issue or pull URL) needs no owner or date here."""
-    if any(mark in text for mark in _DONE_MARKS) or "/issues/" in text or "/pull/" in text:
+    ticket or pull request: #123, ABC-123, an issue or pull URL, a link that reads "(issue)")
+    needs no owner or date here."""
+    if any(mark in text for mark in _DONE_MARKS) or "/issues/" in text or "/pull/" in text \
+            or _LINKED_TICKET.search(text):
         return True
     before: list[str] = []
     pending = False  # the clause so far holds a condition or a future
