@@ -59,6 +59,7 @@ from redline.jobs.reviewers.consistency_timeline import (
     RECOVERY_WORDS, STAND_IN_DAY, TIMELINE_WORDS, Entry, _entry_bodies, _is_timeline_title, _leading_stamp,
     _title_stamp, extract_timeline, resolve_dates,
 )
+from redline.jobs.reviewers.offline_text import clear_sentences
 
 __all__ = [
     "CLOCK", "COMPACT", "COUNT", "COUNT_HEDGES", "COUNT_STOP", "DAY_MONTH", "DURATION", "IDENT", "ISO_DATE",
@@ -98,13 +99,16 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
         gens += [postmortem.document_findings(secs, entries, timeline_sections),
                  postmortem_evidence.document_findings(secs, timeline_sections),
                  followups.document_findings(secs, timeline_sections)]
-    for gen in gens:
-        for i, f in gen:
-            if f.quote and f.quote not in secs[i].text:
-                continue
-            if f.related_quote and f.related_section_id:
-                rel = next((x for x in secs if x.id == f.related_section_id), None)
-                if rel is None or f.related_quote not in rel.text:
-                    f = f.model_copy(update={"related_quote": None, "related_section_id": None})
-            out[secs[i].id].append(f)
+    try:
+        for gen in gens:
+            for i, f in gen:
+                if f.quote and f.quote not in secs[i].text:
+                    continue
+                if f.related_quote and f.related_section_id:
+                    rel = next((x for x in secs if x.id == f.related_section_id), None)
+                    if rel is None or f.related_quote not in rel.text:
+                        f = f.model_copy(update={"related_quote": None, "related_section_id": None})
+                out[secs[i].id].append(f)
+    finally:
+        clear_sentences()  # the sentences the rules split once for this pass (offline_text.sentences_of)
     return out

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.offline_actions import _done_or_tracked, _has_due, _has_owner, _table_items
 from redline.jobs.reviewers.offline_text import (
-    _TABLE_ROW, MAX_QUOTE_CHARS, Span, _rx, detect_role, split_blocks, split_sentences,
+    _TABLE_ROW, MAX_QUOTE_CHARS, Span, _rx, detect_role, sentences_of, split_blocks,
 )
 from redline.jobs.reviewers.postmortem import around
 
@@ -185,7 +185,7 @@ def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, 
     else:  # no list: the sentences of the action sections that commit to something
         what = "commitments in the action section"
         items = [(i, x, _is_open(x.text)) for i in team
-                 for x in split_sentences(sections[i].text, split_blocks(sections[i].text, wrapped=True))
+                 for x in sentences_of(sections[i])
                  if (_COMMITMENT.search(x.text) or _MODAL.search(x.text)) and not x.text.rstrip().endswith("?")]
         items = items[:_MAX_ITEMS]
     open_ = [k for k, (_, _, is_open) in enumerate(items) if is_open]
@@ -214,7 +214,7 @@ def _prose_finding(sections: list[Section], skip: set[int]) -> tuple[int, Findin
     for i, s in enumerate(sections):
         if i in skip:
             continue
-        for sentence in split_sentences(s.text, split_blocks(s.text, wrapped=True)):
+        for sentence in sentences_of(s):
             m = _COMMITMENT.search(sentence.text) or _PERSONAL.search(sentence.text)
             if m is None and _PENDING_FIX.search(sentence.text):
                 m = _DEFERRED.search(sentence.text)
@@ -253,7 +253,7 @@ def _statements(sections: list[Section], skip: list[int], pattern: re.Pattern[st
     for i, s in enumerate(sections):
         if i in skip:
             continue
-        for sentence in split_sentences(s.text, split_blocks(s.text, wrapped=True)):
+        for sentence in sentences_of(s):
             m = pattern.search(sentence.text)
             if m is not None and not sentence.text.rstrip().endswith("?"):
                 yield i, sentence, m

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from redline.jobs.models import Finding
+from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.checklist import CHECKLIST_BY_ID
 
 Role = Literal[
@@ -261,6 +261,25 @@ def split_sentences(source: str, blocks: Iterable[Span] | None = None) -> list[S
         if tail:
             sentences.append(tail)
     return sentences
+
+
+_SENTENCES: dict[int, tuple[str, list[Span]]] = {}  # by id(section), for one document pass
+
+
+def sentences_of(s: Section) -> list[Span]:
+    """The section's sentences (hard-wrapped lines joined), split once per document pass: the
+    document-level rules (postmortem*.py, followups.py) share them; `consistency.document_findings`
+    empties the cache when its pass ends."""
+    hit = _SENTENCES.get(id(s))
+    if hit is not None and hit[0] is s.text:
+        return hit[1]
+    out = split_sentences(s.text, split_blocks(s.text, wrapped=True))
+    _SENTENCES[id(s)] = (s.text, out)
+    return out
+
+
+def clear_sentences() -> None:
+    _SENTENCES.clear()
 
 
 def word_count(text: str) -> int:

@@ -37,7 +37,7 @@ from datetime import timedelta
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import consistency as C
 from redline.jobs.reviewers.offline_text import (
-    MAX_QUOTE_CHARS, Span, _clip, _rx, detect_role, split_blocks, split_sentences,
+    MAX_QUOTE_CHARS, _clip, _rx, detect_role, sentences_of, split_blocks, split_sentences,
 )
 
 _HEDGE = _rx(
@@ -135,27 +135,13 @@ def around(text: str, start: int, end: int) -> str:
     return piece.strip() or text[start:end][:MAX_QUOTE_CHARS]
 
 
-_SENTENCES: dict[int, tuple[str, list[Span]]] = {}  # by id(section), for one document_findings call
-
-
-def sentences_of(s: Section) -> list[Span]:
-    """The section's sentences (hard-wrapped lines joined), split once per document pass."""
-    hit = _SENTENCES.get(id(s))
-    if hit is not None and hit[0] is s.text:
-        return hit[1]
-    out = split_sentences(s.text, split_blocks(s.text, wrapped=True))
-    _SENTENCES[id(s)] = (s.text, out)
-    return out
-
-
-_sentences = sentences_of
 
 
 def _cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
     for i, s in enumerate(sections):
         if i in timeline:
             continue
-        sentences = _sentences(s)
+        sentences = sentences_of(s)
         for k, sentence in enumerate(sentences):
             if sentence.text.rstrip().endswith("?"):
                 continue
@@ -193,7 +179,7 @@ def _no_cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int,
     # quoted where the reader looks for it: the summary's opening (else the first section's)
     lead = next((s for s in sections if C._is_summary(s) and s.text.strip()),
                 next((s for s in sections if s.index not in timeline and s.text.strip()), None))
-    opening = _sentences(lead)[:1] if lead is not None else []
+    opening = sentences_of(lead)[:1] if lead is not None else []
     if not opening:
         return None
     return lead.index, Finding(
@@ -209,7 +195,7 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
     for i, s in enumerate(sections):
         if not (C._is_summary(s) or detect_role(s.title) == "impact"):
             continue
-        for sentence in _sentences(s):
+        for sentence in sentences_of(s):
             t = sentence.text
             if any(c.isdigit() for c in t) or not _HARM.search(t) or _UNHARMED.search(t):
                 continue
@@ -234,7 +220,7 @@ def _exposure_finding(sections: list[Section], timeline: set[int]) -> tuple[int,
         return None
     removal: tuple[int, str] | None = None
     for i, s in enumerate(sections):
-        for sentence in _sentences(s):
+        for sentence in sentences_of(s):
             t = sentence.text
             if _COUNTED.search(t) or (_DOWNLOADS.search(t) and _UNKNOWN.search(t)):
                 return None  # the downloads are counted, or said to be unknown
@@ -294,7 +280,7 @@ def _untimed_resolution(sections: list[Section], entries: list[C.Entry]) -> tupl
 
 def _vague_start(sections: list[Section]) -> tuple[int, str] | None:
     for i, s in enumerate(sections):
-        for sentence in _sentences(s):
+        for sentence in sentences_of(s):
             if _VAGUE_DELAY.search(sentence.text) and _NOTICED.search(sentence.text):
                 return i, sentence.text
     return None
@@ -333,12 +319,8 @@ def document_findings(sections: list[Section], entries: list[C.Entry],
                       timeline: set[int]) -> Iterator[tuple[int, Finding]]:
     """(section index, finding) for each question the write-up leaves open; `sections` are indexed
     by position, `entries` are its resolved timeline entries, `timeline` its timeline sections."""
-    _SENTENCES.clear()
-    try:
-        exposure = _exposure_finding(sections, timeline)  # a malware write-up's duration: the exposure window
-        cause = _cause_finding(sections, timeline) or _no_cause_finding(sections, timeline)
-        found = [cause, _impact_finding(sections), exposure,
-                 None if exposure else _duration_finding(sections, entries, timeline)]
-    finally:
-        _SENTENCES.clear()
+    exposure = _exposure_finding(sections, timeline)  # a malware write-up's duration: the exposure window
+    cause = _cause_finding(sections, timeline) or _no_cause_finding(sections, timeline)
+    found = [cause, _impact_finding(sections), exposure,
+             None if exposure else _duration_finding(sections, entries, timeline)]
     yield from (got for got in found if got is not None)

@@ -9,7 +9,7 @@ write-ups, with `postmortem.py`):
   rare something is, that a measure "is enough to" prevent it, "our only course of action",
   "gold-standard" practice; not when the sentence gives a figure.
 
-Linear in the text: the sentences `postmortem.sentences_of` splits once per pass, bounded regexes.
+Linear in the text: the sentences `offline_text.sentences_of` splits once per pass, bounded regexes.
 Confidences are the precision measured on the tuning half of bench/quality/corpus.
 """
 
@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterator
 
 from redline.jobs.models import Finding, Section
-from redline.jobs.reviewers.offline_text import _rx
-from redline.jobs.reviewers.postmortem import _READER_YOU, _SENTENCES, around, sentences_of
+from redline.jobs.reviewers.offline_text import _rx, sentences_of
+from redline.jobs.reviewers.postmortem import _READER_YOU, around
 
 # An all-clear drawn from the absence of evidence: "No indicators of malicious activity were found",
 # "they do not appear to have used them". Sound only if the write-up says what was checked and over
@@ -107,9 +107,5 @@ def _claim_findings(sections: list[Section], timeline: set[int]) -> list[tuple[i
 def document_findings(sections: list[Section], timeline: set[int]) -> Iterator[tuple[int, Finding]]:
     """(section index, finding): an all-clear without scope, and at most two sweeping claims,
     outside the timeline sections (whose entries narrate what was thought at the time)."""
-    _SENTENCES.clear()
-    try:
-        found = [_all_clear_finding(sections, timeline), *_claim_findings(sections, timeline)]
-    finally:
-        _SENTENCES.clear()
+    found = [_all_clear_finding(sections, timeline), *_claim_findings(sections, timeline)]
     yield from (got for got in found if got is not None)
