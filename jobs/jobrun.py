@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 from saq import Job
 
 from redline.jobs.events import END_EVENT, SECTION_END, Publisher, Published, Write, dumps, section_state
@@ -110,15 +112,17 @@ class JobRun:
                 job_id=self.job_id, attempt=self.attempt, guard="live")
             self._check(pub)
 
-    async def replace_earlier_findings(self, source: str) -> set[tuple[str, str]]:
+    async def replace_earlier_findings(self, source: str, prefetched: Prefetch | None = None) -> set[tuple[str, str]]:
         """Analyzing a section again replaces the pending findings that earlier runs of the same
         reviewer left in it (one `item.removed` each, reason "replaced"); decided findings, the
         reviewers' own and those of an earlier version (they have a `resolution`: the record a
         round is checked against) stay. Returns the signatures of the findings that stay, so that
         a new finding identical to one of them is not added again."""
-        # One round trip for both hashes: this runs before every analysis, first ones included.
-        async with self.redis.pipeline(transaction=False) as pipe:
-            raw_items, raw_decisions = await pipe.hgetall(self.keys.items).hgetall(self.keys.decisions).execute()
+        if prefetched is not None and self.attempt == 1:  # read with job.started (a retry removed some since)
+            raw_items, raw_decisions = prefetched.items, prefetched.decisions
+        else:  # one round trip for both hashes
+            async with self.redis.pipeline(transaction=False) as pipe:
+                raw_items, raw_decisions = await pipe.hgetall(self.keys.items).hgetall(self.keys.decisions).execute()
         kept: set[tuple[str, str]] = set()
         earlier = []
         for raw_id, raw in raw_items.items():
@@ -210,6 +214,41 @@ async def publish_started(publisher: Publisher, rid: str, job_id: str, section_i
     kind, data, writes = started_event(rid, job_id, section_id, attempt, worker_id)
     return await publisher.publish(rid, kind, data, writes=writes, job_id=job_id, attempt=attempt, guard="start",
                                    job_status="active")
+
+
+@dataclass(frozen=True, slots=True)
+class Prefetch:
+    """What an analysis reads before its reviewer runs, read right after its job.started and in
+    the same round trip: the review's current version (for the document cache) and its
+    findings and decisions (for `JobRun.replace_earlier_findings`)."""
+    version: bytes | None
+    items: dict[bytes, bytes]
+    decisions: dict[bytes, bytes]
+
+
+async def start_analysis(publisher: Publisher, rid: str, job_id: str, section_id: str, attempt: int,
+                         worker_id: str | None) -> tuple[Published, Prefetch]:
+    """`publish_started` for an analysis, with its first reads in the same round trip (a no-op
+    analysis made three round trips before its reviewer ran; the pipeline benchmark counts
+    them). The reads run after the event script, in order, as they did one by one."""
+    kind, data, writes = started_event(rid, job_id, section_id, attempt, worker_id)
+    keys, argv = publisher.script_args(rid, kind, data, writes=writes, job_id=job_id, attempt=attempt,
+                                       guard="start", job_status="active")
+    k = ReviewKeys(rid)
+    async with publisher.redis.pipeline(transaction=False) as pipe:
+        publisher.queue_in(pipe, keys, argv)
+        pipe.hget(k.review, "version").hgetall(k.items).hgetall(k.decisions)
+        reply, version, items, decisions = await pipe.execute(raise_on_error=False)
+    for r in (version, items, decisions):
+        if isinstance(r, Exception):
+            raise r
+    if isinstance(reply, NoScriptError):  # Redis restarted and lost its scripts: publish loads it
+        pub = await publish_started(publisher, rid, job_id, section_id, attempt, worker_id)
+    elif isinstance(reply, Exception):
+        raise reply
+    else:
+        pub = publisher.parse(reply)
+    return pub, Prefetch(version, items, decisions)
 
 
 def terminal_event(rid: str, job_id: str, status: str, *, section_id: str | None, error: str | None = None,

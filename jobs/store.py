@@ -344,6 +344,9 @@ class Document:
         return self._by_id.get(section_id) if section_id else None
 
 
+_ASK = object()  # DocumentCache.get: read the version
+
+
 class DocumentCache:
     """Sections, title and guidelines of recently used reviews (one version of a review never
     changes), so a job does not re-read and re-parse the whole document from Redis: one HGET
@@ -354,9 +357,13 @@ class DocumentCache:
         self.size = size
         self._docs: OrderedDict[tuple[str, bytes | None], Document] = OrderedDict()
 
-    async def get(self, rid: str) -> Document | None:
+    async def get(self, rid: str, version: bytes | None | object = _ASK) -> Document | None:
+        """The review's current document; `version` is the review's `version` field when the
+        caller has just read it (an analysis reads it with its job.started), else it is asked."""
         k = ReviewKeys(rid)
-        key = (rid, await self.store.redis.hget(k.review, "version"))
+        if version is _ASK:
+            version = await self.store.redis.hget(k.review, "version")
+        key = (rid, version)
         doc = self._docs.get(key)
         if doc is not None:
             self._docs.move_to_end(key)

@@ -54,8 +54,10 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
     rt = ctx["rt"]
     run = _run(ctx, rid, job_id, section_id)
 
+    pre = ctx.get("prefetch")  # read with job.started by the worker's hook (worker.announce_start)
+
     async def body() -> dict[str, Any]:
-        doc = await rt.documents.get(rid)
+        doc = await (rt.documents.get(rid, pre.version) if pre else rt.documents.get(rid))
         section = doc.section(section_id) if doc else None
         if section is None:
             raise JobFailed("This section no longer exists.")
@@ -63,7 +65,7 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
                               guidelines=doc.guidelines, sections=list(doc.sections))
         reviewer = rt.reviewer
         count, usage = 0, Usage(requests=0)
-        kept = await run.replace_earlier_findings(reviewer.source)
+        kept = await run.replace_earlier_findings(reviewer.source, pre)
         async with aclosing(reviewer.analyze(req)) as outs:  # a stopped job closes the model stream now
             async for out in outs:
                 if isinstance(out, Progress):

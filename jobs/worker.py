@@ -15,7 +15,7 @@ from saq import Worker
 
 from redline.jobs import tasks
 from redline.jobs.events import Publisher
-from redline.jobs.jobrun import publish_started
+from redline.jobs.jobrun import publish_started, start_analysis
 from redline.jobs.keys import CANCEL_CHANNEL
 from redline.jobs.queues import RedlineQueue, make_queues
 from redline.jobs.reviewers.base import Reviewer
@@ -51,15 +51,20 @@ def make_reviewer(settings: Settings, redis: Redis) -> Reviewer:
 async def announce_start(ctx: dict[str, Any]) -> None:
     """SAQ's before_process hook: publish job.started right after the worker marked the job
     active and before its task runs; the task's `JobRun` finds the result in `ctx["started"]`
-    (SAQ hands the task this same ctx). If Redis failed here, `JobRun.start` publishes it
+    (SAQ hands the task this same ctx); an analysis also finds there
+    what it reads before its reviewer runs, read in the same round trip (`ctx["prefetch"]`). If Redis failed here, `JobRun.start` publishes it
     itself. Raising would make SAQ retry the job, so nothing is raised."""
     job = ctx["job"]
     kw = job.kwargs or {}
     if not kw.get("rid") or not kw.get("job_id"):
         return
     try:
-        ctx["started"] = await publish_started(ctx["rt"].publisher, kw["rid"], kw["job_id"], kw.get("section_id"),
-                                               job.attempts, job.worker_id)
+        if job.function == "analyze_section" and kw.get("section_id"):
+            ctx["started"], ctx["prefetch"] = await start_analysis(ctx["rt"].publisher, kw["rid"], kw["job_id"],
+                                                                   kw["section_id"], job.attempts, job.worker_id)
+        else:
+            ctx["started"] = await publish_started(ctx["rt"].publisher, kw["rid"], kw["job_id"],
+                                                   kw.get("section_id"), job.attempts, job.worker_id)
     except Exception as e:
         log.warning("job.started of %s not published before its task: %r", kw["job_id"], e,
                     extra={"review_id": kw["rid"], "job_id": kw["job_id"]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import orjson
 import pytest
 from redis.asyncio import Redis
 from saq import Job, Status
@@ -135,3 +136,27 @@ async def test_a_job_cancelled_before_its_start_stops_at_the_hooks_job_started(e
         await run.start()
     await run.close()
     assert "job.started" not in await env.kinds(job.key)
+
+
+async def test_an_analysis_starts_and_reads_its_context_in_one_step_even_after_redis_lost_its_scripts(env):
+    """The hook publishes an analysis's job.started with the reads its task needs next (the
+    review's version, its findings and decisions). After a Redis restart the event script is
+    gone: the job still shows as running and the reads still arrive."""
+    keys = ReviewKeys(env.rid)
+    await env.redis.hset(keys.review, "version", "2")
+    await env.redis.hset(keys.items, "i1", orjson.dumps({"id": "i1", "section_id": "s1"}))
+    await env.redis.hset(keys.decisions, "i1", orjson.dumps({"decision": "accepted"}))
+    job = await env.enqueue()
+    taken = await env.queue.dequeue()
+    taken.attempts = 1
+    await taken.update(status=Status.ACTIVE)
+    await env.redis.script_flush()
+
+    ctx = {"job": taken, "rt": SimpleNamespace(publisher=env.publisher)}
+    await announce_start(ctx)
+    assert ctx["started"].ok
+    assert "job.started" in await env.kinds(job.key)
+    pre = ctx["prefetch"]
+    assert pre.version == b"2"
+    assert orjson.loads(pre.items[b"i1"])["section_id"] == "s1"
+    assert orjson.loads(pre.decisions[b"i1"])["decision"] == "accepted"
