@@ -19,7 +19,9 @@ def extract(path):
         return path.read_text(encoding='utf-8')
     if path.suffix == '.docx':
         import docx
-        return '\n'.join(p.text for p in docx.Document(str(path)).paragraphs)
+        d = docx.Document(str(path))
+        cells = [c.text for t in d.tables for row in t.rows for c in row.cells]  # tables too
+        return '\n'.join([p.text for p in d.paragraphs] + cells)
     if path.suffix == '.pdf':
         import pdfplumber
         with pdfplumber.open(str(path)) as pdf:
