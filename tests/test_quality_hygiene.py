@@ -175,3 +175,35 @@ def test_a_reference_to_another_documents_section_is_not_broken():
                            "Annex A of the C99 standard (see Table 4.6 of the PDF specification)."),
                ("Root cause", "The parser; see section 7 for details."))
     assert quotes(run(secs), "reference") == ["see section 7"]
+
+
+# ---------------------------------------------------------------------------------------------
+# formal reports: their numbering and their containers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_numbered_paragraph_or_an_acts_section_is_not_a_broken_reference():
+    """Formal reports number paragraphs ('3.33 All the key personnel...') and cite the law that
+    opened them ('section 13(1) of the ... Act'); neither is a missing section. A real gap is."""
+    found = run(doc(
+        ("3 Analysis", "3.20 The lack of communication is discussed further in section 3.33.\n\n"
+                       "3.33 All the key personnel involved held current certification."),
+        ("9 Conduct of the inquiry", "The Commission opened an inquiry under section 13(1) of the Transport "
+                                     "Accident Investigation Commission Act 1990. See section 7 for the data."),
+    ))
+    assert quotes(found, "reference") == ["See section 7"]
+
+
+def test_a_date_in_the_title_gives_the_year():
+    """'January 25th' under the title 'DNS Outage on 2023-01-25' is placed: the title names the year."""
+    placed = doc(("DNS Outage on 2023-01-25", "We scheduled and announced the rollout for January 25th."))
+    assert having(run(placed), "no year") == []
+    unplaced = doc(("DNS Outage", "We scheduled and announced the rollout for January 25th."))
+    assert quotes(run(unplaced), "no year") == ["We scheduled and announced the rollout for January 25th."]
+
+
+def test_an_empty_container_heading_is_not_a_template_leftover():
+    """'Additional information' over its topics holds other headings by nature; an empty 'Impact' does not."""
+    found = run(doc(("Report", "Text.", 1), ("Narrative", "It happened.", 2), ("Additional information", "", 2),
+                    ("Midland line train movements", "Ten trains a day.", 2), ("Impact", "", 2), ("End", "x.", 2)))
+    assert [s.title for s, _ in having(found, "empty section")] == ["Impact"]

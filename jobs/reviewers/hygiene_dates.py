@@ -62,7 +62,11 @@ def _document_facts(sections: list[Section]) -> tuple[bool, bool]:
 @lru_cache(maxsize=8)
 def _facts_cached(key: tuple) -> tuple[bool, bool]:
     secs = [Section(id=i, title=t, index=k, text=x) for k, (i, t, x) in enumerate(key)]
-    return states_zone(secs) or any(_names_us_zone(t) for s in secs for t in (s.title, s.text)), bool(doc_years(secs))
+    years = bool(doc_years(secs)) or any(ISO_DATE.search(t) for s in secs for t in (s.title, s.text))
+    return states_zone(secs) or any(_names_us_zone(t) for s in secs for t in (s.title, s.text)), years
+
+
+ISO_DATE = re.compile(r"\b(?:19|20)\d{2}-[01]\d-[0-3]\d\b")  # "DNS Outage on 2023-01-25" names its year
 
 
 # A zone named by its region after a time or in "all times ...": "7:09 AM Eastern", "10am Pacific",

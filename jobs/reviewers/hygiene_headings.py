@@ -26,6 +26,8 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
             return []  # "3. Connection records" followed by "3a. Project events": a numbered parent
         if _title_stamp(nxt.title, None) is not None:
             return []  # a date heading over timeline entries
+        if CONTAINER.fullmatch(section.title.strip()):
+            return []  # "Additional information" over its topics: a parent whose subheadings lost their level
     core = any(w in section.title.lower() for w in ("summary", "root cause", "impact", "resolution"))
     if pos == 0 and nxt is not None and not core:
         return []  # a document title heading
@@ -34,6 +36,11 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
     return [Finding(type="important", category="placeholder: empty section", risk="medium",
                     description=f"The section '{section.title}' is empty: a template heading left unfilled.",
                     suggestion="Write the section or remove the heading.", quote=None, confidence=0.6)]
+
+
+# Headings that only hold other headings, by their nature.
+CONTAINER = re.compile(r"(?:[0-9.]{1,8}\s+)?(?:additional|other|further|supporting|general)\s+(?:information|matters|details|topics)"
+                       r"|general", re.IGNORECASE)
 
 
 HEADING_NUMBER = re.compile(r"(\d{1,3})([.)])\s")

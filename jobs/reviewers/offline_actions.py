@@ -208,8 +208,15 @@ _ACTION_SUGGESTION = (
 )
 
 
+# "No new recommendations were issued", "no recommendations are made": the section says why it has none.
+_NONE_NEEDED = re.compile(r"\bno\s+(?:new\s+|further\s+)?(?:recommendations?|actions?)\s+(?:were|was|are|is|have\s+been|has\s+been)\s+"
+                          r"(?:issued|made|needed|required|necessary|raised)", re.I)
+
+
 def check_actions(sec: _Section) -> Iterator[Finding]:
     items = _action_items(sec)
+    if not items and _NONE_NEEDED.search(sec.text):
+        return
     if not items:
         yield _make(
             "important",

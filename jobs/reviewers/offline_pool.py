@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from redline.jobs.models import Section
-from redline.jobs.reviewers import consistency, hygiene, offline
+from redline.jobs.reviewers import consistency, hygiene, offline, offline_style
 
 
 class PoolFailed(Exception):
@@ -35,14 +35,16 @@ def review_section_dicts(title: str, text: str, index: int, total: int, outline:
 def document_dicts(sections: list[dict[str, Any]]) -> dict[str, Any]:
     """Runs in a pool process, once per document: what it is (`offline.document_kind`), and the
     findings only the whole document shows (consistency.py: across sections; hygiene.py: per
-    section but with the document's words, titles and times), by section id, as plain dicts."""
+    section but with the document's words, titles and times), by section id, as plain dicts;
+    and where each style rule speaks (`offline_style.plan`)."""
     secs = [Section.model_validate(s) for s in sections]
     by_id = consistency.document_findings(secs)
     out: dict[str, list[dict[str, Any]]] = {}
     for s in secs:
         found = list(by_id.get(s.id, [])) + list(hygiene.section_findings(s, secs))
         out[s.id] = [f.model_dump() for f in found]
-    return {"kind": offline.document_kind([s.text for s in secs]), "findings": out}
+    kind = offline.document_kind([s.text for s in secs])
+    return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind)}
 
 
 class _OverBudget(BaseException):

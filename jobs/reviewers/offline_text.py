@@ -94,7 +94,9 @@ _ROLE_PATTERNS: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("impact", re.compile(r"impact|consequence|damage|\bloss|severity|\bharm", re.I)),
     ("summary", re.compile(r"summary|overview|abstract|synopsis|tl;?dr|executive", re.I)),
     ("findings", re.compile(r"finding|analysis|observation|conclusion|discussion|results?\b|assessment|factors", re.I)),
-    ("investigation", re.compile(r"investigat|method|approach|scope|process|evidence|interview", re.I)),
+    # "investigat" but not an agency's name ("About the Transport Accident Investigation Commission")
+    ("investigation", re.compile(r"investigat(?!\w*\s+(?:commission|branch|board|bureau|authority|agency|office)\b)"
+                                 r"|method|approach|scope|process|evidence|interview", re.I)),
     ("background", re.compile(r"background|context|introduction|description|details|incident\b|about", re.I)),
 )
 

@@ -1,0 +1,98 @@
+"""Style rules speak once per document, where they are worst.
+
+Passive voice, overlong sentences, hedging, vague quantities, a section naming nobody, an empty
+section: these read the writing, not the facts, and a long formal report trips them everywhere.
+On a real rail inquiry report (bench/quality corpus, tuning set) they fired in 40 of its 42
+sections and 3 of those 40 were right. A reviewer would say "the report hides who acted behind
+passive voice" once, quoting the worst place, and say how widespread it is.
+
+The document pass (`offline_pool.document_dicts`) runs the section rules over every section once
+and, for a long report (LONG_REPORT_SECTIONS or more), makes a `plan`: for each style rule,
+the section with the most places. Each section's
+analysis then keeps a style finding only where the plan puts it (`apply_plan`). Empty sections
+are left to `hygiene_headings`, which knows heading levels: a chapter heading over its
+subsections ("3 Analysis", then "3.1 ...") is not an empty section.
+A report that defines its probability words ("likely": over 66 %) gets no hedging finding.
+Reviewed one section at a time, without a plan (`review_section` alone), nothing changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import offline
+
+# The description each style rule starts with (offline_language.py, offline_evidence.py, offline.py).
+STYLE_RULES = ("Passive voice", "Overlong sentence", "Hedging language", "Vague quantities",
+               "Nobody is identified", "This section is empty")
+EMPTY = "This section is empty"
+# From this many sections on, a write-up is a long report: each style rule speaks once in it. A
+# short write-up (the invented 8-section samples in tests/) hears each note where it applies.
+LONG_REPORT_SECTIONS = 20
+_PLACES = re.compile(r"\bin (\d+) places?\b|\((\d+) such sentences\b")
+
+
+def style_rule(finding: Finding) -> str | None:
+    """Which style rule made this finding, or None for a rule about facts."""
+    return next((r for r in STYLE_RULES if finding.description.startswith(r)), None)
+
+
+def _places(finding: Finding) -> int:
+    m = _PLACES.search(finding.description)
+    return int(m.group(1) or m.group(2)) if m else 1
+
+
+# A line of a probability scale: "Very likely | > 90% probability of occurrence".
+_SCALE_LINE = re.compile(r"(?im)^[^\n]{0,60}\b(?:likely|unlikely|certain|probable)\b[^\n%]{0,60}\d{1,3}\s?%")
+
+
+def defines_probability_terms(sections: Sequence[Section]) -> bool:
+    """A report that defines its words for likelihood (three lines of a scale in one section, as
+    transport safety boards print them) uses "likely" as a defined term, not as hedging."""
+    return any(len(_SCALE_LINE.findall(s.text, 0, 20_000)) >= 3 for s in sections)
+
+
+def plan(sections: Sequence[Section], kind: str) -> dict[str, Any]:
+    """For each style rule that fires: the section that speaks for it (the most places; the first
+    of equals), the places and the sections in the whole document. No plan ({}) for a short
+    write-up."""
+    if len(sections) < LONG_REPORT_SECTIONS:
+        return {}  # a short write-up hears each note where it applies
+    outline = [s.title for s in sections]
+    totals: dict[str, dict[str, Any]] = {}
+    for i, s in enumerate(sections if kind != "software" else ()):  # software write-ups get no style rules
+        for f in offline.review_section(s.title, s.text, index=i, total=len(sections), outline=outline, kind=kind):
+            rule = style_rule(f)
+            if rule is None or rule == EMPTY:
+                continue
+            n = _places(f)
+            t = totals.setdefault(rule, {"section": s.id, "most": 0, "places": 0, "sections": 0})
+            t["places"] += n
+            t["sections"] += 1
+            if n > t["most"]:
+                t["section"], t["most"] = s.id, n
+    if defines_probability_terms(sections):
+        totals.pop("Hedging language", None)
+    return {"rules": totals}
+
+
+def apply_plan(findings: list[Finding], section_id: str, style: dict[str, Any] | None) -> list[Finding]:
+    """The section's findings with the document's style plan applied (unchanged without one).
+    An empty section is left to the document's hygiene rules, which know heading levels."""
+    if not style:
+        return findings
+    out = []
+    for f in findings:
+        rule = style_rule(f)
+        if rule is not None:
+            t = style["rules"].get(rule)
+            if rule == EMPTY or t is None or t["section"] != section_id:
+                continue
+            if t["sections"] > 1:
+                f = f.model_copy(update={"description": f"{f.description} Across the write-up: {t['places']} places "
+                                                        f"in {t['sections']} sections; this section has the most."})
+        out.append(f)
+    return out
