@@ -403,3 +403,14 @@ def test_chat_respects_max_passages_and_is_deterministic():
 def test_chat_on_an_empty_write_up(sections):
     answer, _ = ask("What happened?", sections)
     assert "nothing to answer" in answer
+
+
+def test_a_transport_role_names_the_actor():
+    """'The train controller had become distracted' names who acted (a real rail inquiry report's
+    findings were told nobody was identified); a section with no one in it still is."""
+    named = ("4.1 The correct East Main Line route had not been set in preparation for the arrival of a passenger "
+             "train because the train controller had become distracted with other tasks and did not check the "
+             "route before the train reached the signal at the north end of the station.")
+    assert not [f for f in review("Findings", named) if f.description.startswith("Nobody is identified")]
+    nobody = named.replace("the train controller had", "attention had")
+    assert [f for f in review("Findings", nobody) if f.description.startswith("Nobody is identified")]

@@ -20,7 +20,8 @@ _ACTOR = re.compile(
     r"\b(?:we|i|he|she|they|our|operators?|technicians?|engineers?|managers?|supervisors?|staff"
     r"|employees?|team|officers?|analysts?|contractors?|drivers?|nurses?|doctors?|customers?|users?"
     r"|witness(?:es)?|investigators?|person|people|workers?|leads?|directors?|administrators?"
-    r"|agents?|guards?|crew|shift|on-call|responders?|clinicians?|pharmacists?|colleagues?)\b"
+    r"|agents?|guards?|crew|shift|on-call|responders?|clinicians?|pharmacists?|colleagues?"
+    r"|controllers?|dispatchers?|signallers?|pilots?|captains?)\b"  # "the train controller had become distracted"
     r"|\b(?:Mr|Mrs|Ms|Dr)\.?\s+[A-Z]|\b[A-Z]\.\s?[A-Z][a-z]+|\b(?:Person|Witness|Employee|Staff)\s+[A-Z0-9]\b",
     re.I,
 )
