@@ -207,3 +207,24 @@ def test_an_empty_container_heading_is_not_a_template_leftover():
     found = run(doc(("Report", "Text.", 1), ("Narrative", "It happened.", 2), ("Additional information", "", 2),
                     ("Midland line train movements", "Ten trains a day.", 2), ("Impact", "", 2), ("End", "x.", 2)))
     assert [s.title for s, _ in having(found, "empty section")] == ["Impact"]
+
+
+def test_a_typo_in_a_heading_is_found_and_a_name_is_not():
+    """'Apendix' and 'Appendinx' as headings (two real post-mortems) are typos; a place or a
+    project named in the text too ('Boskos') is not, and neither is a correct heading."""
+    found = run(doc(("Summary", "Boskos leaked projects at Rolleston."), ("Boskos outage", "It broke."),
+                    ("Apendix", "Logs."), ("Appendinx", "More logs."), ("Lessons learnt", "Test more.")))
+    assert [(s.title, f.quote) for s, f in having(found, "spelling")] == [("Apendix", None), ("Appendinx", None)]
+    assert "'Appendix'" in having(found, "spelling")[0][1].description
+
+
+def test_has_lead_to_is_has_led_to():
+    found = run(doc(("Summary", "Increasing test load over time has lead to increased use of I/O. Lead the way.")))
+    assert [(f.quote, f.replacement) for _, f in having(found, "spelling")] == [("has lead to", "has led to")]
+
+
+def test_question_marks_left_for_a_value_are_a_placeholder():
+    """'[???] IOPS reached a critical point' left a time to fill in; 'why???' and a URL query are prose."""
+    found = run(doc(("Timeline", "- [???] IOPS reached a critical point\n- 10:02 Why??? Nobody knew.\n"
+                                 "- 10:05 See https://example.com/q?a=1???")))
+    assert quotes(found, "placeholder") == ["- [???] IOPS reached a critical point"]

@@ -31,6 +31,9 @@ TEMPLATE_PHRASES = (
 )
 
 
+QUERY_MARKS = re.compile(r"\[\?{2,}\]|\(\?{2,}\)|(?<!\S)\?{3,}(?!\S)")
+
+
 def _markup_line(line: str) -> bool:
     """A line of HTML or template code ('<a href="{{ user.url }}">'): its fields are the code's."""
     return '="' in line or "='" in line or re.search(r"</?[a-z][a-z0-9]{0,10}[ >]", line) is not None
@@ -72,6 +75,12 @@ def _placeholder_findings(section: Section) -> list[Finding]:
                 if not noun:
                     add(k, end, f"'{marker}'", 0.9)
             k = text.find(marker, end)
+    # "[???]", "(???)" or a lone "???": a value the author meant to look up and fill in
+    for m in QUERY_MARKS.finditer(text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        if not mask[m.start()] and not in_spans(m.start(), urls):
+            add(m.start(), m.end(), f"'{m.group()}'", 0.8)
     for phrase in TEMPLATE_PHRASES:
         k = low.find(phrase)
         if k >= 0 and not mask[k]:

@@ -44,6 +44,7 @@ CERTAIN_PHRASES: list[tuple[str, str]] = [
     ("sneak peak", "sneak peek"), ("it's own ", "its own "),
     ("i though i ", "i thought i "), ("i though that ", "i thought that "), ("we though we ", "we thought we "),
     ("we though that ", "we thought that "), ("rather then ", "rather than "),
+    ("has lead to ", "has led to "), ("have lead to ", "have led to "), ("had lead to ", "had led to "),
 ]
 # Misspellings too short for the dictionary rule (it skips words under four letters, most of which
 # are abbreviations), but never words themselves.
@@ -53,6 +54,61 @@ MIN_TECH_TYPO = 6  # a technical term at least this long, one edit away: "reop2d
 
 MIN_CORRECTION_FREQ = 2e-6  # the correction must be a common word
 DOMINANCE = 20.0  # ... and at least this many times more frequent than any other one-edit candidate
+
+
+# Words headings are made of: a correction to one of them needs no minimum frequency in a heading
+# ("Apendix" for "Appendix": "appendix" is rarer in everyday text than the rule's floor).
+HEADING_WORDS = frozenset("""appendix appendices summary timeline chronology background introduction analysis
+findings conclusion conclusions recommendations recommendation lessons learned resolution detection impact
+actions references glossary acknowledgements acknowledgments mitigation remediation postmortem""".split())
+
+
+def _typo_fix(w: str, words: dict[str, int], common: frozenset[str] = frozenset()) -> str | None:
+    """The one likely correction of a lower-case word that is not a word, or None: it must be
+    unknown to the dictionary and rare in the document, and one edit from a common word (or one of
+    `common`) that is far more frequent than any other candidate."""
+    if words.get(w, 0) >= 2 or is_known_word(w):
+        return None
+    if inflected_known(w):
+        return None  # a plural, past tense or -ing form the dictionary lacks ("namespaced")
+    if _british(w):
+        return None  # colour, organise, analyse, centre: not typos
+    if any(w.startswith(p) and len(w) - len(p) >= 3 and is_known_word(w[len(p):]) for p in PREFIXES):
+        return None  # unban, reupload, prebuilt, autoheal: a prefix and a known word
+    cands = _edits1_known(w)
+    if not cands:
+        return None
+    cands.sort(key=_freq, reverse=True)
+    best = cands[0]
+    if best == w[1:] and w[0] != w[1] or best[1:] == w:
+        return None  # one letter before a word ("gcloud", "wget", "async"): a tool's name, not a typo
+    f_best = _freq(best)
+    f_next = _freq(cands[1]) if len(cands) > 1 else 0.0
+    if (f_best < MIN_CORRECTION_FREQ and best not in common) or (f_next and f_best < DOMINANCE * f_next):
+        return None
+    if sorted(best) != sorted(w) and abs(len(best) - len(w)) != 1 and len(w) < 5:
+        return None
+    return best
+
+
+def _heading_spelling(section: Section, words: dict[str, int]) -> list[Finding]:
+    """A typo in the section's own heading ("Apendix", "Appendinx"). Heading words are capitalised
+    by style, so a word capitalised only at its first letter is checked in lower case; one that the
+    document also uses elsewhere is a name. Said without a quote: the heading is not part of the
+    section's text."""
+    for m in WORD.finditer(section.title):
+        w = m.group()
+        if len(w) < 5 or len(w) > 20 or not (w[0].isupper() and w[1:].islower()) or not w.isalpha():
+            continue
+        best = _typo_fix(w.lower(), words, HEADING_WORDS)
+        if best is not None:
+            right = best.capitalize()
+            return [Finding(type="suggestion", category="spelling", risk="low",
+                            description=f"Typo in the heading '{section.title.strip()}': '{w}' should probably be "
+                                        f"'{right}'.",
+                            suggestion=f"Correct the heading to '{section.title.strip().replace(w, right, 1)}'.",
+                            quote=None, confidence=0.8)]
+    return []
 
 
 def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
@@ -85,28 +141,10 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
                 continue  # part of an identifier, path, domain or file name
             if nxt.isdigit() or prv.isdigit() or _foreign_letter(prv) or _foreign_letter(nxt):
                 continue  # part of a version, or of a word with accents ("española" is not "espa")
-            if words.get(w, 0) >= 2 or is_known_word(w):
-                continue
-            if inflected_known(w):
-                continue  # a plural, past tense or -ing form the dictionary lacks ("namespaced")
             if _alone_on_line(raw, w):
                 continue  # a one-word line or bullet: a name, a handle or a command, not prose
-            if _british(w):
-                continue  # colour, organise, analyse, centre: not typos
-            if any(w.startswith(p) and len(w) - len(p) >= 3 and is_known_word(w[len(p):]) for p in PREFIXES):
-                continue  # unban, reupload, prebuilt, autoheal: a prefix and a known word
-            cands = _edits1_known(w)
-            if not cands:
-                continue
-            cands.sort(key=_freq, reverse=True)
-            best = cands[0]
-            if best == w[1:] and w[0] != w[1] or best[1:] == w:
-                continue  # one letter before a word ("gcloud", "wget", "async"): a tool's name, not a typo
-            f_best = _freq(best)
-            f_next = _freq(cands[1]) if len(cands) > 1 else 0.0
-            if f_best < MIN_CORRECTION_FREQ or (f_next and f_best < DOMINANCE * f_next):
-                continue
-            if sorted(best) != sorted(w) and abs(len(best) - len(w)) != 1 and len(w) < 5:
+            best = _typo_fix(w, words)
+            if best is None:
                 continue
             ls, le = lines.span(a)
             quote = _context(text, a, b, ls, le)
