@@ -332,3 +332,19 @@ def test_weekday_that_does_not_match_a_written_out_date():
     # in code, or matching: quiet
     quiet = doc(("Notes", "Run `date -d 'Sunday, July 28, 2025'` to check.\nSaturday 26 July 2025: first report."))
     assert having(run(quiet), "timeline date") == []
+
+
+def test_an_undated_timeline_that_crosses_midnight_is_asked_for_its_dates():
+    """'[23:55] ... [07:00] ...' with no date anywhere: the next day, or out of order? Said once.
+    With a date on the entries, or going forward only, nothing is said."""
+    undated = doc(("Summary", "Prow stopped merging."),
+                  ("Timeline", "- [13:26] Reports on Slack\n- [17:41] Migration begins\n- [23:55] Migration done\n"
+                               "- [07:00] Merging at the usual rate\n- [03:00] Later still"))
+    found = having(run(undated), "undated day")
+    assert [(s.title, f.quote, f.related_quote) for s, f in found] == [
+        ("Timeline", "- [07:00] Merging at the usual rate", "- [23:55] Migration done")]
+    assert "23:55 to 07:00" in found[0][1].description
+    dated = doc(("Timeline", "- 2019-05-30 23:55 Migration done\n- 2019-05-31 07:00 Merging at the usual rate"))
+    assert having(run(dated), "undated day") == []
+    forward = doc(("Timeline", "- [13:26] Reports on Slack\n- [23:55] Migration done"))
+    assert having(run(forward), "undated day") == []

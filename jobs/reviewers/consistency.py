@@ -44,7 +44,7 @@ from redline.jobs.reviewers.consistency_durations import (
 )
 from redline.jobs.reviewers.consistency_names import IDENT, _identifier_findings
 from redline.jobs.reviewers.consistency_order import (
-    SEPARATE_EVENT_DAYS, SEPARATE_EVENT_RATIO, _order_findings, _separate_event_findings, _version_gap_findings,
+    SEPARATE_EVENT_DAYS, SEPARATE_EVENT_RATIO, _order_findings, _separate_event_findings, _undated_day_findings, _version_gap_findings,
 )
 from redline.jobs.reviewers.consistency_summary import (
     COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _date_findings, _time_findings,
@@ -85,7 +85,8 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
         return out
     # work on a copy whose indexes are positions in the list (the caller's may differ)
     secs = [Section(id=s.id, title=s.title, index=i, text=s.text, level=s.level) for i, s in enumerate(sections)]
-    entries = resolve_dates(extract_timeline(secs), secs)
+    raw = extract_timeline(secs)
+    entries = resolve_dates(raw, secs)
     timeline_sections = {e.section for e in entries} | {s.index for s in secs if _is_timeline_title(s.title)}
     bodies = _entry_bodies(secs, entries)
     gens = [_order_findings(secs, entries), _impossible_date_findings(secs, entries),
@@ -93,7 +94,7 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
             _count_findings(secs), _time_findings(secs, entries, bodies), _date_findings(secs, entries, bodies),
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
-            _unanchored_findings(secs)]
+            _unanchored_findings(secs), _undated_day_findings(secs, raw)]
     if document_kind([x.text for x in secs]) == "software":
         # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
         gens += [postmortem.document_findings(secs, entries, timeline_sections),

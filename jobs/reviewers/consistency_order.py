@@ -8,6 +8,9 @@
   entries are another event (a recurrence) folded into this one, and the summary does not say so.
   Once per document.
 - `_version_gap_findings`: a timeline listing a project's releases one by one that skips one.
+- `_undated_day_findings`: a timeline of clock times only, with no date anywhere, whose times step
+  back by hours ("[23:55] ...", then "[07:00] ..."): the next day, or an entry out of order; the
+  reader cannot tell which, nor how long the incident lasted. Once per document.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import datetime, timedelta
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import MAX_ENTRIES, MAX_PER_RULE, WORD, _is_summary
-from redline.jobs.reviewers.consistency_timeline import STAND_IN_DAY, Entry, _fmt
+from redline.jobs.reviewers.consistency_timeline import STAND_IN_DAY, Entry, _default_date, _fmt, _is_timeline_title
 
 
 def _year_slips(entries: list[Entry]) -> dict[int, int]:
@@ -182,3 +185,28 @@ def _version_gap_findings(sections: list[Section], entries: list[Entry]):
             quote=after[1].quote, confidence=0.5,
             related_section_id=sections[before[1].section].id, related_quote=before[1].quote)
         return
+
+
+UNDATED_STEP_BACK_HOURS = 3  # what `resolve_dates` reads as a new day
+
+
+def _undated_day_findings(sections: list[Section], raw: list[Entry]):
+    """`raw`: the timeline as written (before `resolve_dates` gives time-only entries a day)."""
+    if any(e.explicit_date for e in raw) or any(_default_date(s.text) for s in sections if _is_timeline_title(s.title)):
+        return
+    prev: Entry | None = None
+    for e in raw[:MAX_ENTRIES]:
+        if e.when is None or not e.has_time:
+            continue
+        if prev is not None and (prev.when - e.when) > timedelta(hours=UNDATED_STEP_BACK_HOURS):
+            yield e.section, Finding(
+                type="suggestion", category="timeline: undated day", risk="low",
+                description=(f"The timeline's times step back from {prev.when:%H:%M} to {e.when:%H:%M}: this entry is on "
+                             "the next day (or out of order), but the timeline gives no dates, so the reader cannot "
+                             "tell which, nor how long the incident lasted."),
+                suggestion="Give each day's date in the timeline (e.g. '2019-05-31 07:00').",
+                quote=e.quote, confidence=0.6,
+                related_section_id=sections[prev.section].id, related_quote=prev.quote)
+            return
+        prev = e
+

@@ -51,6 +51,8 @@ def _leading_stamp(line: str, default_year: int | None):
             s = s[len(b):].lstrip()
             break
     s = s.lstrip("*_~").lstrip()  # **bold** stamps, "~13:30" (approximate)
+    if s.startswith("[") and CLOCK.match(s, 1):
+        s = s[1:]  # "[13:26] @cblecker reports ...": a bracketed clock time
     d = None
     bad = None
     rest = s
