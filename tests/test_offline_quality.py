@@ -158,20 +158,25 @@ def test_the_kind_of_write_up_is_read_from_its_words():
                           "shift was not injured; the plant's HSE team interviewed the witnesses."]) == "general"
 
 
-def test_a_formal_safety_report_hears_each_style_rule_once(tuning):
-    """A 42-section rail inquiry report (TAIC RO-2019-106, tuning set): passive voice, long
-    sentences, hedging and 'this section is empty' fired in 40 of its sections, 3 of them right.
-    Now each style rule speaks once, where it is worst, saying how widespread it is; chapter
-    headings, numbered paragraphs ('section 3.33'), an Act's section and the report's own scale of
-    probability words ('likely': over 66 %) raise nothing, and neither does an 'Analysis' chapter
-    read as a missing root cause analysis."""
-    r = tuning["taic-2019-rolleston-disembarkation.docx"]
-    rules = [style_rule(o.finding) for o in r.outcomes if style_rule(o.finding)]
-    assert rules and len(rules) == len(set(rules)), rules
-    assert all("Across the write-up" in o.finding.description for o in r.outcomes
-               if style_rule(o.finding) and o.finding.description.startswith("Passive voice"))
+TAIC = ("taic-2019-rolleston-disembarkation.docx", "taic-2020-masterton-cresco-impact.pdf",
+        "taic-2020-milton-hirail-collision.docx", "taic-2021-shotover-jetboat-loss-of-control.md")
+
+
+@pytest.mark.parametrize("doc", TAIC)
+def test_a_formal_safety_report_is_read_as_one(tuning, doc):
+    """Four real safety board reports (TAIC, tuning set) drew 55, 19, 7 and 15 findings, 7 right,
+    10 of them HIGH-risk false alarms. What a formal report is made of is not a problem: passive
+    voice and long sentences in its formal style (its labellers said so), chapter headings over
+    their subsections ('1 Executive summary' is not a summary without an outcome; '5 Safety issues
+    and remedial action' lists no actions itself), Findings that conclude from the Analysis
+    chapter, safety actions already taken, recommendations addressed to who must act, numbered
+    paragraphs ('section 3.33'), an Act's section, its own probability scale, an Analysis chapter
+    read as a missing root cause analysis, an attached appendix with no text."""
+    r = tuning[doc]
     descriptions = [o.finding.description for o in r.outcomes]
-    assert not any(d.startswith(("Hedging", "This section is empty")) for d in descriptions), descriptions
-    assert not any("root cause analysis" in d for d in descriptions)
-    assert not [o for o in r.outcomes if o.finding.category == "reference"]
-    assert len(r.outcomes) <= 10 and r.sections == 42
+    assert not [o for o in r.outcomes if style_rule(o.finding)], descriptions
+    assert not [o for o in r.outcomes if o.finding.risk == "high" and o.verdict != "true"], descriptions
+    assert not any(d.startswith(("The summary", "No concrete actions", "This section is empty")) for d in descriptions)
+    assert not any("no section for" in d or "actions are incomplete" in d for d in descriptions)
+    assert not [o for o in r.outcomes if o.finding.category in ("reference", "placeholder: empty section")]
+    assert len(r.outcomes) <= 0.15 * r.sections

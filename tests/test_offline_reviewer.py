@@ -10,7 +10,9 @@ import inspect
 
 import pytest
 
-from redline.jobs.models import Finding
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import offline, offline_style
+from redline.jobs.reviewers.offline_pool import document_dicts
 from redline.jobs.reviewers.checklist import CHECKLIST, CHECKLIST_BY_ID, checklist_text
 from redline.jobs.reviewers.offline import (
     CATEGORIES,
@@ -414,3 +416,25 @@ def test_a_transport_role_names_the_actor():
     assert not [f for f in review("Findings", named) if f.description.startswith("Nobody is identified")]
     nobody = named.replace("the train controller had", "attention had")
     assert [f for f in review("Findings", nobody) if f.description.startswith("Nobody is identified")]
+
+
+def _planned(sections: list[tuple[str, str]]) -> dict[str, list]:
+    """Each section's own findings as the offline reviewer keeps them after the document's plan."""
+    secs = [Section(id=f"s{i}", title=t, index=i, text=x) for i, (t, x) in enumerate(sections)]
+    style = document_dicts([s.model_dump() for s in secs])["style"]
+    outline = [s.title for s in secs]
+    return {s.id: offline_style.apply_plan(list(offline.review_section(
+        s.title, s.text, index=s.index, total=len(secs), outline=outline)), s.id, style) for s in secs}
+
+
+def test_a_long_report_hears_a_style_note_once_and_a_short_one_where_it_applies():
+    """Passive voice in every one of 24 sections is one note, where it is worst, saying how
+    widespread it is; in an 8-section write-up each section keeps its own."""
+    text = "The pump was stopped and the tank was isolated. The valve was opened later that day."
+    worst = "The pump was stopped, the tank was isolated, the line was drained and the valve was opened."
+    long = [(f"Part {i}", worst if i == 7 else text) for i in range(24)]
+    notes = {sid: [f for f in found if f.description.startswith("Passive voice")] for sid, found in _planned(long).items()}
+    assert [sid for sid, fs in notes.items() if fs] == ["s7"]
+    assert "Across the write-up: " in notes["s7"][0].description and "in 24 sections" in notes["s7"][0].description
+    short = _planned(long[:8])
+    assert all(any(f.description.startswith("Passive voice") for f in found) for found in short.values())

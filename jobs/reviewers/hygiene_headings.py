@@ -18,6 +18,8 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
     if pos is None:
         return []
     nxt = sections[pos + 1] if pos + 1 < len(sections) else None
+    if ATTACHED.match(section.title.strip()):
+        return []  # "Appendix 2: Track warrant 60 as recorded...": an attached document or image, not text
     if nxt is not None:
         if nxt.level > section.level:
             return []  # a parent heading
@@ -38,6 +40,7 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
                     suggestion="Write the section or remove the heading.", quote=None, confidence=0.6)]
 
 
+ATTACHED = re.compile(r"(?:appendix|annex|attachment|exhibit|enclosure)\b", re.IGNORECASE)
 # Headings that only hold other headings, by their nature.
 CONTAINER = re.compile(r"(?:[0-9.]{1,8}\s+)?(?:additional|other|further|supporting|general)\s+(?:information|matters|details|topics)"
                        r"|general", re.IGNORECASE)

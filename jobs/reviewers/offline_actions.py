@@ -213,9 +213,19 @@ _NONE_NEEDED = re.compile(r"\bno\s+(?:new\s+|further\s+)?(?:recommendations?|act
                           r"(?:issued|made|needed|required|necessary|raised)", re.I)
 
 
+# "The following safety actions have been taken by KJet": a record of what was done, not commitments.
+_TAKEN = re.compile(r"\b(?:actions?|measures?|steps|changes)\s+(?:have|has)\s+(?:already\s+)?been\s+"
+                    r"(?:taken|made|completed|implemented|introduced)\b", re.I)
+# "The Commission recommended to the Director of MNZ that they ...": a safety board's recommendation
+# names who must act (its addressee) and, by design, sets no due date.
+_ADDRESSED = re.compile(r"\b[Rr]ecommend(?:s|ed)?\s+to\s+(?:the\s+)?[A-Z]")
+
+
 def check_actions(sec: _Section) -> Iterator[Finding]:
     items = _action_items(sec)
     if not items and _NONE_NEEDED.search(sec.text):
+        return
+    if items and (_TAKEN.search(sec.text) or _ADDRESSED.search(sec.text)):
         return
     if not items:
         yield _make(

@@ -97,8 +97,8 @@ def check_blame(sec: _Section) -> Iterator[Finding]:
     sentence = hits[0][0]
     hit_sentences = list({s.start: s for s, _ in hits}.values())  # once each: one long sentence may hold many hits
     as_cause = sec.role == "root_cause" or any(_CAUSE_WORDS.search(s.text) for s in hit_sentences)
-    if sec.kind == "software" and not as_cause:
-        return
+    if not as_cause:
+        return  # "the aeroplane did not follow the direction of the airstrip" in a narrative tells what happened
     sentences = len(hit_sentences)
     yield _make(
         "critical" if as_cause else "important",

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from redline.jobs.models import Finding
 from redline.jobs.reviewers.offline_text import (
-    _CLAIM, _EVIDENCE, Span, _clip, _make, _Section, _times, word_count,
+    _ANALYSIS_TITLE, _CLAIM, _EVIDENCE, Span, _clip, _make, _Section, _times, formal_report, word_count,
 )
 
 
@@ -82,6 +82,8 @@ def _unsupported_claims(sec: _Section, *, individual: bool) -> Iterator[Finding]
 
 
 def check_findings(sec: _Section) -> Iterator[Finding]:
+    if formal_report(sec.outline) and not _ANALYSIS_TITLE.search(sec.title):
+        return  # a formal report's Findings state the conclusions its Analysis chapter argued from the evidence
     yield from _unsupported_claims(sec, individual=True)
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 
 from redline.jobs.models import Finding
-from redline.jobs.reviewers.offline_text import _MOMENT, _make, _rx, _Section
+from redline.jobs.reviewers.offline_text import _MOMENT, _make, _rx, _Section, formal_report
 
 
 _QUANTITY = re.compile(
@@ -45,7 +45,7 @@ def check_impact(sec: _Section) -> Iterator[Finding]:
             confidence=0.85,
         )
     missing = [name for name, pattern in _IMPACT_DIMENSIONS if not pattern.search(sec.text)]
-    if len(missing) >= 2:
+    if len(missing) >= 2 and not formal_report(sec.outline):  # "Damage to the aeroplane" is a fact, not an assessment
         yield _make(
             "suggestion",
             "low",

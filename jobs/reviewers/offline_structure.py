@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from redline.jobs.models import Finding
 from redline.jobs.reviewers.offline_text import (
-    _DATE, LONG_SUMMARY_WORDS, Role, _make, _rx, _Section, detect_role, word_count,
+    _ANALYSIS_TITLE, _DATE, LONG_SUMMARY_WORDS, Role, _make, _rx, _Section, detect_role, formal_report, word_count,
 )
 
 
@@ -22,7 +22,6 @@ _OUTCOME = _rx(
 )
 
 
-_ANALYSIS = _rx(r"analysis")
 _OUTLINE_EXPECTATIONS: tuple[tuple[Role, str, str, str, tuple[str, ...]], ...] = (
     # role, what it is, type, risk, refs
     ("timeline", "a dated timeline", "suggestion", "medium", ("C5",)),
@@ -38,8 +37,10 @@ def check_outline(sec: _Section) -> Iterator[Finding]:
         return
     roles = [detect_role(title) for title in sec.outline]
     for role, what, type_, risk, refs in _OUTLINE_EXPECTATIONS:
-        if role in roles or (role == "root_cause" and any(_ANALYSIS.search(t) for t in sec.outline)):
+        if role in roles or (role == "root_cause" and any(_ANALYSIS_TITLE.search(t) for t in sec.outline)):
             continue  # a formal report's "Analysis" chapter is its causal analysis (NTSB, MAIB, TAIC, ATSB)
+        if role == "impact" and formal_report(sec.outline):
+            continue  # its consequences (injuries, damage) are in its factual information
         yield _make(
             type_,  # type: ignore[arg-type]
             risk,  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ checklist ids. Every regex here is linear in the text: no nested quantifiers, bo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -90,15 +90,28 @@ def _terms(text: str) -> list[str]:
 _ROLE_PATTERNS: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("root_cause", re.compile(r"root[\s-]*causes?|causal|5[\s-]*whys?|five whys|\brca\b|\bcauses?\b|why analysis", re.I)),
     ("timeline", re.compile(r"time[\s-]*line|chronolog|sequence of events|\bevents\b|what happened", re.I)),
-    ("actions", re.compile(r"action|recommend|remedia|corrective|preventi|\bcapa\b|next steps|follow[\s-]*up|mitigation|improvement", re.I)),
+    # "\baction": "Distraction" is not an actions section
+    ("actions", re.compile(r"\baction|recommend|remedia|corrective|preventi|\bcapa\b|next steps|follow[\s-]*up|mitigation|improvement", re.I)),
     ("impact", re.compile(r"impact|consequence|damage|\bloss|severity|\bharm", re.I)),
-    ("summary", re.compile(r"summary|overview|abstract|synopsis|tl;?dr|executive", re.I)),
+    # not a "Data summary" (a formal report's table of particulars) or a "Summary of Procedures" (a quoted document)
+    ("summary", re.compile(r"(?<!data )summary(?!\s+of\b)|overview|abstract|synopsis|tl;?dr|executive", re.I)),
     ("findings", re.compile(r"finding|analysis|observation|conclusion|discussion|results?\b|assessment|factors", re.I)),
     # "investigat" but not an agency's name ("About the Transport Accident Investigation Commission")
     ("investigation", re.compile(r"investigat(?!\w*\s+(?:commission|branch|board|bureau|authority|agency|office)\b)"
                                  r"|method|approach|scope|process|evidence|interview", re.I)),
     ("background", re.compile(r"background|context|introduction|description|details|incident\b|about", re.I)),
 )
+
+
+_ANALYSIS_TITLE = re.compile(r"\banalysis\b", re.I)
+_FINDINGS_TITLE = re.compile(r"\bfindings\b|\bconclusions?\b", re.I)
+
+
+def formal_report(outline: Sequence[str]) -> bool:
+    """An investigation report in the form safety boards use (NTSB, MAIB, TAIC, ATSB): an
+    Analysis chapter that weighs the evidence, then Findings that state its conclusions. Its
+    findings rest on the analysis, and its consequences sit in its factual information."""
+    return any(_ANALYSIS_TITLE.search(t) for t in outline) and any(_FINDINGS_TITLE.search(t) for t in outline)
 
 
 def detect_role(title: str) -> Role:
