@@ -3,6 +3,7 @@ jobs, the terminal event in SAQ's finish, and job.started from the before_proces
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import orjson
@@ -14,9 +15,9 @@ from saq.utils import now
 from redline.jobs.events import Publisher, read_after
 from redline.jobs.jobrun import JobRun, JobStopped, end_job
 from redline.jobs.keys import ReviewKeys
-from redline.jobs.models import JobRecord
+from redline.jobs.models import JobRecord, Section
 from redline.jobs.queues import SWEPT_MESSAGE, RedlineQueue, orphaned
-from redline.jobs.store import Store, new_job_id, new_review_id
+from redline.jobs.store import DocumentCache, Store, new_job_id, new_review_id
 from redline.jobs.worker import announce_start
 
 TERMINAL = {"job.completed", "job.failed", "job.cancelled"}
@@ -160,3 +161,17 @@ async def test_an_analysis_starts_and_reads_its_context_in_one_step_even_after_r
     assert pre.version == b"2"
     assert orjson.loads(pre.items[b"i1"])["section_id"] == "s1"
     assert orjson.loads(pre.decisions[b"i1"])["decision"] == "accepted"
+
+
+async def test_jobs_that_miss_the_same_document_at_once_share_one_load(env):
+    """'Analyze all' starts a worker's concurrent jobs on one review together: they wait for one
+    read and parse of its sections (the same document), not one each; a later version is read anew."""
+    keys = ReviewKeys(env.rid)
+    for i in range(3):
+        await env.redis.hset(keys.sections, f"s{i}", Section(id=f"s{i}", title=f"T{i}", index=i, text="x").model_dump_json())
+    await asyncio.gather(*(env.redis.ping() for _ in range(10)))  # ten open connections, as a busy worker has
+    cache = DocumentCache(Store(env.redis, env.publisher))
+    docs = await asyncio.gather(*(cache.get(env.rid) for _ in range(10)))
+    assert all(d is docs[0] for d in docs) and [s.id for s in docs[0].sections] == ["s0", "s1", "s2"]
+    await env.redis.hset(keys.review, "version", "2")
+    assert await cache.get(env.rid) is not docs[0]
