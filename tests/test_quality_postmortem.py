@@ -309,3 +309,17 @@ def test_actions_linked_to_issues_need_no_owner_even_once_the_links_are_text():
         "   ([issue](https://github.com/org/deploy/issues/655))\n", "")
     sections = parsed(untracked)
     assert [c for c in having(run(sections), "actions: no owner")], "the same list without links is flagged"
+
+
+def test_an_impact_with_no_count_anywhere_is_asked_for_one():
+    """'Users experienced build failures' and nowhere a number of users, requests or downloads (a
+    real DNS outage post-mortem); with '12% of downloads failed' somewhere, nothing is said."""
+    base = ("The crates.io DNS records were deleted during a certificate change and the API was down. "
+            "Users experienced build failures during this time, because crates could not be downloaded.")
+    cause = ("Root cause", "Terraform removed the DNS record before it created the new one, so the API host "
+                           "did not resolve and the server returned errors to every client.")
+    found = having(run(doc(("DNS outage", base), cause)), "not quantified")
+    assert found == [("s1", "Users experienced build failures during this time, because crates could "
+                                    "not be downloaded.")]
+    counted = doc(("DNS outage", base + " About 12% of downloads failed."), cause)
+    assert having(run(counted), "not quantified") == []

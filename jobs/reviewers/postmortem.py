@@ -214,6 +214,38 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
     return None
 
 
+# Who or what was hurt, and how: "Users experienced build failures", "users did not see the build logs".
+_WHO_WORDS = r"users?|customers?|people|developers|maintainers|visitors|clients|builds?|requests?|downloads?|launches"
+_HURT_SENTENCE = re.compile(
+    rf"\b(?:{_WHO_WORDS})\b[^.\n]{{0,80}}?\b(?:experienced|saw|were\s+(?:unable|affected|impacted|failing|broken)"
+    rf"|could\s*n[o']t|did\s+not\s+(?:see|get|receive)|failed|failing|got\s+errors?)\b", re.I)
+# A count of what was hurt, anywhere: "12% of launches", "1,800 email addresses", "about 300 users".
+_COUNT = re.compile(rf"\d[\d,.]*\s*(?:%|percent)|\b\d[\d,.]*\s+(?:\w+\s+){{0,2}}?(?:{_WHO_WORDS}|accounts?|projects?"
+                    r"|packages?|tokens?|addresses|repositor(?:y|ies)|jobs?|pods?|sites?)\b", re.I)
+
+
+def _unquantified_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
+    """Users were hurt (the summary or impact section says how), and nowhere does the write-up
+    count them or their requests, builds or downloads: the reader cannot weigh the incident."""
+    if any(_COUNT.search(s.text) for s in sections):
+        return None
+    for i, s in enumerate(sections):
+        if i in timeline or not (i == 0 or C._is_summary(s) or detect_role(s.title) == "impact"):
+            continue
+        for sentence in sentences_of(s):
+            m = _HURT_SENTENCE.search(sentence.text)
+            if m and not _UNKNOWN.search(sentence.text) and not _UNHARMED.search(sentence.text):
+                return i, Finding(
+                    type="important", category="impact: not quantified", risk="medium",
+                    description="The write-up says who was affected and how, but never how many: no count or share "
+                                "of users, requests, builds or downloads anywhere, so the reader cannot weigh it.",
+                    suggestion="Give the number or share affected (failed requests, builds or downloads, users), "
+                               "or say it is unknown and why.",
+                    questions=["How many were affected, and how was that counted?"],
+                    quote=_clip(sentence.text), confidence=0.6)
+    return None
+
+
 def _exposure_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
     """Malicious releases removed, but neither how long they were up nor how often they were fetched."""
     if not any(_MALICIOUS.search(s.text) for s in sections):
@@ -321,6 +353,6 @@ def document_findings(sections: list[Section], entries: list[C.Entry],
     by position, `entries` are its resolved timeline entries, `timeline` its timeline sections."""
     exposure = _exposure_finding(sections, timeline)  # a malware write-up's duration: the exposure window
     cause = _cause_finding(sections, timeline) or _no_cause_finding(sections, timeline)
-    found = [cause, _impact_finding(sections), exposure,
+    found = [cause, _impact_finding(sections) or _unquantified_finding(sections, timeline), exposure,
              None if exposure else _duration_finding(sections, entries, timeline)]
     yield from (got for got in found if got is not None)
