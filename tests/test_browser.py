@@ -20,7 +20,7 @@ from redline.jobs.redis_server import EmbeddedRedis, free_port
 from tests import samples
 from tests.browser_helpers import (
     browser, counts, decisions, select_text, set_name, snapshot,  # noqa: F401 (browser: a fixture)
-    screenshot_dir, snapshot_counts, upload, wait_js, wait_until,
+    new_page, open_review, screenshot_dir, snapshot_counts, upload, wait_js, wait_until,
 )
 from tests.conftest import start_server, start_worker
 
@@ -613,3 +613,32 @@ def test_analyzing_twice_leaves_the_distinct_pending_findings_unchanged(server, 
     assert page.locator(".card").count() == len(second)
     assert [r for r in second if r[3] == "accepted"] and page.locator(card(page, kept, "accepted")).count() == 1
     assert not tab.real_errors(), tab.errors
+
+
+def test_renders_do_not_cancel_the_pages_timers(server, browser):
+    """The queue chip's poll, a toast's timeout and a reconnect's backoff are timers; renders run on
+    animation frames. The render scheduler cancelled its frame with clearTimeout too, and frame
+    ids and timer ids are separate counters: a render cancelled whichever timer had its frame's
+    number (on a real 50-section report the chip stayed at '4 running · 42 waiting' after the
+    analysis ended). Here 200 timers are set where the frame counter is about to pass, then
+    400 renders run through those numbers: every timer must still fire."""
+    review = upload(server, filename="report.md", data=samples.sample_markdown().encode())
+    page = new_page(browser, "Ines")
+    try:
+        open_review(page, server, review)
+        fired = page.evaluate("""async () => {
+            const nextFrame = () => new Promise((r) => requestAnimationFrame(r));
+            const f = requestAnimationFrame(() => {}); cancelAnimationFrame(f);
+            for (let t = setTimeout(() => {}, 0); t < f + 50; t = setTimeout(() => {}, 0)) clearTimeout(t);
+            const fired = new Set();
+            for (let i = 0; i < 200; i++) setTimeout(() => fired.add(i), 800);
+            const sid = window.redline.state.sections[0].id;
+            for (let i = 0; i < 400; i++) { window.redline.actions.checkSection(sid, i % 2 === 0); await nextFrame(); }
+            const t0 = performance.now();
+            while (performance.now() - t0 < 1500 && fired.size < 200) await nextFrame();
+            return fired.size;
+        }""")
+        assert fired == 200
+        assert page.errors == []
+    finally:
+        page.context.close()

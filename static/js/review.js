@@ -497,18 +497,19 @@ function model() {
 }
 
 let frame = 0;
+let frameIsTimer = false; // a hidden tab renders on a timer: its id must go to clearTimeout, never the other's
 let renders = 0;
 function schedule() {
   if (frame || !store.state) return;
-  if (document.hidden) {
-    frame = setTimeout(renderNow, 120);
-  } else {
-    frame = requestAnimationFrame(renderNow);
-  }
+  frameIsTimer = document.hidden;
+  frame = frameIsTimer ? setTimeout(renderNow, 120) : requestAnimationFrame(renderNow);
 }
 
 function renderNow() {
-  if (frame) { cancelAnimationFrame(frame); clearTimeout(frame); frame = 0; }
+  // Cancel only what was scheduled: animation-frame and timer ids are separate counters, and
+  // clearTimeout(frameId) cancelled whichever timer had that number (the queue chip's poll,
+  // a toast's timeout, a reconnect's backoff).
+  if (frame) { if (frameIsTimer) clearTimeout(frame); else cancelAnimationFrame(frame); frame = 0; }
   const state = store.state;
   if (!state) return;
   if (!ui.currentSectionId || !state.sections.some((s) => s.id === ui.currentSectionId)) {
