@@ -78,7 +78,7 @@ def plan(sections: Sequence[Section], kind: str) -> dict[str, Any]:
         return {"rules": None, "chapters": chapters}
     outline = [s.title for s in sections]
     totals: dict[str, dict[str, Any]] = {}
-    if formal_report(outline):
+    if formal_report(tuple(outline)):
         return {"rules": totals, "chapters": chapters}
     for i, s in enumerate(sections):
         for f in offline.review_section(s.title, s.text, index=i, total=len(sections), outline=outline, kind=kind):

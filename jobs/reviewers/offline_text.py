@@ -10,8 +10,9 @@ checklist ids. Every regex here is linear in the text: no nested quantifiers, bo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from redline.jobs.models import Finding, Section
@@ -107,10 +108,12 @@ _ANALYSIS_TITLE = re.compile(r"\banalysis\b", re.I)
 _FINDINGS_TITLE = re.compile(r"\bfindings\b|\bconclusions?\b", re.I)
 
 
-def formal_report(outline: Sequence[str]) -> bool:
+@lru_cache(maxsize=16)
+def formal_report(outline: tuple[str, ...]) -> bool:
     """An investigation report in the form safety boards use (NTSB, MAIB, TAIC, ATSB): an
     Analysis chapter that weighs the evidence, then Findings that state its conclusions. Its
-    findings rest on the analysis, and its consequences sit in its factual information."""
+    findings rest on the analysis, and its consequences sit in its factual information. Asked
+    by several rules of every section: read once per outline."""
     return any(_ANALYSIS_TITLE.search(t) for t in outline) and any(_FINDINGS_TITLE.search(t) for t in outline)
 
 
