@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.quality.harness import run, totals
+from bench.quality.harness import by_rule, run, totals
+from redline.jobs.reviewers import offline_confidence
 from redline.jobs.reviewers.offline import _done_or_tracked, document_kind, review_section
 from redline.jobs.reviewers.offline_style import style_rule
 
@@ -39,6 +40,18 @@ def test_the_tuning_set_figures(tuning):
     assert t["precision"] >= 0.85, t
     assert t["per_section"] <= 1.5 and t["high_false"] == 0, t
     assert t["matched"] >= 45, t
+
+
+def test_each_rule_states_the_confidence_its_record_earns(tuning):
+    """A finding's confidence is how often its rule was right on the tuning set (with two right
+    and two wrong added, offline_confidence.py): the table is the rules' current record, so a rule
+    changed without `python -m bench.quality --calibrate` fails here, and every finding says it."""
+    record = {name: (row["findings"], row["true"]) for name, row in by_rule(list(tuning.values())).items()}
+    assert offline_confidence.MEASURED == record
+    for r in tuning.values():
+        for o in r.outcomes:
+            n, right = record[o.finding.category]
+            assert o.finding.confidence == round((right + 2) / (n + 4), 2), (r.name, o.finding.category)
 
 
 HYGIENE = ("spelling", "grammar", "placeholder", "timezone", "date format", "reference", "clarity: heading")

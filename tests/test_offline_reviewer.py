@@ -438,3 +438,16 @@ def test_a_long_report_hears_a_style_note_once_and_a_short_one_where_it_applies(
     assert "Across the write-up: " in notes["s7"][0].description and "in 24 sections" in notes["s7"][0].description
     short = _planned(long[:8])
     assert all(any(f.description.startswith("Passive voice") for f in found) for found in short.values())
+
+
+def test_a_measured_rule_states_its_record_and_an_unmeasured_one_its_own():
+    """The confidence a reviewer sees is the rule's record on the labelled corpus where there is
+    one (offline_confidence.MEASURED), and the rule's own estimate where there is none."""
+    from redline.jobs.reviewers.offline_confidence import CONFIDENCE, calibrated, confidence
+
+    assert confidence(0, 0) == 0.5 and confidence(1, 1) == 0.6 and confidence(12, 12) == 0.88
+    spelling = Finding(type="suggestion", category="spelling", risk="low", description="Typo.", confidence=0.3)
+    new_rule = Finding(type="suggestion", category="no such rule yet", risk="low", description="x.", confidence=0.8)
+    got = calibrated([spelling, new_rule])
+    assert got[0].confidence == CONFIDENCE["spelling"] > 0.5
+    assert got[1].confidence == 0.8

@@ -1,14 +1,22 @@
-"""`python -m bench.quality`: review the labelled corpus offline, print the figures, write docs/quality.md."""
+"""`python -m bench.quality`: review the labelled corpus offline, print the figures, write docs/quality.md.
+
+`python -m bench.quality --calibrate` first writes the tuning set's record per rule into
+jobs/reviewers/offline_confidence.py (the rules' stated confidences), then reviews again with it."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from bench.common import ROOT
-from bench.quality.harness import render, run, totals
+from bench.quality.harness import render, run, totals, write_calibration
 
 
 def main() -> int:
+    if "--calibrate" in sys.argv[1:]:
+        record = write_calibration(run("tune"))
+        print(f"offline_confidence.MEASURED written: {len(record)} rules")
+        _reload_confidence()
     results = run()
     text = render(results)
     (ROOT / "docs" / "quality.md").write_text(text)
@@ -19,6 +27,13 @@ def main() -> int:
               f"({t['findings']} findings, {t['problems']} problems)")
     print("docs/quality.md written")
     return 0
+
+
+def _reload_confidence() -> None:
+    """The reviewer reads the table at import: load the one just written."""
+    from redline.jobs.reviewers import offline_confidence, offline_reviewer
+    importlib.reload(offline_confidence)
+    offline_reviewer.calibrated = offline_confidence.calibrated
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from typing import Any
 
 from redline.jobs.documents import parse_document
 from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers import offline_confidence
 from redline.jobs.reviewers.base import AnalysisRequest
 from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
 from redline.jobs.settings import Settings
@@ -224,6 +225,31 @@ def by_rule(results: list[DocResult]) -> dict[str, dict[str, Any]]:
     return rules
 
 
+def calibration(results: list[DocResult]) -> dict[str, float]:
+    """How well the stated confidences match: their mean beside the precision, and the Brier score
+    (the mean squared gap between a finding's confidence and 1 if it was right, else 0)."""
+    found = [o for r in results for o in r.outcomes]
+    if not found:
+        return {"stated": 0.0, "precision": 0.0, "brier": 0.0}
+    right = [1.0 if o.verdict == "true" else 0.0 for o in found]
+    return {"stated": sum(o.finding.confidence for o in found) / len(found), "precision": sum(right) / len(found),
+            "brier": sum((o.finding.confidence - y) ** 2 for o, y in zip(found, right)) / len(found)}
+
+
+def write_calibration(results: list[DocResult]) -> dict[str, tuple[int, int]]:
+    """Write the tuning set's record per rule into offline_confidence.MEASURED (the rules' stated
+    confidences); only the tuning set is read, never the held-out set."""
+    record = {name: (row["findings"], row["true"])
+              for name, row in sorted(by_rule([r for r in results if r.split == "tune"]).items())}
+    body = "".join(f"    {name!r}: {rec!r},\n" for name, rec in record.items())
+    path = Path(offline_confidence.__file__)
+    text = path.read_text()
+    start, end = text.index("# BEGIN MEASURED\n"), text.index("# END MEASURED")
+    path.write_text(text[:start] + "# BEGIN MEASURED\nMEASURED: dict[str, tuple[int, int]] = {\n" + body + "}\n"
+                    + text[end:])
+    return record
+
+
 def _cell(s: str, n: int = 90) -> str:
     s = re.sub(r"\s+", " ", s or "").replace("|", "\\|")
     return s if len(s) <= n else s[: n - 1] + "…"
@@ -251,11 +277,22 @@ def render(results: list[DocResult]) -> str:
         true = sum(o.verdict == "true" for o in r.outcomes)
         lines.append(f"| {r.name} | {r.split} | {r.kind} | {r.sections} | {len(r.outcomes)} | {true} "
                      f"| {len(r.outcomes) - true} | {r.problems} ({r.located}) | {len(r.missed)} |")
+    ct, ch = calibration(tune), calibration(held)
+    lines += ["", "## Confidence", "",
+              "Each rule's stated confidence is its record on the tuning set with two right and two wrong findings "
+              "added, (right + 2) / (findings + 4), written into jobs/reviewers/offline_confidence.py by "
+              "`python -m bench.quality --calibrate`; a rule the tuning set has not measured keeps its hand-set "
+              "confidence. The held-out set is never read for it; how the stated confidences hold there is shown "
+              "as a whole only. Brier score: the mean of (confidence - 1 if right, else 0) squared; lower is "
+              "better, and always saying 0.5 scores 0.25.", "",
+              "| set | findings | stated confidence (mean) | precision | Brier score |", "| --- | --- | --- | --- | --- |",
+              f"| held-out | {h['findings']} | {ch['stated']:.2f} | {ch['precision']:.2f} | {ch['brier']:.3f} |",
+              f"| tuning | {t['findings']} | {ct['stated']:.2f} | {ct['precision']:.2f} | {ct['brier']:.3f} |"]
     lines += ["", "## Per rule (finding category), tuning set", "",
-              "Confidences are calibrated on the tuning set. The held-out set's figures per rule are not shown: "
-              "picking or dropping rules by them would be tuning on it.", "",
+              "The held-out set's figures per rule are not shown: picking or dropping rules by them would be "
+              "tuning on it.", "",
               "| rule | findings | true | precision | stated confidence (mean) |", "| --- | --- | --- | --- | --- |"]
-    for name, row in sorted(by_rule(tune).items(), key=lambda kv: -kv[1]["findings"]):
+    for name, row in sorted(by_rule(tune).items(), key=lambda kv: (-kv[1]["findings"], kv[0])):
         lines.append(f"| {_cell(name, 40)} | {row['findings']} | {row['true']} | {row['precision']:.2f} "
                      f"| {row['confidence']:.2f} |")
     # Only the tuning set's false alarms and missed problems are listed: the held-out set's are its

@@ -22,8 +22,9 @@ cause established, the impact a number, the duration stated?) and `followups.py`
 without owners).
 
 Every finding quotes an exact substring of the section text (or None for "something is missing"
-findings), cites checklist ids and carries a confidence: 0.8-0.9 for precise rules, 0.5-0.7 for
-heuristics. The same input always gives the same findings in the same order.
+findings), cites checklist ids and carries a confidence: the rule's record on the labelled corpus
+where it has one (`offline_confidence.py`), else the rule's own estimate, 0.8-0.9 for precise rules
+and 0.5-0.7 for heuristics. The same input always gives the same findings in the same order.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from typing import Any, AsyncIterator
 from redline.jobs.jobrun import JobFailed
 from redline.jobs.models import Finding
 from redline.jobs.reviewers import offline, offline_style
+from redline.jobs.reviewers.offline_confidence import calibrated
 from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
 from redline.jobs.reviewers.offline_pool import PoolFailed, RulesPool, document_dicts, review_section_dicts
 from redline.jobs.settings import Settings
@@ -54,7 +55,7 @@ class OfflineReviewer:
             "or ask the administrator to raise the budget, then analyze it again.",
             s.title, s.text, s.index, len(req.outline), list(req.outline), req.guidelines, document["kind"])
         own = offline_style.apply_plan([Finding(**f) for f in found], s.id, document.get("style"))
-        findings = rank([Finding(**f) for f in document["findings"].get(s.id, [])] + own, self.max_findings)
+        findings = rank(calibrated([Finding(**f) for f in document["findings"].get(s.id, [])] + own), self.max_findings)
         n = max(1, len(findings))
         for i, finding in enumerate(findings, 1):
             await asyncio.sleep(self.pace)
