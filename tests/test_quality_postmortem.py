@@ -175,6 +175,22 @@ def test_a_timeline_of_minutes_needs_no_stated_duration():
     assert having(run(secs), "duration not stated") == []
 
 
+def test_an_impact_given_as_a_range_of_clock_times_states_the_duration():
+    """Found on an unlabelled real post-mortem (Kubernetes Prow, 2019-02-08): its Impact says
+    "(Between 1:46pm - 5:30pm)", and the reviewer said no section gave the duration."""
+    timeline = ("Timeline", "All times in PST, on February 8th 2019\n\n"
+                            "* [13:20] The bump PR is merged, triggering a deploy of the server.\n"
+                            "* [16:04] We noticed the service is responding very slow.\n"
+                            "* [17:59] We cleaned up all wrong pods and confirmed the service is healthy.")
+    for impact in ("Jobs were not able to start due to missing volumes. (Between\n1:46pm - 5:30pm)",
+                   "Jobs failed between 1:46 p.m. and 5:30 p.m.", "Jobs failed from 13:46 – 17:30 PST."):
+        secs = doc(("Summary", "The server scheduled test jobs onto the service cluster."), ("Impact", impact), timeline)
+        assert having(run(secs), "duration not stated") == [], impact
+    secs = doc(("Summary", "The server scheduled test jobs onto the service cluster."),
+               ("Impact", "Jobs were not able to start due to missing volumes, at 1:46pm - and later."), timeline)
+    assert having(run(secs), "duration not stated") == [("s1", None)]
+
+
 # --------------------------------------------------------------------------- actions
 
 

@@ -91,7 +91,9 @@ _UNHARMED = _rx(r"(?:were|was|are|is)\s+not\s+(?:affected|impacted)", r"unaffect
 _VAGUE_DELAY = re.compile(
     r"\b(?:after|for|over)\s+(?:a\s+few|several|many|some)\s+(?:hours|days)\b|\bquite\s+some\s+time\b", re.I)
 _NOTICED = _rx(r"notic\w*", r"detected", r"spotted", r"reali[sz]ed", r"alerted", r"identified")
-_SPAN = re.compile(r"\b(?:from|between)\s+\d{1,2}:\d{2}\b[^.\n]{0,40}?\b(?:to|and|until|till)\s+\d{1,2}:\d{2}\b", re.I)
+_CLOCK_AT = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"  # 14:05, 1:46pm, 5:30 p.m.
+_SPAN = re.compile(rf"\b(?:from|between)\s+{_CLOCK_AT}(?![\d:])(?:[^.\n]{{0,40}}?\b(?:to|and|until|till)\s+|\s*[-–—]\s*)"
+                   rf"{_CLOCK_AT}(?![\d:])", re.I)
 # ... and a stats line: "Time to recovery: 279 minutes", "Time to resolve: 2h", "MTTR 45 min"
 _DURATION_WORDS = _rx(r"duration", r"downtime", r"outage", r"impact\s+window", r"total", r"unavailable", r"down",
                       r"time\s+to\s+(?:recover\w*|resol\w*|restor\w*|mitigat\w*|repair|fix)", r"m?ttr")
@@ -278,7 +280,8 @@ def _exposure_finding(sections: list[Section], timeline: set[int]) -> tuple[int,
 
 def _states_duration(sections: list[Section], timeline: set[int]) -> bool:
     """Does a section (not the timeline) say how long it lasted? "lasted 40 minutes", "resolved in
-    2 hours", "Total downtime: 45 minutes", "from 14:05 to 15:20 UTC"; not another incident's."""
+    2 hours", "Total downtime: 45 minutes", "from 14:05 to 15:20 UTC", "(Between 1:46pm - 5:30pm)";
+    not another incident's."""
     for s in sections:
         if s.index in timeline:
             continue
