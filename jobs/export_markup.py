@@ -48,6 +48,8 @@ class MarkedWriter:
     def __init__(self, doc: DocxDocument, text: str, marks: list[_MarkT], level: int) -> None:
         self.doc, self.text, self.level = doc, text, level
         self.inline = [m for m in marks if m[2] in _INLINE_KINDS]
+        # The source's line wraps inside a paragraph: written as spaces, as Markdown shows them.
+        self.soft = {m[0] for m in marks if m[2] == "soft" and m[1] == m[0] + 1 and text[m[0]] == "\n"}
         blocks = sorted((m for m in marks if m[2] in _BLOCK_KINDS), key=lambda m: (m[0], -m[1]))
         self.top: list[_MarkT] = []  # outermost blocks, in order
         for mark in blocks:
@@ -131,12 +133,15 @@ class MarkedWriter:
                 cuts.update((max(s, start), min(e, end)))
         for s, e in skip:
             cuts.update((s, e))
+        for at in self.soft:
+            if start <= at < end:
+                cuts.update((at, at + 1))
         points = sorted(cuts)
         link_el, link_href = None, None
         for a, b in zip(points, points[1:]):
             if any(s <= a and b <= e for s, e in skip):
                 continue
-            piece = _clean(self.text[a:b])
+            piece = " " if b == a + 1 and a in self.soft else _clean(self.text[a:b])
             if not piece:
                 continue
             kinds = {m[2]: m[3] for m in self.inline if m[0] <= a and b <= m[1]}

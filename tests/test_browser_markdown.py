@@ -27,6 +27,9 @@ The **hub pod** was stuck on a lost node; `kubectl delete` did not help.<br>See 
 A raw image: <img src=x onerror="window.__pwned = 2"> stays text, and so does
 [a bad link](javascript:window.__pwned=3).
 
+Written by: Sen Lu  
+Last modified: 2019-02-08
+
 ## Timeline
 
 All times in CET.
@@ -108,13 +111,19 @@ def test_markdown_write_up_renders_formatting_safely_and_quotes_still_highlight(
         actions = f'.section-text[data-section-id="{by_title["Action items"]["id"]}"]'
         assert page.locator(f"{actions} ol > li").count() == 2
 
-        # the DOM holds the section text exactly (offsets in the page are offsets in the text)
+        # the DOM holds the section text, character for character (offsets in the page are offsets
+        # in the text), with the source's line wraps inside a paragraph shown as spaces
         for s in sections:
             dom_text = page.evaluate(
                 """(sid) => { const box = document.querySelector(`.section-text[data-section-id="${sid}"]`);
                               const r = document.createRange(); r.selectNodeContents(box); return r.toString(); }""",
                 s["id"])
-            assert dom_text == s["text"], s["title"]
+            assert dom_text == shown(s), s["title"]
+        # a wrapped line reads as one line, as Markdown shows it; a hard break ("  " at the end) stays
+        shown_text = page.locator(text_box).inner_text()
+        assert "stays text, and so does [a bad link](javascript:window.__pwned=3)." in shown_text
+        assert "Written by: Sen Lu\nLast modified: 2019-02-08" in shown_text
+        assert "stays text, and so does\n" in summary["text"]  # the reviewers still read the author's lines
 
         # clicking the finding highlights exactly its quote
         page.click(f'.card[data-item-id="{item_id}"] .card-quote')
@@ -132,8 +141,18 @@ def test_markdown_write_up_renders_formatting_safely_and_quotes_still_highlight(
         context.close()
 
 
+def shown(section: dict) -> str:
+    """The section's text as the page holds it: each soft line break (a "soft" mark) as a space."""
+    text = list(section["text"])
+    for start, end, kind, *_ in section.get("marks") or []:
+        if kind == "soft":
+            text[start] = " "
+    return "".join(text)
+
+
 def test_rendered_text_is_the_section_text_for_many_shapes(server, browser):
-    """renderMarked keeps every character, in order, for random Markdown (and random highlights)."""
+    """renderMarked keeps every character, in order, for random Markdown (and random highlights);
+    only a soft line break is shown as a space."""
     import random
 
     from redline.jobs.documents import parse_document
@@ -147,7 +166,8 @@ def test_rendered_text_is_the_section_text_for_many_shapes(server, browser):
         src = "## S\n\n" + "".join(rng.choice(atoms) for _ in range(rng.randint(1, 60)))
         for s in parse_document("f.md", src.encode(), max_bytes=1 << 20).sections:
             cuts = sorted(rng.sample(range(len(s.text) + 1), min(4, len(s.text) + 1)))
-            cases.append({"text": s.text, "marks": s.marks, "cuts": cuts})
+            cases.append({"text": s.text, "marks": s.marks, "cuts": cuts,
+                          "shown": shown({"text": s.text, "marks": s.marks})})
     context = browser.new_context()
     page = context.new_page()
     try:
@@ -171,7 +191,7 @@ def test_rendered_text_is_the_section_text_for_many_shapes(server, browser):
               const box = document.createElement("div");
               box.appendChild(renderMarked(c.text, c.marks, runs, decorate));
               const r = document.createRange(); r.selectNodeContents(box);
-              if (r.toString() !== c.text || box.querySelector("script, img, a[href^=javascript]")) bad.push(c.text);
+              if (r.toString() !== c.shown || box.querySelector("script, img, a[href^=javascript]")) bad.push(c.text);
             }
             return bad;
         }""", cases)

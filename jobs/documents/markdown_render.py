@@ -44,12 +44,20 @@ def _md_render(source: str, env: dict) -> tuple[str, list[Mark]]:
     if _MD_SPECIAL.search(source) is None:  # only plain paragraphs: what markdown-it would make
         text, marks, offset = [], [], 0
         for paragraph in re.split(r"\n[ ]*\n", source.strip("\n")):
-            paragraph = "\n".join(_tidy_line(line) for line in paragraph.split("\n") if line.strip())
+            raw = [line for line in paragraph.split("\n") if line.strip()]
+            lines = [_tidy_line(line) for line in raw]
+            paragraph = "\n".join(lines)
             if paragraph:
                 text.append(paragraph)
                 marks.append((offset, offset + len(paragraph), "p", ""))
+                at = offset
+                for line, tidy in zip(raw[:-1], lines):  # a line break is soft unless two spaces end its line
+                    at += len(tidy)
+                    if not line.endswith("  "):
+                        marks.append((at, at + 1, "soft", ""))
+                    at += 1
                 offset += len(paragraph) + 2
-        return "\n\n".join(text), marks
+        return "\n\n".join(text), sorted(marks, key=lambda m: (m[0], -m[1]))
     renderer = _MdRenderer()
     renderer.blocks(_markdown_full().parse(source, env))
     return _compact(renderer.text(), renderer.marks)
@@ -243,7 +251,13 @@ class _MdRenderer:
             if kind == "text":
                 self.write(child.content)
             elif kind in ("softbreak", "hardbreak"):
-                self.write(" ") if single_line else self.newline()
+                if single_line:
+                    self.write(" ")
+                    continue
+                start = self.length
+                self.newline()
+                if kind == "softbreak":  # the source's line wrap: Markdown shows a space there
+                    self.marks.append((start, start + 1, "soft", ""))
             elif kind == "code_inline":
                 start = self.length
                 self.write(child.content)

@@ -18,7 +18,10 @@ from typing import Iterator
 #   inline: "strong", "em", "code", "del", "link" (attr: the href, only http/https/mailto);
 #   blocks: "p", "h" (attr: the level; a sub-heading shown inside the section), "li" (the item's
 #   own text, after its "- " marker; attr: "ul <depth>" or "ol <depth> <number>"), "quote",
-#   "pre", "table", "tr", "th", "td".
+#   "pre", "table", "tr", "th", "td";
+#   "soft": one line break of the text that is only the source's line wrap inside a paragraph,
+#   list item or quote (a Markdown soft break): it is shown, and exported, as a space; the text
+#   keeps the line break, so that the reviewers read the lines the author wrote.
 # Characters outside every block mark (markers, separators, line breaks) are syntax the page
 # keeps in the DOM, hidden, so offsets in the page equal offsets in the text.
 
@@ -74,8 +77,16 @@ def _compact(text: str, marks: list[Mark]) -> tuple[str, list[Mark]]:
         start, end = removed[i]
         return start - before[i] if offset < end else offset - before[i + 1]
 
+    def gone(offset: int) -> bool:
+        i = bisect.bisect_right(starts, offset) - 1
+        return i >= 0 and offset < removed[i][1]
+
     result = []
     for start, end, kind, attr in marks:
+        if kind == "soft":  # a line break: kept where the break is kept
+            if not gone(start):
+                result.append((moved(start), moved(start) + 1, kind, attr))
+            continue
         a, b = moved(start), moved(end)
         while a < b and out[a] in " \n":
             a += 1
@@ -116,7 +127,7 @@ def _sorted_marks(marks: list[Mark]) -> list[Mark]:
 
 
 _MARK_ORDER = {"quote": 0, "table": 0, "pre": 0, "p": 1, "li": 1, "tr": 1, "h": 1, "th": 2, "td": 2,
-               "link": 3, "strong": 4, "em": 5, "del": 6, "code": 7}
+               "link": 3, "strong": 4, "em": 5, "del": 6, "code": 7, "soft": 8}
 
 
 def _shift_marks(marks: list[Mark], by: int) -> list[Mark]:

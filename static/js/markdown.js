@@ -91,8 +91,9 @@ export function renderMarkdown(text) {
 // model"). Every character of `text` ends up, in order, in exactly one text node, so offsets in
 // the page (Range.toString) are offsets in the text and quote highlights land on the exact
 // characters; the syntax between blocks (list markers, " | ", "> ", line breaks) stays in the DOM,
-// hidden. Only elements are created, never HTML parsed; a link's href is kept only when it is
-// http(s) or mailto.
+// hidden. A "soft" line break (the source's line wrap inside a paragraph) is shown as a space: its
+// text node holds " " for the "\n", one character for one, so offsets still hold. Only elements
+// are created, never HTML parsed; a link's href is kept only when it is http(s) or mailto.
 
 const BLOCK = new Set(["quote", "pre", "table", "tr", "th", "td", "p", "h", "li"]);
 const CONTAINER = new Set(["quote", "table", "tr"]);
@@ -158,8 +159,10 @@ export function renderMarked(text, marks, runs, decorate) {
   const blocks = all.filter((m) => BLOCK.has(m.kind));
   const inline = all.filter((m) => INLINE_ORDER.includes(m.kind));
   const hidden = quotePrefixes(text, blocks);
+  const soft = new Set(all.filter((m) => m.kind === "soft" && m.end === m.start + 1 && text[m.start] === "\n").map((m) => m.start));
   const cuts = new Set([0, text.length]);
   for (const m of [...inline, ...blocks]) { cuts.add(m.start); cuts.add(m.end); }
+  for (const at of soft) { cuts.add(at); cuts.add(at + 1); }
   for (const [a, b] of hidden) { cuts.add(a); cuts.add(b); }
   for (const r of runs) { cuts.add(r.start); cuts.add(r.end); }
   const points = [...cuts].filter((p) => p >= 0 && p <= text.length).sort((a, b) => a - b);
@@ -180,7 +183,7 @@ export function renderMarked(text, marks, runs, decorate) {
       for (; i < points.length; i++) if (points[i] > a) { b = Math.min(points[i], end); break; }
       if (i >= points.length) b = end;
       const piece = text.slice(a, b);
-      let node = document.createTextNode(piece);
+      let node = document.createTextNode(b === a + 1 && soft.has(a) ? " " : piece);
       const run = runFor(a);
       if (run) node = decorate(node, run);
       const covering = inline.filter((m) => m.start <= a && m.end >= b);

@@ -1,0 +1,80 @@
+"""A Markdown paragraph wrapped at a fixed width in its source reads as one paragraph: the page
+and the Word export show each wrap as a space, as Markdown does, and a hard break (two spaces
+at the end of a line, or <br>) stays a line break. The section text keeps the author's lines,
+which is what the reviewers read and quote.
+
+Found as a newcomer on a real post-mortem (Kubernetes Prow, 2019-02-08, wrapped at 100
+columns): the document pane and the .docx broke every sentence where the source wrapped it."""
+
+from __future__ import annotations
+
+import io
+
+import docx
+
+from redline.jobs.documents import parse_document
+from redline.jobs.export import export_docx
+from redline.jobs.models import Item, Section
+
+WRAPPED = """## Summary
+
+Prow was scheduling test jobs onto the service cluster,
+which causes these jobs not finishing, and the
+service cluster running out of resources.
+
+Created By: Sen Lu  
+Last Modified: 2019-02-08
+"""
+
+
+def soft_breaks(section) -> list[int]:
+    return [m[0] for m in section.marks if m[2] == "soft"]
+
+
+def test_each_wrap_in_a_paragraph_is_marked_soft_and_a_hard_break_is_not():
+    # a plain paragraph (the parser's fast path) and one with inline Markdown (markdown-it's path)
+    for source in (WRAPPED, WRAPPED.replace("service cluster,", "**service** cluster,")):
+        (s,) = parse_document("w.md", source.encode(), max_bytes=1 << 20).sections
+        assert s.text.count("\n") >= 4  # the text keeps the author's lines
+        wraps = [s.text.index("cluster,\n") + len("cluster,"), s.text.index("the\nservice") + len("the")]
+        assert soft_breaks(s) == wraps, source
+        assert s.text.index("Sen Lu\nLast") + len("Sen Lu") not in soft_breaks(s)
+
+
+def test_soft_breaks_in_list_items_and_quotes():
+    source = "## Timeline\n\n* [13:20] The bump PR is merged, triggering a deploy.\n  And Prow starts to schedule.\n\n> We assumed the node\n> would recover.\n"
+    (s,) = parse_document("t.md", source.encode(), max_bytes=1 << 20).sections
+    for at in soft_breaks(s):
+        assert s.text[at] == "\n"
+    assert len(soft_breaks(s)) == 2, (s.text, s.marks)
+
+
+def test_the_word_export_writes_a_wrapped_paragraph_as_one_line_and_anchors_a_quote_across_a_wrap():
+    (parsed,) = parse_document("w.md", WRAPPED.encode(), max_bytes=1 << 20).sections
+    section = Section(id="s1", title=parsed.title, index=0, text=parsed.text, level=parsed.level, marks=parsed.marks)
+    quote = "onto the service cluster,\nwhich causes these jobs not finishing"
+    assert quote in section.text
+    item = Item(id="i1", section_id="s1", source="user", type="important", category="Clarity", risk="low",
+                description="Which jobs?", quote=quote)
+    document = docx.Document(io.BytesIO(export_docx(items=[item], sections=[section], title="Prow")))
+    texts = [p.text for p in document.paragraphs]
+    assert ("Prow was scheduling test jobs onto the service cluster, which causes these jobs not finishing, "
+            "and the service cluster running out of resources.") in texts
+    assert "Created By: Sen Lu\nLast Modified: 2019-02-08" in texts  # python-docx reads a w:br as "\n"
+    commented = "".join(t.text or "" for t in document.element.body.iter(docx.oxml.ns.qn("w:t"))
+                        if _inside_comment(t))
+    assert commented == "onto the service cluster, which causes these jobs not finishing"
+
+
+def _inside_comment(t) -> bool:
+    """Is this w:t between a w:commentRangeStart and its w:commentRangeEnd (in document order)?"""
+    body = t.getroottree().getroot()
+    inside = False
+    for el in body.iter():
+        if el.tag == docx.oxml.ns.qn("w:commentRangeStart"):
+            inside = True
+        elif el.tag == docx.oxml.ns.qn("w:commentRangeEnd"):
+            inside = False
+        elif el is t:
+            return inside
+    return False
