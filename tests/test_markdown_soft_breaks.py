@@ -78,3 +78,45 @@ def _inside_comment(t) -> bool:
         elif el is t:
             return inside
     return False
+
+
+WRAPPED_TIMELINE = """## Timeline
+
+All times in UTC.
+
+- 2025-04-14 17:02 UTC
+    PyPI Security acknowledges reciept of the report,
+    and starts to look into it.
+- 2025-04-14 17:22 UTC
+    PyPI Security validates the report as a true finding and fixes the
+    the bug.
+"""
+
+
+async def test_the_offline_reviewer_reads_wrapped_lines_as_one_and_quotes_the_text_as_written():
+    """The rules read a Markdown item whose text the source wrapped as one line (its entry and
+    its words together), and every quote they make is the section text's own characters."""
+    from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest
+    from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
+    from redline.jobs.settings import Settings
+
+    parsed = parse_document("t.md", WRAPPED_TIMELINE.encode(), max_bytes=1 << 20).sections
+    sections = [Section(id=f"s{i + 1}", title=p.title, index=i, text=p.text, level=p.level, marks=p.marks)
+                for i, p in enumerate(parsed)]
+    (timeline,) = sections
+    assert "17:02 UTC\nPyPI Security acknowledges reciept of the report,\nand" in timeline.text
+    reviewer = OfflineReviewer(Settings(offline_pace_ms=0))
+    try:
+        found = [x async for x in reviewer.analyze(AnalysisRequest("Leak", timeline, [timeline.title], sections=sections))
+                 if hasattr(x, "quote")]
+        typo = [f for f in found if f.category == "spelling"]
+        assert [f.quote for f in typo] == ["PyPI Security acknowledges reciept of the report,"]
+        # "fixes the" / "the bug." on two source lines: one line to a reader, and a doubled word
+        doubled = [f for f in found if f.category == "spelling: doubled word"]
+        assert [f.quote for f in doubled] == ["the\nthe"]  # quoted as the text has it
+        assert all(f.quote is None or f.quote in timeline.text for f in found)
+        answer = "".join([x async for x in reviewer.chat(
+            ChatRequest("Leak", "when did PyPI Security acknowledge the report?", sections)) if isinstance(x, str)])
+        assert "2025-04-14 17:02 UTC PyPI Security acknowledges reciept of the report, and starts" in answer
+    finally:
+        await reviewer.aclose()

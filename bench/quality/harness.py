@@ -126,7 +126,7 @@ class DocResult:
 
 async def review(path: Path, reviewer: OfflineReviewer) -> tuple[list[Section], dict[int, list[Finding]]]:
     parsed = parse_document(path.name, path.read_bytes(), max_bytes=64 << 20)
-    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level)
+    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
                 for i, s in enumerate(parsed.sections)]
     out: dict[int, list[Finding]] = {}
     for s in sections:

@@ -142,3 +142,25 @@ def _slice_marks(marks: list[Mark], start: int, end: int) -> list[Mark]:
         if b > a:
             out.append((a - start, b - start, kind, attr))
     return out
+
+
+def as_read(text: str, marks: list[Mark] | list[list]) -> str:
+    """The text as a reader reads it: each soft line break (a "soft" mark: the source's line
+    wrap inside a paragraph) a space. The same length as `text`, so an offset into one is an
+    offset into the other, and a quote found in one is the same characters of the other."""
+    soft = [m[0] for m in marks if m[2] == "soft" and m[1] == m[0] + 1 and 0 <= m[0] < len(text) and text[m[0]] == "\n"]
+    if not soft:
+        return text
+    chars = list(text)
+    for at in soft:
+        chars[at] = " "
+    return "".join(chars)
+
+
+def as_written(text: str, read: str, quote: str | None) -> str | None:
+    """A quote taken from `read` (`as_read(text, ...)`), as it stands in `text`: the same
+    characters, with the author's line breaks (unchanged when it is not found in `read`)."""
+    if not quote or read is text:
+        return quote
+    at = read.find(quote)
+    return quote if at < 0 else text[at:at + len(quote)]

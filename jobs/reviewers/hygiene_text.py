@@ -27,8 +27,14 @@ def _prose_line(line: str) -> bool:
         return False  # a query's or a loop's line; "from security scanners, and the" (a wrapped line) is prose
     if s.count("|") >= 2 or s.count("=") >= 2 or s.count("{") + s.count("}") >= 2 or s.count("(") >= 3:
         return False
+    s = _LEADING_STAMP.sub("", s, count=1) or s  # "2025-04-14 17:02 UTC PyPI acknowledges ..." is prose
     letters = sum(ch.isalpha() or ch == " " for ch in s)
     return letters >= 0.8 * len(s)
+
+
+# A timeline entry's date and time at the start of a line (a Markdown entry whose text was wrapped
+# onto the next source line reads as one line): "2025-04-14 17:02 UTC", "[13:20]", "07:28 -".
+_LEADING_STAMP = re.compile(r"^[-*•]?\s*\[?\d[\d\-/:.T ]*\]?\s*(?:UTC|GMT|Z|[A-Z]{2,4})?\s*[-–—:]?\s+")
 
 
 CODE_SIGNS = re.compile(r"[=<>(){}\[\];:_`'\"]|\w\.\w")

@@ -21,8 +21,9 @@ import time
 from collections import OrderedDict
 from typing import Any, AsyncIterator
 
+from redline.jobs.documents.marks import as_read, as_written
 from redline.jobs.jobrun import JobFailed
-from redline.jobs.models import Finding
+from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import offline, offline_style
 from redline.jobs.reviewers.offline_confidence import calibrated
 from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
@@ -48,14 +49,16 @@ class OfflineReviewer:
         s = req.section
         yield Progress(0.05, "Reading the section")
         document = await self._document(req)
+        text = as_read(s.text, s.marks)  # a Markdown paragraph's line wraps read as spaces
         found = await self._run(
             review_section_dicts, self.budget,
             f'The offline review of section "{_short(s.title)}" took longer than its {self.budget:g} s budget '
             "(REDLINE_OFFLINE_SECTION_BUDGET_S) and was stopped. Split the section into smaller ones, "
             "or ask the administrator to raise the budget, then analyze it again.",
-            s.title, s.text, s.index, len(req.outline), list(req.outline), req.guidelines, document["kind"])
+            s.title, text, s.index, len(req.outline), list(req.outline), req.guidelines, document["kind"])
         own = offline_style.apply_plan([Finding(**f) for f in found], s.id, document.get("style"))
-        findings = rank(calibrated([Finding(**f) for f in document["findings"].get(s.id, [])] + own), self.max_findings)
+        findings = [Finding(**f) for f in document["findings"].get(s.id, [])] + own
+        findings = rank(calibrated(_as_written(findings, s, text, req.sections)), self.max_findings)
         n = max(1, len(findings))
         for i, finding in enumerate(findings, 1):
             await asyncio.sleep(self.pace)
@@ -64,7 +67,7 @@ class OfflineReviewer:
         await asyncio.sleep(self.pace)
 
     async def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress]:
-        sections = [(s.title, s.text) for s in req.sections]
+        sections = [(s.title, as_read(s.text, s.marks)) for s in req.sections]
         title = req.section.title if req.section else None
         answer = await self._run(
             offline.compose_answer, self.budget,
@@ -97,7 +100,8 @@ class OfflineReviewer:
         digest = h.hexdigest()
         fut = self._documents.get(digest)
         if fut is None or fut.cancelled():
-            fut = asyncio.ensure_future(self._document_pass([x.model_dump() for x in req.sections]))
+            fut = asyncio.ensure_future(self._document_pass(
+                [{**x.model_dump(exclude={"marks"}), "text": as_read(x.text, x.marks)} for x in req.sections]))
             self._documents[digest] = fut
             while len(self._documents) > 16:
                 self._documents.popitem(last=False)
@@ -121,6 +125,25 @@ class OfflineReviewer:
 
 
 _RISK = {"high": 0, "medium": 1, "low": 2}
+
+
+def _as_written(findings: list[Finding], section: Section, read: str, sections: list[Section]) -> list[Finding]:
+    """The findings with their quotes as the section's text has them: the rules read each soft
+    line break as a space (`as_read`), a quote must be the text's own characters."""
+    out = []
+    for f in findings:
+        update: dict[str, Any] = {}
+        quote = as_written(section.text, read, f.quote)
+        if quote != f.quote:
+            update["quote"] = quote
+        if f.related_quote and f.related_section_id:
+            other = next((x for x in sections if x.id == f.related_section_id), None)
+            if other is not None and other.marks:
+                related = as_written(other.text, as_read(other.text, other.marks), f.related_quote)
+                if related != f.related_quote:
+                    update["related_quote"] = related
+        out.append(f.model_copy(update=update) if update else f)
+    return out
 
 
 def rank(findings: list[Finding], cap: int) -> list[Finding]:
