@@ -379,3 +379,77 @@ def _agreement(section: Section) -> list[Finding]:
                                        f"'{subject}').",
                            suggestion=f"{subject} {fixed}", quote=q, confidence=0.8))
     return out
+
+
+# "Both issues was resolved", "These changes has been": a word that makes its noun plural, a plural
+# noun, and a singular verb; not after a preposition ("one of these signals has"). Not a measure ("Two hours was enough", "All 10 minutes is"), not a
+# noun that is singular in -s ("news", "series", "analysis", "status", "physics").
+PLURAL_SINGULAR = re.compile(r"\b(both|these|those|all|many|several|Both|These|Those|All|Many|Several) "
+                             r"([a-z]{3,}s) (was|is|has)\b")
+_MEASURES = frozenset("""seconds minutes hours days weeks months years times dollars euros pounds miles metres meters
+kilometres kilometers percent bytes megabytes gigabytes""".split())
+_SINGULAR_IN_S = frozenset("news series species means lens bus gas alias canvas chaos atlas".split())
+_BE_FOR = {"was": "were", "is": "are", "has": "have"}
+_PREPOSITIONS = frozenset("""of in for on with from to by at about among between across under over per than like into
+through during after before within without against despite except via""".split())
+_LAST_WORD = re.compile(r"([A-Za-z]+)\s+$")
+
+
+def _plural_singular(section: Section) -> list[Finding]:
+    text = section.text
+    out: list[Finding] = []
+    mask = None
+    lines = Lines(text)
+    for m in PLURAL_SINGULAR.finditer(text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        noun = m.group(2)
+        if noun in _MEASURES or noun in _SINGULAR_IN_S or noun.endswith(("ss", "us", "is", "ics", "'s")):
+            continue
+        before = _LAST_WORD.search(text, max(0, m.start() - 20), m.start())
+        if before and before.group(1).lower() in _PREPOSITIONS:
+            continue  # "one of these signals has", "the result in all cases is": the verb's subject is earlier
+        if not (is_known_word(noun[:-1]) or noun.endswith("es") and is_known_word(noun[:-2])
+                or noun.endswith("ies") and is_known_word(noun[:-3] + "y")):
+            continue  # not the plural of a known word
+        if mask is None:
+            mask = code_mask(text)
+        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line):
+            continue
+        q = m.group()
+        fixed = f"{m.group(1)} {noun} {_BE_FOR[m.group(3)]}"
+        out.append(Finding(type="suggestion", category="grammar", risk="low",
+                           description=f"'{q}' should be '{fixed}' (the verb must agree with the plural "
+                                       f"'{noun}').", suggestion=fixed, quote=q, confidence=0.8))
+    return out
+
+
+# "must manually kicked", "will restarted": a modal verb, then a past participle with no "be" or
+# "have" between them. A verb whose base form ends in -ed ("embed", "proceed", "shred") is not a
+# past participle: the word less its -d or -ed must be a known word.
+MODAL_PARTICIPLE = re.compile(r"\b(must|should|would|could|might|shall|will|cannot) ((?:[a-z]+ly )?)([a-z]{3,}ed)\b")
+
+
+def _modal_participle(section: Section) -> list[Finding]:
+    text = section.text
+    out: list[Finding] = []
+    mask = None
+    lines = Lines(text)
+    for m in MODAL_PARTICIPLE.finditer(text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        word = m.group(3)
+        if word.endswith("eed") or not (is_known_word(word[:-2]) or is_known_word(word[:-1])) or is_known_word(
+                word[:-2]) and len(word[:-2]) < 3:
+            continue
+        if mask is None:
+            mask = code_mask(text)
+        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line):
+            continue
+        q = m.group()
+        fixed = f"{m.group(1)} be {m.group(2)}{word}"
+        out.append(Finding(type="suggestion", category="grammar", risk="low",
+                           description=f"'{q}' is missing a verb: '{fixed}' (or the verb's plain form after "
+                                       f"'{m.group(1)}').", suggestion=fixed, quote=q, confidence=0.7))
+    return out
+
