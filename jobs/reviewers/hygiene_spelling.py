@@ -20,6 +20,7 @@ Each finding's suggestion is the quote with the fix applied (offered as its repl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from redline.jobs.models import Finding, Section
@@ -352,38 +353,52 @@ AGREEMENT = re.compile(r"\b(This|That|It|He|She) (seem|appear|happen|require|ind
                        r"cause|show)\b(?!['\u2019-])")
 
 
-def _agreement(section: Section) -> list[Finding]:
+def _grammar_in_prose(section: Section, pattern: re.Pattern[str],
+                      fix: Callable[[re.Match[str], str, Lines], tuple[str, str] | None],
+                      confidence: float = 0.8) -> list[Finding]:
+    """A grammar finding for each match of `pattern` in a line of prose (not code) that `fix` turns
+    into (the corrected words, why), at most MAX_PER_RULE of them."""
     text = section.text
     out: list[Finding] = []
     mask = None
     lines = Lines(text)
-    for m in AGREEMENT.finditer(text):
+    for m in pattern.finditer(text):
         if len(out) >= MAX_PER_RULE:
             break
-        subject, verb = m.group(1), m.group(2)
-        if verb not in (IT_VERBS if subject == "It" else AGREEMENT_VERBS):
+        fixed = fix(m, text, lines)
+        if fixed is None:
             continue
-        ls, _ = lines.span(m.start())
-        before = text[max(ls, m.start() - 4):m.start()].rstrip(" \t*_\"'(\u201c\u2018")
-        bullet = m.start() - ls <= 12 and not text[ls:m.start()].strip(" \t-*\u2022+0123456789.)")
-        if before and before[-1] not in ".!?:;" and not bullet:
-            continue  # not the start of a sentence: "Does this seem right?", "made it seem"
         if mask is None:
             mask = code_mask(text)
         if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line):
             continue
-        fixed = verb + ("es" if verb.endswith(("sh", "ch", "s", "x")) else "s")
         q = m.group()
-        out.append(Finding(type="suggestion", category="grammar", risk="low",
-                           description=f"'{q}' should be '{subject} {fixed}' (the verb must agree with "
-                                       f"'{subject}').",
-                           suggestion=f"{subject} {fixed}", quote=q, confidence=0.8))
+        out.append(Finding(type="suggestion", category="grammar", risk="low", description=f"'{q}' {fixed[1]}",
+                           suggestion=fixed[0], quote=q, confidence=confidence))
     return out
 
 
+def _agreement_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    subject, verb = m.group(1), m.group(2)
+    if verb not in (IT_VERBS if subject == "It" else AGREEMENT_VERBS):
+        return None
+    ls, _ = lines.span(m.start())
+    before = text[max(ls, m.start() - 4):m.start()].rstrip(" \t*_\"'(\u201c\u2018")
+    bullet = m.start() - ls <= 12 and not text[ls:m.start()].strip(" \t-*\u2022+0123456789.)")
+    if before and before[-1] not in ".!?:;" and not bullet:
+        return None  # not the start of a sentence: "Does this seem right?", "made it seem"
+    fixed = f"{subject} {verb}" + ("es" if verb.endswith(("sh", "ch", "s", "x")) else "s")
+    return fixed, f"should be '{fixed}' (the verb must agree with '{subject}')."
+
+
+def _agreement(section: Section) -> list[Finding]:
+    return _grammar_in_prose(section, AGREEMENT, _agreement_fix)
+
+
 # "Both issues was resolved", "These changes has been": a word that makes its noun plural, a plural
-# noun, and a singular verb; not after a preposition ("one of these signals has"). Not a measure ("Two hours was enough", "All 10 minutes is"), not a
-# noun that is singular in -s ("news", "series", "analysis", "status", "physics").
+# noun, and a singular verb; not after a preposition ("one of these signals has"). Not a measure
+# ("Two hours was enough", "All 10 minutes is"), not a noun that is singular in -s ("news",
+# "series", "analysis", "status", "physics").
 PLURAL_SINGULAR = re.compile(r"\b(both|these|those|all|many|several|Both|These|Those|All|Many|Several) "
                              r"([a-z]{3,}s) (was|is|has)\b")
 _MEASURES = frozenset("""seconds minutes hours days weeks months years times dollars euros pounds miles metres meters
@@ -395,33 +410,22 @@ through during after before within without against despite except via""".split()
 _LAST_WORD = re.compile(r"([A-Za-z]+)\s+$")
 
 
+def _plural_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    noun = m.group(2)
+    if noun in _MEASURES or noun in _SINGULAR_IN_S or noun.endswith(("ss", "us", "is", "ics", "'s")):
+        return None
+    before = _LAST_WORD.search(text, max(0, m.start() - 20), m.start())
+    if before and before.group(1).lower() in _PREPOSITIONS:
+        return None  # "one of these signals has", "the result in all cases is": the verb's subject is earlier
+    if not (is_known_word(noun[:-1]) or noun.endswith("es") and is_known_word(noun[:-2])
+            or noun.endswith("ies") and is_known_word(noun[:-3] + "y")):
+        return None  # not the plural of a known word
+    fixed = f"{m.group(1)} {noun} {_BE_FOR[m.group(3)]}"
+    return fixed, f"should be '{fixed}' (the verb must agree with the plural '{noun}')."
+
+
 def _plural_singular(section: Section) -> list[Finding]:
-    text = section.text
-    out: list[Finding] = []
-    mask = None
-    lines = Lines(text)
-    for m in PLURAL_SINGULAR.finditer(text):
-        if len(out) >= MAX_PER_RULE:
-            break
-        noun = m.group(2)
-        if noun in _MEASURES or noun in _SINGULAR_IN_S or noun.endswith(("ss", "us", "is", "ics", "'s")):
-            continue
-        before = _LAST_WORD.search(text, max(0, m.start() - 20), m.start())
-        if before and before.group(1).lower() in _PREPOSITIONS:
-            continue  # "one of these signals has", "the result in all cases is": the verb's subject is earlier
-        if not (is_known_word(noun[:-1]) or noun.endswith("es") and is_known_word(noun[:-2])
-                or noun.endswith("ies") and is_known_word(noun[:-3] + "y")):
-            continue  # not the plural of a known word
-        if mask is None:
-            mask = code_mask(text)
-        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line):
-            continue
-        q = m.group()
-        fixed = f"{m.group(1)} {noun} {_BE_FOR[m.group(3)]}"
-        out.append(Finding(type="suggestion", category="grammar", risk="low",
-                           description=f"'{q}' should be '{fixed}' (the verb must agree with the plural "
-                                       f"'{noun}').", suggestion=fixed, quote=q, confidence=0.8))
-    return out
+    return _grammar_in_prose(section, PLURAL_SINGULAR, _plural_fix)
 
 
 # "must manually kicked", "will restarted": a modal verb, then a past participle with no "be" or
@@ -430,26 +434,14 @@ def _plural_singular(section: Section) -> list[Finding]:
 MODAL_PARTICIPLE = re.compile(r"\b(must|should|would|could|might|shall|will|cannot) ((?:[a-z]+ly )?)([a-z]{3,}ed)\b")
 
 
-def _modal_participle(section: Section) -> list[Finding]:
-    text = section.text
-    out: list[Finding] = []
-    mask = None
-    lines = Lines(text)
-    for m in MODAL_PARTICIPLE.finditer(text):
-        if len(out) >= MAX_PER_RULE:
-            break
-        word = m.group(3)
-        if word.endswith("eed") or not (is_known_word(word[:-2]) or is_known_word(word[:-1])) or is_known_word(
-                word[:-2]) and len(word[:-2]) < 3:
-            continue
-        if mask is None:
-            mask = code_mask(text)
-        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line):
-            continue
-        q = m.group()
-        fixed = f"{m.group(1)} be {m.group(2)}{word}"
-        out.append(Finding(type="suggestion", category="grammar", risk="low",
-                           description=f"'{q}' is missing a verb: '{fixed}' (or the verb's plain form after "
-                                       f"'{m.group(1)}').", suggestion=fixed, quote=q, confidence=0.7))
-    return out
+def _participle_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    word = m.group(3)
+    if word.endswith("eed") or not (is_known_word(word[:-2]) or is_known_word(word[:-1])) or is_known_word(
+            word[:-2]) and len(word[:-2]) < 3:
+        return None
+    fixed = f"{m.group(1)} be {m.group(2)}{word}"
+    return fixed, f"is missing a verb: '{fixed}' (or the verb's plain form after '{m.group(1)}')."
 
+
+def _modal_participle(section: Section) -> list[Finding]:
+    return _grammar_in_prose(section, MODAL_PARTICIPLE, _participle_fix, confidence=0.7)
