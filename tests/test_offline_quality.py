@@ -169,6 +169,11 @@ def test_the_kind_of_write_up_is_read_from_its_words():
                           "and the release rolled back. DNS and the cache were fine."]) == "software"
     assert document_kind(["Hydraulic oil leaked onto the pump and a fire broke out. The operator on the night "
                           "shift was not injured; the plant's HSE team interviewed the witnesses."]) == "general"
+    # mybinder.org 2018-01-18 (not in the corpus): a short write-up about a certificate, reviewed
+    # against the safety checklist ("name the actor: 'the shift supervisor opened the valve'")
+    assert document_kind(["A team member received a warning from letsencrypt saying that the SSL certificate for "
+                          "beta.mybinder.org was going to expire soon. We use kube-lego to register new SSL "
+                          "certificates for various sub-domains of mybinder.org."]) == "software"
 
 
 TAIC = ("taic-2019-rolleston-disembarkation.docx", "taic-2020-masterton-cresco-impact.pdf",

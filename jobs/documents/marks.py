@@ -144,16 +144,21 @@ def _slice_marks(marks: list[Mark], start: int, end: int) -> list[Mark]:
     return out
 
 
-def as_read(text: str, marks: list[Mark] | list[list]) -> str:
+def as_read(text: str, marks: list[Mark] | list[list], *, code: bool = True) -> str:
     """The text as a reader reads it: each soft line break (a "soft" mark: the source's line
-    wrap inside a paragraph) a space. The same length as `text`, so an offset into one is an
-    offset into the other, and a quote found in one is the same characters of the other."""
+    wrap inside a paragraph) a space; with ``code=False``, a code block's characters (a "pre"
+    mark: logs, commands, configuration) blanked to spaces, line breaks kept, for rules that
+    read prose and timelines. The same length as `text`, so an offset into one is an offset into
+    the other, and a quote found in one is the same characters of the other."""
     soft = [m[0] for m in marks if m[2] == "soft" and m[1] == m[0] + 1 and 0 <= m[0] < len(text) and text[m[0]] == "\n"]
-    if not soft:
+    pre = [] if code else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "pre"]
+    if not soft and not pre:
         return text
     chars = list(text)
     for at in soft:
         chars[at] = " "
+    for start, end in pre:
+        chars[start:end] = ["\n" if c == "\n" else " " for c in chars[start:end]]
     return "".join(chars)
 
 

@@ -36,6 +36,7 @@ The rule modules' names stay importable from here (`consistency.X`, as `postmort
 
 from __future__ import annotations
 
+from redline.jobs.documents.marks import as_read
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
 from redline.jobs.reviewers.consistency_dates import _impossible_date_findings
@@ -84,8 +85,11 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
     if not sections:
         return out
     # work on a copy whose indexes are positions in the list (the caller's may differ)
-    secs = [Section(id=s.id, title=s.title, index=i, text=s.text, level=s.level) for i, s in enumerate(sections)]
-    raw = extract_timeline(secs)
+    secs = [Section(id=s.id, title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
+            for i, s in enumerate(sections)]
+    # a timeline's entries are read outside code blocks: a log line's timestamp is not an entry
+    raw = extract_timeline([x.model_copy(update={"text": as_read(x.text, x.marks, code=False)}) if x.marks else x
+                            for x in secs])
     entries = resolve_dates(raw, secs)
     timeline_sections = {e.section for e in entries} | {s.index for s in secs if _is_timeline_title(s.title)}
     bodies = _entry_bodies(secs, entries)

@@ -157,14 +157,30 @@ def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], l
             continue
         team.append(i)
         rows = [b for b in listed if _TABLE_ROW.match(b.text)]
+        links = _ticket_links(sections[i])
         if rows:
-            items += [(i, r.span, _is_open(r.span.text, r.has_owner or bool(_HANDLE.search(r.span.text)), r.has_due))
-                      for r in _table_items(rows)]
+            items += [(i, r.span, not _links_in(links, r.span.start, r.span.end) and _is_open(
+                r.span.text, r.has_owner or bool(_HANDLE.search(r.span.text)), r.has_due)) for r in _table_items(rows)]
         plain = [b for b in listed if not _TABLE_ROW.match(b.text)]
         text = sections[i].text
         for k, b in enumerate(plain):
-            items.append((i, b, _is_open(b.text + " " + _continuation(text, b, plain[k + 1:]))))
+            more = _continuation(text, b, plain[k + 1:])
+            items.append((i, b, not _links_in(links, b.start, b.end + len(more)) and _is_open(b.text + " " + more)))
     return sorted(items, key=lambda x: (x[0], x[1].start))[:_MAX_ITEMS], team
+
+
+# A link whose address is a ticket or a pull request: a Markdown upload keeps it in the section's
+# "link" marks ("Diagnose the original [issue](https://github.com/o/r/issues/140)" reads "Diagnose
+# the original issue", and the item is tracked).
+_TICKET_URL = re.compile(r"/(?:issues|pull|pulls|merge_requests)/\d+|/browse/[A-Z][A-Z0-9]*-\d+", re.I)
+
+
+def _ticket_links(section: Section) -> list[tuple[int, int]]:
+    return [(m[0], m[1]) for m in section.marks if m[2] == "link" and _TICKET_URL.search(m[3] or "")]
+
+
+def _links_in(links: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a < end and b > start for a, b in links)
 
 
 def _continuation(text: str, item: Span, later: list[Span]) -> str:
@@ -198,12 +214,18 @@ def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, 
             break
         last = x
     n, m = len(open_), len(items)
-    count = f"None of the {m} {what} names" if n == m else f"{n} of the {m} {what} name no owner or due date:"
+    if n == m:
+        count = (f"None of the {m} {what} names an owner or a due date, and none is marked done or linked to a "
+                 "ticket: nobody is accountable for them, and they are easy to lose.")
+    elif n == 1:
+        count = (f"1 of the {m} {what} names no owner or due date: it is neither marked done nor linked to a "
+                 "ticket, so nobody is accountable for it, and it is easy to lose.")
+    else:
+        count = (f"{n} of the {m} {what} name no owner or due date: they are neither marked done nor linked to a "
+                 "ticket, so nobody is accountable for them, and they are easy to lose.")
     return (first_section, Finding(
         type="important", category="actions: no owner or due date", risk="medium",
-        description=(f"{count} an owner or a due date, and none is marked done or linked to a ticket: "
-                     if n == m else f"{count} they are neither marked done nor linked to a ticket, so ")
-                    + "nobody is accountable for them, and they are easy to lose.",
+        description=count,
         suggestion="Give each open action an owner and a due date, or link the ticket that tracks it; "
                    "mark the ones already done as done.",
         questions=["Who owns each of these actions, and by when?"],

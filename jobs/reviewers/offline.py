@@ -101,6 +101,7 @@ cache http https endpoint endpoints cdn config configuration tls certificate doc
 containers malware phishing credential credentials upload uploads download downloads traffic requests
 error errors 500 502 503 504 load node nodes service services prometheus grafana alert alerts
 commit commits pr merge merged npm crates index registry hub binder jupyterhub vm vms disk cpu memory
+ssl letsencrypt certificates domain domains subdomain subdomains sub-domains website browser
 """.split())
 _SAFETY_WORDS = frozenset("""
 injury injuries injured fire hazard hazards ppe operator operators plant shift machine machinery press

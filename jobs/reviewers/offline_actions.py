@@ -158,12 +158,38 @@ _LINKED_TICKET = re.compile(r"[(\[](?:(?:github|gitlab|jira|tracking|upstream)\s
                             r"|tickets?|bugs?|merge\srequests?|mrs?)[)\]]", re.I)
 
 
+# A link's words left at the end of an item, where the item links its ticket: "Fix the reflector
+# [Pull Request](https://...)." reads "Fix the reflector Pull Request."; not "Open a PR".
+_TRAILING_TICKET = re.compile(r"(?<![\w-])(?:(?:GitHub|Tracking|Upstream)\s)?(?:Issue|Pull\s[Rr]equest|PR|Ticket"
+                              r"|Merge\s[Rr]equest)\W{0,3}$")
+_NOT_A_LINK = frozenset("""a an the new open opened create created file filed raise raised submit make this that one
+another each every any our their its his her your for of to per by in on with from""".split())
+
+
+def _trailing_ticket(text: str) -> bool:
+    tail = text[-80:].rstrip()
+    head, _, last = tail.rpartition("\n")
+    if head and _BARE_MARKER.match(last):
+        tail = head.rstrip()  # the next item's marker, read with this one's last line
+    m = _TRAILING_TICKET.search(tail)
+    if m is None:
+        return False
+    before = tail[:m.start()].split()
+    if not before or before[-1].endswith((".", "!", "?", ":", ";", ")")):
+        return True  # after a sentence: the link's words stand alone
+    return before[-1].strip(",(").lower() not in _NOT_A_LINK
+
+
+_BARE_MARKER = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022+])\s*$")
+
+
 def _done_or_tracked(text: str) -> bool:
     """An action already done (done, closed, merged, a ticked box) or tracked elsewhere (a linked
-    ticket or pull request: #123, ABC-123, an issue or pull URL, a link that reads "(issue)")
+    ticket or pull request: #123, ABC-123, an issue or pull URL, a link that reads "(issue)", or
+    an item that ends with a link's words, "... Pull Request.")
     needs no owner or date here."""
     if any(mark in text for mark in _DONE_MARKS) or "/issues/" in text or "/pull/" in text \
-            or _LINKED_TICKET.search(text):
+            or _LINKED_TICKET.search(text) or _trailing_ticket(text):
         return True
     before: list[str] = []
     pending = False  # the clause so far holds a condition or a future

@@ -101,7 +101,7 @@ class OfflineReviewer:
         fut = self._documents.get(digest)
         if fut is None or fut.cancelled():
             fut = asyncio.ensure_future(self._document_pass(
-                [{**x.model_dump(exclude={"marks"}), "text": as_read(x.text, x.marks)} for x in req.sections]))
+                [{**x.model_dump(), "text": as_read(x.text, x.marks)} for x in req.sections]))
             self._documents[digest] = fut
             while len(self._documents) > 16:
                 self._documents.popitem(last=False)

@@ -193,6 +193,16 @@ def _no_cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int,
         questions=["Why did the service fail, and how do we know?"], quote=_clip(opening[0].text), confidence=0.6)
 
 
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause around text[start:end] (between commas, semicolons or the sentence's ends), at
+    most 80 characters each way: "some idle users were unable to ...", "exfiltrated some tokens"
+    say who was harmed; "some strange networking errors, a node was deleted" does not."""
+    left = max([text.rfind(stop, max(0, start - 80), start) for stop in (",", ";", ". ")] + [max(0, start - 80) - 1])
+    right = min([k for k in (text.find(stop, end, end + 80) for stop in (",", ";", ". ")) if k >= 0]
+                + [min(len(text), end + 80)])
+    return text[left + 1:right]
+
+
 def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
     for i, s in enumerate(sections):
         if not (C._is_summary(s) or detect_role(s.title) == "impact"):
@@ -201,7 +211,8 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
             t = sentence.text
             if any(c.isdigit() for c in t) or not _HARM.search(t) or _UNHARMED.search(t):
                 continue
-            vague = next((m for m in _VAGUE.finditer(t) if m.group(2).lower() not in _TIME_UNITS), None)
+            vague = next((m for m in _VAGUE.finditer(t) if m.group(2).lower() not in _TIME_UNITS
+                          and _HARM.search(_clause(t, m.start(), m.end()))), None)
             if vague is None:
                 continue
             said = vague.group(1) if vague.group(2).lower() in _NOT_NOUNS else vague.group(0)
