@@ -252,3 +252,13 @@ def test_question_marks_left_for_a_value_are_a_placeholder():
     found = run(doc(("Timeline", "- [???] IOPS reached a critical point\n- 10:02 Why??? Nobody knew.\n"
                                  "- 10:05 See https://example.com/q?a=1???")))
     assert quotes(found, "placeholder") == ["- [???] IOPS reached a critical point"]
+
+
+def test_a_24_hour_time_with_pm_is_flagged():
+    """mybinder.org 2018-01-17 (not in the corpus): "### 2018-01-17 17:14pm" in its timeline."""
+    secs = doc(("Timeline", "All times in PST\n\n2018-01-17 17:14pm\n- Other travis failures point to the issue "
+                            "being real.\nAt 17:30pm the build logs showed errors. At 5:45pm we bumped it; "
+                            "at 18:57 it was deployed; lunch was at 12:30pm."))
+    found = having(run(secs), "malformed time")
+    assert [f.quote for _, f in found] == ["17:14pm", "17:30pm"]
+    assert "24-hour" in found[0][1].description

@@ -378,3 +378,10 @@ def test_a_vague_quantity_of_something_else_than_who_was_harmed_is_not_an_impact
     assert having(run(doc(("Summary", lead + rest))), "vague") == []
     harmed = "Further, not visible to users, some idle users were unable to be deleted from the hub."
     assert having(run(doc(("Summary", harmed + rest))), "vague") == [("s1", harmed)]
+
+
+def test_a_compact_duration_states_it():
+    """mybinder.org 2017-09-27 (not in the corpus): "unusable for about 1h50m" is its duration."""
+    secs = doc(("Summary", "After a deploy, most users got a '403 Forbidden' when launching their image. The bug "
+                           "was fixed, but it caused beta to be unusable for about 1h50m."), OUTAGE_TIMELINE)
+    assert having(run(secs), "duration not stated") == []

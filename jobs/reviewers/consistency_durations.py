@@ -31,8 +31,10 @@ NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fiv
 UNIT_MIN = {"second": 1 / 60, "sec": 1 / 60, "s": 1 / 60, "minute": 1, "min": 1, "m": 1, "hour": 60, "hr": 60,
             "h": 60, "day": 1440, "d": 1440, "week": 10080}
 _NUM = r"(\d{1,4}(?:\.\d{1,2})?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
-DURATION = re.compile(r"\b" + _NUM + r"(?:\s?-\s?|\s)?(seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?)\b"
-                      r"(?:,?\s(?:and\s)?(\d{1,3})\s?(minutes?|mins?|m)\b)?", re.IGNORECASE)
+# "2 hours", "two days", "1 hour 50 minutes", "2h 15m", "1h50m" (the minutes of the last: group 5)
+DURATION = re.compile(r"\b" + _NUM + r"(?:\s?-\s?|\s)?(seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?)"
+                      r"(?:\b(?:,?\s(?:and\s)?(\d{1,3})\s?(minutes?|mins?|m)\b)?|(?<=[hH])(\d{1,2})m(?:ins?)?\b)",
+                      re.IGNORECASE)
 COMPACT = re.compile(r"\b(\d{1,3})h\s?(\d{1,2})m(?:in)?\b", re.IGNORECASE)
 LEAD_IN = ("lasted", "lasting", "for", "took", "resolved in", "outage of", "down for", "duration of", "within",
            "after", "in about", "in approximately", "in under", "in over", "total of")
@@ -83,8 +85,8 @@ def extract_durations(section: Section) -> list[Duration]:
         if num in ("a", "an") and unit not in ("hour", "day", "week"):
             continue
         minutes = n * UNIT_MIN[unit if unit in UNIT_MIN else unit[:1]]
-        if m.group(3):
-            minutes += int(m.group(3))
+        if m.group(3) or m.group(5):
+            minutes += int(m.group(3) or m.group(5))
         before = text[max(0, m.start() - 40):m.start()].lower()
         if not any(before.rstrip().endswith(w) or (" " + w + " ") in before[-len(w) - 20:] for w in LEAD_IN):
             continue

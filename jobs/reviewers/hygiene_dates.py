@@ -26,6 +26,9 @@ from redline.jobs.reviewers.consistency_timeline import extract_timeline
 from redline.jobs.reviewers.hygiene_text import MAX_PER_RULE, _prose_line
 
 
+_AMPM_AFTER = re.compile(r"\s?[aApP]\.?[mM]\b\.?")
+
+
 def _malformed_times(section: Section) -> list[Finding]:
     text = section.text
     mask = None
@@ -33,7 +36,9 @@ def _malformed_times(section: Section) -> list[Finding]:
     for m in CLOCK.finditer(text):
         h, mi = int(m.group(1)), int(m.group(2))
         sec = int(m.group(3)) if m.group(3) else 0
-        if h < 24 and mi < 60 and sec < 61 or (h == 24 and mi == 0):
+        ampm = _AMPM_AFTER.match(text, m.end())
+        mixed = ampm is not None and (h > 12 or h == 0)  # "17:14pm": a 24-hour time read as 12-hour
+        if (h < 24 and mi < 60 and sec < 61 or (h == 24 and mi == 0)) and not mixed:
             continue
         if len(out) >= MAX_PER_RULE:
             break
@@ -42,10 +47,18 @@ def _malformed_times(section: Section) -> list[Finding]:
             lines = Lines(text)
         ls, le = lines.span(m.start())
         starts_line = text[ls:min(le, ls + 12)].lstrip("-*• ").startswith(m.group())
-        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line) and not starts_line:
+        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line) and not starts_line and not mixed:
             continue
         # ratios and scores ("3:45" is fine, "40:60 split" is not a clock)
         if any(w in text[m.end():m.end() + 12].lower() for w in ("split", "ratio", "odds")):
+            continue
+        if mixed:
+            quote = m.group() + ampm.group()
+            out.append(Finding(type="important", category="date format: malformed time", risk="medium",
+                               description=f"'{quote}' mixes a 24-hour time with '{ampm.group().strip()}': the "
+                                           "reader cannot tell which clock was meant.",
+                               suggestion=f"Write '{m.group()}' (24-hour) or the 12-hour time with its am/pm.",
+                               quote=quote, confidence=0.8))
             continue
         out.append(Finding(type="important", category="date format: malformed time", risk="medium",
                            description=f"'{m.group()}' is not a valid clock time.",
