@@ -536,3 +536,30 @@ def test_sample_builders_are_consistent() -> None:
     md = markdown_from_sections("T", [("Background", "Text.")])
     assert parse("r.md", md).sections[0].title == "Background"
     assert parse("r.docx", docx_from_sections(None, [("Background", "Text.")])).sections[0].text == "Text."
+
+
+# ============================================================================ a PDF made from Word
+# mybinder.org 2018-03-31 (not in the corpus), as Word makes it a PDF: its list bullets come out as
+# Symbol's private-use U+F0B7, a bold sub-heading at the body's size can be a known section name,
+# and a numbered list continues "3.", "4." on consecutive lines.
+
+
+def test_word_symbol_bullets_read_as_bullets():
+    from redline.jobs.documents.cleaning import _normalise
+
+    assert _normalise("\uf0b7 Launch success rate drops quickly") == "\u2022 Launch success rate drops quickly"
+
+
+def test_a_bold_known_section_name_at_body_size_is_a_sub_heading():
+    data = make_pdf([("Summary", "Helvetica-Bold", 14), (BODY, "Helvetica", 10), ("", "", 0),
+                     ("Action items", "Helvetica-Bold", 14), ("", "", 0),
+                     ("Investigation", "Helvetica-Bold", 10), ("Find out why nodes that are too old fail.", "Helvetica", 10),
+                     ("", "", 0), ("Process improvements", "Helvetica-Bold", 10),
+                     ("3. Improve the alerting so that the whole team is notified.", "Helvetica", 10),
+                     ("4. Come up with guidelines for how stale a node can become.", "Helvetica", 10)])
+    doc = parse("report.pdf", data)
+    levels = {s.title: s.level for s in doc.sections}
+    assert levels["Action items"] == 1 and levels["Investigation"] == 2 and levels["Process improvements"] == 2
+    improvements = next(s for s in doc.sections if s.title == "Process improvements")
+    assert improvements.text == ("3. Improve the alerting so that the whole team is notified.\n"
+                                 "4. Come up with guidelines for how stale a node can become.")

@@ -385,3 +385,13 @@ def test_a_compact_duration_states_it():
     secs = doc(("Summary", "After a deploy, most users got a '403 Forbidden' when launching their image. The bug "
                            "was fixed, but it caused beta to be unusable for about 1h50m."), OUTAGE_TIMELINE)
     assert having(run(secs), "duration not stated") == []
+
+
+def test_what_went_wrong_under_the_action_items_is_not_an_action_list():
+    """mybinder.org 2018-03-31 lists "What went wrong" under "Action items": observations, not actions."""
+    secs = doc(("Summary", "A node was deleted; the hub pod and the proxy server failed and launches stopped."),
+               ("Action items", ""),
+               ("What went wrong", "- There was a major outage that we were unable to debug from the logs\n"
+                                   "- There was only one person available to debug the cluster", 2),
+               ("Process improvements", "1. Improve the alerting so the team is notified (#365)", 2))
+    assert having(run(secs), "no owner") == []

@@ -38,7 +38,7 @@ _KNOWN_HEADING = re.compile(
 )
 _NUMBERED = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3})*)[.)]?\s+(?P<rest>\S.*)$")
 _LEADING_NUMBER = re.compile(rf"^{_NUMBERING}", re.IGNORECASE)
-_BULLET = re.compile(r"^(?:[-*+\u2022\u25aa\u25cf\u2013\u2014\u00b7>]\s|\(?\d{1,3}[.)]\s+[a-z])")
+_BULLET = re.compile(r"^(?:[-*+\u2022\u25aa\u25cf\u2013\u2014\u00b7>\u27a2\u2713\u2756\u25a1]\s|\(?\d{1,3}[.)]\s+[a-z])")
 _TIME_START = re.compile(r"^\d{1,2}[:.h]\d{2}\b")
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"

@@ -157,14 +157,23 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
     known_level = heading_sizes.index(main_size) + 1 if main_size is not None else 1
     sub_level = len(heading_sizes) + 1
 
+    def bold_heading(line: _PdfLine) -> bool:  # bold at the body's size, shaped as a heading
+        return line.bold and not body_bold and _short_line_shape_ok(line.text, 12) and line.text[0].isupper()
+
+    # Bold headings at the body's size that are not known section names ("What went wrong") are
+    # the document's sub-headings, and a known name set the same way is one of them ("Investigation"
+    # under "Action items"); where there are none, a known name is a peer of the main headings.
+    bold_subs = any(bold_heading(l) and not _is_known_heading(l.text) and not _is_larger(l.size, body_size)
+                    and not l.tabular and _short_line_shape_ok(l.text, 15) for l in text_lines)
+
     def heading_level(line: _PdfLine) -> int:
         if line.is_table or line.tabular or not _short_line_shape_ok(line.text, 15):
             return 0
         if _is_larger(line.size, body_size):
             return heading_sizes.index(line.size) + 1
-        if _is_known_heading(line.text):
+        if _is_known_heading(line.text) and not (bold_subs and bold_heading(line)):
             return known_level
-        if line.bold and not body_bold and _short_line_shape_ok(line.text, 12) and line.text[0].isupper():
+        if bold_heading(line):
             return sub_level
         return 0
 
@@ -230,8 +239,13 @@ def _continues(previous: _PdfLine, line: _PdfLine, *, heading: bool = False) -> 
     return line.top - previous.bottom < 0.5 * max(line.size, 1.0)
 
 
+# "4. Come up with ..." after a line that ends a sentence: the next item of a numbered list
+_NUMBERED_ITEM = re.compile(r"\d{1,3}[.)]\s+[A-Z]")
+
+
 def _line_joiner(previous: _PdfLine, line: _PdfLine) -> str:
-    if _BULLET.match(line.text):
+    if _BULLET.match(line.text) or _NUMBERED_ITEM.match(line.text) and previous.text.rstrip().endswith(
+            (".", ")", ":", "?", "!", ";")):
         return "\n"
     if previous.page != line.page:
         return " " if not _SENTENCE_END.search(previous.text) else "\n\n"

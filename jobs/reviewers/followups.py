@@ -113,8 +113,15 @@ def _reported_as_done(text: str) -> bool:
     return len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed"
 
 
+# A retrospective's own headings: what they list are observations, not actions, even under an
+# "Action items" heading (mybinder.org 2018-03-31 has a "What went wrong" there).
+_RETROSPECTIVE = re.compile(r"\bwhat\s+went\s+(?:wrong|well|right|badly|poorly)|\bwent\s+(?:wrong|well)\b"
+                            r"|\blessons?\s+learn|\bwhere\s+we\s+got\s+lucky|\bwhat\s+we\s+learn", re.I)
+
+
 def _action_part(sections: list[Section]) -> list[int]:
-    """Indexes of the action sections: a heading whose role is "actions", with its sub-sections."""
+    """Indexes of the action sections: a heading whose role is "actions", with its sub-sections
+    (but for a retrospective's "What went wrong" among them)."""
     out: list[int] = []
     level: int | None = None
     for i, s in enumerate(sections):
@@ -122,7 +129,8 @@ def _action_part(sections: list[Section]) -> list[int]:
             level = s.level if level is None or s.level <= level else level
             out.append(i)
         elif level is not None and s.level > level:
-            out.append(i)
+            if not _RETROSPECTIVE.search(s.title):
+                out.append(i)
         else:
             level = None
     return out
