@@ -563,3 +563,37 @@ def test_a_bold_known_section_name_at_body_size_is_a_sub_heading():
     improvements = next(s for s in doc.sections if s.title == "Process improvements")
     assert improvements.text == ("3. Improve the alerting so that the whole team is notified.\n"
                                  "4. Come up with guidelines for how stale a node can become.")
+
+
+def test_a_timeline_of_dated_sub_headings_is_one_section_in_word_and_pdf_as_in_markdown():
+    """mybinder.org 2018-01-17 as a .docx: each "2018-01-17 17:14pm" entry a Heading 2 under
+    "Timeline". In Markdown the entries were one Timeline section; in Word they were six sections
+    of one entry each, which no timeline rule could read as a timeline."""
+    entries = [("2018-01-16", "JupyterHub Travis failures were dismissed as a holdover."),
+               ("2018-01-17 17:14", "Other Travis failures point to the issue being real."),
+               ("18:57", "Bump to artful, merged and deployed."), ("19:00", "Tweet and email announcing the bump.")]
+
+    def build(document) -> None:
+        document.add_heading("Summary", 1)
+        document.add_paragraph(BODY)
+        document.add_heading("Timeline", 1)
+        document.add_paragraph("All times in PST")
+        for when, what in entries:
+            document.add_heading(when, 2)
+            document.add_paragraph(what)
+        document.add_heading("Action items", 1)
+        document.add_heading("Process", 2)
+        document.add_paragraph("Keep our own apt mirror.")
+
+    word = parse("report.docx", make_docx(build))
+    assert titles(word) == ["Summary", "Timeline", "Action items", "Process"]  # not the entries; still the sub-section
+    timeline = word.sections[1].text
+    assert timeline.startswith("All times in PST\n\n2018-01-16\n\nJupyterHub Travis failures")
+    assert "18:57\n\nBump to artful, merged and deployed." in timeline
+    pdf_lines = [("Summary", "Helvetica-Bold", 14), (BODY, "Helvetica", 10), ("", "", 0),
+                 ("Timeline", "Helvetica-Bold", 14), ("All times in PST", "Helvetica", 10), ("", "", 0)]
+    for when, what in entries:
+        pdf_lines += [(when, "Helvetica-Bold", 12), (what, "Helvetica", 10), ("", "", 0)]
+    pdf = parse("report.pdf", make_pdf(pdf_lines))
+    assert titles(pdf) == ["Summary", "Timeline"]
+    assert "18:57" in pdf.sections[1].text

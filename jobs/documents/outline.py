@@ -27,7 +27,7 @@ def _is_entry_heading(title: str) -> bool:
     return len(title) <= 80 and len(title.split()) <= 10 and _ENTRY_HEADING.match(title) is not None
 
 
-def _fold_outline(blocks: list[_Block]) -> list[_Block]:
+def _fold_outline(blocks: list[_Block], *, marked: bool = True, containers: bool = True) -> list[_Block]:
     """Markdown outlines as a reviewer reads them (the headings become "h" lines of the text):
 
     - a run of short dated or numbered sub-headings (a timeline's entries) is part of its
@@ -52,7 +52,7 @@ def _fold_outline(blocks: list[_Block]) -> list[_Block]:
         if all(blocks[j].level == top and _is_entry_heading(blocks[j].text) for j in below):
             for j in below:
                 demote[j] = True
-    for position, i in enumerate(headings):
+    for position, i in enumerate(headings if containers else ()):
         block = blocks[i]
         if demote[i] or block.is_title:
             continue
@@ -62,8 +62,8 @@ def _fold_outline(blocks: list[_Block]) -> list[_Block]:
             j += 1
     out = []
     for block, folded in zip(blocks, demote):
-        if folded:
-            out.append(_Block(block.text, marks=[(0, len(block.text), "h", str(block.level))]))
+        if folded:  # a heading line of the text: marked as one in Markdown, a plain line elsewhere
+            out.append(_Block(block.text, marks=[(0, len(block.text), "h", str(block.level))] if marked else []))
         else:
             out.append(block)
     return out

@@ -27,6 +27,8 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
     title = visible_title or _useful_meta_title(draft.meta_title)
     if kind == "md":
         blocks = _fold_outline(blocks)
+    elif kind in ("docx", "pdf"):  # a timeline's dated sub-headings are its entries, as in Markdown
+        blocks = _fold_outline(blocks, marked=False, containers=False)
     sections = _normalise_levels(_build_sections(blocks, title))
     total = sum(len(section.text) for section in sections)
     if total > limits.max_document_chars:
