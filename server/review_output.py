@@ -134,7 +134,8 @@ def print_items(run: Run) -> None:
         print(f"[{item['risk'].upper():6}] {item['type']:<10} {titles.get(item['section_id'], '')} · "
               f"{item['category']}{res}")
         print(f"    {item['description']}")
-        if item.get("quote"):
-            print(f"    > {item['quote'][:160]}")
+        if item.get("quote"):  # on one line: a quote across the author's line breaks would break the layout
+            quote = " ".join(item["quote"].split())
+            print(f"    > {quote[:160]}{'…' if len(quote) > 160 else ''}")
         if item.get("suggestion"):
             print(f"    Suggestion: {item['suggestion']}")

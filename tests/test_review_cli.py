@@ -489,3 +489,20 @@ def test_previous_errors_are_one_line_with_their_exit_code(tmp_path, server):
     helped = review(tmp_path, "--help", timeout=60)
     for text in ("--previous", "rounds (--previous):", "#token=<token>", "resolved", "outdated"):
         assert text in helped.stdout, text
+
+
+def test_a_quote_across_line_breaks_prints_on_one_line(capsys):
+    """A quote that spans the author's line breaks ("must\\nmanually kicked", from a wrapped Markdown
+    paragraph) prints as one "> " line, not as lines that lose the indentation."""
+    from types import SimpleNamespace
+
+    from redline.server.review_output import print_items
+
+    item = {"section_id": "s1", "risk": "low", "type": "suggestion", "category": "grammar",
+            "description": "'must manually kicked' is missing a verb.", "quote": "must\nmanually kicked",
+            "suggestion": "must be manually kicked"}
+    long = dict(item, quote="word " * 50)
+    print_items(SimpleNamespace(sections=[{"id": "s1", "title": "What went poorly"}], round=None, items=[item, long]))
+    out = capsys.readouterr().out.splitlines()
+    assert "    > must manually kicked" in out
+    assert any(line.startswith("    > word word") and line.endswith("…") for line in out)
