@@ -42,3 +42,10 @@ def test_when_is_answered_with_a_time():
 def test_a_question_with_no_such_answer_still_matches_words_only():
     answer = compose_answer("What should we be careful about?", PROW)
     assert passages(answer) == ['From "Action items": "We need to be more careful when deploying sweeping changes."']
+
+
+def test_a_passage_the_write_up_repeats_is_quoted_once():
+    repeated = "On 2020-02-20 at 21:28 UTC a user reported that their crate was not on the index after 10 minutes."
+    sections = [("Timeline", repeated), ("Appendix", repeated), ("Impact", "Uploads were delayed for 40 minutes.")]
+    got = passages(compose_answer("When was the crate reported missing from the index?", sections))
+    assert got == [f'From "Timeline": "{repeated}"']

@@ -134,7 +134,14 @@ def compose_answer(
     if not any(text.strip() for _, text in sections):
         return "The write-up has no text yet, so there is nothing to answer from."
     passages = _passages(sections)
-    ranked = _rank(question, passages, section_title)[: max(1, max_passages)]
+    ranked, seen = [], set()
+    for score, p in _rank(question, passages, section_title):  # a passage the write-up repeats is quoted once
+        said = " ".join(p.text.split())
+        if said not in seen:
+            seen.add(said)
+            ranked.append((score, p))
+            if len(ranked) == max(1, max_passages):
+                break
     if not ranked:
         titles = [title.strip() or f"Section {i + 1}" for i, (title, _) in enumerate(sections)]
         return (
