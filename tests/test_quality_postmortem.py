@@ -395,3 +395,16 @@ def test_what_went_wrong_under_the_action_items_is_not_an_action_list():
                                    "- There was only one person available to debug the cluster", 2),
                ("Process improvements", "1. Improve the alerting so the team is notified (#365)", 2))
     assert having(run(secs), "no owner") == []
+
+
+def test_no_duration_is_asked_of_a_write_up_where_nobody_lost_service():
+    """mybinder.org 2018-01-04 (not in the corpus): a failed deploy to staging, "there was no loss
+    of production service"; asking how long users were affected asks for nothing."""
+    summary = ("Merging a PR into BinderHub and deploying it to staging resulted in a Travis error. Though time "
+               "consuming to determine the cause, there was no loss of production service.")
+    timeline = ("Timeline", "All times in PST\n\n- 2018-01-04 07:33 The PR is merged and the deploy to staging "
+                            "starts.\n- 2018-01-04 11:02 The deploy to staging fails on Travis.\n"
+                            "- 2018-01-04 15:40 The deploy to staging succeeds after a restart.")
+    assert having(run(doc(("Summary", summary), timeline)), "duration not stated") == []
+    hurt = summary.replace("there was no loss of production service", "the hub was down for users")
+    assert having(run(doc(("Summary", hurt), timeline)), "duration not stated") == [("s1", None)]

@@ -334,10 +334,19 @@ def _vague_start(sections: list[Section]) -> tuple[int, str] | None:
     return None
 
 
+# "there was no loss of production service", "no user-facing impact", "users were not affected":
+# nobody was harmed for any length of time, so there is no duration to ask for
+_NO_OUTAGE = _rx(r"no\s+loss\s+of\s+(?:production\s+)?service", r"no\s+(?:user|customer)[-\s]facing\s+(?:impact|outage)",
+                 r"(?:users|customers|production)\s+(?:were|was)\s+not\s+(?:affected|impacted)",
+                 r"no\s+(?:production\s+)?(?:outage|downtime)\b", r"did\s+not\s+affect\s+(?:users|customers|production)")
+
+
 def _duration_finding(sections: list[Section], entries: list[C.Entry],
                       timeline: set[int]) -> tuple[int, Finding] | None:
     timed = [e for e in entries if e.has_time and e.when is not None]
     if len(timed) < 2 or _states_duration(sections, timeline):
+        return None
+    if any(_NO_OUTAGE.search(s.text) for s in sections if s.index not in timeline):
         return None
     common = dict(type="important", category="impact: duration not stated", risk="medium",
                   suggestion="State when the incident started, when it was resolved and how long users were "
