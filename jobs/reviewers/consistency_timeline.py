@@ -143,6 +143,14 @@ def _first_line_quote(text: str) -> str | None:
     return None
 
 
+# A log line quoted in a timeline (where nothing marks it as code: a .txt, or a .docx that lost its
+# code block), not an entry of it: a stamp to the millisecond, or a log level after the stamp.
+# "2017-09-29 00:46:54,810 WARNING Retrying ...", "[E 2017-09-29 00:46:54.814 JupyterHub ...]".
+_LOG_LINE = re.compile(r"\s*(?:\[[A-Z] )?\S*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}[,.]\d{3}"
+                       r"|\s*\S*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?\S*\s+(?:DEBUG|INFO|WARN|WARNING|ERROR|"
+                       r"CRITICAL|FATAL|TRACE)\b")
+
+
 def extract_timeline(sections: list[Section]) -> list[Entry]:
     """Timeline entries, in document order, with dates carried forward from earlier entries."""
     years = doc_years(sections)
@@ -181,7 +189,7 @@ def extract_timeline(sections: list[Section]) -> list[Entry]:
             if mask[start + len(line) - len(line.lstrip())]:
                 continue
             d, minutes, bad, has_date, _ = got
-            if d is None and minutes is None:
+            if d is None and minutes is None or _LOG_LINE.match(line):
                 continue
             entries.append(_mk_entry(s.index, line.strip()[:300], d, minutes, has_date, line))
     return entries
