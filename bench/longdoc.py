@@ -63,7 +63,10 @@ def review(path: Path) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, nargs="+", default=[75, 150, 300])
+    parser.add_argument("--quick", action="store_true", help="20 and 40 pages (python -m bench --quick)")
     args = parser.parse_args()
+    if args.quick:
+        args.pages = [20, 40]
     rows = []
     with tempfile.TemporaryDirectory(prefix="redline-longdoc-") as tmp:
         for pages in args.pages:

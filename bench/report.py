@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.common import CHARTS, DOC, ROOT, fmt, read_result
 
-BENCHES = ["fanout", "cancel", "pipeline", "document", "latency", "memory", "slowclient"]
+BENCHES = ["fanout", "cancel", "pipeline", "document", "latency", "memory", "slowclient", "longdoc"]
 EXTRA_PACKAGES = "python-socketio uvicorn httptools"
 
 
@@ -449,6 +449,25 @@ def slowclient_section(r: dict[str, Any], targets: list) -> list[str]:
     return lines
 
 
+def longdoc_section(r: dict[str, Any], targets: list) -> list[str]:
+    lines = ["## 8. A long write-up, offline, end to end (`python -m bench.longdoc`)", "",
+             "A Markdown write-up made of the quality corpus's tuning documents, repeated as parts (plain paragraphs "
+             "hard-wrapped at 80 columns), reviewed by the offline reviewer through the whole `redline review` "
+             "command: the private Redis and worker started, the upload parsed, every section analyzed, the .docx "
+             f"written. Measured on {r.get('machine', {}).get('cpu') or 'this machine'}, "
+             f"{r.get('machine', {}).get('nproc', '?')} cores (the other sections' machine may differ).", "",
+             "| pages (500 words) | words | kB | sections | seconds | comments |", "|---|---|---|---|---|---|"]
+    for row in r["rows"]:
+        lines.append(f"| {row['pages']} | {fmt(row['words'])} | {fmt(row['kB'])} | {row['sections']} | "
+                     f"{row['seconds']} | {row['comments']} |")
+    lines.append("")
+    longest = max(r["rows"], key=lambda row: row["pages"])
+    if longest["pages"] >= 300:
+        targets.append(("A 300-page write-up reviewed offline in under a minute",
+                        f"{longest['pages']} pages in {longest['seconds']} s", longest["seconds"] < 60))
+    return lines
+
+
 def deflate_section(f: dict[str, Any]) -> list[str]:
     lines = ["### With compression, as browsers connect (`python -m bench.fanout --deflate`)", "",
              "Browsers offer permessage-deflate and both Hypercorn and uvicorn accept it. The peer then compresses "
@@ -476,7 +495,7 @@ def render() -> str:
     body: list[str] = []
     sections = [("fanout", fanout_section), ("cancel", cancel_section), ("pipeline", pipeline_section),
                 ("document", document_section), ("latency", latency_section), ("memory", memory_section),
-                ("slowclient", slowclient_section)]
+                ("slowclient", slowclient_section), ("longdoc", longdoc_section)]
     for name, fn in sections:
         r = results.get(name)
         if r is None:
@@ -502,7 +521,7 @@ def render() -> str:
         f"pip install -e \".[bench]\"   # Redline plus the peer and its server ({EXTRA_PACKAGES})",
         "python -m bench               # every benchmark at full size, then this page (20-40 minutes)",
         "python -m bench --quick       # small sizes and short steps (a few minutes; overwrites bench/results)",
-        "python -m bench.fanout        # one benchmark alone (also: cancel, pipeline, document, latency, memory, slowclient)",
+        "python -m bench.fanout        # one benchmark alone (also: cancel, pipeline, document, latency, memory, slowclient, longdoc)",
         "python -m bench.report        # re-render this page from bench/results/*.json",
         "python -m bench.fanout --deflate --configs 1000x1 --servers redline,peer "
         "--ladder 1000,2000,5000,10000,20000,50000,100000,150000,200000,250000 --out fanout-deflate",
