@@ -15,6 +15,7 @@ from docx.text.paragraph import Paragraph
 
 from redline.jobs.export_markup import MarkedWriter as _MarkedWriter
 from redline.jobs.export_markup import text_blocks as _blocks
+from redline.jobs.export_markup import has_blocks as _has_blocks
 from redline.jobs.export_markup import valid_marks as _valid_marks
 from redline.jobs.models import Section
 from redline.jobs.quote_match import normalise as _normalise
@@ -62,7 +63,7 @@ def _build_document(title: str, sections: Sequence[Section]) -> tuple[DocxDocume
             heading = doc.paragraphs[0]  # the title's own section: its heading is the title
         else:
             heading = doc.add_heading(_clean(section.title), level=min(max(section.level, 1), 9))
-        if marks:
+        if _has_blocks(marks):  # a Markdown upload's blocks (a Word upload's marks are its links only)
             body = _MarkedWriter(doc, section.text, marks, section.level).write()
         else:
             body = [doc.add_paragraph(_clean(block)) for block in _blocks(section.text)]

@@ -29,6 +29,11 @@ _SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 _MONO = "Consolas"
 
 
+def has_blocks(marks: Sequence[_MarkT]) -> bool:
+    """Marks that draw the text's blocks (a Markdown upload), not only carry its links (a Word upload's)."""
+    return any(m[2] in _BLOCK_KINDS for m in marks)
+
+
 def valid_marks(text: str, marks: Sequence) -> list[_MarkT]:
     out = []
     for mark in marks:

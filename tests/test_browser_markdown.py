@@ -198,3 +198,36 @@ def test_rendered_text_is_the_section_text_for_many_shapes(server, browser):
         assert bad == []
     finally:
         context.close()
+
+
+def test_a_word_upload_with_links_shows_all_its_text(server, browser):
+    """A Word upload's sections carry their links' addresses as "link" marks and no block marks:
+    the page draws them as plain text (drawn as Markdown, every character outside a block would
+    be hidden as syntax)."""
+    import io
+
+    import docx
+
+    from tests.test_documents import _add_link
+
+    document = docx.Document()
+    document.add_heading("Action items", 1)
+    item = document.add_paragraph("Diagnose the original ")
+    _add_link(item, "issue", "https://github.com/jupyterhub/binderhub/issues/140")
+    item.add_run(", which still has not been identified.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    review = upload(server, filename="links.docx", data=buffer.getvalue())
+    (section,) = snapshot(server, review)["sections"]
+    assert [m[2] for m in section["marks"]] == ["link"]
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        path, frag = review["url"].split("#", 1)
+        page.goto(f"{server}{path}#{frag}")
+        page.wait_for_selector("body[data-ready=true]", timeout=15000)
+        box = page.locator(f'.section-text[data-section-id="{section["id"]}"]')
+        assert box.inner_text().strip() == "Diagnose the original issue, which still has not been identified."
+        assert box.locator("a, .md-syn").count() == 0  # drawn as plain text, as a Word upload always was
+    finally:
+        context.close()

@@ -597,3 +597,47 @@ def test_a_timeline_of_dated_sub_headings_is_one_section_in_word_and_pdf_as_in_m
     pdf = parse("report.pdf", make_pdf(pdf_lines))
     assert titles(pdf) == ["Summary", "Timeline"]
     assert "18:57" in pdf.sections[1].text
+
+
+def _add_link(paragraph, text: str, url: str) -> None:
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml.ns import qn
+    from docx.oxml.parser import OxmlElement
+
+    rid = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link, run, words = OxmlElement("w:hyperlink"), OxmlElement("w:r"), OxmlElement("w:t")
+    link.set(qn("r:id"), rid)
+    words.text = text
+    run.append(words)
+    link.append(run)
+    paragraph._p.append(link)
+
+
+def test_a_word_upload_keeps_its_web_links_addresses_as_link_marks():
+    """The text keeps a link's words only; its address rides beside it, as a Markdown upload's does,
+    so an action linked to its issue in mid-sentence is known to be tracked."""
+    from redline.jobs.models import Section
+    from redline.jobs.reviewers import consistency
+
+    def build(document) -> None:
+        document.add_heading("Summary", 1)
+        document.add_paragraph("The hub pod and the proxy server failed, and launches stopped on the cluster.")
+        document.add_heading("Action items", 1)
+        item = document.add_paragraph("Diagnose the original ", style="List Number")
+        _add_link(item, "issue", "https://github.com/jupyterhub/binderhub/issues/140")
+        item.add_run(", which still has not been identified.")
+        document.add_paragraph("Automatic recovery could relaunch the Hub pod when it is unhealthy.", style="List Number")
+        note = document.add_paragraph("See ")
+        _add_link(note, "the runbook", "https://example.org/runbook")
+        _add_link(note, "TOC", "")  # an internal jump: no address, no mark
+
+    doc = parse("report.docx", make_docx(build))
+    actions = doc.sections[1]
+    link = [m for m in actions.marks if m[2] == "link"]
+    assert [(actions.text[m[0]:m[1]], m[3]) for m in link] == [
+        ("issue", "https://github.com/jupyterhub/binderhub/issues/140"), ("the runbook", "https://example.org/runbook")]
+    assert all(m[2] == "link" for m in actions.marks)  # no blocks: the page shows a Word upload as plain text
+    secs = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
+            for i, s in enumerate(doc.sections)]
+    found = [f for fs in consistency.document_findings(secs).values() for f in fs if "no owner" in f.category]
+    assert [f.quote for f in found] == ["Automatic recovery could relaunch the Hub pod when it is unhealthy."]

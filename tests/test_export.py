@@ -433,3 +433,15 @@ def test_docx_from_markdown_tracked_change_in_a_list_item() -> None:
     deleted = "".join(t.text for t in body.iter(qn("w:delText")))
     inserted = "".join(t.text for d in body.iter(qn("w:ins")) for t in d.iter(qn("w:t")))
     assert deleted == "Train operators" and inserted == "Train and assess operators"
+
+
+def test_a_section_whose_marks_are_only_links_is_written_whole():
+    """A Word upload's sections carry their links' addresses as marks, and no block marks: the
+    export writes their text as plain paragraphs (the Markdown writer writes only marked blocks)."""
+    text = "Diagnose the original issue, which still has not been identified.\n\nRelaunch the hub when unhealthy."
+    section = Section(id="s1", title="Action items", index=0, text=text,
+                      marks=[(22, 27, "link", "https://github.com/jupyterhub/binderhub/issues/140")])
+    data = export_docx(items=[], sections=[section], title="Incident report")
+    texts = [p.text for p in Document(BytesIO(data)).paragraphs]
+    assert "Diagnose the original issue, which still has not been identified." in texts
+    assert "Relaunch the hub when unhealthy." in texts

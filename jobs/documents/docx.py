@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .blocks import _Block, _Draft, _heading
@@ -105,6 +105,7 @@ class _DocxItem:
     kind: str  # "title" | "heading" | "list" | "para" | "table"
     level: int = 0
     bold: bool = False
+    marks: list = field(default_factory=list)  # its web links: (start, end, "link", address) over `text`
 
 
 @dataclass
@@ -156,7 +157,7 @@ class _DocxReader:
             return _DocxItem(text, "heading", level)
         has_numbering = p.pPr is not None and p.pPr.numPr is not None
         kind = "list" if style.is_list or has_numbering else "para"
-        return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold))
+        return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold), marks=_link_marks(paragraph, text))
 
     def _style(self, paragraph: Any) -> _StyleInfo:
         style_id = paragraph._p.style
@@ -219,19 +220,44 @@ def _all_bold(paragraph: Any, style_bold: bool) -> bool:
     return bool(runs) and all(run.bold or (run.bold is None and style_bold) for run in runs)
 
 
+_WEB_LINK = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+
+
+def _link_marks(paragraph: Any, text: str) -> list:
+    """The paragraph's web links as "link" marks over its tidied text (the words of each link,
+    found in order): the address is all the text loses ("Diagnose the original issue", linked to
+    the issue, is an action tracked by its ticket). Only "link" marks: the page draws a Word
+    upload as plain text, and the rules read the addresses."""
+    marks, at = [], 0
+    for link in paragraph.hyperlinks:
+        address, words = link.address or "", _tidy_line(link.text or "")
+        if not words or not _WEB_LINK.match(address):
+            continue
+        k = text.find(words, at)
+        if k >= 0:
+            marks.append((k, k + len(words), "link", address))
+            at = k + len(words)
+    return marks
+
+
 def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
     blocks: list[_Block] = []
     list_lines: list[str] = []
+    list_marks: list = []
 
     def flush_list() -> None:
         if list_lines:
-            blocks.append(_Block("\n".join(list_lines)))
+            blocks.append(_Block("\n".join(list_lines), marks=list(list_marks)))
             list_lines.clear()
+            list_marks.clear()
 
     for index, item in enumerate(items):
         following = items[index + 1] if index + 1 < len(items) else None
         if item.kind == "list" and not _docx_list_heading(item, following):
-            list_lines.append(item.text if _BULLET.match(item.text) else f"- {item.text}")
+            line = item.text if _BULLET.match(item.text) else f"- {item.text}"
+            at = sum(len(x) + 1 for x in list_lines) + len(line) - len(item.text)
+            list_marks.extend((a + at, b + at, kind, attr) for a, b, kind, attr in item.marks)
+            list_lines.append(line)
             continue
         flush_list()
         blocks.append(_docx_block(item, following))
@@ -248,7 +274,7 @@ def _docx_block(item: _DocxItem, following: _DocxItem | None) -> _Block:
         return _heading(item.text, _numbering_level(item.text))
     if item.kind == "para" and _is_title_case(item.text) and _docx_heading_context(item, following):
         return _heading(item.text, _numbering_level(item.text))
-    return _Block(item.text)
+    return _Block(item.text, marks=list(item.marks))
 
 
 def _docx_list_heading(item: _DocxItem, following: _DocxItem | None) -> bool:

@@ -149,6 +149,11 @@ function quotePrefixes(text, blocks) {
   return out;
 }
 
+/** Whether `marks` draw the text's blocks (a Markdown upload), not only carry its links (a Word upload's). */
+export function hasBlockMarks(marks) {
+  return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && BLOCK.has(String(m[2])));
+}
+
 /**
  * A DocumentFragment for `text` with `marks`. `runs` are the highlight runs of quotes.js
  * `segments` ([{start, end, items, ref}], covering the text); `decorate(node, run)` wraps a

@@ -4,7 +4,7 @@
 
 import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { segments, textOffset } from "../quotes.js";
-import { renderMarked } from "../markdown.js";
+import { hasBlockMarks, renderMarked } from "../markdown.js";
 import { isSectionBusy, sectionChanges } from "../state.js";
 import { statusText } from "./sections.js";
 import { changeBadges } from "./versions.js";
@@ -74,7 +74,7 @@ export function createDocumentView(root, ctx) {
       return mark;
     };
     let frag;
-    if (Array.isArray(s.marks) && s.marks.length) {
+    if (hasBlockMarks(s.marks)) {
       // Markdown: formatting drawn over the same characters (every character in order).
       frag = renderMarked(s.text, s.marks, runs, decorate);
       a.text.classList.add("is-marked");
