@@ -12,6 +12,7 @@ from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
+from redline.jobs.documents.marks import SAFE_HREF
 from redline.jobs.xml_clean import clean as _clean
 
 
@@ -25,7 +26,6 @@ def text_blocks(text: str) -> list[str]:
 _MarkT = tuple[int, int, str, str]
 _BLOCK_KINDS = {"quote", "pre", "table", "tr", "th", "td", "p", "h", "li"}
 _INLINE_KINDS = ("strong", "em", "del", "code", "link")
-_SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 _MONO = "Consolas"
 
 
@@ -150,7 +150,7 @@ class MarkedWriter:
             if not piece:
                 continue
             kinds = {m[2]: m[3] for m in self.inline if m[0] <= a and b <= m[1]}
-            href = kinds.get("link") if _SAFE_HREF.match(kinds.get("link") or "") else None
+            href = kinds.get("link") if SAFE_HREF.match(kinds.get("link") or "") else None
             if href is None:
                 link_el, link_href = None, None
                 run = paragraph.add_run(piece)

@@ -25,6 +25,7 @@ from .errors import (
     _zip_bomb,
 )
 from .headings import _BULLET, _is_known_heading, _is_title_case, _numbering_level
+from .marks import SAFE_HREF
 from .model import (
     ZIP_EXPANSION_FACTOR,
     ZIP_MAX_ENTRIES,
@@ -220,9 +221,6 @@ def _all_bold(paragraph: Any, style_bold: bool) -> bool:
     return bool(runs) and all(run.bold or (run.bold is None and style_bold) for run in runs)
 
 
-_WEB_LINK = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
-
-
 def _link_marks(paragraph: Any, text: str) -> list:
     """The paragraph's web links as "link" marks over its tidied text (the words of each link,
     found in order): the address is all the text loses ("Diagnose the original issue", linked to
@@ -231,7 +229,7 @@ def _link_marks(paragraph: Any, text: str) -> list:
     marks, at = [], 0
     for link in paragraph.hyperlinks:
         address, words = link.address or "", _tidy_line(link.text or "")
-        if not words or not _WEB_LINK.match(address):
+        if not words or not SAFE_HREF.match(address):
             continue
         k = text.find(words, at)
         if k >= 0:

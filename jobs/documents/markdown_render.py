@@ -8,10 +8,9 @@ import re
 from typing import Any
 
 from .cleaning import _tidy_line
-from .marks import Mark, _compact
+from .marks import SAFE_HREF, Mark, _compact
 
 
-_MD_SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 _MD_BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
 _MD_BR_ANY = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -266,7 +265,7 @@ class _MdRenderer:
                 open_marks.append((kind[:-5], self.length, ""))
             elif kind == "link_open":
                 href = str(child.attrGet("href") or "")
-                open_marks.append(("link", self.length, href if _MD_SAFE_HREF.match(href) else ""))
+                open_marks.append(("link", self.length, href if SAFE_HREF.match(href) else ""))
             elif kind in ("strong_close", "em_close", "s_close", "link_close"):
                 want = kind[:-6]
                 for position in range(len(open_marks) - 1, -1, -1):

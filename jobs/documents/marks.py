@@ -27,6 +27,9 @@ from typing import Iterator
 
 Mark = tuple[int, int, str, str]
 
+# The addresses a "link" mark may carry (and the page and the export may open): web and mail only.
+SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+
 
 def _compact(text: str, marks: list[Mark]) -> tuple[str, list[Mark]]:
     """Tidy the rendered text as the other formats are (spaces collapsed, lines stripped, no
