@@ -109,6 +109,52 @@ def test_midnight_rollover_is_not_out_of_order():
     assert having(run(secs), "order") == []
 
 
+# A timeline stamped "[MM-DD HH:MM]" (no year), as Kubernetes' post-mortems write it.
+YEARLESS = ("- [12-05 16:21] The bug is introduced\n- [03-20 16:46] The spec is updated but the pod is not\n"
+            "- [03-26 17:40] The node upgrade starts\n- [03-26 23:04] The node is drained (outage starts)\n"
+            "{after}")
+
+
+def test_month_day_stamps_are_dated_across_new_year():
+    """December, then March: the year before, not an entry out of order; the stamps are dates."""
+    secs = doc(("Boskos outage of March 26th, 2019", "All times in PDT."),
+               ("Timeline", YEARLESS.format(after="- [03-27 02:50] The outage is reported\n"
+                                                    "- [03-27 08:10] A fixed image is deployed (outage ends)")))
+    found = run(secs)
+    assert having(found, "order") == [] and [f for _, f in found if "date" in f.category] == []
+
+
+def test_a_date_that_does_not_change_at_midnight():
+    secs = doc(("Boskos outage of March 26th, 2019", "All times in PDT."),
+               ("Timeline", YEARLESS.format(after="- [03-26 02:50] The outage is reported\n"
+                                                    "- [03-26 08:10] A fixed image is deployed (outage ends)")))
+    found = having(run(secs), "order")
+    assert len(found) == 1, found
+    _, f = found[0]
+    assert f.quote == "- [03-26 02:50] The outage is reported" and "23:04" in f.related_quote
+    assert "does not change at midnight" in f.description
+
+
+def test_a_window_dated_a_month_off_from_its_timeline_entry():
+    """The impact's 23:04 is the timeline's 23:04 entry, on another day that no entry has."""
+    timeline = ("Timeline", YEARLESS.format(after="- [03-27 02:50] The outage is reported\n"
+                                                  "- [03-27 08:12] A fixed image is deployed (outage ends)"))
+    title = ("Boskos outage of March 26th, 2019", "All times in PDT.")
+    bad = doc(title, ("Impact", "All jobs failed between 2019-02-25 23:04 and 2019-02-26 08:12, about nine hours."),
+              timeline)
+    found = having(run(bad), "date vs timeline")
+    assert len(found) == 1
+    _, f = found[0]
+    assert "2019-02-25" in f.description and "2019-03-26" in f.description and "23:04" in f.related_quote
+    good = doc(title, ("Impact", "All jobs failed between 2019-03-26 23:04 and 2019-03-27 08:12, about nine hours."),
+               timeline)
+    assert having(run(good), "date vs timeline") == []
+    # a quarter-hour minute on another day is a coincidence too often to call
+    other = doc(("Impact", "The last deploy before it ran on 2019-02-25 23:15."),
+                ("Timeline", "- 2019-03-26 23:15 The node is drained\n- 2019-03-27 08:12 Fixed"))
+    assert having(run(other), "date vs timeline") == []
+
+
 def test_five_digit_year_and_impossible_dates():
     secs = doc(("Timeline", "All times in UTC.\n- 20224-03-05 10:00 Alert fires\n- 2024-13-01 11:00 Fix\n"
                             "- 2024-02-30 12:00 Review"))

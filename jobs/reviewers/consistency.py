@@ -20,7 +20,7 @@ it checks:
 - `consistency_names.py`: an identifier or handle spelled two ways (`username` / `userhame`,
   `@jdoe` / `@jdeo`);
 - `consistency_summary.py`: the summary against the rest: counts, clock times and versions that
-  disagree.
+  disagree, and a date and minute that are a timeline entry's minute on another day.
 
 For a software or security write-up (`offline.document_kind`) it also runs what a post-mortem must
 establish (`postmortem.py`: cause, impact, duration; `postmortem_evidence.py`: all-clears and
@@ -48,8 +48,8 @@ from redline.jobs.reviewers.consistency_order import (
     SEPARATE_EVENT_DAYS, SEPARATE_EVENT_RATIO, _order_findings, _separate_event_findings, _undated_day_findings, _version_gap_findings,
 )
 from redline.jobs.reviewers.consistency_summary import (
-    COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _date_findings, _time_findings,
-    _version_findings,
+    COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _date_findings, _stamp_findings,
+    _time_findings, _version_findings,
 )
 from redline.jobs.reviewers.consistency_text import (
     CLOCK, DAY_MONTH, ISO_DATE, LABEL_CLOCK, MAX_ENTRIES, MAX_PER_RULE, MONTHS, NAMED_DATE, SUMMARY_WORDS,
@@ -96,6 +96,7 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
     gens = [_order_findings(secs, entries), _impossible_date_findings(secs, entries),
             _duration_findings(secs, entries, timeline_sections), _identifier_findings(secs),
             _count_findings(secs), _time_findings(secs, entries, bodies), _date_findings(secs, entries, bodies),
+            _stamp_findings(secs, entries),
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
             _unanchored_findings(secs), _undated_day_findings(secs, raw)]

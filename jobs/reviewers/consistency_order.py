@@ -70,6 +70,12 @@ def _backwards(e: Entry, prev: Entry) -> str | None:
     return None
 
 
+def _midnight_missed(e: Entry, prev: Entry) -> bool:
+    """Late evening, then early morning, both written with the same date: the date did not move on."""
+    return (e.explicit_date and prev.explicit_date and e.has_time and prev.has_time
+            and e.when.date() == prev.when.date() and prev.when.hour >= 18 and e.when.hour < 8)
+
+
 def _order_findings(sections: list[Section], entries: list[Entry]):
     slips = _year_slips(entries)
     for e in entries[:MAX_ENTRIES]:
@@ -92,10 +98,18 @@ def _order_findings(sections: list[Section], entries: list[Entry]):
         if prev is not None:
             if _backwards(e, prev):
                 n += 1
+                if _midnight_missed(e, prev):
+                    description = (f"The date does not change at midnight: {_when(e)} is listed after {_when(prev)}, "
+                                   "on the same day. Either this and the entries after it are on the next day, "
+                                   "or the ones before it are dated a day late; as written, the timeline "
+                                   "runs backwards and its span cannot be read.")
+                    suggestion = "Correct the dates on one side of midnight."
+                else:
+                    description = f"Timeline entry out of order: {_when(e)} is listed after {_when(prev)}."
+                    suggestion = "Put the entries in chronological order (or correct the timestamp)."
                 yield e.section, Finding(
                     type="important", category="timeline order", risk="medium",
-                    description=(f"Timeline entry out of order: {_when(e)} is listed after {_when(prev)}."),
-                    suggestion="Put the entries in chronological order (or correct the timestamp).",
+                    description=description, suggestion=suggestion,
                     quote=e.quote, confidence=0.8,
                     related_section_id=sections[prev.section].id, related_quote=prev.quote)
         prev = e

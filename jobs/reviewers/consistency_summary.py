@@ -6,6 +6,9 @@
   does not have (read with its AM/PM and its time zone);
 - `_date_findings`: the summary dates the report, the start or the recovery on a day the timeline
   has no entry for, while the timeline's own entry for it is on another day;
+- `_stamp_findings`: any section gives a date and a time to the minute ("between 2019-02-25 23:04
+  and ...") whose minute is that of one timeline entry on another day, and no entry is on that
+  date: one event, two dates;
 - `_version_findings`: the summary names `pkg 1.2`, the rest of the document only `pkg 1.3`.
 """
 
@@ -243,6 +246,49 @@ def _date_findings(sections: list[Section], entries: list[Entry], bodies: dict[i
                 suggestion="Make the summary and the timeline agree.", quote=sent, confidence=0.55,
                 related_section_id=sections[target.section].id, related_quote=target.quote)
             return  # once per document
+
+
+# "2019-02-25 23:04", "2019-02-25T23:04", "2019-02-25 at 23:04"
+_ISO_STAMP = re.compile(r"(?<![\w.-])(\d{4})-(\d{2})-(\d{2})(?:[T ]| at )(\d{1,2}):(\d{2})(?![\d:])")
+
+
+def _stamp_findings(sections: list[Section], entries: list[Entry]):
+    """A date and a minute outside the timeline that are one timeline entry's minute on another day, on
+    a date no entry has: the same event dated twice. A minute that is a quarter hour is left out (two
+    events at 14:30 on two days are common); once per document."""
+    dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date and e.has_time]
+    if len(dated) < 2:
+        return
+    days = {e.when.date() for e in dated}
+    at_minute: dict[tuple[int, int], list[Entry]] = {}
+    for e in dated:
+        at_minute.setdefault((e.when.hour, e.when.minute), []).append(e)
+    entry_sections = {e.section for e in entries}
+    for s in sections:
+        if s.index in entry_sections or _is_timeline_title(s.title):
+            continue
+        mask = None
+        for m in _ISO_STAMP.finditer(s.text):
+            y, mo, d, h, mi = (int(g) for g in m.groups())
+            if valid_date(y, mo, d) or h > 23 or mi > 59 or mi % 15 == 0:
+                continue
+            when = date(y, mo, d)
+            same = at_minute.get((h, mi), [])
+            if when in days or len(same) != 1:
+                continue
+            mask = mask if mask is not None else code_mask(s.text)
+            if mask[m.start()]:
+                continue  # a log line's stamp
+            target = same[0]
+            yield s.index, Finding(
+                type="important", category="consistency: date vs timeline", risk="medium",
+                description=(f"This puts {h:02d}:{mi:02d} on {when.isoformat()}, but the timeline's {h:02d}:{mi:02d} "
+                             f"entry is on {target.when.date().isoformat()}, and no entry is on "
+                             f"{when.isoformat()}: one of the two dates is wrong."),
+                suggestion="Correct the date so that it agrees with the timeline.",
+                quote=sentence_around(s.text, m.start(), m.end(), 200), confidence=0.6,
+                related_section_id=sections[target.section].id, related_quote=target.quote)
+            return
 
 
 VERSION = re.compile(r"\b([A-Za-z][\w-]{1,40}) v?(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?)(?![\d.]\d)")

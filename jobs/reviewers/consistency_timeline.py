@@ -21,6 +21,9 @@ from redline.jobs.reviewers.consistency_text import (
 )
 
 
+# "[03-26 23:04]": a month and day without a year, always followed by a clock time (so "10-15 minutes"
+# is not one); read month first, as ISO dates are, unless a timeline's own entries show day first
+MONTH_DAY = re.compile(r"(\d{2})-(\d{2})(?=[ T]\d{1,2}:\d{2}(?![\d-]))")
 AMPM_AFTER = re.compile(r" ?([AaPp])\.?[Mm]\b\.?")  # right after a clock time: "7:09 AM", "1:09pm"
 STAND_IN_DAY = date(2000, 1, 1)  # the day of a timeline that gives times and no date at all
 TIMELINE_WORDS = ("timeline", "chronology", "sequence of events", "time line")
@@ -36,14 +39,16 @@ class Entry:
     has_time: bool
     explicit_date: bool
     line: str
+    month_day: tuple[int, int] | None = None  # "[03-26 23:04]": the two numbers, read by `_numeric_days`
 
 
 def _leading_stamp(line: str, default_year: int | None):
     """Parse a date and/or a clock time at the very start of a timeline line.
 
-    Returns (date | None, minutes | None, bad_reason | None) or None if the line does not start
-    with a stamp. Accepted starts: optional bullet, then an ISO date and/or a time, or a month-name
-    date ("August 15", "Sept 5th, 2024"), optionally a weekday.
+    Returns (date | None, minutes | None, bad_reason | None, has_date, the rest of the line, month_day)
+    or None if the line does not start with a stamp. Accepted starts: optional bullet, then an ISO date
+    and/or a time, a month-name date ("August 15", "Sept 5th, 2024"), optionally a weekday, or a
+    month and day before a time ("[03-26 23:04]": `month_day`, dated by `_numeric_days`).
     """
     s = line.lstrip()
     for b in ("- ", "* ", "• ", "+ "):
@@ -51,13 +56,19 @@ def _leading_stamp(line: str, default_year: int | None):
             s = s[len(b):].lstrip()
             break
     s = s.lstrip("*_~").lstrip()  # **bold** stamps, "~13:30" (approximate)
-    if s.startswith("[") and CLOCK.match(s, 1):
-        s = s[1:]  # "[13:26] @cblecker reports ...": a bracketed clock time
+    if s.startswith("[") and (CLOCK.match(s, 1) or MONTH_DAY.match(s, 1)):
+        s = s[1:]  # "[13:26] @cblecker reports ...", "[03-26 23:04] ...": a bracketed stamp
     d = None
     bad = None
     rest = s
+    pair = None
     m = ISO_DATE.match(s)
-    if m:
+    md = MONTH_DAY.match(s) if not m else None
+    if md:  # the date is read with the timeline's other entries (`_numeric_days`)
+        m = md
+        pair = (int(md.group(1)), int(md.group(2)))
+        rest = s[md.end():].lstrip(" T")
+    elif m:
         y, mo, dd = int(m.group(1)), int(m.group(2)), int(m.group(3))
         bad = valid_date(y, mo, dd)
         if not bad:
@@ -97,7 +108,7 @@ def _leading_stamp(line: str, default_year: int | None):
     if not m and not mt:
         return None
     tail = rest[mt.end():] if mt else rest
-    return d, minutes, bad, (m is not None), tail
+    return d, minutes, bad, (m is not None), tail, pair
 
 
 def _default_date(text: str) -> date | None:
@@ -166,10 +177,10 @@ def extract_timeline(sections: list[Section]) -> list[Entry]:
         elif title_is_stamp is None and in_timeline_block and s.level <= block_level:
             in_timeline_block = False
         if title_is_stamp is not None and (in_timeline_block or s.level > 1 or title_is_stamp[1] is not None):
-            d, minutes, bad, has_date, _ = title_is_stamp
+            d, minutes, bad, has_date, _, pair = title_is_stamp
             q = _first_line_quote(s.text)
             if q is not None:
-                entries.append(_mk_entry(s.index, q, d, minutes, has_date, s.title))
+                entries.append(_mk_entry(s.index, q, d, minutes, has_date, s.title, pair))
             continue
         if not _is_timeline_title(s.title) and not (in_timeline_block and title_is_stamp is None and s.level > block_level):
             continue
@@ -188,20 +199,48 @@ def extract_timeline(sections: list[Section]) -> list[Entry]:
                 mask = code_mask(s.text)
             if mask[start + len(line) - len(line.lstrip())]:
                 continue
-            d, minutes, bad, has_date, _ = got
+            d, minutes, bad, has_date, _, pair = got
             if d is None and minutes is None or _LOG_LINE.match(line):
                 continue
-            entries.append(_mk_entry(s.index, line.strip()[:300], d, minutes, has_date, line))
+            entries.append(_mk_entry(s.index, line.strip()[:300], d, minutes, has_date, line, pair))
+    _numeric_days(entries, default_year)
     return entries
 
 
-def _mk_entry(section: int, quote: str, d, minutes, has_date, line) -> Entry:
+def _mk_entry(section: int, quote: str, d, minutes, has_date, line, pair=None) -> Entry:
     when = None
     if d is not None:
         when = datetime(d.year, d.month, d.day) + timedelta(minutes=minutes or 0)
     elif minutes is not None:
         when = datetime(1, 1, 1) + timedelta(minutes=minutes)  # date resolved later
-    return Entry(section, quote, when, minutes is not None, has_date and d is not None, line)
+    return Entry(section, quote, when, minutes is not None, has_date and d is not None, line, pair)
+
+
+def _numeric_days(entries: list[Entry], default_year: int | None) -> None:
+    """Date the "[03-26 23:04]" entries (a month and a day, no year). Month first, as in ISO dates, unless
+    one of the timeline's pairs can only be day first ("[26-03 ...]"). The year is the document's; a
+    timeline that runs across New Year ("[12-05 ...]" then "[03-20 ...]") gives each earlier stretch the
+    year before, so that the stretch nearest the end, where the incident is, keeps the document's."""
+    numeric = [e for e in entries if e.month_day is not None]
+    if not numeric or default_year is None:
+        return
+    day_first = any(a > 12 for a, _ in (e.month_day for e in numeric))
+    days: list[tuple[Entry, int, int]] = []
+    for e in numeric:
+        a, b = e.month_day
+        mo, d = (b, a) if day_first else (a, b)
+        if valid_date(2000, mo, d) is None:  # a leap year: any real month and day
+            days.append((e, mo, d))
+    year = default_year
+    later: tuple[int, int] | None = None
+    for e, mo, d in reversed(days):
+        if later is not None and (mo - later[0]) * 31 + d - later[1] > 183:
+            year -= 1  # December before March: the year before
+        later = (mo, d)
+        if valid_date(year, mo, d) is None:
+            minutes = e.when.hour * 60 + e.when.minute if e.when is not None else 0
+            e.when = datetime(year, mo, d) + timedelta(minutes=minutes)
+            e.explicit_date = True
 
 
 def resolve_dates(entries: list[Entry], sections: list[Section]) -> list[Entry]:
