@@ -42,6 +42,12 @@ def run(sections: list[Section]) -> list[tuple[Section, Finding]]:
     return out
 
 
+def run_titled(title: str, sections: list[Section]) -> list[tuple[Section, Finding]]:
+    """As `run`, with the document's own title (its first heading) given to the rules too."""
+    got = consistency.document_findings(sections, title)
+    return [(s, f) for s in sections for f in got[s.id]]
+
+
 def having(found, word: str) -> list[tuple[Section, Finding]]:
     return [(s, f) for s, f in found if word in f.category]
 
@@ -153,6 +159,50 @@ def test_a_window_dated_a_month_off_from_its_timeline_entry():
     other = doc(("Impact", "The last deploy before it ran on 2019-02-25 23:15."),
                 ("Timeline", "- 2019-03-26 23:15 The node is drained\n- 2019-03-27 08:12 Fixed"))
     assert having(run(other), "date vs timeline") == []
+
+
+POD_LIMIT = (("Summary", "A bug in the resource quota stopped the hub from creating pods."),
+             ("Timeline", "All times in CET\n\n2022-06-02 10:00 - Problem starts\n\n21:00 - Team alerted\n\n"
+                          "21:24 - Quota object deleted and launches recover"))
+
+
+def test_a_title_dated_months_away_from_the_timeline():
+    """The title kept an earlier report's date: found on the timeline's dated entry, naming both."""
+    found = [f for _, f in run_titled("2022-01-27, pod limit reached", doc(*POD_LIMIT)) if "date vs" in f.category]
+    assert len(found) == 1
+    f = found[0]
+    assert f.quote == "2022-06-02 10:00 - Problem starts"
+    assert "2022-01-27" in f.description and "2022-06-02" in f.description
+    # the day itself, a report published a week later, or a title with no full date: nothing
+    for title in ("2022-06-02, pod limit reached", "Pod limit post-mortem (published June 9, 2022)",
+                  "Pod limit reached in June"):
+        assert [f for _, f in run_titled(title, doc(*POD_LIMIT)) if "date vs" in f.category] == [], title
+
+
+INGRESS = (("Summary", "During an upgrade all nodes running our ingress pods were cordoned. This went unnoticed "
+                       "and caused 40min of total outage."),
+           ("Timeline", "All times in GMT+2\n- 2019-04-03 12:50 Start of incident\n- 13:28 A user reports it\n"
+                        "- 13:29 Pods rescheduled. Incident ends."))
+
+
+def test_the_outage_given_two_lengths():
+    found = having(run_titled("2019-04-03, 30min outage during node pool upgrade", doc(*INGRESS)), "two durations")
+    assert len(found) == 1
+    s, f = found[0]
+    assert s.title == "Summary" and f.quote == "40min of total outage"
+    assert "30min" in f.description and "39 minutes" in f.description
+    # between two sections: the other one is the related quote
+    found = having(run(doc(("Impact", "The 2 hour outage hit every launch."), *INGRESS)), "two durations")
+    assert len(found) == 1 and found[0][1].related_quote == "2 hour outage"
+
+
+def test_outage_lengths_that_agree_or_are_contrasted_are_quiet():
+    for title in ("2019-04-03, 40 minute outage during node pool upgrade",
+                  "2019-04-03, an outage of about 35 minutes",  # "about": rounded
+                  "2019-04-03, over 20 minutes of outage"):  # a bound, not a length
+        assert having(run_titled(title, doc(*INGRESS)), "two durations") == [], title
+    contrasted = doc(("Summary", "A 10 minute outage of the API was followed by a 2 hour outage of the dashboard."))
+    assert having(run(contrasted), "two durations") == []
 
 
 def test_five_digit_year_and_impossible_dates():
@@ -589,3 +639,22 @@ def test_an_entry_out_of_order_in_a_timeline_without_dates_is_told_by_its_time()
                             "- 14:44 Admins discuss options in the Slack channel.\n- 15:53 Admins close the incident."))
     found = having(run(secs), "order")
     assert [f.description for _, f in found] == ["Timeline entry out of order: 14:44 is listed after 14:46."]
+
+
+async def test_the_offline_reviewer_checks_the_review_title():
+    """The title reaches the whole-document pass (and its cache tells two titles apart)."""
+    from redline.jobs.reviewers.base import AnalysisRequest
+    from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
+    from redline.jobs.settings import Settings
+
+    sections = doc(*POD_LIMIT)
+    reviewer = OfflineReviewer(Settings(offline_pace_ms=0))
+    try:
+        async def dated(title: str) -> list[Finding]:
+            req = AnalysisRequest(title, sections[1], [s.title for s in sections], sections=sections)
+            return [f async for f in reviewer.analyze(req) if isinstance(f, Finding) and "date vs" in f.category]
+
+        assert [f.quote for f in await dated("2022-01-27, pod limit reached")] == ["2022-06-02 10:00 - Problem starts"]
+        assert await dated("2022-06-02, pod limit reached") == []
+    finally:
+        await reviewer.aclose()

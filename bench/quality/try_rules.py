@@ -37,7 +37,7 @@ def review(path: Path) -> tuple[list[Section], dict[int, list[Finding]], float]:
     sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level)
                 for i, s in enumerate(parsed.sections)]
     t0 = time.perf_counter()
-    by_id = consistency.document_findings(sections)
+    by_id = consistency.document_findings(sections, parsed.title or path.stem)
     found: dict[int, list[Finding]] = {}
     for s in sections:
         found[s.index] = list(by_id.get(s.id, [])) + hygiene.section_findings(s, sections)

@@ -41,7 +41,8 @@ from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
 from redline.jobs.reviewers.consistency_dates import _impossible_date_findings
 from redline.jobs.reviewers.consistency_durations import (
-    COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _duration_findings, extract_durations,
+    COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _duration_findings,
+    _outage_duration_findings, extract_durations,
 )
 from redline.jobs.reviewers.consistency_names import IDENT, _identifier_findings
 from redline.jobs.reviewers.consistency_order import (
@@ -49,7 +50,7 @@ from redline.jobs.reviewers.consistency_order import (
 )
 from redline.jobs.reviewers.consistency_summary import (
     COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _date_findings, _stamp_findings,
-    _time_findings, _version_findings,
+    _time_findings, _title_date_findings, _version_findings,
 )
 from redline.jobs.reviewers.consistency_text import (
     CLOCK, DAY_MONTH, ISO_DATE, LABEL_CLOCK, MAX_ENTRIES, MAX_PER_RULE, MONTHS, NAMED_DATE, SUMMARY_WORDS,
@@ -76,8 +77,9 @@ __all__ = [
 ]
 
 
-def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
-    """Findings per section id for everything that needs the whole document to see."""
+def document_findings(sections: list[Section], title: str | None = None) -> dict[str, list[Finding]]:
+    """Findings per section id for everything that needs the whole document to see; `title`, the
+    document's own (its first heading, as the parser reads it), is checked against the rest too."""
     from redline.jobs.reviewers import followups, postmortem, postmortem_evidence  # they use this module's helpers
     from redline.jobs.reviewers.offline import document_kind
 
@@ -96,7 +98,8 @@ def document_findings(sections: list[Section]) -> dict[str, list[Finding]]:
     gens = [_order_findings(secs, entries), _impossible_date_findings(secs, entries),
             _duration_findings(secs, entries, timeline_sections), _identifier_findings(secs),
             _count_findings(secs), _time_findings(secs, entries, bodies), _date_findings(secs, entries, bodies),
-            _stamp_findings(secs, entries),
+            _stamp_findings(secs, entries), _title_date_findings(title, entries),
+            _outage_duration_findings(title, secs, entries, timeline_sections),
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
             _unanchored_findings(secs), _undated_day_findings(secs, raw)]

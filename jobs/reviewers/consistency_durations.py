@@ -8,6 +8,9 @@ cannot judge (hours or minutes against a dates-only timeline, under half an hour
 the timeline covers) are left alone, and so are the durations of settings and policies ("valid for
 24 hours", "logs are kept for 30 days", "a 2 hour timeout") and of other incidents ("it happened
 once before and lasted 24 hours").
+
+`_outage_duration_findings`: the title, the summary or the lessons give the outage two lengths
+("30min outage" in the title, "40min of total outage" in the summary).
 """
 
 from __future__ import annotations
@@ -68,25 +71,39 @@ def _unit_key(u: str) -> str:
     return {"hr": "hour", "sec": "second", "min": "minute"}.get(u, u)
 
 
+def _minutes(m: re.Match) -> tuple[float, str] | None:
+    """The minutes and the unit of a DURATION match (None: not a duration, as "a second" or "5 H")."""
+    num, unit = m.group(1).lower(), _unit_key(m.group(2))
+    if unit == "h" and m.group(2) == "H":
+        return None
+    try:
+        n = float(num)
+    except ValueError:
+        n = NUMBER_WORDS.get(num)
+        if n is None:
+            return None
+    if num in ("a", "an") and unit not in ("hour", "day", "week"):
+        return None
+    minutes = n * UNIT_MIN[unit if unit in UNIT_MIN else unit[:1]]
+    if m.group(3) or m.group(5):
+        minutes += int(m.group(3) or m.group(5))
+    return minutes, unit
+
+
+def _qualifier(before: str) -> str:
+    tail = before.lower().rstrip()
+    return next((q for w, q in QUALIFIERS.items() if tail.endswith(w)), "")
+
+
 def extract_durations(section: Section) -> list[Duration]:
     text = section.text
     mask = None
     out = []
     for m in DURATION.finditer(text):
-        num, unit = m.group(1).lower(), _unit_key(m.group(2))
-        if unit == "h" and m.group(2) == "H":
+        got = _minutes(m)
+        if got is None:
             continue
-        try:
-            n = float(num)
-        except ValueError:
-            n = NUMBER_WORDS.get(num)
-            if n is None:
-                continue
-        if num in ("a", "an") and unit not in ("hour", "day", "week"):
-            continue
-        minutes = n * UNIT_MIN[unit if unit in UNIT_MIN else unit[:1]]
-        if m.group(3) or m.group(5):
-            minutes += int(m.group(3) or m.group(5))
+        minutes, unit = got
         before = text[max(0, m.start() - 40):m.start()].lower()
         if not any(before.rstrip().endswith(w) or (" " + w + " ") in before[-len(w) - 20:] for w in LEAD_IN):
             continue
@@ -100,14 +117,7 @@ def extract_durations(section: Section) -> list[Duration]:
             mask = code_mask(text)
         if mask[m.start()]:
             continue
-        qual = ""
-        tail = before.rstrip()
-        for w, q in QUALIFIERS.items():
-            if tail.endswith(w):
-                qual = q
-                break
-        if not qual and tail.endswith("for") and text[m.start() - 1:m.start()] == " ":
-            qual = ""
+        qual = _qualifier(before)
         out.append(Duration(section.index, m.start(), m.end(), minutes, unit, qual, m.group()))
     for m in COMPACT.finditer(text):
         before = text[max(0, m.start() - 40):m.start()].lower()
@@ -196,3 +206,86 @@ def _window(d: Duration) -> tuple[float, float]:
     if d.qualifier == "<":
         return 0, dd + tol
     return dd - tol, dd + tol
+
+
+# "a 30min outage", "40 minutes of total outage", "a two-hour-long outage"; "the outage lasted 2 hours"
+_OUTAGE_AFTER = re.compile(r"(?:\s?-\s?|\s)(?:long\s)?(?:of\s(?:total\s|complete\s|full\s)?)?(?:outage|downtime)\b",
+                           re.IGNORECASE)
+_OUTAGE_BEFORE = re.compile(r"\b(?:outage|downtime)\s(?:lasted|lasting|of)\s(?:about\s|approximately\s|around\s|"
+                            r"roughly\s|nearly\s|almost\s)?$", re.IGNORECASE)
+
+
+@dataclass
+class _Said:
+    section: int | None  # None: the title
+    text: str  # "30min outage", "the outage lasted 2 hours"
+    duration: str
+    minutes: float
+    qualifier: str
+
+
+def _outage_durations(where: int | None, text: str) -> list[_Said]:
+    out = []
+    mask = None
+    for m in DURATION.finditer(text):
+        got = _minutes(m)
+        if got is None:
+            continue
+        before = text[max(0, m.start() - 40):m.start()]
+        after, lead = _OUTAGE_AFTER.match(text, m.end()), _OUTAGE_BEFORE.search(before)
+        if not (after or lead):
+            continue
+        if before.lower().rstrip().endswith(("partial", "first", "second", "another", "each")):
+            continue
+        if mask is None:
+            mask = code_mask(text)
+        if mask[m.start()]:
+            continue
+        # the phrase, not its sentence: another finding may quote the sentence
+        said = text[m.start():after.end()] if after else text[m.start() - len(before) + lead.start():m.end()]
+        out.append(_Said(where, said, m.group(), got[0], _qualifier(before)))
+        if len(out) >= MAX_PER_RULE:
+            break
+    return out
+
+
+def _same_sentence(text: str, a: str, b: str) -> bool:
+    """Two phrases in one sentence of `text` (a partial and a full outage, contrasted)."""
+    k = text.find(a)
+    return k >= 0 and b in sentence_around(text, k, k + len(a), 400)
+
+
+def _outage_duration_findings(title: str | None, sections: list[Section], entries: list[Entry],
+                              timeline_sections: set[int]):
+    """The title, the summary or the lessons give the outage two lengths ("30min outage" in the title,
+    "40min of total outage" in the summary): one of them is wrong. Once per document; a bound ("over
+    2 hours") and two lengths in one sentence (a partial and a full outage, contrasted) are left alone."""
+    said = _outage_durations(None, title) if title else []
+    for s in sections:
+        if s.index not in timeline_sections:
+            said += _outage_durations(s.index, s.text)
+    said = said[:MAX_PER_RULE * 4]
+    for j, b in enumerate(said):
+        if b.section is None or b.qualifier in (">", "<"):
+            continue
+        for a in said[:j]:
+            if a.qualifier in (">", "<") or (a.section is not None and a.section == b.section
+                                               and _same_sentence(sections[a.section].text, a.text, b.text)):
+                continue
+            tol = max(0.15 * max(a.minutes, b.minutes), 5.0) * (1.5 if "~" in (a.qualifier, b.qualifier) else 1)
+            if abs(a.minutes - b.minutes) <= tol:
+                continue
+            where = "The title calls it" if a.section is None else "Another section calls it"
+            timed = sorted(e.when for e in entries if e.when is not None and e.when.year > 1 and e.has_time)
+            span = (f" The timeline runs from {_fmt(timed[0])} to {_fmt(timed[-1])}, "
+                    f"{_human((timed[-1] - timed[0]).total_seconds() / 60)}." if len(timed) >= 2 else "")
+            related = {} if a.section is None else {"related_section_id": sections[a.section].id,
+                                                    "related_quote": a.text}
+            yield b.section, Finding(
+                type="important", category="consistency: two durations", risk="medium",
+                description=(f"{where} a {a.duration.strip()} outage, and this says {b.duration.strip()}: the "
+                             f"write-up gives the outage two lengths, and a reader cannot tell which is right.{span}"),
+                suggestion="Give the outage one length everywhere (the timeline's start and end decide it).",
+                quote=b.text, confidence=0.6, **related)
+            return
+

@@ -9,6 +9,7 @@
 - `_stamp_findings`: any section gives a date and a time to the minute ("between 2019-02-25 23:04
   and ...") whose minute is that of one timeline entry on another day, and no entry is on that
   date: one event, two dates;
+- `_title_date_findings`: the title dates the incident weeks away from every dated timeline entry;
 - `_version_findings`: the summary names `pkg 1.2`, the rest of the document only `pkg 1.3`.
 """
 
@@ -289,6 +290,31 @@ def _stamp_findings(sections: list[Section], entries: list[Entry]):
                 quote=sentence_around(s.text, m.start(), m.end(), 200), confidence=0.6,
                 related_section_id=sections[target.section].id, related_quote=target.quote)
             return
+
+
+TITLE_DATE_SLACK = 14  # days between the title's date and the timeline's nearest: a report dated later is fine
+
+
+def _title_date_findings(title: str | None, entries: list[Entry]):
+    """The title dates the incident ("2022-01-27, pod limit reached") weeks away from every dated
+    entry of the timeline ("2022-06-02 10:00 - Problem starts"): a title kept from an earlier report,
+    or a timeline dated wrong. Full dates only; once per document, on the timeline's first dated entry."""
+    dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
+    if not title or not dated:
+        return
+    days = sorted({e.when.date() for e in dated})
+    for _, d in _summary_dates(title[:300], None):
+        if any(abs((d - x).days) <= TITLE_DATE_SLACK for x in days):
+            return
+        target = dated[0]
+        span = days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()} to {days[-1].isoformat()}"
+        yield target.section, Finding(
+            type="important", category="consistency: date vs timeline", risk="medium",
+            description=(f"The title dates this {d.isoformat()}, but the timeline's entries are on {span}: one of "
+                         "them is wrong (a title kept from an earlier report?)."),
+            suggestion="Correct the title's date, or the timeline's.", quote=target.quote,
+            questions=["On which day did the incident happen?"], confidence=0.6)
+        return
 
 
 VERSION = re.compile(r"\b([A-Za-z][\w-]{1,40}) v?(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?)(?![\d.]\d)")

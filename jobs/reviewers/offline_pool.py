@@ -32,13 +32,14 @@ def review_section_dicts(title: str, text: str, index: int, total: int, outline:
     return [f.model_dump() for f in findings]
 
 
-def document_dicts(sections: list[dict[str, Any]]) -> dict[str, Any]:
+def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> dict[str, Any]:
     """Runs in a pool process, once per document: what it is (`offline.document_kind`), and the
-    findings only the whole document shows (consistency.py: across sections; hygiene.py: per
+    findings only the whole document shows (consistency.py: across sections and against the
+    review's `title`; hygiene.py: per
     section but with the document's words, titles and times), by section id, as plain dicts;
     and where each style rule speaks (`offline_style.plan`)."""
     secs = [Section.model_validate(s) for s in sections]
-    by_id = consistency.document_findings(secs)
+    by_id = consistency.document_findings(secs, title)
     out: dict[str, list[dict[str, Any]]] = {}
     for s in secs:
         found = list(by_id.get(s.id, [])) + list(hygiene.section_findings(s, secs))

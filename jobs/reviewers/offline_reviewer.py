@@ -93,7 +93,7 @@ class OfflineReviewer:
         once per document and shared by its sections' analyses (the last 16 documents are kept)."""
         if not req.sections:
             return {"kind": "general", "findings": {}}
-        h = hashlib.sha256()
+        h = hashlib.sha256(f"{req.review_title}\x00".encode())
         for x in req.sections:
             h.update(f"{x.id}\x00{x.title}\x00{len(x.text)}\x00".encode())
             h.update(x.text.encode())
@@ -101,18 +101,18 @@ class OfflineReviewer:
         fut = self._documents.get(digest)
         if fut is None or fut.cancelled():
             fut = asyncio.ensure_future(self._document_pass(
-                [{**x.model_dump(), "text": as_read(x.text, x.marks)} for x in req.sections]))
+                [{**x.model_dump(), "text": as_read(x.text, x.marks)} for x in req.sections], req.review_title))
             self._documents[digest] = fut
             while len(self._documents) > 16:
                 self._documents.popitem(last=False)
         self._documents.move_to_end(digest)
         return await asyncio.shield(fut)
 
-    async def _document_pass(self, sections: list[dict[str, Any]]) -> dict[str, Any]:
+    async def _document_pass(self, sections: list[dict[str, Any]], title: str) -> dict[str, Any]:
         budget = self.budget * 2
         try:
             return await self._run(document_dicts, budget, f"the document pass took over its {budget:g} s budget",
-                                   sections)
+                                   sections, title)
         except JobFailed as e:  # it adds to the sections' own rules: each section is still reviewed
             log.warning("offline document pass skipped: %s", e)
             return {"kind": "general", "findings": {}}
