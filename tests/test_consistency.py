@@ -205,6 +205,32 @@ def test_outage_lengths_that_agree_or_are_contrasted_are_quiet():
     assert having(run(contrasted), "two durations") == []
 
 
+PODS = ("Timeline", "All times in CEST (UTC+2)\n\n2018-07-08 ca. 18:30\n\nLaunch success drops to zero.\n\n"
+                    "22:48\n\nSuspicious behavior reported.\n\n23:25\n\nPods culled, launches are back to normal.")
+
+
+def test_an_approximate_time_is_the_entrys_time():
+    """'2018-07-08 ca. 18:30': the outage starts at 18:30, not at midnight, so five hours is right."""
+    secs = doc(("Summary", "The disruption lasted for approximately five hours on a Sunday evening."), PODS)
+    found = run(secs)
+    assert having(found, "duration") == [] and having(found, "date") == []
+
+
+def test_the_summary_weekday_that_is_none_of_the_timeline_days():
+    secs = doc(("Summary", "The disruption lasted for approximately five hours on a Saturday evening."), PODS)
+    found = having(run(secs), "timeline date")
+    assert len(found) == 1
+    s, f = found[0]
+    assert s.title == "Summary" and "Saturday" in f.description and "2018-07-08, a Sunday" in f.description
+    assert f.related_quote == "2018-07-08 ca. 18:30"
+    # Saturday night running into Sunday's small hours, and weekdays of other things, are quiet
+    night = doc(("Summary", "It started on a Saturday night."),
+                ("Timeline", "All times in UTC.\n- 2018-07-08 01:10 Launches fail\n- 02:00 Fixed"))
+    assert having(run(night), "timeline date") == []
+    habit = doc(("Summary", "Deploys are frozen on Fridays; this one went out on a Sunday."), PODS)
+    assert having(run(habit), "timeline date") == []
+
+
 def test_five_digit_year_and_impossible_dates():
     secs = doc(("Timeline", "All times in UTC.\n- 20224-03-05 10:00 Alert fires\n- 2024-13-01 11:00 Fix\n"
                             "- 2024-02-30 12:00 Review"))

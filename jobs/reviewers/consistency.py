@@ -39,7 +39,7 @@ from __future__ import annotations
 from redline.jobs.documents.marks import as_read
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
-from redline.jobs.reviewers.consistency_dates import _impossible_date_findings
+from redline.jobs.reviewers.consistency_dates import _impossible_date_findings, _summary_weekday_findings
 from redline.jobs.reviewers.consistency_durations import (
     COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _duration_findings,
     _outage_duration_findings, extract_durations,
@@ -99,6 +99,7 @@ def document_findings(sections: list[Section], title: str | None = None) -> dict
             _duration_findings(secs, entries, timeline_sections), _identifier_findings(secs),
             _count_findings(secs), _time_findings(secs, entries, bodies), _date_findings(secs, entries, bodies),
             _stamp_findings(secs, entries), _title_date_findings(title, entries),
+            _summary_weekday_findings(secs, entries),
             _outage_duration_findings(title, secs, entries, timeline_sections),
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),

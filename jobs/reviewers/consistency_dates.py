@@ -1,5 +1,7 @@
 """Impossible dates anywhere in the document: month 13, day 32, Feb 30, a five-digit year, and a
-weekday that does not match its date ("2025-07-26 Saturday", "Monday, July 27, 2025").
+weekday that does not match its date ("2025-07-26 Saturday", "Monday, July 27, 2025"); and the
+summary's weekday ("on a Saturday evening") that is none of the timeline's dated days
+(`_summary_weekday_findings`).
 
 Dates in code are skipped; "may 5" or "mar 3" in lower case are words, not dates. A heading that
 is a timeline entry's stamp ("20188-03-13 07:28", as Word and PDF write-ups often have them) is
@@ -14,7 +16,8 @@ from datetime import date
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import (
-    DAY_MONTH, ISO_DATE, MAX_PER_RULE, MONTHS, NAMED_DATE, WEEKDAYS, code_mask, valid_date,
+    DAY_MONTH, ISO_DATE, MAX_ENTRIES, MAX_PER_RULE, MONTHS, NAMED_DATE, WEEKDAYS, _is_summary, code_mask,
+    sentence_around, valid_date,
 )
 from redline.jobs.reviewers.consistency_timeline import Entry
 
@@ -134,3 +137,39 @@ def _weekday_dates(text: str):
     for m in _NAMED_THEN_DAY.finditer(text):
         if m.group(1)[0].isupper():
             yield m, WEEKDAYS[m.group(5).lower()], int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))
+
+
+_ON_WEEKDAY = re.compile(r"\bon (?:a )?(" + _DAY + r")(?: (morning|afternoon|evening|night))?\b")
+
+
+def _summary_weekday_findings(sections: list[Section], entries: list[Entry]):
+    """The summary says when in the week it happened ("on a Saturday evening") and the timeline's
+    dated entries fall on other days ("2018-07-08", a Sunday): one of the two is wrong. A night may
+    run into the next morning; a timeline of a week or more covers every weekday. Once per document."""
+    dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
+    if not dated:
+        return
+    days = {e.when.date() for e in dated}
+    if (max(days) - min(days)).days >= 6:
+        return
+    for s in sections:
+        if not _is_summary(s):
+            continue
+        for m in _ON_WEEKDAY.finditer(s.text):
+            wd = WEEKDAYS[m.group(1).lower()]
+            if any(d.weekday() == wd for d in days):
+                return
+            if m.group(2) in ("night", "evening") and any(
+                    e.when.weekday() == (wd + 1) % 7 and e.has_time and e.when.hour < 6 for e in dated):
+                return  # Saturday night, 01:00 on Sunday
+            first = dated[0]
+            day = first.when.date()
+            yield s.index, Finding(
+                type="important", category="timeline date", risk="medium",
+                description=(f"This says it happened on a {m.group(1)}, but the timeline dates it {day.isoformat()}, "
+                             f"a {calendar.day_name[day.weekday()]}, and none of its dated entries is on a "
+                             f"{m.group(1)}: the date or the weekday is wrong."),
+                suggestion="Correct the date or the weekday.", quote=sentence_around(s.text, m.start(), m.end(), 200),
+                confidence=0.6, related_section_id=sections[first.section].id, related_quote=first.quote)
+            return
+

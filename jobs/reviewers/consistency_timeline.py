@@ -24,6 +24,8 @@ from redline.jobs.reviewers.consistency_text import (
 # "[03-26 23:04]": a month and day without a year, always followed by a clock time (so "10-15 minutes"
 # is not one); read month first, as ISO dates are, unless a timeline's own entries show day first
 MONTH_DAY = re.compile(r"(\d{2})-(\d{2})(?=[ T]\d{1,2}:\d{2}(?![\d-]))")
+# "2018-07-08 ca. 18:30", "approx. 14:00": an approximate time is still the entry's time
+APPROX = re.compile(r"(?:ca\.?|c\.|circa|approx\.?|approximately|about|around|~)\s?(?=\d{1,2}:\d{2})", re.IGNORECASE)
 AMPM_AFTER = re.compile(r" ?([AaPp])\.?[Mm]\b\.?")  # right after a clock time: "7:09 AM", "1:09pm"
 STAND_IN_DAY = date(2000, 1, 1)  # the day of a timeline that gives times and no date at all
 TIMELINE_WORDS = ("timeline", "chronology", "sequence of events", "time line")
@@ -56,6 +58,8 @@ def _leading_stamp(line: str, default_year: int | None):
             s = s[len(b):].lstrip()
             break
     s = s.lstrip("*_~").lstrip()  # **bold** stamps, "~13:30" (approximate)
+    if (approx := APPROX.match(s)) is not None:
+        s = s[approx.end():]  # "ca. 18:30 Launch success drops"
     if s.startswith("[") and (CLOCK.match(s, 1) or MONTH_DAY.match(s, 1)):
         s = s[1:]  # "[13:26] @cblecker reports ...", "[03-26 23:04] ...": a bracketed stamp
     d = None
@@ -97,6 +101,8 @@ def _leading_stamp(line: str, default_year: int | None):
                     d = date(y, mo, dd)
             rest = s[m.end():].lstrip(" ,")
     minutes = None
+    if m and (approx := APPROX.match(rest)) is not None:
+        rest = rest[approx.end():]
     mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest)) if rest else None
     if mt:
         h, mi = int(mt.group(1)), int(mt.group(2))
