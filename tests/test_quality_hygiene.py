@@ -116,6 +116,21 @@ def test_plural_and_modal_look_alikes_are_not_flagged():
     assert having(run(secs), "grammar") == []
 
 
+def test_a_plain_verb_after_been_or_being_is_flagged():
+    """From mybinder's 2019-03-24 write-up: "the build pods are not being launch"."""
+    secs = doc(("19:14", "However unclear why the build pods are not being launch. The fix has been deploy to "
+                         "staging, and the repo was being ban from builds."))
+    found = having(run(secs), "grammar")
+    assert [(f.quote, f.replacement) for _, f in found] == [
+        ("being launch", "being launched"), ("been deploy", "been deployed"), ("being ban", "being banned")]
+    # adjectives, nouns and participles after them, and a word that only starts like a verb: quiet (and the
+    # rule said nothing over 100 million characters of Python's library and package documentation)
+    fine = doc(("Impact", "The site has been down for an hour. Being open about it helped. It has been a test of "
+                          "patience. The pods were being launched. The well-being update passed. It had been "
+                          "startup code. We have been fixing it; been `deploy` in code is fine."))
+    assert having(run(fine), "grammar") == []
+
+
 def test_agreement_look_alikes_are_not_flagged():
     secs = doc(("What went wrong", "Does this seem right? The restart made it seem fixed. It need not be "
                                    "paged again. This cause was ruled out. That mean value hides the spikes. "

@@ -445,3 +445,25 @@ def _participle_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str
 
 def _modal_participle(section: Section) -> list[Finding]:
     return _grammar_in_prose(section, MODAL_PARTICIPLE, _participle_fix, confidence=0.7)
+
+
+# "are not being launch", "has been deploy": after "been" or "being", a verb's plain form where its
+# past participle belongs. Only verbs that are not adjectives or nouns there ("been down", "being open",
+# "been a test" are fine), each with its participle.
+_PARTICIPLES = {v: v + ("d" if v.endswith("e") else "ed") for v in """launch deploy start create delete update upgrade
+install fix merge publish push remove restart schedule trigger revoke approve handle detect notify rotate migrate
+configure enable disable block unblock archive revert resolve rollback cancel""".split()}
+_PARTICIPLES.update(ban="banned", stop="stopped", build="built", send="sent", write="written", take="taken",
+                    give="given", rebuild="rebuilt", choose="chosen", drop="dropped")
+BEEN_BASE = re.compile(r"(?<![\w-])(been|being) ((?:[a-z]+ly )?)("
+                       + "|".join(sorted(_PARTICIPLES, key=len, reverse=True)) + r")\b(?![-'\u2019])")
+
+
+def _been_base_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    fixed = f"{m.group(1)} {m.group(2)}{_PARTICIPLES[m.group(3)]}"
+    return fixed, f"needs the past participle: '{fixed}'."
+
+
+def _been_base(section: Section) -> list[Finding]:
+    return _grammar_in_prose(section, BEEN_BASE, _been_base_fix, confidence=0.7)
+
