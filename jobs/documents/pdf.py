@@ -8,13 +8,14 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .blocks import _Block, _Draft, _heading
 from .cleaning import _normalise, _tidy_chunk, _tidy_line
 from .errors import _corrupt, _encrypted, _looks_like_this_instead, _TextBudget
 from .headings import _BULLET, _is_known_heading, _short_line_shape_ok
+from .marks import SAFE_HREF
 from .model import MAX_PDF_PAGES, DocumentError, ParseLimits
 from .pdf_streams import _check_pdf_streams
 
@@ -36,6 +37,7 @@ class _PdfLine:
     bold: bool = False
     tabular: bool = False  # wide gaps between words: a table row or a form
     is_table: bool = False  # a whole table rendered as text
+    links: list[tuple[str, str]] = field(default_factory=list)  # (the linked words, the address), in order
 
 
 def _parse_pdf(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
@@ -90,15 +92,48 @@ def _pdf_page_lines(page: Any, number: int) -> list[_PdfLine]:
         _PdfLine(_table_rows_text(t.extract()), number, t.bbox[1], t.bbox[3], height, is_table=True)
         for t in tables
     ]
+    links = [h for h in page.hyperlinks if SAFE_HREF.match(str(h.get("uri") or ""))][:MAX_LINKS_PER_PAGE]
     for raw in page.extract_text_lines(return_chars=True, strip=True):
         middle_x, middle_y = (raw["x0"] + raw["x1"]) / 2, (raw["top"] + raw["bottom"]) / 2
         if any(x0 <= middle_x <= x1 and top <= middle_y <= bottom for x0, top, x1, bottom in boxes):
             continue
         line = _pdf_line(raw, number, height)
         if line is not None:
+            if links:
+                line.links = _line_links(raw, links)
             lines.append(line)
     lines.sort(key=lambda line: line.top)
     return lines
+
+
+MAX_LINKS_PER_PAGE = 500  # a page of links is an index, not a write-up: the rest are left as plain text
+
+
+def _line_links(raw: dict, links: list[dict]) -> list[tuple[str, str]]:
+    """The line's words under each link's box (the address is all the text loses: "Diagnose the
+    original issue", linked to its issue, is an action tracked by its ticket). The words are the
+    line's own text from the first to the last character inside the box, spaces included."""
+    text, chars = str(raw.get("text", "")), raw.get("chars") or []
+    at: list[int] = []  # each char's position in the line's text (which adds the spaces between words)
+    k = 0
+    for c in chars:
+        glyph = str(c.get("text", ""))
+        while k < len(text) and text[k] != glyph:
+            k += 1
+        at.append(k)
+        k += 1 if k < len(text) else 0
+    out = []
+    for link in links:
+        if link["bottom"] < raw["top"] - 1 or link["top"] > raw["bottom"] + 1:
+            continue
+        inside = [i for i, c in enumerate(chars) if link["x0"] - 1 <= (c["x0"] + c["x1"]) / 2 <= link["x1"] + 1
+                  and link["top"] - 1 <= (c["top"] + c["bottom"]) / 2 <= link["bottom"] + 1]
+        if not inside or at[inside[-1]] >= len(text):
+            continue
+        words = _tidy_line(_normalise(text[at[inside[0]]:at[inside[-1]] + 1]))
+        if words:
+            out.append((words, str(link["uri"])))
+    return out
 
 
 def _pdf_line(raw: dict, page: int, page_height: float) -> _PdfLine | None:
@@ -202,13 +237,16 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -
     """Headings become blocks (wrapped headings merged); text lines are joined into paragraphs."""
     blocks: list[_Block] = []
     paragraph: list[str] = []
+    links: list[tuple[str, str]] = []
     previous: _PdfLine | None = None
     previous_level = 0
 
     def flush() -> None:
         if paragraph:
-            blocks.append(_Block(_tidy_chunk("".join(paragraph))))
+            text = _tidy_chunk("".join(paragraph))
+            blocks.append(_Block(text, marks=_link_marks(text, links)))
             paragraph.clear()
+            links.clear()
 
     for line in lines:
         level = heading_level(line)
@@ -225,9 +263,23 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -
             if paragraph and previous is not None:
                 paragraph.append(_line_joiner(previous, line))
             paragraph.append(line.text)
+            links.extend(line.links)
         previous, previous_level = line, level
     flush()
     return blocks
+
+
+def _link_marks(text: str, links: list[tuple[str, str]]) -> list:
+    """"link" marks over a paragraph's text, each link's words found in order (a link that wraps
+    onto the next line is two boxes: two marks with one address). Only "link" marks: the page draws
+    a PDF upload as plain text, and the rules read the addresses."""
+    marks, at = [], 0
+    for words, address in links:
+        k = text.find(words, at)
+        if k >= 0:
+            marks.append((k, k + len(words), "link", address))
+            at = k + len(words)
+    return marks
 
 
 def _continues(previous: _PdfLine, line: _PdfLine, *, heading: bool = False) -> bool:
