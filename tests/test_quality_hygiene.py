@@ -277,3 +277,17 @@ def test_a_24_hour_time_with_pm_is_flagged():
     found = having(run(secs), "malformed time")
     assert [f.quote for _, f in found] == ["17:14pm", "17:30pm"]
     assert "24-hour" in found[0][1].description
+
+
+def test_morning_times_written_two_ways_once_per_document():
+    """From the Rust DNS outage write-up: "09:15 UTC", then "9:30 UTC" and "9:40 UTC"."""
+    secs = doc(("Summary", "A deploy at 09:15 UTC removed the records. Around 9:30 UTC users saw errors."),
+               ("Resolution", "The records were back by 9:40 UTC, and at 10:05 UTC all caches had them."))
+    found = having(run(secs), "two ways")
+    assert [(s.id, f.quote) for s, f in found] == [("s1", "09:15")]  # the rarer way, once
+    assert "'9:30'" in found[0][1].description and "'09:30'" in found[0][1].suggestion
+    # one way only, 12-hour times, a time in code, seconds in a log line: quiet
+    for text in ("At 09:15 UTC and 09:30 UTC.", "At 9:15 UTC and 9:30 UTC.", "At 9:15 am and 09:30 UTC.",
+                 "At 09:15 UTC; the log says `9:30 retry`.", "At 09:15 UTC; the log has 9:30:12 in it."):
+        assert having(run(doc(("Summary", text))), "two ways") == [], text
+

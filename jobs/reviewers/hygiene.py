@@ -33,7 +33,9 @@ from functools import lru_cache
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import WORD
-from redline.jobs.reviewers.hygiene_dates import _malformed_times, _missing_zone, _twelve_hour_clock, _yearless_dates
+from redline.jobs.reviewers.hygiene_dates import (
+    _malformed_times, _missing_zone, _mixed_clock, _twelve_hour_clock, _yearless_dates,
+)
 from redline.jobs.reviewers.hygiene_dictionary import BRITISH, PREFIXES, RUN_TOGETHER, TECH_WORDS, is_known_word
 from redline.jobs.reviewers.hygiene_headings import HEADING_NUMBER, _empty_section, _numbering_switch
 from redline.jobs.reviewers.hygiene_placeholders import (
@@ -73,6 +75,7 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
     for f in (_placeholder_findings(section) + _doubled(section) + _spelling(section, words) + _heading_spelling(section, words) + _agreement(section)
               + _plural_singular(section) + _modal_participle(section) + _been_base(section)
               + _malformed_times(section) + _missing_zone(section, sections) + _twelve_hour_clock(section, sections)
+              + _mixed_clock(section, sections)
               + _yearless_dates(section, sections) + _broken_refs(section, sections)
               + _empty_section(section, sections) + _numbering_switch(section, sections)):
         if f.quote is not None and f.quote not in section.text:

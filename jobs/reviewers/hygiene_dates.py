@@ -5,7 +5,9 @@
   per document, on its first timed entry);
 - `_yearless_dates`: dates without a year in a document that never names one (once per document);
 - `_twelve_hour_clock`: timeline times with no AM/PM that never pass 12 ("4:19" ... "9:14") in a
-  document that writes "6pm" elsewhere (once per document).
+  document that writes "6pm" elsewhere (once per document);
+- `_mixed_clock`: morning times written two ways on a 24-hour clock, "09:15 UTC" and "9:30 UTC"
+  (once per document, on the first time of the rarer way).
 
 A zone may be named by its region after a time ("7:09 AM Eastern").
 
@@ -190,3 +192,42 @@ def _uses_ampm(sections: list[Section]) -> bool:
 @lru_cache(maxsize=8)
 def _ampm_cached(key: tuple) -> bool:
     return any(AMPM.search(t) is not None for pair in key for t in pair)
+
+
+def _mixed_clock(section: Section, sections: list[Section]) -> list[Finding]:
+    """Once per document: hours before 10 written both zero-padded and not ("09:15", "9:30"), none
+    with AM/PM, outside code; on the section holding the first time of the rarer way (the bare one
+    when as many)."""
+    found = _clock_forms_cached(tuple((s.id, s.text) for s in sections))
+    if found is None or found[0] != section.id:
+        return []
+    _, quote, other = found
+    bare = quote if len(quote) == 4 else other
+    return [Finding(type="suggestion", category="date format: times written two ways", risk="low",
+                    description=(f"Times are written two ways: '{other}' and '{quote}'. Written one way (with the "
+                                 "leading zero, as a 24-hour clock has it), they read and compare at a glance."),
+                    suggestion=f"Write every time the same way, with the leading zero ('{bare.zfill(5)}').",
+                    quote=quote, confidence=0.6)]
+
+
+@lru_cache(maxsize=8)
+def _clock_forms_cached(key: tuple) -> tuple[str, str, str] | None:
+    """(section id, the first time written the rarer way, a time written the other way), or None."""
+    padded: list[tuple[str, str]] = []
+    bare: list[tuple[str, str]] = []
+    for sid, text in key:
+        mask = None
+        for m in CLOCK.finditer(text):
+            if int(m.group(1)) >= 10 or int(m.group(2)) > 59 or m.group(3) or _AMPM_AFTER.match(text, m.end()):
+                continue
+            mask = mask if mask is not None else code_mask(text)
+            if mask[m.start()]:
+                continue
+            (padded if len(m.group(1)) == 2 else bare).append((sid, m.group()))
+            if len(padded) + len(bare) > 4000:
+                break
+    if not padded or not bare:
+        return None
+    rare, common = (padded, bare) if len(padded) < len(bare) else (bare, padded)
+    return rare[0][0], rare[0][1], common[0][1]
+

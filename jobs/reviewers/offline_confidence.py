@@ -39,6 +39,7 @@ MEASURED: dict[str, tuple[int, int]] = {
     'consistency: name spelled two ways': (2, 2),
     'date format: 12-hour clock without AM/PM': (1, 1),
     'date format: no year': (1, 1),
+    'date format: times written two ways': (1, 1),
     'evidence: all-clear without scope': (2, 2),
     'evidence: unsupported claim': (4, 4),
     'grammar': (1, 1),
