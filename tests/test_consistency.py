@@ -231,6 +231,20 @@ def test_the_summary_weekday_that_is_none_of_the_timeline_days():
     assert having(run(habit), "timeline date") == []
 
 
+def test_a_count_times_each_that_is_not_the_total():
+    """Kubernetes' Boskos write-up: 150 nodes at five minutes each is 12.5 hours, not about ten."""
+    bad = doc(("Root Cause", "The build cluster has 150 nodes, and each update takes five minutes, so for this "
+                             "entire process to complete would take about ten hours."))
+    found = having(run(bad), "arithmetic")
+    assert len(found) == 1 and "12.5 hours" in found[0][1].description and "ten hours" in found[0][1].description
+    for text in ("The build cluster has 120 nodes, and each update takes five minutes, so the whole upgrade "
+                 "would take about ten hours.",  # it adds up
+                 "The build cluster has 150 nodes, and each update takes five minutes; we upgrade 10 at a time, "
+                 "so it would take about two hours.",  # in parallel
+                 "Each of the 3 reviewers took 20 minutes on their part."):  # no total
+        assert having(run(doc(("Root Cause", text))), "arithmetic") == [], text
+
+
 def test_five_digit_year_and_impossible_dates():
     secs = doc(("Timeline", "All times in UTC.\n- 20224-03-05 10:00 Alert fires\n- 2024-13-01 11:00 Fix\n"
                             "- 2024-02-30 12:00 Review"))

@@ -9,7 +9,8 @@ it checks:
   parsing), also used by `hygiene_*.py` and `postmortem.py`;
 - `consistency_timeline.py`: the timeline's entries, with dates carried forward;
 - `consistency_durations.py`: a stated duration that no pair of the timeline's own timestamps
-  supports ("lasted nine hours" against a timeline that runs 11:00 -> 18:00);
+  supports ("lasted nine hours" against a timeline that runs 11:00 -> 18:00), an outage given two
+  lengths, and a count times the time each takes that is not the total given;
 - `consistency_order.py`: timeline entries listed out of order, and a timeline that covers hours,
   then jumps days ahead (a later event folded into this one), and a list of releases that skips
   one (0.1.6, then 0.1.8);
@@ -41,8 +42,8 @@ from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
 from redline.jobs.reviewers.consistency_dates import _impossible_date_findings, _summary_weekday_findings
 from redline.jobs.reviewers.consistency_durations import (
-    COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _duration_findings,
-    _outage_duration_findings, extract_durations,
+    COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _arithmetic_findings,
+    _duration_findings, _outage_duration_findings, extract_durations,
 )
 from redline.jobs.reviewers.consistency_names import IDENT, _identifier_findings
 from redline.jobs.reviewers.consistency_order import (
@@ -101,6 +102,7 @@ def document_findings(sections: list[Section], title: str | None = None) -> dict
             _stamp_findings(secs, entries), _title_date_findings(title, entries),
             _summary_weekday_findings(secs, entries),
             _outage_duration_findings(title, secs, entries, timeline_sections),
+            _arithmetic_findings(secs, timeline_sections),
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
             _unanchored_findings(secs), _undated_day_findings(secs, raw)]

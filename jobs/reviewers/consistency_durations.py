@@ -11,6 +11,9 @@ once before and lasted 24 hours").
 
 `_outage_duration_findings`: the title, the summary or the lessons give the outage two lengths
 ("30min outage" in the title, "40min of total outage" in the summary).
+
+`_arithmetic_findings`: "150 nodes, and each update takes five minutes, so ... would take about ten
+hours": the count times the time each takes is not the total given (150 x 5 minutes is 12.5 hours).
 """
 
 from __future__ import annotations
@@ -293,4 +296,64 @@ def _outage_duration_findings(title: str | None, sections: list[Section], entrie
                 suggestion="Give the outage one length everywhere (the timeline's start and end decide it).",
                 quote=b.text, confidence=0.6, **related)
             return
+
+
+_EACH = re.compile(r"\beach\b")
+_PLURAL_COUNT = re.compile(r"\b(\d{1,6}|" + "|".join(sorted((w for w in NUMBER_WORDS if w not in ("a", "an")), key=len,
+                                                           reverse=True)) + r") ([a-z]{3,}s)\b", re.IGNORECASE)
+_TAKES = re.compile(r"\b(?:takes?|took|lasts?|lasted|needs?|needed|requires?|required)\s+(?:about |around |roughly |"
+                    r"approximately |nearly |almost |some |~)?$", re.IGNORECASE)
+_TOTAL = re.compile(r"\b(?:takes?|took|taking|last|lasted|need|needed|require|required|total|in all|altogether)"
+                    r"(?:\s+(?:of|about|around|roughly|approximately|nearly|almost|some|~))?\s*$", re.IGNORECASE)
+_PARALLEL = re.compile(r"\b(?:at a time|at once|in parallel|concurrently|simultaneously|in batches|batch(?:es)? of|"
+                       r"per batch|in groups|together)\b", re.IGNORECASE)
+
+
+def _arithmetic_findings(sections: list[Section], timeline_sections: set[int]):
+    """A count, the time each takes, and the total, in one passage: the product is not the total
+    (off by more than 15 % of the smaller, 20 % when rounded with "about"). Not when the work runs
+    in parallel or in batches. Once per document."""
+    for s in sections:
+        if s.index in timeline_sections:
+            continue
+        text = s.text
+        for n_each, e in enumerate(_EACH.finditer(text)):
+            if n_each >= MAX_PER_RULE * 4:
+                break
+            counts = list(_PLURAL_COUNT.finditer(text, max(0, e.start() - 120), e.start()))
+            if not counts:
+                continue
+            c = counts[-1]
+            num = c.group(1).lower()
+            n = int(num) if num.isdigit() else NUMBER_WORDS.get(num)
+            if not n or n < 2 or c.group(2).lower() in _UNIT_WORDS:
+                continue
+            each = next((d for d in DURATION.finditer(text, e.end(), min(len(text), e.end() + 60))
+                         if _TAKES.search(text, max(e.end(), d.start() - 30), d.start())), None)
+            if each is None:
+                continue
+            total = next((d for d in DURATION.finditer(text, each.end(), min(len(text), each.end() + 200))
+                          if _TOTAL.search(text, max(each.end(), d.start() - 40), d.start())), None)
+            if total is None:
+                continue
+            span = text[c.start():total.end()]
+            if _PARALLEL.search(span) or "\n\n" in span:
+                continue
+            one, whole = _minutes(each), _minutes(total)
+            if one is None or whole is None or not whole[0]:
+                continue
+            product = n * one[0]
+            rounded = any(w in span.lower() for w in ("about", "around", "roughly", "approximately", "nearly", "~"))
+            if abs(product - whole[0]) <= (0.2 if rounded else 0.15) * min(product, whole[0]):
+                continue
+            yield s.index, Finding(
+                type="important", category="consistency: arithmetic", risk="low",
+                description=(f"{n} {c.group(2)} at {each.group().strip()} each is {_human(product)}, not "
+                             f"{total.group().strip()}: the figures do not add up (or one of them is wrong)."),
+                suggestion="Check the count, the time each takes and the total, and correct the one that is wrong.",
+                quote=sentence_around(text, c.start(), total.end(), 300), confidence=0.6)
+            return
+
+
+_UNIT_WORDS = frozenset("seconds minutes hours days weeks months years times percent".split())
 

@@ -34,6 +34,7 @@ MEASURED: dict[str, tuple[int, int]] = {
     'actions: open commitment': (6, 6),
     'actions: recurrence not addressed': (1, 1),
     'clarity: heading numbering': (1, 1),
+    'consistency: arithmetic': (1, 1),
     'consistency: date vs timeline': (1, 1),
     'consistency: duration vs timeline': (2, 2),
     'consistency: name spelled two ways': (2, 2),
