@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from redline.jobs.documents.marks import as_read
 from redline.jobs.models import Section
 from redline.jobs.reviewers import consistency, hygiene, offline, offline_style
 
@@ -38,7 +39,8 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
     review's `title`; hygiene.py: per
     section but with the document's words, titles and times), by section id, as plain dicts;
     and where each style rule speaks (`offline_style.plan`)."""
-    secs = [Section.model_validate(s) for s in sections]
+    # the rules read each Markdown soft line break as a space (the quotes are mapped back afterwards)
+    secs = [Section.model_validate({**s, "text": as_read(s["text"], s.get("marks") or [])}) for s in sections]
     by_id = consistency.document_findings(secs, title)
     out: dict[str, list[dict[str, Any]]] = {}
     for s in secs:
@@ -46,6 +48,13 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
         out[s.id] = [f.model_dump() for f in found]
     kind = offline.document_kind([s.text for s in secs])
     return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind)}
+
+
+def answer_text(question: str, sections: list[tuple[str, str, list]], section_title: str | None) -> str:
+    """Runs in a pool process: the offline chat's answer, from (title, text, marks) per section, the
+    text read as a reader reads it (`as_read`: a source line wrap is a space)."""
+    return offline.compose_answer(question, [(title, as_read(text, marks)) for title, text, marks in sections],
+                                  section_title=section_title)
 
 
 class _OverBudget(BaseException):

@@ -27,7 +27,7 @@ from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import offline, offline_style
 from redline.jobs.reviewers.offline_confidence import calibrated
 from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
-from redline.jobs.reviewers.offline_pool import PoolFailed, RulesPool, document_dicts, review_section_dicts
+from redline.jobs.reviewers.offline_pool import PoolFailed, RulesPool, answer_text, document_dicts, review_section_dicts
 from redline.jobs.settings import Settings
 
 
@@ -67,14 +67,14 @@ class OfflineReviewer:
         await asyncio.sleep(self.pace)
 
     async def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress]:
-        sections = [(s.title, as_read(s.text, s.marks)) for s in req.sections]
+        sections = [(s.title, s.text, s.marks) for s in req.sections]  # read (as_read) in the pool, not here
         title = req.section.title if req.section else None
         answer = await self._run(
-            offline.compose_answer, self.budget,
+            answer_text, self.budget,
             f"Finding an answer in the write-up took longer than the {self.budget:g} s budget "
             "(REDLINE_OFFLINE_SECTION_BUDGET_S) and was stopped. Ask about one section, or with "
             "fewer or more specific words.",
-            req.question, sections, section_title=title)
+            req.question, sections, title)
         for chunk in offline._chunks(answer):
             await asyncio.sleep(self.pace / 4)
             yield chunk
@@ -100,8 +100,7 @@ class OfflineReviewer:
         digest = h.hexdigest()
         fut = self._documents.get(digest)
         if fut is None or fut.cancelled():
-            fut = asyncio.ensure_future(self._document_pass(
-                [{**x.model_dump(), "text": as_read(x.text, x.marks)} for x in req.sections], req.review_title))
+            fut = asyncio.ensure_future(self._document_pass([x.model_dump() for x in req.sections], req.review_title))
             self._documents[digest] = fut
             while len(self._documents) > 16:
                 self._documents.popitem(last=False)
