@@ -372,3 +372,21 @@ def big_document(mb: float) -> str:
         size += len(para)
         i += 1
     return "\n".join(parts)
+
+
+def sections_of(parsed):
+    """A parsed document's sections as a review holds them (ids s1, s2, ...; each with its heading
+    level and its marks), as the rules and the export receive them."""
+    from redline.jobs.models import Section
+
+    return [Section(id=f"s{i + 1}", title=p.title, index=i, text=p.text, level=p.level, marks=p.marks)
+            for i, p in enumerate(parsed.sections)]
+
+
+def review_sections(filename: str, data: bytes | str):
+    """``data`` parsed as an upload is, into the Sections a review holds (`sections_of`)."""
+    from redline.jobs.documents import parse_document
+
+    raw = data.encode() if isinstance(data, str) else data
+    return sections_of(parse_document(filename, raw, max_bytes=64 << 20))
+

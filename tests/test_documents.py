@@ -21,6 +21,7 @@ from tests.samples import (
     markdown_from_sections,
     sample_file,
     sample_pdf,
+    sections_of,
 )
 
 MAX = 10 * 1024 * 1024
@@ -613,7 +614,6 @@ def _add_link(paragraph, text: str, url: str) -> None:
 def test_a_word_upload_keeps_its_web_links_addresses_as_link_marks():
     """The text keeps a link's words only; its address rides beside it, as a Markdown upload's does,
     so an action linked to its issue in mid-sentence is known to be tracked."""
-    from redline.jobs.models import Section
     from redline.jobs.reviewers import consistency
 
     def build(document) -> None:
@@ -634,8 +634,7 @@ def test_a_word_upload_keeps_its_web_links_addresses_as_link_marks():
     assert [(actions.text[m[0]:m[1]], m[3]) for m in link] == [
         ("issue", "https://github.com/jupyterhub/binderhub/issues/140"), ("the runbook", "https://example.org/runbook")]
     assert all(m[2] == "link" for m in actions.marks)  # no blocks: the page shows a Word upload as plain text
-    secs = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
-            for i, s in enumerate(doc.sections)]
+    secs = sections_of(doc)
     found = [f for fs in consistency.document_findings(secs).values() for f in fs if "no owner" in f.category]
     assert [f.quote for f in found] == ["Automatic recovery could relaunch the Hub pod when it is unhealthy."]
 
@@ -647,7 +646,6 @@ def test_a_pdf_upload_keeps_its_web_links_addresses_as_link_marks():
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-    from redline.jobs.models import Section
     from redline.jobs.reviewers import consistency
 
     styles = getSampleStyleSheet()
@@ -672,8 +670,7 @@ def test_a_pdf_upload_keeps_its_web_links_addresses_as_link_marks():
     assert [(actions.text[m[0]:m[1]], m[2], m[3]) for m in actions.marks] == [
         ("Alert on disk usage above 80 percent", "link", "https://github.com/org/repo/issues/12"),
         ("tracked here", "link", "https://github.com/org/repo/pull/13")]
-    secs = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
-            for i, s in enumerate(doc.sections)]
+    secs = sections_of(doc)
     found = [f for fs in consistency.document_findings(secs).values() for f in fs]
     assert [f.quote for f in found if "no owner" in f.category] == [
         "Document the pruning procedure in the runbook, see this"]

@@ -11,6 +11,7 @@ from docx.oxml.ns import qn
 
 from redline.jobs.export import MODEL_AUTHOR, NOTE_GENERAL, comment_text, default_author, export_docx
 from redline.jobs.models import Item, Section
+from tests.samples import sections_of
 
 # --------------------------------------------------------------------------- helpers
 
@@ -380,8 +381,7 @@ def markdown_sections() -> tuple[str, list[Section]]:
     from redline.jobs.documents import parse_document
 
     doc = parse_document("r.md", MARKDOWN_REPORT, max_bytes=1 << 20)
-    return doc.title or "", [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level,
-                                     marks=s.marks) for i, s in enumerate(doc.sections)]
+    return doc.title or "", sections_of(doc)
 
 
 def test_docx_from_markdown_has_word_structure_and_the_title_once() -> None:

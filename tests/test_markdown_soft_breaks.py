@@ -14,7 +14,8 @@ import docx
 
 from redline.jobs.documents import parse_document
 from redline.jobs.export import export_docx
-from redline.jobs.models import Item, Section
+from redline.jobs.models import Item
+from tests.samples import review_sections
 
 WRAPPED = """## Summary
 
@@ -50,8 +51,7 @@ def test_soft_breaks_in_list_items_and_quotes():
 
 
 def test_the_word_export_writes_a_wrapped_paragraph_as_one_line_and_anchors_a_quote_across_a_wrap():
-    (parsed,) = parse_document("w.md", WRAPPED.encode(), max_bytes=1 << 20).sections
-    section = Section(id="s1", title=parsed.title, index=0, text=parsed.text, level=parsed.level, marks=parsed.marks)
+    (section,) = review_sections("w.md", WRAPPED)
     quote = "onto the service cluster,\nwhich causes these jobs not finishing"
     assert quote in section.text
     item = Item(id="i1", section_id="s1", source="user", type="important", category="Clarity", risk="low",
@@ -100,9 +100,7 @@ async def test_the_offline_reviewer_reads_wrapped_lines_as_one_and_quotes_the_te
     from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
     from redline.jobs.settings import Settings
 
-    parsed = parse_document("t.md", WRAPPED_TIMELINE.encode(), max_bytes=1 << 20).sections
-    sections = [Section(id=f"s{i + 1}", title=p.title, index=i, text=p.text, level=p.level, marks=p.marks)
-                for i, p in enumerate(parsed)]
+    sections = review_sections("t.md", WRAPPED_TIMELINE)
     (timeline,) = sections
     assert "17:02 UTC\nPyPI Security acknowledges reciept of the report,\nand" in timeline.text
     reviewer = OfflineReviewer(Settings(offline_pace_ms=0))

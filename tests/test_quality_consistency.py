@@ -353,16 +353,14 @@ def test_an_undated_timeline_that_crosses_midnight_is_asked_for_its_dates():
 def test_a_log_excerpt_in_a_code_block_is_not_a_timeline_entry():
     """mybinder.org 2017-09-29 (not in the corpus): a timeline in CEST quotes the hub's log, whose
     lines start with UTC timestamps; the reviewer said the timeline was out of order."""
-    from redline.jobs.documents import parse_document
+    from tests.samples import review_sections
 
     source = ("## Timeline\n\nAll times in CEST\n\n### Sep 29 2017 08:59\n\nAn issue is opened.\n\n### 14:00\n\n"
               "Launching the image failed. The hub's log had errors:\n\n```\n"
               "2017-09-29 00:46:54,810 WARNING Retrying after connection broken\n"
               "[E 2017-09-29 00:46:54.814 JupyterHub reflector:113] Error when watching pods\n```\n\n"
               "### 14:10\n\nThe hub pod is relaunched and service is back to normal.\n")
-    parsed = parse_document("t.md", source.encode(), max_bytes=1 << 20).sections
-    secs = [Section(id=f"s{i + 1}", title=p.title, index=i, text=p.text, level=p.level, marks=p.marks)
-            for i, p in enumerate(parsed)]
+    secs = review_sections("t.md", source)
     assert "2017-09-29 00:46:54,810 WARNING" in secs[0].text  # the log is still there to read and quote
     found = [f for fs in consistency.document_findings(secs).values() for f in fs]
     assert [f for f in found if "order" in f.category] == []

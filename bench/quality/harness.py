@@ -124,13 +124,19 @@ class DocResult:
     missed: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def review(path: Path, reviewer: OfflineReviewer) -> tuple[list[Section], dict[int, list[Finding]]]:
+def parsed_sections(path: Path) -> tuple[str, list[Section]]:
+    """The document's title (its file name's stem when it has none, as an upload's) and its sections as
+    a review holds them: what the reviewer, and the rules alone (try_rules.py), are given."""
     parsed = parse_document(path.name, path.read_bytes(), max_bytes=64 << 20)
-    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
-                for i, s in enumerate(parsed.sections)]
+    return parsed.title or path.stem, [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level,
+                                               marks=s.marks) for i, s in enumerate(parsed.sections)]
+
+
+async def review(path: Path, reviewer: OfflineReviewer) -> tuple[list[Section], dict[int, list[Finding]]]:
+    title, sections = parsed_sections(path)
     out: dict[int, list[Finding]] = {}
     for s in sections:
-        req = AnalysisRequest(review_title=parsed.title or path.stem, section=s, outline=[x.title for x in sections],
+        req = AnalysisRequest(review_title=title, section=s, outline=[x.title for x in sections],
                               sections=sections)
         out[s.index] = [f async for f in reviewer.analyze(req) if isinstance(f, Finding)]
     return sections, out

@@ -17,8 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.quality.harness import CORPUS, judge, totals
-from redline.jobs.documents import parse_document
+from bench.quality.harness import CORPUS, judge, parsed_sections, totals
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import consistency, hygiene
 
@@ -32,12 +31,9 @@ def tuning_entries() -> list[dict]:
 
 
 def review(path: Path) -> tuple[list[Section], dict[int, list[Finding]], float]:
-    parsed = parse_document(path.name, path.read_bytes(), max_bytes=64 << 20)
-    # as harness.py builds them, plus the heading level the product also passes (server/services.py)
-    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level)
-                for i, s in enumerate(parsed.sections)]
+    title, sections = parsed_sections(path)
     t0 = time.perf_counter()
-    by_id = consistency.document_findings(sections, parsed.title or path.stem)
+    by_id = consistency.document_findings(sections, title)
     found: dict[int, list[Finding]] = {}
     for s in sections:
         found[s.index] = list(by_id.get(s.id, [])) + hygiene.section_findings(s, sections)
