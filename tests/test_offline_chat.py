@@ -49,3 +49,17 @@ def test_a_passage_the_write_up_repeats_is_quoted_once():
     sections = [("Timeline", repeated), ("Appendix", repeated), ("Impact", "Uploads were delayed for 40 minutes.")]
     got = passages(compose_answer("When was the crate reported missing from the index?", sections))
     assert got == [f'From "Timeline": "{repeated}"']
+
+
+def test_a_duration_said_outright_answers_how_long_without_the_questions_words():
+    """mybinder.org's 2022-06-02 write-up says "This effect lasted approximately nine hours" in its
+    summary, and "outage" only elsewhere: the summary must still be quoted."""
+    pods = [("Summary", "A bug in the resource quota stopped the hub from creating pods.\n\n"
+                        "This effect lasted approximately nine hours before normal operation was restored."),
+            ("Timeline", "- 10:00 Problem starts\n- 21:00 A user reported a Binder outage in the chat; pods had "
+                         "not been launching for several hours."),
+            ("What went wrong", "It was 11 hours before we realized that there was a major outage."),
+            ("Lessons", "Monitoring the quota would have shown the problem at once.")]
+    answer = compose_answer("How long did the outage last?", pods)
+    assert 'From "Summary": "This effect lasted approximately nine hours' in answer
+    assert 'From "Lessons"' not in answer

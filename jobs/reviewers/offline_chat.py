@@ -57,26 +57,31 @@ def _passages(sections: list[tuple[str, str]]) -> list[_Passage]:
 
 # What kind of answer a question asks for, and what a passage that gives it holds. "How long did
 # the outage last?" wants a span of time ("Between 1:46pm - 5:30pm", "for 40 minutes"), not the
-# "Last modified" line; "When was it noticed?" wants a date or a clock time. The question's own
-# words for it ("long", "last", "when") are not terms to match.
+# "Last modified" line, and best one that says it outright ("lasted nine hours"); "When was it
+# noticed?" wants a date or a clock time. The question's own words for it ("long", "last", "when")
+# are not terms to match. A passage of the kind asked for with none of the question's other words
+# still counts (half): "This effect lasted nine hours" answers "How long did the outage last?".
 _TIME_CLOCK = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"
-_ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str]], ...] = (
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|forty-five"
+_ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str] | None], ...] = (
     (re.compile(r"\bhow\s+long\b|\bduration\b|\bdowntime\b|\bhow\s+much\s+time\b", re.I),
-     re.compile(rf"\b\d+(?:\.\d+)?\s*(?:min(?:ute)?s?|h(?:ou)?rs?|days?|seconds?|weeks?)\b"
+     re.compile(rf"\b(?:\d+(?:\.\d+)?|{_NUMBER_WORDS})[\s-]*(?:min(?:ute)?s?|h(?:ou)?rs?|days?|seconds?|weeks?)\b"
                 rf"|\b(?:between|from)\s+{_TIME_CLOCK}|{_TIME_CLOCK}\s*(?:-|–|—|to|until)\s*{_TIME_CLOCK}"
                 rf"|\b(?:lasted|for\s+(?:about|around|over|nearly|almost)?\s*(?:an?|one|two|three|four|five|six|"
                 rf"several|a\s+few)\s+(?:minutes?|hours?|days?))\b", re.I),
-     frozenset({"long", "last", "lasted", "much", "time", "take", "took", "duration"})),
+     frozenset({"long", "last", "lasted", "much", "time", "take", "took", "duration"}),
+     # said outright: "lasted approximately nine hours", "a duration of", "total downtime"
+     re.compile(r"\blast(?:ed|ing)\b|\bduration\b|\bdowntime\b|\b(?:outage|incident|disruption)\s+of\b", re.I)),
     (re.compile(r"^\W*when\b|\bwhat\s+(?:time|date|day)\b|\bat\s+what\s+time\b", re.I),
      re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_TIME_CLOCK}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
                 rf"[a-z]*\.?\s+\d{{1,2}}\b", re.I),
-     frozenset({"time", "date", "day"})),
+     frozenset({"time", "date", "day"}), None),
 )
 
 
 def _rank(question: str, passages: list[_Passage], section_title: str | None) -> list[tuple[float, _Passage]]:
-    asks = [(cue, words) for ask, cue, words in _ASKS if ask.search(question)]
-    skip = frozenset().union(*(words for _, words in asks)) if asks else frozenset()
+    asks = [(cue, words, said) for ask, cue, words, said in _ASKS if ask.search(question)]
+    skip = frozenset().union(*(words for _, words, _ in asks)) if asks else frozenset()
     query = [t for t in dict.fromkeys(_terms(question)) if t not in skip]
     if not (query or asks) or not passages:
         return []
@@ -89,17 +94,21 @@ def _rank(question: str, passages: list[_Passage], section_title: str | None) ->
     # A passage that holds the kind of answer asked for gains as much as the question's rarest term
     # gives; one that does not counts half.
     bonus = max([idf(t) for t in query] + [math.log(n + 1)])
-    in_text = any(df[t] for t in query)
     title_terms = {p.title: set(_terms(p.title)) for p in passages}
     scored = []
     for p in passages:
         score = sum(idf(t) * (1 + math.log(p.terms[t])) for t in query if p.terms[t])
-        cued = sum(bonus for cue, _ in asks if cue.search(p.text))
-        if asks and not (score or (cued and not in_text)):
-            continue  # none of the question's words that the text has (only its title, or a time)
+        cued = sum(bonus * (1.5 if said is not None and said.search(p.text) else 1)
+                   for cue, _, said in asks if cue.search(p.text))
+        if asks and not (score or cued):
+            continue  # none of the question's words, and not the kind of answer asked for
+        shared = score
         score += cued + sum(0.5 * max(idf(t), 0.5) for t in query if t in title_terms[p.title])
         if asks and not cued:
             score /= 2  # it shares the question's words, but not the kind of answer asked for
+        elif asks and not shared:
+            score /= 2  # the kind of answer asked for, but none of the question's words
+
         if score > 0:
             scored.append((round(score, 9), p))
     preferred = (section_title or "").strip()
