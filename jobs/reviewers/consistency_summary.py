@@ -303,10 +303,9 @@ def _title_date_findings(title: str | None, entries: list[Entry]):
     if not title or not dated:
         return
     days = sorted({e.when.date() for e in dated})
-    for _, d in _summary_dates(title[:300], None):
-        if any(abs((d - x).days) <= TITLE_DATE_SLACK for x in days):
-            return
-        target = dated[0]
+    said = [d for _, d in _summary_dates(title[:300], None)]
+    if said and not any(abs((d - x).days) <= TITLE_DATE_SLACK for d in said for x in days):
+        d, target = said[0], dated[0]
         span = days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()} to {days[-1].isoformat()}"
         yield target.section, Finding(
             type="important", category="consistency: date vs timeline", risk="medium",
@@ -314,7 +313,6 @@ def _title_date_findings(title: str | None, entries: list[Entry]):
                          "them is wrong (a title kept from an earlier report?)."),
             suggestion="Correct the title's date, or the timeline's.", quote=target.quote,
             questions=["On which day did the incident happen?"], confidence=0.6)
-        return
 
 
 VERSION = re.compile(r"\b([A-Za-z][\w-]{1,40}) v?(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?)(?![\d.]\d)")
