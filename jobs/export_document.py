@@ -51,7 +51,9 @@ def _build_document(title: str, sections: Sequence[Section]) -> tuple[DocxDocume
     A section with formatting marks (a Markdown upload; see jobs.documents) gets real Word
     structure: paragraphs, sub-headings, List Bullet / List Number paragraphs, tables, quotes,
     code, and bold / italic / code / hyperlink runs. The paragraphs' text is the section text
-    without its markup syntax (list markers, " | ", "> "), so quotes anchor on the same words."""
+    without its markup syntax (list markers, " | ", "> "), so quotes anchor on the same words.
+    A section whose marks are links only (a PDF upload's; a Word upload's, when its original
+    cannot be opened) keeps the plain paragraphs, with its web links as hyperlinks."""
     doc = Document()
     shown_title = title.strip()
     if shown_title:
@@ -65,6 +67,8 @@ def _build_document(title: str, sections: Sequence[Section]) -> tuple[DocxDocume
             heading = doc.add_heading(_clean(section.title), level=min(max(section.level, 1), 9))
         if _has_blocks(marks):  # a Markdown upload's blocks (a Word upload's marks are its links only)
             body = _MarkedWriter(doc, section.text, marks, section.level).write()
+        elif any(m[2] == "link" for m in marks):  # a PDF upload's text, with its web links
+            body = _MarkedWriter(doc, section.text, [m for m in marks if m[2] == "link"], section.level).write_linked()
         else:
             body = [doc.add_paragraph(_clean(block)) for block in _blocks(section.text)]
         spans[section.id] = Span(heading, [heading, *body])

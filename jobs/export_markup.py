@@ -24,6 +24,8 @@ def text_blocks(text: str) -> list[str]:
 
 
 _MarkT = tuple[int, int, str, str]
+# a paragraph of plain text: up to a blank line (as text_blocks splits)
+_PLAIN_BLOCK = re.compile(r"(?:[^\n]|\n(?![ \t]*\n))+")
 _BLOCK_KINDS = {"quote", "pre", "table", "tr", "th", "td", "p", "h", "li"}
 _INLINE_KINDS = ("strong", "em", "del", "code", "link")
 _MONO = "Consolas"
@@ -78,6 +80,21 @@ class MarkedWriter:
         self._loose(cursor, len(self.text))
         return self.paragraphs
 
+    def write_linked(self) -> list[Paragraph]:
+        """A text with no blocks (a PDF upload's) and its links: its paragraphs as `text_blocks` makes
+        them (the same text, single newlines as line breaks), its web links as hyperlinks."""
+        for m in _PLAIN_BLOCK.finditer(self.text):
+            start, end = m.start(), m.end()
+            while start < end and self.text[start] == "\n":
+                start += 1
+            while end > start and self.text[end - 1] == "\n":
+                end -= 1
+            if self.text[start:end].strip():
+                paragraph = self.doc.add_paragraph()
+                self._runs(paragraph, start, end, quotes=False)
+                self.paragraphs.append(paragraph)
+        return self.paragraphs
+
     def _inside(self, start: int, end: int, kinds: set[str]) -> list[_MarkT]:
         return [m for m in self.blocks if start <= m[0] and m[1] <= end and m[2] in kinds and (m[0], m[1]) != (start, end)]
 
@@ -126,11 +143,13 @@ class MarkedWriter:
                 self._runs(paragraph, s, e, bold=kind == "th")
                 self.paragraphs.append(paragraph)
 
-    def _runs(self, paragraph: Paragraph, start: int, end: int, *, mono: bool = False, bold: bool = False) -> None:
+    def _runs(self, paragraph: Paragraph, start: int, end: int, *, mono: bool = False, bold: bool = False,
+              quotes: bool = True) -> None:
         """The text [start, end) as runs, one per stretch of equal formatting; "> " prefixes of
-        quoted lines are left out; links become w:hyperlink elements around their runs."""
+        quoted lines are left out (with `quotes`: Markdown's); links become w:hyperlink elements
+        around their runs."""
         skip = [(m.start(), m.end()) for m in re.finditer(r"(?:(?<=\n)|^)(?:> ?)+", self.text[start:end])] \
-            if self.text[start:start + 1] == ">" or "\n>" in self.text[start:end] else []
+            if quotes and (self.text[start:start + 1] == ">" or "\n>" in self.text[start:end]) else []
         skip = [(start + a, start + b) for a, b in skip]
         cuts = {start, end}
         for s, e, _, _ in self.inline:

@@ -200,10 +200,11 @@ def test_rendered_text_is_the_section_text_for_many_shapes(server, browser):
         context.close()
 
 
-def test_a_word_upload_with_links_shows_all_its_text(server, browser):
+def test_a_word_upload_with_links_shows_all_its_text_and_its_links(server, browser):
     """A Word upload's sections carry their links' addresses as "link" marks and no block marks:
-    the page draws them as plain text (drawn as Markdown, every character outside a block would
-    be hidden as syntax)."""
+    the page draws their text as written (drawn as Markdown, every character outside a block would
+    be hidden as syntax), and its web links as links, so a reviewer can open the issue an action
+    names; an address that is not a web one stays text."""
     import io
 
     import docx
@@ -215,6 +216,9 @@ def test_a_word_upload_with_links_shows_all_its_text(server, browser):
     item = document.add_paragraph("Diagnose the original ")
     _add_link(item, "issue", "https://github.com/jupyterhub/binderhub/issues/140")
     item.add_run(", which still has not been identified.")
+    document.add_paragraph("1.")  # a paragraph of list-marker characters only: shown, not hidden as syntax
+    other = document.add_paragraph("See ")
+    _add_link(other, "this", "javascript:window.__pwned=1")
     buffer = io.BytesIO()
     document.save(buffer)
     review = upload(server, filename="links.docx", data=buffer.getvalue())
@@ -227,7 +231,12 @@ def test_a_word_upload_with_links_shows_all_its_text(server, browser):
         page.goto(f"{server}{path}#{frag}")
         page.wait_for_selector("body[data-ready=true]", timeout=15000)
         box = page.locator(f'.section-text[data-section-id="{section["id"]}"]')
-        assert box.inner_text().strip() == "Diagnose the original issue, which still has not been identified."
-        assert box.locator("a, .md-syn").count() == 0  # drawn as plain text, as a Word upload always was
+        assert box.inner_text().strip() == ("Diagnose the original issue, which still has not been identified."
+                                            "\n\n1.\n\nSee this")
+        link = box.locator("a")
+        assert link.count() == 1 and link.inner_text() == "issue"
+        assert link.get_attribute("href") == "https://github.com/jupyterhub/binderhub/issues/140"
+        assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
+        assert box.locator(".md-syn").count() == 0 and not box.evaluate("el => el.classList.contains('is-marked')")
     finally:
         context.close()

@@ -425,6 +425,32 @@ def test_docx_from_markdown_has_word_structure_and_the_title_once() -> None:
         assert anchor.text == it.quote, it.id
 
 
+def test_docx_from_a_pdf_upload_keeps_its_paragraphs_and_writes_its_links_as_hyperlinks() -> None:
+    """A PDF upload's sections carry "link" marks only: the export writes their text as the plain
+    path does (paragraphs at blank lines, single newlines as line breaks, a "> " kept as written),
+    with each web link a real hyperlink; a comment anchors on a quote that runs into a link."""
+    text = ("- Alert on disk usage above 80 percent on every build node\n- Prune old images (tracked here)\n\n"
+            "> not a Markdown quote, a PDF line")
+    first, second = text.index("Alert on disk usage"), text.index("tracked here")
+    marks = [[first, first + len("Alert on disk usage"), "link", "https://github.com/org/repo/issues/12"],
+             [second, second + len("tracked here"), "link", "https://github.com/org/repo/pull/13"]]
+    section = Section(id="s1", title="Action items", index=0, text=text, marks=marks)
+    plain = Document(BytesIO(export_docx(items=[], sections=[section.model_copy(update={"marks": []})],
+                                         original_docx=None, title="Build outage")))
+    quote = "Alert on disk usage above 80 percent"
+    data = export_docx(items=[item("on-link", "s1", quote)], sections=[section], original_docx=None,
+                       title="Build outage")
+    doc = Document(BytesIO(data))
+    assert [p.text for p in doc.paragraphs] == [p.text for p in plain.paragraphs]
+    assert "> not a Markdown quote, a PDF line" in [p.text for p in doc.paragraphs]
+    links = [link for p in doc.paragraphs for link in p._p.xpath("./w:hyperlink")]
+    assert ["".join(t.text for t in link.iter(qn("w:t"))) for link in links] == ["Alert on disk usage", "tracked here"]
+    assert [doc.part.rels[link.get(qn("r:id"))].target_ref for link in links] == [
+        "https://github.com/org/repo/issues/12", "https://github.com/org/repo/pull/13"]
+    _, anchor = comment_for(data, "Description of on-link.")
+    assert anchor.text == quote
+
+
 def test_docx_from_markdown_tracked_change_in_a_list_item() -> None:
     title, sections = markdown_sections()
     change = item("fix", "s2", "Train operators", replacement="Train and assess operators", decision="accepted")

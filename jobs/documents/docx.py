@@ -25,7 +25,7 @@ from .errors import (
     _zip_bomb,
 )
 from .headings import _BULLET, _is_known_heading, _is_title_case, _numbering_level
-from .marks import SAFE_HREF
+from .marks import link_marks
 from .model import (
     ZIP_EXPANSION_FACTOR,
     ZIP_MAX_ENTRIES,
@@ -222,20 +222,8 @@ def _all_bold(paragraph: Any, style_bold: bool) -> bool:
 
 
 def _link_marks(paragraph: Any, text: str) -> list:
-    """The paragraph's web links as "link" marks over its tidied text (the words of each link,
-    found in order): the address is all the text loses ("Diagnose the original issue", linked to
-    the issue, is an action tracked by its ticket). Only "link" marks: the page draws a Word
-    upload as plain text, and the rules read the addresses."""
-    marks, at = [], 0
-    for link in paragraph.hyperlinks:
-        address, words = link.address or "", _tidy_line(link.text or "")
-        if not words or not SAFE_HREF.match(address):
-            continue
-        k = text.find(words, at)
-        if k >= 0:
-            marks.append((k, k + len(words), "link", address))
-            at = k + len(words)
-    return marks
+    """The paragraph's web links as "link" marks over its tidied text (marks.link_marks)."""
+    return link_marks(text, [(_tidy_line(link.text or ""), link.address or "") for link in paragraph.hyperlinks])
 
 
 def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:

@@ -31,6 +31,23 @@ Mark = tuple[int, int, str, str]
 SAFE_HREF = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 
 
+def link_marks(text: str, links: list[tuple[str, str]]) -> list[Mark]:
+    """"link" marks over `text` for a Word or PDF paragraph's links, (their words, their address) in
+    order, each found after the one before (a link whose address is not a web or mail one gets
+    none). Only "link" marks: the page draws such an upload's text as written, with its links, and
+    the rules read the addresses ("Diagnose the original issue", linked, is a tracked action)."""
+    marks: list[Mark] = []
+    at = 0
+    for words, address in links:
+        if not words or not SAFE_HREF.match(address):
+            continue
+        k = text.find(words, at)
+        if k >= 0:
+            marks.append((k, k + len(words), "link", address))
+            at = k + len(words)
+    return marks
+
+
 def _compact(text: str, marks: list[Mark]) -> tuple[str, list[Mark]]:
     """Tidy the rendered text as the other formats are (spaces collapsed, lines stripped, no
     runs of blank lines, no blank edges), moving the marks with their characters. Linear."""

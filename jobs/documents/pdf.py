@@ -15,7 +15,7 @@ from .blocks import _Block, _Draft, _heading
 from .cleaning import _normalise, _tidy_chunk, _tidy_line
 from .errors import _corrupt, _encrypted, _looks_like_this_instead, _TextBudget
 from .headings import _BULLET, _is_known_heading, _short_line_shape_ok
-from .marks import SAFE_HREF
+from .marks import SAFE_HREF, link_marks
 from .model import MAX_PDF_PAGES, DocumentError, ParseLimits
 from .pdf_streams import _check_pdf_streams
 
@@ -244,7 +244,7 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -
     def flush() -> None:
         if paragraph:
             text = _tidy_chunk("".join(paragraph))
-            blocks.append(_Block(text, marks=_link_marks(text, links)))
+            blocks.append(_Block(text, marks=link_marks(text, links)))
             paragraph.clear()
             links.clear()
 
@@ -267,19 +267,6 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -
         previous, previous_level = line, level
     flush()
     return blocks
-
-
-def _link_marks(text: str, links: list[tuple[str, str]]) -> list:
-    """"link" marks over a paragraph's text, each link's words found in order (a link that wraps
-    onto the next line is two boxes: two marks with one address). Only "link" marks: the page draws
-    a PDF upload as plain text, and the rules read the addresses."""
-    marks, at = [], 0
-    for words, address in links:
-        k = text.find(words, at)
-        if k >= 0:
-            marks.append((k, k + len(words), "link", address))
-            at = k + len(words)
-    return marks
 
 
 def _continues(previous: _PdfLine, line: _PdfLine, *, heading: bool = False) -> bool:

@@ -154,12 +154,18 @@ export function hasBlockMarks(marks) {
   return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && BLOCK.has(String(m[2])));
 }
 
+/** Whether `marks` carry web links (a Word or PDF upload's, drawn over its plain text). */
+export function hasLinkMarks(marks) {
+  return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && m[2] === "link");
+}
+
 /**
  * A DocumentFragment for `text` with `marks`. `runs` are the highlight runs of quotes.js
  * `segments` ([{start, end, items, ref}], covering the text); `decorate(node, run)` wraps a
- * text node in the run's highlight marks.
+ * text node in the run's highlight marks. `plain`: a text with no blocks (a Word or PDF upload),
+ * every character shown as written, only its inline marks drawn (its links).
  */
-export function renderMarked(text, marks, runs, decorate) {
+export function renderMarked(text, marks, runs, decorate, { plain = false } = {}) {
   const all = validMarks(text, marks);
   const blocks = all.filter((m) => BLOCK.has(m.kind));
   const inline = all.filter((m) => INLINE_ORDER.includes(m.kind));
@@ -223,7 +229,7 @@ export function renderMarked(text, marks, runs, decorate) {
   /** Syntax between blocks: hidden when it is only markers and breaks, shown otherwise. */
   function gapInto(parent, start, end) {
     if (end <= start) return;
-    inlineInto(parent, start, end, /^[\s>|*+\-.\d]*$/.test(text.slice(start, end)));
+    inlineInto(parent, start, end, !plain && /^[\s>|*+\-.\d]*$/.test(text.slice(start, end)));
   }
 
   function leafElement(node) {

@@ -4,7 +4,7 @@
 
 import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { segments, textOffset } from "../quotes.js";
-import { hasBlockMarks, renderMarked } from "../markdown.js";
+import { hasBlockMarks, hasLinkMarks, renderMarked } from "../markdown.js";
 import { isSectionBusy, sectionChanges } from "../state.js";
 import { statusText } from "./sections.js";
 import { changeBadges } from "./versions.js";
@@ -78,6 +78,11 @@ export function createDocumentView(root, ctx) {
       // Markdown: formatting drawn over the same characters (every character in order).
       frag = renderMarked(s.text, s.marks, runs, decorate);
       a.text.classList.add("is-marked");
+    } else if (hasLinkMarks(s.marks)) {
+      // A Word or PDF upload: its plain text as written, its web links drawn as links.
+      frag = renderMarked(s.text, s.marks.filter((m) => Array.isArray(m) && m[2] === "link"), runs, decorate,
+        { plain: true });
+      a.text.classList.remove("is-marked");
     } else {
       frag = document.createDocumentFragment();
       for (const run of runs) frag.appendChild(decorate(document.createTextNode(s.text.slice(run.start, run.end)), run));
