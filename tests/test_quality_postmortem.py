@@ -408,3 +408,24 @@ def test_no_duration_is_asked_of_a_write_up_where_nobody_lost_service():
     assert having(run(doc(("Summary", summary), timeline)), "duration not stated") == []
     hurt = summary.replace("there was no loss of production service", "the hub was down for users")
     assert having(run(doc(("Summary", hurt), timeline)), "duration not stated") == [("s1", None)]
+
+
+def test_a_timeline_that_opens_when_it_was_noticed_of_a_problem_that_began_before():
+    """mybinder.org's NGINX write-up (tuning set) and its 2018-02-12 one: the timeline's first entry is
+    the moment the alert was seen, and the write-up says the outage had been going on before."""
+    timeline = ("Timeline", "All times in PST\n\n2018-02-22 16:30\n\nStackdriver sends emails about the outage "
+                            "which we notice. Grafana and the site are both down.\n\n16:33\n\nDeleted the ingress "
+                            "pods.\n\n16:35\n\nThe site is back.")
+    summary = ("Summary", "The NGINX ingress pods of the Kubernetes cluster crashed, so mybinder.org was down "
+                          "for every user until we deleted the pods and the hub recovered.")
+    wrong = ("What went wrong", "The alert may have only gone to a subset of the team, so it could have been "
+                                "noticed earlier.")
+    late = doc(summary, timeline, wrong)
+    assert having(run(late), "start missing") == [
+        ("s2", "Stackdriver sends emails about the outage which we notice.")]
+    # the first entry is the start itself, or nothing says it began before it was seen: quiet
+    started = doc(summary, ("Timeline", timeline[1].replace("Stackdriver sends emails about the outage which we "
+                                                            "notice.", "A deploy starts; alerts fire at once.")),
+                  wrong)
+    assert having(run(started), "start missing") == []
+    assert having(run(doc(summary, timeline)), "start missing") == []

@@ -57,6 +57,7 @@ MEASURED: dict[str, tuple[int, int]] = {
     'timeline: missing entry': (1, 1),
     'timeline: no dates': (2, 2),
     'timeline: separate event': (1, 1),
+    'timeline: start missing': (1, 1),
     'timeline: undated day': (1, 1),
 }
 # END MEASURED

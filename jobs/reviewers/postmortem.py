@@ -15,6 +15,8 @@ The questions a reviewer asks of every post-mortem, each answered at most once p
 - `exposure not stated`: malicious or compromised releases removed from a registry, and the
   write-up never says how long they were up or how often they were fetched (nor that it is
   unknown). It stands in for `duration not stated` there.
+- `start missing`: the timeline opens when the problem was noticed, and the write-up says it
+  had been going on before ("it could have been noticed earlier").
 - `duration not stated`: does the reader learn how long it lasted? A timeline with clock times,
   but no section states a duration, and: the timeline says it was resolved but not when; or the
   write-up says the problem was noticed "after a few hours" and never when it began; or nothing
@@ -372,6 +374,45 @@ def _duration_finding(sections: list[Section], entries: list[C.Entry],
                     "section states the duration or how much was affected.", quote=None, **common)
 
 
+# the timeline's first entry is the moment someone saw it ...
+_FIRST_SEEN = _rx(r"notic\w*", r"alert\w*", r"reported", r"reports", r"reali[sz]ed?", r"discover\w*", r"detected",
+                  r"paged", r"sends\s+emails?")
+_STARTED = _rx(r"start(?:s|ed|ing)?", r"began", r"begins", r"deploy(?:s|ed)?", r"merged", r"upgraded", r"introduced")
+# ... and the write-up says it had been going on before that
+_EARLIER = _rx(r"before\s+(?:we|anyone|someone|somebody|the\s+team|it\s+was|they)\s+(?:\w+\s+)?"
+               r"(?:notic\w*|reali[sz]\w*|detect\w*|saw|spotted|caught)",
+               r"(?:noticed|detected|caught|spotted)\s+(?:it\s+)?(?:much\s+|far\s+)?earlier", r"went\s+unnoticed",
+               r"unnoticed\s+for")
+
+
+def _late_start_finding(sections: list[Section], entries: list[C.Entry],
+                        timeline: set[int]) -> tuple[int, Finding] | None:
+    """The timeline opens when the problem was noticed ("Stackdriver sends emails about the outage
+    which we notice"), while the write-up says it had been going on before ("it could have been noticed
+    earlier", "present for nearly an hour before we noticed it"): when it began, and so how long it
+    lasted and how long it took to notice, is not on record."""
+    timed = [e for e in entries if e.has_time and e.when is not None]
+    if len(timed) < 2:
+        return None
+    first = timed[0]
+    body = C._entry_bodies(sections, entries).get(id(first), first.line)[:600]
+    seen = _FIRST_SEEN.search(body)
+    if seen is None or _STARTED.search(body):
+        return None
+    said = next((sentence.text for s in sections if s.index not in timeline for sentence in sentences_of(s)
+                 if _EARLIER.search(sentence.text)), None)
+    if said is None:
+        return None
+    quote = C.sentence_around(body, seen.start(), seen.end(), 200)
+    return first.section, Finding(
+        type="important", category="timeline: start missing", risk="medium",
+        description=(f"The timeline opens when the problem was noticed, but the write-up says it had begun before "
+                     f"(\"{_clip(said)}\"): when it started is not on record, so neither is how long it lasted "
+                     "nor how long it took to notice."),
+        suggestion="Add the time the problem began (from metrics or logs) as the timeline's first entry.",
+        questions=["When did the problem actually begin, and how do we know?"], quote=quote, confidence=0.6)
+
+
 def document_findings(sections: list[Section], entries: list[C.Entry],
                       timeline: set[int]) -> Iterator[tuple[int, Finding]]:
     """(section index, finding) for each question the write-up leaves open; `sections` are indexed
@@ -379,5 +420,6 @@ def document_findings(sections: list[Section], entries: list[C.Entry],
     exposure = _exposure_finding(sections, timeline)  # a malware write-up's duration: the exposure window
     cause = _cause_finding(sections, timeline) or _no_cause_finding(sections, timeline)
     found = [cause, _impact_finding(sections) or _unquantified_finding(sections, timeline), exposure,
-             None if exposure else _duration_finding(sections, entries, timeline)]
+             None if exposure else _duration_finding(sections, entries, timeline),
+             _late_start_finding(sections, entries, timeline)]
     yield from (got for got in found if got is not None)
