@@ -291,3 +291,14 @@ def test_morning_times_written_two_ways_once_per_document():
                  "At 09:15 UTC; the log says `9:30 retry`.", "At 09:15 UTC; the log has 9:30:12 in it."):
         assert having(run(doc(("Summary", text))), "two ways") == [], text
 
+
+def test_to_so_with_its_verb_missing():
+    """The docs.rs outage write-up (tuning set): "nobody with permissions required to so was awake"."""
+    secs = doc(("Timeline", "01:38: alerts fired, but nobody with permissions required to so was awake. We tried "
+                            "to so. Then we had to so."))
+    found = having(run(secs), "grammar")
+    assert [(f.quote, f.replacement) for _, f in found] == [("to so", "to do so")]  # one per quote and section
+    fine = doc(("Impact", "Access to so many hosts was lost, up to so far unknown limits; we lost access to so-and-so "
+                          "and to Sonatype. It wraps the module to so the values are compatible."))
+    assert having(run(fine), "grammar") == []
+

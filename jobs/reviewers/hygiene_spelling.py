@@ -408,6 +408,7 @@ _BE_FOR = {"was": "were", "is": "are", "has": "have"}
 _PREPOSITIONS = frozenset("""of in for on with from to by at about among between across under over per than like into
 through during after before within without against despite except via""".split())
 _LAST_WORD = re.compile(r"([A-Za-z]+)\s+$")
+_INTENSIFIERS = frozenset("so too very how as".split())
 
 
 def _plural_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
@@ -415,6 +416,8 @@ def _plural_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | 
     if noun in _MEASURES or noun in _SINGULAR_IN_S or noun.endswith(("ss", "us", "is", "ics", "'s")):
         return None
     before = _LAST_WORD.search(text, max(0, m.start() - 20), m.start())
+    if before and before.group(1).lower() in _INTENSIFIERS:  # "access to so many hosts was lost"
+        before = _LAST_WORD.search(text, max(0, before.start() - 20), before.start())
     if before and before.group(1).lower() in _PREPOSITIONS:
         return None  # "one of these signals has", "the result in all cases is": the verb's subject is earlier
     if not (is_known_word(noun[:-1]) or noun.endswith("es") and is_known_word(noun[:-2])
@@ -467,3 +470,18 @@ def _been_base_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str]
 def _been_base(section: Section) -> list[Finding]:
     return _grammar_in_prose(section, BEEN_BASE, _been_base_fix, confidence=0.7)
 
+
+# "nobody with the permissions required to so was awake": "to so" with its verb missing, where what
+# follows ends the phrase (a stop, "was", "and"), so that the fix is certain: "to do so". Not "to so
+# many", "to so-and-so". Silent on 100 million characters of Python's library and package documentation.
+TO_SO = re.compile(r"\b(to) so(?=\s*[.,;:!?)]|\s+(?:was|were|is|are|and|or|but|because|when|if|until)\b)",
+                   re.IGNORECASE)
+
+
+def _to_so_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    fixed = f"{m.group(1)} do so"
+    return fixed, f"is missing its verb: '{fixed}'."
+
+
+def _to_so(section: Section) -> list[Finding]:
+    return _grammar_in_prose(section, TO_SO, _to_so_fix, confidence=0.7)
