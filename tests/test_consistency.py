@@ -91,6 +91,22 @@ def test_handle_spelled_two_ways():
     assert f.related_quote == "@jsmith"
 
 
+def test_a_longer_handle_typed_with_two_slips_and_possessives():
+    """PyPI's account takeover report: `meisnate12` five times, `meinstate12`'s once (two letters
+    swapped, one added), most of them possessive."""
+    secs = doc(("What happened?", "The attacker removed meisnate12 from four projects, then deleted "
+                                  "meisnate12's account."),
+               ("Timeline", "- 08:44 meisnate12 invites dvolk\n- 08:50 meisnate12's account is deleted\n"
+                            "- 14:33 an email arrives from the address of meinstate12's account"))
+    found = having(run(secs), "two ways")
+    assert [(s.id, f.quote, f.related_quote) for s, f in found] == [("s2", "meinstate12", "meisnate12")]
+    # other numbers, short handles, words with an apostrophe, and two different names: quiet
+    fine = doc(("Timeline", "build_1234 failed, build_1234 again, build_1234 once more, then build_1243 passed. "
+                            "web_node doesn't, web_node does, web_node did; wb_nodes once. "
+                            "releaseTool ran, releaseTool ran, releaseTool ran, and relayTools once."))
+    assert having(run(fine), "two ways") == []
+
+
 def test_identifier_spelled_two_ways_in_a_query():
     secs = doc(("Audit", "We ran `select username from users` and then:\n\n```\nselect u.userhame from users u\n```\n"
                          "Every username was checked.\nEach username belongs to one account."))

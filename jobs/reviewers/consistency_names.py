@@ -18,6 +18,7 @@ from redline.jobs.reviewers.hygiene_dictionary import is_known_word
 
 
 IDENT = re.compile(r"@?[A-Za-z][A-Za-z0-9_]{3,39}")
+_POSSESSIVE = re.compile(r"['\u2019]s(?![A-Za-z0-9])")
 
 
 def _identifier_findings(sections: list[Section]):
@@ -33,8 +34,9 @@ def _identifier_findings(sections: list[Section]):
             if text[a - 1:a] == "." and not (a >= 2 and text[a - 2].isalpha() and (a < 3 or not text[a - 3].isalnum())):
                 continue  # "example.com", "setup.py"; but "u.username" (a table alias) is kept
             if in_spans(a, urls) or text[b:b + 1] in (".", "/", "@") and text[b + 1:b + 2].isalnum() \
-                    or text[a - 1:a] in ("/", "-", "#") or text[b:b + 1] in ("-", "'", "\u2019"):
-                continue
+                    or text[a - 1:a] in ("/", "-", "#") or text[b:b + 1] == "-" \
+                    or text[b:b + 1] in ("'", "\u2019") and not _POSSESSIVE.match(text, b):
+                continue  # "doesn't" is not a name; "meisnate12's account" is
             counts[tok] = counts.get(tok, 0) + 1
             first.setdefault(tok, (s.index, a))
     # only identifier-like tokens (handles, snake_case, camelCase, word+digits) or words no dictionary knows
@@ -99,3 +101,65 @@ def _identifier_findings(sections: list[Section]):
                              f"the same name seems to be spelled two ways."),
                 suggestion=f"Use one spelling throughout (probably '{common}').",
                 quote=rare, confidence=0.7, related_section_id=sections[ci].id, related_quote=common)
+    yield from _two_edit_findings(sections, counts, first, ident_like, reported)
+
+
+_DIGITS = re.compile(r"\d+")
+MAX_GROUP = 200  # identifiers compared per group (same start, same digits) ...
+MAX_COMPARISONS = 5000  # ... and in all: bounded work on a document of ten thousand handles
+
+
+def _two_edit_findings(sections: list[Section], counts: dict[str, int], first: dict[str, tuple[int, int]],
+                       ident_like, reported: set[frozenset]):
+    """A handle two letter-edits from one used three times or more (`meinstate12` once, `meisnate12`
+    five times: two letters swapped and one added). Only for identifiers of 8 characters or more that
+    are identifier-shaped (digits, underscores, @, inner capitals), with the same first two letters and
+    the same digits: a longer handle typed twice differently, not two names."""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for tok, n in counts.items():
+        if len(tok.lstrip("@")) >= 8 and ident_like(tok) and (n == 1 or n >= 3):
+            key = (tok[:2].lower(), tuple(_DIGITS.findall(tok)))
+            groups.setdefault(key, []).append(tok)
+    budget = MAX_COMPARISONS
+    for toks in groups.values():
+        rare = [t for t in toks if counts[t] == 1][:MAX_GROUP]
+        common = [t for t in toks if counts[t] >= 3][:MAX_GROUP]
+        for r in rare:
+            for c in common:
+                if abs(len(r) - len(c)) > 2 or frozenset((r, c)) in reported or r.lower() == c.lower() \
+                        or r.startswith("@") != c.startswith("@"):
+                    continue
+                budget -= 1
+                if budget < 0:
+                    return
+                if _letter_edits(r.lower(), c.lower()) != 2:
+                    continue
+                reported.add(frozenset((r, c)))
+                si, _ = first[r]
+                ci, _ = first[c]
+                yield si, Finding(
+                    type="suggestion", category="consistency: name spelled two ways", risk="low",
+                    description=(f"'{r}' appears once, while '{c}' appears {counts[c]} times: the same name "
+                                 f"seems to be spelled two ways."),
+                    suggestion=f"Use one spelling throughout (probably '{c}').",
+                    quote=r, confidence=0.7, related_section_id=sections[ci].id, related_quote=c)
+
+
+def _letter_edits(a: str, b: str, cap: int = 3) -> int:
+    """Edits between a and b (substitution, insertion, deletion, adjacent swap: the optimal string
+    alignment distance), counting only up to `cap`; a digit changed counts as `cap` (another number)."""
+    if abs(len(a) - len(b)) >= cap:
+        return cap
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else (1 if a[i - 1].isalpha() and b[j - 1].isalpha() else cap)
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) >= cap:
+            return cap
+        prev2, prev = prev, cur
+    return min(prev[-1], cap)
