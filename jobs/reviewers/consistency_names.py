@@ -93,14 +93,7 @@ def _identifier_findings(sections: list[Section]):
                 if rare[0].isupper() != common[0].isupper() and not rare.startswith("@"):
                     continue
             reported.add(frozenset((tok, other)))
-            si, pos = first[rare]
-            ci, cpos = first[common]
-            yield si, Finding(
-                type="suggestion", category="consistency: name spelled two ways", risk="low",
-                description=(f"'{rare}' appears once, while '{common}' appears {counts[common]} times: "
-                             f"the same name seems to be spelled two ways."),
-                suggestion=f"Use one spelling throughout (probably '{common}').",
-                quote=rare, confidence=0.7, related_section_id=sections[ci].id, related_quote=common)
+            yield _spelled_two_ways(sections, counts, first, rare, common)
     yield from _two_edit_findings(sections, counts, first, ident_like, reported)
 
 
@@ -135,14 +128,18 @@ def _two_edit_findings(sections: list[Section], counts: dict[str, int], first: d
                 if _letter_edits(r.lower(), c.lower()) != 2:
                     continue
                 reported.add(frozenset((r, c)))
-                si, _ = first[r]
-                ci, _ = first[c]
-                yield si, Finding(
-                    type="suggestion", category="consistency: name spelled two ways", risk="low",
-                    description=(f"'{r}' appears once, while '{c}' appears {counts[c]} times: the same name "
-                                 f"seems to be spelled two ways."),
-                    suggestion=f"Use one spelling throughout (probably '{c}').",
-                    quote=r, confidence=0.7, related_section_id=sections[ci].id, related_quote=c)
+                yield _spelled_two_ways(sections, counts, first, r, c)
+
+
+def _spelled_two_ways(sections: list[Section], counts: dict[str, int], first: dict[str, tuple[int, int]],
+                      rare: str, common: str) -> tuple[int, Finding]:
+    ci, _ = first[common]
+    return first[rare][0], Finding(
+        type="suggestion", category="consistency: name spelled two ways", risk="low",
+        description=(f"'{rare}' appears once, while '{common}' appears {counts[common]} times: "
+                     f"the same name seems to be spelled two ways."),
+        suggestion=f"Use one spelling throughout (probably '{common}').",
+        quote=rare, confidence=0.7, related_section_id=sections[ci].id, related_quote=common)
 
 
 def _letter_edits(a: str, b: str, cap: int = 3) -> int:
