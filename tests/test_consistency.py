@@ -566,6 +566,13 @@ def test_vague_impact_in_the_summary():
     assert len(found) == 1 and found[0][0].id == "s1"
     assert found[0][1].quote.startswith("While the attackers successfully exfiltrated some tokens")
     assert '"some tokens"' in found[0][1].description
+    # a name before the noun: the finding names what was harmed (PyPI's Shai-Hulud post)
+    named = doc(("Summary", "An attack on the npm ecosystem compromised GitHub repositories and exfiltrated API "
+                            "tokens from their CI workflows. PyPI has not been exploited, however some PyPI "
+                            "credentials were found exposed in compromised repositories. We revoked these tokens "
+                            "and told the package maintainers."))
+    found = having(run(named), "impact: vague")
+    assert len(found) == 1 and '"some PyPI credentials"' in found[0][1].description
 
 
 def test_duration_not_stated():

@@ -77,6 +77,8 @@ _ADVERSARY = _rx(r"attack\w*", r"malware", r"malicious", r"phish\w*", r"exfiltra
                  r"vulnerab\w*", r"abuse", r"compromis\w*", r"leak(?:ed)?")
 
 _HEDGE_AFTER_CAUSE = 40  # characters between the causal words and the hedge
+# after "some PyPI": the noun it qualifies ("some PyPI credentials")
+_HEAD_NOUN = re.compile(r" [a-z][a-z-]{2,30}\b")
 _VAGUE = re.compile(r"(?<!how )\b(some|several|a\s+few|a\s+number\s+of|many|numerous|a\s+handful\s+of)\s+(\w+)",
                     re.I)
 _TIME_UNITS = frozenset("time times while moment moments minutes hours days weeks months years seconds".split())
@@ -218,6 +220,9 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
             if vague is None:
                 continue
             said = vague.group(1) if vague.group(2).lower() in _NOT_NOUNS else vague.group(0)
+            head = _HEAD_NOUN.match(t, vague.end())
+            if said == vague.group(0) and vague.group(2)[:1].isupper() and head:
+                said += head.group()  # "some PyPI credentials", not "some PyPI"
             return i, Finding(
                 type="important", category="impact: vague quantity", risk="medium",
                 description=(f"The impact is given as \"{said}\", not as a number: the reader cannot "
