@@ -125,6 +125,11 @@ def round_summary(r: dict[str, Any]) -> list[str]:
             f"Sections: {sections_line(r['sections'])}; {len(r['analyzed'])} analyzed"]
 
 
+def _one_line(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat[:limit] + ("…" if len(flat) > limit else "")
+
+
 def print_items(run: Run) -> None:
     titles = {s["id"]: s["title"] for s in run.sections}
     if run.round is not None:  # outdated findings name a section the new version dropped
@@ -135,7 +140,9 @@ def print_items(run: Run) -> None:
               f"{item['category']}{res}")
         print(f"    {item['description']}")
         if item.get("quote"):  # on one line: a quote across the author's line breaks would break the layout
-            quote = " ".join(item["quote"].split())
-            print(f"    > {quote[:160]}{'…' if len(quote) > 160 else ''}")
+            print(f"    > {_one_line(item['quote'])}")
+        if item.get("related_quote") and item.get("related_section_id") in titles:
+            # a finding across sections: the other place, as the page's "Compare with" shows it
+            print(f"    Compare with {titles[item['related_section_id']]}: \"{_one_line(item['related_quote'], 120)}\"")
         if item.get("suggestion"):
             print(f"    Suggestion: {item['suggestion']}")

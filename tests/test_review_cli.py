@@ -502,7 +502,13 @@ def test_a_quote_across_line_breaks_prints_on_one_line(capsys):
             "description": "'must manually kicked' is missing a verb.", "quote": "must\nmanually kicked",
             "suggestion": "must be manually kicked"}
     long = dict(item, quote="word " * 50)
-    print_items(SimpleNamespace(sections=[{"id": "s1", "title": "What went poorly"}], round=None, items=[item, long]))
+    # a finding across sections names the other place, as the page's "Compare with" does
+    across = dict(item, category="consistency: duration vs timeline", quote="lasted nine hours",
+                  related_section_id="s2", related_quote="2022-06-02 10:00 - Problem\nstarts")
+    sections = [{"id": "s1", "title": "What went poorly"}, {"id": "s2", "title": "Timeline"}]
+    print_items(SimpleNamespace(sections=sections, round=None, items=[item, long, across]))
     out = capsys.readouterr().out.splitlines()
     assert "    > must manually kicked" in out
     assert any(line.startswith("    > word word") and line.endswith("…") for line in out)
+    assert '    Compare with Timeline: "2022-06-02 10:00 - Problem starts"' in out
+    assert sum(line.startswith("    Compare with") for line in out) == 1
