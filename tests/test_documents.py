@@ -373,6 +373,31 @@ def test_pdf_headings_by_font_size_and_bold() -> None:
     )
 
 
+def test_pdf_title_in_the_largest_type_may_start_with_a_date_and_follow_a_note() -> None:
+    """A write-up exported to PDF: a small note, then "2022-01-27, pod limit reached" in the largest
+    type. It is the document's title (a line that starts with a date elsewhere is a timeline entry,
+    not a heading), and the note is its section's text."""
+    data = make_pdf(
+        [
+            ("Reviewed with Redline on 2026-12-07: comments for all findings.", "Helvetica-Oblique", 10),
+            ("", "", 0),
+            ("2022-01-27, pod limit reached", "Helvetica", 24),
+            ("", "", 0),
+            ("Timeline", "Helvetica-Bold", 14),
+            ("2022-06-02 10:00 - Problem starts", "Helvetica", 10),
+            ("mybinder.org stopped launching any new pods.", "Helvetica", 10),
+            ("", "", 0),
+            ("Action items", "Helvetica-Bold", 14),
+            ("Set up uptime alerting for the hub.", "Helvetica", 10),
+        ]
+    )
+    doc = parse("r.pdf", data)
+    assert doc.title == "2022-01-27, pod limit reached"
+    assert [s.title for s in doc.sections] == ["2022-01-27, pod limit reached", "Timeline", "Action items"]
+    assert doc.sections[0].text == "Reviewed with Redline on 2026-12-07: comments for all findings."
+    assert "2022-06-02 10:00 - Problem starts" in doc.sections[1].text  # still an entry, not a heading
+
+
 def test_pdf_drops_page_numbers() -> None:
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer)

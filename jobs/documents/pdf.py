@@ -202,8 +202,13 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
                     and not l.tabular and _short_line_shape_ok(l.text, 15) for l in text_lines)
 
     def heading_level(line: _PdfLine) -> int:
-        if line.is_table or line.tabular or not _short_line_shape_ok(line.text, 15):
+        if line.is_table or line.tabular:
             return 0
+        if not _short_line_shape_ok(line.text, 15):
+            # the document's title in its largest type on the first page may start with a date
+            # ("2022-01-27, pod limit reached"); a date-first line elsewhere is a timeline entry
+            title = line.page == 0 and heading_sizes and line.size == heading_sizes[0] and _DATED_TITLE.match(line.text)
+            return 1 if title else 0
         if _is_larger(line.size, body_size):
             return heading_sizes.index(line.size) + 1
         if _is_known_heading(line.text) and not (bold_subs and bold_heading(line)):
@@ -212,7 +217,13 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
             return sub_level
         return 0
 
-    return _pdf_join(lines, heading_level)
+    # The title: the largest type, used for one to three lines, all on the first page, above other
+    # headings. It is the document's title even when a note comes before it ("Draft", a reviewer's note).
+    top = heading_sizes[0] if len(heading_sizes) >= 2 else None
+    top_lines = [l for l in text_lines if l.size == top]
+    has_title = top is not None and 1 <= len(top_lines) <= 3 and all(l.page == 0 for l in top_lines)
+
+    return _pdf_join(lines, heading_level, lambda line: has_title and line.size == top)
 
 
 def _weighted_median_size(lines: list[_PdfLine]) -> float:
@@ -233,7 +244,8 @@ def _is_larger(size: float, body_size: float) -> bool:
     return size >= body_size * 1.15 and size - body_size >= 1.0
 
 
-def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -> list[_Block]:
+def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int],
+              is_title: Callable[[_PdfLine], bool] = lambda line: False) -> list[_Block]:
     """Headings become blocks (wrapped headings merged); text lines are joined into paragraphs."""
     blocks: list[_Block] = []
     paragraph: list[str] = []
@@ -252,10 +264,10 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int]) -
         level = heading_level(line)
         wrapped = previous is not None and level == previous_level and _continues(previous, line, heading=True)
         if level and wrapped:
-            blocks[-1] = _heading(f"{blocks[-1].text} {line.text}", level)
+            blocks[-1] = _heading(f"{blocks[-1].text} {line.text}", level, is_title=blocks[-1].is_title)
         elif level:
             flush()
-            blocks.append(_heading(line.text, level))
+            blocks.append(_heading(line.text, level, is_title=is_title(line)))
         elif line.is_table:
             flush()
             blocks.append(_Block(line.text))
@@ -277,6 +289,10 @@ def _continues(previous: _PdfLine, line: _PdfLine, *, heading: bool = False) -> 
         return False
     return line.top - previous.bottom < 0.5 * max(line.size, 1.0)
 
+
+# a title that starts with a date: "2022-01-27, pod limit reached", "5 August 2014: Collision with terrain"
+_DATED_TITLE = re.compile(r"(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} [A-Z][a-z]{2,8} \d{4})[,:\s\u2013\u2014-]+"
+                          r"(?=[^.!?]*[A-Za-z])[^.!?]{3,100}$")
 
 # "4. Come up with ..." after a line that ends a sentence: the next item of a numbered list
 _NUMBERED_ITEM = re.compile(r"\d{1,3}[.)]\s+[A-Z]")
