@@ -429,3 +429,21 @@ def test_a_timeline_that_opens_when_it_was_noticed_of_a_problem_that_began_befor
                   wrong)
     assert having(run(started), "start missing") == []
     assert having(run(doc(summary, timeline)), "start missing") == []
+
+
+def test_a_leaked_secret_whose_exposure_window_is_never_given():
+    """Homebrew's 2018 disclosure: a token "was leaked", found on a date (when it was found is not when
+    it got out), and nothing says since when it was exposed."""
+    leak = ("Summary", "On 31st July 2018 a security researcher identified a GitHub personal access token with "
+                       "recently elevated scopes was leaked from our Jenkins that gave them access to git push on "
+                       "our repositories. Within a few hours the credentials had been revoked.")
+    impact = ("What was impacted", "GitHub Support verified the token had not been used to push to the "
+                                   "repositories during the period of elevated scopes. No packages were compromised.")
+    assert having(run(doc(leak, impact)), "exposure not stated") == [("s1", leak[1].split(". Within")[0] + ".")]
+    # the window given (when it was pushed, in the timeline), or said to be unknown: quiet
+    window = ("Timeline", "- 2023-03-03: an image was pushed to Docker Hub containing the access token.\n"
+                          "- 2024-06-28: the token is reported and revoked.")
+    assert having(run(doc(leak, impact, window)), "exposure not stated") == []
+    unknown = ("What was impacted", impact[1] + " When the token was first exposed is unknown: the build logs "
+                                               "are kept for 90 days.")
+    assert having(run(doc(leak, unknown)), "exposure not stated") == []

@@ -286,14 +286,56 @@ def _exposure_finding(sections: list[Section], timeline: set[int]) -> tuple[int,
                 removal = (i, t)
     if removal is None:
         return None
-    return removal[0], Finding(
-        type="important", category="impact: exposure not stated", risk="medium",
-        description="The affected releases were removed, but the write-up never says how long they were available "
-                    "or how many times they were downloaded or installed: the reader cannot judge the exposure.",
-        suggestion="State the exposure window (published when, removed when) and the download or install count "
-                   "(or that it is unknown, and why).",
-        questions=["How long were the releases available, and how many times were they downloaded?"],
-        quote=_clip(removal[1]), confidence=0.6)
+    return _exposure(removal, "The affected releases were removed, but the write-up never says how long they were "
+                              "available or how many times they were downloaded or installed: the reader cannot "
+                              "judge the exposure.",
+                     "State the exposure window (published when, removed when) and the download or install count "
+                     "(or that it is unknown, and why).",
+                     "How long were the releases available, and how many times were they downloaded?")
+
+
+def _exposure(at: tuple[int, str], description: str, suggestion: str, question: str) -> tuple[int, Finding]:
+    return at[0], Finding(type="important", category="impact: exposure not stated", risk="medium",
+                          description=description, suggestion=suggestion, questions=[question],
+                          quote=_clip(at[1]), confidence=0.6)
+
+
+# A secret let out: "a GitHub personal access token ... was leaked", "some PyPI credentials were found exposed"
+_SECRET = _rx(r"(?:access|api|auth\w*|upload|personal\s+access|deploy)?\s*tokens?", r"credentials?", r"passwords?",
+              r"secrets?", r"(?:api|access|private|signing|ssh)\s+keys?")
+_LET_OUT = _rx(r"leaked", r"exposed", r"exfiltrated", r"stolen", r"disclosed\s+publicly", r"made\s+public")  # it happened
+# When it got out, said outright: pushed, published or created on a date, "since", "for 15 months" ...
+_OUT_WHEN = _rx(r"pushed", r"published", r"committed", r"uploaded", r"created", r"included", r"added", r"since",
+                r"exposed\s+(?:for|from|between)", r"present\s+(?:for|since|from)", r"public\s+(?:for|since)")
+_A_DATE = re.compile(r"\b\d{4}-(?:\d{2}|MM)-(?:\d{2}|DD)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+                     r"\s+\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+                     r"|\b(?:19|20)\d{2}\b|\bfor\s+(?:\d+|a\s+few|several|\w+)\s+(?:hours|days|weeks|months|years)\b", re.I)
+# ... and not the day it was found: "On 31st July 2018 a security researcher identified ..."
+_FOUND = _rx(r"identified", r"reported", r"notified", r"found", r"discovered", r"disclosed", r"detected", r"alerted")
+
+
+def _secret_exposure_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
+    """A token, key or password got out, and the write-up never says since when or for how long it
+    was exposed (nor that this is unknown): the reader cannot judge what it could have been used for."""
+    leak: tuple[int, str] | None = None
+    for i, s in enumerate(sections):
+        for sentence in sentences_of(s):
+            t = sentence.text
+            if not _SECRET.search(t):
+                continue
+            if _UNKNOWN.search(t) or (_OUT_WHEN.search(t) and _A_DATE.search(t) and not _FOUND.search(t)):
+                return None  # when it got out is stated (or said to be unknown)
+            if leak is None and i not in timeline and (i == 0 or C._is_summary(s)) and _LET_OUT.search(t) \
+                    and not _READER_YOU.search(t):
+                leak = (i, t)
+    if leak is None:
+        return None
+    return _exposure(leak, "The write-up says a secret got out, but never since when it was exposed or for how long "
+                           "(nor that this is unknown): the reader cannot judge what it could have been used for, "
+                           "or which logs had to be checked.",
+                     "State when the secret was first exposed and when it was revoked (or that the start is "
+                     "unknown, and why), and what was checked for that window.",
+                     "Since when was it exposed, and how do we know it was not used in that time?")
 
 
 def _states_duration(sections: list[Section], timeline: set[int]) -> bool:
@@ -422,7 +464,8 @@ def document_findings(sections: list[Section], entries: list[C.Entry],
                       timeline: set[int]) -> Iterator[tuple[int, Finding]]:
     """(section index, finding) for each question the write-up leaves open; `sections` are indexed
     by position, `entries` are its resolved timeline entries, `timeline` its timeline sections."""
-    exposure = _exposure_finding(sections, timeline)  # a malware write-up's duration: the exposure window
+    # a malware or leak write-up's duration: the exposure window
+    exposure = _exposure_finding(sections, timeline) or _secret_exposure_finding(sections, timeline)
     cause = _cause_finding(sections, timeline) or _no_cause_finding(sections, timeline)
     found = [cause, _impact_finding(sections) or _unquantified_finding(sections, timeline), exposure,
              None if exposure else _duration_finding(sections, entries, timeline),
