@@ -118,3 +118,19 @@ async def test_the_offline_reviewer_reads_wrapped_lines_as_one_and_quotes_the_te
         assert "2025-04-14 17:02 UTC PyPI Security acknowledges reciept of the report, and starts" in answer
     finally:
         await reviewer.aclose()
+
+
+def test_the_whole_document_rules_quote_an_entry_across_a_wrap_as_written():
+    """PyPI's account takeover report wraps a timeline entry ("- 14:44 PyPI Admins discuss options ...
+    \\n  with two other PyPI Admins"), listed after 14:46: the order finding must survive, its quote the
+    text's own characters (it was dropped, read with a space, not found in the text as written)."""
+    from redline.jobs.reviewers import consistency
+
+    source = ("## Timeline\n\nAll times in UTC\n\n- 14:33 An email arrives from the user\n"
+              "- 14:46 A PyPI Admin responds\n- 14:44 PyPI Admins discuss options in the Slack channel\n"
+              "  with two other PyPI Admins\n- 15:53 PyPI Admins close the incident\n")
+    (timeline,) = sections = review_sections("t.md", source)
+    found = [f for f in consistency.document_findings(sections)[timeline.id] if f.category == "timeline order"]
+    assert [f.quote for f in found] == ["- 14:44 PyPI Admins discuss options in the Slack channel\nwith two other "
+                                        "PyPI Admins"]
+    assert found[0].quote in timeline.text and found[0].related_quote == "- 14:46 A PyPI Admin responds"

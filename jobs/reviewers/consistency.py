@@ -37,7 +37,7 @@ The rule modules' names stay importable from here (`consistency.X`, as `postmort
 
 from __future__ import annotations
 
-from redline.jobs.documents.marks import as_read
+from redline.jobs.documents.marks import as_read, as_written
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
 from redline.jobs.reviewers.consistency_dates import _impossible_date_findings, _summary_weekday_findings
@@ -87,9 +87,11 @@ def document_findings(sections: list[Section], title: str | None = None) -> dict
     out: dict[str, list[Finding]] = {s.id: [] for s in sections}
     if not sections:
         return out
-    # work on a copy whose indexes are positions in the list (the caller's may differ)
-    secs = [Section(id=s.id, title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
+    # work on a copy whose indexes are positions in the list (the caller's may differ), each text read as
+    # a reader reads it (a source line wrap is a space: `as_read`); quotes are mapped back at the end
+    secs = [Section(id=s.id, title=s.title, index=i, text=as_read(s.text, s.marks), level=s.level, marks=s.marks)
             for i, s in enumerate(sections)]
+    written = {s.id: s.text for s in sections}
     # a timeline's entries are read outside code blocks: a log line's timestamp is not an entry
     raw = extract_timeline([x.model_copy(update={"text": as_read(x.text, x.marks, code=False)}) if x.marks else x
                             for x in secs])
@@ -116,11 +118,14 @@ def document_findings(sections: list[Section], title: str | None = None) -> dict
             for i, f in gen:
                 if f.quote and f.quote not in secs[i].text:
                     continue
+                update = {"quote": as_written(written[secs[i].id], secs[i].text, f.quote)}
                 if f.related_quote and f.related_section_id:
                     rel = next((x for x in secs if x.id == f.related_section_id), None)
                     if rel is None or f.related_quote not in rel.text:
-                        f = f.model_copy(update={"related_quote": None, "related_section_id": None})
-                out[secs[i].id].append(f)
+                        update.update(related_quote=None, related_section_id=None)
+                    else:
+                        update["related_quote"] = as_written(written[rel.id], rel.text, f.related_quote)
+                out[secs[i].id].append(f.model_copy(update=update))
     finally:
         clear_sentences()  # the sentences the rules split once for this pass (offline_text.sentences_of)
     return out
