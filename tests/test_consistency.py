@@ -599,6 +599,10 @@ def test_duration_not_stated():
     stated = doc(("Summary", "The deploy broke new pods; the incident was resolved in 2 hours and 2 minutes."),
                  OUTAGE_TIMELINE)
     assert having(run(stated), "duration not stated") == []
+    # "caused 40min of total outage" states it too (mybinder's 2019-04-03 write-up, read as .txt)
+    caused = doc(("Summary", "All ingress pods were cordoned. This went unnoticed and caused 40min of total outage."),
+                 OUTAGE_TIMELINE)
+    assert having(run(caused), "duration not stated") == []
     # "every" leads to "build", not to the number: a stated duration (and "every 5 minutes" is not one)
     every = doc(("Summary", "Every build failed for two hours until the images were pruned."), OUTAGE_TIMELINE)
     assert having(run(every), "duration not stated") == []

@@ -38,6 +38,7 @@ from datetime import timedelta
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import consistency as C
+from redline.jobs.reviewers.consistency_durations import _OUTAGE_AFTER
 from redline.jobs.reviewers.offline_text import (
     MAX_QUOTE_CHARS, _clip, _rx, detect_role, sentences_of, split_blocks, split_sentences,
 )
@@ -303,13 +304,14 @@ def _exposure(at: tuple[int, str], description: str, suggestion: str, question: 
 # A secret let out: "a GitHub personal access token ... was leaked", "some PyPI credentials were found exposed"
 _SECRET = _rx(r"(?:access|api|auth\w*|upload|personal\s+access|deploy)?\s*tokens?", r"credentials?", r"passwords?",
               r"secrets?", r"(?:api|access|private|signing|ssh)\s+keys?")
-_LET_OUT = _rx(r"leaked", r"exposed", r"exfiltrated", r"stolen", r"disclosed\s+publicly", r"made\s+public")  # it happened
+_LET_OUT = _rx(r"leaked", r"exposed", r"exfiltrated", r"stolen", r"disclosed\s+publicly", r"made\s+public")
 # When it got out, said outright: pushed, published or created on a date, "since", "for 15 months" ...
 _OUT_WHEN = _rx(r"pushed", r"published", r"committed", r"uploaded", r"created", r"included", r"added", r"since",
                 r"exposed\s+(?:for|from|between)", r"present\s+(?:for|since|from)", r"public\s+(?:for|since)")
-_A_DATE = re.compile(r"\b\d{4}-(?:\d{2}|MM)-(?:\d{2}|DD)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-                     r"\s+\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-                     r"|\b(?:19|20)\d{2}\b|\bfor\s+(?:\d+|a\s+few|several|\w+)\s+(?:hours|days|weeks|months|years)\b", re.I)
+_MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+_A_DATE = re.compile(rf"\b\d{{4}}-(?:\d{{2}}|MM)-(?:\d{{2}}|DD)\b|\b{_MON}[a-z]*\.?\s+\d{{1,2}}\b"
+                     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MON}|\b(?:19|20)\d{{2}}\b"
+                     r"|\bfor\s+(?:\d+|a\s+few|several|\w+)\s+(?:hours|days|weeks|months|years)\b", re.I)
 # ... and not the day it was found: "On 31st July 2018 a security researcher identified ..."
 _FOUND = _rx(r"identified", r"reported", r"notified", r"found", r"discovered", r"disclosed", r"detected", r"alerted")
 
@@ -351,8 +353,9 @@ def _states_duration(sections: list[Section], timeline: set[int]) -> bool:
             if not _PREVIOUS.search(C.sentence_around(s.text, d.start, d.end, 160)):
                 return True
         for m in C.DURATION.finditer(s.text):
-            if _DURATION_WORDS.search(s.text, max(0, m.start() - 40), m.start()):
-                return True
+            if _DURATION_WORDS.search(s.text, max(0, m.start() - 40), m.start()) \
+                    or _OUTAGE_AFTER.match(s.text, m.end()):
+                return True  # "total downtime: 45 minutes", "caused 40min of total outage"
     return False
 
 
