@@ -398,6 +398,24 @@ def test_pdf_title_in_the_largest_type_may_start_with_a_date_and_follow_a_note()
     assert "2022-06-02 10:00 - Problem starts" in doc.sections[1].text  # still an entry, not a heading
 
 
+def test_pdf_bold_stamp_lines_are_not_run_into_their_entries() -> None:
+    """A timeline whose stamps were sub-headings, printed to PDF: each stamp is a bold line at the body's
+    size over its entry. It is a paragraph of its own (it was run into the entry's text, which made the
+    entry's quote "2022-06-02 10:00 - Problem starts mybinder.org stopped ...")."""
+    data = make_pdf(
+        [
+            ("Timeline", "Helvetica-Bold", 14),
+            ("2022-06-02 10:00 - Problem starts", "Helvetica-Bold", 10),
+            ("mybinder.org stopped launching new pods.", "Helvetica", 10),
+            ("21:00 - Team alerted", "Helvetica-Bold", 10),
+            ("A user reported the outage in the chat.", "Helvetica", 10),
+        ]
+    )
+    (timeline,) = parse("r.pdf", data).sections
+    assert timeline.text == ("2022-06-02 10:00 - Problem starts\n\nmybinder.org stopped launching new pods.\n\n"
+                             "21:00 - Team alerted\n\nA user reported the outage in the chat.")
+
+
 def test_pdf_drops_page_numbers() -> None:
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer)

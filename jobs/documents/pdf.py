@@ -304,6 +304,7 @@ def _line_joiner(previous: _PdfLine, line: _PdfLine) -> str:
         return "\n"
     if previous.page != line.page:
         return " " if not _SENTENCE_END.search(previous.text) else "\n\n"
-    if not _continues(previous, line):
-        return "\n\n"
+    if not _continues(previous, line) or previous.bold != line.bold or _is_larger(previous.size, line.size) \
+            or _is_larger(line.size, previous.size):
+        return "\n\n"  # a gap, or another type: "2022-06-02 10:00 - Problem starts" set bold over its entry
     return "" if previous.text.endswith("-") else " "
