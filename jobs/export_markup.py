@@ -19,13 +19,26 @@ from redline.jobs.xml_clean import clean as _clean
 def text_blocks(text: str) -> list[str]:
     """Paragraphs of plain text: split on blank lines; single newlines become line breaks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    blocks = (b.strip("\n") for b in re.split(r"\n[ \t]*\n", text))
-    return [b for b in blocks if b.strip()]
+    return [text[start:end] for start, end in block_spans(text)]
 
 
+def block_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text_blocks`'s paragraphs stand: [start, end) between blank lines, edge newlines left out."""
+    spans, pos = [], 0
+    for cut in [*_BLANK_LINE.finditer(text), None]:
+        start, end = pos, cut.start() if cut else len(text)
+        pos = cut.end() if cut else pos
+        while start < end and text[start] == "\n":
+            start += 1
+        while end > start and text[end - 1] == "\n":
+            end -= 1
+        if text[start:end].strip():
+            spans.append((start, end))
+    return spans
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _MarkT = tuple[int, int, str, str]
-# a paragraph of plain text: up to a blank line (as text_blocks splits)
-_PLAIN_BLOCK = re.compile(r"(?:[^\n]|\n(?![ \t]*\n))+")
 _BLOCK_KINDS = {"quote", "pre", "table", "tr", "th", "td", "p", "h", "li"}
 _INLINE_KINDS = ("strong", "em", "del", "code", "link")
 _MONO = "Consolas"
@@ -83,16 +96,10 @@ class MarkedWriter:
     def write_linked(self) -> list[Paragraph]:
         """A text with no blocks (a PDF upload's) and its links: its paragraphs as `text_blocks` makes
         them (the same text, single newlines as line breaks), its web links as hyperlinks."""
-        for m in _PLAIN_BLOCK.finditer(self.text):
-            start, end = m.start(), m.end()
-            while start < end and self.text[start] == "\n":
-                start += 1
-            while end > start and self.text[end - 1] == "\n":
-                end -= 1
-            if self.text[start:end].strip():
-                paragraph = self.doc.add_paragraph()
-                self._runs(paragraph, start, end, quotes=False)
-                self.paragraphs.append(paragraph)
+        for start, end in block_spans(self.text):
+            paragraph = self.doc.add_paragraph()
+            self._runs(paragraph, start, end, quotes=False)
+            self.paragraphs.append(paragraph)
         return self.paragraphs
 
     def _inside(self, start: int, end: int, kinds: set[str]) -> list[_MarkT]:

@@ -308,10 +308,15 @@ _LET_OUT = _rx(r"leaked", r"exposed", r"exfiltrated", r"stolen", r"disclosed\s+p
 # When it got out, said outright: pushed, published or created on a date, "since", "for 15 months" ...
 _OUT_WHEN = _rx(r"pushed", r"published", r"committed", r"uploaded", r"created", r"included", r"added", r"since",
                 r"exposed\s+(?:for|from|between)", r"present\s+(?:for|since|from)", r"public\s+(?:for|since)")
-_MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-_A_DATE = re.compile(rf"\b\d{{4}}-(?:\d{{2}}|MM)-(?:\d{{2}}|DD)\b|\b{_MON}[a-z]*\.?\s+\d{{1,2}}\b"
-                     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MON}|\b(?:19|20)\d{{2}}\b"
-                     r"|\bfor\s+(?:\d+|a\s+few|several|\w+)\s+(?:hours|days|weeks|months|years)\b", re.I)
+# a date as the rest of the rules read one (consistency_text), "2023-MM-DD" (the year known, the day not), or a span
+_DAY_UNKNOWN = re.compile(r"\b\d{4}-MM-DD\b")
+_FOR_SPAN = re.compile(r"\bfor\s+(?:\d+|a\s+few|several|\w+)\s+(?:hours|days|weeks|months|years)\b", re.I)
+
+
+def _dated(text: str) -> bool:
+    return any(rx.search(text) for rx in (C.ISO_DATE, C.NAMED_DATE, C.DAY_MONTH, C.YEAR, _DAY_UNKNOWN, _FOR_SPAN))
+
+
 # ... and not the day it was found: "On 31st July 2018 a security researcher identified ..."
 _FOUND = _rx(r"identified", r"reported", r"notified", r"found", r"discovered", r"disclosed", r"detected", r"alerted")
 
@@ -325,7 +330,7 @@ def _secret_exposure_finding(sections: list[Section], timeline: set[int]) -> tup
             t = sentence.text
             if not _SECRET.search(t):
                 continue
-            if _UNKNOWN.search(t) or (_OUT_WHEN.search(t) and _A_DATE.search(t) and not _FOUND.search(t)):
+            if _UNKNOWN.search(t) or (_OUT_WHEN.search(t) and _dated(t) and not _FOUND.search(t)):
                 return None  # when it got out is stated (or said to be unknown)
             if leak is None and i not in timeline and (i == 0 or C._is_summary(s)) and _LET_OUT.search(t) \
                     and not _READER_YOU.search(t):
