@@ -575,6 +575,18 @@ def test_vague_impact_in_the_summary():
     assert len(found) == 1 and '"some PyPI credentials"' in found[0][1].description
 
 
+def test_most_of_them_failing_is_a_vague_impact_but_most_likely_is_not():
+    # mybinder.org 2018-01-17: "most Binders would fail to build", and no count anywhere
+    secs = doc(("Summary", "Ubuntu had pulled several of its packages for Zesty. This meant that most Binders would "
+                           "fail to build because those packages were no longer available."), OUTAGE_TIMELINE)
+    found = having(run(secs), "impact: vague")
+    assert len(found) == 1 and '"most Binders"' in found[0][1].description
+    assert found[0][1].quote.startswith("This meant that most Binders would fail to build")
+    likely = doc(("Summary", "The build most likely failed to start because the packages were gone."),
+                 OUTAGE_TIMELINE)
+    assert having(run(likely), "impact: vague") == []
+
+
 def test_duration_not_stated():
     # the timeline says it was resolved, but not when
     resolved = doc(("Summary", "- 4 user accounts were phished\n- The phishing domain was taken down"),

@@ -114,6 +114,22 @@ def test_a_possible_or_suspected_cause_is_not_established():
     assert len(found) == 1 and "suspected it was the ingress pods" in found[0][1]
 
 
+def test_a_cause_that_only_seemed_to_come_from_somewhere_is_a_guess():
+    # mybinder.org 2018-03-31: the only word on the cause, under the action items
+    secs = doc(("Summary", "A node was deleted. Launches failed until all nodes were recycled."), OUTAGE_TIMELINE,
+               ("Investigation", "The outage seemed to come from the deletion of a node, but it seemed to be "
+                                 "related to other pre-existing nodes as well."))
+    found = having(run(secs), "root cause: not established")
+    assert len(found) == 1 and found[0][1].startswith("The outage seemed to come from the deletion of a node")
+    probably = doc(("Summary", "The API returned errors. This was probably caused by a stale cache entry."),
+                   OUTAGE_TIMELINE)
+    assert len(having(run(probably), "root cause: not established")) == 1
+    # said plainly, it is a cause, not a guess
+    plain = doc(("Summary", "A node was deleted. Launches failed until all nodes were recycled."), OUTAGE_TIMELINE,
+                ("Investigation", "The outage came from the deletion of a node."))
+    assert having(run(plain), "root cause: not established") == []
+
+
 def test_a_suspicion_the_write_up_then_confirmed_is_quiet():
     secs = doc(("Summary", "The API returned 502 errors after a deploy. We suspected it was the connection pool. "
                            "The pool metrics confirmed it, and the deploy was rolled back because of it."),

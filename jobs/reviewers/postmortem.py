@@ -53,6 +53,11 @@ _HEDGE = _rx(
 _HEDGED_CAUSE = _rx(
     r"(?:most\s+)?(?:likely|probable|possible|suspected|presumed)\s+(?:root\s+)?cause\s+(?:was|is|of)",
     r"suspected\s+(?:it|this|that)\s+(?:was|to\s+be)", r"suspected\s+(?:the\s+)?(?:cause|culprit)",
+    # "the outage seemed to come from the deletion of a node", "was probably caused by a stale cache"
+    r"(?:seem|appear)(?:s|ed)?\s+to\s+(?:have\s+)?(?:come|came|stem(?:med)?|result(?:ed)?|originated?|been\s+caused)"
+    r"\s+(?:from|by)",
+    r"(?:probably|likely|possibly|presumably)\s+(?:(?:was|were)\s+)?(?:caused\s+by|due\s+to|"
+    r"(?:came|stemmed|resulted)\s+from)",
 )
 # A guess the write-up then checked is established: "we suspected the cache; the logs confirmed it".
 _CONFIRMED = _rx(r"confirm(?:ed|s)?", r"verified", r"turned\s+out", r"proved", r"proven", r"reproduced")
@@ -79,15 +84,19 @@ _ADVERSARY = _rx(r"attack\w*", r"malware", r"malicious", r"phish\w*", r"exfiltra
 
 _HEDGE_AFTER_CAUSE = 40  # characters between the causal words and the hedge
 # after "some PyPI": the noun it qualifies ("some PyPI credentials")
-_HEAD_NOUN = re.compile(r" [a-z][a-z-]{2,30}\b")
-_VAGUE = re.compile(r"(?<!how )\b(some|several|a\s+few|a\s+number\s+of|many|numerous|a\s+handful\s+of)\s+(\w+)",
+_HEAD_NOUN = re.compile(r" (?!(?:would|could|should|will|were|was|are|had|have|did|can|may|might)\b)[a-z][a-z-]{2,30}\b")
+_VAGUE = re.compile(r"(?<!how )\b(some|several|a\s+few|a\s+number\s+of|many|numerous|a\s+handful\s+of|most|"
+                    r"(?:a\s+)?lots?\s+of)\s+(\w+)",
                     re.I)
 _TIME_UNITS = frozenset("time times while moment moments minutes hours days weeks months years seconds".split())
 _NOT_NOUNS = frozenset("that which who whom of the these those them more other others in to are were was is "
                        "have had has".split())
+# "most likely", "most important": an adverb, not a share of those harmed ("most Binders", "most of the users")
+_NOT_AFTER_MOST = frozenset("likely probably important recent recently common commonly often notably obviously "
+                            "visible visibly severe severely".split())
 _HARM = _rx(
     r"affected", r"impacted", r"impact", r"compromised", r"exfiltrated", r"leaked", r"exposed", r"stolen",
-    r"phished", r"lost", r"deleted", r"corrupted", r"unable", r"could\s+not", r"failed", r"installed",
+    r"phished", r"lost", r"deleted", r"corrupted", r"unable", r"could\s+not", r"failed", r"fail(?:s|ed)?\s+to", r"installed",
 )
 
 # "some companies had issues, but we were not affected": the vague quantity is not this write-up's impact
@@ -217,6 +226,7 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
             if any(c.isdigit() for c in t) or not _HARM.search(t) or _UNHARMED.search(t):
                 continue
             vague = next((m for m in _VAGUE.finditer(t) if m.group(2).lower() not in _TIME_UNITS
+                          and not (m.group(1).lower() == "most" and m.group(2).lower() in _NOT_AFTER_MOST)
                           and _HARM.search(_clause(t, m.start(), m.end()))), None)
             if vague is None:
                 continue
