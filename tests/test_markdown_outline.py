@@ -83,7 +83,7 @@ def test_lists_tables_quotes_and_code_as_lines_with_block_marks() -> None:
     check_marks(doc)
     section = doc.sections[0]
     assert section.text == ("- first bold\n- second\n1. nested one\n2. nested two\n\n3. three\n4. four\n\n"
-                            "Time | Event\n02:10 | alarm\n\n> a quote\n> continues\n\ncode line")
+                            "Time | Event\n02:10 | alarm\n\n> a quote\n> continues\n\ncode  line")
     assert attrs(section, "li") == [("first bold", "ul 0"), ("second", "ul 0"), ("nested one", "ol 1 1"),
                                     ("nested two", "ol 1 2"), ("three", "ol 0 3"), ("four", "ol 0 4")]
     assert marked(section, "table") == ["Time | Event\n02:10 | alarm"]
@@ -91,7 +91,24 @@ def test_lists_tables_quotes_and_code_as_lines_with_block_marks() -> None:
     assert marked(section, "th") == ["Time", "Event"] and marked(section, "td") == ["02:10", "alarm"]
     assert marked(section, "code") == ["alarm"]
     assert marked(section, "quote") == ["> a quote\n> continues"]
-    assert marked(section, "pre") == ["code line"]
+    assert marked(section, "pre") == ["code  line"]
+
+
+def test_a_code_block_keeps_its_indentation_and_columns() -> None:
+    # mybinder.org 2018-03-31: `kubectl describe` events, whose columns only line up as written
+    md = ("## Timeline\n\n16:11  Mount   errors on build pods:\n\n```\nEvents:\n  Type     Reason   Age\n"
+          "  ----     ------   ---\n  Warning  Failed\tMount  4m   \n\n\n\n  Normal   Pulled   5m\n```\n\n"
+          "    indented:\n      yaml: true\n\nAfter  the block.\n")
+    doc = parse(md)
+    check_marks(doc)
+    section = doc.sections[0]
+    assert marked(section, "pre") == [
+        "Events:\n  Type     Reason   Age\n  ----     ------   ---\n  Warning  Failed   Mount  4m\n\n"
+        "  Normal   Pulled   5m",
+        "indented:\n  yaml: true"]
+    # prose around it is tidied as before
+    assert section.text.startswith("16:11 Mount errors on build pods:\n\nEvents:") and \
+        section.text.endswith("\n\nAfter the block.")
 
 
 def test_pipe_rows_without_a_delimiter_row_stay_as_written() -> None:

@@ -1,5 +1,5 @@
 """Text cleaning shared by every format: line breaks unified, invisible characters dropped,
-spaces collapsed (``_tidy_line``, ``_tidy_chunk``), and the bytes of a text upload (.md, .txt)
+spaces collapsed (``_tidy_line``, ``_tidy_chunk``; a code block's kept, ``_tidy_code_line``), and the bytes of a text upload (.md, .txt)
 decoded (``_decode_text``)."""
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ def _normalise(text: str) -> str:
 
 def _tidy_line(line: str) -> str:
     return _SPACES.sub(" ", _INVISIBLE.sub("", line)).strip()
+
+
+_ONE_SPACE = re.compile(r"[\r\x0b\x0c\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+def _tidy_code_line(line: str) -> str:
+    """A line of a code block: its indentation and the spaces that align its columns kept (a log
+    table, YAML), tabs expanded; only invisible characters dropped and the line's end trimmed."""
+    return _ONE_SPACE.sub(" ", _INVISIBLE.sub("", line).expandtabs(4)).rstrip()
 
 
 def _tidy_chunk(text: str) -> str:

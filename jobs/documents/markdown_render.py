@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .cleaning import _tidy_line
+from .cleaning import _tidy_code_line, _tidy_line
 from .marks import SAFE_HREF, Mark, _compact
 
 
@@ -170,7 +170,7 @@ class _MdRenderer:
             elif kind in ("fence", "code_block"):
                 self.block_break()
                 start = self.length
-                lines = [_tidy_line(line) for line in token.content.rstrip("\n").split("\n")]
+                lines = [_tidy_code_line(line) for line in token.content.rstrip("\n").split("\n")]
                 for number, line in enumerate(lines):
                     if number:
                         self.newline()

@@ -50,15 +50,25 @@ def link_marks(text: str, links: list[tuple[str, str]]) -> list[Mark]:
 
 def _compact(text: str, marks: list[Mark]) -> tuple[str, list[Mark]]:
     """Tidy the rendered text as the other formats are (spaces collapsed, lines stripped, no
-    runs of blank lines, no blank edges), moving the marks with their characters. Linear."""
+    runs of blank lines, no blank edges), moving the marks with their characters. Linear. A code
+    block's lines ("pre") keep their indentation and inner spaces: a log table's columns, YAML."""
     text = text.translate(_SPACE_CHARS)
     removed: list[tuple[int, int]] = []  # [start, end) of removed characters, in order
     lines: list[tuple[int, int, int, int]] = []  # (start, end, content start, content end)
+    code: set[int] = set()  # lines of a code block: indentation and aligned columns kept
+    blocks = iter(sorted((start, end) for start, end, kind, _ in marks if kind == "pre"))
+    block = next(blocks, None)
     position = 0
     for line in text.split("\n"):
         end = position + len(line)
         stripped = line.strip(" ")
         left = position + (len(line) - len(line.lstrip(" ")))
+        while block is not None and block[1] <= position:
+            block = next(blocks, None)
+        if block is not None and block[0] <= position and stripped:
+            code.add(len(lines))
+            left = position
+            stripped = line.rstrip(" ")
         lines.append((position, end, left, left + len(stripped)))
         position = end + 1
     nonempty = [k for k, (_, _, a, b) in enumerate(lines) if b > a]
@@ -71,8 +81,9 @@ def _compact(text: str, marks: list[Mark]) -> tuple[str, list[Mark]]:
         if b > a:
             if a > start:
                 removed.append((start, a))
-            for run in _SPACE_RUN.finditer(text, a, b):
-                removed.append((run.start() + 1, run.end()))
+            if k not in code:
+                for run in _SPACE_RUN.finditer(text, a, b):
+                    removed.append((run.start() + 1, run.end()))
             if end > b:
                 removed.append((b, end))
         elif end > start:

@@ -532,13 +532,17 @@ function renderNow() {
 }
 
 let queueSoon = null;
+let queueSettle = null;
 store.subscribe((state, change) => {
   if (change.type === "event") {
     const ev = change.event;
-    if (ev.kind.startsWith("job.") && ev.kind !== "job.progress" && !queueSoon) {
-      // The queue chip follows jobs starting and ending without waiting for the next poll.
-      queueSoon = setTimeout(() => { queueSoon = null; pollQueues(); }, 700);
-      setTimeout(pollQueues, 2500); // SAQ's own counters settle a moment after our events
+    if (ev.kind.startsWith("job.") && ev.kind !== "job.progress") {
+      // The queue chip follows jobs starting and ending without waiting for the next poll: at
+      // most one poll per 700 ms during a burst, and one after the burst's last event, when
+      // SAQ's own counters have settled (they move a moment after our events).
+      if (!queueSoon) queueSoon = setTimeout(() => { queueSoon = null; pollQueues(); }, 700);
+      clearTimeout(queueSettle);
+      queueSettle = setTimeout(pollQueues, 1500);
     }
     if (ev.kind === "item.decided" && optimistic.get(ev.data.item_id) === ev.data.decision) clearOptimistic(ev.data.item_id);
     if (ev.kind === "review.version" && !ui.versionUpload && !catchUp.active) {
