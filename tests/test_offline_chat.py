@@ -63,3 +63,67 @@ def test_a_duration_said_outright_answers_how_long_without_the_questions_words()
     answer = compose_answer("How long did the outage last?", pods)
     assert 'From "Summary": "This effect lasted approximately nine hours' in answer
     assert 'From "Lessons"' not in answer
+
+
+# Shaped on mybinder.org's 2018-01-17 post-mortem, which never says how long it lasted, counts
+# nothing, and links every action to an issue; and on its 2018-03-31 one, whose only log is a
+# `kubectl describe` table full of "Failed".
+UBUNTU = [
+    ("Summary", "Ubuntu had pulled several of its packages for Zesty from the repository. This meant that most "
+                "Binders would fail to build because those packages were no longer available."),
+    ("Timeline", "All times in PST\n\n2018-01-15\n\nGeneral Travis failures.\n\n2018-01-17 17:14\n\n"
+                 "- Realization this will cause repo2docker and mybinder to fail\n\n18:57\n\n"
+                 "Bump to artful, merged and deployed. Checked mybinder.org and problem was resolved.\n\n"
+                 "2018-01-25 09:00\n\nFollow-up meeting."),
+    ("Action items", "- Subscribe to the ubuntu-announce mailing list (#296)\n"
+                     "- Allow users to pin distros (with an apt.yaml)"),
+    ("Misc", "- Keep our own apt mirror, owner: Chris, due 2018-03-01"),
+    ("What went wrong", "- There was only one person available to debug"),
+]
+LEVELS = [2, 2, 2, 3, 3]
+
+
+def test_how_long_with_no_duration_stated_gives_the_timelines_span():
+    answer = compose_answer("How long did the outage last?", UBUNTU, levels=LEVELS)
+    assert answer.startswith('By its timeline: the first timed entry is at 2018-01-17 17:14 ("2018-01-17 17:14") '
+                             'and the last at 2018-01-17 18:57 ("18:57"), 1 h 43 min apart. That is the span of '
+                             'the entries, not a duration the write-up states')
+    # the follow-up a week later is not part of the incident's span, but it is not hidden either
+    assert "Later entries follow after a pause, up to 2018-01-25 09:00." in answer
+    assert "could not find anything" not in answer
+
+
+def test_how_many_with_nothing_counted_says_so_and_quotes_its_vague_words():
+    answer = compose_answer("How many users were affected?", UBUNTU, levels=LEVELS)
+    assert answer == ("The write-up gives no count of what was affected: no number or share of users, requests, "
+                      "builds or downloads anywhere in it. It says only: \"This meant that most Binders would fail "
+                      "to build because those packages were no longer available.\"")
+    # "Allow users to pin distros" shares a word with the question, and is no answer to it
+    counted = [UBUNTU[0], ("Impact", "About 1,200 builds failed, 40% of all builds that day."), *UBUNTU[1:]]
+    answer = compose_answer("How many users were affected?", counted)
+    assert "no count" not in answer
+    assert passages(answer)[0] == 'From "Impact": "About 1,200 builds failed, 40% of all builds that day."'
+
+
+def test_which_actions_have_no_owner_lists_them_and_reads_the_actions_sub_sections():
+    answer = compose_answer("Which actions have no owner?", UBUNTU, levels=LEVELS)
+    assert answer.split("\n\n")[0] == (
+        "Of the 3 action items, 1 has no owner or no due date (1 is done or linked to a ticket):\n"
+        '- "Allow users to pin distros (with an apt.yaml)" (Action items: no owner and no due date)')
+    assert "only one person available" not in answer.split("\n\n")[0]  # a lesson, not an action
+    blame = compose_answer("Who was responsible for the outage?", UBUNTU, levels=LEVELS)
+    assert "action items" not in blame
+
+
+def test_why_is_not_answered_with_a_log():
+    from redline.jobs.reviewers.offline_pool import answer_text
+
+    log = ("Events:\n  Type     Reason        Message\n  Warning  FailedMount   MountVolume.SetUp failed\n"
+           "  Warning  FailedSync    Error syncing pod, failed")
+    text = f"16:11 Mount errors on build pods:\n\n{log}"
+    sections = [("Summary", "A node was deleted. This caused a more general outage.", [], 2),
+                ("Timeline", text, [[text.index("Events"), len(text), "pre", ""]], 2)]
+    answer = answer_text("Why did it fail?", sections, None)
+    assert passages(answer) == ['From "Summary": "A node was deleted. This caused a more general outage."']
+    # asked about the log itself, it is quoted
+    assert "FailedSync Error syncing pod" in answer_text("What error did the build pods show?", sections, None)

@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from redline.jobs.models import Section
+from redline.jobs.reviewers.offline_chat_facts import facts_for
 from redline.jobs.reviewers.offline_text import Span, _terms, split_blocks, split_sentences, word_count
 
 
@@ -63,6 +65,7 @@ def _passages(sections: list[tuple[str, str]]) -> list[_Passage]:
 # still counts (half): "This effect lasted nine hours" answers "How long did the outage last?".
 _TIME_CLOCK = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|forty-five"
+_ASKS_WHY = re.compile(r"\bcaused?\b|\bwhy\b|\breason\b", re.I)
 _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str] | None], ...] = (
     (re.compile(r"\bhow\s+long\b|\bduration\b|\bdowntime\b|\bhow\s+much\s+time\b", re.I),
      re.compile(rf"\b(?:\d+(?:\.\d+)?|{_NUMBER_WORDS})[\s-]*(?:min(?:ute)?s?|h(?:ou)?rs?|days?|seconds?|weeks?)\b"
@@ -76,10 +79,22 @@ _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[
      re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_TIME_CLOCK}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
                 rf"[a-z]*\.?\s+\d{{1,2}}\b", re.I),
      frozenset({"time", "date", "day"}), None),
+    # "How many users were affected?" wants a count: "about 300 users", "12% of launches"
+    (re.compile(r"\bhow\s+many\b|\bnumber\s+of\b", re.I),
+     re.compile(r"(?<![\d:])\d[\d,.]*(?:\s*%|\s*percent\b|\s(?:\w+\s+){0,2}?[a-z]+s\b)", re.I),
+     frozenset({"many", "number"}), None),
+    # "What was the root cause?", "Why did it fail?" wants a reason: "because", "due to", "caused by"
+    (_ASKS_WHY,
+     re.compile(r"\bbecause\b|\bdue\s+to\b|\bcaus(?:ed|es|ing)\b|\broot\s+cause\b|\bsince\b|\bas\s+a\s+result\b|"
+                r"\b(?:problem|cause|reason)\s*:|\bresult(?:ed|s)?\s+(?:in|from)\b|\bled\s+to\b|\btriggered\b", re.I),
+     frozenset({"root", "cause", "caused", "why", "reason"}),
+     re.compile(r"\broot\s+cause\b|\bcaused\s+by\b|\b(?:problem|cause)\s*:", re.I)),
 )
 
 
-def _rank(question: str, passages: list[_Passage], section_title: str | None) -> list[tuple[float, _Passage]]:
+def _rank(question: str, passages: list[_Passage], section_title: str | None) -> list[tuple[float, _Passage, bool]]:
+    """Passages by score, best first, each with whether it holds the kind of answer asked for
+    (always, when the question asks for no particular kind)."""
     asks = [(cue, words, said) for ask, cue, words, said in _ASKS if ask.search(question)]
     skip = frozenset().union(*(words for _, words, _ in asks)) if asks else frozenset()
     query = [t for t in dict.fromkeys(_terms(question)) if t not in skip]
@@ -110,13 +125,19 @@ def _rank(question: str, passages: list[_Passage], section_title: str | None) ->
             score /= 2  # the kind of answer asked for, but none of the question's words
 
         if score > 0:
-            scored.append((round(score, 9), p))
+            scored.append((round(score, 9), p, bool(cued) or not asks))
     preferred = (section_title or "").strip()
     scored.sort(key=lambda sp: (-sp[0], sp[1].title != preferred, sp[1].section, sp[1].order))
     if scored:
         best = scored[0][0]
-        scored = [(s, p) for s, p in scored if s >= 0.3 * best]
+        scored = [(s, p, c) for s, p, c in scored if s >= 0.3 * best]
     return scored
+
+
+def asks_why(question: str) -> bool:
+    """Whether the question asks for a cause: a log or a command (a code block) does not give one,
+    however many of the question's words it repeats ("Failed", "failed", "FailedMount")."""
+    return bool(_ASKS_WHY.search(question))
 
 
 def _quote_for_answer(text: str) -> str:
@@ -138,19 +159,31 @@ def compose_answer(
     *,
     section_title: str | None = None,
     max_passages: int = 3,
+    levels: list[int] | None = None,
 ) -> str:
-    """The whole plain-text answer that ``answer_question`` streams."""
+    """The whole plain-text answer that ``answer_question`` streams: what the write-up's facts
+    answer (offline_chat_facts: a timeline's span, no count, the actions with no owner), then the
+    passages that answer it, quoted. Beside a fact, only passages of the kind asked for are quoted
+    ("Allow users to pin distros" shares a word with "How many users?", but no count). `levels`:
+    each section's heading level (sub-sections of a timeline or of the actions are read with it)."""
     if not any(text.strip() for _, text in sections):
         return "The write-up has no text yet, so there is nothing to answer from."
+    facts = facts_for(question, [Section(id=f"s{i + 1}", title=title, index=i, text=text,
+                                         level=levels[i] if levels and i < len(levels) else 1)
+                                 for i, (title, text) in enumerate(sections)])
     passages = _passages(sections)
     ranked, seen = [], set()
-    for score, p in _rank(question, passages, section_title):  # a passage the write-up repeats is quoted once
+    for score, p, cued in _rank(question, passages, section_title):  # a passage the write-up repeats is quoted once
+        if facts and not cued:
+            continue
         said = " ".join(p.text.split())
         if said not in seen:
             seen.add(said)
             ranked.append((score, p))
             if len(ranked) == max(1, max_passages):
                 break
+    if not ranked and facts:
+        return "\n\n".join(facts)
     if not ranked:
         titles = [title.strip() or f"Section {i + 1}" for i, (title, _) in enumerate(sections)]
         return (
@@ -161,7 +194,7 @@ def compose_answer(
     titles = list(dict.fromkeys(p.title for _, p in ranked))
     lead = f"The write-up addresses this in {_join_titles(titles)}."
     quotes = [f'From "{p.title}": "{_quote_for_answer(p.text)}"' for _, p in ranked]
-    return "\n\n".join([lead, *quotes])
+    return "\n\n".join([*facts, lead, *quotes])
 
 
 def _chunks(text: str, size: int = _CHUNK_CHARS) -> Iterator[str]:

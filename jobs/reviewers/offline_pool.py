@@ -18,7 +18,7 @@ from typing import Any
 
 from redline.jobs.documents.marks import as_read
 from redline.jobs.models import Section
-from redline.jobs.reviewers import consistency, hygiene, offline, offline_style
+from redline.jobs.reviewers import consistency, hygiene, offline, offline_chat, offline_style
 
 
 class PoolFailed(Exception):
@@ -50,11 +50,14 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
     return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind)}
 
 
-def answer_text(question: str, sections: list[tuple[str, str, list]], section_title: str | None) -> str:
-    """Runs in a pool process: the offline chat's answer, from (title, text, marks) per section, the
-    text read as a reader reads it (`as_read`: a source line wrap is a space)."""
-    return offline.compose_answer(question, [(title, as_read(text, marks)) for title, text, marks in sections],
-                                  section_title=section_title)
+def answer_text(question: str, sections: list[tuple[str, str, list, int]], section_title: str | None) -> str:
+    """Runs in a pool process: the offline chat's answer, from (title, text, marks, heading level)
+    per section, the text read as a reader reads it (`as_read`: a source line wrap is a space; for a
+    question about a cause, its code blocks blanked)."""
+    code = not offline_chat.asks_why(question)
+    return offline.compose_answer(question, [(title, as_read(text, marks, code=code))
+                                             for title, text, marks, _ in sections],
+                                  section_title=section_title, levels=[level for *_, level in sections])
 
 
 class _OverBudget(BaseException):

@@ -67,7 +67,7 @@ class OfflineReviewer:
         await asyncio.sleep(self.pace)
 
     async def chat(self, req: ChatRequest) -> AsyncIterator[str | Progress]:
-        sections = [(s.title, s.text, s.marks) for s in req.sections]  # read (as_read) in the pool, not here
+        sections = [(s.title, s.text, s.marks, s.level) for s in req.sections]  # read (as_read) in the pool
         title = req.section.title if req.section else None
         answer = await self._run(
             answer_text, self.budget,
