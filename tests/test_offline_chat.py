@@ -127,3 +127,17 @@ def test_why_is_not_answered_with_a_log():
     assert passages(answer) == ['From "Summary": "A node was deleted. This caused a more general outage."']
     # asked about the log itself, it is quoted
     assert "FailedSync Error syncing pod" in answer_text("What error did the build pods show?", sections, None)
+
+
+def test_a_timeline_stamp_on_its_own_line_is_quoted_with_its_entry():
+    # mybinder.org 2018-03-31: "### 2018-03-31 15:47" headings folded into the timeline's text
+    sections = [("Summary", "A node was deleted, and launches failed."),
+                ("Timeline", "All times in PST\n\n2018-03-31 15:47\n\nProblem is identified\n\n"
+                             "- Launch success rate drops quickly\n\n16:11\n\n- Mount errors on build pods:\n\n"
+                             "17:30\n\n- New nodes are up, old nodes are drained")]
+    answer = compose_answer("When was the problem identified?", sections)
+    assert passages(answer) == ['From "Timeline": "All times in PST 2018-03-31 15:47 Problem is identified - Launch '
+                                'success rate drops quickly"']
+    # no stamp is quoted without what happened at it
+    answer = compose_answer("When were the old nodes drained?", sections)
+    assert passages(answer)[0] == 'From "Timeline": "17:30 - New nodes are up, old nodes are drained"'

@@ -28,10 +28,39 @@ class _Passage:
     terms: Counter[str]
 
 
+_LABEL_WORDS = 4
+
+
+def _is_label(block: Span) -> bool:
+    """A line that only labels what follows: a timeline's "2018-03-31 15:47", a folded "Investigation"."""
+    words = block.text.split()
+    return 0 < len(words) <= _LABEL_WORDS and "\n" not in block.text.strip() and not block.text.rstrip().endswith(
+        (".", "!", "?", ";", ","))
+
+
+def _blocks(text: str) -> list[Span]:
+    """The section's blocks, labels joined to the block after them (quoted alone, "16:11" says
+    nothing): "2018-03-31 15:47", "Problem is identified", "- Launch success rate drops quickly"."""
+    out: list[Span] = []
+    pending: Span | None = None
+    for block in split_blocks(text):
+        label = _is_label(block)
+        if pending is not None:
+            block = Span(pending.start, block.end, text[pending.start:block.end])
+            pending = None
+        if label and len(block.text.split()) <= 3 * _LABEL_WORDS:
+            pending = block
+            continue
+        out.append(block)
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
 def _passage_spans(text: str) -> list[Span]:
     """Paragraphs; long ones cut into windows of whole sentences of about _PASSAGE_WORDS words."""
     spans: list[Span] = []
-    for block in split_blocks(text):
+    for block in _blocks(text):
         if word_count(block.text) <= _PASSAGE_WORDS:
             spans.append(block)
             continue
