@@ -141,3 +141,51 @@ def test_a_timeline_stamp_on_its_own_line_is_quoted_with_its_entry():
     # no stamp is quoted without what happened at it
     answer = compose_answer("When were the old nodes drained?", sections)
     assert passages(answer)[0] == 'From "Timeline": "17:30 - New nodes are up, old nodes are drained"'
+
+
+# Shaped on mybinder.org's 2018-03-31 post-mortem: the cause said plainly in the summary, given as a
+# guess further down, and a timeline that opens when the problem was noticed.
+LAUNCHES = [
+    ("Summary", "After a few days of strange networking errors, a node was deleted. This caused a more general "
+                "outage that was only solved by totally recycling all nodes."),
+    ("Timeline", "All times in PST\n\n2018-03-31 15:47\n\nProblem is identified\n\n- Launch success rate drops\n\n"
+                 "16:11\n\n- Mount errors on build pods\n\n17:21\n\n- Decided to increase cluster size to 4\n\n"
+                 "17:30\n\n- Launch rate goes back to 100%"),
+    ("Investigation", "The outage seemed to come from the deletion of a node."),
+]
+
+
+def test_is_the_cause_supported_weighs_the_cause_the_write_up_gives():
+    answer = compose_answer("Is the root cause supported by the evidence?", LAUNCHES)
+    assert answer.split("\n\n")[0] == (
+        'The cause, as the write-up gives it ("Summary"): "This caused a more general outage that was only solved by '
+        'totally recycling all nodes." Nothing beside it shows it: no log, metric, record, reproduction or '
+        'confirmation is cited in that sentence or the next. Elsewhere ("Investigation") it is given as a guess: '
+        '"The outage seemed to come from the deletion of a node."')
+    shown = [("Root cause", "The hub could not start because its volume was still claimed by the old pod. The "
+                            "scheduler logs confirmed it."), *LAUNCHES[1:2]]
+    answer = compose_answer("How do we know that was the cause?", shown)
+    assert answer.startswith('The cause, as the write-up gives it ("Root cause"): "The hub could not start because')
+    assert 'It points to what shows it: "logs", "confirmed".' in answer
+    assert compose_answer("Is the cause supported by evidence?", LAUNCHES[1:2]).startswith(
+        "The write-up states no cause outside its timeline")
+
+
+def test_what_is_missing_from_the_timeline_says_what_it_marks_and_what_not():
+    answer = compose_answer("What is missing from the timeline?", LAUNCHES)
+    assert answer.split("\n\n")[0] == (
+        "The timeline has 4 timed entries, from 2018-03-31 15:47 to 2018-03-31 17:30.\n"
+        "- When the problem began: not marked (the first entry, 2018-03-31 15:47, is when it was noticed).\n"
+        '- When it was noticed: 2018-03-31 15:47 ("2018-03-31 15:47 Problem is identified - Launch success rate '
+        'drops")\n'
+        '- When it was resolved: 2018-03-31 17:30 ("17:30 - Launch rate goes back to 100%")\n'
+        "- Time zone: PST.\n"
+        "- Longest stretch with no entry: 2018-03-31 16:11 to 2018-03-31 17:21 (1 h 10 min).")
+    # a start before the detection, no zone, no end
+    other = [("Timeline", "- 09:02 A config change is deployed to the load balancer.\n- 09:20 An alert fires: "
+                          "502 errors.\n- 09:35 We roll the change back.")]
+    answer = compose_answer("Is the timeline complete?", other)
+    assert '- When the problem began: 09:02 ("09:02 A config change is deployed to the load balancer.")' in answer
+    assert "- When it was resolved: not marked." in answer and "- Time zone: not given." in answer
+    assert compose_answer("What is missing from the timeline?", LAUNCHES[:1]).startswith(
+        "The write-up has no timeline with clock times.")

@@ -197,13 +197,13 @@ def compose_answer(
     each section's heading level (sub-sections of a timeline or of the actions are read with it)."""
     if not any(text.strip() for _, text in sections):
         return "The write-up has no text yet, so there is nothing to answer from."
-    facts = facts_for(question, [Section(id=f"s{i + 1}", title=title, index=i, text=text,
+    facts, focus = facts_for(question, [Section(id=f"s{i + 1}", title=title, index=i, text=text,
                                          level=levels[i] if levels and i < len(levels) else 1)
                                  for i, (title, text) in enumerate(sections)])
     passages = _passages(sections)
     ranked, seen = [], set()
     for score, p, cued in _rank(question, passages, section_title):  # a passage the write-up repeats is quoted once
-        if facts and not cued:
+        if facts and not cued or focus is not None and p.section not in focus:
             continue
         said = " ".join(p.text.split())
         if said not in seen:

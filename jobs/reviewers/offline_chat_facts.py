@@ -15,7 +15,9 @@ import re
 from datetime import timedelta
 
 from redline.jobs.models import Section
-from redline.jobs.reviewers.consistency_timeline import _fmt, extract_timeline, resolve_dates
+from redline.jobs.reviewers.consistency_timeline import (
+    _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
+)
 from redline.jobs.reviewers.offline_actions import _action_items, _done_or_tracked
 from redline.jobs.reviewers.offline_text import _Section, detect_role, split_blocks, split_sentences
 
@@ -29,6 +31,25 @@ _ASKS_OWNERS = re.compile(r"\bowners?\b|\bowned\b|\bassignees?\b|\bdue\s+dates?\
 _ASKS_WHO_ACTS = re.compile(r"\b(?:responsible|assigned|accountable)\b.*\b(?:actions?|items?|tasks?|follow[\s-]*ups?)\b"
                             r"|\b(?:actions?|items?|tasks?|follow[\s-]*ups?)\b.*\b(?:responsible|assigned|accountable)\b",
                             re.I)
+# "Is the root cause supported by the evidence?", "How do we know that was the cause?"
+_ASKS_EVIDENCE = re.compile(r"\b(?:evidence|supported|proof|proven|shown|backed)\b|\bhow\s+do\s+(?:we|they|you)\s+know\b",
+                            re.I)
+_ASKS_CAUSE = re.compile(r"\bcaus|\bwhy\b|\breason\b", re.I)
+# "What is missing from the timeline?", "Is the timeline complete?"
+_ASKS_TIMELINE_GAPS = re.compile(r"\b(?:missing|complete|gaps?|lacks?|left\s+out|incomplete)\b", re.I)
+_ASKS_TIMELINE = re.compile(r"\btime\s*line\b|\bchronolog", re.I)
+# what an entry marks: the problem's start, its detection, its end
+_BEGAN = re.compile(r"\b(?:began|started|introduced|deployed|merged|rolled\s+out|broke|first\s+"
+                    r"(?:error|failure|alert)s?|triggered)\b", re.I)
+_NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reported|realiz\w*|realis\w*|"
+                      r"spotted|discovered|escalated)\b", re.I)
+_ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
+                    r"(?:is|are|was|were)\s+healthy|healthy\s+again|mitigated|all\s+clear|working\s+again|"
+                    r"succeed\w*\s+again)\b", re.I)
+# how plainly a sentence gives a cause: "resulting in the outage", "caused by" before "since"
+_PLAIN_CAUSE = re.compile(r"\broot\s+cause|\bcaused\b|\bdue\s+to\b|\bbecause\s+of\b|\bresult(?:ed|ing)\s+(?:in|from)\b|"
+                          r"\bled\s+to\b|\bthe\s+cause\b|\btriggered\b", re.I)
+_ZONE = re.compile(r"\b(?:UTC|GMT|Z|[A-Z][SD]T|CES?T|BST|IST|JST|AEST|NZST|NZDT)\b|\ball\s+times\b|\btime\s*zone\b")
 _PAUSE = timedelta(hours=12)
 # a lessons heading under the actions ("What went wrong") lists problems, not actions
 _NOT_ACTIONS = re.compile(r"\bwent\s+(?:wrong|well|right|badly|poorly)\b|\blessons?\b|\blearn", re.I)
@@ -89,18 +110,25 @@ def _no_count(sections: list[Section]) -> str | None:
             "builds or downloads anywhere in it." + (f' It says only: "{_short(said)}"' if said else ""))
 
 
-def _owners(sections: list[Section]) -> str | None:
-    """The action items with no owner or no due date (done or ticketed ones need neither)."""
-    open_items: list[tuple[str, str, list[str]]] = []
-    total = closed = 0
+def _action_sections(sections: list[Section]) -> list[Section]:
+    """The sections given to actions, and the sub-sections under them (not a lesson among them)."""
+    out: list[Section] = []
     within: int | None = None  # the level of the actions heading whose sub-sections are read too
     for s in sections:
         if within is not None and s.level <= within:
             within = None
         if detect_role(s.title) == "actions" and within is None:
             within = s.level
-        if within is None or _NOT_ACTIONS.search(s.title):
-            continue
+        if within is not None and not _NOT_ACTIONS.search(s.title):
+            out.append(s)
+    return out
+
+
+def _owners(sections: list[Section]) -> str | None:
+    """The action items with no owner or no due date (done or ticketed ones need neither)."""
+    open_items: list[tuple[str, str, list[str]]] = []
+    total = closed = 0
+    for s in _action_sections(sections):
         blocks = tuple(split_blocks(s.text))
         sec = _Section(title=s.title, text=s.text, role="actions", index=s.index, total=len(sections),
                        outline=tuple(x.title for x in sections), guidelines=None, blocks=blocks,
@@ -119,6 +147,8 @@ def _owners(sections: list[Section]) -> str | None:
     if not open_items:
         if not closed:
             return f"Each of the {items} names an owner and a due date."
+        if closed == total:
+            return f"All {items} are done or linked to a ticket: none is left without an owner."
         return (f"Each of the {items} names an owner and a due date, or is done or linked to a ticket "
                 f"({closed} of them {'is' if closed == 1 else 'are'}).")
     head = (f"Of the {items}, {len(open_items)} {'has' if len(open_items) == 1 else 'have'} no owner or no due "
@@ -130,13 +160,104 @@ def _owners(sections: list[Section]) -> str | None:
     return "\n".join([head, *lines])
 
 
-def facts_for(question: str, sections: list[Section]) -> list[str]:
-    """What the write-up's facts answer of `question` (nothing when it asks for none of them)."""
+def _cause_evidence(sections: list[Section]) -> str | None:
+    """The cause as the write-up gives it (a section given to it first, else the summary, else
+    anywhere outside the timeline), and whether it is a guess and what it rests on."""
+    from redline.jobs.reviewers.offline_text import _EVIDENCE
+    from redline.jobs.reviewers.postmortem import _CAUSE_STATED, _CAUSE_TITLE, _CONFIRMED, _HEDGE, _HEDGED_CAUSE
+
+    def order(s: Section) -> int:
+        return 0 if _CAUSE_TITLE.search(s.title) else 1 if detect_role(s.title) == "summary" else 2
+
+    from redline.jobs.reviewers.postmortem import _cause_finding
+
+    candidates: list[tuple[tuple[int, int, int], Section, str, str | None]] = []
+    for s in sections:
+        if _is_timeline_title(s.title):
+            continue
+        sentences = split_sentences(s.text, split_blocks(s.text))
+        for k, sentence in enumerate(sentences):
+            if sentence.text.rstrip().endswith("?") or not _CAUSE_STATED.search(sentence.text):
+                continue
+            following = sentences[k + 1].text if k + 1 < len(sentences) else None
+            key = (0 if _PLAIN_CAUSE.search(sentence.text) else 1, order(s), s.index)
+            candidates.append((key, s, sentence.text, following))
+    if not candidates:
+        return "The write-up states no cause outside its timeline, so there is nothing to weigh against evidence."
+    _, s, said, following = min(candidates, key=lambda c: c[0])
+    out = [f'The cause, as the write-up gives it ("{s.title}"): "{_short(said)}"']
+    hedge = _HEDGED_CAUSE.search(said) or _HEDGE.search(said)
+    if hedge:
+        out.append(f'It is given as a guess ("{hedge.group(0)}").')
+    shown = [m.group(0) for text in (said, following or "") for m in (_EVIDENCE.search(text), _CONFIRMED.search(text))
+             if m]
+    if shown:
+        out.append("It points to what shows it: " + ", ".join(f'"{w}"' for w in dict.fromkeys(shown)) + ".")
+    else:
+        out.append("Nothing beside it shows it: no log, metric, record, reproduction or confirmation is cited in "
+                   "that sentence or the next.")
+    guess = _cause_finding(sections, {x.index for x in sections if _is_timeline_title(x.title)})
+    if guess is not None and guess[1].quote and guess[1].quote not in said and not hedge:
+        out.append(f'Elsewhere ("{sections[guess[0]].title}") it is given as a guess: "{_short(guess[1].quote)}"')
+    return " ".join(out)
+
+
+def _timeline_gaps(sections: list[Section]) -> str | None:
+    """What the timeline marks and does not: when the problem began, was noticed and ended; its
+    time zone; its longest pause."""
+    timeline = [s for s in sections if _is_timeline_title(s.title)]
+    entries = [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+    if not entries:
+        return ("The write-up has no timeline with clock times." if not timeline else
+                f'"{timeline[0].title}" gives no clock times: the reader cannot tell when anything happened.')
+    bodies = _entry_bodies(sections, entries)
+    dated = any(e.explicit_date for e in entries)
+    stamp = _fmt if dated else (lambda dt: dt.strftime("%H:%M"))
+
+    def body(e) -> str:
+        return " ".join(bodies.get(id(e), e.quote).split()).lstrip("-*\u2022 ")
+
+    def first(pattern: re.Pattern[str]):
+        return next((e for e in entries if pattern.search(body(e))), None)
+
+    noticed = first(_NOTICED)
+    # the start is before the problem was noticed (a "deployed" after it is the fix), the end its last word
+    began = next((e for e in entries if _BEGAN.search(body(e)) and (noticed is None or e.when < noticed.when)), None)
+    ended = next((e for e in reversed(entries) if _ENDED.search(body(e))), None)
+    lines = [f"The timeline has {len(entries)} timed entries, from {stamp(entries[0].when)} to "
+             f"{stamp(entries[-1].when)}."]
+    for what, e, missing in (
+            ("When the problem began", began, "not marked" + (f' (the first entry, {stamp(entries[0].when)}, is when '
+                                                              "it was noticed)" if noticed is entries[0] else "")),
+            ("When it was noticed", noticed, "not marked"),
+            ("When it was resolved", ended, "not marked")):
+        lines.append(f'- {what}: {stamp(e.when)} ("{_short(body(e))}")' if e else f"- {what}: {missing}.")
+    zone = next((m.group(0) for s in timeline for m in [_ZONE.search(s.text)] if m), None)
+    lines.append(f"- Time zone: {zone}." if zone else "- Time zone: not given.")
+    ordered = sorted(entries, key=lambda e: e.when)
+    gaps = [(b.when - a.when, a, b) for a, b in zip(ordered, ordered[1:]) if b.when - a.when <= _PAUSE]
+    if gaps:
+        gap, a, b = max(gaps, key=lambda g: g[0])
+        if gap >= timedelta(minutes=30):
+            lines.append(f"- Longest stretch with no entry: {stamp(a.when)} to {stamp(b.when)} ({_span(gap)}).")
+    return "\n".join(lines)
+
+
+def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[int] | None]:
+    """What the write-up's facts answer of `question` (nothing when it asks for none of them), and
+    the sections whose passages may be quoted beside them (None: any): for the action items, only
+    theirs ("due" in "due date" is not the "due" of "due to Travis downtime")."""
     facts: list[str | None] = []
+    focus: set[int] | None = None
     if _ASKS_DURATION.search(question):
         facts.append(_timeline_span(sections))
     if _ASKS_COUNT.search(question) and _ABOUT_HARM.search(question):
         facts.append(_no_count(sections))
     if _ASKS_OWNERS.search(question) or _ASKS_WHO_ACTS.search(question[:500]):
         facts.append(_owners(sections))
-    return [f for f in facts if f]
+        focus = {s.index for s in _action_sections(sections)} if facts[-1] else None
+    if _ASKS_EVIDENCE.search(question) and _ASKS_CAUSE.search(question):
+        facts.append(_cause_evidence(sections))
+    if _ASKS_TIMELINE.search(question) and _ASKS_TIMELINE_GAPS.search(question):
+        facts.append(_timeline_gaps(sections))
+    return [f for f in facts if f], focus
