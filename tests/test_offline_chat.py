@@ -181,6 +181,7 @@ def test_what_is_missing_from_the_timeline_says_what_it_marks_and_what_not():
         '- When it was resolved: 2018-03-31 17:30 ("17:30 - Launch rate goes back to 100%")\n'
         "- Time zone: PST.\n"
         "- Longest stretch with no entry: 2018-03-31 16:11 to 2018-03-31 17:21 (1 h 10 min).")
+    assert passages(answer) == []  # its entries, quoted again, are not what is missing
     # a start before the detection, no zone, no end
     other = [("Timeline", "- 09:02 A config change is deployed to the load balancer.\n- 09:20 An alert fires: "
                           "502 errors.\n- 09:35 We roll the change back.")]

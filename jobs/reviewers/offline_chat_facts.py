@@ -246,7 +246,8 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
 def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[int] | None]:
     """What the write-up's facts answer of `question` (nothing when it asks for none of them), and
     the sections whose passages may be quoted beside them (None: any): for the action items, only
-    theirs ("due" in "due date" is not the "due" of "due to Travis downtime")."""
+    theirs ("due" in "due date" is not the "due" of "due to Travis downtime"); for what the timeline
+    misses, none."""
     facts: list[str | None] = []
     focus: set[int] | None = None
     if _ASKS_DURATION.search(question):
@@ -260,4 +261,6 @@ def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[in
         facts.append(_cause_evidence(sections))
     if _ASKS_TIMELINE.search(question) and _ASKS_TIMELINE_GAPS.search(question):
         facts.append(_timeline_gaps(sections))
+        if facts[-1] and focus is None:
+            focus = set()  # the entries it names are the quotes; the others are not what is missing
     return [f for f in facts if f], focus
