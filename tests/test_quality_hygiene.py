@@ -302,3 +302,41 @@ def test_to_so_with_its_verb_missing():
                           "and to Sonatype. It wraps the module to so the values are compatible."))
     assert having(run(fine), "grammar") == []
 
+
+
+def test_a_typo_in_a_code_block_is_not_the_authors_to_fix():
+    """A pasted log or a command's comment is quoted as it ran: the document pass reads the prose
+    around it (a Markdown fence, or a Word paragraph in a code style or a monospaced font), and a
+    section that is all code is not read as empty."""
+    import docx as python_docx
+    import io
+
+    from redline.jobs.documents import parse_document
+    from redline.jobs.reviewers.offline_pool import document_dicts
+
+    def findings(filename: str, data: bytes) -> list[tuple[str, str, str | None]]:
+        parsed = parse_document(filename, data, max_bytes=1 << 20)
+        sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
+                    for i, s in enumerate(parsed.sections)]
+        found = document_dicts([s.model_dump() for s in sections], parsed.title)["findings"]
+        return [(s.title, f["category"], f["quote"]) for s in sections for f in found[s.id]]
+
+    md = ("## Summary\n\nThe deploy failed and we had to proceed withot any help.\n\n```\n"
+          "# retry the job becuase the hub restarts\nrun-job --retry\n```\n\n## Logs\n\n```\n"
+          "10:05:01 ERROR auth faild\n```\n\n## Timeline\n\n- 10:05 UTC alert fires.\n- 10:45 UTC service restored.\n")
+    got = findings("a.md", md.encode())
+    assert ("Summary", "spelling", "had to proceed withot any help.") in got
+    assert not [g for g in got if "becuase" in (g[2] or "") or "faild" in (g[2] or "")]
+    assert not [g for g in got if g[0] == "Logs"]  # all code: not "empty"
+
+    document = python_docx.Document()
+    document.add_heading("Summary", 1)
+    document.add_paragraph("The deploy failed and we had to proceed withot any help.")
+    document.add_paragraph().add_run("# retry the job becuase the hub restarts").font.name = "Consolas"
+    document.add_heading("Timeline", 1)
+    document.add_paragraph("10:05 UTC alert fires. 10:45 UTC service restored.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    got = findings("a.docx", buffer.getvalue())
+    assert ("Summary", "spelling", "had to proceed withot any help.") in got
+    assert not [g for g in got if "becuase" in (g[2] or "")]

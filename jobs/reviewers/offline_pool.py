@@ -42,12 +42,21 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
     # the rules read each Markdown soft line break as a space (the quotes are mapped back afterwards)
     secs = [Section.model_validate({**s, "text": as_read(s["text"], s.get("marks") or [])}) for s in sections]
     by_id = consistency.document_findings(secs, title)
+    # hygiene reads the author's prose: a typo in a pasted log or a command's comment is not theirs to fix
+    prose = [x.model_copy(update={"text": prose_of(s["text"], s.get("marks") or [])}) for x, s in zip(secs, sections)]
     out: dict[str, list[dict[str, Any]]] = {}
-    for s in secs:
-        found = list(by_id.get(s.id, [])) + list(hygiene.section_findings(s, secs))
+    for s in prose:
+        found = list(by_id.get(s.id, [])) + list(hygiene.section_findings(s, prose))
         out[s.id] = [f.model_dump() for f in found]
     kind = offline.document_kind([s.text for s in secs])
     return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind)}
+
+
+def prose_of(text: str, marks: list) -> str:
+    """What the prose rules read: the text as a reader reads it, its code blocks blanked (`as_read`);
+    a section that is all code (a "Logs" section) keeps it, or it would read as empty."""
+    prose = as_read(text, marks, code=False)
+    return prose if prose.strip() or not text.strip() else as_read(text, marks)
 
 
 def answer_text(question: str, sections: list[tuple[str, str, list, int]], section_title: str | None) -> str:

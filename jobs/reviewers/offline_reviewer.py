@@ -27,7 +27,9 @@ from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import offline, offline_style
 from redline.jobs.reviewers.offline_confidence import calibrated
 from redline.jobs.reviewers.base import AnalysisRequest, ChatRequest, Progress
-from redline.jobs.reviewers.offline_pool import PoolFailed, RulesPool, answer_text, document_dicts, review_section_dicts
+from redline.jobs.reviewers.offline_pool import (
+    PoolFailed, RulesPool, answer_text, document_dicts, prose_of, review_section_dicts,
+)
 from redline.jobs.settings import Settings
 
 
@@ -49,7 +51,7 @@ class OfflineReviewer:
         s = req.section
         yield Progress(0.05, "Reading the section")
         document = await self._document(req)
-        text = as_read(s.text, s.marks)  # a Markdown paragraph's line wraps read as spaces
+        text = prose_of(s.text, s.marks)  # line wraps read as spaces, code blocks (logs, commands) blanked
         found = await self._run(
             review_section_dicts, self.budget,
             f'The offline review of section "{_short(s.title)}" took longer than its {self.budget:g} s budget '
