@@ -65,10 +65,11 @@ def _build_document(title: str, sections: Sequence[Section]) -> tuple[DocxDocume
             heading = doc.paragraphs[0]  # the title's own section: its heading is the title
         else:
             heading = doc.add_heading(_clean(section.title), level=min(max(section.level, 1), 9))
-        if _has_blocks(marks):  # a Markdown upload's blocks (a Word upload's marks are its links only)
+        if _has_blocks(marks):  # a Markdown upload's blocks (a Word upload's marks: links, code blocks)
             body = _MarkedWriter(doc, section.text, marks, section.level).write()
-        elif any(m[2] == "link" for m in marks):  # a PDF upload's text, with its web links
-            body = _MarkedWriter(doc, section.text, [m for m in marks if m[2] == "link"], section.level).write_linked()
+        elif any(m[2] in ("link", "pre") for m in marks):  # a Word or PDF upload's text: links, code blocks
+            body = _MarkedWriter(doc, section.text, [m for m in marks if m[2] in ("link", "pre")],
+                                 section.level).write_linked()
         else:
             body = [doc.add_paragraph(_clean(block)) for block in _blocks(section.text)]
         spans[section.id] = Span(heading, [heading, *body])

@@ -44,9 +44,13 @@ _INLINE_KINDS = ("strong", "em", "del", "code", "link")
 _MONO = "Consolas"
 
 
+_MARKDOWN_KINDS = _BLOCK_KINDS - {"pre"}
+
+
 def has_blocks(marks: Sequence[_MarkT]) -> bool:
-    """Marks that draw the text's blocks (a Markdown upload), not only carry its links (a Word upload's)."""
-    return any(m[2] in _BLOCK_KINDS for m in marks)
+    """Marks that draw the text's blocks (a Markdown upload), not only carry its links and code
+    blocks (a Word or PDF upload's)."""
+    return any(m[2] in _MARKDOWN_KINDS for m in marks)
 
 
 def valid_marks(text: str, marks: Sequence) -> list[_MarkT]:
@@ -94,23 +98,31 @@ class MarkedWriter:
         return self.paragraphs
 
     def write_linked(self) -> list[Paragraph]:
-        """A text with no blocks (a PDF upload's) and its links: its paragraphs as `text_blocks` makes
-        them (the same text, single newlines as line breaks), its web links as hyperlinks."""
-        for start, end in block_spans(self.text):
-            paragraph = self.doc.add_paragraph()
-            self._runs(paragraph, start, end, quotes=False)
-            self.paragraphs.append(paragraph)
+        """A Word or PDF upload's text with its links and code blocks: its paragraphs as `text_blocks`
+        makes them (the same text, single newlines as line breaks; none hidden as syntax), its web
+        links as hyperlinks, its code blocks in a monospaced font."""
+        cursor = 0
+        for start, end, kind, attr in self.top:  # its code blocks
+            self._plain(cursor, start)
+            self._leaf(start, end, kind, attr)
+            cursor = end
+        self._plain(cursor, len(self.text))
         return self.paragraphs
+
+    def _plain(self, start: int, end: int) -> None:
+        for a, b in block_spans(self.text[start:end]):
+            paragraph = self.doc.add_paragraph()
+            self._runs(paragraph, start + a, start + b, quotes=False)
+            self.paragraphs.append(paragraph)
 
     def _inside(self, start: int, end: int, kinds: set[str]) -> list[_MarkT]:
         return [m for m in self.blocks if start <= m[0] and m[1] <= end and m[2] in kinds and (m[0], m[1]) != (start, end)]
 
     def _loose(self, start: int, end: int) -> None:
-        """Text outside every block (not from Markdown): plain paragraphs, as before."""
+        """Text outside every block (not from Markdown): plain paragraphs, their web links kept."""
         gap = self.text[start:end]
         if gap.strip() and not re.fullmatch(r"[\s>|*+\-.\d]*", gap):
-            for block in text_blocks(gap):
-                self.paragraphs.append(self.doc.add_paragraph(_clean(block)))
+            self._plain(start, end)
 
     def _leaf(self, start: int, end: int, kind: str, attr: str, style: str | None = None) -> None:
         if kind == "h":

@@ -240,3 +240,46 @@ def test_a_word_upload_with_links_shows_all_its_text_and_its_links(server, brows
         assert box.locator(".md-syn").count() == 0 and not box.evaluate("el => el.classList.contains('is-marked')")
     finally:
         context.close()
+
+
+def test_a_word_upload_with_a_code_block_shows_its_columns_and_all_its_text(server, browser):
+    """A log pasted into Word in Consolas is drawn as code, its columns as written; the paragraphs
+    around it are shown as written, a paragraph of list-marker characters included (drawn as
+    Markdown it would be hidden as syntax), and its link still opens."""
+    import io
+
+    import docx
+
+    from tests.test_documents import _add_link
+
+    document = docx.Document()
+    document.add_heading("Timeline", 1)
+    document.add_paragraph("16:11 Mount errors on build pods:")
+    for line in ("Events:", "  Type     Reason        Age", "  Warning  FailedMount   4m"):
+        document.add_paragraph().add_run(line).font.name = "Consolas"
+    document.add_paragraph("1.")
+    item = document.add_paragraph("17:21 Cluster resized, see the ")
+    _add_link(item, "issue", "https://github.com/jupyterhub/mybinder.org-deploy/issues/528")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    review = upload(server, filename="log.docx", data=buffer.getvalue())
+    (section,) = snapshot(server, review)["sections"]
+    assert sorted(m[2] for m in section["marks"]) == ["link", "pre"]
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        path, frag = review["url"].split("#", 1)
+        page.goto(f"{server}{path}#{frag}")
+        page.wait_for_selector("body[data-ready=true]", timeout=15000)
+        box = page.locator(f'.section-text[data-section-id="{section["id"]}"]')
+        code = box.locator("pre.md-pre")
+        assert code.count() == 1
+        assert code.inner_text() == "Events:\n  Type     Reason        Age\n  Warning  FailedMount   4m"
+        assert code.evaluate("el => getComputedStyle(el).fontFamily").lower().find("mono") >= 0
+        shown = box.inner_text()
+        assert shown.startswith("16:11 Mount errors on build pods:") and "\n1.\n" in shown
+        assert shown.rstrip().endswith("17:21 Cluster resized, see the issue")
+        assert box.locator("a").get_attribute("href") == "https://github.com/jupyterhub/mybinder.org-deploy/issues/528"
+        assert box.locator(".md-syn:not([hidden])").count() == 0
+    finally:
+        context.close()

@@ -720,3 +720,29 @@ def test_a_pdf_upload_keeps_its_web_links_addresses_as_link_marks():
     # "every build failed for two hours": a stated duration ("every" leads to "build", not to the number)
     assert [f for f in found if "duration" in f.category] == []
 
+
+
+def test_docx_code_blocks_keep_their_columns_and_are_marked_as_code():
+    """A log pasted into Word (one paragraph per line in Consolas, or pandoc's "Source Code" style
+    with line breaks) keeps its indentation and columns, is one code block ("pre"), and its short
+    lines are not read as headings."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    def build(d):
+        d.add_heading("Timeline", level=1)
+        d.add_paragraph("16:11 Mount errors on build pods, as kubectl showed them:")
+        d.add_paragraph("Returning:")
+        for line in ("Events:", "  Type     Reason        Age", "  Warning  FailedMount   4m"):
+            d.add_paragraph().add_run(line).font.name = "Consolas"
+        d.add_paragraph("17:21 We increased the cluster size to four nodes.")
+        style = d.styles.add_style("Source Code", WD_STYLE_TYPE.PARAGRAPH)
+        d.add_paragraph("kubectl get pods\n    --all-namespaces   -o wide", style=style)
+        d.add_paragraph("Teh end.")
+
+    section = parse("t.docx", make_docx(build)).sections[0]
+    assert section.title == "Timeline"  # "Returning:" and "Events:" are not headings
+    pre = [section.text[a:b] for a, b, kind, _ in section.marks if kind == "pre"]
+    assert pre == ["Events:\n  Type     Reason        Age\n  Warning  FailedMount   4m",
+                   "kubectl get pods\n    --all-namespaces   -o wide"]
+    assert "16:11 Mount errors on build pods, as kubectl showed them:\n\nReturning:\n\nEvents:" in section.text
+    assert section.text.endswith("-o wide\n\nTeh end.")

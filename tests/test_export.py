@@ -471,3 +471,33 @@ def test_a_section_whose_marks_are_only_links_is_written_whole():
     texts = [p.text for p in Document(BytesIO(data)).paragraphs]
     assert "Diagnose the original issue, which still has not been identified." in texts
     assert "Relaunch the hub when unhealthy." in texts
+
+
+def test_docx_of_a_code_block_keeps_its_columns_and_the_text_around_it() -> None:
+    """A Word upload's code block ("pre", beside its links) and a Markdown section that is only a
+    code block: written in a monospaced font with their columns, the paragraphs around them as
+    written (a "1." paragraph is text, not list syntax), and a comment anchors in the code."""
+    from redline.jobs.documents import parse_document
+
+    code = "Events:\n  Type     Reason        Age\n  Warning  FailedMount   4m"
+    text = f"16:11 Mount errors on build pods:\n\n{code}\n\n1.\n\n17:21 Cluster resized, see the issue"
+    at, link = text.index(code), text.index("issue")
+    section = Section(id="s1", title="Timeline", index=0, text=text,
+                      marks=[[at, at + len(code), "pre", ""],
+                             [link, link + 5, "link", "https://github.com/org/repo/issues/528"]])
+    logs = sections_of(parse_document("l.md", b"## Logs\n\n```\nNAME     READY\nhub-7f   0/1\n```\n",
+                                      max_bytes=1 << 20))[0].model_copy(update={"id": "s2", "index": 1})
+    items = [item("in-code", "s1", "FailedMount   4m")]
+    data = export_docx(items=items, sections=[section, logs], original_docx=None, title="Launch failures")
+    doc = Document(BytesIO(data))
+    texts = [p.text for p in doc.paragraphs]
+    assert texts[texts.index("Timeline") + 1:texts.index("Timeline") + 5] == [
+        "16:11 Mount errors on build pods:", code, "1.", "17:21 Cluster resized, see the issue"]
+    block = next(p for p in doc.paragraphs if p.text == code)
+    assert {r.font.name for r in block.runs if r.text} == {"Consolas"}
+    last = next(p for p in doc.paragraphs if p.text.startswith("17:21"))
+    assert len(last._p.xpath("./w:hyperlink")) == 1
+    (logs_block,) = [p for p in doc.paragraphs if p.text == "NAME     READY\nhub-7f   0/1"]
+    assert {r.font.name for r in logs_block.runs} == {"Consolas"}
+    _, anchor = comment_for(data, "Description of in-code.")
+    assert anchor.text == "FailedMount   4m"

@@ -118,7 +118,7 @@ def test_what_a_human_caught_at_once_is_found(tuning, doc, category, quote):
 @pytest.mark.parametrize("doc, category, section", [
     ("mybinder-2019-02-20-no-logs.docx", "impact: duration not stated", 0),  # the Summary: never how long
     ("rust-2019-10-21-docsrs-outage.pdf", "impact: duration not stated", 0),
-    ("pypi-2023-05-subpoena.docx", "clarity: heading numbering", 6),  # "1)", "2)", then "3. Connection records"
+    ("pypi-2023-05-subpoena.docx", "clarity: heading numbering", 5),  # "1)", "2)", then "3. Connection records"
     ("mybinder-2018-03-13-pvc-hub-locked.md", "placeholder", 0),  # "Questions for follow up" with an empty bullet
     # "4:19" ... "9:14" with no AM/PM, while the summary says "from around 6pm" and "at about 6am"
     # (in the Timeline, section 1: its dated Word headings are its entries)

@@ -33,6 +33,19 @@ def _tidy_line(line: str) -> str:
 _ONE_SPACE = re.compile(r"[\r\x0b\x0c\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
+def _tidy_code_chunk(text: str) -> str:
+    """A code block's text (a Word paragraph in a code style or a monospaced font): each line
+    `_tidy_code_line`, blank edge lines and runs of blank lines dropped, and the indentation all
+    its lines share taken off (the block's place on the page, not its content)."""
+    lines = [_tidy_code_line(line) for line in _normalise(text).split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    common = min((len(line) - len(line.lstrip(" ")) for line in lines if line), default=0)
+    return _MANY_BREAKS.sub("\n\n", "\n".join(line[common:] for line in lines))
+
+
 def _tidy_code_line(line: str) -> str:
     """A line of a code block: its indentation and the spaces that align its columns kept (a log
     table, YAML), tabs expanded; only invisible characters dropped and the line's end trimmed."""

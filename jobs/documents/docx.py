@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .blocks import _Block, _Draft, _heading
-from .cleaning import _tidy_chunk, _tidy_line
+from .cleaning import _tidy_chunk, _tidy_code_chunk, _tidy_line
 from .errors import (
     _OLE2_MAGIC,
     _corrupt,
@@ -103,7 +103,7 @@ def _office_kind_hint(names: set[str]) -> str:
 @dataclass
 class _DocxItem:
     text: str
-    kind: str  # "title" | "heading" | "list" | "para" | "table"
+    kind: str  # "title" | "heading" | "list" | "para" | "table" | "code"
     level: int = 0
     bold: bool = False
     marks: list = field(default_factory=list)  # its web links: (start, end, "link", address) over `text`
@@ -117,6 +117,8 @@ class _StyleInfo:
     bold: bool = False
     is_list: bool = False
     is_toc: bool = False
+    is_code: bool = False  # a code style ("Source Code", "HTML Preformatted") or a monospaced font
+    mono: bool = False  # the style's font is monospaced (its runs are, unless they set their own)
 
 
 class _DocxReader:
@@ -147,11 +149,14 @@ class _DocxReader:
         from docx.text.paragraph import Paragraph
 
         paragraph = Paragraph(p, self.document)
-        text = _tidy_chunk(paragraph.text)
         style = self._style(paragraph)
+        level = style.heading_level or _outline_level(p)
+        if not level and not style.is_title and (style.is_code or _all_mono(paragraph, style.mono)):
+            code = paragraph.text  # tidied with the block it belongs to (`_docx_blocks`)
+            return _DocxItem(code, "code") if code.strip() else None
+        text = _tidy_chunk(paragraph.text)
         if not text or style.is_toc:
             return None
-        level = style.heading_level or _outline_level(p)
         if style.is_title:
             return _DocxItem(text, "title", 1)
         if level and len(text.split()) <= 25 and "\n" not in text:
@@ -197,8 +202,11 @@ def _style_info(paragraph: Any) -> _StyleInfo:
         if match and not info.heading_level:
             info.heading_level = int(match.group(1))
         info.is_title = info.is_title or name == "title"
+        info.is_code = info.is_code or bool(_CODE_STYLE.search(name))
         if style.font is not None and style.font.bold and not info.bold:
             info.bold = True
+        if style.font is not None and style.font.name and not info.mono:
+            info.mono = _is_mono(style.font.name)
         style = style.base_style
     return info
 
@@ -221,6 +229,24 @@ def _all_bold(paragraph: Any, style_bold: bool) -> bool:
     return bool(runs) and all(run.bold or (run.bold is None and style_bold) for run in runs)
 
 
+# Word's and pandoc's code styles ("HTML Preformatted", "Source Code", "Macro Text", "Plain Text"),
+# and the fonts a code block is set in
+_CODE_STYLE = re.compile(r"\bcode\b|sourcecode|preformatted|\bmacro\b|plain\s*text|\bconsole\b|\bverbatim\b")
+_MONO_FONTS = ("consolas", "courier", "menlo", "monaco", "lucida console", "lucida sans typewriter", "source code",
+               "dejavu sans mono", "liberation mono", "cascadia", "fira code", "fira mono", "roboto mono", "sf mono",
+               "ubuntu mono", "jetbrains mono", "inconsolata", "andale mono", "noto sans mono", "ibm plex mono")
+
+
+def _is_mono(font: str) -> bool:
+    return font.strip().lower().startswith(_MONO_FONTS)
+
+
+def _all_mono(paragraph: Any, style_mono: bool) -> bool:
+    """Every run with text is set in a monospaced font (its own, or its paragraph style's)."""
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    return bool(runs) and all(_is_mono(run.font.name) if run.font.name else style_mono for run in runs)
+
+
 def _link_marks(paragraph: Any, text: str) -> list:
     """The paragraph's web links as "link" marks over its tidied text (marks.link_marks)."""
     return link_marks(text, [(_tidy_line(link.text or ""), link.address or "") for link in paragraph.hyperlinks])
@@ -230,6 +256,13 @@ def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
     blocks: list[_Block] = []
     list_lines: list[str] = []
     list_marks: list = []
+    code_lines: list[str] = []  # a code block Word writes as one paragraph per line
+
+    def flush_code() -> None:
+        if code_lines:
+            code = _tidy_code_chunk("\n".join(code_lines))
+            blocks.append(_Block(code, marks=[(0, len(code), "pre", "")]))
+            code_lines.clear()
 
     def flush_list() -> None:
         if list_lines:
@@ -239,6 +272,11 @@ def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
 
     for index, item in enumerate(items):
         following = items[index + 1] if index + 1 < len(items) else None
+        if item.kind == "code":
+            flush_list()
+            code_lines.append(item.text)
+            continue
+        flush_code()
         if item.kind == "list" and not _docx_list_heading(item, following):
             line = item.text if _BULLET.match(item.text) else f"- {item.text}"
             at = sum(len(x) + 1 for x in list_lines) + len(line) - len(item.text)
@@ -248,6 +286,7 @@ def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
         flush_list()
         blocks.append(_docx_block(item, following))
     flush_list()
+    flush_code()
     return blocks
 
 

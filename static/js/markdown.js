@@ -149,21 +149,25 @@ function quotePrefixes(text, blocks) {
   return out;
 }
 
-/** Whether `marks` draw the text's blocks (a Markdown upload), not only carry its links (a Word upload's). */
+// The blocks only a Markdown upload has: a Word or PDF upload's marks are its links and its code blocks.
+const MARKDOWN_BLOCK = new Set(["quote", "table", "tr", "th", "td", "p", "h", "li"]);
+
+/** Whether `marks` draw the text's blocks (a Markdown upload), not only carry its links and code
+ *  blocks (a Word or PDF upload's). */
 export function hasBlockMarks(marks) {
-  return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && BLOCK.has(String(m[2])));
+  return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && MARKDOWN_BLOCK.has(String(m[2])));
 }
 
-/** Whether `marks` carry web links (a Word or PDF upload's, drawn over its plain text). */
+/** Whether `marks` carry web links or code blocks (a Word or PDF upload's, drawn over its plain text). */
 export function hasLinkMarks(marks) {
-  return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && m[2] === "link");
+  return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && (m[2] === "link" || m[2] === "pre"));
 }
 
 /**
  * A DocumentFragment for `text` with `marks`. `runs` are the highlight runs of quotes.js
  * `segments` ([{start, end, items, ref}], covering the text); `decorate(node, run)` wraps a
- * text node in the run's highlight marks. `plain`: a text with no blocks (a Word or PDF upload),
- * every character shown as written, only its inline marks drawn (its links).
+ * text node in the run's highlight marks. `plain`: a Word or PDF upload's text, every character
+ * shown as written, only its links and its code blocks drawn.
  */
 export function renderMarked(text, marks, runs, decorate, { plain = false } = {}) {
   const all = validMarks(text, marks);
@@ -226,10 +230,21 @@ export function renderMarked(text, marks, runs, decorate, { plain = false } = {}
     }
   }
 
-  /** Syntax between blocks: hidden when it is only markers and breaks, shown otherwise. */
+  /** Syntax between blocks: hidden when it is only markers and breaks, shown otherwise. Text
+   *  between blocks (a Word upload's paragraphs around its code blocks) is shown without the line
+   *  breaks at its edges: the blocks beside it already break the line. */
   function gapInto(parent, start, end) {
     if (end <= start) return;
-    inlineInto(parent, start, end, !plain && /^[\s>|*+\-.\d]*$/.test(text.slice(start, end)));
+    if (!plain && /^[\s>|*+\-.\d]*$/.test(text.slice(start, end))) {
+      inlineInto(parent, start, end, true);
+      return;
+    }
+    let a = start, b = end;
+    while (a < b && text[a] === "\n") a++;
+    while (b > a && text[b - 1] === "\n") b--;
+    if (a > start) inlineInto(parent, start, a, true);
+    inlineInto(parent, a, b);
+    if (b < end) inlineInto(parent, b, end, true);
   }
 
   function leafElement(node) {

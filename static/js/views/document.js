@@ -79,9 +79,9 @@ export function createDocumentView(root, ctx) {
       frag = renderMarked(s.text, s.marks, runs, decorate);
       a.text.classList.add("is-marked");
     } else if (hasLinkMarks(s.marks)) {
-      // A Word or PDF upload: its plain text as written, its web links drawn as links.
-      frag = renderMarked(s.text, s.marks.filter((m) => Array.isArray(m) && m[2] === "link"), runs, decorate,
-        { plain: true });
+      // A Word or PDF upload: its plain text as written, its web links drawn as links, its code blocks as code.
+      frag = renderMarked(s.text, s.marks.filter((m) => Array.isArray(m) && (m[2] === "link" || m[2] === "pre")),
+        runs, decorate, { plain: true });
       a.text.classList.remove("is-marked");
     } else {
       frag = document.createDocumentFragment();
