@@ -200,13 +200,28 @@ def test_rendered_text_is_the_section_text_for_many_shapes(server, browser):
         context.close()
 
 
+def word_section(server, browser, document, filename: str):
+    """Upload a one-section python-docx document and open its review: the section as the server
+    holds it, its text box on the page, and the browser context (the caller closes it)."""
+    import io
+
+    buffer = io.BytesIO()
+    document.save(buffer)
+    review = upload(server, filename=filename, data=buffer.getvalue())
+    (section,) = snapshot(server, review)["sections"]
+    context = browser.new_context()
+    page = context.new_page()
+    path, frag = review["url"].split("#", 1)
+    page.goto(f"{server}{path}#{frag}")
+    page.wait_for_selector("body[data-ready=true]", timeout=15000)
+    return section, page.locator(f'.section-text[data-section-id="{section["id"]}"]'), context
+
+
 def test_a_word_upload_with_links_shows_all_its_text_and_its_links(server, browser):
     """A Word upload's sections carry their links' addresses as "link" marks and no block marks:
     the page draws their text as written (drawn as Markdown, every character outside a block would
     be hidden as syntax), and its web links as links, so a reviewer can open the issue an action
     names; an address that is not a web one stays text."""
-    import io
-
     import docx
 
     from tests.test_documents import _add_link
@@ -219,18 +234,9 @@ def test_a_word_upload_with_links_shows_all_its_text_and_its_links(server, brows
     document.add_paragraph("1.")  # a paragraph of list-marker characters only: shown, not hidden as syntax
     other = document.add_paragraph("See ")
     _add_link(other, "this", "javascript:window.__pwned=1")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    review = upload(server, filename="links.docx", data=buffer.getvalue())
-    (section,) = snapshot(server, review)["sections"]
+    section, box, context = word_section(server, browser, document, "links.docx")
     assert [m[2] for m in section["marks"]] == ["link"]
-    context = browser.new_context()
-    page = context.new_page()
     try:
-        path, frag = review["url"].split("#", 1)
-        page.goto(f"{server}{path}#{frag}")
-        page.wait_for_selector("body[data-ready=true]", timeout=15000)
-        box = page.locator(f'.section-text[data-section-id="{section["id"]}"]')
         assert box.inner_text().strip() == ("Diagnose the original issue, which still has not been identified."
                                             "\n\n1.\n\nSee this")
         link = box.locator("a")
@@ -246,8 +252,6 @@ def test_a_word_upload_with_a_code_block_shows_its_columns_and_all_its_text(serv
     """A log pasted into Word in Consolas is drawn as code, its columns as written; the paragraphs
     around it are shown as written, a paragraph of list-marker characters included (drawn as
     Markdown it would be hidden as syntax), and its link still opens."""
-    import io
-
     import docx
 
     from tests.test_documents import _add_link
@@ -260,18 +264,9 @@ def test_a_word_upload_with_a_code_block_shows_its_columns_and_all_its_text(serv
     document.add_paragraph("1.")
     item = document.add_paragraph("17:21 Cluster resized, see the ")
     _add_link(item, "issue", "https://github.com/jupyterhub/mybinder.org-deploy/issues/528")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    review = upload(server, filename="log.docx", data=buffer.getvalue())
-    (section,) = snapshot(server, review)["sections"]
+    section, box, context = word_section(server, browser, document, "log.docx")
     assert sorted(m[2] for m in section["marks"]) == ["link", "pre"]
-    context = browser.new_context()
-    page = context.new_page()
     try:
-        path, frag = review["url"].split("#", 1)
-        page.goto(f"{server}{path}#{frag}")
-        page.wait_for_selector("body[data-ready=true]", timeout=15000)
-        box = page.locator(f'.section-text[data-section-id="{section["id"]}"]')
         code = box.locator("pre.md-pre")
         assert code.count() == 1
         assert code.inner_text() == "Events:\n  Type     Reason        Age\n  Warning  FailedMount   4m"
