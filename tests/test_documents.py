@@ -746,3 +746,24 @@ def test_docx_code_blocks_keep_their_columns_and_are_marked_as_code():
                    "kubectl get pods\n    --all-namespaces   -o wide"]
     assert "16:11 Mount errors on build pods, as kubectl showed them:\n\nReturning:\n\nEvents:" in section.text
     assert section.text.endswith("-o wide\n\nTeh end.")
+
+
+def test_pdf_code_lines_keep_their_columns_and_are_one_code_block():
+    """Lines set in a monospaced font (a log, a command) are one code block ("pre"), spaced as laid
+    out (pdfplumber's text has one space for a run of them), never joined to the prose before them
+    and never read as headings."""
+    data = make_pdf([
+        ("Timeline", "Helvetica-Bold", 16),
+        ("16:11 Mount errors on build pods, as kubectl showed them:", "Helvetica", 11),
+        ("Events:", "Courier", 10),
+        ("  Type     Reason        Age", "Courier", 10),
+        ("  Warning  FailedMount   4m", "Courier", 10),
+        ("", "Helvetica", 11),
+        ("17:21 We increased the cluster size to four nodes.", "Helvetica", 11),
+    ])
+    (section,) = parse("t.pdf", data).sections
+    assert section.title == "Timeline"
+    pre = [section.text[a:b] for a, b, kind, _ in section.marks if kind == "pre"]
+    assert pre == ["Events:\n  Type     Reason        Age\n  Warning  FailedMount   4m"]
+    assert section.text == ("16:11 Mount errors on build pods, as kubectl showed them:\n\n" + pre[0] +
+                            "\n\n17:21 We increased the cluster size to four nodes.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .blocks import _Block, _Draft, _heading
-from .cleaning import _normalise, _tidy_chunk, _tidy_line
+from .cleaning import _normalise, _tidy_chunk, _tidy_code_chunk, _tidy_line
 from .errors import _corrupt, _encrypted, _looks_like_this_instead, _TextBudget
 from .headings import _BULLET, _is_known_heading, _short_line_shape_ok
 from .marks import SAFE_HREF, link_marks
@@ -21,6 +21,9 @@ from .pdf_streams import _check_pdf_streams
 
 
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+# the fonts a code block or a log is set in: "DejaVuSansMono", "CourierNewPSMT", "Consolas", "Menlo"
+_MONO_FONT = re.compile(r"mono|courier|consolas|menlo|monaco|typewriter|inconsolata|sourcecode|code", re.IGNORECASE)
+MAX_CODE_COLUMNS = 400  # a code line laid out wider than this is kept as pdfplumber reads it
 _PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.IGNORECASE)
 _UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")  # pdfminer's stand-in for glyphs without Unicode
 _SENTENCE_END = re.compile(r"[.!?:;]['\")\u201d\u2019]?$")
@@ -38,6 +41,11 @@ class _PdfLine:
     tabular: bool = False  # wide gaps between words: a table row or a form
     is_table: bool = False  # a whole table rendered as text
     links: list[tuple[str, str]] = field(default_factory=list)  # (the linked words, the address), in order
+    # set in a monospaced font: a code block's or a log's line, `code` its text with the spaces that
+    # align its columns (from the characters' positions), `x0` where it starts, `advance` one column
+    code: str | None = None
+    x0: float = 0.0
+    advance: float = 0.0
 
 
 def _parse_pdf(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
@@ -147,7 +155,35 @@ def _pdf_line(raw: dict, page: int, page_height: float) -> _PdfLine | None:
     gaps = [b["x0"] - a["x1"] for a, b in zip(chars, chars[1:])]
     tabular = bool(gaps) and max(gaps) > 2.0 * max(size, 1.0)
     bold = bold_chars >= 0.9 * len(chars)
-    return _PdfLine(text, page, float(raw["top"]), float(raw["bottom"]), page_height, size, bold, tabular)
+    line = _PdfLine(text, page, float(raw["top"]), float(raw["bottom"]), page_height, size, bold, tabular)
+    if sum(1 for c in chars if _MONO_FONT.search(str(c.get("fontname", "")))) >= 0.9 * len(chars):
+        _set_code(line, chars)
+    return line
+
+
+def _set_code(line: _PdfLine, chars: list[dict]) -> None:
+    """A monospaced line's text as laid out: each character in its column, the spaces between them
+    from their positions (pdfplumber's text has one space for a run of them)."""
+    widths = sorted(float(c["x1"]) - float(c["x0"]) for c in chars)
+    advance = widths[len(widths) // 2]
+    if advance <= 0:
+        return
+    x0 = float(chars[0]["x0"])
+    out: list[str] = []
+    length = 0  # characters written so far
+    for c in chars:
+        column = round((float(c["x0"]) - x0) / advance)
+        if column > MAX_CODE_COLUMNS:
+            return
+        if column > length:
+            out.append(" " * (column - length))
+            length = column
+        glyph = str(c.get("text", ""))
+        out.append(glyph)
+        length += len(glyph)
+    code = _normalise("".join(out))
+    if "".join(code.split()) == "".join(line.text.split()):  # the same characters, only spaced as laid out
+        line.code, line.x0, line.advance = code, x0, advance
 
 
 def _table_rows_text(rows: list[list[str | None]]) -> str:
@@ -202,7 +238,7 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
                     and not l.tabular and _short_line_shape_ok(l.text, 15) for l in text_lines)
 
     def heading_level(line: _PdfLine) -> int:
-        if line.is_table or line.tabular:
+        if line.is_table or line.tabular or line.code is not None:
             return 0
         if not _short_line_shape_ok(line.text, 15):
             # the document's title in its largest type on the first page may start with a date
@@ -250,6 +286,7 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int],
     blocks: list[_Block] = []
     paragraph: list[str] = []
     links: list[tuple[str, str]] = []
+    code: list[_PdfLine] = []  # the lines of a code block, set in a monospaced font
     previous: _PdfLine | None = None
     previous_level = 0
 
@@ -259,6 +296,13 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int],
             blocks.append(_Block(text, marks=link_marks(text, links)))
             paragraph.clear()
             links.clear()
+        if code:
+            left = min(line.x0 for line in code)
+            text = _tidy_code_chunk("\n".join(" " * min(MAX_CODE_COLUMNS, round((line.x0 - left) / line.advance))
+                                              + (line.code or "") for line in code))
+            if text:
+                blocks.append(_Block(text, marks=[(0, len(text), "pre", "")]))
+            code.clear()
 
     for line in lines:
         level = heading_level(line)
@@ -271,7 +315,13 @@ def _pdf_join(lines: list[_PdfLine], heading_level: Callable[[_PdfLine], int],
         elif line.is_table:
             flush()
             blocks.append(_Block(line.text))
+        elif line.code is not None:
+            if paragraph or (code and not _continues(code[-1], line)):
+                flush()
+            code.append(line)
         else:
+            if code:
+                flush()
             if paragraph and previous is not None:
                 paragraph.append(_line_joiner(previous, line))
             paragraph.append(line.text)
