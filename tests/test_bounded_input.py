@@ -277,3 +277,16 @@ def test_the_document_pass_on_long_runs_of_digits_is_linear():
         sections = [dict(id="s1", title="Summary", index=0, text=summary), dict(id="s2", title="Data", index=1, text=run)]
         out = document_dicts(sections)
         assert out["kind"] == "software" and set(out["findings"]) == {"s1", "s2"}
+
+
+def test_the_document_pass_with_many_clock_times_and_entries_is_bounded():
+    """Each clock time outside the timeline is matched by its words against every timeline entry
+    (consistency_events): 20,000 times against 2,000 entries was 40 million comparisons (6 s); at
+    most 400 times are compared. The suite's timeout stops a regression."""
+    from redline.jobs.reviewers.offline_pool import document_dicts
+    timeline = "\n".join(f"- {i % 24:02d}:{i % 60:02d} upgrade of cluster node {i} is deployed" for i in range(3000))
+    prose = " ".join(f"At {i % 24:02d}:{i * 7 % 60:02d} we upgraded the cluster node." for i in range(20000))
+    sections = [dict(id="s1", title="Timeline", index=0, text=timeline),
+                dict(id="s2", title="Root cause", index=1, text=prose)]
+    out = document_dicts(sections)
+    assert set(out["findings"]) == {"s1", "s2"}

@@ -372,3 +372,30 @@ def test_a_log_excerpt_in_a_code_block_is_not_a_timeline_entry():
         "[E 2017-09-29 00:46:54.814 JupyterHub reflector:113]", "2017-09-29 00:50 the reflector fails:")
     found = consistency.document_findings([secs[0].model_copy(update={"text": dated, "marks": []})])
     assert [f for fs in found.values() for f in fs if "order" in f.category]  # as entries, they would be out of order
+
+
+def test_an_event_the_prose_times_otherwise_than_the_timeline():
+    """Kubernetes Boskos outage, 2019-03-26: the root cause starts the upgrade "at around 17:20",
+    the timeline at 17:40. A chat log in an appendix, a query result's row and a rounding are not
+    such a claim."""
+    from redline.jobs.reviewers.consistency import document_findings
+
+    timeline = ("Timeline", "All times PDT\n\n- [03-26 17:40] Kubernetes node upgrade is initiated on the build "
+                            "cluster\n- [03-26 23:04] The node hosting boskos is drained\n"
+                            "- [03-27 08:10] A fixed Boskos is deployed (outage ends)")
+    secs = [Section(id=f"s{i + 1}", title=t, index=i, text=x) for i, (t, x) in enumerate([
+        ("Summary", "Boskos was down for nine hours, and tests could not get projects."),
+        ("Root Cause", "At around 17:20, several hours before the outage, we started upgrading the Prow clusters "
+                       "from Kubernetes 1.11 to 1.13."),
+        timeline,
+        ("Detection", "At 23:10 the node hosting boskos was drained, give or take."),  # a rounding: 6 minutes
+        ("Chat log", "fejta [8:42 AM] The only thing I did was click the upgrade cluster button"),
+        ("Events", "upgrade | 2019-03-26 17:55:25.354344 | cluster upgrade started"),
+    ])]
+    found = [(sid, f) for sid, fs in document_findings(secs).items() for f in fs
+             if f.category == "consistency: time vs timeline"]
+    assert [(sid, f.quote) for sid, f in found] == [
+        ("s2", "At around 17:20, several hours before the outage, we started upgrading the Prow clusters from "
+               "Kubernetes 1.11 to 1.13.")]
+    assert found[0][1].related_section_id == "s3" and "[03-26 17:40] Kubernetes node upgrade" in found[0][1].related_quote
+    assert "17:40" in found[0][1].description

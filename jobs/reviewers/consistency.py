@@ -41,6 +41,7 @@ from redline.jobs.documents.marks import as_read, as_written
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
 from redline.jobs.reviewers.consistency_dates import _impossible_date_findings, _summary_weekday_findings
+from redline.jobs.reviewers.consistency_events import _event_time_findings
 from redline.jobs.reviewers.consistency_durations import (
     COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _arithmetic_findings,
     _duration_findings, _outage_duration_findings, extract_durations,
@@ -107,17 +108,20 @@ def document_findings(sections: list[Section], title: str | None = None) -> dict
             _arithmetic_findings(secs, timeline_sections),
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
+            _event_time_findings(secs, entries, bodies, timeline_sections),
             _unanchored_findings(secs), _undated_day_findings(secs, raw)]
     if document_kind([x.text for x in secs]) == "software":
         # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
         gens += [postmortem.document_findings(secs, entries, timeline_sections),
                  postmortem_evidence.document_findings(secs, timeline_sections),
                  followups.document_findings(secs, timeline_sections)]
+    said: set[tuple[int, str, str | None]] = set()  # two rules on one quote (the summary's and any section's times)
     try:
         for gen in gens:
             for i, f in gen:
-                if f.quote and f.quote not in secs[i].text:
+                if f.quote and f.quote not in secs[i].text or (i, f.category, f.quote) in said:
                     continue
+                said.add((i, f.category, f.quote))
                 update = {"quote": as_written(written[secs[i].id], secs[i].text, f.quote)}
                 if f.related_quote and f.related_section_id:
                     rel = next((x for x in secs if x.id == f.related_section_id), None)
