@@ -190,3 +190,36 @@ def test_what_is_missing_from_the_timeline_says_what_it_marks_and_what_not():
     assert "- When it was resolved: not marked." in answer and "- Time zone: not given." in answer
     assert compose_answer("What is missing from the timeline?", LAUNCHES[:1]).startswith(
         "The write-up has no timeline with clock times.")
+
+
+def test_summarize_gives_the_opening_the_timelines_span_the_cause_and_the_actions():
+    answer = compose_answer("Summarize this write-up", UBUNTU, levels=LEVELS)
+    assert answer == (
+        'From "Summary": "Ubuntu had pulled several of its packages for Zesty from the repository. This meant that '
+        'most Binders would fail to build because those packages were no longer available."\n'
+        "- Timeline: 3 timed entries, from 2018-01-17 17:14 to 2018-01-25 09:00.\n"
+        "- Actions: 3, of which 1 done or linked to a ticket.")
+    # a cause given elsewhere than in the opening is added
+    answer = compose_answer("Can you summarise the report?", LAUNCHES[1:] + [
+        ("Root cause", "The outage was caused by a node the autoscaler deleted while it held the hub's volume.")])
+    assert '- Cause, as given in "Root cause": "The outage was caused by a node the autoscaler deleted' in answer
+    assert compose_answer("What happened at 16:11?", LAUNCHES).startswith("The write-up addresses this")
+
+
+def test_what_are_the_actions_lists_them_from_every_actions_sub_section():
+    answer = compose_answer("What are the action items?", UBUNTU, levels=LEVELS)
+    assert answer == ('The write-up lists 3 action items:\n'
+                      '- "Subscribe to the ubuntu-announce mailing list (#296)" (Action items)\n'
+                      '- "Allow users to pin distros (with an apt.yaml)" (Action items)\n'
+                      '- "Keep our own apt mirror, owner: Chris, due 2018-03-01" (Misc)')
+
+
+def test_what_was_the_impact_quotes_what_the_write_up_says_of_it():
+    # no impact section: the first sentence that says what was hurt, the summary's first
+    answer = compose_answer("What was the impact?", LAUNCHES)
+    assert answer == ('The write-up has no impact section. What it says of the impact ("Summary"): "This caused a '
+                      'more general outage that was only solved by totally recycling all nodes."')
+    impact = [("Impact", "Launches failed for about two hours. No data was lost."), *UBUNTU]
+    answer = compose_answer("Who was affected?", impact)
+    assert answer == ('From "Impact": "Launches failed for about two hours. No data was lost." It gives no count of '
+                      'what was affected (users, requests, builds or downloads).')

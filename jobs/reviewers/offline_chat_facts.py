@@ -18,7 +18,7 @@ from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_timeline import (
     _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
 )
-from redline.jobs.reviewers.offline_actions import _action_items, _done_or_tracked
+from redline.jobs.reviewers.offline_actions import _action_items, _ActionItem, _done_or_tracked
 from redline.jobs.reviewers.offline_text import _Section, detect_role, split_blocks, split_sentences
 
 _ASKS_DURATION = re.compile(r"\bhow\s+long\b|\bduration\b|\bdowntime\b|\bhow\s+much\s+time\b", re.I)
@@ -38,6 +38,16 @@ _ASKS_CAUSE = re.compile(r"\bcaus|\bwhy\b|\breason\b", re.I)
 # "What is missing from the timeline?", "Is the timeline complete?"
 _ASKS_TIMELINE_GAPS = re.compile(r"\b(?:missing|complete|gaps?|lacks?|left\s+out|incomplete)\b", re.I)
 _ASKS_TIMELINE = re.compile(r"\btime\s*line\b|\bchronolog", re.I)
+# "Summarize this write-up", "TL;DR", "What is this report about?" (not "What happened at 16:11?")
+_ASKS_SUMMARY = re.compile(r"^\W*(?:(?:can|could)\s+you\s+|please\s+)?(?:summar(?:y|ise|ize)\b|give\s+(?:me\s+)?(?:a|an)\s+"
+                           r"(?:short\s+|brief\s+|quick\s+)?(?:summary|overview)\b|tl;?\s?dr\b|what\s+happened\W*$|"
+                           r"what\s+is\s+(?:this|the)\s+(?:write-?up|document|report|post-?mortem)\s+about\b)", re.I)
+# "What are the action items?", "List the follow-ups"
+_ASKS_ACTIONS = re.compile(r"\b(?:what|which|list|show)\b.*\b(?:actions?|action\s+items?|follow[\s-]*ups?|next\s+steps|"
+                           r"remediations?|fix(?:es)?\s+planned)\b", re.I)
+# "What was the impact?", "Who was affected?"
+_ASKS_IMPACT = re.compile(r"\bimpact\w*\b|\b(?:who|what)\s+(?:was|were)\s+affected\b|\bhow\s+bad\b|\bseverity\b|"
+                          r"\bconsequences?\b", re.I)
 # what an entry marks: the problem's start, its detection, its end
 _BEGAN = re.compile(r"\b(?:began|started|introduced|deployed|merged|rolled\s+out|broke|first\s+"
                     r"(?:error|failure|alert)s?|triggered)\b", re.I)
@@ -54,6 +64,9 @@ _PAUSE = timedelta(hours=12)
 # a lessons heading under the actions ("What went wrong") lists problems, not actions
 _NOT_ACTIONS = re.compile(r"\bwent\s+(?:wrong|well|right|badly|poorly)\b|\blessons?\b|\blearn", re.I)
 _MAX_LISTED = 5
+# a sentence that says what was hurt: "This caused a more general outage", "users could not log in"
+_HURT = re.compile(r"\b(?:outages?|affected|impacted|unavailable|went\s+down|was\s+down|were\s+down|could\s*n[o']t|"
+                   r"unable|failed|failing|broken|lost|degraded|disrupt\w*)\b", re.I)
 _QUOTE_CHARS = 160
 
 
@@ -124,23 +137,42 @@ def _action_sections(sections: list[Section]) -> list[Section]:
     return out
 
 
-def _owners(sections: list[Section]) -> str | None:
-    """The action items with no owner or no due date (done or ticketed ones need neither)."""
-    open_items: list[tuple[str, str, list[str]]] = []
-    total = closed = 0
+def _items(sections: list[Section]) -> list[tuple[str, _ActionItem]]:
+    """The action items as the rules read them (offline_actions), with their section's title."""
+    out: list[tuple[str, _ActionItem]] = []
     for s in _action_sections(sections):
         blocks = tuple(split_blocks(s.text))
         sec = _Section(title=s.title, text=s.text, role="actions", index=s.index, total=len(sections),
                        outline=tuple(x.title for x in sections), guidelines=None, blocks=blocks,
                        sentences=tuple(split_sentences(s.text, blocks)))
-        for item in _action_items(sec):
-            total += 1
-            if _done_or_tracked(item.span.text):
-                closed += 1
-                continue
-            missing = [name for name, ok in (("owner", item.has_owner), ("due date", item.has_due)) if not ok]
-            if missing:
-                open_items.append((s.title, item.span.text, missing))
+        out += [(s.title, item) for item in _action_items(sec)]
+    return out
+
+
+def _action_list(sections: list[Section]) -> str | None:
+    items = _items(sections)
+    if not items:
+        return None
+    head = f"The write-up lists {len(items)} action item{'s' if len(items) != 1 else ''}:"
+    lines = [f'- "{_short(item.span.text)}" ({title})' for title, item in items[:2 * _MAX_LISTED]]
+    if len(items) > 2 * _MAX_LISTED:
+        lines.append(f"- and {len(items) - 2 * _MAX_LISTED} more.")
+    return "\n".join([head, *lines])
+
+
+def _owners(sections: list[Section]) -> str | None:
+    """The action items with no owner or no due date (done or ticketed ones need neither)."""
+    open_items: list[tuple[str, str, list[str]]] = []
+    items = _items(sections)
+    closed = 0
+    for title, item in items:
+        if _done_or_tracked(item.span.text):
+            closed += 1
+            continue
+        missing = [name for name, ok in (("owner", item.has_owner), ("due date", item.has_due)) if not ok]
+        if missing:
+            open_items.append((title, item.span.text, missing))
+    total = len(items)
     if not total:
         return None
     items = f"{total} action item{'s' if total != 1 else ''}"
@@ -160,16 +192,13 @@ def _owners(sections: list[Section]) -> str | None:
     return "\n".join([head, *lines])
 
 
-def _cause_evidence(sections: list[Section]) -> str | None:
-    """The cause as the write-up gives it (a section given to it first, else the summary, else
-    anywhere outside the timeline), and whether it is a guess and what it rests on."""
-    from redline.jobs.reviewers.offline_text import _EVIDENCE
-    from redline.jobs.reviewers.postmortem import _CAUSE_STATED, _CAUSE_TITLE, _CONFIRMED, _HEDGE, _HEDGED_CAUSE
+def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | None:
+    """The sentence that gives the cause most plainly (in a section given to it first, else the
+    summary, else anywhere outside the timeline), and the sentence after it."""
+    from redline.jobs.reviewers.postmortem import _CAUSE_STATED, _CAUSE_TITLE
 
     def order(s: Section) -> int:
         return 0 if _CAUSE_TITLE.search(s.title) else 1 if detect_role(s.title) == "summary" else 2
-
-    from redline.jobs.reviewers.postmortem import _cause_finding
 
     candidates: list[tuple[tuple[int, int, int], Section, str, str | None]] = []
     for s in sections:
@@ -183,8 +212,20 @@ def _cause_evidence(sections: list[Section]) -> str | None:
             key = (0 if _PLAIN_CAUSE.search(sentence.text) else 1, order(s), s.index)
             candidates.append((key, s, sentence.text, following))
     if not candidates:
-        return "The write-up states no cause outside its timeline, so there is nothing to weigh against evidence."
+        return None
     _, s, said, following = min(candidates, key=lambda c: c[0])
+    return s, said, following
+
+
+def _cause_evidence(sections: list[Section]) -> str | None:
+    """The cause as the write-up gives it, whether it is a guess, and what it rests on."""
+    from redline.jobs.reviewers.offline_text import _EVIDENCE
+    from redline.jobs.reviewers.postmortem import _CONFIRMED, _HEDGE, _HEDGED_CAUSE, _cause_finding
+
+    stated = _stated_cause(sections)
+    if stated is None:
+        return "The write-up states no cause outside its timeline, so there is nothing to weigh against evidence."
+    s, said, following = stated
     out = [f'The cause, as the write-up gives it ("{s.title}"): "{_short(said)}"']
     hedge = _HEDGED_CAUSE.search(said) or _HEDGE.search(said)
     if hedge:
@@ -243,6 +284,59 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
     return "\n".join(lines)
 
 
+def _lead(sections: list[Section], role: str, sentences: int = 2) -> tuple[Section, str] | None:
+    """The first sentences of the first section with `role` (by its title) that has text."""
+    s = next((x for x in sections if detect_role(x.title) == role and x.text.strip()), None)
+    if s is None:
+        return None
+    said = split_sentences(s.text, split_blocks(s.text))[:sentences]
+    return (s, " ".join(x.text.strip() for x in said)) if said else None
+
+
+def _summary(sections: list[Section]) -> str | None:
+    """What a reader takes from a first look: the summary's opening, the timeline's span, the
+    cause as given, and the actions, counted."""
+    lead = _lead(sections, "summary") or next(
+        ((x, " ".join(y.text.strip() for y in split_sentences(x.text, split_blocks(x.text))[:2]))
+         for x in sections if x.text.strip() and not _is_timeline_title(x.title)), None)
+    if lead is None:
+        return None
+    out = [f'From "{lead[0].title}": "{_short(lead[1]) if len(lead[1]) > 2 * _QUOTE_CHARS else lead[1]}"']
+    entries = [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+    if len(entries) >= 2:
+        first, last = min(entries, key=lambda e: e.when), max(entries, key=lambda e: e.when)
+        out.append(f"- Timeline: {len(entries)} timed entries, from {_fmt(first.when)} to {_fmt(last.when)}.")
+    cause = _stated_cause(sections)
+    if cause is not None and cause[1] not in lead[1]:
+        out.append(f'- Cause, as given in "{cause[0].title}": "{_short(cause[1])}"')
+    items = _items(sections)
+    if items:
+        closed = sum(1 for _, item in items if _done_or_tracked(item.span.text))
+        out.append(f"- Actions: {len(items)}, of which {closed} done or linked to a ticket.")
+    return "\n".join(out)
+
+
+def _impact(sections: list[Section]) -> str | None:
+    """What the write-up says of the impact: its impact section's opening, else the first sentence
+    elsewhere that says what was hurt; and whether anything is counted."""
+    from redline.jobs.reviewers.postmortem import _COUNT
+
+    lead = _lead(sections, "impact", 3)
+    if lead is not None:
+        out = [f'From "{lead[0].title}": "{_short(lead[1]) if len(lead[1]) > 2 * _QUOTE_CHARS else lead[1]}"']
+    else:
+        said = next(((x, sentence.text) for x in sorted(sections, key=lambda x: detect_role(x.title) != "summary")
+                     if not _is_timeline_title(x.title) for sentence in split_sentences(x.text, split_blocks(x.text))
+                     if _HURT.search(sentence.text)), None)
+        if said is None:
+            return "The write-up has no impact section and says nowhere what was affected."
+        out = [f'The write-up has no impact section. What it says of the impact ("{said[0].title}"): '
+               f'"{_short(said[1])}"']
+    if not any(_COUNT.search(x.text) for x in sections):
+        out.append("It gives no count of what was affected (users, requests, builds or downloads).")
+    return " ".join(out)
+
+
 def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[int] | None]:
     """What the write-up's facts answer of `question` (nothing when it asks for none of them), and
     the sections whose passages may be quoted beside them (None: any): for the action items, only
@@ -257,6 +351,15 @@ def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[in
     if _ASKS_OWNERS.search(question) or _ASKS_WHO_ACTS.search(question[:500]):
         facts.append(_owners(sections))
         focus = {s.index for s in _action_sections(sections)} if facts[-1] else None
+    elif _ASKS_ACTIONS.search(question[:500]):
+        facts.append(_action_list(sections))
+        focus = set() if facts[-1] else None  # the list is the answer
+    if _ASKS_SUMMARY.search(question):
+        facts.append(_summary(sections))
+        focus = set() if facts[-1] else focus
+    if _ASKS_IMPACT.search(question) and not _ASKS_COUNT.search(question):
+        facts.append(_impact(sections))
+        focus = set() if facts[-1] else focus  # its words are quoted
     if _ASKS_EVIDENCE.search(question) and _ASKS_CAUSE.search(question):
         facts.append(_cause_evidence(sections))
     if _ASKS_TIMELINE.search(question) and _ASKS_TIMELINE_GAPS.search(question):
