@@ -35,6 +35,7 @@ def _malformed_times(section: Section) -> list[Finding]:
     text = section.text
     mask = None
     out = []
+    mixes: list[tuple[str, str, str]] = []  # (the time, as written with its am/pm, the am/pm)
     for m in CLOCK.finditer(text):
         h, mi = int(m.group(1)), int(m.group(2))
         sec = int(m.group(3)) if m.group(3) else 0
@@ -55,17 +56,26 @@ def _malformed_times(section: Section) -> list[Finding]:
         if any(w in text[m.end():m.end() + 12].lower() for w in ("split", "ratio", "odds")):
             continue
         if mixed:
-            quote = m.group() + ampm.group()
-            out.append(Finding(type="important", category="date format: malformed time", risk="medium",
-                               description=f"'{quote}' mixes a 24-hour time with '{ampm.group().strip()}': the "
-                                           "reader cannot tell which clock was meant.",
-                               suggestion=f"Write '{m.group()}' (24-hour) or the 12-hour time with its am/pm.",
-                               quote=quote, confidence=0.8))
+            mixes.append((m.group(), m.group() + ampm.group(), ampm.group().strip()))
             continue
         out.append(Finding(type="important", category="date format: malformed time", risk="medium",
                            description=f"'{m.group()}' is not a valid clock time.",
                            suggestion="Correct the time.", quote=m.group(), confidence=0.8))
+    if mixes:  # one slip made several times ("17:14pm", then "17:30pm"): one finding, on the first
+        (time, quote, suffix), more = mixes[0], [q for _, q, _ in mixes[1:]]
+        also = f" ({_listed(more)} too)" if more else ""
+        out.insert(0, Finding(type="important", category="date format: malformed time", risk="medium",
+                              description=f"'{quote}' mixes a 24-hour time with '{suffix}'{also}: the reader cannot "
+                                          "tell which clock was meant.",
+                              suggestion=f"Write '{time}' (24-hour) or the 12-hour time with its am/pm"
+                                         + (", and the same for the others." if more else "."),
+                              quote=quote, confidence=0.8))
     return out
+
+
+def _listed(quotes: list[str]) -> str:
+    shown = [f"'{q}'" for q in quotes[:3]] + ([f"{len(quotes) - 3} more"] if len(quotes) > 3 else [])
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def _document_facts(sections: list[Section]) -> tuple[bool, bool]:
