@@ -6,6 +6,7 @@ import { renderMarkdown } from "../markdown.js";
 import { mapCitations } from "../quotes.js";
 
 const SUGGESTIONS = [
+  "Summarize this write-up",
   "Is the root cause supported by the evidence?",
   "Which actions lack an owner or a due date?",
   "What is missing from the timeline?",
