@@ -223,3 +223,15 @@ def test_what_was_the_impact_quotes_what_the_write_up_says_of_it():
     answer = compose_answer("Who was affected?", impact)
     assert answer == ('From "Impact": "Launches failed for about two hours. No data was lost." It gives no count of '
                       'what was affected (users, requests, builds or downloads).')
+
+
+def test_who_was_involved_names_the_handles_and_the_chat_speakers():
+    answer = compose_answer("Who was involved?", PROW + [
+        ("Chat log", "Katharine [07:21 AM] Looks like boskos died\nliggitt [7:49 AM] I opened a PR\n"
+                     "@Krzyzacy please look")])
+    assert answer == "The write-up names 3: @krzyzacy (3 times), Katharine (1 time), liggitt (1 time)."
+    assert compose_answer("Who was on call?", LAUNCHES) == (
+        "The write-up names no one. Who responded, decided and fixed it cannot be told from it.")
+    on_call = [("Detection", "The on-call engineer was paged at 15:47 and the SRE team joined at 16:00.")]
+    assert compose_answer("Who responded?", on_call).startswith(
+        'The write-up names no one: it speaks of "on-call engineer", "sre".')

@@ -45,6 +45,14 @@ _ASKS_SUMMARY = re.compile(r"^\W*(?:(?:can|could)\s+you\s+|please\s+)?(?:summar(
 # "What are the action items?", "List the follow-ups"
 _ASKS_ACTIONS = re.compile(r"\b(?:what|which|list|show)\b.*\b(?:actions?|action\s+items?|follow[\s-]*ups?|next\s+steps|"
                            r"remediations?|fix(?:es)?\s+planned)\b", re.I)
+# "Who was involved?", "Who responded?", "Who was on call?"
+_ASKS_PEOPLE = re.compile(r"\bwho\s+(?:was|were|is|are)\s+(?:involved|on[\s-]?call|there|responding|paged|in\s+charge)\b|"
+                          r"\bwho\s+(?:responded|worked\s+on|handled|fixed|helped)\b|\b(?:people|persons|names)\s+"
+                          r"(?:involved|named)\b|\bwhich\s+people\b", re.I)
+_HANDLE = re.compile(r"(?<![\w.@/])@([A-Za-z0-9][A-Za-z0-9_-]{1,38})\b")
+_SPEAKER = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]{1,38})\s+\[\d{1,2}:\d{2}", re.M)  # a chat log's "liggitt [7:49 AM]"
+_ROLES = re.compile(r"\b(?:on[\s-]?call(?:\s+engineer)?|incident\s+commander|sre|maintainers?|administrators?|admins?|"
+                    r"security\s+team|support\s+team|operators?|responders?)\b", re.I)
 # "What was the impact?", "Who was affected?"
 _ASKS_IMPACT = re.compile(r"\bimpact\w*\b|\b(?:who|what)\s+(?:was|were)\s+affected\b|\bhow\s+bad\b|\bseverity\b|"
                           r"\bconsequences?\b", re.I)
@@ -337,6 +345,26 @@ def _impact(sections: list[Section]) -> str | None:
     return " ".join(out)
 
 
+def _people(sections: list[Section]) -> str:
+    """Who the write-up names: its @handles and the speakers of a chat log it quotes, most named
+    first; else the roles it speaks of."""
+    named: dict[str, int] = {}  # by the name in lower case ("@Random-Liu" is "@random-liu")
+    shown_as: dict[str, str] = {}  # as first written
+    for s in sections:
+        for who in [*("@" + m.group(1) for m in _HANDLE.finditer(s.text)), *(m.group(1) for m in _SPEAKER.finditer(s.text))]:
+            key = who.lower() if who.startswith("@") or "@" + who.lower() not in named else "@" + who.lower()
+            named[key] = named.get(key, 0) + 1
+            shown_as.setdefault(key, who)
+    if named:
+        ranked = sorted(named.items(), key=lambda kv: -kv[1])
+        shown = [f"{shown_as[who]} ({n} time{'s' if n != 1 else ''})" for who, n in ranked[:2 * _MAX_LISTED]]
+        more = f", and {len(ranked) - 2 * _MAX_LISTED} more" if len(ranked) > 2 * _MAX_LISTED else ""
+        return f"The write-up names {len(ranked)}: " + ", ".join(shown) + more + "."
+    roles = list(dict.fromkeys(m.group(0).lower() for s in sections for m in _ROLES.finditer(s.text)))[:_MAX_LISTED]
+    return ("The write-up names no one" + (": it speaks of " + ", ".join(f'"{r}"' for r in roles) if roles else "")
+            + ". Who responded, decided and fixed it cannot be told from it.")
+
+
 def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[int] | None]:
     """What the write-up's facts answer of `question` (nothing when it asks for none of them), and
     the sections whose passages may be quoted beside them (None: any): for the action items, only
@@ -357,6 +385,8 @@ def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[in
     if _ASKS_SUMMARY.search(question):
         facts.append(_summary(sections))
         focus = set() if facts[-1] else focus
+    if _ASKS_PEOPLE.search(question):
+        facts.append(_people(sections))
     if _ASKS_IMPACT.search(question) and not _ASKS_COUNT.search(question):
         facts.append(_impact(sections))
         focus = set() if facts[-1] else focus  # its words are quoted
