@@ -737,15 +737,18 @@ def test_docx_code_blocks_keep_their_columns_and_are_marked_as_code():
         d.add_paragraph("17:21 We increased the cluster size to four nodes.")
         style = d.styles.add_style("Source Code", WD_STYLE_TYPE.PARAGRAPH)
         d.add_paragraph("kubectl get pods\n    --all-namespaces   -o wide", style=style)
+        d.add_paragraph("", style=style)  # a blank line of the block, a paragraph of its own
+        d.add_paragraph("kubectl top nodes", style=style)
+        d.add_paragraph("", style=style)
         d.add_paragraph("Teh end.")
 
     section = parse("t.docx", make_docx(build)).sections[0]
     assert section.title == "Timeline"  # "Returning:" and "Events:" are not headings
     pre = [section.text[a:b] for a, b, kind, _ in section.marks if kind == "pre"]
     assert pre == ["Events:\n  Type     Reason        Age\n  Warning  FailedMount   4m",
-                   "kubectl get pods\n    --all-namespaces   -o wide"]
+                   "kubectl get pods\n    --all-namespaces   -o wide\n\nkubectl top nodes"]
     assert "16:11 Mount errors on build pods, as kubectl showed them:\n\nReturning:\n\nEvents:" in section.text
-    assert section.text.endswith("-o wide\n\nTeh end.")
+    assert section.text.endswith("kubectl top nodes\n\nTeh end.")
 
 
 def test_pdf_code_lines_keep_their_columns_and_are_one_code_block():

@@ -153,7 +153,10 @@ class _DocxReader:
         level = style.heading_level or _outline_level(p)
         if not level and not style.is_title and (style.is_code or _all_mono(paragraph, style.mono)):
             code = paragraph.text  # tidied with the block it belongs to (`_docx_blocks`)
-            return _DocxItem(code, "code") if code.strip() else None
+            if code.strip():
+                return _DocxItem(code, "code")
+            # a blank line of a code block Word writes a paragraph per line (kept inside the block)
+            return _DocxItem(" ", "code") if style.is_code else None
         text = _tidy_chunk(paragraph.text)
         if not text or style.is_toc:
             return None
