@@ -1,5 +1,6 @@
-"""The offline chat: it ranks passages of the write-up by IDF-weighted term overlap with the
-question and answers by quoting them (no model, no network).
+"""The offline chat: what the write-up's own facts answer first (offline_chat_facts.py: a
+timeline's span, the actions with no owner, the cause as given...), then passages of the
+write-up, ranked by IDF-weighted term overlap with the question and quoted (no model, no network).
 """
 
 from __future__ import annotations
