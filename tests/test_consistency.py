@@ -607,6 +607,14 @@ def test_duration_not_stated():
                  OUTAGE_TIMELINE)
     found = having(run(silent), "duration not stated")
     assert [(s.id, f.quote) for s, f in found] == [("s1", None)]
+    # with what the timeline shows, so the reader can check it at once
+    assert "its timeline runs from 07:28 to 08:05 (37 minutes)" in found[0][1].description
+    over_days = doc(("Summary", silent[0].text),
+                    ("Timeline", "All times in CET\n\n- 2018-03-13 23:40 Launches fail: the hub pod is Unknown on a "
+                                 "lost node.\n- 2018-03-14 01:10 We cordon the node and delete the hub pod; "
+                                 "launches succeed again."))
+    found = having(run(over_days), "duration not stated")
+    assert "runs from 2018-03-13 23:40 to 2018-03-14 01:10 (about 1.5 hours)" in found[0][1].description
     # a stated duration (even as "resolved in"), or a previous incident's: quiet / not counted
     stated = doc(("Summary", "The deploy broke new pods; the incident was resolved in 2 hours and 2 minutes."),
                  OUTAGE_TIMELINE)
