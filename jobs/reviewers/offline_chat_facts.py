@@ -12,13 +12,17 @@ duration. Linear in the text, like the rules it reuses.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from redline.jobs.models import Section
+from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
+from redline.jobs.reviewers.consistency_text import ZONES
 from redline.jobs.reviewers.consistency_timeline import (
-    _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
+    Entry, _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
 )
 from redline.jobs.reviewers.offline_actions import _action_items, _ActionItem, _done_or_tracked
+from redline.jobs.reviewers.offline_chat_people import _ASKS_PEOPLE, _people
 from redline.jobs.reviewers.offline_text import _Section, detect_role, split_blocks, split_sentences
 
 _ASKS_DURATION = re.compile(r"\bhow\s+long\b|\bduration\b|\bdowntime\b|\bhow\s+much\s+time\b", re.I)
@@ -45,14 +49,6 @@ _ASKS_SUMMARY = re.compile(r"^\W*(?:(?:can|could)\s+you\s+|please\s+)?(?:summar(
 # "What are the action items?", "List the follow-ups"
 _ASKS_ACTIONS = re.compile(r"\b(?:what|which|list|show)\b.*\b(?:actions?|action\s+items?|follow[\s-]*ups?|next\s+steps|"
                            r"remediations?|fix(?:es)?\s+planned)\b", re.I)
-# "Who was involved?", "Who responded?", "Who was on call?"
-_ASKS_PEOPLE = re.compile(r"\bwho\s+(?:was|were|is|are)\s+(?:involved|on[\s-]?call|there|responding|paged|in\s+charge)\b|"
-                          r"\bwho\s+(?:responded|worked\s+on|handled|fixed|helped)\b|\b(?:people|persons|names)\s+"
-                          r"(?:involved|named)\b|\bwhich\s+people\b", re.I)
-_HANDLE = re.compile(r"(?<![\w.@/])@([A-Za-z0-9][A-Za-z0-9_-]{1,38})\b")
-_SPEAKER = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]{1,38})\s+\[\d{1,2}:\d{2}", re.M)  # a chat log's "liggitt [7:49 AM]"
-_ROLES = re.compile(r"\b(?:on[\s-]?call(?:\s+engineer)?|incident\s+commander|sre|maintainers?|administrators?|admins?|"
-                    r"security\s+team|support\s+team|operators?|responders?)\b", re.I)
 # "What was the impact?", "Who was affected?"
 _ASKS_IMPACT = re.compile(r"\bimpact\w*\b|\b(?:who|what)\s+(?:was|were)\s+affected\b|\bhow\s+bad\b|\bseverity\b|"
                           r"\bconsequences?\b", re.I)
@@ -67,7 +63,6 @@ _ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|back\s+to\s+(?:norm
 # how plainly a sentence gives a cause: "resulting in the outage", "caused by" before "since"
 _PLAIN_CAUSE = re.compile(r"\broot\s+cause|\bcaused\b|\bdue\s+to\b|\bbecause\s+of\b|\bresult(?:ed|ing)\s+(?:in|from)\b|"
                           r"\bled\s+to\b|\bthe\s+cause\b|\btriggered\b", re.I)
-_ZONE = re.compile(r"\b(?:UTC|GMT|Z|[A-Z][SD]T|CES?T|BST|IST|JST|AEST|NZST|NZDT)\b|\ball\s+times\b|\btime\s*zone\b")
 _PAUSE = timedelta(hours=12)
 # a lessons heading under the actions ("What went wrong") lists problems, not actions
 _NOT_ACTIONS = re.compile(r"\bwent\s+(?:wrong|well|right|badly|poorly)\b|\blessons?\b|\blearn", re.I)
@@ -96,9 +91,27 @@ def _short(text: str) -> str:
     return flat[: cut if cut > 0 else _QUOTE_CHARS] + "…"
 
 
+def _timed(sections: list[Section]) -> list[Entry]:
+    """The timeline's entries that have a clock time (consistency_timeline's reading)."""
+    return [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+
+
+def _stamper(entries: list[Entry]) -> Callable[[datetime], str]:
+    """How to write an entry's time: with its date when the timeline gives dates."""
+    return _fmt if any(e.explicit_date for e in entries) else (lambda dt: dt.strftime("%H:%M"))
+
+
+def _opening(s: Section, sentences: int = 2) -> str:
+    return " ".join(x.text.strip() for x in split_sentences(s.text, split_blocks(s.text))[:sentences])
+
+
+def _quoted_lead(s: Section, said: str) -> str:
+    return f'From "{s.title}": "{_short(said) if len(said) > 2 * _QUOTE_CHARS else said}"'
+
+
 def _timeline_span(sections: list[Section]) -> str | None:
     """The first and the last clock-timed entries of the timeline, and the time between them."""
-    entries = [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+    entries = _timed(sections)
     if len(entries) < 2:
         return None
     entries.sort(key=lambda e: e.when)
@@ -109,8 +122,7 @@ def _timeline_span(sections: list[Section]) -> str | None:
     delta = last.when - first.when
     if delta <= timedelta(0):
         return None
-    dated = any(e.explicit_date for e in entries)
-    stamp = _fmt if dated else (lambda dt: dt.strftime("%H:%M"))
+    stamp = _stamper(entries)
     later = (f" Later entries follow after a pause, up to {stamp(entries[-1].when)}."
              if run < len(entries) else "")
     return (f"By its timeline: the first timed entry is at {stamp(first.when)} (\"{_short(first.quote)}\") and "
@@ -255,13 +267,12 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
     """What the timeline marks and does not: when the problem began, was noticed and ended; its
     time zone; its longest pause."""
     timeline = [s for s in sections if _is_timeline_title(s.title)]
-    entries = [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+    entries = _timed(sections)
     if not entries:
         return ("The write-up has no timeline with clock times." if not timeline else
                 f'"{timeline[0].title}" gives no clock times: the reader cannot tell when anything happened.')
     bodies = _entry_bodies(sections, entries)
-    dated = any(e.explicit_date for e in entries)
-    stamp = _fmt if dated else (lambda dt: dt.strftime("%H:%M"))
+    stamp = _stamper(entries)
 
     def body(e) -> str:
         return " ".join(bodies.get(id(e), e.quote).split()).lstrip("-*\u2022 ")
@@ -281,7 +292,7 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
             ("When it was noticed", noticed, "not marked"),
             ("When it was resolved", ended, "not marked")):
         lines.append(f'- {what}: {stamp(e.when)} ("{_short(body(e))}")' if e else f"- {what}: {missing}.")
-    zone = next((m.group(0) for s in timeline for m in [_ZONE.search(s.text)] if m), None)
+    zone = next((z for s in timeline for z in _ZONE_TOKEN.findall(s.text) if z in ZONES), None)
     lines.append(f"- Time zone: {zone}." if zone else "- Time zone: not given.")
     ordered = sorted(entries, key=lambda e: e.when)
     gaps = [(b.when - a.when, a, b) for a, b in zip(ordered, ordered[1:]) if b.when - a.when <= _PAUSE]
@@ -295,22 +306,19 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
 def _lead(sections: list[Section], role: str, sentences: int = 2) -> tuple[Section, str] | None:
     """The first sentences of the first section with `role` (by its title) that has text."""
     s = next((x for x in sections if detect_role(x.title) == role and x.text.strip()), None)
-    if s is None:
-        return None
-    said = split_sentences(s.text, split_blocks(s.text))[:sentences]
-    return (s, " ".join(x.text.strip() for x in said)) if said else None
+    said = _opening(s, sentences) if s is not None else ""
+    return (s, said) if said else None
 
 
 def _summary(sections: list[Section]) -> str | None:
     """What a reader takes from a first look: the summary's opening, the timeline's span, the
     cause as given, and the actions, counted."""
     lead = _lead(sections, "summary") or next(
-        ((x, " ".join(y.text.strip() for y in split_sentences(x.text, split_blocks(x.text))[:2]))
-         for x in sections if x.text.strip() and not _is_timeline_title(x.title)), None)
+        ((x, _opening(x)) for x in sections if x.text.strip() and not _is_timeline_title(x.title)), None)
     if lead is None:
         return None
-    out = [f'From "{lead[0].title}": "{_short(lead[1]) if len(lead[1]) > 2 * _QUOTE_CHARS else lead[1]}"']
-    entries = [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+    out = [_quoted_lead(*lead)]
+    entries = _timed(sections)
     if len(entries) >= 2:
         first, last = min(entries, key=lambda e: e.when), max(entries, key=lambda e: e.when)
         out.append(f"- Timeline: {len(entries)} timed entries, from {_fmt(first.when)} to {_fmt(last.when)}.")
@@ -331,7 +339,7 @@ def _impact(sections: list[Section]) -> str | None:
 
     lead = _lead(sections, "impact", 3)
     if lead is not None:
-        out = [f'From "{lead[0].title}": "{_short(lead[1]) if len(lead[1]) > 2 * _QUOTE_CHARS else lead[1]}"']
+        out = [_quoted_lead(*lead)]
     else:
         said = next(((x, sentence.text) for x in sorted(sections, key=lambda x: detect_role(x.title) != "summary")
                      if not _is_timeline_title(x.title) for sentence in split_sentences(x.text, split_blocks(x.text))
@@ -343,26 +351,6 @@ def _impact(sections: list[Section]) -> str | None:
     if not any(_COUNT.search(x.text) for x in sections):
         out.append("It gives no count of what was affected (users, requests, builds or downloads).")
     return " ".join(out)
-
-
-def _people(sections: list[Section]) -> str:
-    """Who the write-up names: its @handles and the speakers of a chat log it quotes, most named
-    first; else the roles it speaks of."""
-    named: dict[str, int] = {}  # by the name in lower case ("@Random-Liu" is "@random-liu")
-    shown_as: dict[str, str] = {}  # as first written
-    for s in sections:
-        for who in [*("@" + m.group(1) for m in _HANDLE.finditer(s.text)), *(m.group(1) for m in _SPEAKER.finditer(s.text))]:
-            key = who.lower() if who.startswith("@") or "@" + who.lower() not in named else "@" + who.lower()
-            named[key] = named.get(key, 0) + 1
-            shown_as.setdefault(key, who)
-    if named:
-        ranked = sorted(named.items(), key=lambda kv: -kv[1])
-        shown = [f"{shown_as[who]} ({n} time{'s' if n != 1 else ''})" for who, n in ranked[:2 * _MAX_LISTED]]
-        more = f", and {len(ranked) - 2 * _MAX_LISTED} more" if len(ranked) > 2 * _MAX_LISTED else ""
-        return f"The write-up names {len(ranked)}: " + ", ".join(shown) + more + "."
-    roles = list(dict.fromkeys(m.group(0).lower() for s in sections for m in _ROLES.finditer(s.text)))[:_MAX_LISTED]
-    return ("The write-up names no one" + (": it speaks of " + ", ".join(f'"{r}"' for r in roles) if roles else "")
-            + ". Who responded, decided and fixed it cannot be told from it.")
 
 
 def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[int] | None]:

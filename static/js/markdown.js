@@ -159,7 +159,7 @@ export function hasBlockMarks(marks) {
 }
 
 /** Whether `marks` carry web links or code blocks (a Word or PDF upload's, drawn over its plain text). */
-export function hasLinkMarks(marks) {
+export function hasWordOrPdfMarks(marks) {
   return Array.isArray(marks) && marks.some((m) => Array.isArray(m) && (m[2] === "link" || m[2] === "pre"));
 }
 

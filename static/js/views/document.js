@@ -4,7 +4,7 @@
 
 import { h, icon, reconcile, setChildren, addChildren } from "../dom.js";
 import { segments, textOffset } from "../quotes.js";
-import { hasBlockMarks, hasLinkMarks, renderMarked } from "../markdown.js";
+import { hasBlockMarks, hasWordOrPdfMarks, renderMarked } from "../markdown.js";
 import { isSectionBusy, sectionChanges } from "../state.js";
 import { statusText } from "./sections.js";
 import { changeBadges } from "./versions.js";
@@ -78,7 +78,7 @@ export function createDocumentView(root, ctx) {
       // Markdown: formatting drawn over the same characters (every character in order).
       frag = renderMarked(s.text, s.marks, runs, decorate);
       a.text.classList.add("is-marked");
-    } else if (hasLinkMarks(s.marks)) {
+    } else if (hasWordOrPdfMarks(s.marks)) {
       // A Word or PDF upload: its plain text as written, its web links drawn as links, its code blocks as code.
       frag = renderMarked(s.text, s.marks.filter((m) => Array.isArray(m) && (m[2] === "link" || m[2] === "pre")),
         runs, decorate, { plain: true });

@@ -1,0 +1,39 @@
+"""Who a write-up names, for the offline chat's "Who was involved?": its @handles and the
+speakers of a chat log it quotes, most named first; else the roles it speaks of. Linear in the text."""
+
+from __future__ import annotations
+
+import re
+
+from redline.jobs.models import Section
+
+# "Who was involved?", "Who responded?", "Who was on call?"
+_ASKS_PEOPLE = re.compile(r"\bwho\s+(?:was|were|is|are)\s+(?:involved|on[\s-]?call|there|responding|paged|in\s+charge)\b|"
+                          r"\bwho\s+(?:responded|worked\s+on|handled|fixed|helped)\b|\b(?:people|persons|names)\s+"
+                          r"(?:involved|named)\b|\bwhich\s+people\b", re.I)
+_HANDLE = re.compile(r"(?<![\w.@/])@([A-Za-z0-9][A-Za-z0-9_-]{1,38})\b")
+_SPEAKER = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]{1,38})\s+\[\d{1,2}:\d{2}", re.M)  # a chat log's "liggitt [7:49 AM]"
+_ROLES = re.compile(r"\b(?:on[\s-]?call(?:\s+engineer)?|incident\s+commander|sre|maintainers?|administrators?|admins?|"
+                    r"security\s+team|support\s+team|operators?|responders?)\b", re.I)
+_MAX_NAMED = 10
+_MAX_ROLES = 5
+
+
+def _people(sections: list[Section]) -> str:
+    """Who the write-up names: its @handles and the speakers of a chat log it quotes, most named
+    first; else the roles it speaks of."""
+    named: dict[str, int] = {}  # by the name in lower case ("@Random-Liu" is "@random-liu")
+    shown_as: dict[str, str] = {}  # as first written
+    for s in sections:
+        for who in [*("@" + m.group(1) for m in _HANDLE.finditer(s.text)), *(m.group(1) for m in _SPEAKER.finditer(s.text))]:
+            key = who.lower() if who.startswith("@") or "@" + who.lower() not in named else "@" + who.lower()
+            named[key] = named.get(key, 0) + 1
+            shown_as.setdefault(key, who)
+    if named:
+        ranked = sorted(named.items(), key=lambda kv: -kv[1])
+        shown = [f"{shown_as[who]} ({n} time{'s' if n != 1 else ''})" for who, n in ranked[:_MAX_NAMED]]
+        more = f", and {len(ranked) - _MAX_NAMED} more" if len(ranked) > _MAX_NAMED else ""
+        return f"The write-up names {len(ranked)}: " + ", ".join(shown) + more + "."
+    roles = list(dict.fromkeys(m.group(0).lower() for s in sections for m in _ROLES.finditer(s.text)))[:_MAX_ROLES]
+    return ("The write-up names no one" + (": it speaks of " + ", ".join(f'"{r}"' for r in roles) if roles else "")
+            + ". Who responded, decided and fixed it cannot be told from it.")
