@@ -399,3 +399,47 @@ def test_an_event_the_prose_times_otherwise_than_the_timeline():
                "Kubernetes 1.11 to 1.13.")]
     assert found[0][1].related_section_id == "s3" and "[03-26 17:40] Kubernetes node upgrade" in found[0][1].related_quote
     assert "17:40" in found[0][1].description
+
+
+def test_a_derived_word_beside_its_root_is_not_a_name_spelled_two_ways():
+    """mybinder.org 2017-09-27 (not in the corpus): "the deployer's local minikube" beside "merged and
+    deployed" twice. 'deployer' is a word the dictionary lacks, but it is 'deploy' + 'er'."""
+    secs = doc(("Timeline", "15:11 The PR was delayed by the fact that the deployer's local minikube had run out "
+                            "of space.\n15:25 The PR has been merged and deployed.\n15:30 A fix is deployed."))
+    assert having(run(secs), "spelled two ways") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# a time zone named for the wrong half of the year
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_standard_time_zone_in_summer_is_flagged_once():
+    """mybinder.org 2017-09-27 (not in the corpus): "All times in PST" over a timeline of 27 September,
+    when Pacific clocks were on PDT. Stated once, so reported once, at the statement."""
+    secs = doc(("Summary", "Launches failed for about 1h50m."),
+               ("Timeline", "All times in PST\n\nSep 27 2017 13:06 Changes are deployed to staging.\n"
+                            "13:44 403 Forbidden reported by others (13:44 PST).\n15:25 The fix is deployed."))
+    found = having(run(secs), "daylight")
+    assert [(s.id, f.quote) for s, f in found] == [("s2", "All times in PST")]
+    f = found[0][1]
+    assert "27 September 2017" in f.description and "PDT" in f.description and "UTC\u22127" in f.description
+    assert f.risk == "low" and "Write PDT" in f.suggestion
+
+
+def test_a_daylight_zone_in_winter_is_flagged_and_the_right_names_are_quiet():
+    winter = doc(("Timeline", "All times in CEST.\n\n- 2018-03-13 07:28 Launch success rate is at zero.\n"
+                              "- 2018-03-13 10:28 Service restored."))
+    found = having(run(winter), "daylight")
+    assert [f.quote for _, f in found] == ["All times in CEST."]
+    assert "13 March 2018" in found[0][1].description and "CET, UTC+1" in found[0][1].description
+    right = [("All times in CET.", "2018-03-13"), ("All times PDT.", "2019-05-30"), ("Times in EST", "2018-01-04"),
+             # Arizona keeps MST all year, CST is also China's, GMT is used for UTC: never read
+             ("Times in MST", "2019-07-01"), ("Times in CST", "2019-07-01"), ("Times in GMT", "2019-07-01")]
+    for zone, day in right:
+        secs = doc(("Timeline", f"{zone}\n\n- {day} 07:28 Alert fires.\n- {day} 10:28 Service restored."))
+        assert having(run(secs), "daylight") == [], zone
+    # a timeline across the change is read either way; a timeline of times alone has no date to read
+    across = doc(("Timeline", "All times PST\n\n- 2019-03-09 22:00 Alert fires.\n- 2019-03-11 10:28 Resolved."))
+    undated = doc(("Timeline", "All times PST\n\n- 13:06 Alert fires.\n- 15:25 Resolved."))
+    assert having(run(across), "daylight") == [] and having(run(undated), "daylight") == []

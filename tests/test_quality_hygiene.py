@@ -343,3 +343,18 @@ def test_a_typo_in_a_code_block_is_not_the_authors_to_fix():
     got = findings("a.docx", buffer.getvalue())
     assert ("Summary", "spelling", "had to proceed withot any help.") in got
     assert not [g for g in got if "becuase" in (g[2] or "")]
+
+
+def test_a_letter_where_the_number_goes_is_a_placeholder():
+    """mybinder.org 2018-01-04 (not in the corpus): "Users should wait approximately 'x' minutes
+    before opening a PR on staging." A version ("Node.js 10.x users"), a product ("2 x 10 minutes")
+    and code are not."""
+    found = run(doc(("Action items", "- Document that the deployment may be delayed. Users should wait "
+                                     "approximately 'x' minutes before opening a PR on staging.\n"
+                                     "- Tell Node.js 10.x users to upgrade.\n- Run `sleep N minutes` first.\n"
+                                     "- Retry 2 x 10 minutes, then page.")))
+    assert quotes(found, "placeholder") == [
+        "Users should wait approximately 'x' minutes before opening a PR on staging."]
+    assert "a letter where the number goes" in having(found, "placeholder")[0][1].description
+    assert quotes(run(doc(("Impact", "For N hours, XX users could not log in.")), ), "placeholder") == [
+        "For N hours, XX users could not log in."]

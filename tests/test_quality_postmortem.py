@@ -463,3 +463,13 @@ def test_a_leaked_secret_whose_exposure_window_is_never_given():
     unknown = ("What was impacted", impact[1] + " When the token was first exposed is unknown: the build logs "
                                                "are kept for 90 days.")
     assert having(run(doc(leak, unknown)), "exposure not stated") == []
+
+
+def test_a_vague_quantity_names_what_it_counts():
+    """mybinder.org 2017-09-29 (not in the corpus): "some idle users were unable to be deleted" was
+    reported as 'some idle', which counts nothing; a plural after the quantifier is the noun itself."""
+    for text, said in (("Further, not visible to users, some idle users were unable to be deleted.", "some idle users"),
+                       ("Launches failed for many users after the upgrade.", "many users")):
+        found = [f for _, f in run(doc(("Summary", "mybinder.org failed to launch images after a deploy: the hub "
+                                                   "pod returned 504 errors. " + text))) if "vague" in f.category]
+        assert len(found) == 1 and f'given as "{said}"' in found[0].description, (text, found)

@@ -5,7 +5,7 @@ Tokens one edit apart are found with a symmetric deletion index (`consistency_te
 linear in the tokens). A pair is reported when one spelling is rare and the other common, and
 the difference is not an inflection, a different name (an edit at the very start, a letter added to
 a word: build / buildx, an enumerated suffix: shard_a / shard_b) or two real words (the spelling
-rule's dictionary, `hygiene_dictionary.is_known_word`).
+rule's dictionary, `hygiene_dictionary.is_known_word`, or an inflection of one: deployer / deployed).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import _one_edit, _variants, in_spans, url_spans
-from redline.jobs.reviewers.hygiene_dictionary import is_known_word
+from redline.jobs.reviewers.hygiene_dictionary import inflected_known, is_known_word
 
 
 IDENT = re.compile(r"@?[A-Za-z][A-Za-z0-9_]{3,39}")
@@ -80,8 +80,8 @@ def _identifier_findings(sections: list[Section]):
                     continue  # an edit at the very start is another name (CPython / Python), not a typo
                 if not (ident_like(rare) or ident_like(common)) and is_known_word(rare.lstrip("@").lower()):
                     continue
-                if is_known_word(rare.lstrip("@").lower()) and is_known_word(common.lstrip("@").lower()):
-                    continue
+                if all(is_known_word(w) or inflected_known(w) for w in (lo_r.lstrip("@"), lo_c.lstrip("@"))):
+                    continue  # two words (deployer / deployed), the dictionary's or its inflections
                 if not (ident_like(rare) or ident_like(common)) and \
                         any(long_.startswith(short) and is_known_word(short) for short, long_ in
                             ((lo_r, lo_c), (lo_c, lo_r))):

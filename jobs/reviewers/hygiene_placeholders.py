@@ -1,6 +1,6 @@
 """Leftover template text and placeholders: TODO/TBD/FIXME/XXX, `{placeholder}`, `[insert ...]`,
-`<name>`, `{{ field }}`, "Lorem ipsum", known template instructions, and a section that is only
-empty bullets.
+`<name>`, `{{ field }}`, a letter where a number goes ("wait 'x' minutes"), "Lorem ipsum", known
+template instructions, and a section that is only empty bullets.
 
 Markers in code, URLs and commands are a template parameter or a real name, not a leftover; so
 are HTML elements ("<summary>Logs</summary>") and the fields of a line of HTML or template code.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from redline.jobs.models import Finding, Section
-from redline.jobs.reviewers.consistency_text import Lines, code_mask, in_spans, url_spans
+from redline.jobs.reviewers.consistency_text import Lines, code_mask, in_spans, sentence_around, url_spans
 from redline.jobs.reviewers.hygiene_text import MAX_PER_RULE, _prose_line
 
 
@@ -32,6 +32,10 @@ TEMPLATE_PHRASES = (
 
 
 QUERY_MARKS = re.compile(r"\[\?{2,}\]|\(\?{2,}\)|(?<!\S)\?{3,}(?!\S)")
+# a letter where the number goes: "wait approximately 'x' minutes", "for N hours", "XX users"
+NUMBER_LETTER = re.compile(
+    r"(?<![\w'\"\u2018\u201c*/+.-])(['\"\u2018\u201c]?)(x|X|n|N|XX|NN)['\"\u2019\u201d]?"
+    r" (?:seconds?|minutes?|mins|hours?|hrs|days?|weeks?|months?|users?|customers?|accounts?|packages?|requests?)\b")
 
 
 def _markup_line(line: str) -> bool:
@@ -48,12 +52,13 @@ def _placeholder_findings(section: Section) -> list[Finding]:
     lines = Lines(text)
     reported: list[tuple[int, int]] = []
 
-    def add(a: int, b: int, what: str, conf: float, risk: str = "medium") -> None:
+    def add(a: int, b: int, what: str, conf: float, risk: str = "medium", q: str | None = None) -> None:
         if len(out) >= MAX_PER_RULE or any(a < y and x < b for x, y in reported):
             return
         reported.append((a, b))
-        ls, le = lines.span(a)
-        q = text[ls:le].strip()
+        if q is None:
+            ls, le = lines.span(a)
+            q = text[ls:le].strip()
         if len(q) > 200 or not q:
             q = text[a:b]
         out.append(Finding(type="important", category="placeholder", risk=risk,
@@ -81,6 +86,13 @@ def _placeholder_findings(section: Section) -> list[Finding]:
             break
         if not mask[m.start()] and not in_spans(m.start(), urls):
             add(m.start(), m.end(), f"'{m.group()}'", 0.8)
+    for m in NUMBER_LETTER.finditer(text):
+        if len(out) >= MAX_PER_RULE:
+            break
+        before = text[max(0, m.start() - 3):m.start()].rstrip()
+        if not mask[m.start()] and not in_spans(m.start(), urls) and not before[-1:].isdigit():
+            add(m.start(), m.end(), f"{m.group()} (a letter where the number goes)", 0.8,
+                q=sentence_around(text, m.start(), m.end(), 200))
     for phrase in TEMPLATE_PHRASES:
         k = low.find(phrase)
         if k >= 0 and not mask[k]:

@@ -233,8 +233,8 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
                 continue
             said = vague.group(1) if vague.group(2).lower() in _NOT_NOUNS else vague.group(0)
             head = _HEAD_NOUN.match(t, vague.end())
-            if said == vague.group(0) and vague.group(2)[:1].isupper() and head:
-                said += head.group()  # "some PyPI credentials", not "some PyPI"
+            if said == vague.group(0) and head and (vague.group(2)[:1].isupper() or vague.group(2)[-1:] != "s"):
+                said += head.group()  # "some PyPI credentials", "some idle users", not "some PyPI", "some idle"
             return i, Finding(
                 type="important", category="impact: vague quantity", risk="medium",
                 description=(f"The impact is given as \"{said}\", not as a number: the reader cannot "

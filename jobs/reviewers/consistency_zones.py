@@ -1,0 +1,82 @@
+"""A time zone named for the wrong half of the year: "All times in PST" over a timeline of
+27 September, when Pacific clocks were on daylight time (PDT, UTC-7), not standard time (UTC-8).
+
+Read as written, every time is an hour off for a reader who converts it, and the reader cannot
+tell which the author meant: the clocks of the day, or the offset the name gives. The zone's
+rules come from the IANA time zone database (`zoneinfo`), so they hold for any year.
+
+Only names that mean one zone and one half of the year are read:
+- a standard-time name used in summer: PST, EST, CET (not MST, which Arizona keeps all year;
+  not CST, which is also China's; not GMT, which many use for UTC);
+- a daylight-time name used in winter: PDT, EDT, CDT, MDT, CEST, BST.
+
+The dates are the timeline's own: the dated entries of the section that names the zone, else
+every dated entry of the document. Only when the name is wrong on every one of them (a timeline that
+crosses the change is read either way) is it reported, once per name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
+from redline.jobs.reviewers.consistency_text import code_mask, in_spans, sentence_around, url_spans
+from redline.jobs.reviewers.consistency_timeline import Entry
+
+# name -> (the IANA zone it belongs to, its region as a reader names it)
+_ONE_HALF: dict[str, tuple[str, str]] = {
+    "PST": ("America/Los_Angeles", "Pacific"), "PDT": ("America/Los_Angeles", "Pacific"),
+    "EST": ("America/New_York", "Eastern"), "EDT": ("America/New_York", "Eastern"),
+    "CDT": ("America/Chicago", "Central"), "MDT": ("America/Denver", "Mountain"),
+    "CET": ("Europe/Berlin", "Central European"), "CEST": ("Europe/Berlin", "Central European"),
+    "BST": ("Europe/London", "UK"),
+}
+_DAYLIGHT = frozenset({"PDT", "EDT", "CDT", "MDT", "CEST", "BST"})
+
+
+@lru_cache(maxsize=512)
+def _name_on(zone: str, day: date) -> tuple[str, str] | None:
+    """(the zone's name at noon that day, its UTC offset as "UTC-7"), or None without zone rules."""
+    try:
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    hours = at.utcoffset().total_seconds() / 3600
+    return at.tzname() or "", f"UTC{hours:+g}".replace("-", "\u2212")
+
+
+def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterator[tuple[int, Finding]]:
+    # the days the entries give (a time alone is dated by carrying a stand-in day: not a date)
+    dated = [e for e in entries if e.when is not None and e.explicit_date]
+    if not dated:
+        return
+    done: set[str] = set()
+    for s in sections:
+        mask, urls = code_mask(s.text), url_spans(s.text)
+        for m in _ZONE_TOKEN.finditer(s.text):
+            name = m.group()
+            if name not in _ONE_HALF or name in done or mask[m.start()] or in_spans(m.start(), urls):
+                continue
+            done.add(name)  # the first mention decides, so one name is one finding
+            days = sorted({e.when.date() for e in dated if e.section == s.index}) or \
+                sorted({e.when.date() for e in dated})
+            zone, region = _ONE_HALF[name]
+            names = [_name_on(zone, d) for d in days]
+            if any(n is None or n[0] == name for n in names):
+                continue
+            right, offset = names[0]
+            first = days[0]
+            when = f"{first.day} {first:%B %Y}" if len(days) == 1 else \
+                f"{first.day} {first:%B %Y} to {days[-1].day} {days[-1]:%B %Y}"
+            half = "standard time (winter)" if name in _DAYLIGHT else "daylight time (summer)"
+            yield s.index, Finding(
+                type="suggestion", category="timezone: daylight", risk="low",
+                description=(f"The times are given in {name}, but on {when} {region} clocks were on "
+                             f"{half}: {right}, {offset}. Read as written, every time is an hour off for "
+                             f"a reader who converts it."),
+                suggestion=f"Write {right} (or give the times in UTC), so the offset matches the dates.",
+                quote=sentence_around(s.text, m.start(), m.end(), 160), confidence=0.6)
