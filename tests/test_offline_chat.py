@@ -61,8 +61,46 @@ def test_a_duration_said_outright_answers_how_long_without_the_questions_words()
             ("What went wrong", "It was 11 hours before we realized that there was a major outage."),
             ("Lessons", "Monitoring the quota would have shown the problem at once.")]
     answer = compose_answer("How long did the outage last?", pods)
-    assert 'From "Summary": "This effect lasted approximately nine hours' in answer
+    assert answer.startswith('The write-up states it in "Summary": "This effect lasted approximately nine hours '
+                             'before normal operation was restored." Its timeline\'s timed entries run from 10:00')
+    assert 'From "Summary"' not in answer  # quoted once, in the answer
     assert 'From "Lessons"' not in answer
+
+
+# mybinder.org's 2017-09-27 post-mortem (not in the corpus): "unusable for about 1h50m" in its summary,
+# a timeline from 13:06 to 15:25 "All times in PST" on 27 September, when Pacific clocks were on PDT.
+HUB_403 = [
+    ("Summary", "After a deployment, most users were getting a '403 Forbidden' when attempting to launch their "
+                "image. The bug was identified and fixed, but due to logistical issues it caused beta to be unusable "
+                "for about 1h50m."),
+    ("Timeline", "All times in PST\n\nSep 27 2017 13:06\n\nChanges are deployed to staging.\n\n13:35\n\n"
+                 "Deployment to beta is complete!\n\n15:25\n\nThe PR has been merged and deployed, bringing the "
+                 "outage to an end."),
+    ("Conclusion", "Testing in staging was not thorough enough."),
+]
+
+
+def test_how_long_gives_the_duration_the_write_up_states_then_its_timelines_span():
+    """It answered with the timeline's span alone, "not a duration the write-up states", beside a
+    summary that states one."""
+    answer = compose_answer("How long did the outage last?", HUB_403)
+    assert answer.startswith('The write-up states it in "Summary": "The bug was identified and fixed, but due to '
+                             'logistical issues it caused beta to be unusable for about 1h50m." Its timeline\'s timed '
+                             'entries run from 2017-09-27 13:06')
+    assert "15:25" in answer and "2 h 19 min" in answer and "not a duration the write-up states" not in answer
+
+
+def test_what_time_zone_names_it_where_it_is_said_and_whether_it_fits_the_dates():
+    answer = compose_answer("What time zone are the times in?", HUB_403)
+    assert answer == ('The times are in PST: "All times in PST" (Timeline). On the timeline\'s dates that zone was on '
+                      'PDT (UTC\u22127), not PST: the times may be an hour off for a reader who converts them.')
+    assert compose_answer("Which time zone?", PROW) == 'The times are in PST: "All times in PST, on February 8th 2019" (Timeline).'
+    gaps = compose_answer("What is missing from the timeline?", HUB_403)
+    assert "- Time zone: PST (on its dates, PDT: an hour off)." in gaps
+    assert '- When it was resolved: 2017-09-27 15:25 ("15:25 The PR has been merged and deployed, bringing the ' \
+           'outage to an end.")' in gaps
+    none = [("Timeline", "- 13:06 Alert fires.\n- 15:25 Resolved.")]
+    assert compose_answer("Is it in UTC?", none) == "The write-up never says which time zone its times are in."
 
 
 # Shaped on mybinder.org's 2018-01-17 post-mortem, which never says how long it lasted, counts
@@ -179,7 +217,7 @@ def test_what_is_missing_from_the_timeline_says_what_it_marks_and_what_not():
         '- When it was noticed: 2018-03-31 15:47 ("2018-03-31 15:47 Problem is identified - Launch success rate '
         'drops")\n'
         '- When it was resolved: 2018-03-31 17:30 ("17:30 - Launch rate goes back to 100%")\n'
-        "- Time zone: PST.\n"
+        "- Time zone: PST (on its dates, PDT: an hour off).\n"  # Pacific clocks went to PDT on 2018-03-11
         "- Longest stretch with no entry: 2018-03-31 16:11 to 2018-03-31 17:21 (1 h 10 min).")
     assert passages(answer) == []  # its entries, quoted again, are not what is missing
     # a start before the detection, no zone, no end

@@ -49,6 +49,20 @@ def _name_on(zone: str, day: date) -> tuple[str, str] | None:
     return at.tzname() or "", f"UTC{hours:+g}".replace("-", "\u2212")
 
 
+def daylight_slip(name: str, days: list[date]) -> tuple[str, str, str] | None:
+    """When the zone `name` is the wrong half of the year on every one of `days`: (the name those
+    days had, its offset as "UTC−7", the region as a reader names it). None when it is right on one
+    of them, when the name is not one this reads, or without zone rules."""
+    if name not in _ONE_HALF or not days:
+        return None
+    zone, region = _ONE_HALF[name]
+    names = [_name_on(zone, d) for d in days]
+    if any(n is None or n[0] == name for n in names):
+        return None
+    right, offset = names[0]
+    return right, offset, region
+
+
 def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterator[tuple[int, Finding]]:
     # the days the entries give (a time alone is dated by carrying a stand-in day: not a date)
     dated = [e for e in entries if e.when is not None and e.explicit_date]
@@ -64,19 +78,25 @@ def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterato
             done.add(name)  # the first mention decides, so one name is one finding
             days = sorted({e.when.date() for e in dated if e.section == s.index}) or \
                 sorted({e.when.date() for e in dated})
-            zone, region = _ONE_HALF[name]
-            names = [_name_on(zone, d) for d in days]
-            if any(n is None or n[0] == name for n in names):
+            slip = daylight_slip(name, days)
+            if slip is None:
                 continue
-            right, offset = names[0]
-            first = days[0]
-            when = f"{first.day} {first:%B %Y}" if len(days) == 1 else \
-                f"{first.day} {first:%B %Y} to {days[-1].day} {days[-1]:%B %Y}"
-            half = "standard time (winter)" if name in _DAYLIGHT else "daylight time (summer)"
+            right, offset, region = slip
             yield s.index, Finding(
                 type="suggestion", category="timezone: daylight", risk="low",
-                description=(f"The times are given in {name}, but on {when} {region} clocks were on "
-                             f"{half}: {right}, {offset}. Read as written, every time is an hour off for "
+                description=(f"The times are given in {name}, but on {_days(days)} {region} clocks were on "
+                             f"{_half(name)}: {right}, {offset}. Read as written, every time is an hour off for "
                              f"a reader who converts it."),
                 suggestion=f"Write {right} (or give the times in UTC), so the offset matches the dates.",
                 quote=sentence_around(s.text, m.start(), m.end(), 160), confidence=0.6)
+
+
+def _days(days: list[date]) -> str:
+    """"27 September 2017", or "27 September 2017 to 28 September 2017"."""
+    first, last = days[0], days[-1]
+    return f"{first.day} {first:%B %Y}" + ("" if first == last else f" to {last.day} {last:%B %Y}")
+
+
+def _half(name: str) -> str:
+    """The half of the year the clocks were on when `name` is the wrong one."""
+    return "standard time (winter)" if name in _DAYLIGHT else "daylight time (summer)"

@@ -207,7 +207,7 @@ def compose_answer(
         if facts and not cued or focus is not None and p.section not in focus:
             continue
         said = " ".join(p.text.split())
-        if said not in seen:
+        if said not in seen and not any(said in fact for fact in facts):  # a fact quoting it whole says it
             seen.add(said)
             ranked.append((score, p))
             if len(ranked) == max(1, max_passages):

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
-from redline.jobs.reviewers.consistency_text import ZONES
+from redline.jobs.reviewers.consistency_text import ZONES, code_mask, sentence_around, states_zone
 from redline.jobs.reviewers.consistency_timeline import (
     Entry, _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
 )
@@ -26,6 +26,7 @@ from redline.jobs.reviewers.offline_chat_people import _ASKS_PEOPLE, _people
 from redline.jobs.reviewers.offline_text import _Section, detect_role, split_blocks, split_sentences
 
 _ASKS_DURATION = re.compile(r"\bhow\s+long\b|\bduration\b|\bdowntime\b|\bhow\s+much\s+time\b", re.I)
+_ASKS_ZONE = re.compile(r"\btime\s*zones?\b|\bwhich\s+zone\b|\bwhat\s+zone\b|\bUTC\b|\blocal\s+time\b", re.I)
 _ASKS_COUNT = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b|\bhow\s+much\b(?!\s+time)", re.I)
 _ABOUT_HARM = re.compile(r"\b(?:affected|impacted|hurt|users?|customers?|people|requests?|builds?|downloads?|"
                          r"launch(?:es)?|accounts?|installs?)\b", re.I)
@@ -59,7 +60,7 @@ _NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reporte
                       r"spotted|discovered|escalated)\b", re.I)
 _ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
                     r"(?:is|are|was|were)\s+healthy|healthy\s+again|mitigated|all\s+clear|working\s+again|"
-                    r"succeed\w*\s+again)\b", re.I)
+                    r"succeed\w*\s+again|to\s+an\s+end|(?:outage|incident)\s+(?:ended|ends|is\s+over|was\s+over))\b", re.I)
 # how plainly a sentence gives a cause: "resulting in the outage", "caused by" before "since"
 _PLAIN_CAUSE = re.compile(r"\broot\s+cause|\bcaused\b|\bdue\s+to\b|\bbecause\s+of\b|\bresult(?:ed|ing)\s+(?:in|from)\b|"
                           r"\bled\s+to\b|\bthe\s+cause\b|\btriggered\b", re.I)
@@ -109,8 +110,62 @@ def _quoted_lead(s: Section, said: str) -> str:
     return f'From "{s.title}": "{_short(said) if len(said) > 2 * _QUOTE_CHARS else said}"'
 
 
-def _timeline_span(sections: list[Section]) -> str | None:
-    """The first and the last clock-timed entries of the timeline, and the time between them."""
+def _duration(sections: list[Section]) -> str | None:
+    """How long it lasted as the write-up states it (postmortem's reading), quoted; and the span of
+    its timeline beside it, to check one against the other."""
+    from redline.jobs.reviewers.postmortem import stated_duration
+
+    timeline = {s.index for s in sections if _is_timeline_title(s.title)} | {e.section for e in _timed(sections)}
+    stated = stated_duration(sections, timeline)
+    span = _timeline_span(sections, stated=stated is not None)
+    if stated is None:
+        return span
+    i, start, end = stated
+    said = f'The write-up states it in "{sections[i].title}": "{_short(sentence_around(sections[i].text, start, end))}"'
+    return f"{said} {span}" if span else said
+
+
+def _zone_said(sections: list[Section]) -> tuple[Section, re.Match[str]] | None:
+    """Where the write-up first names its time zone (in the timeline first), outside code."""
+    for s in sorted(sections, key=lambda s: not _is_timeline_title(s.title)):
+        mask = code_mask(s.text)  # a log line's zone is the log's; a lone "Z" names no zone in prose
+        m = next((m for m in _ZONE_TOKEN.finditer(s.text) if m.group() in ZONES and m.group() != "Z"
+                  and not mask[m.start()]), None)
+        if m is not None:
+            return s, m
+    return None
+
+
+def _zone_slip(sections: list[Section], name: str) -> tuple[str, str] | None:
+    """(the zone's name on the timeline's dates, its offset) when `name` is the wrong half of the
+    year on every one of them (consistency_zones' reading)."""
+    from redline.jobs.reviewers.consistency_zones import daylight_slip
+
+    days = sorted({e.when.date() for e in resolve_dates(extract_timeline(sections), sections)
+                   if e.when is not None and e.explicit_date})
+    slip = daylight_slip(name, days)
+    return None if slip is None else slip[:2]
+
+
+def _zone(sections: list[Section]) -> str:
+    """The time zone the write-up gives its times in, where it says so, and whether the name fits
+    the timeline's dates."""
+    said = _zone_said(sections)
+    if said is None:
+        if states_zone(sections):
+            return "The write-up names its time zone only in words (\"Pacific\", \"local time\"), not as UTC or an offset."
+        return "The write-up never says which time zone its times are in."
+    s, m = said
+    out = f'The times are in {m.group()}: "{_short(sentence_around(s.text, m.start(), m.end(), 160))}" ({s.title}).'
+    if (slip := _zone_slip(sections, m.group())) is not None:
+        out += (f" On the timeline's dates that zone was on {slip[0]} ({slip[1]}), not {m.group()}: "
+                "the times may be an hour off for a reader who converts them.")
+    return out
+
+
+def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
+    """The first and the last clock-timed entries of the timeline, and the time between them; `stated`:
+    the write-up states a duration, so the span is a check on it, not a stand-in for it."""
     entries = _timed(sections)
     if len(entries) < 2:
         return None
@@ -125,6 +180,9 @@ def _timeline_span(sections: list[Section]) -> str | None:
     stamp = _stamper(entries)
     later = (f" Later entries follow after a pause, up to {stamp(entries[-1].when)}."
              if run < len(entries) else "")
+    if stated:
+        return (f"Its timeline's timed entries run from {stamp(first.when)} (\"{_short(first.quote)}\") to "
+                f"{stamp(last.when)} (\"{_short(last.quote)}\"), {_span(delta)}.{later}")
     return (f"By its timeline: the first timed entry is at {stamp(first.when)} (\"{_short(first.quote)}\") and "
             f"the last at {stamp(last.when)} (\"{_short(last.quote)}\"), {_span(delta)} apart. That is the "
             "span of the entries, not a duration the write-up states: the problem may have begun before "
@@ -292,8 +350,11 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
             ("When it was noticed", noticed, "not marked"),
             ("When it was resolved", ended, "not marked")):
         lines.append(f'- {what}: {stamp(e.when)} ("{_short(body(e))}")' if e else f"- {what}: {missing}.")
-    zone = next((z for s in timeline for z in _ZONE_TOKEN.findall(s.text) if z in ZONES), None)
-    lines.append(f"- Time zone: {zone}." if zone else "- Time zone: not given.")
+    said = _zone_said(timeline)
+    zone = said[1].group() if said else None
+    slip = _zone_slip(sections, zone) if zone else None
+    lines.append(f"- Time zone: {zone}" + (f" (on its dates, {slip[0]}: an hour off)." if slip else ".") if zone
+                 else "- Time zone: not given.")
     ordered = sorted(entries, key=lambda e: e.when)
     gaps = [(b.when - a.when, a, b) for a, b in zip(ordered, ordered[1:]) if b.when - a.when <= _PAUSE]
     if gaps:
@@ -361,7 +422,10 @@ def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[in
     facts: list[str | None] = []
     focus: set[int] | None = None
     if _ASKS_DURATION.search(question):
-        facts.append(_timeline_span(sections))
+        facts.append(_duration(sections))
+    if _ASKS_ZONE.search(question):
+        facts.append(_zone(sections))
+        focus = set()  # where it says so is quoted; no passage says more
     if _ASKS_COUNT.search(question) and _ABOUT_HARM.search(question):
         facts.append(_no_count(sections))
     if _ASKS_OWNERS.search(question) or _ASKS_WHO_ACTS.search(question[:500]):

@@ -356,23 +356,27 @@ def _secret_exposure_finding(sections: list[Section], timeline: set[int]) -> tup
                      "Since when was it exposed, and how do we know it was not used in that time?")
 
 
-def _states_duration(sections: list[Section], timeline: set[int]) -> bool:
-    """Does a section (not the timeline) say how long it lasted? "lasted 40 minutes", "resolved in
-    2 hours", "Total downtime: 45 minutes", "from 14:05 to 15:20 UTC", "(Between 1:46pm - 5:30pm)";
-    not another incident's."""
-    for s in sections:
+def stated_duration(sections: list[Section], timeline: set[int]) -> tuple[int, int, int] | None:
+    """Where a section (not the timeline) first says how long it lasted, as (section position, start,
+    end): "lasted 40 minutes", "resolved in 2 hours", "Total downtime: 45 minutes", "from 14:05 to
+    15:20 UTC", "(Between 1:46pm - 5:30pm)"; not another incident's. None if none does."""
+    for i, s in enumerate(sections):
         if s.index in timeline:
             continue
-        if _SPAN.search(s.text):
-            return True
+        if (span := _SPAN.search(s.text)) is not None:
+            return i, span.start(), span.end()
         for d in C.extract_durations(s):
             if not _PREVIOUS.search(C.sentence_around(s.text, d.start, d.end, 160)):
-                return True
+                return i, d.start, d.end
         for m in C.DURATION.finditer(s.text):
             if _DURATION_WORDS.search(s.text, max(0, m.start() - 40), m.start()) \
                     or _OUTAGE_AFTER.match(s.text, m.end()):
-                return True  # "total downtime: 45 minutes", "caused 40min of total outage"
-    return False
+                return i, m.start(), m.end()  # "total downtime: 45 minutes", "caused 40min of total outage"
+    return None
+
+
+def _states_duration(sections: list[Section], timeline: set[int]) -> bool:
+    return stated_duration(sections, timeline) is not None
 
 
 def _untimed_resolution(sections: list[Section], entries: list[C.Entry]) -> tuple[int, str] | None:
