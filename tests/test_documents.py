@@ -398,6 +398,19 @@ def test_pdf_title_in_the_largest_type_may_start_with_a_date_and_follow_a_note()
     assert "2022-06-02 10:00 - Problem starts" in doc.sections[1].text  # still an entry, not a heading
 
 
+def test_pdf_title_may_be_a_date_and_a_number() -> None:
+    """mybinder.org's "2017-09-29, 504" (not in the corpus), exported to PDF: the title names the
+    HTTP status, no word. It was a "Preamble" section, and the page showed the file name as the
+    title."""
+    def pdf(first: str) -> bytes:
+        return make_pdf([(first, "Helvetica", 24), ("", "", 0), ("Summary", "Helvetica-Bold", 14),
+                         ("mybinder.org was failing to launch any images.", "Helvetica", 10),
+                         ("", "", 0), ("Timeline", "Helvetica-Bold", 14),
+                         ("Sep 29 2017 08:59 An issue is opened.", "Helvetica", 10)])
+    doc = parse("r.pdf", pdf("2017-09-29, 504"))
+    assert doc.title == "2017-09-29, 504" and [s.title for s in doc.sections] == ["Summary", "Timeline"]
+
+
 def test_pdf_bold_stamp_lines_are_not_run_into_their_entries() -> None:
     """A timeline whose stamps were sub-headings, printed to PDF: each stamp is a bold line at the body's
     size over its entry. It is a paragraph of its own (it was run into the entry's text, which made the

@@ -340,9 +340,10 @@ def _continues(previous: _PdfLine, line: _PdfLine, *, heading: bool = False) -> 
     return line.top - previous.bottom < 0.5 * max(line.size, 1.0)
 
 
-# a title that starts with a date: "2022-01-27, pod limit reached", "5 August 2014: Collision with terrain"
-_DATED_TITLE = re.compile(r"(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} [A-Z][a-z]{2,8} \d{4})[,:\s\u2013\u2014-]+"
-                          r"(?=[^.!?]*[A-Za-z])[^.!?]{3,100}$")
+# a title that starts with a date: "2022-01-27, pod limit reached", "5 August 2014: Collision with terrain",
+# "2017-09-29, 504" (after a comma or colon, not a time: "2018-03-13, 07:28" is a timeline's stamp)
+_DATED_TITLE = re.compile(r"(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} [A-Z][a-z]{2,8} \d{4})"
+                          r"(?:[,:\s\u2013\u2014-]+(?=[^.!?]*[A-Za-z])|\s*[,:]\s*(?!\d{1,2}[:.h]\d\d))[^.!?]{3,100}$")
 
 # "4. Come up with ..." after a line that ends a sentence: the next item of a numbered list
 _NUMBERED_ITEM = re.compile(r"\d{1,3}[.)]\s+[A-Z]")
