@@ -358,3 +358,28 @@ def test_a_letter_where_the_number_goes_is_a_placeholder():
     assert "a letter where the number goes" in having(found, "placeholder")[0][1].description
     assert quotes(run(doc(("Impact", "For N hours, XX users could not log in.")), ), "placeholder") == [
         "For N hours, XX users could not log in."]
+
+
+def test_a_templates_fields_left_as_given_are_placeholders():
+    """A team's incident template, half filled in (the shape of many public templates): a date
+    format where the date goes, severity choices left to pick, the template's bracketed
+    instructions. Prose that names a format, or chooses among severities, is not."""
+    filled = ("| Field | Value |\n| --- | --- |\n| Severity | `SEV-1` / `SEV-2` / `SEV-3` |\n"
+              "| Created | 2024-03-02 10:14 UTC |\n| Resolved | YYYY-MM-DD HH:MM UTC |\n\n"
+              "- **Start time:** 2024-03-02 10:14 UTC\n- **Impact:** (e.g., API 5xx for 20% of traffic)\n"
+              "- **Priority:** P1 / P2 / P3\n- **Status:** `Open` / `Resolved`\n- Owner: @github_handle\n\n"
+              "Root cause: (Explain the underlying cause, not the symptoms.)\n\n"
+              "The queue stalled and was restarted at HH:MM.")
+    found = sorted(having(run(doc(("Summary", filled))), "placeholder"), key=lambda sf: filled.find(sf[1].quote))
+    assert [f.quote for _, f in found] == [
+        "| Severity | `SEV-1` / `SEV-2` / `SEV-3` |", "| Resolved | YYYY-MM-DD HH:MM UTC |",
+        "- **Impact:** (e.g., API 5xx for 20% of traffic)", "- **Priority:** P1 / P2 / P3",
+        "- **Status:** `Open` / `Resolved`", "- Owner: @github_handle", "Root cause: (Explain the underlying cause, not the symptoms.)", "The queue stalled and was restarted at HH:MM."]
+    assert "choices left for the author to pick" in found[0][1].description
+    assert "a date or time format where the value goes" in found[1][1].description
+    prose = ("We page for P1/P2/P3 incidents alike, and a SEV-1 / SEV-2 / SEV-3 label goes on each. Dates are written "
+             "in the format YYYY-MM-DD; set the calendar entry to `YYYY-MM-DD - Meeting Name`. The hub (see the "
+             "dashboard) was down (for example, the login page failed). Ask @alice or the open/closed tickets.\n\n"
+             "| Check | P1 | P2 | P3 |\n| --- | --- | --- | --- |\n| Paged | Yes | No | No |\n\n"
+             "```\nstrftime('%Y') # YYYY-MM-DD\n```")
+    assert having(run(doc(("Summary", prose))), "placeholder") == []

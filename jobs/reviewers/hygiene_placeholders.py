@@ -1,6 +1,7 @@
 """Leftover template text and placeholders: TODO/TBD/FIXME/XXX, `{placeholder}`, `[insert ...]`,
-`<name>`, `{{ field }}`, a letter where a number goes ("wait 'x' minutes"), "Lorem ipsum", known
-template instructions, and a section that is only empty bullets.
+`<name>`, `{{ field }}`, a letter where a number goes ("wait 'x' minutes"), a template's field left
+as given ("YYYY-MM-DD HH:MM UTC", "SEV-1 / SEV-2 / SEV-3", "(Explain the underlying cause.)"),
+"Lorem ipsum", known template instructions, and a section that is only empty bullets.
 
 Markers in code, URLs and commands are a template parameter or a real name, not a leftover; so
 are HTML elements ("<summary>Logs</summary>") and the fields of a line of HTML or template code.
@@ -36,6 +37,41 @@ QUERY_MARKS = re.compile(r"\[\?{2,}\]|\(\?{2,}\)|(?<!\S)\?{3,}(?!\S)")
 NUMBER_LETTER = re.compile(
     r"(?<![\w'\"\u2018\u201c*/+.-])(['\"\u2018\u201c]?)(x|X|n|N|XX|NN)['\"\u2019\u201d]?"
     r" (?:seconds?|minutes?|mins|hours?|hrs|days?|weeks?|months?|users?|customers?|accounts?|packages?|requests?)\b")
+
+# a template's fields left as the template gave them: a date or time format where the date goes
+# ("Resolved: YYYY-MM-DD HH:MM UTC"), choices left to pick ("SEV-1 / SEV-2 / SEV-3"), an instruction
+# in brackets ("(Explain the underlying cause, not the symptoms.)", "(e.g., API 5xx for 20% of traffic)")
+DATE_MASK = re.compile(r"(?<![\w-])(?:YYYY[-/.]MM(?:[-/.]DD)?|DD[-/.]MM[-/.]YYYY|MM[-/.]DD[-/.]YYYY|HH:MM(?::SS)?)(?![\w-])")
+CHOICES = re.compile(r"`?([A-Z]{1,4}-?)(\d)`?\s?/\s?`?\1\d`?\s?/\s?`?\1\d`?(?:\s?/\s?`?\1\d`?)*")
+_STATES = r"`?(?:open|closed|resolved|mitigated|ongoing|investigating|monitoring|draft|final|yes|no|high|medium|low)`?"
+# "Open / Resolved", as a value ("|" is a table's cell, not a choice: "| Yes | No |")
+STATE_CHOICES = re.compile(rf"{_STATES}(?:\s?/\s?{_STATES}){{1,5}}", re.IGNORECASE)
+HANDLE = re.compile(r"@(?:[a-z]+[_-])?(?:handle|username|user|name|owner|someone|person)(?![\w-])", re.IGNORECASE)
+INSTRUCTION = re.compile(r"[(\[](?:e\.g\.|(?:for example|describe|explain|list|add|include|summari[sz]e|provide|enter|"
+                         r"give|state|write|note|fill|link|mention|outline|detail|one sentence)\b)[^()\[\]\n]{0,300}[)\]]",
+                         re.IGNORECASE)
+# before a field's value: the start of a line, a bullet, a table's cell, or a "Label:" / "**Label:**"
+_FIELD_START = re.compile(r"(?:^|[|:]|\*\*)[\s*_`>-]*$")
+_FIELD_END = re.compile(r"[\s*_`|]*$")
+
+
+def _field_value(text: str, lines: Lines, a: int, b: int) -> bool:
+    """text[a:b] is all of a field's value: the whole line, a table's cell, or what follows a label."""
+    ls, le = lines.span(a)
+    return _FIELD_START.search(text, ls, a) is not None and _FIELD_END.match(text, b, le) is not None \
+        and _FIELD_END.match(text, b, le).end() == le
+
+
+_DATE_BEFORE = re.compile(r"\b(?:at|on|from|until|till|since|by|to|between|and)\s+$", re.IGNORECASE)
+
+
+def _date_left(text: str, lines: Lines, a: int) -> bool:
+    """A date format where a field's date goes ("End time: YYYY-MM-DD HH:MM (or ongoing)", "resolved at
+    HH:MM"), not one named in quotes ("set it to `YYYY-MM-DD - Meeting Name`", "listed as _"YYYY-MM-DD"_")."""
+    if text[a - 1:a] in ("`", "'", '"', "_", "*", "\u201c", "\u2018"):
+        return False
+    ls, _ = lines.span(a)
+    return _FIELD_START.search(text, ls, a) is not None or _DATE_BEFORE.search(text, max(ls, a - 12), a) is not None
 
 
 def _markup_line(line: str) -> bool:
@@ -93,6 +129,21 @@ def _placeholder_findings(section: Section) -> list[Finding]:
         if not mask[m.start()] and not in_spans(m.start(), urls) and not before[-1:].isdigit():
             add(m.start(), m.end(), f"{m.group()} (a letter where the number goes)", 0.8,
                 q=sentence_around(text, m.start(), m.end(), 200))
+    for pattern, what in ((DATE_MASK, "a date or time format where the value goes"),
+                          (CHOICES, "choices left for the author to pick"),
+                          (STATE_CHOICES, "choices left for the author to pick"),
+                          (HANDLE, "a handle where a person goes"),
+                          (INSTRUCTION, "the template's instruction")):
+        for m in pattern.finditer(text):
+            if len(out) >= MAX_PER_RULE:
+                break
+            a, b = m.start(), m.end()
+            inline = text[a:a + 1] == "`" or text[a - 1:a] == "`"  # a field value set as `code`, not a code block
+            if (mask[a] and not inline) or in_spans(a, urls) or "format" in low[max(0, a - 40):a]:
+                continue  # "dates are written in the format YYYY-MM-DD" explains it
+            if _field_value(text, lines, a, b) or pattern is DATE_MASK and _date_left(text, lines, a) \
+                    or pattern is HANDLE:
+                add(a, b, f"'{m.group()}' ({what})", 0.8)
     for phrase in TEMPLATE_PHRASES:
         k = low.find(phrase)
         if k >= 0 and not mask[k]:
