@@ -273,3 +273,15 @@ def test_who_was_involved_names_the_handles_and_the_chat_speakers():
     on_call = [("Detection", "The on-call engineer was paged at 15:47 and the SRE team joined at 16:00.")]
     assert compose_answer("Who responded?", on_call).startswith(
         'The write-up names no one: it speaks of "on-call engineer", "sre".')
+
+
+def test_who_owns_the_actions_reads_a_templates_handle_as_no_owner():
+    """A half-filled template: "Who owns the action items?" quoted lines that share a word; and
+    "Owner: @github_handle" is the template's, not an owner."""
+    sections = [("Summary", "The intake queue stopped processing jobs for 47 minutes."),
+                ("Action Items", "- [ ] Owner: @alice — add a consumer-group check to the deploy (due 2024-03-15)\n"
+                                 "- [ ] Owner: @github_handle — alert on queue depth")]
+    answer = compose_answer("Who owns the action items?", sections)
+    assert answer.startswith('Of the 2 action items, 1 has no owner or no due date (0 are done or linked to a ticket):\n'
+                             '- "[ ] Owner: @github_handle — alert on queue depth" (Action Items: no owner and no due '
+                             'date)')

@@ -104,7 +104,11 @@ def _is_table_rule(row: str) -> bool:
 
 
 def _filled(cell: str) -> bool:
-    return bool(cell) and not _TBD.fullmatch(cell.strip())
+    """A value given, not "TBD" nor the template's own ("@github_handle", "YYYY-MM-DD")."""
+    from redline.jobs.reviewers.hygiene_placeholders import DATE_MASK, HANDLE
+
+    value = cell.strip()
+    return bool(cell) and not _TBD.fullmatch(value) and not HANDLE.match(value) and not DATE_MASK.match(value)
 
 
 def _has_owner(text: str) -> bool:

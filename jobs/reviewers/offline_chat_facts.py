@@ -32,7 +32,7 @@ _ABOUT_HARM = re.compile(r"\b(?:affected|impacted|hurt|users?|customers?|people|
                          r"launch(?:es)?|accounts?|installs?)\b", re.I)
 # "Which actions have no owner?", "Who is responsible for the follow-ups?"; not "Who was responsible
 # for the outage?", which asks about blame, not about the action items
-_ASKS_OWNERS = re.compile(r"\bowners?\b|\bowned\b|\bassignees?\b|\bdue\s+dates?\b|\bdeadlines?\b", re.I)
+_ASKS_OWNERS = re.compile(r"\bown(?:s|ed|ers?)\b|\bassignees?\b|\bdue\s+dates?\b|\bdeadlines?\b", re.I)
 _ASKS_WHO_ACTS = re.compile(r"\b(?:responsible|assigned|accountable)\b.*\b(?:actions?|items?|tasks?|follow[\s-]*ups?)\b"
                             r"|\b(?:actions?|items?|tasks?|follow[\s-]*ups?)\b.*\b(?:responsible|assigned|accountable)\b",
                             re.I)
