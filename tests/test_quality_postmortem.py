@@ -473,3 +473,11 @@ def test_a_vague_quantity_names_what_it_counts():
         found = [f for _, f in run(doc(("Summary", "mybinder.org failed to launch images after a deploy: the hub "
                                                    "pod returned 504 errors. " + text))) if "vague" in f.category]
         assert len(found) == 1 and f'given as "{said}"' in found[0].description, (text, found)
+
+
+def test_a_cause_one_author_believes_is_a_guess():
+    """mybinder.org 2017-09-29 (not in the corpus) writes "I believe" where others write "we believe"."""
+    secs = doc(("Summary", "mybinder.org failed to launch any images: the hub returned 504 errors."),
+               ("Root cause", "The hub stopped launching because of a reflector bug, I believe, that misses pod events."))
+    found = having(run(secs), "not established")
+    assert found == [("s2", "The hub stopped launching because of a reflector bug, I believe, that misses pod events.")]

@@ -46,7 +46,7 @@ from redline.jobs.reviewers.offline_text import (
 
 _HEDGE = _rx(
     r"it\s+(?:seemed|seems|appears|appeared)", r"(?:seems|seemed|appears|appeared)\s+to\s+(?:be|have)",
-    r"probably", r"possibly", r"presumably", r"likely", r"we\s+(?:suspect|believe|think)",
+    r"probably", r"possibly", r"presumably", r"likely", r"(?:we|I)\s+(?:suspect|believe|think)",
     r"(?:may|might|could)\s+have\s+been", r"(?:is|are|was|were)\s+(?:believed|thought|suspected)\s+to",
 )
 # "the most likely cause was", "the suspected root cause is", "found a possible cause of", "suspected it
