@@ -6,6 +6,7 @@ comment on it (jobs.redlines); a quote missing or not found anchors on its secti
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Literal
 
@@ -81,6 +82,8 @@ def add_item_comment(
 ) -> None:
     quote = _quote_of(item)
     runs = _anchor_on_quote(quote, span, paragraphs) if quote else None
+    if runs is None and quote and span is not None:
+        runs = _anchor_on_part(quote, span)
     note = None
     if runs is None:
         runs, where = _fallback_anchor(doc, span, paragraphs)
@@ -169,6 +172,24 @@ def _anchor_on_quote(quote: str, span: _Span | None, paragraphs: list[Paragraph]
         if found is not None:
             first, last = _isolate(runs, *found)
             return [Run(first, paragraph), Run(last, paragraph)]
+    return None
+
+
+# a list item's marker as the quote reads it ("- [ ] ", "2. "), where Word's list draws it
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
+
+
+def _anchor_on_part(quote: str, span: _Span) -> list[Run] | None:
+    """A quote as read across a table's row ("Resolved | YYYY-MM-DD HH:MM UTC") or with a list's
+    marker ("- [ ] Owner: ..."): its longest cell, or the item without its marker, in its own
+    section's paragraphs (a cell's text alone may be anywhere)."""
+    bare = _LIST_MARKER.sub("", quote)
+    cells = [c.strip() for c in bare.split(" | ") if c.strip()]
+    for part in dict.fromkeys([bare, *sorted(cells, key=len, reverse=True)]):
+        if part != quote and len(part) >= 4:
+            runs = _anchor_on_quote(part, None, span.paragraphs)
+            if runs is not None:
+                return runs
     return None
 
 

@@ -501,3 +501,32 @@ def test_docx_of_a_code_block_keeps_its_columns_and_the_text_around_it() -> None
     assert {r.font.name for r in logs_block.runs} == {"Consolas"}
     _, anchor = comment_for(data, "Description of in-code.")
     assert anchor.text == "FailedMount   4m"
+
+
+def test_a_quote_across_a_table_row_or_with_a_list_marker_anchors_on_its_text() -> None:
+    """The offline rules quote a table's row as it reads ("Resolved | YYYY-MM-DD HH:MM UTC") and a
+    list item with its marker ("- [ ] Owner: @github_handle"); Word has a cell per value and draws
+    the marker. Both were anchored on the section heading, "Quote not found"."""
+    doc = Document()
+    doc.add_heading("Metadata", level=1)
+    table = doc.add_table(rows=2, cols=2)
+    for r, (field_, value) in enumerate((("Created", "2024-03-02 10:14 UTC"), ("Resolved", "YYYY-MM-DD HH:MM UTC"))):
+        table.cell(r, 0).text, table.cell(r, 1).text = field_, value
+    doc.add_heading("Action items", level=1)
+    doc.add_paragraph("Owner: @github_handle, alert on queue depth", style="List Bullet")
+    out = BytesIO()
+    doc.save(out)
+    sections = [Section(id="s1", title="Metadata", index=0,
+                        text="Created | 2024-03-02 10:14 UTC\nResolved | YYYY-MM-DD HH:MM UTC"),
+                Section(id="s2", title="Action items", index=1, text="- [ ] Owner: @github_handle, alert on queue depth")]
+    items = [item("cell", "s1", "Resolved | YYYY-MM-DD HH:MM UTC"),
+             item("task", "s2", "- [ ] Owner: @github_handle, alert on queue depth"),
+             item("elsewhere", "s2", "Resolved | nothing like it")]
+    data = export_docx(items=items, sections=sections, original_docx=out.getvalue(), title="T")
+    comment, anchor = comment_for(data, "Description of cell.")
+    assert anchor.text == "YYYY-MM-DD HH:MM UTC" and "Quote not found" not in comment.text
+    comment, anchor = comment_for(data, "Description of task.")
+    assert anchor.text == "Owner: @github_handle, alert on queue depth" and "Quote not found" not in comment.text
+    # a cell's words found only in another section are not this quote: the heading, as before
+    comment, anchor = comment_for(data, "Description of elsewhere.")
+    assert anchor.text == "Action items" and "Quote not found" in comment.text
