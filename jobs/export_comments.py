@@ -180,10 +180,12 @@ _LIST_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?"
 
 
 def _anchor_on_part(quote: str, span: _Span) -> list[Run] | None:
-    """A quote as read across a table's row ("Resolved | YYYY-MM-DD HH:MM UTC") or with a list's
-    marker ("- [ ] Owner: ..."): its longest cell, or the item without its marker, in its own
-    section's paragraphs (a cell's text alone may be anywhere)."""
-    bare = _LIST_MARKER.sub("", quote)
+    """A quote as read across a table's row ("Resolved | YYYY-MM-DD HH:MM UTC"), with a list's
+    marker ("- [ ] Owner: ...") or over several list items (a rule's "none of the 7 action items"):
+    its longest cell, the item without its marker, or its first item, in its own section's
+    paragraphs (a cell's text alone may be anywhere)."""
+    first, *more = quote.strip().split("\n")
+    bare = _LIST_MARKER.sub("", first if more else quote)
     cells = [c.strip() for c in bare.split(" | ") if c.strip()]
     for part in dict.fromkeys([bare, *sorted(cells, key=len, reverse=True)]):
         if part != quote and len(part) >= 4:
