@@ -33,10 +33,21 @@ def test_how_long_is_answered_with_a_span_of_time():
 
 
 def test_when_is_answered_with_a_time():
-    """The Detection section shares more of the question's words; the timeline says when."""
+    """The Detection section shares more of the question's words; the timeline says when, and how
+    long after the first sign."""
     answer = compose_answer("When was the slowness noticed?", PROW)
-    assert passages(answer)[0] == 'From "Timeline": "[16:04] @krzyzacy noticed Prow is responding very slow."'
-    assert 'From "Detection"' in answer  # still quoted, after the answer
+    assert answer.startswith('By its timeline, it was noticed at 16:04 ("[16:04] @krzyzacy noticed Prow is responding '
+                             'very slow."). Its first sign was at 13:20 ("[13:20] The bump PR is merged, triggering a '
+                             'deploy."), 2 h 44 min before.')
+    assert passages(answer) == ['From "Detection": "The slowness was noticed by the on-call engineer, who then saw the '
+                                'slowness on the dashboard."']  # how, quoted after when
+    assert compose_answer("When was it resolved?", PROW).startswith(
+        'By its timeline, it was resolved at 17:59 ("[17:59] @krzyzacy cleaned up all wrong pods and confirmed Prow is '
+        'healthy.").')
+    no_mark = [("Timeline", "- 09:02 A config change is deployed.\n- 09:35 We roll the change back.")]
+    assert compose_answer("How was it detected?", no_mark).startswith(
+        "No timeline entry says when the problem was noticed (reported, alerted, detected); its timed entries run "
+        "from 09:02 to 09:35.")
 
 
 def test_a_question_with_no_such_answer_still_matches_words_only():
@@ -285,3 +296,14 @@ def test_who_owns_the_actions_reads_a_templates_handle_as_no_owner():
     assert answer.startswith('Of the 2 action items, 1 has no owner or no due date (0 are done or linked to a ticket):\n'
                              '- "[ ] Owner: @github_handle — alert on queue depth" (Action Items: no owner and no due '
                              'date)')
+
+
+def test_a_lead_in_is_quoted_with_the_list_it_introduces():
+    """mybinder.org 2017-09-27: "This was caused by two factors:" was quoted alone, without them."""
+    sections = [("Summary", "Launches failed with 403 after a deploy."),
+                ("Conclusion", "This was caused by two factors:\n\n1. Local development being different from "
+                               "production (single node vs multi node)\n2. Testing in staging not thorough enough\n\n"
+                               "We should try not to change many things at once.")]
+    answer = compose_answer("What was the root cause?", sections)
+    assert ('From "Conclusion": "This was caused by two factors: 1. Local development being different from production '
+            '(single node vs multi node) 2. Testing in staging not thorough enough"') in passages(answer)

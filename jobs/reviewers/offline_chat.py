@@ -39,12 +39,45 @@ def _is_label(block: Span) -> bool:
         (".", "!", "?", ";", ","))
 
 
+_LEAD_IN_WORDS = 25
+
+
+_LEAD_IN_WORDS = 25
+_LIST_ITEM = re.compile(r"\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
+_LEAD_IN_ITEMS = 6
+
+
+def _leads_in(block: Span) -> bool:
+    """A sentence that introduces a list: "This was caused by two factors:" (not a stamped entry,
+    "16:11 - Mount errors on build pods:", nor an item)."""
+    said = block.text.strip()
+    return said.endswith(":") and said[:1].isalpha() and len(said.split()) <= _LEAD_IN_WORDS
+
+
+def _is_item(text: str, block: Span) -> bool:
+    """A list item (split_blocks gives its text after the marker: the marker is before it on its line)."""
+    line_start = text.rfind("\n", 0, block.start) + 1
+    return _LIST_ITEM.fullmatch(text[line_start:block.start] + " ") is not None or _LIST_ITEM.match(block.text) is not None
+
+
 def _blocks(text: str) -> list[Span]:
-    """The section's blocks, labels joined to the block after them (quoted alone, "16:11" says
-    nothing): "2018-03-31 15:47", "Problem is identified", "- Launch success rate drops quickly"."""
+    """The section's blocks, labels joined to the block after them and lead-ins to the list items
+    after them (quoted alone, "16:11" or "This was caused by two factors:" says nothing):
+    "2018-03-31 15:47", "Problem is identified", "- Launch success rate drops quickly"."""
     out: list[Span] = []
     pending: Span | None = None
+    listing: Span | None = None  # a lead-in and the items joined to it so far
+    items = 0
     for block in split_blocks(text):
+        if listing is not None:
+            if _is_item(text, block) and items < _LEAD_IN_ITEMS:
+                listing, items = Span(listing.start, block.end, text[listing.start:block.end]), items + 1
+                continue
+            out.append(listing)
+            listing = None
+        if pending is None and _leads_in(block):
+            listing, items = block, 0
+            continue
         label = _is_label(block)
         if pending is not None:
             block = Span(pending.start, block.end, text[pending.start:block.end])
@@ -53,8 +86,7 @@ def _blocks(text: str) -> list[Span]:
             pending = block
             continue
         out.append(block)
-    if pending is not None:
-        out.append(pending)
+    out += [x for x in (listing, pending) if x is not None]
     return out
 
 
@@ -113,6 +145,11 @@ _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[
     (re.compile(r"\bhow\s+many\b|\bnumber\s+of\b", re.I),
      re.compile(r"(?<![\d:])\d[\d,.]*(?:\s*%|\s*percent\b|\s(?:\w+\s+){0,2}?[a-z]+s\b)", re.I),
      frozenset({"many", "number"}), None),
+    # "How was it detected?" wants who or what noticed it: an alert, a report, a dashboard
+    (re.compile(r"\b(?:detect\w*|notic\w*|discover\w*|spotted|found\s+out)\b", re.I),
+     re.compile(r"\b(?:notic\w*|detect\w*|alert\w*|report\w*|paged|monitor\w*|dashboards?|discover\w*|spotted)\b",
+                re.I),
+     frozenset(), None),
     # "What was the root cause?", "Why did it fail?" wants a reason: "because", "due to", "caused by"
     (_ASKS_WHY,
      re.compile(r"\bbecause\b|\bdue\s+to\b|\bcaus(?:ed|es|ing)\b|\broot\s+cause\b|\bsince\b|\bas\s+a\s+result\b|"

@@ -1,0 +1,228 @@
+"""What the offline chat reads from a write-up's timeline: how long it lasted (as stated, and the
+span of the entries), when the problem began, was noticed and was resolved, the time zone, and
+what the timeline leaves out. The timeline is consistency_timeline's reading, the stated duration
+postmortem's and the zone's half of the year consistency_zones', so the chat and the findings agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redline.jobs.models import Section
+from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
+from redline.jobs.reviewers.consistency_text import ZONES, code_mask, sentence_around, states_zone
+from redline.jobs.reviewers.consistency_timeline import (
+    Entry, _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
+)
+
+# what an entry marks: the problem's start, its detection, its end
+_BEGAN = re.compile(r"\b(?:began|started|introduced|deployed|merged|rolled\s+out|broke|first\s+"
+                    r"(?:error|failure|alert)s?|triggered)\b", re.I)
+_NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reported|realiz\w*|realis\w*|"
+                      r"spotted|discovered|escalated)\b", re.I)
+_ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
+                    r"(?:is|are|was|were)\s+healthy|healthy\s+again|mitigated|all\s+clear|working\s+again|"
+                    r"succeed\w*\s+again|to\s+an\s+end|(?:outage|incident)\s+(?:ended|ends|is\s+over|was\s+over))\b", re.I)
+_PAUSE = timedelta(hours=12)
+_QUOTE_CHARS = 160
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes or not parts else []
+    return " ".join(parts)
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= _QUOTE_CHARS:
+        return flat
+    cut = flat.rfind(" ", 0, _QUOTE_CHARS)
+    return flat[: cut if cut > 0 else _QUOTE_CHARS] + "…"
+
+
+def _timed(sections: list[Section]) -> list[Entry]:
+    """The timeline's entries that have a clock time (consistency_timeline's reading)."""
+    return [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+
+
+def _stamper(entries: list[Entry]) -> Callable[[datetime], str]:
+    """How to write an entry's time: with its date when the timeline gives dates."""
+    return _fmt if any(e.explicit_date for e in entries) else (lambda dt: dt.strftime("%H:%M"))
+
+
+def _duration(sections: list[Section]) -> str | None:
+    """How long it lasted as the write-up states it (postmortem's reading), quoted; and the span of
+    its timeline beside it, to check one against the other."""
+    from redline.jobs.reviewers.postmortem import stated_duration
+
+    timeline = {s.index for s in sections if _is_timeline_title(s.title)} | {e.section for e in _timed(sections)}
+    stated = stated_duration(sections, timeline)
+    span = _timeline_span(sections, stated=stated is not None)
+    if stated is None:
+        return span
+    i, start, end = stated
+    said = f'The write-up states it in "{sections[i].title}": "{_short(sentence_around(sections[i].text, start, end))}"'
+    return f"{said} {span}" if span else said
+
+
+def _zone_said(sections: list[Section]) -> tuple[Section, re.Match[str]] | None:
+    """Where the write-up first names its time zone (in the timeline first), outside code."""
+    for s in sorted(sections, key=lambda s: not _is_timeline_title(s.title)):
+        mask = code_mask(s.text)  # a log line's zone is the log's; a lone "Z" names no zone in prose
+        m = next((m for m in _ZONE_TOKEN.finditer(s.text) if m.group() in ZONES and m.group() != "Z"
+                  and not mask[m.start()]), None)
+        if m is not None:
+            return s, m
+    return None
+
+
+def _zone_slip(sections: list[Section], name: str) -> tuple[str, str] | None:
+    """(the zone's name on the timeline's dates, its offset) when `name` is the wrong half of the
+    year on every one of them (consistency_zones' reading)."""
+    from redline.jobs.reviewers.consistency_zones import daylight_slip
+
+    days = sorted({e.when.date() for e in resolve_dates(extract_timeline(sections), sections)
+                   if e.when is not None and e.explicit_date})
+    slip = daylight_slip(name, days)
+    return None if slip is None else slip[:2]
+
+
+def _zone(sections: list[Section]) -> str:
+    """The time zone the write-up gives its times in, where it says so, and whether the name fits
+    the timeline's dates."""
+    said = _zone_said(sections)
+    if said is None:
+        if states_zone(sections):
+            return "The write-up names its time zone only in words (\"Pacific\", \"local time\"), not as UTC or an offset."
+        return "The write-up never says which time zone its times are in."
+    s, m = said
+    out = f'The times are in {m.group()}: "{_short(sentence_around(s.text, m.start(), m.end(), 160))}" ({s.title}).'
+    if (slip := _zone_slip(sections, m.group())) is not None:
+        out += (f" On the timeline's dates that zone was on {slip[0]} ({slip[1]}), not {m.group()}: "
+                "the times may be an hour off for a reader who converts them.")
+    return out
+
+
+def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
+    """The first and the last clock-timed entries of the timeline, and the time between them; `stated`:
+    the write-up states a duration, so the span is a check on it, not a stand-in for it."""
+    entries = _timed(sections)
+    if len(entries) < 2:
+        return None
+    entries.sort(key=lambda e: e.when)
+    # the incident's own run of entries: up to the first pause of over 12 hours (a follow-up a week
+    # later is not part of how long it lasted)
+    run = next((k for k in range(1, len(entries)) if entries[k].when - entries[k - 1].when > _PAUSE), len(entries))
+    first, last = entries[0], entries[run - 1]
+    delta = last.when - first.when
+    if delta <= timedelta(0):
+        return None
+    stamp = _stamper(entries)
+    later = (f" Later entries follow after a pause, up to {stamp(entries[-1].when)}."
+             if run < len(entries) else "")
+    if stated:
+        return (f"Its timeline's timed entries run from {stamp(first.when)} (\"{_short(first.quote)}\") to "
+                f"{stamp(last.when)} (\"{_short(last.quote)}\"), {_span(delta)}.{later}")
+    return (f"By its timeline: the first timed entry is at {stamp(first.when)} (\"{_short(first.quote)}\") and "
+            f"the last at {stamp(last.when)} (\"{_short(last.quote)}\"), {_span(delta)} apart. That is the "
+            "span of the entries, not a duration the write-up states: the problem may have begun before "
+            f"the first of them.{later}")
+
+
+@dataclass
+class _Marks:
+    """What the timeline's timed entries mark: when the problem began, was noticed and ended."""
+
+    entries: list[Entry]
+    stamp: Callable[[datetime], str]
+    body: Callable[[Entry], str]
+    began: Entry | None
+    noticed: Entry | None
+    ended: Entry | None
+
+    def said(self, e: Entry) -> str:
+        return f'{self.stamp(e.when)} ("{_short(self.body(e))}")'
+
+
+def _marks(sections: list[Section]) -> _Marks | None:
+    entries = _timed(sections)
+    if not entries:
+        return None
+    bodies = _entry_bodies(sections, entries)
+
+    def body(e: Entry) -> str:
+        return " ".join(bodies.get(id(e), e.quote).split()).lstrip("-*\u2022 ")
+
+    noticed = next((e for e in entries if _NOTICED.search(body(e))), None)
+    # the start is before the problem was noticed (a "deployed" after it is the fix), the end its last word
+    began = next((e for e in entries if _BEGAN.search(body(e)) and (noticed is None or e.when < noticed.when)), None)
+    ended = next((e for e in reversed(entries) if _ENDED.search(body(e))), None)
+    return _Marks(entries, _stamper(entries), body, began, noticed, ended)
+
+
+def _timeline_gaps(sections: list[Section]) -> str | None:
+    """What the timeline marks and does not: when the problem began, was noticed and ended; its
+    time zone; its longest pause."""
+    timeline = [s for s in sections if _is_timeline_title(s.title)]
+    marks = _marks(sections)
+    if marks is None:
+        return ("The write-up has no timeline with clock times." if not timeline else
+                f'"{timeline[0].title}" gives no clock times: the reader cannot tell when anything happened.')
+    entries, stamp = marks.entries, marks.stamp
+    lines = [f"The timeline has {len(entries)} timed entries, from {stamp(entries[0].when)} to "
+             f"{stamp(entries[-1].when)}."]
+    for what, e, missing in (
+            ("When the problem began", marks.began, "not marked" + (
+                f" (the first entry, {stamp(entries[0].when)}, is when it was noticed)"
+                if marks.noticed is entries[0] else "")),
+            ("When it was noticed", marks.noticed, "not marked"),
+            ("When it was resolved", marks.ended, "not marked")):
+        lines.append(f"- {what}: {marks.said(e)}" if e else f"- {what}: {missing}.")
+    said = _zone_said(timeline)
+    zone = said[1].group() if said else None
+    slip = _zone_slip(sections, zone) if zone else None
+    lines.append(f"- Time zone: {zone}" + (f" (on its dates, {slip[0]}: an hour off)." if slip else ".") if zone
+                 else "- Time zone: not given.")
+    ordered = sorted(entries, key=lambda e: e.when)
+    gaps = [(b.when - a.when, a, b) for a, b in zip(ordered, ordered[1:]) if b.when - a.when <= _PAUSE]
+    if gaps:
+        gap, a, b = max(gaps, key=lambda g: g[0])
+        if gap >= timedelta(minutes=30):
+            lines.append(f"- Longest stretch with no entry: {stamp(a.when)} to {stamp(b.when)} ({_span(gap)}).")
+    return "\n".join(lines)
+
+
+def _detected(sections: list[Section]) -> str | None:
+    """When the timeline marks the problem noticed, and how long after its first sign."""
+    marks = _marks(sections)
+    if marks is None:
+        return None
+    if marks.noticed is None:
+        return ("No timeline entry says when the problem was noticed (reported, alerted, detected); its "
+                f"timed entries run from {marks.stamp(marks.entries[0].when)} to {marks.stamp(marks.entries[-1].when)}.")
+    out = f"By its timeline, it was noticed at {marks.said(marks.noticed)}."
+    if marks.began is not None:
+        out += (f" Its first sign was at {marks.said(marks.began)}, "
+                f"{_span(marks.noticed.when - marks.began.when)} before.")
+    elif marks.noticed is marks.entries[0]:
+        out += " That is the timeline's first entry: it does not say when the problem began."
+    return out
+
+
+def _resolved(sections: list[Section]) -> str | None:
+    """When the timeline marks the problem resolved."""
+    marks = _marks(sections)
+    if marks is None:
+        return None
+    if marks.ended is None:
+        return ("No timeline entry says when it was resolved (restored, fixed, recovered); its last timed entry "
+                f"is at {marks.said(marks.entries[-1])}.")
+    return f"By its timeline, it was resolved at {marks.said(marks.ended)}."
