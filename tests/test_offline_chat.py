@@ -307,3 +307,18 @@ def test_a_lead_in_is_quoted_with_the_list_it_introduces():
     answer = compose_answer("What was the root cause?", sections)
     assert ('From "Conclusion": "This was caused by two factors: 1. Local development being different from production '
             '(single node vs multi node) 2. Testing in staging not thorough enough"') in passages(answer)
+
+
+def test_a_timeline_of_dates_alone_still_answers_how_long_and_what_it_misses():
+    """mybinder.org 2018-01-18 (not in the corpus): a timeline of "### 2018-01-11" and "### 2018-01-18"
+    entries, no times. "How long did it last?" found nothing; "What is missing?" said it gave no times
+    and nothing of its dates."""
+    sections = [("Summary", "A team member received a warning that the SSL certificate was going to expire."),
+                ("Timeline", "All times in PST\n\n2018-01-11\n\nA team member received an email about the "
+                             "certificate.\n\n2018-01-18\n\nAnother team member checked the certificate: it was renewed.")]
+    answer = compose_answer("How long did it last?", sections)
+    assert answer.startswith('By its timeline (dates, no times): its entries run from 2018-01-11 ("2018-01-11 A team '
+                             'member received an email about the certificate.") to 2018-01-18')
+    assert "7 days apart" in answer
+    assert compose_answer("What is missing from the timeline?", sections).startswith(
+        "The timeline gives dates (2018-01-11 to 2018-01-18) but no clock times")

@@ -116,7 +116,7 @@ def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
     the write-up states a duration, so the span is a check on it, not a stand-in for it."""
     entries = _timed(sections)
     if len(entries) < 2:
-        return None
+        return _dated_span(sections, stated)
     entries.sort(key=lambda e: e.when)
     # the incident's own run of entries: up to the first pause of over 12 hours (a follow-up a week
     # later is not part of how long it lasted)
@@ -135,6 +135,30 @@ def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
             f"the last at {stamp(last.when)} (\"{_short(last.quote)}\"), {_span(delta)} apart. That is the "
             "span of the entries, not a duration the write-up states: the problem may have begun before "
             f"the first of them.{later}")
+
+
+def _dated(sections: list[Section]) -> list[Entry]:
+    """The timeline's entries that give a date and no time ("### 2018-01-11"), in order."""
+    return sorted((e for e in resolve_dates(extract_timeline(sections), sections)
+                   if e.when is not None and e.explicit_date and not e.has_time), key=lambda e: e.when)
+
+
+def _dated_span(sections: list[Section], stated: bool) -> str | None:
+    """A timeline of dates alone: its first and last entries, and the days between them."""
+    entries = _dated(sections)
+    if len(entries) < 2 or entries[-1].when <= entries[0].when:
+        return None
+    bodies = _entry_bodies(sections, entries)
+
+    def said(e: Entry) -> str:
+        return f'{e.when:%Y-%m-%d} ("{_short(bodies.get(id(e), e.quote))}")'
+
+    days = (entries[-1].when - entries[0].when).days
+    run = f"from {said(entries[0])} to {said(entries[-1])}, {days} day{'s' if days != 1 else ''} apart"
+    if stated:
+        return f"Its timeline's dated entries run {run}."
+    return (f"By its timeline (dates, no times): its entries run {run}. That is the span of the entries, not a "
+            "duration the write-up states.")
 
 
 @dataclass
@@ -174,6 +198,10 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
     timeline = [s for s in sections if _is_timeline_title(s.title)]
     marks = _marks(sections)
     if marks is None:
+        dated = _dated(sections)
+        if len(dated) >= 2:
+            return (f"The timeline gives dates ({dated[0].when:%Y-%m-%d} to {dated[-1].when:%Y-%m-%d}) but no clock "
+                    "times: the reader cannot tell when on those days anything happened, nor how long it took.")
         return ("The write-up has no timeline with clock times." if not timeline else
                 f'"{timeline[0].title}" gives no clock times: the reader cannot tell when anything happened.')
     entries, stamp = marks.entries, marks.stamp
