@@ -443,3 +443,17 @@ def test_a_daylight_zone_in_winter_is_flagged_and_the_right_names_are_quiet():
     across = doc(("Timeline", "All times PST\n\n- 2019-03-09 22:00 Alert fires.\n- 2019-03-11 10:28 Resolved."))
     undated = doc(("Timeline", "All times PST\n\n- 13:06 Alert fires.\n- 15:25 Resolved."))
     assert having(run(across), "daylight") == [] and having(run(undated), "daylight") == []
+
+
+def test_a_name_mistyped_twice_against_five_right_is_flagged():
+    """TAIC's Shotover jet boat report (tuning set): "Kawarua" twice, "Kawarau" five times. A slip
+    made twice is still a slip when the other spelling is the rule; two spellings used equally, or
+    one of them a word, are two names."""
+    text = ("The boat left the Kawarau jetty. The Kawarau was high. Upstream of the Kawarau bridge the "
+            "Kawarau narrows; the Kawarau gorge follows. The trip proceeded up the Kawarua River, and back down "
+            "the Kawarua to the jetty.")
+    found = having(run(doc(("Narrative", text))), "spelled two ways")
+    assert [f.quote for _, f in found] == ["Kawarua"]
+    assert found[0][1].description.startswith("'Kawarua' appears 2 times, while 'Kawarau' appears 5 times")
+    even = "Shard Alpha1 and Shard Aplha1 ... " + "Alpha1 Aplha1 " * 3  # three and four: not a rule and a slip
+    assert having(run(doc(("Impact", even))), "spelled two ways") == []

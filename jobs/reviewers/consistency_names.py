@@ -58,7 +58,11 @@ def _identifier_findings(sections: list[Section]):
             if other == tok or frozenset((tok, other)) in reported:
                 continue
             rare, common = (tok, other) if counts[tok] <= counts[other] else (other, tok)
-            if counts[common] < 2 or counts[rare] > 1:
+            # spelled once; or twice against five times, two letters swapped (Kawarua / Kawarau): a
+            # slip made twice, not a second name
+            twice = counts[rare] == 2 and counts[common] >= 5 and len(rare) >= 6 and _swapped(rare, common) \
+                and not is_known_word(rare.lower())
+            if counts[common] < 2 or counts[rare] > 1 and not twice:
                 continue
             lo_r, lo_c = rare.lower(), common.lower()
             short, long_ = sorted((lo_r, lo_c), key=len)
@@ -95,6 +99,12 @@ def _identifier_findings(sections: list[Section]):
             reported.add(frozenset((tok, other)))
             yield _spelled_two_ways(sections, counts, first, rare, common)
     yield from _two_edit_findings(sections, counts, first, ident_like, reported)
+
+
+def _swapped(a: str, b: str) -> bool:
+    """a and b differ by two adjacent letters swapped."""
+    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y] if len(a) == len(b) else []
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
 _DIGITS = re.compile(r"\d+")
@@ -136,7 +146,8 @@ def _spelled_two_ways(sections: list[Section], counts: dict[str, int], first: di
     ci, _ = first[common]
     return first[rare][0], Finding(
         type="suggestion", category="consistency: name spelled two ways", risk="low",
-        description=(f"'{rare}' appears once, while '{common}' appears {counts[common]} times: "
+        description=(f"'{rare}' appears {'once' if counts[rare] == 1 else f'{counts[rare]} times'}, while "
+                     f"'{common}' appears {counts[common]} times: "
                      f"the same name seems to be spelled two ways."),
         suggestion=f"Use one spelling throughout (probably '{common}').",
         quote=rare, confidence=0.7, related_section_id=sections[ci].id, related_quote=common)

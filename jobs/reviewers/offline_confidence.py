@@ -37,7 +37,7 @@ MEASURED: dict[str, tuple[int, int]] = {
     'consistency: arithmetic': (1, 1),
     'consistency: date vs timeline': (1, 1),
     'consistency: duration vs timeline': (2, 2),
-    'consistency: name spelled two ways': (2, 2),
+    'consistency: name spelled two ways': (3, 3),
     'consistency: time vs timeline': (1, 1),
     'date format: 12-hour clock without AM/PM': (1, 1),
     'date format: no year': (1, 1),
