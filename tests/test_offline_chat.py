@@ -134,9 +134,12 @@ LEVELS = [2, 2, 2, 3, 3]
 
 def test_how_long_with_no_duration_stated_gives_the_timelines_span():
     answer = compose_answer("How long did the outage last?", UBUNTU, levels=LEVELS)
-    assert answer.startswith('By its timeline: the first timed entry is at 2018-01-17 17:14 ("2018-01-17 17:14") '
-                             'and the last at 2018-01-17 18:57 ("18:57"), 1 h 43 min apart. That is the span of '
-                             'the entries, not a duration the write-up states')
+    # each stamp quoted with its entry: "18:57" alone says nothing
+    assert answer.startswith('By its timeline: the first timed entry is at 2018-01-17 17:14 ("2018-01-17 17:14 - '
+                             'Realization this will cause repo2docker and mybinder to fail") and the last at 2018-01-17 '
+                             '18:57 ("18:57 Bump to artful, merged and deployed. Checked mybinder.org and problem was '
+                             'resolved."), 1 h 43 min apart. That is the span of the entries, not a duration the '
+                             'write-up states')
     # the follow-up a week later is not part of the incident's span, but it is not hidden either
     assert "Later entries follow after a pause, up to 2018-01-25 09:00." in answer
     assert "could not find anything" not in answer
@@ -322,3 +325,21 @@ def test_a_timeline_of_dates_alone_still_answers_how_long_and_what_it_misses():
     assert "7 days apart" in answer
     assert compose_answer("What is missing from the timeline?", sections).startswith(
         "The timeline gives dates (2018-01-11 to 2018-01-18) but no clock times")
+
+
+def test_how_long_is_not_answered_with_a_logs_timeout():
+    """mybinder.org 2017-09-29 (not in the corpus): "How long did the outage last?" quoted the log
+    line "server failed to start in 300 seconds, giving up" from a code block."""
+    from redline.jobs.reviewers.offline_pool import answer_text
+
+    timeline = ("All times in CEST\n\n### Sep 29 2017 08:59\n\nAn issue is opened.\n\n### 14:00\n\nLaunching fails:\n\n"
+                "        binder-testing-xyz's server failed to start in 300 seconds, giving up\n\n"
+                "### 14:10\n\nThe hub pod is relaunched. Service is back to normal.")
+    from redline.jobs.documents.upload import parse_document
+
+    parsed = parse_document("r.md", ("# 504\n\n## Summary\n\nLaunches failed.\n\n## Timeline\n\n" + timeline).encode(),
+                            max_bytes=1 << 20)
+    sections = [(s.title, s.text, s.marks, s.level) for s in parsed.sections]
+    answer = answer_text("How long did the outage last?", sections, None)
+    assert "300 seconds" not in answer and "5 h 11 min apart" in answer
+    assert "300 seconds" in answer_text("What did the logs show when launching failed?", sections, None)

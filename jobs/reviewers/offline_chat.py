@@ -201,10 +201,11 @@ def _rank(question: str, passages: list[_Passage], section_title: str | None) ->
     return scored
 
 
-def asks_why(question: str) -> bool:
-    """Whether the question asks for a cause: a log or a command (a code block) does not give one,
-    however many of the question's words it repeats ("Failed", "failed", "FailedMount")."""
-    return bool(_ASKS_WHY.search(question))
+def reads_code(question: str) -> bool:
+    """Whether a log or a command (a code block) may answer the question: not one that asks for a
+    cause, however many of the question's words it repeats ("Failed", "failed", "FailedMount"), nor
+    one that asks how long ("failed to start in 300 seconds" is a timeout, not the outage's length)."""
+    return not (_ASKS_WHY.search(question) or _ASKS[0][0].search(question))
 
 
 def _quote_for_answer(text: str) -> str:

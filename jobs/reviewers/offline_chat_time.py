@@ -126,13 +126,18 @@ def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
     if delta <= timedelta(0):
         return None
     stamp = _stamper(entries)
+    bodies = _entry_bodies(sections, entries)  # a stamp on its own line is quoted with its entry
+
+    def said(e: Entry) -> str:
+        return _short(bodies.get(id(e), e.quote))
+
     later = (f" Later entries follow after a pause, up to {stamp(entries[-1].when)}."
              if run < len(entries) else "")
     if stated:
-        return (f"Its timeline's timed entries run from {stamp(first.when)} (\"{_short(first.quote)}\") to "
-                f"{stamp(last.when)} (\"{_short(last.quote)}\"), {_span(delta)}.{later}")
-    return (f"By its timeline: the first timed entry is at {stamp(first.when)} (\"{_short(first.quote)}\") and "
-            f"the last at {stamp(last.when)} (\"{_short(last.quote)}\"), {_span(delta)} apart. That is the "
+        return (f"Its timeline's timed entries run from {stamp(first.when)} (\"{said(first)}\") to "
+                f"{stamp(last.when)} (\"{said(last)}\"), {_span(delta)}.{later}")
+    return (f"By its timeline: the first timed entry is at {stamp(first.when)} (\"{said(first)}\") and "
+            f"the last at {stamp(last.when)} (\"{said(last)}\"), {_span(delta)} apart. That is the "
             "span of the entries, not a duration the write-up states: the problem may have begun before "
             f"the first of them.{later}")
 
