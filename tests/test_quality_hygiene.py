@@ -383,3 +383,26 @@ def test_a_templates_fields_left_as_given_are_placeholders():
              "| Check | P1 | P2 | P3 |\n| --- | --- | --- | --- |\n| Paged | Yes | No | No |\n\n"
              "```\nstrftime('%Y') # YYYY-MM-DD\n```")
     assert having(run(doc(("Summary", prose))), "placeholder") == []
+
+
+def test_a_typo_in_a_quoted_chat_log_is_not_the_authors_to_fix():
+    """Kubernetes Prow 2019-02-05 (not in the corpus): its appendix quotes the team's chat, "can you
+    paste plank logs from your deploymetn". It was flagged twice (a typo, and a name spelled two
+    ways beside "deployment"): the chat is a record, as a log is. A block quote that is not a chat
+    is the author's."""
+    from redline.jobs.documents import parse_document
+    from redline.jobs.reviewers.offline_pool import document_dicts
+
+    md = ("# Outage\n\n## Summary\n\nThe deployment failed, and the deployment was rolled back. We had to proceed "
+          "withot the bot.\n\n## Notice\n\n> A note we sent to users twicce: the deployment is paused until Monday.\n\n"
+          "## Appendix\n\n"
+          "### Chat logs\n\n>Katharine [8:57 AM]  \nnot sure the branchprotector run actually had the desired effect.\n"
+          ">\n>stevekuznetsov [9:31 AM]  \ncan you paste plank logs from your deploymetn  \nat the start?\n")
+    parsed = parse_document("a.md", md.encode(), max_bytes=1 << 20)
+    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
+                for i, s in enumerate(parsed.sections)]
+    found = document_dicts([s.model_dump() for s in sections], parsed.title)["findings"]
+    got = [(s.title, f["category"], f["quote"]) for s in sections for f in found[s.id]]
+    assert not [g for g in got if "deploymetn" in (g[2] or "")], got
+    assert ("Summary", "spelling", "had to proceed withot the bot.") in got
+    assert [g for g in got if g[0] == "Notice" and "twicce" in (g[2] or "")]  # the author's own quoted note is read

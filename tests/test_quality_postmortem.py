@@ -481,3 +481,17 @@ def test_a_cause_one_author_believes_is_a_guess():
                ("Root cause", "The hub stopped launching because of a reflector bug, I believe, that misses pod events."))
     found = having(run(secs), "not established")
     assert found == [("s2", "The hub stopped launching because of a reflector bug, I believe, that misses pod events.")]
+
+
+def test_nobody_noticing_where_we_got_lucky_is_not_a_late_detection():
+    """Kubernetes Prow 2019-02-05 (not in the corpus): "Where we got lucky: nobody was watching
+    their PRs around 9am, so nobody noticed" says the users were spared, not that the team was late."""
+    summary = ("Summary", "The Prow cluster could not run jobs after a deploy: the deployment created pods in the "
+                          "wrong kubernetes namespace of the cluster, and 415 jobs failed to start for 47 minutes.")
+    actions = ("Action items", "- Ensure the updated branchprotector run is not reverted: #11134")
+    lucky = doc(summary, ("Where we got lucky", "- Apparently nobody was watching their PRs very closely around 9am "
+                                                "PST, so nobody noticed."), actions)
+    assert having(run(lucky), "detection delay") == []
+    late = doc(summary, ("What went wrong", "- The alert fired at 02:00 but nobody noticed until the morning."), actions)
+    assert having(run(late), "detection delay") == [
+        ("s2", "The alert fired at 02:00 but nobody noticed until the morning.")]

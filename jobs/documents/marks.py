@@ -175,20 +175,39 @@ def _slice_marks(marks: list[Mark], start: int, end: int) -> list[Mark]:
     return out
 
 
-def as_read(text: str, marks: list[Mark] | list[list], *, code: bool = True) -> str:
+# a chat log quoted in a block quote: "> Katharine [8:27 AM]", "bentheelder [9:03]" speaker lines
+_SPEAKER = re.compile(r"^[> \t]*[\w.@-]{2,40} \[\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp]\.?[Mm]\.?)?\]", re.MULTILINE)
+
+
+def transcripts(text: str, marks: list[Mark] | list[list]) -> list[tuple[int, int]]:
+    """The block quotes ("quote" marks) that are chat logs, two speaker lines or more: a record of
+    what was said, as a log is, not the author's prose to correct."""
+    out = []
+    for m in marks:
+        if m[2] == "quote":
+            start, end = max(0, m[0]), min(len(text), m[1])
+            speakers = _SPEAKER.finditer(text, start, end)
+            if next(speakers, None) is not None and next(speakers, None) is not None:
+                out.append((start, end))
+    return out
+
+
+def as_read(text: str, marks: list[Mark] | list[list], *, code: bool = True, chat: bool = True) -> str:
     """The text as a reader reads it: each soft line break (a "soft" mark: the source's line
     wrap inside a paragraph) a space; with ``code=False``, a code block's characters (a "pre"
     mark: logs, commands, configuration) blanked to spaces, line breaks kept, for rules that
-    read prose and timelines. The same length as `text`, so an offset into one is an offset into
-    the other, and a quote found in one is the same characters of the other."""
+    read prose and timelines; with ``chat=False``, a quoted chat log's (`transcripts`) too. The
+    same length as `text`, so an offset into one is an offset into the other, and a quote found
+    in one is the same characters of the other."""
     soft = [m[0] for m in marks if m[2] == "soft" and m[1] == m[0] + 1 and 0 <= m[0] < len(text) and text[m[0]] == "\n"]
-    pre = [] if code else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "pre"]
-    if not soft and not pre:
+    blank = [] if code else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "pre"]
+    blank += [] if chat else transcripts(text, marks)
+    if not soft and not blank:
         return text
     chars = list(text)
     for at in soft:
         chars[at] = " "
-    for start, end in pre:
+    for start, end in blank:
         chars[start:end] = ["\n" if c == "\n" else " " for c in chars[start:end]]
     return "".join(chars)
 

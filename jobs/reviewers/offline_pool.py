@@ -42,7 +42,8 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
     # the rules read each Markdown soft line break as a space (the quotes are mapped back afterwards)
     secs = [Section.model_validate({**s, "text": as_read(s["text"], s.get("marks") or [])}) for s in sections]
     by_id = consistency.document_findings(secs, title)
-    # hygiene reads the author's prose: a typo in a pasted log or a command's comment is not theirs to fix
+    # hygiene reads the author's prose: a typo in a pasted log, a command's comment or a quoted chat is not
+    # theirs to fix
     prose = [x.model_copy(update={"text": prose_of(s["text"], s.get("marks") or [])}) for x, s in zip(secs, sections)]
     out: dict[str, list[dict[str, Any]]] = {}
     for s in prose:
@@ -53,9 +54,10 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
 
 
 def prose_of(text: str, marks: list) -> str:
-    """What the prose rules read: the text as a reader reads it, its code blocks blanked (`as_read`);
-    a section that is all code (a "Logs" section) keeps it, or it would read as empty."""
-    prose = as_read(text, marks, code=False)
+    """What the prose rules read: the text as a reader reads it, its code blocks and quoted chat logs
+    blanked (`as_read`); a section that is all code (a "Logs" section) keeps it, or it would read as
+    empty."""
+    prose = as_read(text, marks, code=False, chat=False)
     return prose if prose.strip() or not text.strip() else as_read(text, marks)
 
 
