@@ -343,3 +343,21 @@ def test_how_long_is_not_answered_with_a_logs_timeout():
     answer = answer_text("How long did the outage last?", sections, None)
     assert "300 seconds" not in answer and "5 h 11 min apart" in answer
     assert "300 seconds" in answer_text("What did the logs show when launching failed?", sections, None)
+
+
+def test_how_long_reads_where_the_timeline_says_the_outage_began_and_ended():
+    """Kubernetes Prow 2019-02-05 (not in the corpus): "Outage begins." at 08:47, "Outage ends." at
+    09:34, and entries until 14:31 for the clean-up. The span of the entries (5 h 44 min) is not
+    the outage; its marks are (47 min, as the write-up states). The summary's timeline has no
+    stand-in date ("2000-01-01")."""
+    sections = [("Summary", "The Prow cluster could not run jobs for 47 minutes after a deploy."),
+                ("Timeline", "All times in PST, on February 5th 2019\n\n"
+                             "* [08:47] The bump PR is merged, triggering a deploy. **Outage begins.**\n"
+                             "* [08:57] @Katharine notices that statuses are still present\n"
+                             "* [09:34] Prow is confirmed to be functional. **Outage ends.**\n"
+                             "* [14:31] @Katharine determines why the older branchprotector ran.")]
+    answer = compose_answer("How long did the outage last?", sections)
+    assert ('Its timeline marks the start at 08:47 ("[08:47] The bump PR is merged, triggering a deploy. **Outage '
+            'begins.**") and the end at 09:34 ("[09:34] Prow is confirmed to be functional. **Outage ends.**"): 47 min. '
+            'Its entries go on to 14:31.') in answer
+    assert "- Timeline: 4 timed entries, from 08:47 to 14:31." in compose_answer("Summarize this write-up", sections)

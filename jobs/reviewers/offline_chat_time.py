@@ -26,6 +26,11 @@ _NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reporte
 _ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
                     r"(?:is|are|was|were)\s+healthy|healthy\s+again|mitigated|all\s+clear|working\s+again|"
                     r"succeed\w*\s+again|to\s+an\s+end|(?:outage|incident)\s+(?:ended|ends|is\s+over|was\s+over))\b", re.I)
+# ... and where a timeline says so in so many words: "**Outage begins.**", "Outage ends."
+_SAYS_BEGAN = re.compile(r"\b(?:outage|incident|impact|problem|downtime|disruption)\s+(?:begins|began|starts|started)\b",
+                         re.I)
+_SAYS_ENDED = re.compile(r"\b(?:outage|incident|impact|problem|downtime|disruption)\s+(?:ends|ended|is\s+over|was\s+over)"
+                         r"\b", re.I)
 _PAUSE = timedelta(hours=12)
 _QUOTE_CHARS = 160
 
@@ -129,10 +134,20 @@ def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
     bodies = _entry_bodies(sections, entries)  # a stamp on its own line is quoted with its entry
 
     def said(e: Entry) -> str:
-        return _short(bodies.get(id(e), e.quote))
+        return _short(bodies.get(id(e), e.quote)).lstrip("-*\u2022 ")
 
     later = (f" Later entries follow after a pause, up to {stamp(entries[-1].when)}."
              if run < len(entries) else "")
+    # the timeline says in so many words where the outage began and ended ("Outage begins.", "Outage
+    # ends."): that, not the span of its entries
+    began = next((e for e in entries[:run] if _SAYS_BEGAN.search(said(e))), None)
+    ended = next((e for e in reversed(entries[:run]) if _SAYS_ENDED.search(said(e))), None)
+    if began is not None and ended is not None and began.when < ended.when:
+        out = (f"Its timeline marks the start at {stamp(began.when)} (\"{said(began)}\") and the end at "
+               f"{stamp(ended.when)} (\"{said(ended)}\"): {_span(ended.when - began.when)}.")
+        if ended is not last:
+            out += f" Its entries go on to {stamp(last.when)}."
+        return out + later
     if stated:
         return (f"Its timeline's timed entries run from {stamp(first.when)} (\"{said(first)}\") to "
                 f"{stamp(last.when)} (\"{said(last)}\"), {_span(delta)}.{later}")
