@@ -457,3 +457,23 @@ def test_a_name_mistyped_twice_against_five_right_is_flagged():
     assert found[0][1].description.startswith("'Kawarua' appears 2 times, while 'Kawarau' appears 5 times")
     even = "Shard Alpha1 and Shard Aplha1 ... " + "Alpha1 Aplha1 " * 3  # three and four: not a rule and a slip
     assert having(run(doc(("Impact", even))), "spelled two ways") == []
+
+
+def test_a_window_whose_other_end_is_the_entrys_time_is_not_another_time():
+    """Kubernetes Prow 2019-02-08 (not in the corpus): "Prow controllers are becoming very slow
+    (Between 4:06pm (first notice) - 5:30pm)" beside the entry "[16:04] @krzyzacy noticed Prow is
+    responding very slow": 5:30pm is the window's end, not the notice's time, nor (the section read
+    as the summary) the outage's start, which "first" names: that is 4:06pm."""
+    from redline.jobs.reviewers.consistency import document_findings
+
+    timeline = ("Timeline", "All times in PST\n\n- [13:20] The bump PR is merged, triggering a deploy.\n"
+                            "- [16:04] @krzyzacy noticed Prow controllers are responding very slow\n"
+                            "- [17:59] Prow is confirmed healthy.")
+    impact = ("Impact", "All other Prow controllers are becoming very slow and unusable (Between 4:06pm (first notice) "
+                        "- 5:30pm)")
+    secs = [Section(id=f"s{i + 1}", title=t, index=i, text=x) for i, (t, x) in enumerate([impact, timeline])]
+    assert [f for fs in document_findings(secs).values() for f in fs if f.category == "consistency: time vs timeline"] == []
+    alone = ("Impact", "All other Prow controllers were noticed responding very slow at 5:30pm.")
+    secs = [Section(id=f"s{i + 1}", title=t, index=i, text=x) for i, (t, x) in enumerate([alone, timeline])]
+    assert [f.quote for fs in document_findings(secs).values() for f in fs
+            if f.category == "consistency: time vs timeline"] == [alone[1]]

@@ -406,3 +406,11 @@ def test_a_typo_in_a_quoted_chat_log_is_not_the_authors_to_fix():
     assert not [g for g in got if "deploymetn" in (g[2] or "")], got
     assert ("Summary", "spelling", "had to proceed withot the bot.") in got
     assert [g for g in got if g[0] == "Notice" and "twicce" in (g[2] or "")]  # the author's own quoted note is read
+    # Prow 2019-02-08: one quote per message, each with one speaker, blank lines between: one log
+    apart = md.replace(">\n>stevekuznetsov", "\n> stevekuznetsov")
+    parsed = parse_document("a.md", apart.encode(), max_bytes=1 << 20)
+    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
+                for i, s in enumerate(parsed.sections)]
+    assert sum(1 for s in sections for m in s.marks if m[2] == "quote") >= 3
+    found = document_dicts([s.model_dump() for s in sections], parsed.title)["findings"]
+    assert not [f for fs in found.values() for f in fs if "deploymetn" in (f["quote"] or "")]

@@ -495,3 +495,12 @@ def test_nobody_noticing_where_we_got_lucky_is_not_a_late_detection():
     late = doc(summary, ("What went wrong", "- The alert fired at 02:00 but nobody noticed until the morning."), actions)
     assert having(run(late), "detection delay") == [
         ("s2", "The alert fired at 02:00 but nobody noticed until the morning.")]
+
+
+def test_a_single_open_action_is_not_counted_as_none_of_one():
+    """Kubernetes Prow 2019-02-08 (not in the corpus): "None of the 1 action items names an owner"."""
+    secs = doc(("Summary", "Prow scheduled test jobs onto the service cluster after a deploy, and the cluster ran "
+                           "out of resources: pods failed to start."),
+               ("Action items", "- We need to be more careful when deploying sweeping prow changes."))
+    f = next(f for _, f in run(secs) if "no owner" in f.category)
+    assert f.description.startswith("The only action item names no owner or due date, and is neither marked done")

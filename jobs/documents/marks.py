@@ -181,14 +181,19 @@ _SPEAKER = re.compile(r"^[> \t]*[\w.@-]{2,40} \[\d{1,2}:\d{2}(?::\d{2})?(?: ?[Aa
 
 def transcripts(text: str, marks: list[Mark] | list[list]) -> list[tuple[int, int]]:
     """The block quotes ("quote" marks) that are chat logs, two speaker lines or more: a record of
-    what was said, as a log is, not the author's prose to correct."""
+    what was said, as a log is, not the author's prose to correct. Quotes with only blank lines
+    between them are one log ("> krzyzacy [1:46 PM]" and "> Katharine [4:09 PM]", one quote each)."""
+    quotes: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "quote"):
+        if quotes and start >= quotes[-1][1] and not text[quotes[-1][1]:start].strip():
+            quotes[-1] = (quotes[-1][0], max(end, quotes[-1][1]))
+        elif not quotes or start >= quotes[-1][1]:
+            quotes.append((start, end))
     out = []
-    for m in marks:
-        if m[2] == "quote":
-            start, end = max(0, m[0]), min(len(text), m[1])
-            speakers = _SPEAKER.finditer(text, start, end)
-            if next(speakers, None) is not None and next(speakers, None) is not None:
-                out.append((start, end))
+    for start, end in quotes:
+        speakers = _SPEAKER.finditer(text, start, end)
+        if next(speakers, None) is not None and next(speakers, None) is not None:
+            out.append((start, end))
     return out
 
 

@@ -6,7 +6,8 @@ root-cause section, and "[03-26 17:40] Kubernetes node upgrade is initiated on t
 in the timeline: the reader cannot tell when it began. The event is matched by its words (at
 least two word stems shared with one entry, more than with any other); not when the timeline has
 an entry at that minute, when the times are close (ten minutes: a rounding), or far apart (four
-hours: another event in the same words). A chat log quoted in an appendix ("liggitt [7:49 AM] ..."),
+hours: another event in the same words), nor when the sentence gives another time close to the
+entry's (a window, "between 4:06pm (first notice) - 5:30pm", against the entry of the first notice). A chat log quoted in an appendix ("liggitt [7:49 AM] ..."),
 a log line or a table row is a record of the time, not a claim about it, and is left alone.
 
 (`consistency_summary._time_findings` compares the summary's start and recovery with the timeline;
@@ -76,8 +77,12 @@ def _event_time_findings(sections: list[Section], entries: list[Entry], bodies: 
             if shared < 2 or (len(ranked) > 1 and ranked[1][0] == shared):
                 continue
             entry = words[k][0]
-            apart = abs(entry.when.hour * 60 + entry.when.minute - t)
-            if not _ROUNDING < apart <= _ANOTHER_EVENT:
+            theirs = entry.when.hour * 60 + entry.when.minute
+            if not _ROUNDING < abs(theirs - t) <= _ANOTHER_EVENT:
+                continue
+            # a window ("Between 4:06pm (first notice) - 5:30pm") whose other end is the entry's time
+            clocks = (_clock_minutes(sentence, c) for c in CLOCK.finditer(sentence))
+            if any(c is not None and abs(c - theirs) <= _ROUNDING for c in clocks):
                 continue
             found += 1
             yield s.index, Finding(

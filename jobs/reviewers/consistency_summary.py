@@ -170,7 +170,8 @@ def _time_findings(sections: list[Section], entries: list[Entry], bodies: dict[i
             target = None
             if recovery is not None and any(w in low for w in RECOVERY_WORDS):
                 target, what = recovery, "recovery"
-            elif any(w in low for w in START_WORDS):
+            elif any(w in low for w in START_WORDS) and CLOCK.search(sent, 0, max(0, sent.find(m.group()))) is None:
+                # the start is the sentence's first time: "(Between 4:06pm (first notice) - 5:30pm)" starts at 4:06pm
                 target, what = first, "start"
             if target is None or what in said:
                 continue

@@ -224,7 +224,11 @@ def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, 
             break
         last = x
     n, m = len(open_), len(items)
-    if n == m:
+    if m == 1:
+        one = what[:-1] if what.endswith("s") else what.replace("commitments", "commitment", 1)
+        count = (f"The only {one} names no owner or due date, and is neither marked done nor linked to a ticket: "
+                 "nobody is accountable for it, and it is easy to lose.")
+    elif n == m:
         count = (f"None of the {m} {what} names an owner or a due date, and none is marked done or linked to a "
                  "ticket: nobody is accountable for them, and they are easy to lose.")
     elif n == 1:
