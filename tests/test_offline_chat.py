@@ -361,3 +361,26 @@ def test_how_long_reads_where_the_timeline_says_the_outage_began_and_ended():
             'begins.**") and the end at 09:34 ("[09:34] Prow is confirmed to be functional. **Outage ends.**"): 47 min. '
             'Its entries go on to 14:31.') in answer
     assert "- Timeline: 4 timed entries, from 08:47 to 14:31." in compose_answer("Summarize this write-up", sections)
+
+
+# Kubernetes Prow 2019-02-08 (not in the corpus): its "Root Cause" gives the cause in words that
+# name none ("which is not respected by the new client refactor"), its summary says "causes".
+PROW_0208 = [
+    ("Summary", "Prow was scheduling test jobs onto the service cluster, which causes these jobs not finishing "
+                "(won't start because of missing credentials)."),
+    ("Root Cause", "Our build-cluster secret literally defines a default cluster alias which points to our build "
+                   "cluster, which is not respected by the new client refactor.\n\nSee "
+                   "https://github.com/kubernetes/test-infra/pull/11209 for more context."),
+    ("Action items", "- We need to be more careful when deploying sweeping prow changes."),
+]
+
+
+def test_the_cause_is_read_under_its_own_heading_first():
+    answer = compose_answer("What was the root cause?", PROW_0208)
+    assert passages(answer)[0].startswith('From "Root Cause": "Our build-cluster secret literally defines')
+    weighed = compose_answer("Is the root cause supported by the evidence?", PROW_0208)
+    assert weighed.startswith('The cause, as the write-up gives it ("Root Cause"): "Our build-cluster secret literally '
+                              'defines a default cluster alias')
+    assert 'It points to what shows it: "https://github.com/kubernetes/test-infra/pull/11209".' in weighed
+    assert compose_answer("Which actions lack an owner or a due date?", PROW_0208).startswith(
+        "The write-up's only action item has no owner or no due date:")

@@ -128,7 +128,10 @@ def _passages(sections: list[tuple[str, str]]) -> list[_Passage]:
 _TIME_CLOCK = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|forty-five"
 _ASKS_WHY = re.compile(r"\bcaused?\b|\bwhy\b|\breason\b", re.I)
-_ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str] | None], ...] = (
+# Each: what asks it, what a passage that gives it holds, the question's own words for it, what says it
+# outright, and the heading of a section given to it (its passages give it, in whatever words).
+_ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str] | None,
+                   re.Pattern[str] | None], ...] = (
     (re.compile(r"\bhow\s+long\b|\bduration\b|\bdowntime\b|\bhow\s+much\s+time\b", re.I),
      re.compile(rf"\b(?:\d+(?:\.\d+)?|{_NUMBER_WORDS})[\s-]*(?:min(?:ute)?s?|h(?:ou)?rs?|days?|seconds?|weeks?)\b"
                 rf"|\b(?:between|from)\s+{_TIME_CLOCK}|{_TIME_CLOCK}\s*(?:-|–|—|to|until)\s*{_TIME_CLOCK}"
@@ -136,34 +139,35 @@ _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[
                 rf"several|a\s+few)\s+(?:minutes?|hours?|days?))\b", re.I),
      frozenset({"long", "last", "lasted", "much", "time", "take", "took", "duration"}),
      # said outright: "lasted approximately nine hours", "a duration of", "total downtime"
-     re.compile(r"\blast(?:ed|ing)\b|\bduration\b|\bdowntime\b|\b(?:outage|incident|disruption)\s+of\b", re.I)),
+     re.compile(r"\blast(?:ed|ing)\b|\bduration\b|\bdowntime\b|\b(?:outage|incident|disruption)\s+of\b", re.I), None),
     (re.compile(r"^\W*when\b|\bwhat\s+(?:time|date|day)\b|\bat\s+what\s+time\b", re.I),
      re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_TIME_CLOCK}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
                 rf"[a-z]*\.?\s+\d{{1,2}}\b", re.I),
-     frozenset({"time", "date", "day"}), None),
+     frozenset({"time", "date", "day"}), None, None),
     # "How many users were affected?" wants a count: "about 300 users", "12% of launches"
     (re.compile(r"\bhow\s+many\b|\bnumber\s+of\b", re.I),
      re.compile(r"(?<![\d:])\d[\d,.]*(?:\s*%|\s*percent\b|\s(?:\w+\s+){0,2}?[a-z]+s\b)", re.I),
-     frozenset({"many", "number"}), None),
+     frozenset({"many", "number"}), None, None),
     # "How was it detected?" wants who or what noticed it: an alert, a report, a dashboard
     (re.compile(r"\b(?:detect\w*|notic\w*|discover\w*|spotted|found\s+out)\b", re.I),
      re.compile(r"\b(?:notic\w*|detect\w*|alert\w*|report\w*|paged|monitor\w*|dashboards?|discover\w*|spotted)\b",
                 re.I),
-     frozenset(), None),
+     frozenset(), None, re.compile(r"\bdetect|\bnotic", re.I)),
     # "What was the root cause?", "Why did it fail?" wants a reason: "because", "due to", "caused by"
     (_ASKS_WHY,
      re.compile(r"\bbecause\b|\bdue\s+to\b|\bcaus(?:ed|es|ing)\b|\broot\s+cause\b|\bsince\b|\bas\s+a\s+result\b|"
                 r"\b(?:problem|cause|reason)\s*:|\bresult(?:ed|s)?\s+(?:in|from)\b|\bled\s+to\b|\btriggered\b", re.I),
      frozenset({"root", "cause", "caused", "why", "reason"}),
-     re.compile(r"\broot\s+cause\b|\bcaused\s+by\b|\b(?:problem|cause)\s*:", re.I)),
+     re.compile(r"\broot\s+cause\b|\bcaused\s+by\b|\b(?:problem|cause)\s*:", re.I),
+     re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b", re.I)),
 )
 
 
 def _rank(question: str, passages: list[_Passage], section_title: str | None) -> list[tuple[float, _Passage, bool]]:
     """Passages by score, best first, each with whether it holds the kind of answer asked for
     (always, when the question asks for no particular kind)."""
-    asks = [(cue, words, said) for ask, cue, words, said in _ASKS if ask.search(question)]
-    skip = frozenset().union(*(words for _, words, _ in asks)) if asks else frozenset()
+    asks = [(cue, words, said, titled) for ask, cue, words, said, titled in _ASKS if ask.search(question)]
+    skip = frozenset().union(*(words for _, words, _, _ in asks)) if asks else frozenset()
     query = [t for t in dict.fromkeys(_terms(question)) if t not in skip]
     if not (query or asks) or not passages:
         return []
@@ -180,16 +184,18 @@ def _rank(question: str, passages: list[_Passage], section_title: str | None) ->
     scored = []
     for p in passages:
         score = sum(idf(t) * (1 + math.log(p.terms[t])) for t in query if p.terms[t])
-        cued = sum(bonus * (1.5 if said is not None and said.search(p.text) else 1)
-                   for cue, _, said in asks if cue.search(p.text))
+        # said outright, or in a section given to it: worth half again
+        cued = sum(bonus * (1.5 if said is not None and said.search(p.text) or titled is not None
+                            and titled.search(p.title) else 1)
+                   for cue, _, said, titled in asks if cue.search(p.text) or titled is not None and titled.search(p.title))
         if asks and not (score or cued):
             continue  # none of the question's words, and not the kind of answer asked for
         shared = score
         score += cued + sum(0.5 * max(idf(t), 0.5) for t in query if t in title_terms[p.title])
         if asks and not cued:
             score /= 2  # it shares the question's words, but not the kind of answer asked for
-        elif asks and not shared:
-            score /= 2  # the kind of answer asked for, but none of the question's words
+        elif asks and not shared and not any(titled is not None and titled.search(p.title) for *_, titled in asks):
+            score /= 2  # the kind of answer asked for, but none of the question's words (nor under its heading)
 
         if score > 0:
             scored.append((round(score, 9), p, bool(cued) or not asks))

@@ -55,6 +55,9 @@ _ASKS_ACTIONS = re.compile(r"\b(?:what|which|list|show)\b.*\b(?:actions?|action\
 # "What was the impact?", "Who was affected?"
 _ASKS_IMPACT = re.compile(r"\bimpact\w*\b|\b(?:who|what)\s+(?:was|were)\s+affected\b|\bhow\s+bad\b|\bseverity\b|"
                           r"\bconsequences?\b", re.I)
+_LINK = re.compile(r"https?://\S{4,300}")
+# a heading that names the cause
+_NAMES_CAUSE = re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b", re.I)
 # how plainly a sentence gives a cause: "resulting in the outage", "caused by" before "since"
 _PLAIN_CAUSE = re.compile(r"\broot\s+cause|\bcaused\b|\bdue\s+to\b|\bbecause\s+of\b|\bresult(?:ed|ing)\s+(?:in|from)\b|"
                           r"\bled\s+to\b|\bthe\s+cause\b|\btriggered\b", re.I)
@@ -146,7 +149,8 @@ def _owners(sections: list[Section]) -> str | None:
             return f"All {items} are done or linked to a ticket: none is left without an owner."
         return (f"Each of the {items} names an owner and a due date, or is done or linked to a ticket "
                 f"({closed} of them {'is' if closed == 1 else 'are'}).")
-    head = (f"Of the {items}, {len(open_items)} {'has' if len(open_items) == 1 else 'have'} no owner or no due "
+    head = ("The write-up's only action item has no owner or no due date:" if total == 1 else
+            f"Of the {items}, {len(open_items)} {'has' if len(open_items) == 1 else 'have'} no owner or no due "
             f"date ({closed} {'is' if closed == 1 else 'are'} done or linked to a ticket):")
     lines = [f'- "{_short(text)}" ({title}: no {" and no ".join(missing)})'
              for title, text, missing in open_items[:_MAX_LISTED]]
@@ -168,12 +172,14 @@ def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | 
         if _is_timeline_title(s.title):
             continue
         sentences = split_sentences(s.text, split_blocks(s.text))
-        for k, sentence in enumerate(sentences):
-            if sentence.text.rstrip().endswith("?") or not _CAUSE_STATED.search(sentence.text):
-                continue
+        said = [k for k, x in enumerate(sentences) if not x.text.rstrip().endswith("?") and _CAUSE_STATED.search(x.text)]
+        # under "Root Cause", its first sentence gives it, in whatever words ("Our build-cluster secret
+        # defines a default alias, which the refactor ignores")
+        named = bool(sentences) and _NAMES_CAUSE.search(s.title) is not None
+        for k in ([0] if named else []) + [k for k in said if not (named and k == 0)]:
             following = sentences[k + 1].text if k + 1 < len(sentences) else None
-            key = (0 if _PLAIN_CAUSE.search(sentence.text) else 1, order(s), s.index)
-            candidates.append((key, s, sentence.text, following))
+            plain = _PLAIN_CAUSE.search(sentences[k].text) or named and k == 0
+            candidates.append(((0 if plain else 1, order(s), s.index), s, sentences[k].text, following))
     if not candidates:
         return None
     _, s, said, following = min(candidates, key=lambda c: c[0])
@@ -195,6 +201,8 @@ def _cause_evidence(sections: list[Section]) -> str | None:
         out.append(f'It is given as a guess ("{hedge.group(0)}").')
     shown = [m.group(0) for text in (said, following or "") for m in (_EVIDENCE.search(text), _CONFIRMED.search(text))
              if m]
+    # a link beside it ("See https://github.com/.../pull/11209 for more context"): a record the reader can open
+    shown += [m.group(0).rstrip(".,;)") for text in (said, following or "") for m in [_LINK.search(text)] if m]
     if shown:
         out.append("It points to what shows it: " + ", ".join(f'"{w}"' for w in dict.fromkeys(shown)) + ".")
     else:
