@@ -398,6 +398,21 @@ def test_pdf_title_in_the_largest_type_may_start_with_a_date_and_follow_a_note()
     assert "2022-06-02 10:00 - Problem starts" in doc.sections[1].text  # still an entry, not a heading
 
 
+def test_pdf_a_wrapped_lines_last_word_that_names_a_section_is_not_a_heading() -> None:
+    """Kubernetes Prow 2019-02-05 (not in the corpus), exported to PDF: "[09:02] @Katharine creates a PR
+    to roll back the change pending" wrapped before "investigation", which was read as an
+    "Investigation" heading and cut the timeline in two."""
+    data = make_pdf([("Prow outage", "Helvetica", 20), ("", "", 0), ("Timeline", "Helvetica", 15),
+                     ("- [09:02] @Katharine creates a PR to roll back the change pending", "Helvetica", 10),
+                     ("investigation", "Helvetica", 10),
+                     ("- [09:12] @Katharine manually merges the rollback PR.", "Helvetica", 10),
+                     ("", "", 0), ("Investigation", "Helvetica", 10),
+                     ("The deploy job was created in the wrong namespace.", "Helvetica", 10)])
+    doc = parse("r.pdf", data)
+    assert [s.title for s in doc.sections] == ["Timeline", "Investigation"]
+    assert "pending investigation" in " ".join(doc.sections[0].text.split()) and "[09:12]" in doc.sections[0].text
+
+
 def test_pdf_title_may_be_a_date_and_a_number() -> None:
     """mybinder.org's "2017-09-29, 504" (not in the corpus), exported to PDF: the title names the
     HTTP status, no word. It was a "Preamble" section, and the page showed the file name as the

@@ -247,8 +247,8 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
             return 1 if title else 0
         if _is_larger(line.size, body_size):
             return heading_sizes.index(line.size) + 1
-        if _is_known_heading(line.text) and not (bold_subs and bold_heading(line)):
-            return known_level
+        if _is_known_heading(line.text) and not (bold_subs and bold_heading(line)) and not line.text[:1].islower():
+            return known_level  # "investigation" in lower case is a wrapped line's last word, not a heading
         if bold_heading(line):
             return sub_level
         return 0
