@@ -477,3 +477,18 @@ def test_a_window_whose_other_end_is_the_entrys_time_is_not_another_time():
     secs = [Section(id=f"s{i + 1}", title=t, index=i, text=x) for i, (t, x) in enumerate([alone, timeline])]
     assert [f.quote for fs in document_findings(secs).values() for f in fs
             if f.category == "consistency: time vs timeline"] == [alone[1]]
+
+
+def test_a_chat_copied_without_quote_marks_is_found_by_its_speaker_lines():
+    """A Word or PDF copy of a chat has no quote marks: three paragraphs or more that a speaker
+    line starts ("Katharine [8:57 AM] ..."), in 12-hour time as chats copy. A timeline's 24-hour
+    stamps, or a speaker line now and then among paragraphs of prose, are not a chat."""
+    from redline.jobs.documents.marks import as_read, transcripts
+
+    chat = "alice [10:02 AM] the hub is down\n\nbob [10:05 AM] restarting it\n\nalice [10:09 AM] it is back"
+    assert transcripts(chat, []) == [(0, len(chat))]
+    assert as_read("Intro.\n\n" + chat, [], chat=False).strip() == "Intro."
+    assert transcripts(chat.replace(" AM]", "]"), []) == []
+    sparse = "\n\n".join(["alice [10:02 AM] the hub is down"] + ["We looked at the logs."] * 4 +
+                         ["bob [10:05 AM] restarting it"] + ["The deploy was paused."] * 4 + ["alice [10:09 AM] back"])
+    assert transcripts(sparse, []) == []

@@ -414,3 +414,25 @@ def test_a_typo_in_a_quoted_chat_log_is_not_the_authors_to_fix():
     assert sum(1 for s in sections for m in s.marks if m[2] == "quote") >= 3
     found = document_dicts([s.model_dump() for s in sections], parsed.title)["findings"]
     assert not [f for fs in found.values() for f in fs if "deploymetn" in (f["quote"] or "")]
+    # the same write-up as Word: no quote marks, a paragraph per message, the log a section of its own
+    import io
+
+    import docx as python_docx
+
+    document = python_docx.Document()
+    document.add_heading("Summary", 1)
+    document.add_paragraph("The deployment failed, and the deployment was rolled back. We had to proceed withot the bot.")
+    document.add_heading("Chat logs", 1)
+    for said in ("Katharine [8:57 AM] not sure the branchprotector run actually had the desired effect.",
+                 "stevekuznetsov [9:31 AM] can you paste plank logs from your deploymetn at the start?",
+                 "Katharine [9:34 AM] okay, manual rollback worked"):
+        document.add_paragraph(said)
+    out = io.BytesIO()
+    document.save(out)
+    parsed = parse_document("a.docx", out.getvalue(), max_bytes=1 << 20)
+    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level, marks=s.marks)
+                for i, s in enumerate(parsed.sections)]
+    found = document_dicts([s.model_dump() for s in sections], parsed.title)["findings"]
+    got = [(s.title, f["category"], f["quote"]) for s in sections for f in found[s.id]]
+    assert ("Summary", "spelling", "had to proceed withot the bot.") in got
+    assert [g for g in got if g[0] == "Chat logs"] == []  # neither its typo, nor "empty": it holds a record

@@ -182,7 +182,8 @@ _SPEAKER = re.compile(r"^[> \t]*[\w.@-]{2,40} \[\d{1,2}:\d{2}(?::\d{2})?(?: ?[Aa
 def transcripts(text: str, marks: list[Mark] | list[list]) -> list[tuple[int, int]]:
     """The block quotes ("quote" marks) that are chat logs, two speaker lines or more: a record of
     what was said, as a log is, not the author's prose to correct. Quotes with only blank lines
-    between them are one log ("> krzyzacy [1:46 PM]" and "> Katharine [4:09 PM]", one quote each)."""
+    between them are one log ("> krzyzacy [1:46 PM]" and "> Katharine [4:09 PM]", one quote each).
+    Without such quotes (a Word or PDF upload), a run of paragraphs that speaker lines start."""
     quotes: list[tuple[int, int]] = []
     for start, end in sorted((max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "quote"):
         if quotes and start >= quotes[-1][1] and not text[quotes[-1][1]:start].strip():
@@ -194,7 +195,26 @@ def transcripts(text: str, marks: list[Mark] | list[list]) -> list[tuple[int, in
         speakers = _SPEAKER.finditer(text, start, end)
         if next(speakers, None) is not None and next(speakers, None) is not None:
             out.append((start, end))
-    return out
+    return out or _chat_paragraphs(text)
+
+
+# a Word or PDF copy of a chat has no quote marks: its paragraphs start "Katharine [8:27 AM]"
+_SPEAKER_PARAGRAPH = re.compile(r"(?:^|\n\n)[\w.@-]{2,40} \[\d{1,2}:\d{2}(?::\d{2})? ?[AaPp]\.?[Mm]\.?\]")
+_CHAT_MESSAGES = 3
+
+
+def _chat_paragraphs(text: str) -> list[tuple[int, int]]:
+    """A run of paragraphs that a chat's speaker lines start, three or more, in 12-hour time (as
+    chats copy: "Katharine [8:27 AM]"; a timeline's "[09:12] @Katharine merges" is not one), and at
+    least a third of the paragraphs from the first to the last: the span of them."""
+    starts = [m.start() + (2 if text.startswith("\n\n", m.start()) else 0) for m in _SPEAKER_PARAGRAPH.finditer(text)]
+    if len(starts) < _CHAT_MESSAGES:
+        return []
+    end = text.find("\n\n", starts[-1])
+    end = len(text) if end < 0 else end
+    if 3 * len(starts) < text.count("\n\n", starts[0], end) + 1:
+        return []
+    return [(starts[0], end)]
 
 
 def as_read(text: str, marks: list[Mark] | list[list], *, code: bool = True, chat: bool = True) -> str:

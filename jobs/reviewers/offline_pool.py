@@ -43,11 +43,14 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
     secs = [Section.model_validate({**s, "text": as_read(s["text"], s.get("marks") or [])}) for s in sections]
     by_id = consistency.document_findings(secs, title)
     # hygiene reads the author's prose: a typo in a pasted log, a command's comment or a quoted chat is not
-    # theirs to fix
-    prose = [x.model_copy(update={"text": prose_of(s["text"], s.get("marks") or [])}) for x, s in zip(secs, sections)]
+    # theirs to fix; and a section that holds only such a record ("Logs", "Chat logs") is not empty
+    prose = [x.model_copy(update={"text": as_read(s["text"], s.get("marks") or [], code=False, chat=False)})
+             for x, s in zip(secs, sections)]
+    records = {p.id for p, x in zip(prose, secs) if x.text.strip() and not p.text.strip()}
     out: dict[str, list[dict[str, Any]]] = {}
     for s in prose:
-        found = list(by_id.get(s.id, [])) + list(hygiene.section_findings(s, prose))
+        found = list(by_id.get(s.id, [])) + [f for f in hygiene.section_findings(s, prose)
+                                             if not (s.id in records and f.category == "placeholder: empty section")]
         out[s.id] = [f.model_dump() for f in found]
     kind = offline.document_kind([s.text for s in secs])
     return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind)}
