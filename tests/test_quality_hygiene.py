@@ -436,3 +436,13 @@ def test_a_typo_in_a_quoted_chat_log_is_not_the_authors_to_fix():
     got = [(s.title, f["category"], f["quote"]) for s in sections for f in found[s.id]]
     assert ("Summary", "spelling", "had to proceed withot the bot.") in got
     assert [g for g in got if g[0] == "Chat logs"] == []  # neither its typo, nor "empty": it holds a record
+
+
+def test_a_typo_inside_a_compound_of_english_words_is_a_typo():
+    """A Rust blog post (not in the corpus): "the official Rust compiler-perfomance team". A part of a
+    name ("kube-lego", "util-linux", "rust-lang"), or a technical word ("little-endian" is not
+    "little-indian") is not; only a letter dropped or doubled, in a word of six letters or more."""
+    found = run(doc(("Story", "After investigations, the official Rust compiler-perfomance team suspected a bug.\n"
+                              "We use kube-lego and util-linux on little-endian machines with a todo-list.")))
+    assert [f.quote for _, f in having(found, "spelling")] == ["official Rust compiler-perfomance team suspected a"]
+    assert "'perfomance' should probably be 'performance'" in having(found, "spelling")[0][1].description

@@ -138,15 +138,16 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
             if mask[a] or in_spans(a, urls):
                 continue
             nxt, prv = text[b:b + 1], text[a - 1:a] if a else ""
-            if nxt in ("_", "-", "/", "@", ".") and text[b + 1:b + 2].isalnum() or prv in ("_", "-", "/", "@", ".", "#"):
+            joined = nxt in ("_", "-", "/", "@", ".") and text[b + 1:b + 2].isalnum() or prv in ("_", "-", "/", "@", ".", "#")
+            if joined and not _english_compound(text, a, b):
                 continue  # part of an identifier, path, domain or file name
             if nxt.isdigit() or prv.isdigit() or _foreign_letter(prv) or _foreign_letter(nxt):
                 continue  # part of a version, or of a word with accents ("española" is not "espa")
             if _alone_on_line(raw, w):
                 continue  # a one-word line or bullet: a name, a handle or a command, not prose
             best = _typo_fix(w, words)
-            if best is None:
-                continue
+            if best is None or joined and (len(w) < 6 or abs(len(best) - len(w)) != 1):
+                continue  # in a compound, only a letter dropped or doubled: "big-endian" is not "big-indian"
             ls, le = lines.span(a)
             quote = _context(text, a, b, ls, le)
             out.append(Finding(
@@ -195,6 +196,23 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
                                description=f"'{q.strip()}' should be '{fixed.strip()}'.", suggestion=fixed.strip(),
                                quote=q.strip(), confidence=0.8))
     return out + _short_and_technical_typos(section, words, mask, urls)
+
+
+_COMPOUND = re.compile(r"[a-z]+(?:-[a-z]+)+")
+
+
+def _english_compound(text: str, a: int, b: int) -> bool:
+    """text[a:b] is a part of a hyphenated compound of English words ("compiler-perfomance", whose
+    other parts the dictionary knows), not of a name ("kube-lego", "rust-lang")."""
+    left = a
+    while left > 0 and (text[left - 1].isalpha() or text[left - 1] == "-") and a - left < 60:
+        left -= 1
+    m = _COMPOUND.match(text, left)
+    if m is None or not m.start() <= a < m.end() or text[m.end():m.end() + 1] in ("/", ".", "_", "@") \
+            and text[m.end() + 1:m.end() + 2].isalnum() or text[m.start() - 1:m.start()] in ("/", ".", "_", "@", "#"):
+        return False
+    others = [part for part in m.group().split("-") if part != text[a:b]]
+    return bool(others) and all(len(part) >= 3 and is_known_word(part) for part in others)
 
 
 def _sentence_start(text: str, a: int) -> bool:
