@@ -217,16 +217,19 @@ def _chat_paragraphs(text: str) -> list[tuple[int, int]]:
     return [(starts[0], end)]
 
 
-def as_read(text: str, marks: list[Mark] | list[list], *, code: bool = True, chat: bool = True) -> str:
+def as_read(text: str, marks: list[Mark] | list[list], *, code: bool = True, chat: bool = True,
+            quotes: bool = True) -> str:
     """The text as a reader reads it: each soft line break (a "soft" mark: the source's line
     wrap inside a paragraph) a space; with ``code=False``, a code block's characters (a "pre"
     mark: logs, commands, configuration) blanked to spaces, line breaks kept, for rules that
-    read prose and timelines; with ``chat=False``, a quoted chat log's (`transcripts`) too. The
+    read prose and timelines; with ``chat=False``, a quoted chat log's (`transcripts`) too; with
+    ``quotes=False``, every block quote's and chat log's (someone's words, quoted as written). The
     same length as `text`, so an offset into one is an offset into the other, and a quote found
     in one is the same characters of the other."""
     soft = [m[0] for m in marks if m[2] == "soft" and m[1] == m[0] + 1 and 0 <= m[0] < len(text) and text[m[0]] == "\n"]
     blank = [] if code else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "pre"]
-    blank += [] if chat else transcripts(text, marks)
+    blank += [] if chat and quotes else transcripts(text, marks)
+    blank += [] if quotes else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "quote"]
     if not soft and not blank:
         return text
     chars = list(text)

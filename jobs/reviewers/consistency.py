@@ -101,8 +101,9 @@ def document_findings(sections: list[Section], title: str | None = None) -> dict
     entries = resolve_dates(raw, secs)
     timeline_sections = {e.section for e in entries} | {s.index for s in secs if _is_timeline_title(s.title)}
     bodies = _entry_bodies(secs, entries)
-    # a name typed two ways in a quoted chat log is the chat's, as a log's is (a query's column is the author's)
-    named = [x.model_copy(update={"text": as_read(x.text, x.marks, chat=False)}) for x in secs]
+    # a name typed two ways in a quote (a chat log, a reporter's words) is theirs, as a log's is (a query's
+    # column is the author's)
+    named = [x.model_copy(update={"text": as_read(x.text, x.marks, quotes=False)}) for x in secs]
     gens = [_order_findings(secs, entries), _impossible_date_findings(secs, entries),
             _duration_findings(secs, entries, timeline_sections), _identifier_findings(named),
             _count_findings(secs), _time_findings(secs, entries, bodies), _date_findings(secs, entries, bodies),

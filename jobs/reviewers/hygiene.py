@@ -15,7 +15,9 @@ has its own module, named for what it checks:
   vocabulary) and the document's own words; only a single, close, frequent correction is
   offered; plus short misspellings no dictionary rule can risk ("hav", "teh"), words run together
   ("usecase"), a technical term one edit off ("reop2docker"), real-word errors with a certain fix
-  ("I though I", "rather then"), and subject-verb agreement at a sentence's start ("This seem to");
+  ("I though I", "rather then");
+- `hygiene_grammar.py`: grammar whose fix is certain: agreement ("This seem to", "Both issues was"),
+  a missing "be" ("must manually kicked"), "to so", and "a"/"an" ("an nonintrusive way");
 - `hygiene_references.py`: broken internal references ("see section 7" with five sections, "see
   Appendix B" with none);
 - `hygiene_headings.py`: an empty template section, and numbered headings that change style
@@ -42,11 +44,12 @@ from redline.jobs.reviewers.hygiene_placeholders import (
     MARKERS, PLACEHOLDER_WORDS, TEMPLATE_PHRASES, _placeholder_findings,
 )
 from redline.jobs.reviewers.hygiene_references import REF, _broken_refs
+from redline.jobs.reviewers.hygiene_grammar import (
+    AGREEMENT_VERBS, _agreement, _article, _been_base, _modal_participle, _plural_singular, _to_so,
+)
 from redline.jobs.reviewers.hygiene_spelling import (
-    AGREEMENT_VERBS, CERTAIN_PHRASES, CONFUSABLES, DOMINANCE, FUNCTION_WORDS, LEGIT_DOUBLES, MIN_CORRECTION_FREQ,
-    MIN_TECH_TYPO, SHORT_TYPOS, _agreement, _been_base, _doubled, _heading_spelling, _modal_participle,
-    _plural_singular, _to_so,
-    _spelling,
+    CERTAIN_PHRASES, CONFUSABLES, DOMINANCE, FUNCTION_WORDS, LEGIT_DOUBLES, MIN_CORRECTION_FREQ, MIN_TECH_TYPO,
+    SHORT_TYPOS, _doubled, _heading_spelling, _spelling,
 )
 from redline.jobs.reviewers.hygiene_text import MAX_PER_RULE
 
@@ -74,6 +77,7 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
     out: list[Finding] = []
     for f in (_placeholder_findings(section) + _doubled(section) + _spelling(section, words) + _heading_spelling(section, words) + _agreement(section)
               + _plural_singular(section) + _modal_participle(section) + _been_base(section) + _to_so(section)
+              + _article(section)
               + _malformed_times(section) + _missing_zone(section, sections) + _twelve_hour_clock(section, sections)
               + _mixed_clock(section, sections)
               + _yearless_dates(section, sections) + _broken_refs(section, sections)

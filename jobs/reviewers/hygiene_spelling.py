@@ -7,8 +7,9 @@
   a technical term one edit off that the document never spells right ("reop2docker");
 - `_doubled`: the same word twice in a row ("the the", "The the"), except the legitimate ones
   ("that that", "had had"), a command's arguments ("python -m venv venv") and an identifier's
-  parts ("pydantic-core core"); across a line break only a small word ("the the" wrapped);
-- `_agreement`: a singular pronoun starting a sentence with a verb's bare form ("This seem to").
+  parts ("pydantic-core core"); across a line break only a small word ("the the" wrapped).
+
+Grammar ("This seem to", "Both issues was", "an nonintrusive") is hygiene_grammar.py's.
 
 Not typos: a tool's name that is one letter and a word ("gcloud", "wget", "async"), an inflection
 of a known word ("namespaced"), a word with accented letters, a word alone on its line (a handle
@@ -20,7 +21,6 @@ Each finding's suggestion is the quote with the fix applied (offered as its repl
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import lru_cache
 
 from redline.jobs.models import Finding, Section
@@ -359,147 +359,3 @@ def _doubled_in_prose(text: str, prev: re.Match, m: re.Match, gap: str, lines: L
         if prev.group().lower() not in FUNCTION_WORDS or not _prose_line(text[m.end():le]):
             return False
     return True
-
-
-# Subject-verb agreement a rule can see safely: a singular pronoun starting a sentence, then a
-# verb's bare form ("This seem to be flaky" for "This seems"). Only verbs that cannot be nouns or
-# adjectives after "This"/"That" ("This cause", "That mean value" are fine); "It" also takes a few
-# more ("It look like"). "It need not" is grammatical, so "need" is not in the list.
-AGREEMENT_VERBS = frozenset("seem appear happen require indicate suggest contain".split())
-IT_VERBS = AGREEMENT_VERBS | frozenset("look mean cause show".split())
-AGREEMENT = re.compile(r"\b(This|That|It|He|She) (seem|appear|happen|require|indicate|suggest|contain|look|mean|"
-                       r"cause|show)\b(?!['\u2019-])")
-
-
-def _grammar_in_prose(section: Section, pattern: re.Pattern[str],
-                      fix: Callable[[re.Match[str], str, Lines], tuple[str, str] | None],
-                      confidence: float = 0.8) -> list[Finding]:
-    """A grammar finding for each match of `pattern` in a line of prose (not code) that `fix` turns
-    into (the corrected words, why), at most MAX_PER_RULE of them."""
-    text = section.text
-    out: list[Finding] = []
-    mask = None
-    lines = Lines(text)
-    for m in pattern.finditer(text):
-        if len(out) >= MAX_PER_RULE:
-            break
-        fixed = fix(m, text, lines)
-        if fixed is None:
-            continue
-        if mask is None:
-            mask = code_mask(text)
-        if mask[m.start()] or not lines.test(m.start(), "prose", _prose_line):
-            continue
-        q = m.group()
-        out.append(Finding(type="suggestion", category="grammar", risk="low", description=f"'{q}' {fixed[1]}",
-                           suggestion=fixed[0], quote=q, confidence=confidence))
-    return out
-
-
-def _agreement_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
-    subject, verb = m.group(1), m.group(2)
-    if verb not in (IT_VERBS if subject == "It" else AGREEMENT_VERBS):
-        return None
-    ls, _ = lines.span(m.start())
-    before = text[max(ls, m.start() - 4):m.start()].rstrip(" \t*_\"'(\u201c\u2018")
-    bullet = m.start() - ls <= 12 and not text[ls:m.start()].strip(" \t-*\u2022+0123456789.)")
-    if before and before[-1] not in ".!?:;" and not bullet:
-        return None  # not the start of a sentence: "Does this seem right?", "made it seem"
-    fixed = f"{subject} {verb}" + ("es" if verb.endswith(("sh", "ch", "s", "x")) else "s")
-    return fixed, f"should be '{fixed}' (the verb must agree with '{subject}')."
-
-
-def _agreement(section: Section) -> list[Finding]:
-    return _grammar_in_prose(section, AGREEMENT, _agreement_fix)
-
-
-# "Both issues was resolved", "These changes has been": a word that makes its noun plural, a plural
-# noun, and a singular verb; not after a preposition ("one of these signals has"). Not a measure
-# ("Two hours was enough", "All 10 minutes is"), not a noun that is singular in -s ("news",
-# "series", "analysis", "status", "physics").
-PLURAL_SINGULAR = re.compile(r"\b(both|these|those|all|many|several|Both|These|Those|All|Many|Several) "
-                             r"([a-z]{3,}s) (was|is|has)\b")
-_MEASURES = frozenset("""seconds minutes hours days weeks months years times dollars euros pounds miles metres meters
-kilometres kilometers percent bytes megabytes gigabytes""".split())
-_SINGULAR_IN_S = frozenset("news series species means lens bus gas alias canvas chaos atlas".split())
-_BE_FOR = {"was": "were", "is": "are", "has": "have"}
-_PREPOSITIONS = frozenset("""of in for on with from to by at about among between across under over per than like into
-through during after before within without against despite except via""".split())
-_LAST_WORD = re.compile(r"([A-Za-z]+)\s+$")
-_INTENSIFIERS = frozenset("so too very how as".split())
-
-
-def _plural_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
-    noun = m.group(2)
-    if noun in _MEASURES or noun in _SINGULAR_IN_S or noun.endswith(("ss", "us", "is", "ics", "'s")):
-        return None
-    before = _LAST_WORD.search(text, max(0, m.start() - 20), m.start())
-    if before and before.group(1).lower() in _INTENSIFIERS:  # "access to so many hosts was lost"
-        before = _LAST_WORD.search(text, max(0, before.start() - 20), before.start())
-    if before and before.group(1).lower() in _PREPOSITIONS:
-        return None  # "one of these signals has", "the result in all cases is": the verb's subject is earlier
-    if not (is_known_word(noun[:-1]) or noun.endswith("es") and is_known_word(noun[:-2])
-            or noun.endswith("ies") and is_known_word(noun[:-3] + "y")):
-        return None  # not the plural of a known word
-    fixed = f"{m.group(1)} {noun} {_BE_FOR[m.group(3)]}"
-    return fixed, f"should be '{fixed}' (the verb must agree with the plural '{noun}')."
-
-
-def _plural_singular(section: Section) -> list[Finding]:
-    return _grammar_in_prose(section, PLURAL_SINGULAR, _plural_fix)
-
-
-# "must manually kicked", "will restarted": a modal verb, then a past participle with no "be" or
-# "have" between them. A verb whose base form ends in -ed ("embed", "proceed", "shred") is not a
-# past participle: the word less its -d or -ed must be a known word.
-MODAL_PARTICIPLE = re.compile(r"\b(must|should|would|could|might|shall|will|cannot) ((?:[a-z]+ly )?)([a-z]{3,}ed)\b")
-
-
-def _participle_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
-    word = m.group(3)
-    if word.endswith("eed") or not (is_known_word(word[:-2]) or is_known_word(word[:-1])) or is_known_word(
-            word[:-2]) and len(word[:-2]) < 3:
-        return None
-    fixed = f"{m.group(1)} be {m.group(2)}{word}"
-    return fixed, f"is missing a verb: '{fixed}' (or the verb's plain form after '{m.group(1)}')."
-
-
-def _modal_participle(section: Section) -> list[Finding]:
-    return _grammar_in_prose(section, MODAL_PARTICIPLE, _participle_fix, confidence=0.7)
-
-
-# "are not being launch", "has been deploy": after "been" or "being", a verb's plain form where its
-# past participle belongs. Only verbs that are not adjectives or nouns there ("been down", "being open",
-# "been a test" are fine), each with its participle.
-_PARTICIPLES = {v: v + ("d" if v.endswith("e") else "ed") for v in """launch deploy start create delete update upgrade
-install fix merge publish push remove restart schedule trigger revoke approve handle detect notify rotate migrate
-configure enable disable block unblock archive revert resolve rollback cancel""".split()}
-_PARTICIPLES.update(ban="banned", stop="stopped", build="built", send="sent", write="written", take="taken",
-                    give="given", rebuild="rebuilt", choose="chosen", drop="dropped")
-BEEN_BASE = re.compile(r"(?<![\w-])(been|being) ((?:[a-z]+ly )?)("
-                       + "|".join(sorted(_PARTICIPLES, key=len, reverse=True)) + r")\b(?![-'\u2019])")
-
-
-def _been_base_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
-    fixed = f"{m.group(1)} {m.group(2)}{_PARTICIPLES[m.group(3)]}"
-    return fixed, f"needs the past participle: '{fixed}'."
-
-
-def _been_base(section: Section) -> list[Finding]:
-    return _grammar_in_prose(section, BEEN_BASE, _been_base_fix, confidence=0.7)
-
-
-# "nobody with the permissions required to so was awake": "to so" with its verb missing, where what
-# follows ends the phrase (a stop, "was", "and"), so that the fix is certain: "to do so". Not "to so
-# many", "to so-and-so". Silent on 100 million characters of Python's library and package documentation.
-TO_SO = re.compile(r"\b(to) so(?=\s*[.,;:!?)]|\s+(?:was|were|is|are|and|or|but|because|when|if|until)\b)",
-                   re.IGNORECASE)
-
-
-def _to_so_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
-    fixed = f"{m.group(1)} do so"
-    return fixed, f"is missing its verb: '{fixed}'."
-
-
-def _to_so(section: Section) -> list[Finding]:
-    return _grammar_in_prose(section, TO_SO, _to_so_fix, confidence=0.7)

@@ -42,9 +42,10 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
     # the rules read each Markdown soft line break as a space (the quotes are mapped back afterwards)
     secs = [Section.model_validate({**s, "text": as_read(s["text"], s.get("marks") or [])}) for s in sections]
     by_id = consistency.document_findings(secs, title)
-    # hygiene reads the author's prose: a typo in a pasted log, a command's comment or a quoted chat is not
-    # theirs to fix; and a section that holds only such a record ("Logs", "Chat logs") is not empty
-    prose = [x.model_copy(update={"text": as_read(s["text"], s.get("marks") or [], code=False, chat=False)})
+    # hygiene reads the author's prose: a typo in a pasted log, a command's comment, a quoted chat or any
+    # quoted words (a reporter's steps, an email) is not theirs to fix; and a section that holds only
+    # such a record ("Logs", "Chat logs") is not empty
+    prose = [x.model_copy(update={"text": as_read(s["text"], s.get("marks") or [], code=False, quotes=False)})
              for x, s in zip(secs, sections)]
     records = {p.id for p, x in zip(prose, secs) if x.text.strip() and not p.text.strip()}
     out: dict[str, list[dict[str, Any]]] = {}
@@ -57,10 +58,10 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
 
 
 def prose_of(text: str, marks: list) -> str:
-    """What the prose rules read: the text as a reader reads it, its code blocks and quoted chat logs
-    blanked (`as_read`); a section that is all code (a "Logs" section) keeps it, or it would read as
-    empty."""
-    prose = as_read(text, marks, code=False, chat=False)
+    """What the prose rules read: the text as a reader reads it, its code blocks and quotes (a chat
+    log, a reporter's words) blanked (`as_read`); a section that is all code (a "Logs" section)
+    keeps it, or it would read as empty."""
+    prose = as_read(text, marks, code=False, quotes=False)
     return prose if prose.strip() or not text.strip() else as_read(text, marks)
 
 
