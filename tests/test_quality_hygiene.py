@@ -459,3 +459,12 @@ def test_an_article_that_does_not_fit_the_next_word():
                               "Choose option a or b. Editing A extensively broke it. Compare A and B.")))
     assert [(f.quote, f.suggestion) for _, f in having(found, "grammar")] == [
         ("an nonintrusive", "a nonintrusive"), ("a error", "an error")]
+
+
+def test_a_figures_drafting_notes_are_template_text_said_once():
+    """TAIC's Milton hi-rail report (tuning set): its location map still says "Add location info &
+    move as required" and "Add detailed map and delete this text box". One finding, naming both."""
+    found = having(run(doc(("Figure 2", "Add location info & move as required\nMilton\n"
+                                        "Add detailed map and delete this text box"))), "placeholder")
+    assert [f.quote for _, f in found] == ["Add location info & move as required"]
+    assert "and 1 more piece of it in this section" in found[0][1].description

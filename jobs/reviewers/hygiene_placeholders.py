@@ -29,6 +29,8 @@ TEMPLATE_PHRASES = (
     # the instructions of a widely copied post-mortem template (mybinder.org-deploy's incident reports)
     "list of things that went well. for example", "these are good things that happened to us but not because",
     "these are only sample subheadings",
+    # a figure's or a form's drafting notes: "Add detailed map and delete this text box"
+    "delete this text box", "delete this box", "move as required", "add location info",
 )
 
 
@@ -144,10 +146,13 @@ def _placeholder_findings(section: Section) -> list[Finding]:
             if _field_value(text, lines, a, b) or pattern is DATE_MASK and _date_left(text, lines, a) \
                     or pattern is HANDLE:
                 add(a, b, f"'{m.group()}' ({what})", 0.8)
-    for phrase in TEMPLATE_PHRASES:
-        k = low.find(phrase)
-        if k >= 0 and not mask[k]:
-            add(k, k + len(phrase), f"template wording ('{text[k:k + len(phrase)]}')", 0.8)
+    # the template's wording, once per section: one leftover instruction says the template was left in
+    hits = sorted((k, phrase) for phrase in TEMPLATE_PHRASES if (k := low.find(phrase)) >= 0 and not mask[k])
+    if hits:
+        k, phrase = hits[0]
+        others = len({lines.span(at)[0] for at, _ in hits}) - 1  # other lines with it
+        add(k, k + len(phrase), f"template wording ('{text[k:k + len(phrase)]}')"
+            + (f", and {others} more piece{'s' if others > 1 else ''} of it in this section" if others else ""), 0.8)
     # {placeholder}, <placeholder>, [placeholder] in prose: words from a placeholder vocabulary only
     for m in re.finditer(r"[{<\[]([A-Za-z][A-Za-z _-]{0,40})[}>\]]", text):
         if len(out) >= MAX_PER_RULE:

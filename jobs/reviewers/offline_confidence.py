@@ -49,7 +49,7 @@ MEASURED: dict[str, tuple[int, int]] = {
     'impact: exposure not stated': (2, 2),
     'impact: not quantified': (1, 1),
     'impact: vague quantity': (2, 2),
-    'placeholder': (4, 4),
+    'placeholder': (5, 5),
     'root cause: not established': (4, 4),
     'root cause: not stated': (1, 1),
     'spelling': (12, 12),
