@@ -504,3 +504,13 @@ def test_a_single_open_action_is_not_counted_as_none_of_one():
                ("Action items", "- We need to be more careful when deploying sweeping prow changes."))
     f = next(f for _, f in run(secs) if "no owner" in f.category)
     assert f.description.startswith("The only action item names no owner or due date, and is neither marked done")
+
+
+def test_harm_that_would_have_happened_is_not_a_vague_impact():
+    """Kubernetes Prow 2019-02-05 (not in the corpus): "had jobs been running, many PRs would have
+    been unable to merge" is what did not happen; the impact section counts what did (415 jobs)."""
+    summary = ("The Prow cluster could not run jobs after a deploy: the deployment created pods in the wrong "
+               "kubernetes namespace of the cluster. Additionally, had jobs been running, many PRs would have been "
+               "unable to merge due to outdated branch protection settings.")
+    assert having(run(doc(("Summary", summary))), "vague quantity") == []
+    assert having(run(doc(("Summary", summary.replace("would have been unable", "were unable")))), "vague quantity")

@@ -100,6 +100,8 @@ _HARM = _rx(
     r"phished", r"lost", r"deleted", r"corrupted", r"unable", r"could\s+not", r"failed", r"fail(?:s|ed)?\s+to", r"installed",
 )
 
+# "had jobs been running, many PRs would have been unable to merge": harm that did not happen is no impact
+_HYPOTHETICAL = _rx(r"(?:would|could|might)\s+have\s+(?:been|had|failed|lost|broken|caused)")
 # "some companies had issues, but we were not affected": the vague quantity is not this write-up's impact
 _UNHARMED = _rx(r"(?:were|was|are|is)\s+not\s+(?:affected|impacted)", r"unaffected", r"no\s+impact")
 
@@ -224,7 +226,7 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
             continue
         for sentence in sentences_of(s):
             t = sentence.text
-            if any(c.isdigit() for c in t) or not _HARM.search(t) or _UNHARMED.search(t):
+            if any(c.isdigit() for c in t) or not _HARM.search(t) or _UNHARMED.search(t) or _HYPOTHETICAL.search(t):
                 continue
             vague = next((m for m in _VAGUE.finditer(t) if m.group(2).lower() not in _TIME_UNITS
                           and not (m.group(1).lower() == "most" and m.group(2).lower() in _NOT_AFTER_MOST)
