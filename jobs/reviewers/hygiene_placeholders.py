@@ -54,14 +54,13 @@ INSTRUCTION = re.compile(r"[(\[](?:e\.g\.|(?:for example|describe|explain|list|a
                          re.IGNORECASE)
 # before a field's value: the start of a line, a bullet, a table's cell, or a "Label:" / "**Label:**"
 _FIELD_START = re.compile(r"(?:^|[|:]|\*\*)[\s*_`>-]*$")
-_FIELD_END = re.compile(r"[\s*_`|]*$")
+_FIELD_END = re.compile(r"[\s*_`|]*")
 
 
 def _field_value(text: str, lines: Lines, a: int, b: int) -> bool:
     """text[a:b] is all of a field's value: the whole line, a table's cell, or what follows a label."""
     ls, le = lines.span(a)
-    return _FIELD_START.search(text, ls, a) is not None and _FIELD_END.match(text, b, le) is not None \
-        and _FIELD_END.match(text, b, le).end() == le
+    return _FIELD_START.search(text, ls, a) is not None and _FIELD_END.fullmatch(text, b, le) is not None
 
 
 _DATE_BEFORE = re.compile(r"\b(?:at|on|from|until|till|since|by|to|between|and)\s+$", re.IGNORECASE)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from redline.jobs.models import Section
+from redline.jobs.reviewers.consistency_text import url_spans
 from redline.jobs.reviewers.consistency_timeline import _is_timeline_title
 from redline.jobs.reviewers.offline_actions import _action_items, _ActionItem, _done_or_tracked
 from redline.jobs.reviewers.offline_chat_people import _ASKS_PEOPLE, _people
@@ -55,7 +56,6 @@ _ASKS_ACTIONS = re.compile(r"\b(?:what|which|list|show)\b.*\b(?:actions?|action\
 # "What was the impact?", "Who was affected?"
 _ASKS_IMPACT = re.compile(r"\bimpact\w*\b|\b(?:who|what)\s+(?:was|were)\s+affected\b|\bhow\s+bad\b|\bseverity\b|"
                           r"\bconsequences?\b", re.I)
-_LINK = re.compile(r"https?://\S{4,300}")
 # a heading that names the cause
 _NAMES_CAUSE = re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b", re.I)
 # how plainly a sentence gives a cause: "resulting in the outage", "caused by" before "since"
@@ -202,7 +202,7 @@ def _cause_evidence(sections: list[Section]) -> str | None:
     shown = [m.group(0) for text in (said, following or "") for m in (_EVIDENCE.search(text), _CONFIRMED.search(text))
              if m]
     # a link beside it ("See https://github.com/.../pull/11209 for more context"): a record the reader can open
-    shown += [m.group(0).rstrip(".,;)") for text in (said, following or "") for m in [_LINK.search(text)] if m]
+    shown += [text[a:b].rstrip(".,;)") for text in (said, following or "") for a, b in url_spans(text)[:1]]
     if shown:
         out.append("It points to what shows it: " + ", ".join(f'"{w}"' for w in dict.fromkeys(shown)) + ".")
     else:
