@@ -468,3 +468,17 @@ def test_a_figures_drafting_notes_are_template_text_said_once():
                                         "Add detailed map and delete this text box"))), "placeholder")
     assert [f.quote for _, f in found] == ["Add location info & move as required"]
     assert "and 1 more piece of it in this section" in found[0][1].description
+
+
+def test_a_templates_instruction_to_its_author_is_template_text():
+    """A safety team's investigation template, left unfilled (the shape of many published ones):
+    "Detail the steps taken to investigate the incident, including:" over its list of prompts. An
+    action list that leads in with an imperative ("Add the following alerts:") is not one."""
+    found = run(doc(("2. Investigation Process", "Detail the steps taken to investigate the incident, including:\n\n"
+                                                  "- Document all observations\n- Interview witnesses"),
+                    ("5. Recommendations", "Outline specific actions to prevent recurrence:\n\n- Immediate corrective "
+                                           "actions"),
+                    ("Action items", "Add the following alerts:\n\n- Queue depth over 5,000 pages on-call (owner: Ana)")))
+    assert [(s.title, f.quote) for s, f in having(found, "placeholder")] == [
+        ("2. Investigation Process", "Detail the steps taken to investigate the incident, including:"),
+        ("5. Recommendations", "Outline specific actions to prevent recurrence:")]

@@ -52,6 +52,13 @@ HANDLE = re.compile(r"@(?:[a-z]+[_-])?(?:handle|username|user|name|owner|someone
 INSTRUCTION = re.compile(r"[(\[](?:e\.g\.|(?:for example|describe|explain|list|add|include|summari[sz]e|provide|enter|"
                          r"give|state|write|note|fill|link|mention|outline|detail|one sentence)\b)[^()\[\]\n]{0,300}[)\]]",
                          re.IGNORECASE)
+# a template's instruction to its author, leading in to its list: "Detail the steps taken to investigate
+# the incident, including:", "Outline specific actions to prevent recurrence:" (about the report's
+# content, so "Add the following alerts:" in an action list is not one)
+INSTRUCTION_LEAD = re.compile(
+    r"^[ \t]*(?:Detail|Document|Outline|Describe|List|Provide|Summari[sz]e|Explain|Give|State|Record|Note|Identify|"
+    r"Insert|Enter)\b(?=[^:\n]{0,150}\b(?:incident|investigation|findings|recurrence|evidence|observations|root\s+cause"
+    r"|timeline|impact|steps\s+taken|details|what\s+happened))[^.:\n]{3,150}:[ \t]*$", re.MULTILINE)
 # before a field's value: the start of a line, a bullet, a table's cell, or a "Label:" / "**Label:**"
 _FIELD_START = re.compile(r"(?:^|[|:]|\*\*)[\s*_`>-]*$")
 _FIELD_END = re.compile(r"[\s*_`|]*")
@@ -147,6 +154,9 @@ def _placeholder_findings(section: Section) -> list[Finding]:
                 add(a, b, f"'{m.group()}' ({what})", 0.8)
     # the template's wording, once per section: one leftover instruction says the template was left in
     hits = sorted((k, phrase) for phrase in TEMPLATE_PHRASES if (k := low.find(phrase)) >= 0 and not mask[k])
+    hits += [(m.start() + len(m.group()) - len(m.group().lstrip()), m.group().strip().lower())
+             for m in INSTRUCTION_LEAD.finditer(text) if not mask[m.start()]][:MAX_PER_RULE]
+    hits.sort()
     if hits:
         k, phrase = hits[0]
         others = len({lines.span(at)[0] for at, _ in hits}) - 1  # other lines with it
