@@ -451,3 +451,12 @@ def test_a_measured_rule_states_its_record_and_an_unmeasured_one_its_own():
     got = calibrated([spelling, new_rule])
     assert got[0].confidence == CONFIDENCE["spelling"] > 0.5
     assert got[1].confidence == 0.8
+
+
+def test_an_injury_that_did_not_happen_needs_no_notification():
+    """A compressor's incident report: "No injuries reported" was read as an injury that someone
+    should have been told of."""
+    spared = review("Impact", "- Production stopped for 2 hours\n- No injuries reported\n- Minor equipment damage")
+    assert having(spared, "Compliance") == []
+    hurt = review("Impact", "- Production stopped for 2 hours\n- Two operators were injured\n- Minor equipment damage")
+    assert [f.description.split('"')[1] for f in having(hurt, "Compliance")] == ["injured"]

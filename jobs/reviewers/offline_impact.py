@@ -24,6 +24,7 @@ _IMPACT_DIMENSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("regulatory and legal", re.compile(r"regulat|complian|authorit|notif|legal|\blaw|gdpr|hipaa|osha|riddor|licen|breach|reportable", re.I)),
 )
 _NOTIFIABLE = _rx(r"personal\s+data", r"data\s+breach", r"injur(?:y|ies|ed)", r"lost[\s-]time", r"riddor", r"gdpr", r"hipaa", r"reportable", r"regulator")
+_DENIED = re.compile(r"\b(?:no|not|without|nor|zero|nobody|none|no\s+one)\b[^.;,\n]{0,20}$", re.I)
 _NOTIFIED = re.compile(r"notif|reported\s+to|\binform|disclos|\btold\b|contacted|\bfiled\b|submitted", re.I)
 
 
@@ -56,7 +57,9 @@ def check_impact(sec: _Section) -> Iterator[Finding]:
             refs=("C11",),
             confidence=0.5,
         )
-    notifiable = _NOTIFIABLE.search(sec.text)
+    # "No injuries reported", "nobody was injured": what did not happen notifies nobody
+    notifiable = next((m for m in _NOTIFIABLE.finditer(sec.text)
+                       if not _DENIED.search(sec.text, max(0, m.start() - 30), m.start())), None)
     if notifiable and not _NOTIFIED.search(sec.text):
         yield _make(
             "important",
