@@ -384,3 +384,23 @@ def test_the_cause_is_read_under_its_own_heading_first():
     assert 'It points to what shows it: "https://github.com/kubernetes/test-infra/pull/11209".' in weighed
     assert compose_answer("Which actions lack an owner or a due date?", PROW_0208).startswith(
         "The write-up's only action item has no owner or no due date:")
+
+
+# A plant's short incident report: particulars first, no summary, "No injuries reported".
+COMPRESSOR = [
+    ("Incident Details", "- Date: 2024-01-15\n- Time: 14:30\n- Location: Building 1, Area A\n- Equipment: Compressor A"),
+    ("Description", "Compressor A experienced a malfunction during routine operation.\nAutomatic safety systems "
+                    "activated and shut down the unit."),
+    ("Impact", "- Production stopped for 2 hours\n- No injuries reported\n- Minor equipment damage"),
+    ("Root Cause", "Investigation revealed a faulty pressure sensor causing incorrect readings."),
+]
+
+
+def test_a_report_without_a_summary_is_summarized_from_its_first_prose():
+    assert compose_answer("Summarize this write-up", COMPRESSOR).startswith(
+        'From "Description": "Compressor A experienced a malfunction during routine operation.')
+
+
+def test_a_word_is_matched_in_its_other_forms():
+    """ "Was anyone injured?" found nothing beside "No injuries reported"."""
+    assert 'No injuries reported' in compose_answer("Was anyone injured?", COMPRESSOR)

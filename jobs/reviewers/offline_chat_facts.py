@@ -224,8 +224,12 @@ def _lead(sections: list[Section], role: str, sentences: int = 2) -> tuple[Secti
 def _summary(sections: list[Section]) -> str | None:
     """What a reader takes from a first look: the summary's opening, the timeline's span, the
     cause as given, and the actions, counted."""
+    # no summary: the first section that opens in prose ("Compressor A experienced a malfunction"), not
+    # a block of particulars ("Date: 2024-01-15 Time: 14:30"), else the first with text
+    openings = [(x, _opening(x)) for x in sections if x.text.strip() and not _is_timeline_title(x.title)]
     lead = _lead(sections, "summary") or next(
-        ((x, _opening(x)) for x in sections if x.text.strip() and not _is_timeline_title(x.title)), None)
+        ((x, said) for x, said in openings if len(said.split()) >= 8 and said.count(":") <= 1),
+        openings[0] if openings else None)
     if lead is None:
         return None
     out = [_quoted_lead(*lead)]

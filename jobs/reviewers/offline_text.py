@@ -65,7 +65,7 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 
 
 def _stem(word: str) -> str:
-    """A small suffix-stripping stemmer: caused/causes/cause -> caus, valves -> valv."""
+    """A small suffix-stripping stemmer: caused/causes/cause -> caus, valves -> valv, injury/injured -> injur."""
     for suffix in _SUFFIXES:
         if not word.endswith(suffix) or len(word) - len(suffix) < 3:
             continue
@@ -75,6 +75,8 @@ def _stem(word: str) -> str:
         break
     if word.endswith("e") and len(word) > 3:
         word = word[:-1]
+    elif word.endswith("y") and len(word) > 4:
+        word = word[:-1]  # injury/injuries/injured -> injur, delay/delayed -> dela
     return word
 
 
