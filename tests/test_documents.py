@@ -413,6 +413,36 @@ def test_pdf_a_wrapped_lines_last_word_that_names_a_section_is_not_a_heading() -
     assert "pending investigation" in " ".join(doc.sections[0].text.split()) and "[09:12]" in doc.sections[0].text
 
 
+def test_numbered_headings_and_a_projects_name_as_a_pdf_heading() -> None:
+    """An investigation template exported to PDF: "1. Incident Details" in large bold was a list item
+    (its "1. " read as a sentence's end), and "1.1 Immediate Actions Taken" in bold at the body's size
+    was not capitalised; mybinder.org's 2018-01-04 post-mortem has "helm-chart" as a bold heading.
+    A whole report read as one section."""
+    data = make_pdf([("Incident Investigation Report", "Helvetica-Bold", 20), ("", "", 0),
+                     ("1. Incident Details", "Helvetica-Bold", 14), (BODY, "Helvetica", 10), ("", "", 0),
+                     ("1.1 Immediate Actions Taken", "Helvetica-Bold", 10), (BODY, "Helvetica", 10), ("", "", 0),
+                     ("2. Investigation Process", "Helvetica-Bold", 14), (BODY, "Helvetica", 10), ("", "", 0),
+                     ("helm-chart", "Helvetica-Bold", 10), (BODY, "Helvetica", 10)])
+    doc = parse("r.pdf", data)
+    assert [s.title for s in doc.sections] == ["1. Incident Details", "1.1 Immediate Actions Taken",
+                                                "2. Investigation Process", "helm-chart"]
+
+
+def test_docx_items_a_lead_in_introduces_are_not_headings() -> None:
+    """"Document the investigation findings including:" then bullets "Root cause analysis",
+    "Contributing factors": a known section name in a list is an item, not a heading."""
+    def build(d):
+        d.add_heading("4. Findings and Analysis", 1)
+        d.add_paragraph("Document the investigation findings including:")
+        for item in ("Root cause analysis", "Contributing factors", "System or process failures identified"):
+            d.add_paragraph(item, style="List Bullet")
+        d.add_heading("5. Recommendations", 1)
+        d.add_paragraph("Replace the sensor.")
+    doc = parse("r.docx", make_docx(build))
+    assert [s.title for s in doc.sections] == ["4. Findings and Analysis", "5. Recommendations"]
+    assert "Root cause analysis" in doc.sections[0].text
+
+
 def test_pdf_title_may_be_a_date_and_a_number() -> None:
     """mybinder.org's "2017-09-29, 504" (not in the corpus), exported to PDF: the title names the
     HTTP status, no word. It was a "Preamble" section, and the page showed the file name as the

@@ -280,7 +280,8 @@ def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
             code_lines.append(item.text)
             continue
         flush_code()
-        if item.kind == "list" and not _docx_list_heading(item, following):
+        previous = items[index - 1] if index else None
+        if item.kind == "list" and not _docx_list_heading(item, following, previous):
             line = item.text if _BULLET.match(item.text) else f"- {item.text}"
             at = sum(len(x) + 1 for x in list_lines) + len(line) - len(item.text)
             list_marks.extend((a + at, b + at, kind, attr) for a, b, kind, attr in item.marks)
@@ -305,10 +306,14 @@ def _docx_block(item: _DocxItem, following: _DocxItem | None) -> _Block:
     return _Block(item.text, marks=list(item.marks))
 
 
-def _docx_list_heading(item: _DocxItem, following: _DocxItem | None) -> bool:
-    """Auto-numbered headings are often list paragraphs: '3. Root Cause' (the number is not text)."""
+def _docx_list_heading(item: _DocxItem, following: _DocxItem | None, previous: _DocxItem | None = None) -> bool:
+    """Auto-numbered headings are often list paragraphs: '3. Root Cause' (the number is not text);
+    but not an item in the middle of a list, or one a lead-in introduces ("Document the findings
+    including:", then "Root cause analysis", "Contributing factors")."""
+    in_a_list = previous is not None and (previous.kind == "list" or previous.text.rstrip().endswith(":")) \
+        and following is not None and following.kind == "list"
     if _is_known_heading(item.text):
-        return True
+        return not in_a_list
     return item.bold and _is_title_case(item.text) and following is not None and following.kind == "para"
 
 

@@ -76,8 +76,8 @@ def _short_line_shape_ok(text: str, max_words: int) -> bool:
         return False
     if text[-1] in ".,;!" or _BULLET.match(text) or _TIME_START.match(text) or _DATE_LINE.match(text):
         return False
-    if ". " in text.rstrip(":") or not any(ch.isalpha() for ch in text):
-        return False
+    if ". " in _strip_numbering(text).rstrip(":") or not any(ch.isalpha() for ch in text):
+        return False  # a sentence; "1. Incident Details" is numbered, not one
     return len(text.split()) <= max_words
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .blocks import _Block, _Draft, _heading
 from .cleaning import _normalise, _tidy_chunk, _tidy_code_chunk, _tidy_line
 from .errors import _corrupt, _encrypted, _looks_like_this_instead, _TextBudget
-from .headings import _BULLET, _is_known_heading, _short_line_shape_ok
+from .headings import _BULLET, _is_known_heading, _short_line_shape_ok, _strip_numbering
 from .marks import SAFE_HREF, link_marks
 from .model import MAX_PDF_PAGES, DocumentError, ParseLimits
 from .pdf_streams import _check_pdf_streams
@@ -229,7 +229,10 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
     sub_level = len(heading_sizes) + 1
 
     def bold_heading(line: _PdfLine) -> bool:  # bold at the body's size, shaped as a heading
-        return line.bold and not body_bold and _short_line_shape_ok(line.text, 12) and line.text[0].isupper()
+        # capitalised ("1.1 Immediate Actions Taken" after its number), or a project's name alone
+        # ("helm-chart", "mybinder.org-deploy": one token)
+        return line.bold and not body_bold and _short_line_shape_ok(line.text, 12) and \
+            (_strip_numbering(line.text)[:1].isupper() or " " not in line.text.strip() and len(line.text.strip()) >= 3)
 
     # Bold headings at the body's size that are not known section names ("What went wrong") are
     # the document's sub-headings, and a known name set the same way is one of them ("Investigation"
