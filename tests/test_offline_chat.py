@@ -404,3 +404,23 @@ def test_a_report_without_a_summary_is_summarized_from_its_first_prose():
 def test_a_word_is_matched_in_its_other_forms():
     """ "Was anyone injured?" found nothing beside "No injuries reported"."""
     assert 'No injuries reported' in compose_answer("Was anyone injured?", COMPRESSOR)
+
+
+# TAIC's Shotover jet boat report (tuning set): its "1 Executive summary" holds only its Māori title;
+# "What happened", under it, tells what happened, dated "21 March 2021".
+JETBOAT = [
+    ("Transport Accident Investigation Commission", "Te Kōmihana Tirotiro Aituā Waka No repeat accidents – ever!"),
+    ("1 Executive summary", "Tuhinga whakarāpopoto", 2),
+    ("What happened", "1.1 On 21 March 2021, the jet boat KJet 8 was travelling on the Shotover River with a driver "
+                      "and 12 passengers on board. As it rounded a bend the engine stopped.", 3),
+    ("Why it happened", "1.4 A fuse within the engine control system failed resulting in the engine stopping.", 3),
+]
+
+
+def test_a_summary_heading_over_its_sub_sections_is_read_from_them():
+    sections = [(t, x) for t, x, *_ in JETBOAT]
+    levels = [rest[0] if rest else 1 for _, _, *rest in JETBOAT]
+    answer = compose_answer("Summarize this write-up", sections, levels=levels)
+    assert answer.startswith('From "What happened": "1.1 On 21 March 2021, the jet boat KJet 8 was travelling')
+    when = compose_answer("When did it happen?", sections, levels=levels)
+    assert passages(when)[0].startswith('From "What happened": "1.1 On 21 March 2021')

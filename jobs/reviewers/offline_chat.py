@@ -142,8 +142,9 @@ _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[
      re.compile(r"\blast(?:ed|ing)\b|\bduration\b|\bdowntime\b|\b(?:outage|incident|disruption)\s+of\b", re.I), None),
     (re.compile(r"^\W*when\b|\bwhat\s+(?:time|date|day)\b|\bat\s+what\s+time\b", re.I),
      re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_TIME_CLOCK}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-                rf"[a-z]*\.?\s+\d{{1,2}}\b", re.I),
-     frozenset({"time", "date", "day"}), None, None),
+                rf"[a-z]*\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I),
+     frozenset({"time", "date", "day"}), None,
+     re.compile(r"what\s+happened|narrative", re.I)),  # a timeline's entries give their own times
     # "How many users were affected?" wants a count: "about 300 users", "12% of launches"
     (re.compile(r"\bhow\s+many\b|\bnumber\s+of\b", re.I),
      re.compile(r"(?<![\d:])\d[\d,.]*(?:\s*%|\s*percent\b|\s(?:\w+\s+){0,2}?[a-z]+s\b)", re.I),

@@ -13,6 +13,7 @@ duration. Linear in the text, like the rules it reuses.
 from __future__ import annotations
 
 import re
+from itertools import takewhile
 
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_text import url_spans
@@ -70,7 +71,12 @@ _HURT = re.compile(r"\b(?:outages?|affected|impacted|unavailable|went\s+down|was
 
 
 def _opening(s: Section, sentences: int = 2) -> str:
-    return " ".join(x.text.strip() for x in split_sentences(s.text, split_blocks(s.text))[:sentences])
+    """The section's first sentences, past a short label above them ("Tuhinga whakarāpopoto", the
+    Māori title under "Executive summary")."""
+    said = [x.text.strip() for x in split_sentences(s.text, split_blocks(s.text))]
+    while len(said) > 1 and len(said[0].split()) < 4 and not said[0].endswith((".", "!", "?")):
+        said = said[1:]
+    return " ".join(said[:sentences])
 
 
 def _quoted_lead(s: Section, said: str) -> str:
@@ -215,10 +221,17 @@ def _cause_evidence(sections: list[Section]) -> str | None:
 
 
 def _lead(sections: list[Section], role: str, sentences: int = 2) -> tuple[Section, str] | None:
-    """The first sentences of the first section with `role` (by its title) that has text."""
-    s = next((x for x in sections if detect_role(x.title) == role and x.text.strip()), None)
-    said = _opening(s, sentences) if s is not None else ""
-    return (s, said) if said else None
+    """The first sentences of the first section with `role` (by its title) that says something; a
+    heading over its sub-sections with only a label ("1 Executive summary": "Tuhinga
+    whakarāpopoto", then "What happened") is read from its first sub-section that does."""
+    for k, x in enumerate(sections):
+        if detect_role(x.title) != role:
+            continue
+        for y in [x] + list(takewhile(lambda z: z.level > x.level, sections[k + 1:])):
+            said = _opening(y, sentences)
+            if len(said.split()) >= 4:
+                return y, said
+    return None
 
 
 def _summary(sections: list[Section]) -> str | None:
