@@ -40,9 +40,6 @@ def _is_label(block: Span) -> bool:
 
 
 _LEAD_IN_WORDS = 25
-
-
-_LEAD_IN_WORDS = 25
 _LIST_ITEM = re.compile(r"\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
 _LEAD_IN_ITEMS = 6
 
@@ -185,17 +182,18 @@ def _rank(question: str, passages: list[_Passage], section_title: str | None) ->
     scored = []
     for p in passages:
         score = sum(idf(t) * (1 + math.log(p.terms[t])) for t in query if p.terms[t])
+        # per kind asked for: (the passage holds it, says it outright, is under a heading given to it)
+        hits = [(cue.search(p.text) is not None, said is not None and said.search(p.text) is not None,
+                 titled is not None and titled.search(p.title) is not None) for cue, _, said, titled in asks]
         # said outright, or in a section given to it: worth half again
-        cued = sum(bonus * (1.5 if said is not None and said.search(p.text) or titled is not None
-                            and titled.search(p.title) else 1)
-                   for cue, _, said, titled in asks if cue.search(p.text) or titled is not None and titled.search(p.title))
+        cued = sum(bonus * (1.5 if outright or under else 1) for holds, outright, under in hits if holds or under)
         if asks and not (score or cued):
             continue  # none of the question's words, and not the kind of answer asked for
         shared = score
         score += cued + sum(0.5 * max(idf(t), 0.5) for t in query if t in title_terms[p.title])
         if asks and not cued:
             score /= 2  # it shares the question's words, but not the kind of answer asked for
-        elif asks and not shared and not any(titled is not None and titled.search(p.title) for *_, titled in asks):
+        elif asks and not shared and not any(under for *_, under in hits):
             score /= 2  # the kind of answer asked for, but none of the question's words (nor under its heading)
 
         if score > 0:

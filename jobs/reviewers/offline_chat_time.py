@@ -53,6 +53,13 @@ def _short(text: str) -> str:
     return flat[: cut if cut > 0 else _QUOTE_CHARS] + "…"
 
 
+def _body_of(sections: list[Section], entries: list[Entry]) -> Callable[[Entry], str]:
+    """An entry's text with what happened at it (a stamp on its own line is quoted with its entry),
+    on one line, without its bullet."""
+    bodies = _entry_bodies(sections, entries)
+    return lambda e: " ".join(bodies.get(id(e), e.quote).split()).lstrip("-*\u2022 ")
+
+
 def _timed(sections: list[Section]) -> list[Entry]:
     """The timeline's entries that have a clock time (consistency_timeline's reading)."""
     return [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
@@ -131,10 +138,10 @@ def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
     if delta <= timedelta(0):
         return None
     stamp = _stamper(entries)
-    bodies = _entry_bodies(sections, entries)  # a stamp on its own line is quoted with its entry
+    body = _body_of(sections, entries)
 
     def said(e: Entry) -> str:
-        return _short(bodies.get(id(e), e.quote)).lstrip("-*\u2022 ")
+        return _short(body(e))
 
     later = (f" Later entries follow after a pause, up to {stamp(entries[-1].when)}."
              if run < len(entries) else "")
@@ -200,11 +207,7 @@ def _marks(sections: list[Section]) -> _Marks | None:
     entries = _timed(sections)
     if not entries:
         return None
-    bodies = _entry_bodies(sections, entries)
-
-    def body(e: Entry) -> str:
-        return " ".join(bodies.get(id(e), e.quote).split()).lstrip("-*\u2022 ")
-
+    body = _body_of(sections, entries)
     noticed = next((e for e in entries if _NOTICED.search(body(e))), None)
     # the start is before the problem was noticed (a "deployed" after it is the fix), the end its last word
     began = next((e for e in entries if _BEGAN.search(body(e)) and (noticed is None or e.when < noticed.when)), None)
