@@ -424,3 +424,12 @@ def test_a_summary_heading_over_its_sub_sections_is_read_from_them():
     assert answer.startswith('From "What happened": "1.1 On 21 March 2021, the jet boat KJet 8 was travelling')
     when = compose_answer("When did it happen?", sections, levels=levels)
     assert passages(when)[0].startswith('From "What happened": "1.1 On 21 March 2021')
+
+
+def test_a_templates_prompt_is_not_the_cause():
+    """An unfilled investigation template lists "Root cause analysis" as a prompt: the summary gave
+    it as the cause."""
+    sections = [("1. Incident Details", "The pump stopped during the night shift and the line was halted."),
+                ("4. Findings and Analysis", "Document the investigation findings including:\n\n- Root cause analysis\n"
+                                             "- Contributing factors")]
+    assert "Cause, as given" not in compose_answer("Summarize this write-up", sections)

@@ -178,7 +178,8 @@ def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | 
         if _is_timeline_title(s.title):
             continue
         sentences = split_sentences(s.text, split_blocks(s.text))
-        said = [k for k, x in enumerate(sentences) if not x.text.rstrip().endswith("?") and _CAUSE_STATED.search(x.text)]
+        said = [k for k, x in enumerate(sentences) if not x.text.rstrip().endswith("?") and _CAUSE_STATED.search(x.text)
+                and len(x.text.split()) >= 4]  # a sentence, not a label or a template's prompt ("Root cause analysis")
         # under "Root Cause", its first sentence gives it, in whatever words ("Our build-cluster secret
         # defines a default alias, which the refactor ignores")
         named = bool(sentences) and _NAMES_CAUSE.search(s.title) is not None
