@@ -482,3 +482,11 @@ def test_a_templates_instruction_to_its_author_is_template_text():
     assert [(s.title, f.quote) for s, f in having(found, "placeholder")] == [
         ("2. Investigation Process", "Detail the steps taken to investigate the incident, including:"),
         ("5. Recommendations", "Outline specific actions to prevent recurrence:")]
+
+
+def test_a_template_describing_its_section_is_template_text():
+    found = having(run(doc(("Summary", "This section should be a short blurb which describes the event, with its "
+                                       "duration and impact.\n\nThe API returned 502 errors for 20 minutes."))),
+                   "placeholder")
+    assert [f.quote for _, f in found] == [
+        "This section should be a short blurb which describes the event, with its duration and impact."]

@@ -29,6 +29,8 @@ TEMPLATE_PHRASES = (
     # the instructions of a widely copied post-mortem template (mybinder.org-deploy's incident reports)
     "list of things that went well. for example", "these are good things that happened to us but not because",
     "these are only sample subheadings",
+    # a template describing its own section to the author ("This section should include the duration")
+    "this section should",
     # a figure's or a form's drafting notes: "Add detailed map and delete this text box"
     "delete this text box", "delete this box", "move as required", "add location info",
 )
