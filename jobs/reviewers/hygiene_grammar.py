@@ -172,6 +172,7 @@ def _to_so(section: Section) -> list[Finding]:
 # letter ("option a or b", "plan a", "type a"); "u" is never read ("a user", "an umbrella").
 ARTICLE = re.compile(r"(?<![\w'\u2019-])(an|An|a|A) ([a-z][a-z-]{2,30})\b(?![.'\u2019-]\w)")
 _SILENT_H = ("hour", "honest", "honor", "honour", "heir", "herb")
+_WORD_BEFORE = re.compile(r"([A-Za-z]+)[\s(]*$")  # "option (a)", "plan a"
 _NOT_AFTER_ARTICLE = frozenset("""and or nor but are is was were has have had be been to of in on at by as if then
 than vs versus""".split())
 _SOUNDS_WITH_W = ("one", "once")
@@ -189,7 +190,7 @@ def _article_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] |
         return None  # "A and B", "a or b": a letter standing for something
     if article[0].isupper() and text[max(0, m.start() - 3):m.start()].strip(" \t*_\"'(\u201c\u2018-") not in ("", ".", "!", "?", ":"):
         return None  # "editing A extensively", "the first A address": a name, mid-sentence
-    before = re.search(r"([A-Za-z]+)[\s(]*$", text[max(0, m.start() - 24):m.start()])
+    before = _WORD_BEFORE.search(text[max(0, m.start() - 24):m.start()])
     if article in ("a", "A") and before and before.group(1).lower() in _LETTER_BEFORE:
         return None  # "option a or b": the letter a
     if article.lower() == "an" and word[0] not in "aeiou" and not word.startswith(_SILENT_H) \

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redline.jobs.models import Finding
+from redline.jobs.reviewers.hygiene_placeholders import DATE_MASK, HANDLE
 from redline.jobs.reviewers.offline_text import (
     _DATE, _MONTH, _TABLE_ROW, _WORD, Span, _clip, _make, _phrases, _rx, _Section, _times,
 )
@@ -105,8 +106,6 @@ def _is_table_rule(row: str) -> bool:
 
 def _filled(cell: str) -> bool:
     """A value given, not "TBD" nor the template's own ("@github_handle", "YYYY-MM-DD")."""
-    from redline.jobs.reviewers.hygiene_placeholders import DATE_MASK, HANDLE
-
     value = cell.strip()
     return bool(cell) and not _TBD.fullmatch(value) and not HANDLE.match(value) and not DATE_MASK.match(value)
 

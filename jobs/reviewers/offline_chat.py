@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redline.jobs.models import Section
-from redline.jobs.reviewers.offline_chat_facts import facts_for
+from redline.jobs.reviewers.offline_chat_facts import _ASKS_DURATION, facts_for
 from redline.jobs.reviewers.offline_text import Span, _terms, split_blocks, split_sentences, word_count
 
 
@@ -129,7 +129,7 @@ _ASKS_WHY = re.compile(r"\bcaused?\b|\bwhy\b|\breason\b", re.I)
 # outright, and the heading of a section given to it (its passages give it, in whatever words).
 _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str] | None,
                    re.Pattern[str] | None], ...] = (
-    (re.compile(r"\bhow\s+long\b|\bduration\b|\bdowntime\b|\bhow\s+much\s+time\b", re.I),
+    (_ASKS_DURATION,
      re.compile(rf"\b(?:\d+(?:\.\d+)?|{_NUMBER_WORDS})[\s-]*(?:min(?:ute)?s?|h(?:ou)?rs?|days?|seconds?|weeks?)\b"
                 rf"|\b(?:between|from)\s+{_TIME_CLOCK}|{_TIME_CLOCK}\s*(?:-|–|—|to|until)\s*{_TIME_CLOCK}"
                 rf"|\b(?:lasted|for\s+(?:about|around|over|nearly|almost)?\s*(?:an?|one|two|three|four|five|six|"
@@ -210,7 +210,7 @@ def reads_code(question: str) -> bool:
     """Whether a log or a command (a code block) may answer the question: not one that asks for a
     cause, however many of the question's words it repeats ("Failed", "failed", "FailedMount"), nor
     one that asks how long ("failed to start in 300 seconds" is a timeout, not the outage's length)."""
-    return not (_ASKS_WHY.search(question) or _ASKS[0][0].search(question))
+    return not (_ASKS_WHY.search(question) or _ASKS_DURATION.search(question))
 
 
 def _quote_for_answer(text: str) -> str:

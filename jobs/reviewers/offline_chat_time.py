@@ -60,9 +60,21 @@ def _body_of(sections: list[Section], entries: list[Entry]) -> Callable[[Entry],
     return lambda e: " ".join(bodies.get(id(e), e.quote).split()).lstrip("-*\u2022 ")
 
 
+_READ: list = [None, []]  # the last document read and its entries: a question's facts read it once
+
+
+def _entries(sections: list[Section]) -> list[Entry]:
+    """The timeline's entries, dates resolved (consistency_timeline's reading), read once for all the
+    facts one question asks of the same sections."""
+    key = tuple((s.index, s.title, s.level, s.text) for s in sections)
+    if _READ[0] != key:
+        _READ[:] = [key, resolve_dates(extract_timeline(sections), sections)]
+    return _READ[1]
+
+
 def _timed(sections: list[Section]) -> list[Entry]:
-    """The timeline's entries that have a clock time (consistency_timeline's reading)."""
-    return [e for e in resolve_dates(extract_timeline(sections), sections) if e.when is not None and e.has_time]
+    """The timeline's entries that have a clock time."""
+    return [e for e in _entries(sections) if e.when is not None and e.has_time]
 
 
 def _stamper(entries: list[Entry]) -> Callable[[datetime], str]:
@@ -101,8 +113,7 @@ def _zone_slip(sections: list[Section], name: str) -> tuple[str, str] | None:
     year on every one of them (consistency_zones' reading)."""
     from redline.jobs.reviewers.consistency_zones import daylight_slip
 
-    days = sorted({e.when.date() for e in resolve_dates(extract_timeline(sections), sections)
-                   if e.when is not None and e.explicit_date})
+    days = sorted({e.when.date() for e in _entries(sections) if e.when is not None and e.explicit_date})
     slip = daylight_slip(name, days)
     return None if slip is None else slip[:2]
 
@@ -166,8 +177,8 @@ def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
 
 def _dated(sections: list[Section]) -> list[Entry]:
     """The timeline's entries that give a date and no time ("### 2018-01-11"), in order."""
-    return sorted((e for e in resolve_dates(extract_timeline(sections), sections)
-                   if e.when is not None and e.explicit_date and not e.has_time), key=lambda e: e.when)
+    return sorted((e for e in _entries(sections) if e.when is not None and e.explicit_date and not e.has_time),
+                  key=lambda e: e.when)
 
 
 def _dated_span(sections: list[Section], stated: bool) -> str | None:
