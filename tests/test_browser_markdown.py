@@ -278,3 +278,45 @@ def test_a_word_upload_with_a_code_block_shows_its_columns_and_all_its_text(serv
         assert box.locator(".md-syn:not([hidden])").count() == 0
     finally:
         context.close()
+
+
+def test_a_word_heading_over_sub_sections_is_their_heading_not_an_empty_section(server, browser):
+    """Word keeps a heading over only sub-headings ("Action items" over "BinderHub") as a section
+    of its own with no text. The page draws it as the heading of the sections below it, not as a
+    card saying it has no text; a heading left empty with nothing under it still says so."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Summary", 1)
+    document.add_paragraph("The hub was down for an hour.")
+    document.add_heading("Action items", 1)
+    document.add_heading("BinderHub", 2)
+    document.add_paragraph("Alert on the launch success rate (owner: Min, due 2018-04-01).")
+    document.add_heading("Lessons", 1)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    review = upload(server, filename="outline.docx", data=buffer.getvalue())
+    sections = {s["title"]: s for s in snapshot(server, review)["sections"]}
+    assert sections["Action items"]["text"] == "" and sections["Lessons"]["text"] == ""
+    assert sections["BinderHub"]["level"] > sections["Action items"]["level"]
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        path, frag = review["url"].split("#", 1)
+        page.goto(f"{server}{path}#{frag}")
+        page.wait_for_selector("body[data-ready=true]", timeout=15000)
+
+        def article(title: str):
+            return page.locator(f'article.doc-section[data-section-id="{sections[title]["id"]}"]')
+
+        wait_js(page, "id => document.querySelector(`article.doc-section[data-section-id='${id}']`)",
+                sections["Lessons"]["id"])
+        assert article("Action items").locator(".empty-text").count() == 0
+        assert "is-group" in article("Action items").get_attribute("class")
+        assert article("Lessons").locator(".empty-text").inner_text() == "This section has no text."
+        assert "is-group" not in article("Lessons").get_attribute("class")
+        assert article("BinderHub").inner_text().count("Alert on the launch success rate") == 1
+    finally:
+        context.close()

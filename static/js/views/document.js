@@ -51,7 +51,7 @@ export function createDocumentView(root, ctx) {
     return { el, title, meta, note, text, sig: "", headSig: "", found: new Set() };
   }
 
-  function renderText(a, s, items, decisionOf, ref) {
+  function renderText(a, s, items, decisionOf, ref, opensGroup) {
     const { runs, found } = segments(s.text, items, ref);
     a.found = found;
     // A text node of the section's text, wrapped in the highlights of its run.
@@ -88,7 +88,10 @@ export function createDocumentView(root, ctx) {
       for (const run of runs) frag.appendChild(decorate(document.createTextNode(s.text.slice(run.start, run.end)), run));
       a.text.classList.remove("is-marked");
     }
-    if (!s.text) frag.appendChild(h("span", { class: "empty-text" }, "This section has no text."));
+    // A heading over sub-sections only (Word and PDF keep it as a section of its own): a heading
+    // of the sections below it, not a section left empty.
+    if (!s.text.trim() && !opensGroup) frag.appendChild(h("span", { class: "empty-text" }, "This section has no text."));
+    a.el.classList.toggle("is-group", !s.text.trim() && opensGroup);
     setChildren(a.text, frag);
   }
 
@@ -122,20 +125,22 @@ export function createDocumentView(root, ctx) {
       bySection.get(i.section_id).push(i);
     }
     const nodes = [];
-    for (const s of state.sections) {
+    for (const [index, s] of state.sections.entries()) {
+      const next = state.sections[index + 1];
+      const opensGroup = Boolean(next && (next.level || 1) > (s.level || 1));
       let a = articles.get(s.id);
       if (!a) { a = buildArticle(s); articles.set(s.id, a); }
       const items = bySection.get(s.id) || [];
       const rh = ui.refHighlight;
       // Only while the passage is still there (a new version of the document may move it).
       const ref = rh && rh.sectionId === s.id && s.text.slice(rh.start, rh.end) === rh.text ? [rh.start, rh.end] : null;
-      const sig = s.text.length + "|" + (Array.isArray(s.marks) ? s.marks.length : 0) + "|" + (ref ? ref.join("-") : "") + "|" + items.map((i) => `${i.id}:${i.risk}:${decisionOf(i)}:${i.quote ? i.quote.length : 0}:${i.quote || ""}`).join(",");
+      const sig = (opensGroup ? "g|" : "") + s.text.length + "|" + (Array.isArray(s.marks) ? s.marks.length : 0) + "|" + (ref ? ref.join("-") : "") + "|" + items.map((i) => `${i.id}:${i.risk}:${decisionOf(i)}:${i.quote ? i.quote.length : 0}:${i.quote || ""}`).join(",");
       // A new version may change a text without changing its length: the text itself is compared too.
       if (sig !== a.sig || a.srcText !== s.text || a.srcMarks !== s.marks) {
         a.sig = sig;
         a.srcText = s.text;
         a.srcMarks = s.marks;
-        renderText(a, s, items, decisionOf, ref);
+        renderText(a, s, items, decisionOf, ref, opensGroup);
         a.needsActive = true;
       }
       const isCurrent = ui.currentSectionId === s.id;
