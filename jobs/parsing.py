@@ -128,7 +128,7 @@ def _answer(name: str, params: dict[str, Any], returncode: int | None, out: byte
         raise DocumentError(e["code"], e["message"], int(e["status"]))
     if returncode == 0 and isinstance(answer, dict) and "ok" in answer:
         doc = answer["ok"]
-        return ParsedDocument(kind=doc["kind"], title=doc["title"],
+        return ParsedDocument(kind=doc["kind"], title=doc["title"], date=doc.get("date"),
                               sections=[ParsedSection(s["title"], s["text"], s["level"], s.get("marks") or [],
                                                       s.get("key") or "") for s in doc["sections"]])
     tail = err[-2000:].decode("utf-8", "replace")
@@ -211,7 +211,7 @@ def _child(stdin: Any, stdout: Any) -> int:
                                  limits=ParseLimits(**params["limits"]))
         finally:
             del data
-        answer: dict[str, Any] = {"ok": {"kind": doc.kind, "title": doc.title,
+        answer: dict[str, Any] = {"ok": {"kind": doc.kind, "title": doc.title, "date": doc.date,
                                          "sections": [asdict(s) for s in doc.sections]}}
         del doc
     except DocumentError as e:

@@ -53,13 +53,15 @@ class Store:
     # ------------------------------------------------------------ reviews ---
     async def create_review(self, *, title: str, kind: str, filename: str, sections: list[Section],
                             original: bytes | None, guidelines: str | None,
-                            ttl_s: float | None = None) -> tuple[str, str]:
+                            ttl_s: float | None = None, date: str | None = None) -> tuple[str, str]:
         """`ttl_s`: a short-lived review (a model test's probe): its hash expires, the event script
         gives every key written for it the same TTL, and it is not listed for retention."""
         rid, token = new_review_id(), new_token()
         k = ReviewKeys(rid)
         meta = {"title": title, "kind": kind, "filename": filename, "token": token_hash(token),
                 "created": str(time.time())}
+        if date:
+            meta["date"] = date  # the day the document gives itself (ParsedDocument.date)
         files: dict[str, bytes | str] = {}
         if original is not None:
             files["original"] = original
@@ -249,6 +251,7 @@ class Store:
                 "round": dumps(v.summary), "versions": dumps(v.history),
                 "removed_sections": dumps(v.removed)}
         writes += [Write("hset", k.review, f, val) for f, val in meta.items()]
+        writes.append(Write("hset", k.review, "date", v.date) if v.date else Write("hdel", k.review, "date"))
         writes.append(Write("hset", k.files, "original", v.original) if v.original is not None
                       else Write("hdel", k.files, "original"))
         data = {"version": v.version, "sections": [section_view(s, v.states.get(s.id)) for s in v.sections],
@@ -323,6 +326,7 @@ class NewVersion:
     summary: dict[str, Any]
     history: list[dict[str, Any]]
     detail: str
+    date: str | None = None  # the day the new version gives itself (ParsedDocument.date)
 
 
 @dataclass(frozen=True)
@@ -332,6 +336,7 @@ class Document:
     title: str
     sections: tuple[Section, ...]
     guidelines: str | None
+    date: str | None = None  # the day the document gives itself (ParsedDocument.date)
 
     @cached_property
     def outline(self) -> list[str]:
@@ -381,11 +386,13 @@ class DocumentCache:
         k = ReviewKeys(rid)
         async with self.store.redis.pipeline(transaction=True) as pipe:
             pipe.hget(k.review, "title").hvals(k.sections).hget(k.files, "guidelines").hget(k.review, "version")
-            title, sections, guidelines, version = await pipe.execute()
+            pipe.hget(k.review, "date")
+            title, sections, guidelines, version, date = await pipe.execute()
         if title is None:
             return None
         key = (rid, version)  # what was read, read in one step
         doc = Document(title=_s(title), guidelines=guidelines.decode() if guidelines else None,
+                       date=_s(date) if date else None,
                        sections=tuple(sorted((Section.model_validate_json(v) for v in sections), key=lambda x: x.index)))
         self._docs[key] = doc
         if len(self._docs) > self.size:

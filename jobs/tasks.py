@@ -62,7 +62,7 @@ async def analyze_section(ctx: dict[str, Any], *, rid: str, job_id: str, section
         if section is None:
             raise JobFailed("This section no longer exists.")
         req = AnalysisRequest(review_title=doc.title, section=section, outline=doc.outline,
-                              guidelines=doc.guidelines, sections=list(doc.sections))
+                              guidelines=doc.guidelines, sections=list(doc.sections), review_date=doc.date)
         reviewer = rt.reviewer
         count, usage = 0, Usage(requests=0)
         kept = await run.replace_earlier_findings(reviewer.source, pre)
@@ -99,7 +99,8 @@ async def answer_chat(ctx: dict[str, Any], *, rid: str, job_id: str, message_id:
         items = [i for i in await rt.store.items(rid) if current and i["section_id"] == current.id]
         history = [m for m in await rt.store.chat_history(rid) if m.message_id != message_id]
         req = ChatRequest(review_title=doc.title, question=question, sections=list(doc.sections),
-                          history=history, section=current, section_items=items, guidelines=doc.guidelines)
+                          history=history, section=current, section_items=items, guidelines=doc.guidelines,
+                          review_date=doc.date)
         parts: list[str] = []
         citations: list[Citation] = []
         usage = Usage(requests=0)

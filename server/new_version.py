@@ -54,4 +54,5 @@ def build_version(snap: dict[str, Any], doc: Any, *, filename: str, data: bytes,
                       original=data if doc.kind == "docx" else None, old_ids=[s["id"] for s in snap["sections"]],
                       sections=sections, states={s.id: states[s.id] for s in sections
                                                  if s.change == "unchanged" and s.id in states},
-                      items=items, removed=removed, summary=summary, history=history, detail=detail)
+                      items=items, removed=removed, summary=summary, history=history, detail=detail,
+                      date=doc.date)

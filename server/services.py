@@ -138,7 +138,7 @@ class Services:
         filename = strip_controls(filename)
         rid, token = await self.store.create_review(
             title=title, kind=doc.kind, filename=PurePath(filename).name[:200], sections=sections,
-            original=data if doc.kind == "docx" else None, guidelines=guide_text)
+            original=data if doc.kind == "docx" else None, guidelines=guide_text, date=doc.date)
         return {"review_id": rid, "token": token, "title": title, "url": f"/r/{rid}#token={token}",
                 "kind": doc.kind, "has_guidelines": guide_text is not None,
                 "sections": [{"id": s.id, "title": s.title, "index": s.index, "chars": len(s.text)}

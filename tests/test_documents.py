@@ -231,6 +231,29 @@ def test_markdown_body_is_plain_text_with_marks_and_front_matter_title() -> None
     assert [2, 6, "strong", ""] in section.marks and [15, 19, "link", "http://x"] in section.marks
 
 
+@pytest.mark.parametrize("front, title, date", [
+    ("---\ntitle: 'Phishing attack'\ndate: 2025-07-28 10:00:00 +0000\ntags:\n  - security\n---", "Phishing attack",
+     "2025-07-28"),
+    # Hugo and Zola write TOML; a table's own fields ("[extra]") are not the post's
+    ('+++\ntitle = "Post-mortem for Apr 11"\ndate = 2019-05-08\n\n[taxonomies]\nauthor = ["M"]\n'
+     '[extra]\ntitle = "card"\n+++', "Post-mortem for Apr 11", "2019-05-08"),
+    ("---\ntitle: Outage\ndate: 2025-02-30\n---", "Outage", None),  # no such day
+    ("---\ntitle: Outage\ndate: soon\n---", "Outage", None),
+])
+def test_markdown_front_matter_gives_title_and_date_and_is_not_text(front: str, title: str, date: str | None) -> None:
+    """A blog post's front matter is its settings, not its text: its title names the review, its
+    date dates the post (what "over the past few days" is counted from), and none of it is shown."""
+    doc = parse("post.md", front + "\n\n## Introduction\n\nOver the past few days we saw phishing emails.\n")
+    assert doc.title == title and doc.date == date
+    assert [(s.title, s.text) for s in doc.sections] == [
+        ("Introduction", "Over the past few days we saw phishing emails.")]
+
+
+def test_only_a_front_matter_at_the_very_top_is_read() -> None:
+    doc = parse("post.md", "## Notes\n\n+++\ndate = 2019-05-08\n+++\n")
+    assert doc.date is None and "date = 2019-05-08" in doc.sections[0].text
+
+
 @pytest.mark.parametrize("ext", [".docx", ".txt", ".pdf"])
 def test_other_formats_carry_no_marks_and_stable_keys(ext: str) -> None:
     first, second = parse(*sample_file(ext)), parse(*sample_file(ext))

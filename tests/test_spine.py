@@ -305,3 +305,23 @@ async def test_tokens_guard_every_route_and_the_socket(server):
         assert (await s.wait_closed())[0] == 4401
     s = await Socket(server, "0000000000000000", a["token"]).connect(hello=False)
     assert (await s.wait_closed())[0] == 4404
+
+
+async def test_a_blog_posts_front_matter_date_reaches_the_reviewer(server):
+    """A post dated in its front matter ("date: 2025-07-28") says "over the past few days" under
+    that date, as its readers read it: the offline reviewer does not ask when it happened. The same
+    text with no date is asked, so the date went from the upload through Redis to the analysis."""
+    body = ("# Phishing attack\n\n## Summary\n\nOver the past few days, users received phishing emails "
+            "that sent them to a fake login page. We reset the affected accounts.\n\n## What we did\n\n"
+            "We asked the registrar to take the fake domain down and it was taken down.\n")
+    asked = {}
+    for name, text in (("dated", "---\ntitle: Phishing attack\ndate: 2025-07-28\n---\n" + body), ("undated", body)):
+        review = await upload(server, filename=f"{name}.md", data=text.encode())
+        sock = await Socket(server, review["review_id"], review["token"]).connect()
+        job_ids = await analyze_all(sock)
+        await sock.wait_for(lambda: jobs_done(sock, job_ids), timeout=60)
+        items = [e["data"]["item"] for e in sock.events if e["kind"] == "item.added"]
+        asked[name] = [i["quote"] for i in items if i["category"] == "timeline: no dates"]
+        await sock.close()
+    assert asked["undated"] and asked["undated"][0].startswith("Over the past few days")
+    assert asked["dated"] == []

@@ -124,20 +124,21 @@ class DocResult:
     missed: list[dict[str, Any]] = field(default_factory=list)
 
 
-def parsed_sections(path: Path) -> tuple[str, list[Section]]:
-    """The document's title (its file name's stem when it has none, as an upload's) and its sections as
-    a review holds them: what the reviewer, and the rules alone (try_rules.py), are given."""
+def parsed_sections(path: Path) -> tuple[str, list[Section], str | None]:
+    """The document's title (its file name's stem when it has none, as an upload's), its sections as
+    a review holds them, and the day it gives itself: what the reviewer, and the rules alone
+    (try_rules.py), are given."""
     parsed = parse_document(path.name, path.read_bytes(), max_bytes=64 << 20)
     return parsed.title or path.stem, [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level,
-                                               marks=s.marks) for i, s in enumerate(parsed.sections)]
+                                               marks=s.marks) for i, s in enumerate(parsed.sections)], parsed.date
 
 
 async def review(path: Path, reviewer: OfflineReviewer) -> tuple[list[Section], dict[int, list[Finding]]]:
-    title, sections = parsed_sections(path)
+    title, sections, date = parsed_sections(path)
     out: dict[int, list[Finding]] = {}
     for s in sections:
         req = AnalysisRequest(review_title=title, section=s, outline=[x.title for x in sections],
-                              sections=sections)
+                              sections=sections, review_date=date)
         out[s.index] = [f async for f in reviewer.analyze(req) if isinstance(f, Finding)]
     return sections, out
 

@@ -31,9 +31,9 @@ def tuning_entries() -> list[dict]:
 
 
 def review(path: Path) -> tuple[list[Section], dict[int, list[Finding]], float]:
-    title, sections = parsed_sections(path)
+    title, sections, date = parsed_sections(path)
     t0 = time.perf_counter()
-    by_id = consistency.document_findings(sections, title)
+    by_id = consistency.document_findings(sections, title, date)
     found: dict[int, list[Finding]] = {}
     for s in sections:
         found[s.index] = list(by_id.get(s.id, [])) + hygiene.section_findings(s, sections)

@@ -21,23 +21,46 @@ def _parse_markdown(name: str, data: bytes, max_bytes: int, limits: "ParseLimits
     text = _normalise(_decode_text(name, "md", data))
     _check_raw_chars(name, text, limits)
     lines = text.split("\n")
-    meta_title, start = _front_matter(lines)
-    return _Draft(blocks=_markdown_blocks(lines[start:]), meta_title=meta_title)
+    front = _front_matter(lines)
+    return _Draft(blocks=_markdown_blocks(lines[front.start:]), meta_title=front.title, meta_date=front.date)
 
 
-def _front_matter(lines: list[str]) -> tuple[str | None, int]:
-    """YAML front matter (``---`` ... ``---``) at the very top: its title, and where the body starts."""
-    if not lines or lines[0].strip() != "---":
-        return None, 0
+@dataclass
+class _FrontMatter:
+    title: str | None = None
+    date: str | None = None  # "2025-07-28": the day the post gives itself
+    start: int = 0  # the body's first line
+
+
+# the front matter's closing lines, by its opening one: YAML (Jekyll, Hugo) or TOML (Hugo, Zola)
+_FRONT_ENDS = {"---": ("---", "..."), "+++": ("+++",)}
+# "title: ...", "title = ..." (a TOML table's own "title" is not the post's: it is read before any "[table]")
+_FRONT_FIELD = re.compile(r"^([A-Za-z_][\w-]*)\s*[:=]\s*(.*)$")
+# "2025-07-28", "2019-05-08T10:00:00Z", "'2025-07-28 12:00:00 +0000'": the day
+_FRONT_DATE = re.compile(r"^[\"']?(\d{4}-\d{2}-\d{2})(?![\d-])")
+
+
+def _front_matter(lines: list[str]) -> _FrontMatter:
+    """Front matter at the very top (YAML between ``---`` lines, TOML between ``+++`` lines): its
+    title and date, and where the body starts. Not shown as text: it is the post's settings."""
+    ends = _FRONT_ENDS.get(lines[0].strip()) if lines else None
+    if ends is None:
+        return _FrontMatter()
     for end in range(1, min(len(lines), 200)):
-        if lines[end].strip() in ("---", "..."):
-            block = lines[1:end]
-            if not any(re.match(r"^[A-Za-z_][\w-]*\s*:", line) for line in block):
-                return None, 0
-            titles = (re.match(r"^title\s*:\s*(.+)$", line, re.IGNORECASE) for line in block)
-            title = next((match.group(1).strip().strip("'\"") for match in titles if match), None)
-            return title, end + 1
-    return None, 0
+        if lines[end].strip() in ends:
+            fields: dict[str, str] = {}
+            for line in lines[1:end]:
+                if line.startswith("["):
+                    break  # a TOML table ("[taxonomies]", "[extra]"): not the post's own fields
+                match = _FRONT_FIELD.match(line)
+                if match:
+                    fields.setdefault(match.group(1).lower(), match.group(2).strip())
+            if not fields:
+                return _FrontMatter()
+            title = fields.get("title", "").strip("'\"") or None
+            date = _FRONT_DATE.match(fields.get("date", ""))
+            return _FrontMatter(title=title, date=date.group(1) if date else None, start=end + 1)
+    return _FrontMatter()
 
 
 _MARKDOWN: Any = None

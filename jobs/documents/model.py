@@ -56,6 +56,7 @@ class ParsedDocument:
     kind: str  # "docx" | "pdf" | "md" | "txt"
     sections: list[ParsedSection]
     title: str | None
+    date: str | None = None  # the day the file gives itself ("2025-07-28", a Markdown front matter's date)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ of 3)"), bounds the number of sections (MAX_SECTIONS) and gives each section its
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections import Counter
 from typing import Any
@@ -36,7 +37,7 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
     sections = _split_long_sections(sections, limits.max_section_chars)
     sections = _limit_sections(sections, MAX_SECTIONS, limits.max_section_chars)
     _set_keys(sections)
-    return ParsedDocument(kind=kind, sections=sections, title=title)
+    return ParsedDocument(kind=kind, sections=sections, title=title, date=_valid_day(draft.meta_date))
 
 
 def _slug(title: str) -> str:
@@ -126,6 +127,14 @@ def _choose_visible_title(blocks: list[_Block]) -> str | None:
     if all(level > first.level for level in others):
         first.is_title = True  # its section is kept only if it has text of its own
     return first.text
+
+
+def _valid_day(day: str | None) -> str | None:
+    """A front matter's "2025-07-28" when it is a day of the calendar ("2025-02-30" is none)."""
+    try:
+        return datetime.date.fromisoformat(day).isoformat() if day else None
+    except ValueError:
+        return None
 
 
 def _useful_meta_title(title: Any) -> str | None:

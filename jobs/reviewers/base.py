@@ -15,6 +15,7 @@ class AnalysisRequest:
     outline: list[str]  # section titles, in order
     guidelines: str | None = None
     sections: list[Section] = field(default_factory=list)  # the whole document, in order
+    review_date: str | None = None  # the day the document gives itself ("2025-07-28"; see ParsedDocument.date)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class ChatRequest:
     section: Section | None = None  # the section the reviewer is looking at
     section_items: list[dict[str, Any]] = field(default_factory=list)
     guidelines: str | None = None
+    review_date: str | None = None
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,11 @@ __all__ = [
 ]
 
 
-def document_findings(sections: list[Section], title: str | None = None) -> dict[str, list[Finding]]:
+def document_findings(sections: list[Section], title: str | None = None,
+                      date: str | None = None) -> dict[str, list[Finding]]:
     """Findings per section id for everything that needs the whole document to see; `title`, the
-    document's own (its first heading, as the parser reads it), is checked against the rest too."""
+    document's own (its first heading, as the parser reads it), is checked against the rest too;
+    `date`, the day the file gives itself (a blog post's front matter), dates what it says relatively."""
     from redline.jobs.reviewers import followups, postmortem, postmortem_evidence  # they use this module's helpers
     from redline.jobs.reviewers.offline import document_kind
 
@@ -114,7 +116,7 @@ def document_findings(sections: list[Section], title: str | None = None) -> dict
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
             _event_time_findings(secs, entries, bodies, timeline_sections),
-            _unanchored_findings(secs), _undated_day_findings(secs, raw), _daylight_findings(secs, entries)]
+            _unanchored_findings(secs, date), _undated_day_findings(secs, raw), _daylight_findings(secs, entries)]
     if document_kind([x.text for x in secs]) == "software":
         # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
         gens += [postmortem.document_findings(secs, entries, timeline_sections),

@@ -33,7 +33,7 @@ def review_section_dicts(title: str, text: str, index: int, total: int, outline:
     return [f.model_dump() for f in findings]
 
 
-def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> dict[str, Any]:
+def document_dicts(sections: list[dict[str, Any]], title: str | None = None, date: str | None = None) -> dict[str, Any]:
     """Runs in a pool process, once per document: what it is (`offline.document_kind`), and the
     findings only the whole document shows (consistency.py: across sections and against the
     review's `title`; hygiene.py: per
@@ -41,7 +41,7 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None) -> 
     and where each style rule speaks (`offline_style.plan`)."""
     # the rules read each Markdown soft line break as a space (the quotes are mapped back afterwards)
     secs = [Section.model_validate({**s, "text": as_read(s["text"], s.get("marks") or [])}) for s in sections]
-    by_id = consistency.document_findings(secs, title)
+    by_id = consistency.document_findings(secs, title, date)
     # hygiene reads the author's prose: a typo in a pasted log, a command's comment, a quoted chat or any
     # quoted words (a reporter's steps, an email) is not theirs to fix; and a section that holds only
     # such a record ("Logs", "Chat logs") is not empty

@@ -95,25 +95,26 @@ class OfflineReviewer:
         once per document and shared by its sections' analyses (the last 16 documents are kept)."""
         if not req.sections:
             return {"kind": "general", "findings": {}}
-        h = hashlib.sha256(f"{req.review_title}\x00".encode())
+        h = hashlib.sha256(f"{req.review_title}\x00{req.review_date}\x00".encode())
         for x in req.sections:
             h.update(f"{x.id}\x00{x.title}\x00{len(x.text)}\x00".encode())
             h.update(x.text.encode())
         digest = h.hexdigest()
         fut = self._documents.get(digest)
         if fut is None or fut.cancelled():
-            fut = asyncio.ensure_future(self._document_pass([x.model_dump() for x in req.sections], req.review_title))
+            fut = asyncio.ensure_future(self._document_pass([x.model_dump() for x in req.sections], req.review_title,
+                                                            req.review_date))
             self._documents[digest] = fut
             while len(self._documents) > 16:
                 self._documents.popitem(last=False)
         self._documents.move_to_end(digest)
         return await asyncio.shield(fut)
 
-    async def _document_pass(self, sections: list[dict[str, Any]], title: str) -> dict[str, Any]:
+    async def _document_pass(self, sections: list[dict[str, Any]], title: str, date: str | None) -> dict[str, Any]:
         budget = self.budget * 2
         try:
             return await self._run(document_dicts, budget, f"the document pass took over its {budget:g} s budget",
-                                   sections, title)
+                                   sections, title, date)
         except JobFailed as e:  # it adds to the sections' own rules: each section is still reviewed
             log.warning("offline document pass skipped: %s", e)
             return {"kind": "general", "findings": {}}
