@@ -492,3 +492,32 @@ def test_a_chat_copied_without_quote_marks_is_found_by_its_speaker_lines():
     sparse = "\n\n".join(["alice [10:02 AM] the hub is down"] + ["We looked at the logs."] * 4 +
                          ["bob [10:05 AM] restarting it"] + ["The deploy was paused."] * 4 + ["alice [10:09 AM] back"])
     assert transcripts(sparse, []) == []
+
+
+def test_a_start_and_an_announcement_are_two_events_though_both_name_the_incident():
+    """crates.io's 2018-10-15 write-up: "starting at approximately 20:00 UTC, crates.io sustained an
+    operational incident" and the timeline's "21:20 UTC: The incident is announced on
+    status.crates.io" share only the system's name and the word "incident": two events, not one
+    event given two times. An event told in its own words is still compared."""
+    timeline = ("Timeline of events", "- 20:09 UTC: A user uploads crates named after crates.io users\n"
+                                      "- 20:32 UTC: The crates.io team is alerted by a user\n"
+                                      "- 21:20 UTC: The incident is announced on status.crates.io\n"
+                                      "- 23:58 UTC: The packages are deleted from crates.io")
+    start = doc(("Summary", "On Monday, Oct 15, starting at approximately 20:00 UTC, crates.io sustained an "
+                            "operational incident."), timeline)
+    assert having(run(start), "time vs timeline") == []
+    retimed = doc(("Summary", "At 22:40 UTC the packages were deleted from the index."), timeline)
+    found = having(run(retimed), "time vs timeline")
+    assert len(found) == 1 and "23:58" in found[0][1].description
+
+
+def test_a_timeline_of_times_alone_is_never_shown_with_a_stand_in_date():
+    """A timeline that gives times and no date is read on a stand-in day; the reader is told its
+    times and how many days it spans ("00:40 the next day"), never "2000-01-01"."""
+    secs = doc(("Summary", "A user uploaded crates under other users' names; we deleted them."),
+               ("Timeline", "- 20:09 UTC: The uploads begin and the index is throttled\n"
+                            "- 21:20 UTC: We announce the incident and begin deleting packages\n"
+                            "- 23:58 UTC: The packages are deleted\n- 00:40 UTC: The index is rebuilt, resolved"))
+    described = " ".join(f.description for _, f in run(secs))
+    assert "2000-" not in described
+    assert "00:40 the next day" in described

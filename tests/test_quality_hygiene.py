@@ -490,3 +490,16 @@ def test_a_template_describing_its_section_is_template_text():
                    "placeholder")
     assert [f.quote for _, f in found] == [
         "This section should be a short blurb which describes the event, with its duration and impact."]
+
+
+def test_of_course_british_spelling_and_words_said_twice_on_purpose_are_not_slips():
+    """matrix.org's post-mortem: "there would of course still have been scope", "They could of
+    course be the same person" (an aside, not "would have"), "analysing" (British, as its
+    "prioritise" and "apologise"), "please please consider" (said twice on purpose). A real "would
+    of" after an aside, and a real doubled word, are still caught."""
+    secs = doc(("Keeping patched", "This breach would not have happened, although there would of course still "
+                                   "have been scope for a 0-day. We're still analysing the data. Please please "
+                                   "consider disclosing issues responsibly."),
+               ("Lessons", "They could of course be the same person. We would of caught it with the the alert."))
+    found = run(secs)
+    assert sorted(quotes(found, "spelling")) == ["the the", "would of"]

@@ -514,3 +514,59 @@ def test_harm_that_would_have_happened_is_not_a_vague_impact():
                "unable to merge due to outdated branch protection settings.")
     assert having(run(doc(("Summary", summary))), "vague quantity") == []
     assert having(run(doc(("Summary", summary.replace("would have been unable", "were unable")))), "vague quantity")
+
+
+def test_a_title_naming_remediations_does_not_make_the_write_up_an_action_list():
+    """matrix.org's "Post-mortem and remediations for Apr 11 security incident" is the heading over
+    every other section, and its table of contents is a list of section names: neither is an
+    action list. Its own "Remediations" section still is."""
+    secs = doc(("Post-mortem and remediations for Apr 11 security incident",
+                "Table of contents\n\n- Introduction\n- The Incident\n- Remediations", 1),
+               ("Introduction", "On April 11 an attacker gained root on our servers via an outdated Jenkins.", 2),
+               ("The Incident", "The attacker used a forwarded SSH key to reach 19 hosts, the database included.", 2),
+               ("Remediations", "- Disable SSH agent forwarding on every server\n- Put SSH behind a VPN", 2))
+    found = having(run(secs), "no owner or due date")
+    assert [s for s, _ in found] == ["s4"]
+    assert "Introduction" not in (found[0][1] or "")
+
+
+def test_a_promise_in_someone_elses_quoted_words_is_not_the_authors():
+    """A 2014 policy quoted in full ("> squatters will make sure to update regularly") is someone
+    else's words; the same promise in the author's own words is still asked for an owner."""
+    quoted = "If we require regular updates, squatters will make sure to update regularly."
+    text = f"The original policy reads:\n\n> {quoted}\n\nWe kept it as it was."
+    secs = [Section(id="s1", title="Background", index=0, text=text, marks=[[text.index(">"), len(text) - 22, "quote", ""]]),
+            Section(id="s2", title="Summary", index=1,
+                    text="A user uploaded hundreds of crates to the registry, and the index on GitHub was throttled: "
+                         "the API servers returned errors, uploads failed and the download traffic stalled.")]
+    assert having(run(secs), "open commitment") == []
+    own = [secs[0].model_copy(update={"marks": []}), secs[1]]
+    assert having(run(own), "open commitment") == [("s1", "squatters will make sure to update regularly.")]
+
+
+def test_news_promised_to_readers_is_not_a_follow_up():
+    """"We'll update here when it is resolved" promises the readers news, not work to track; "we
+    will update the runbook" is work."""
+    base = ("Summary", "A bug in the data export tool included events from other users in one export; "
+                       "the server code is fixed, the fix deployed to every homeserver, the database checked and "
+                       "the export was deleted.")
+    news = doc(base, ("What caused the bug?", "A filter was skipped for events pulled over federation, "
+                                             "and we'll update here when it is resolved."))
+    assert having(run(news), "open commitment") == []
+    work = doc(base, ("What caused the bug?", "A filter was skipped for events pulled over federation, "
+                                             "and we'll update the export tests to cover it."))
+    assert len(having(run(work), "open commitment")) == 1
+
+
+def test_a_data_breach_notice_in_its_own_words_is_a_software_write_up():
+    """matrix.org's 2019-07-24 notice speaks of a bug in its tooling, a homeserver, federation and
+    clients, not of servers and deploys: it is a software write-up, so the safety checklist (a
+    "root cause" heading, passive voice, "the shift supervisor") does not apply to it."""
+    notice = ["It was drawn to our attention that there is a bug in our GDPR data portability tooling. The bug "
+              "only affects reports generated with the updated tooling.",
+              "Events are pulled onto a homeserver over federation when a user's homeserver was offline; the "
+              "client filters them, but the bug in the tooling included them. Encrypted events were not "
+              "decryptable."]
+    assert document_kind(notice) == "software"
+    assert document_kind(["The operator opened the valve on the pump; the supervisor stopped the plant.",
+                          "The worker was injured and first aid was given on site."]) == "general"

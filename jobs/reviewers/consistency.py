@@ -121,7 +121,9 @@ def document_findings(sections: list[Section], title: str | None = None,
         # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
         gens += [postmortem.document_findings(secs, entries, timeline_sections),
                  postmortem_evidence.document_findings(secs, timeline_sections),
-                 followups.document_findings(secs, timeline_sections)]
+                 # a promise in a quote ("> squatters will make sure to update regularly", a 2014 policy
+                 # quoted) is someone else's words, not the author's commitment
+                 followups.document_findings(named, timeline_sections)]
     said: set[tuple[int, str, str | None]] = set()  # two rules on one quote (the summary's and any section's times)
     try:
         for gen in gens:

@@ -27,7 +27,7 @@ from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import (
     MAX_ENTRIES, MAX_PER_RULE, _is_summary, code_mask, sentence_around,
 )
-from redline.jobs.reviewers.consistency_timeline import RECOVERY_WORDS, Entry, _entry_bodies, _fmt
+from redline.jobs.reviewers.consistency_timeline import RECOVERY_WORDS, Entry, _entry_bodies, span_ends
 
 
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -195,7 +195,7 @@ def _duration_findings(sections: list[Section], entries: list[Entry], timeline_s
                 type="important", category="consistency: duration vs timeline",
                 risk="high" if _is_summary(s) else "medium",
                 description=(f"This says {d.text.strip()}, but the timeline's own timestamps do not support it: "
-                             f"it runs from {_fmt(first.when)} to {_fmt(end.when)} ({what}), {_human(span)}, "
+                             "it runs from {} to {} ".format(*span_ends(first.when, end.when)) + f"({what}), {_human(span)}, "
                              f"and no two of its entries are {d.text.strip()} apart."),
                 suggestion="Reconcile the stated duration with the timeline (or say which interval it measures).",
                 quote=quote, questions=["Which start and end times does this duration measure?"],
@@ -285,7 +285,7 @@ def _outage_duration_findings(title: str | None, sections: list[Section], entrie
                 continue
             where = "The title calls it" if a.section is None else "Another section calls it"
             timed = sorted(e.when for e in entries if e.when is not None and e.when.year > 1 and e.has_time)
-            span = (f" The timeline runs from {_fmt(timed[0])} to {_fmt(timed[-1])}, "
+            span = (" The timeline runs from {} to {}, ".format(*span_ends(timed[0], timed[-1])) +
                     f"{_human((timed[-1] - timed[0]).total_seconds() / 60)}." if len(timed) >= 2 else "")
             related = {} if a.section is None else {"related_section_id": sections[a.section].id,
                                                     "related_quote": a.text}

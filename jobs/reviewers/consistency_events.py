@@ -4,7 +4,8 @@ times differently.
 "At around 17:20, several hours before the outage, we started upgrading the Prow clusters" in a
 root-cause section, and "[03-26 17:40] Kubernetes node upgrade is initiated on the build cluster"
 in the timeline: the reader cannot tell when it began. The event is matched by its words (at
-least two word stems shared with one entry, more than with any other); not when the timeline has
+least two word stems shared with one entry, more than with any other; not "incident" or "outage",
+nor a word in a third of the entries, as the system's name is); not when the timeline has
 an entry at that minute, when the times are close (ten minutes: a rounding), or far apart (four
 hours: another event in the same words), nor when the sentence gives another time close to the
 entry's (a window, "between 4:06pm (first notice) - 5:30pm", against the entry of the first notice). A chat log quoted in an appendix ("liggitt [7:49 AM] ..."),
@@ -36,8 +37,21 @@ _ANOTHER_EVENT = 240  # four hours apart, the same words more likely name anothe
 _MAX_CLOCKS = 400  # clock times compared per document: each is compared with every entry
 
 
+_GENERIC = frozenset("incid outag issue probl event".split())  # what every entry of a write-up is about
+
+
 def _stems(text: str) -> set[str]:
-    return {w.lower()[:5] for w in _WORD.findall(text) if w.lower() not in _STOP}
+    return {w.lower()[:5] for w in _WORD.findall(text) if w.lower() not in _STOP} - _GENERIC
+
+
+def _common(words: list[set[str]]) -> set[str]:
+    """Stems in more than a third of the entries (the system's name: "crates" in "crates.io"): they
+    tell no entry from another, so sharing them with a sentence does not make it the same event."""
+    counts: dict[str, int] = {}
+    for stems in words:
+        for w in stems:
+            counts[w] = counts.get(w, 0) + 1
+    return {w for w, n in counts.items() if n * 3 > len(words)}
 
 
 def _a_record(text: str, start: int, end: int) -> bool:
@@ -59,6 +73,8 @@ def _event_time_findings(sections: list[Section], entries: list[Entry], bodies: 
         return
     at = {e.when.hour * 60 + e.when.minute for e in timed}
     words = [(e, _stems(bodies.get(id(e), e.line)[:300])) for e in timed]
+    common = _common([w for _, w in words])
+    words = [(e, w - common) for e, w in words]
     found = compared = 0
     for s in sections:
         if s.index in timeline_sections or _RECORDS.search(s.title):

@@ -290,6 +290,18 @@ def _fmt(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%d %H:%M")
 
 
+def span_ends(first: datetime, last: datetime) -> tuple[str, str]:
+    """How a span of the timeline is written for the reader: its clock times within one day, the
+    days counted for a timeline of times alone (its stand-in day is never shown: "20:09 to 00:40
+    the next day"), else full dates."""
+    if first.date() == last.date():
+        return first.strftime("%H:%M"), last.strftime("%H:%M")
+    if first.date() == STAND_IN_DAY:
+        days = (last.date() - first.date()).days
+        return first.strftime("%H:%M"), last.strftime("%H:%M ") + ("the next day" if days == 1 else f"{days} days later")
+    return _fmt(first), _fmt(last)
+
+
 def _entry_bodies(sections: list[Section], entries: list[Entry]) -> dict[int, str]:
     """Each entry's text: from its quote to the next entry's quote in the same section (or the end)."""
     out: dict[int, str] = {}

@@ -39,10 +39,12 @@ from redline.jobs.reviewers.offline_text import (
 )
 from redline.jobs.reviewers.postmortem import around
 
-# Future work promised in prose. "We will not ..." is a decision, not a follow-up.
+# Future work promised in prose. "We will not ..." is a decision, not a follow-up; nor is news
+# promised to the readers ("we'll update here when it is resolved").
 _COMMITMENT = _rx(
     r"we(?:\s+will|'ll|\u2019ll)\s+(?:\w+ly\s+)?(?:review|investigate|look|work|determine|consider|add|improve"
-    r"|update|revisit|explore|follow|monitor|continue|implement|document|fix|evaluate|assess|address|publish"
+    r"|update(?!\s+(?:here|this\s+(?:post|page|blog|article|thread)|you\b|users|everyone|readers|the\s+community"
+    r"|when|once|as\s+soon))|revisit|explore|follow|monitor|continue|implement|document|fix|evaluate|assess|address|publish"
     r"|share|release|audit|rotate|reach)",
     r"things?\s+to\s+(?:work\s+on|look\s+into|address|improve|fix)",
     r"(?:a\s+lot\s+of|lots\s+of|more|further)\s+work\s+to\s+(?:do|be\s+done)",
@@ -121,13 +123,21 @@ _RETROSPECTIVE = re.compile(r"\bwhat\s+went\s+(?:wrong|well|right|badly|poorly)|
                             r"|\blessons?\s+learn|\bwhere\s+we\s+got\s+lucky|\bwhat\s+we\s+learn", re.I)
 
 
+def _over_the_document(sections: list[Section], i: int) -> bool:
+    """The document's own title heading ("Post-mortem and remediations for Apr 11 security
+    incident" over every other section): naming the actions in a title does not make the whole
+    write-up an action list."""
+    rest = sections[i + 1:]
+    return i <= 1 and len(rest) >= 3 and all(x.level > sections[i].level for x in rest)
+
+
 def _action_part(sections: list[Section]) -> list[int]:
     """Indexes of the action sections: a heading whose role is "actions", with its sub-sections
     (but for a retrospective's "What went wrong" among them)."""
     out: list[int] = []
     level: int | None = None
     for i, s in enumerate(sections):
-        if _is_action_title(s.title):
+        if _is_action_title(s.title) and not _over_the_document(sections, i):
             level = s.level if level is None or s.level <= level else level
             out.append(i)
         elif level is not None and s.level > level:

@@ -82,7 +82,8 @@ def _edits1_known(w: str) -> list[str]:
 
 BRITISH = (("our", "or"), ("ise", "ize"), ("ised", "ized"), ("ising", "izing"), ("isation", "ization"),
            ("yse", "yze"), ("ysed", "yzed"), ("tre", "ter"), ("ogue", "og"), ("ence", "ense"), ("lled", "led"),
-           ("lling", "ling"), ("ours", "ors"), ("ises", "izes"), ("isations", "izations"), ("mme", "m"))
+           ("lling", "ling"), ("ours", "ors"), ("ises", "izes"), ("isations", "izations"), ("mme", "m"),
+           ("ysing", "yzing"), ("yser", "yzer"), ("ysers", "yzers"), ("isable", "izable"))
 
 
 PREFIXES = ("un", "re", "de", "pre", "non", "sub", "auto", "multi", "over", "under", "mis", "co")

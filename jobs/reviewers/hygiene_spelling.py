@@ -47,6 +47,15 @@ CERTAIN_PHRASES: list[tuple[str, str]] = [
     ("we though that ", "we thought that "), ("rather then ", "rather than "),
     ("has lead to ", "has led to "), ("have lead to ", "have led to "), ("had lead to ", "had led to "),
 ]
+# "there would of course still have been": an aside, not "would have"
+_COURSE = re.compile(r"course\b")
+
+
+def _of_course(low: str, end: int) -> bool:
+    """The phrase ends in "of " that starts "of course" ("could of course be the same person")."""
+    return low[end - 3:end] == "of " and _COURSE.match(low, end) is not None
+
+
 # Misspellings too short for the dictionary rule (it skips words under four letters, most of which
 # are abbreviations), but never words themselves.
 SHORT_TYPOS = {"teh": "the", "hte": "the", "adn": "and", "hav": "have", "yuo": "you", "taht": "that"}
@@ -189,7 +198,9 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
             k = low.find(wrong, end)
     for wrong, right in CERTAIN_PHRASES:
         k = low.find(wrong)
-        if k >= 0 and (k == 0 or not low[k - 1].isalpha()) and not mask[k]:
+        while k >= 0 and (k > 0 and low[k - 1].isalpha() or mask[k] or _of_course(low, k + len(wrong))):
+            k = low.find(wrong, k + len(wrong))
+        if k >= 0:
             q = text[k:k + len(wrong)]
             fixed = _recased(q, wrong, right)
             out.append(Finding(type="suggestion", category="spelling", risk="low",
@@ -305,8 +316,10 @@ def _context(text: str, a: int, b: int, ls: int, le: int) -> str:
     return text[lo:hi].strip()
 
 
+# grammatical ("had had", "that that") or said twice on purpose ("please please consider", "really really")
 LEGIT_DOUBLES = frozenset({"that", "had", "bye", "no", "ha", "so", "very", "knock", "tsk", "blah", "yada", "chop",
-                           "hush", "meow", "dum", "la", "boo", "bla", "tut", "pooh", "ho", "hey"})
+                           "hush", "meow", "dum", "la", "boo", "bla", "tut", "pooh", "ho", "hey", "please",
+                           "really", "much", "many", "far"})
 
 
 # A doubled word across a line break is only a typo for the small words that get typed twice

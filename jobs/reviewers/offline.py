@@ -102,6 +102,8 @@ containers malware phishing credential credentials upload uploads download downl
 error errors 500 502 503 504 load node nodes service services prometheus grafana alert alerts
 commit commits pr merge merged npm crates index registry hub binder jupyterhub vm vms disk cpu memory
 ssl letsencrypt certificates domain domains subdomain subdomains sub-domains website browser
+bug bugs tooling client clients software app apps sql backend frontend encrypted encryption gdpr homeserver
+federation password passwords login ssh jenkins vulnerability vulnerabilities exploit exploited attacker attackers cve
 """.split())
 _SAFETY_WORDS = frozenset("""
 injury injuries injured fire hazard hazards ppe operator operators plant shift machine machinery press

@@ -39,7 +39,7 @@ from datetime import timedelta
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import consistency as C
 from redline.jobs.reviewers.consistency_durations import _OUTAGE_AFTER, _human
-from redline.jobs.reviewers.consistency_timeline import _fmt
+from redline.jobs.reviewers.consistency_timeline import span_ends
 from redline.jobs.reviewers.offline_text import (
     MAX_QUOTE_CHARS, _clip, _rx, detect_role, sentences_of, split_blocks, split_sentences,
 )
@@ -442,10 +442,10 @@ def _duration_finding(sections: list[Section], entries: list[C.Entry],
         return None  # nothing else is missing, and a timeline of minutes shows how long it took at a glance
     summary = next((s for s in sections if any(w in s.title.lower() for w in C.SUMMARY_WORDS)), sections[0])
     first, last = min(whens), max(whens)
-    stamp = (lambda dt: dt.strftime("%H:%M")) if first.date() == last.date() else _fmt
+    start, end = span_ends(first, last)
     return summary.index, Finding(
-        description=(f"The write-up never says how long the incident lasted: its timeline runs from {stamp(first)} "
-                     f"to {stamp(last)} ({_human((last - first).total_seconds() / 60)}), but no section states the "
+        description=(f"The write-up never says how long the incident lasted: its timeline runs from {start} "
+                     f"to {end} ({_human((last - first).total_seconds() / 60)}), but no section states the "
                      "duration or how much was affected."), quote=None, **common)
 
 
