@@ -521,3 +521,22 @@ def test_a_timeline_of_times_alone_is_never_shown_with_a_stand_in_date():
     described = " ".join(f.description for _, f in run(secs))
     assert "2000-" not in described
     assert "00:40 the next day" in described
+
+
+def test_counts_of_other_things_and_a_later_correction_are_not_a_contradiction():
+    """matrix.org's 2019-07-24 notice: "19 events from 4 users across 2 rooms", and its "Update
+    (2019-08-06)": "state events ... referencing 64 users across these 2 rooms" counts other users,
+    and an update that corrects the first figures says so itself. A plain contradiction between
+    the summary and another section is still flagged."""
+    summary = ("Data Portability Tooling Bug", "We have identified 19 events from 4 users across 2 rooms that were "
+                                               "shared by mistake.")
+    update = ("Update (2019-08-06)", "On closer analysis the correct figure is 24 timeline events from 6 users "
+                                     "over 2 rooms; 56 state events were also shared, referencing 64 users across "
+                                     "these 2 rooms.")
+    assert having(run(doc(summary, update)), "count") == []
+    impact = ("Impact", "The export held 24 timeline events, referencing 64 users across these 2 rooms.")
+    assert having(run(doc(summary, impact)), "count") == []  # "users across": not a thing counted
+    tokens = ("Summary", "The attackers created 2 API tokens, which have since been revoked.")
+    audit = "Our audit found 3 API tokens created by the attackers."
+    assert having(run(doc(tokens, ("Update (2019-08-06)", audit))), "count") == []
+    assert len(having(run(doc(tokens, ("Impact", audit))), "count")) == 1

@@ -207,6 +207,36 @@ def test_an_impact_given_as_a_range_of_clock_times_states_the_duration():
     assert having(run(secs), "duration not stated") == [("s1", None)]
 
 
+def test_an_exposure_window_of_days_states_the_duration():
+    """conda-forge's CVE-2025-31484 notice: "The token was exposed from on or about 2025-02-10
+    through 2025-04-01" is how long it lasted; its timeline covers only the day of the response."""
+    timeline = ("Response timeline", "- 2025-04-01 13:35 UTC: The auditors notified us of the leaked token.\n"
+                                     "- 2025-04-01 14:15 UTC: We disabled the token and stopped uploads.\n"
+                                     "- 2025-04-01 22:20 UTC: We deployed a new token and restarted uploads.")
+    for window in ("The token was exposed from on or about 2025-02-10 through 2025-04-01.",
+                   "The token was exposed between February 10 and April 1, 2025."):
+        secs = doc(("Summary", "A misconfigured server exposed the upload token to all maintainers. " + window), timeline)
+        found = run(secs)
+        assert having(found, "duration not stated") == having(found, "exposure not stated") == [], window
+    secs = doc(("Summary", "A misconfigured server exposed the upload token to all maintainers."), timeline)
+    assert [s for s, _ in having(run(secs), "not stated")] == ["s1"]
+
+
+def test_a_breach_said_to_have_started_on_a_day_dates_the_exposure():
+    """conda-forge on the CircleCI breach: "we were informed by CircleCI that their security breach
+    started on December 19, 2022, with the bulk of the secrets being exfiltrated" says since when;
+    the same leak with no start is still asked for it."""
+    told = ("Summary", "CircleCI informed us that a third party had gained access to all the environment secrets, "
+                       "the API token used to upload packages to our server included. Later we were informed that their "
+                       "security breach started on December 19, 2022, with the bulk of the secrets being exfiltrated "
+                       "on December 22.")
+    assert having(run(doc(told)), "exposure not stated") == []
+    untold = ("Summary", "CircleCI informed us that a third party had gained access to all the environment secrets, "
+                         "the API token used to upload packages to our server included, and the secrets were "
+                         "exfiltrated.")
+    assert [s for s, _ in having(run(doc(untold)), "exposure not stated")] == ["s1"]
+
+
 # --------------------------------------------------------------------------- actions
 
 

@@ -33,7 +33,11 @@ COUNT = re.compile(r"(?<![\w.,$#-])(\d{1,3}(?:,\d{3}){0,3}|\d{1,9}|" + "|".join(
 COUNT_STOP = frozenset("""and or of to in on at the a an for with from by as is are was were be been percent per
 times time minutes minute hours hour days day weeks week months month years year seconds second am pm utc gmt
 more less than about over under least most other such new old first second third last next previous few many
-different separate unique distinct total additional""".split())
+different separate unique distinct total additional across into onto within through between among via after
+before during since until who that which whose while when where""".split())
+# a section that revises what the write-up first said ("Update (2019-08-06)": "the correct figure is 24"):
+# its numbers correct the summary's, as its readers are told, rather than contradict them
+_REVISION = re.compile(r"^\W*(?:update[sd]?|correction|corrected|erratum|errata|addendum|edit(?:ed)?)\b", re.I)
 COUNT_HEDGES = ("at least", "more than", "over ", "about ", "around ", "approximately", "roughly", "nearly",
                 "up to", "fewer than", "less than", "only ", "another ", "under ", "some ", "~", "of the ", "of ",
                 "first ", "last ", "top ", "all ")
@@ -83,7 +87,7 @@ def _count_findings(sections: list[Section]):
         return
     elsewhere: dict[tuple[str, str], list[tuple[int, int, re.Match]]] = {}
     for s in sections:
-        if s in summaries:
+        if s in summaries or _REVISION.match(s.title):
             continue
         for key, n, m in _counts(s):
             elsewhere.setdefault(key, []).append((s.index, n, m))

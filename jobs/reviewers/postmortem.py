@@ -111,6 +111,11 @@ _NOTICED = _rx(r"notic\w*", r"detected", r"spotted", r"reali[sz]ed", r"alerted",
 _CLOCK_AT = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"  # 14:05, 1:46pm, 5:30 p.m.
 _SPAN = re.compile(rf"\b(?:from|between)\s+{_CLOCK_AT}(?![\d:])(?:[^.\n]{{0,40}}?\b(?:to|and|until|till)\s+|\s*[-–—]\s*)"
                    rf"{_CLOCK_AT}(?![\d:])", re.I)
+# ... or of days: "exposed from on or about 2025-02-10 through 2025-04-01", "between March 3 and March 9"
+_DAY_AT = (r"(?:\d{4}-\d{1,2}-\d{1,2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+           r"(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:\s+\d{4})?)")
+_DAY_SPAN = re.compile(rf"\b(?:from|between|since)\s+(?:on\s+or\s+about\s+|about\s+|around\s+)?{_DAY_AT}\b"
+                       rf"[^.\n]{{0,20}}?\s(?:to|through|thru|until|till|and)\s+(?:on\s+or\s+about\s+)?{_DAY_AT}\b", re.I)
 # ... and a stats line: "Time to recovery: 279 minutes", "Time to resolve: 2h", "MTTR 45 min"
 _DURATION_WORDS = _rx(r"duration", r"downtime", r"outage", r"impact\s+window", r"total", r"unavailable", r"down",
                       r"time\s+to\s+(?:recover\w*|resol\w*|restor\w*|mitigat\w*|repair|fix)", r"m?ttr")
@@ -320,7 +325,9 @@ _SECRET = _rx(r"(?:access|api|auth\w*|upload|personal\s+access|deploy)?\s*tokens
 _LET_OUT = _rx(r"leaked", r"exposed", r"exfiltrated", r"stolen", r"disclosed\s+publicly", r"made\s+public")
 # When it got out, said outright: pushed, published or created on a date, "since", "for 15 months" ...
 _OUT_WHEN = _rx(r"pushed", r"published", r"committed", r"uploaded", r"created", r"included", r"added", r"since",
-                r"exposed\s+(?:for|from|between)", r"present\s+(?:for|since|from)", r"public\s+(?:for|since)")
+                r"exposed\s+(?:for|from|between)", r"present\s+(?:for|since|from)", r"public\s+(?:for|since)",
+                # "their security breach started on December 19, 2022, with the bulk of the secrets being exfiltrated"
+                r"(?:breach|compromise|intrusion|attack|exposure|leak)\s+(?:started|began)\s+on")
 # a date as the rest of the rules read one (consistency_text), "2023-MM-DD" (the year known, the day not), or a span
 _DAY_UNKNOWN = re.compile(r"\b\d{4}-MM-DD\b")
 _FOR_SPAN = re.compile(r"\bfor\s+(?:\d+|a\s+few|several|\w+)\s+(?:hours|days|weeks|months|years)\b", re.I)
@@ -361,11 +368,12 @@ def _secret_exposure_finding(sections: list[Section], timeline: set[int]) -> tup
 def stated_duration(sections: list[Section], timeline: set[int]) -> tuple[int, int, int] | None:
     """Where a section (not the timeline) first says how long it lasted, as (section position, start,
     end): "lasted 40 minutes", "resolved in 2 hours", "Total downtime: 45 minutes", "from 14:05 to
-    15:20 UTC", "(Between 1:46pm - 5:30pm)"; not another incident's. None if none does."""
+    15:20 UTC", "(Between 1:46pm - 5:30pm)", "exposed from on or about 2025-02-10 through
+    2025-04-01"; not another incident's. None if none does."""
     for i, s in enumerate(sections):
         if s.index in timeline:
             continue
-        if (span := _SPAN.search(s.text)) is not None:
+        if (span := _SPAN.search(s.text) or _DAY_SPAN.search(s.text)) is not None:
             return i, span.start(), span.end()
         for d in C.extract_durations(s):
             if not _PREVIOUS.search(C.sentence_around(s.text, d.start, d.end, 160)):
