@@ -433,3 +433,23 @@ def test_a_templates_prompt_is_not_the_cause():
                 ("4. Findings and Analysis", "Document the investigation findings including:\n\n- Root cause analysis\n"
                                              "- Contributing factors")]
     assert "Cause, as given" not in compose_answer("Summarize this write-up", sections)
+
+
+def test_when_it_happened_is_the_day_the_write_up_gives_not_a_heading_that_says_happened():
+    """matrix.org's 2025-09-02 post-mortem: "When did it happen?" was answered with its "What
+    happened" section's architecture, the heading sharing the question's word. The answer is the
+    day in the write-up's own words, the summary's first, and where its timeline starts."""
+    doc = [("Post-mortem of the September 2 outage",
+            "On 2nd September 2025 the matrix.org homeserver suffered a ~24h outage. It was unavailable from "
+            "2025-09-02 17:45 UTC until 2025-09-03 18:00 UTC."),
+           ("What happened", "The homeserver is made of a main Synapse instance with hundreds of workers, backed "
+                             "by a single logical Postgres cluster made up of two machines."),
+           ("Timeline", "All times in UTC.\n\n- 17:45 The primary database fails during a disk expansion.\n"
+                        "- 18:10 We start restoring the secondary from S3.")]
+    for question in ("When did it happen?", "When did the outage start?", "What date was the incident?"):
+        answer = compose_answer(question, doc)
+        assert answer.startswith('The write-up says in "Post-mortem of the September 2 outage": "On 2nd September '
+                                 '2025 the matrix.org homeserver suffered a ~24h outage."'), (question, answer)
+        assert "17:45" in answer and "Synapse instance" not in answer, (question, answer)
+    # when it was noticed or resolved is still its own answer
+    assert compose_answer("When was it resolved?", doc).startswith("No timeline entry says when it was resolved")

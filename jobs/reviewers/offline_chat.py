@@ -124,6 +124,10 @@ def _passages(sections: list[tuple[str, str]]) -> list[_Passage]:
 # still counts (half): "This effect lasted nine hours" answers "How long did the outage last?".
 _TIME_CLOCK = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|forty-five"
+# a day or a clock time: what a passage that says when holds
+_WHEN_CUE = re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_TIME_CLOCK}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+                       rf"[a-z]*\.?\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct"
+                       rf"|nov|dec)[a-z]*\b", re.I)
 _ASKS_WHY = re.compile(r"\bcaused?\b|\bwhy\b|\breason\b", re.I)
 # Each: what asks it, what a passage that gives it holds, the question's own words for it, what says it
 # outright, and the heading of a section given to it (its passages give it, in whatever words).
@@ -138,8 +142,7 @@ _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[
      # said outright: "lasted approximately nine hours", "a duration of", "total downtime"
      re.compile(r"\blast(?:ed|ing)\b|\bduration\b|\bdowntime\b|\b(?:outage|incident|disruption)\s+of\b", re.I), None),
     (re.compile(r"^\W*when\b|\bwhat\s+(?:time|date|day)\b|\bat\s+what\s+time\b", re.I),
-     re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b{_TIME_CLOCK}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-                rf"[a-z]*\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I),
+     _WHEN_CUE,
      frozenset({"time", "date", "day"}), None,
      re.compile(r"what\s+happened|narrative", re.I)),  # a timeline's entries give their own times
     # "How many users were affected?" wants a count: "about 300 users", "12% of launches"
@@ -183,8 +186,10 @@ def _rank(question: str, passages: list[_Passage], section_title: str | None) ->
     for p in passages:
         score = sum(idf(t) * (1 + math.log(p.terms[t])) for t in query if p.terms[t])
         # per kind asked for: (the passage holds it, says it outright, is under a heading given to it)
-        hits = [(cue.search(p.text) is not None, said is not None and said.search(p.text) is not None,
-                 titled is not None and titled.search(p.title) is not None) for cue, _, said, titled in asks]
+        # (a passage under "What happened" that gives no day or time does not say when: "under" needs "holds" there)
+        hits = [(holds := cue.search(p.text) is not None, said is not None and said.search(p.text) is not None,
+                 titled is not None and titled.search(p.title) is not None and (holds or cue is not _WHEN_CUE))
+                for cue, _, said, titled in asks]
         # said outright, or in a section given to it: worth half again
         cued = sum(bonus * (1.5 if outright or under else 1) for holds, outright, under in hits if holds or under)
         if asks and not (score or cued):

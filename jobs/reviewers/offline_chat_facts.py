@@ -21,7 +21,7 @@ from redline.jobs.reviewers.consistency_timeline import _is_timeline_title
 from redline.jobs.reviewers.offline_actions import _action_items, _ActionItem, _done_or_tracked
 from redline.jobs.reviewers.offline_chat_people import _ASKS_PEOPLE, _people
 from redline.jobs.reviewers.offline_chat_time import (
-    _QUOTE_CHARS, _detected, _duration, _resolved, _short, _stamper, _timed, _timeline_gaps, _zone,
+    _QUOTE_CHARS, _detected, _duration, _happened, _resolved, _short, _stamper, _timed, _timeline_gaps, _zone,
 )
 from redline.jobs.reviewers.offline_text import _Section, detect_role, split_blocks, split_sentences
 
@@ -31,6 +31,9 @@ _ASKS_ZONE = re.compile(r"\btime\s*zones?\b|\bwhich\s+zone\b|\bwhat\s+zone\b|\bU
 _ASKS_DETECTED = re.compile(r"\b(?:detect\w*|notic\w*|discover\w*|spotted|caught|alerted|found\s+out|"
                             r"first\s+(?:seen|reported|noticed))\b", re.I)
 _ASKS_RESOLVED = re.compile(r"\bwhen\b.*\b(?:resolved|fixed|restored|recovered|mitigated|over|ended|end)\b", re.I)
+# "When did it happen?", "When did the outage start?", "What date was the incident?" (not when noticed or resolved)
+_ASKS_WHEN = re.compile(r"^\W*(?:when\s+(?:did|was|were|does)\b[^?]{0,60}?\b(?:happen\w*|occur\w*|start\w*|begin|began"
+                        r"|take\s+place|took\s+place)\b|what\s+(?:date|day)\b|on\s+which\s+(?:date|day)\b)", re.I)
 _ASKS_COUNT = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b|\bhow\s+much\b(?!\s+time)", re.I)
 _ABOUT_HARM = re.compile(r"\b(?:affected|impacted|hurt|users?|customers?|people|requests?|builds?|downloads?|"
                          r"launch(?:es)?|accounts?|installs?)\b", re.I)
@@ -296,6 +299,8 @@ def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[in
         facts.append(_detected(sections))
     elif _ASKS_RESOLVED.search(question[:500]):
         facts.append(_resolved(sections))
+    elif _ASKS_WHEN.search(question) and not _ASKS_DURATION.search(question):
+        facts.append(_happened(sections))
     if _ASKS_ZONE.search(question):
         facts.append(_zone(sections))
         focus = set()  # where it says so is quoted; no passage says more

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
-from redline.jobs.reviewers.consistency_text import ZONES, code_mask, sentence_around, states_zone
+from redline.jobs.reviewers.consistency_text import (
+    DAY_MONTH, ISO_DATE, NAMED_DATE, ZONES, code_mask, sentence_around, states_zone,
+)
 from redline.jobs.reviewers.consistency_timeline import (
     Entry, _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
 )
+from redline.jobs.reviewers.offline_text import detect_role
 
 # what an entry marks: the problem's start, its detection, its end
 _BEGAN = re.compile(r"\b(?:began|started|introduced|deployed|merged|rolled\s+out|broke|first\s+"
@@ -277,6 +280,41 @@ def _detected(sections: list[Section]) -> str | None:
     elif marks.noticed is marks.entries[0]:
         out += " That is the timeline's first entry: it does not say when the problem began."
     return out
+
+
+# a day the prose gives: "On 2nd September 2025", "2025-09-02", "March 13, 2018"
+_A_DAY = (ISO_DATE, NAMED_DATE, DAY_MONTH)
+
+
+def _first_dated_sentence(sections: list[Section]) -> tuple[Section, str] | None:
+    """The first sentence outside the timeline that gives a day, the summary's first: where the
+    write-up says when it happened in its own words."""
+    ordered = sorted((s for s in sections if not _is_timeline_title(s.title)),
+                     key=lambda s: (detect_role(s.title) != "summary", s.index))
+    for s in ordered[:12]:
+        mask = code_mask(s.text)
+        days = [m for rx in _A_DAY for m in rx.finditer(s.text) if not mask[m.start()]]
+        if days:
+            m = min(days, key=lambda m: m.start())
+            return s, sentence_around(s.text, m.start(), m.end(), _QUOTE_CHARS * 2)
+    return None
+
+
+def _happened(sections: list[Section]) -> str | None:
+    """When it happened: the day the write-up gives in its own words, and where its timeline starts
+    (and the problem's first sign there, when an entry marks one)."""
+    out = []
+    told = _first_dated_sentence(sections)
+    if told is not None:
+        out.append(f'The write-up says in "{told[0].title}": "{_short(told[1])}"')
+    marks = _marks(sections)
+    if marks is not None:
+        first = marks.began or marks.entries[0]
+        what = "marks the problem's first sign" if marks.began is not None else "starts"
+        out.append(f"Its timeline {what} at {marks.said(first)}.")
+    elif (dated := _dated(sections)):
+        out.append(f'Its timeline starts on {dated[0].when:%Y-%m-%d} ("{_short(_entry_bodies(sections, dated).get(id(dated[0]), dated[0].quote))}").')
+    return " ".join(out) or None
 
 
 def _resolved(sections: list[Section]) -> str | None:
