@@ -466,6 +466,31 @@ def test_docx_items_a_lead_in_introduces_are_not_headings() -> None:
     assert "Root cause analysis" in doc.sections[0].text
 
 
+def test_docx_table_of_contents_as_a_bulleted_list_is_not_headings() -> None:
+    """matrix.org's 2019 post-mortem through pandoc: a date line, the title, then "Table of
+    contents" over a bulleted list of the section names. Its first and last items ("Introduction",
+    "Conclusion") became headings (of a section holding the whole list, and of an empty one), the
+    "Table of contents" section was left "empty", and the review was named after the file."""
+    def build(d):
+        d.add_paragraph("2019-05-08")
+        d.add_heading("Post-mortem and remediations for Apr 11 security incident", 1)
+        d.add_heading("Table of contents", 3)
+        for item in ("Introduction", "History", "The Incident", "Conclusion"):
+            d.add_paragraph(item, style="List Bullet")
+        for title, text in (("Introduction", "On April 11th an attacker gained root on our servers."),
+                            ("History", "The servers were set up in 2017."),
+                            ("The Incident", "A Jenkins exploit let the attacker in."),
+                            ("Conclusion", "We are sorry.")):
+            d.add_heading(title, 3)
+            d.add_paragraph(text)
+    doc = parse("m.docx", make_docx(build))
+    assert doc.title == "Post-mortem and remediations for Apr 11 security incident"
+    assert [s.title for s in doc.sections] == [doc.title, "Table of contents", "Introduction", "History",
+                                                "The Incident", "Conclusion"]
+    assert doc.sections[1].text == "- Introduction\n- History\n- The Incident\n- Conclusion"
+    assert doc.sections[2].text == "On April 11th an attacker gained root on our servers."
+
+
 def test_pdf_title_may_be_a_date_and_a_number() -> None:
     """mybinder.org's "2017-09-29, 504" (not in the corpus), exported to PDF: the title names the
     HTTP status, no word. It was a "Preamble" section, and the page showed the file name as the

@@ -439,7 +439,8 @@ def test_when_it_happened_is_the_day_the_write_up_gives_not_a_heading_that_says_
     """matrix.org's 2025-09-02 post-mortem: "When did it happen?" was answered with its "What
     happened" section's architecture, the heading sharing the question's word. The answer is the
     day in the write-up's own words, the summary's first, and where its timeline starts."""
-    doc = [("Post-mortem of the September 2 outage",
+    doc = [("Preamble", "2025-10-10"),  # the post's own date, as pandoc writes it under the title
+           ("Post-mortem of the September 2 outage",
             "On 2nd September 2025 the matrix.org homeserver suffered a ~24h outage. It was unavailable from "
             "2025-09-02 17:45 UTC until 2025-09-03 18:00 UTC."),
            ("What happened", "The homeserver is made of a main Synapse instance with hundreds of workers, backed "

@@ -260,6 +260,9 @@ def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
     list_lines: list[str] = []
     list_marks: list = []
     code_lines: list[str] = []  # a code block Word writes as one paragraph per line
+    # the document's styled headings: a list item that repeats one ("Introduction" in a table of
+    # contents written as a bulleted list) points to that heading, and is not a heading itself
+    styled = {" ".join(item.text.lower().split()) for item in items if item.kind in ("heading", "title")}
 
     def flush_code() -> None:
         if code_lines:
@@ -281,7 +284,8 @@ def _docx_blocks(items: list[_DocxItem]) -> list[_Block]:
             continue
         flush_code()
         previous = items[index - 1] if index else None
-        if item.kind == "list" and not _docx_list_heading(item, following, previous):
+        if item.kind == "list" and (" ".join(item.text.lower().split()) in styled
+                                    or not _docx_list_heading(item, following, previous)):
             line = item.text if _BULLET.match(item.text) else f"- {item.text}"
             at = sum(len(x) + 1 for x in list_lines) + len(line) - len(item.text)
             list_marks.extend((a + at, b + at, kind, attr) for a, b, kind, attr in item.marks)

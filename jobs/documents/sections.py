@@ -113,15 +113,22 @@ def _split_text(text: str, max_chars: int) -> list[str]:
     return pieces
 
 
+# a line that only dates the document ("2019-05-08", "Date: 8 May 2019"), as pandoc writes a post's date
+_DATE_LINE = re.compile(r"(?:date\s*:\s*)?(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4})",
+                        re.IGNORECASE)
+
+
 def _choose_visible_title(blocks: list[_Block]) -> str | None:
-    """An explicit title block, or a first heading that sits above all the others."""
+    """An explicit title block, or a first heading that sits above all the others (under a line
+    that only dates the document, if one comes first)."""
     explicit = next((b for b in blocks if b.is_title), None)
     if explicit:
         return explicit.text
-    first = blocks[0]
+    at = 1 if len(blocks) > 1 and not blocks[0].heading and _DATE_LINE.fullmatch(blocks[0].text.strip()) else 0
+    first = blocks[at]
     if not first.heading or _is_known_heading(first.text):
         return None
-    others = [b.level for b in blocks[1:] if b.heading]
+    others = [b.level for b in blocks[at + 1:] if b.heading]
     if others and min(others) < first.level:
         return None
     if all(level > first.level for level in others):

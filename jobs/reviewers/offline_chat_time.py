@@ -293,10 +293,11 @@ def _first_dated_sentence(sections: list[Section]) -> tuple[Section, str] | None
                      key=lambda s: (detect_role(s.title) != "summary", s.index))
     for s in ordered[:12]:
         mask = code_mask(s.text)
-        days = [m for rx in _A_DAY for m in rx.finditer(s.text) if not mask[m.start()]]
-        if days:
-            m = min(days, key=lambda m: m.start())
-            return s, sentence_around(s.text, m.start(), m.end(), _QUOTE_CHARS * 2)
+        days = sorted((m for rx in _A_DAY for m in rx.finditer(s.text) if not mask[m.start()]), key=lambda m: m.start())
+        for m in days:
+            said = sentence_around(s.text, m.start(), m.end(), _QUOTE_CHARS * 2)
+            if len(said.split()) >= 4:  # a date alone on its line ("2019-05-08" under the title) dates the post
+                return s, said
     return None
 
 
