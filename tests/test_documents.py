@@ -491,6 +491,29 @@ def test_docx_table_of_contents_as_a_bulleted_list_is_not_headings() -> None:
     assert doc.sections[2].text == "On April 11th an attacker gained root on our servers."
 
 
+def test_pdf_headings_set_apart_only_by_their_typeface_are_headings() -> None:
+    """Word's and LibreOffice's deeper heading styles are set at the body's size and weight, in
+    another face: matrix.org's 2019 post-mortem as PDF had its fifteen remediation headings ("SSH
+    should not be exposed to the general internet", "Keeping patched") read as text, one
+    20,000-character "Remediations" section. A caption in that face, or a run of it with no body
+    text under it, is not a heading."""
+    serif, sans = "Times-Roman", "Helvetica"
+    long = ("Some of the biggest issues exposed by the breach concerned our use of SSH, which we take in turn "
+            "below, one by one.")
+    doc = parse("r.pdf", make_pdf([
+        ("Remediations", "Times-Bold", 16), *[(long, serif, 10)] * 12, ("", "", 0),
+        ("SSH should not be exposed to the general internet.", sans, 10),
+        ("SSH is no longer exposed to the internet; a VPN is the way in.", serif, 10), ("", "", 0),
+        ("Keeping patched", sans, 10), ("We now run unattended upgrades on every host.", serif, 10), ("", "", 0),
+        ("Figure 1: The network after the rebuild", sans, 10), (long, serif, 10), ("", "", 0),
+        ("Conclusion", "Times-Bold", 16), ("We are sorry for the inconvenience caused to everyone.", serif, 10),
+        ("Written by the ops team", sans, 10), ("Last updated in May", sans, 10)]))
+    assert [s.title for s in doc.sections] == ["Remediations", "SSH should not be exposed to the general internet.",
+                                                "Keeping patched", "Conclusion"]
+    assert "Figure 1: The network after the rebuild" in doc.sections[2].text
+    assert "Written by the ops team" in doc.sections[3].text and "Last updated in May" in doc.sections[3].text
+
+
 def test_pdf_title_may_be_a_date_and_a_number() -> None:
     """mybinder.org's "2017-09-29, 504" (not in the corpus), exported to PDF: the title names the
     HTTP status, no word. It was a "Preamble" section, and the page showed the file name as the

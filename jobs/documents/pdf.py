@@ -1,6 +1,6 @@
 """Where a .pdf is parsed: pdfplumber's text lines and tables, page by page (within the page
 cap and the character budget, after the flate-bomb check in pdf_streams.py), running headers
-and page numbers dropped, headings found by font size, boldness and the heading heuristics, and
+and page numbers dropped, headings found by font size, boldness, a typeface kept for headings and the heading heuristics, and
 lines joined into paragraphs."""
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ _MONO_FONT = re.compile(r"mono|courier|consolas|menlo|monaco|typewriter|inconsol
 MAX_CODE_COLUMNS = 400  # a code line laid out wider than this is kept as pdfplumber reads it
 _PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.IGNORECASE)
 _UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")  # pdfminer's stand-in for glyphs without Unicode
+_SUBSET_TAG = re.compile(r"^[A-Z]{6}\+")  # "BAAAAA+DejaVuSerif": the subset's tag, then the typeface
+# a caption or a note set apart in its own typeface, not a heading
+_CAPTION = re.compile(r"^(?:fig(?:ure)?|table|photo(?:graph)?|image|source|note|credit|chart|map|diagram)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?:;]['\")\u201d\u2019]?$")
 
 
@@ -46,6 +49,7 @@ class _PdfLine:
     code: str | None = None
     x0: float = 0.0
     advance: float = 0.0
+    font: str = ""  # the typeface of (nearly) all its characters, without the subset tag; "" if mixed
 
 
 def _parse_pdf(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> _Draft:
@@ -156,6 +160,9 @@ def _pdf_line(raw: dict, page: int, page_height: float) -> _PdfLine | None:
     tabular = bool(gaps) and max(gaps) > 2.0 * max(size, 1.0)
     bold = bold_chars >= 0.9 * len(chars)
     line = _PdfLine(text, page, float(raw["top"]), float(raw["bottom"]), page_height, size, bold, tabular)
+    fonts = Counter(_SUBSET_TAG.sub("", str(c.get("fontname", ""))) for c in chars)
+    font, count = fonts.most_common(1)[0]
+    line.font = font if count >= 0.9 * len(chars) else ""
     if sum(1 for c in chars if _MONO_FONT.search(str(c.get("fontname", "")))) >= 0.9 * len(chars):
         _set_code(line, chars)
     return line
@@ -240,9 +247,13 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
     bold_subs = any(bold_heading(l) and not _is_known_heading(l.text) and not _is_larger(l.size, body_size)
                     and not l.tabular and _short_line_shape_ok(l.text, 15) for l in text_lines)
 
+    typeface_headings = _typeface_headings(text_lines)
+
     def heading_level(line: _PdfLine) -> int:
         if line.is_table or line.tabular or line.code is not None:
             return 0
+        if id(line) in typeface_headings:
+            return sub_level
         if not _short_line_shape_ok(line.text, 15):
             # the document's title in its largest type on the first page may start with a date
             # ("2022-01-27, pod limit reached"); a date-first line elsewhere is a timeline entry
@@ -263,6 +274,33 @@ def _pdf_blocks(lines: list[_PdfLine]) -> list[_Block]:
     has_title = top is not None and 1 <= len(top_lines) <= 3 and all(l.page == 0 for l in top_lines)
 
     return _pdf_join(lines, heading_level, lambda line: has_title and line.size == top)
+
+
+def _typeface_headings(lines: list[_PdfLine]) -> set[int]:
+    """Lines that are headings by their typeface alone (ids): Word's and LibreOffice's deeper heading
+    styles are set at the body's size, not bold, in another face ("Calibri Light Italic" over
+    Calibri, "DejaVuSans" over DejaVuSerif). A face counts when the body never sets prose in it (no
+    line of it runs past 15 words, and it holds under a tenth of the text); its line is a heading
+    when it is shaped as one (a final full stop allowed), is not a caption, and the body's face
+    follows it."""
+    prose = [l for l in lines if l.code is None and not l.tabular and l.font]
+    chars = Counter()
+    for l in prose:
+        chars[l.font] += len(l.text)
+    if len(chars) < 2:
+        return set()
+    body = chars.most_common(1)[0][0]
+    total = sum(chars.values())
+    long_in = {l.font for l in prose if len(l.text.split()) > 15}
+    faces = {f for f, n in chars.items() if f != body and f not in long_in and n < 0.1 * total
+             and not _BOLD_FONT.search(f) and not _MONO_FONT.search(f)}
+    out: set[int] = set()
+    for line, following in zip(prose, prose[1:]):
+        text = line.text.strip()
+        if line.font in faces and following.font == body and _short_line_shape_ok(text.rstrip("."), 12) \
+                and _strip_numbering(text)[:1].isupper() and not _CAPTION.match(text):
+            out.add(id(line))
+    return out
 
 
 def _weighted_median_size(lines: list[_PdfLine]) -> float:
