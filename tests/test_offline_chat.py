@@ -454,3 +454,16 @@ def test_when_it_happened_is_the_day_the_write_up_gives_not_a_heading_that_says_
         assert "17:45" in answer and "Synapse instance" not in answer, (question, answer)
     # when it was noticed or resolved is still its own answer
     assert compose_answer("When was it resolved?", doc).startswith("No timeline entry says when it was resolved")
+
+
+def test_a_break_in_is_caused_by_its_way_in_not_by_a_sentence_saying_caused():
+    """matrix.org's 2019 post-mortem: "What was the root cause?" quoted "causing a forced logout"
+    and "the inconvenience this caused" (the question's word "cause", read as "caus", was matched
+    as a term) over "the servers ... got compromised via a Jenkins vulnerability"."""
+    doc = [("Introduction", "The servers which run the biggest instance got compromised via a Jenkins vulnerability "
+                            "and bad ops practices."),
+           ("The Incident", "We had no choice but drop all access tokens, causing a forced logout for all users."),
+           ("Conclusion", "We apologise for the massive inconvenience this caused to everyone.")]
+    got = passages(compose_answer("What was the root cause?", doc))
+    assert got[0] == ('From "Introduction": "The servers which run the biggest instance got compromised via a '
+                      'Jenkins vulnerability and bad ops practices."')

@@ -157,7 +157,10 @@ _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[
     # "What was the root cause?", "Why did it fail?" wants a reason: "because", "due to", "caused by"
     (_ASKS_WHY,
      re.compile(r"\bbecause\b|\bdue\s+to\b|\bcaus(?:ed|es|ing)\b|\broot\s+cause\b|\bsince\b|\bas\s+a\s+result\b|"
-                r"\b(?:problem|cause|reason)\s*:|\bresult(?:ed|s)?\s+(?:in|from)\b|\bled\s+to\b|\btriggered\b", re.I),
+                r"\b(?:problem|cause|reason)\s*:|\bresult(?:ed|s)?\s+(?:in|from)\b|\bled\s+to\b|\btriggered\b|"
+                # a break-in's cause is the way in: "got compromised via a Jenkins vulnerability"
+                r"\b(?:compromised|breached|exploited|gained\s+(?:\w+\s+){0,2}access)\b[^.\n]{0,40}?\b(?:via|through|by\s+"
+                r"exploiting)\b", re.I),
      frozenset({"root", "cause", "caused", "why", "reason"}),
      re.compile(r"\broot\s+cause\b|\bcaused\s+by\b|\b(?:problem|cause)\s*:", re.I),
      re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b", re.I)),
@@ -168,7 +171,8 @@ def _rank(question: str, passages: list[_Passage], section_title: str | None) ->
     """Passages by score, best first, each with whether it holds the kind of answer asked for
     (always, when the question asks for no particular kind)."""
     asks = [(cue, words, said, titled) for ask, cue, words, said, titled in _ASKS if ask.search(question)]
-    skip = frozenset().union(*(words for _, words, _, _ in asks)) if asks else frozenset()
+    # the question's own words for the kind asked for, as its terms are read (stemmed: "cause" is "caus")
+    skip = frozenset(t for _, words, _, _ in asks for w in words for t in [w, *_terms(w)])
     query = [t for t in dict.fromkeys(_terms(question)) if t not in skip]
     if not (query or asks) or not passages:
         return []
