@@ -423,7 +423,8 @@ def test_a_summary_heading_over_its_sub_sections_is_read_from_them():
     answer = compose_answer("Summarize this write-up", sections, levels=levels)
     assert answer.startswith('From "What happened": "1.1 On 21 March 2021, the jet boat KJet 8 was travelling')
     when = compose_answer("When did it happen?", sections, levels=levels)
-    assert passages(when)[0].startswith('From "What happened": "1.1 On 21 March 2021')
+    assert when.startswith('The write-up says in "What happened": "1.1 On 21 March 2021')
+    assert passages(when) == []  # the passage is that sentence: said once
 
 
 def test_a_templates_prompt_is_not_the_cause():
@@ -467,3 +468,19 @@ def test_a_break_in_is_caused_by_its_way_in_not_by_a_sentence_saying_caused():
     got = passages(compose_answer("What was the root cause?", doc))
     assert got[0] == ('From "Introduction": "The servers which run the biggest instance got compromised via a '
                       'Jenkins vulnerability and bad ops practices."')
+
+
+def test_a_passage_a_fact_already_quotes_is_not_quoted_again():
+    """crates.io's 2018-10-19 update as PDF: "When did it happen?" quoted "On Monday, Oct 15, ...
+    sustained an operational incident." in its answer, then again as a passage, and the post's date
+    alone ("2018-10-19") as another. A passage that adds as much again to the quote is still quoted."""
+    doc = [("Update on the October 15, 2018 incident on crates.io",
+            "2018-10-19\n\nOn Monday, Oct 15, starting at approximately 20:00 UTC, crates.io sustained an "
+            "operational incident. See the status page."),
+           ("Timeline of events", "- 20:09 UTC: A user registers an account\n- 20:13 UTC: The user begins uploading "
+                                  "packages every 2 seconds\n- 00:40 UTC: The packages are removed from the index.")]
+    answer = compose_answer("When did it happen?", doc)
+    assert answer.count("sustained an operational incident") == 1
+    assert all("2018-10-19" not in p for p in passages(answer))
+    how_long = compose_answer("How long did the outage last?", PROW, section_title=PROW[0][0])
+    assert passages(how_long)[0].startswith('From "Impact": "Jobs scheduled onto the service cluster')

@@ -235,6 +235,9 @@ def _join_titles(titles: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
+_QUOTED = re.compile(r'"([^"\n]{24,}?)"')  # a fact's quote of the write-up (long enough to be a passage's words)
+
+
 def compose_answer(
     question: str,
     sections: list[tuple[str, str]],
@@ -254,12 +257,17 @@ def compose_answer(
                                          level=levels[i] if levels and i < len(levels) else 1)
                                  for i, (title, text) in enumerate(sections)])
     passages = _passages(sections)
+    # what the facts quote ("The write-up says in ...: \"On Monday, Oct 15, ...\""): a passage that is
+    # mostly that quote is said already (one that adds as much again is still quoted)
+    told = [q for fact in facts for q in _QUOTED.findall(fact)]
     ranked, seen = [], set()
     for score, p, cued in _rank(question, passages, section_title):  # a passage the write-up repeats is quoted once
         if facts and not cued or focus is not None and p.section not in focus:
             continue
         said = " ".join(p.text.split())
-        if said not in seen and not any(said in fact for fact in facts):  # a fact quoting it whole says it
+        if len(said.split()) < 2:
+            continue  # a date or a word alone ("2018-10-19" under the title) answers nothing
+        if said not in seen and not any(said in fact for fact in facts) and not any(q in said and 2 * len(q) >= len(said) for q in told):
             seen.add(said)
             ranked.append((score, p))
             if len(ranked) == max(1, max_passages):
