@@ -130,6 +130,9 @@ def test_roles_come_from_titles():
     assert detect_role("Executive Summary") == "summary"
     assert detect_role("Impact Assessment") == "impact"
     assert detect_role("Appendix B") == "other"
+    # a blog's own words for its actions (Homebrew, TorBox, crates.io)
+    for title in ("What we're doing about it", "What is being done about this?", "Future measures", "Moving forward"):
+        assert detect_role(title) == "actions", title
 
 
 # --------------------------------------------------------------------------- the weak write-up
@@ -280,6 +283,8 @@ def test_missing_sections_are_reported_once_on_the_first_section():
     first = review("Summary", "The pump failed on 2024-03-05; we found a setpoint error.", index=0, outline=outline)
     structure = [f.description for f in having(first, "Structure")]
     assert any("root cause" in d for d in structure) and any("corrective" in d for d in structure)
+    # a part left out misleads nobody about cause, impact or accountability: not high risk
+    assert {f.risk for f in having(first, "Structure")} <= {"medium", "low"}
     later = review("Findings", "The pump failed on 2024-03-05.", index=2, outline=outline)
     assert not [f for f in having(later, "Structure") if "no section" in f.description]
 
@@ -460,3 +465,21 @@ def test_an_injury_that_did_not_happen_needs_no_notification():
     assert having(spared, "Compliance") == []
     hurt = review("Impact", "- Production stopped for 2 hours\n- Two operators were injured\n- Minor equipment damage")
     assert [f.description.split('"')[1] for f in having(hurt, "Compliance")] == ["injured"]
+
+
+def test_table_rows_markdown_did_not_read_as_a_table_are_not_an_overlong_sentence():
+    """A researcher's notes on the 1992 Seminole pipeline explosion: a table whose header row has
+    fewer cells than its rule is no table to Markdown, and its 14 rows read as one 129-word
+    "sentence". A long sentence of prose is still one."""
+    rows = "\n".join(f"|{k}: |{v}" for k, v in [
+        ("Incident ID", "19920109"), ("Operator name", "Seminole Pipeline"), ("Date", "1992-04-06"),
+        ("State", "TX"), ("Commodity", "Highly volatile liquid, natural gas liquids"), ("Fatalities", "3"),
+        ("Injuries", "21"), ("Property damage", "9 million dollars in damage to homes and the storage plant"),
+        ("Cause", "Incorrect operation of the storage cavern leading to overfill and release of the gas")])
+    # one Markdown paragraph: its soft line breaks are read as spaces (offline_pool's as_read)
+    table = " ".join(("|**General information**\n|----------------|---:\n" + rows).split("\n"))
+    assert not [f for f in review("Quantitative data", table) if "Overlong" in f.description]
+    prose = ("The operator kept filling the cavern although the brine flow had stopped and the alarm had sounded, "
+             "because the procedure said nothing about what to do when the two readings disagreed and the night "
+             "shift had never been trained on it, so the gas rose up the well and escaped into the valley below.")
+    assert [f for f in review("Analysis", prose) if "Overlong" in f.description]

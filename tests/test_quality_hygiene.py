@@ -503,3 +503,19 @@ def test_of_course_british_spelling_and_words_said_twice_on_purpose_are_not_slip
                ("Lessons", "They could of course be the same person. We would of caught it with the the alert."))
     found = run(secs)
     assert sorted(quotes(found, "spelling")) == ["the the", "would of"]
+
+
+def test_a_field_written_as_a_heading_with_its_value_is_not_empty():
+    """learningequality's post-mortem template: "## Meeting scheduled for: Waived by @aronasorman"
+    carries its value in the heading; "## Call recording:" left blank is still an empty field."""
+    secs = doc(("Owner: @aronasorman", "", 2), ("Meeting scheduled for: Waived by @aronasorman", "", 2),
+               ("Call recording:", "", 2), ("Overview", "A couple of our sites went down for a few hours.", 1),
+               ("Root causes", "A wildcard DNS record was not migrated to the new nameservers.", 1))
+    assert [s.title for s, _ in having(run(secs), "empty section")] == ["Call recording:"]
+
+
+def test_informal_words_of_the_trade_are_not_typos():
+    """PostHog's "runbooks for customer comms" was read as a typo for "comes"."""
+    secs = doc(("Planned actions", "We have begun creating new runbooks for customer comms, and the devs will "
+                                   "share perf numbers for the prod envs."))
+    assert having(run(secs), "spelling") == []

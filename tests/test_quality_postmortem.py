@@ -583,6 +583,9 @@ def test_news_promised_to_readers_is_not_a_follow_up():
     news = doc(base, ("What caused the bug?", "A filter was skipped for events pulled over federation, "
                                              "and we'll update here when it is resolved."))
     assert having(run(news), "open commitment") == []
+    faq = doc(base, ("Frequently Asked Questions", "We will continue to update this page as additional questions "
+                                                   "arise."))  # Sourcegraph's FAQ
+    assert having(run(faq), "open commitment") == []
     work = doc(base, ("What caused the bug?", "A filter was skipped for events pulled over federation, "
                                              "and we'll update the export tests to cover it."))
     assert len(having(run(work), "open commitment")) == 1
@@ -600,3 +603,63 @@ def test_a_data_breach_notice_in_its_own_words_is_a_software_write_up():
     assert document_kind(notice) == "software"
     assert document_kind(["The operator opened the valve on the pump; the supervisor stopped the plant.",
                           "The worker was injured and first aid was given on site."]) == "general"
+
+
+def test_a_vague_quantity_of_something_not_harmed_is_not_the_impact():
+    """ESLint's 2018 post-mortem: "The maintainer whose account was compromised had reused their npm
+    password on several other sites": the account is what was harmed, and it is one; "several other
+    sites" is where the password was reused. "Several packages were compromised" is vague harm."""
+    told = "The maintainer whose account was compromised had reused their npm password on several other sites."
+    secs = doc(("Summary", "An attacker published malicious versions of two packages to the npm registry; both "
+                           "were unpublished and the tokens revoked. " + told))
+    assert having(run(secs), "vague quantity") == []
+    harm = doc(("Summary", "An attacker published malicious versions to the npm registry; several packages were "
+                           "compromised and the tokens revoked."))
+    assert len(having(run(harm), "vague quantity")) == 1
+
+
+def test_advice_to_other_maintainers_and_users_is_not_the_teams_action_list():
+    """ESLint's "Recommendations" for "npm package maintainers and users" ("Package maintainers
+    should enable npm two-factor authentication") are advice to its readers, not its own actions."""
+    recs = ("Recommendations", "We have a few recommendations for npm package maintainers and users:\n\n"
+                               "- Package maintainers and users should avoid reusing the same password.\n"
+                               "- Package maintainers should enable npm two-factor authentication.\n"
+                               "- Application developers should use a lockfile to pin packages.")
+    secs = doc(("Summary", "An attacker published malicious versions of two packages to the npm registry, "
+                           "using a maintainer's token; both releases were unpublished."), recs)
+    assert having(run(secs), "no owner or due date") == []
+
+
+def test_items_told_as_done_or_decided_need_no_owner():
+    """Homebrew's "What we're doing about it": "The vulnerable GitHub Action has been disabled and
+    removed", "We have for several years enabled 2FA", "We requested all maintainers review their
+    tokens", and a proposal "took a vote on this and it was rejected" are done or decided. An item
+    still to do is still asked for an owner."""
+    done = ("What we're doing about it", "- The vulnerable review-cask-pr GitHub Action has been disabled and removed "
+                                         "from all repositories.\n"
+                                         "- We have for several years enabled 2FA for the GitHub organisation.\n"
+                                         "- We requested all maintainers review and prune their access tokens.\n"
+                                         "- GPG signing was proposed; the committee took a vote on this and it was "
+                                         "rejected.")
+    summary = ("Summary", "A leaked GitHub token from our Jenkins server could push to the package repository; "
+                          "it was revoked within hours.")
+    assert having(run(doc(summary, done)), "no owner or due date") == []
+    todo = (done[0], done[1] + "\n- Add a check that fails the build when a token is printed in CI logs.")
+    assert len(having(run(doc(summary, todo)), "no owner or due date")) == 1
+
+
+def test_items_under_a_heading_that_says_completed_are_done():
+    """PostHog: "Remediation" over "### Immediate actions (completed)" (folded into it: the
+    heading line is a mark of its text) then "### Planned actions (planned or in-progress)": only the
+    planned ones are asked for owners."""
+    text = ("Immediate actions (completed)\n\n- Create a new partitioned table for the database\n"
+            "- Scale ingestion workers to clear the backlog")
+    mark = [0, len("Immediate actions (completed)"), "h", "3"]
+    remediation = Section(id="s2", title="Remediation", index=1, text=text, level=2, marks=[mark])
+    planned = Section(id="s3", title="Planned actions (planned or in-progress)", index=2, level=3,
+                      text="- Add alerts on disk read amplification for the database server")
+    summary = Section(id="s1", title="Summary", index=0, text="Postgres ran out of TOAST OIDs on the persons "
+                      "database, and ingestion from the API servers was delayed for up to two days.")
+    (finding,) = [f for _, f in run([summary, remediation, planned]) if "no owner" in f.category]
+    assert finding.description.startswith("1 of the 3 action items names no owner")
+    assert finding.quote == "Add alerts on disk read amplification for the database server"

@@ -39,12 +39,10 @@ from redline.jobs.reviewers.offline_text import (
 )
 from redline.jobs.reviewers.postmortem import around
 
-# Future work promised in prose. "We will not ..." is a decision, not a follow-up; nor is news
-# promised to the readers ("we'll update here when it is resolved").
+# Future work promised in prose. "We will not ..." is a decision, not a follow-up.
 _COMMITMENT = _rx(
     r"we(?:\s+will|'ll|\u2019ll)\s+(?:\w+ly\s+)?(?:review|investigate|look|work|determine|consider|add|improve"
-    r"|update(?!\s+(?:here|this\s+(?:post|page|blog|article|thread)|you\b|users|everyone|readers|the\s+community"
-    r"|when|once|as\s+soon))|revisit|explore|follow|monitor|continue|implement|document|fix|evaluate|assess|address|publish"
+    r"|update|revisit|explore|follow|monitor|continue|implement|document|fix|evaluate|assess|address|publish"
     r"|share|release|audit|rotate|reach)",
     r"things?\s+to\s+(?:work\s+on|look\s+into|address|improve|fix)",
     r"(?:a\s+lot\s+of|lots\s+of|more|further)\s+work\s+to\s+(?:do|be\s+done)",
@@ -53,6 +51,10 @@ _COMMITMENT = _rx(
     r"we\s+are\s+(?:currently\s+|now\s+|still\s+)?(?:developing|working\s+on|planning|exploring|looking\s+into"
     r"|reviewing|evaluating|drafting|preparing)",
 )
+# ... nor is news promised to the readers: "we'll update here when it is resolved", "We will continue to
+# update this page as additional questions arise"
+_NEWS = re.compile(r"\bupdat\w*\s+(?:here\b|this\s+(?:page|post|blog|article|thread|document|faq|issue)\b|you\b|users\b"
+                   r"|everyone\b|readers\b|the\s+community\b|when\b|once\b|as\s+soon\b)", re.I)
 # A workaround to be undone later ("Once fixed, my handling code can probably be reverted"): a
 # follow-up nobody owns, the kind that stays in place for years. Needs a condition in the sentence.
 _DEFERRED = _rx(r"(?:can|could|should|will|would|must)\s+(?:probably\s+|likely\s+|then\s+|eventually\s+)?be"
@@ -94,7 +96,10 @@ _LUCKY = re.compile(r"\blucky\b|\bluck\b|\bfortunate", re.I)
 _ADDRESSES_DETECTION = _rx(r"alert\w*", r"monitor\w*", r"detect\w*", r"notif\w*", r"pag(?:e|ed|ing)", r"on-?call",
                            r"e-?mail\w*", r"spam", r"escalat\w*", r"dashboards?", r"probes?", r"health\s*checks?")
 _MODAL = _rx(r"will", r"shall", r"should", r"must", r"needs?\s+to", r"to\s+be\s+done")
-_READER = re.compile(r"\byou(?:rs?)?\b", re.I)
+# advice to the readers, not the team's own work: "If you use GitHub Actions, ...", "Package maintainers
+# should enable two-factor authentication", "Application developers should use a lockfile"
+_READER = re.compile(r"\byou(?:rs?)?\b|^\W*(?:[A-Za-z]+\s+){0,2}(?:maintainers|users|developers|administrators|admins"
+                     r"|operators|customers|contributors|publishers|readers|everyone)\s+(?:and\s+\w+\s+)?should\b", re.I)
 _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9][\w-]{1,38}")  # "@dana": an owner in a software team's list
 _MAX_ITEMS = 400  # items looked at in a document: bounds the work on a hostile action list
 
@@ -111,10 +116,22 @@ def _is_action_title(title: str) -> bool:
 
 
 def _reported_as_done(text: str) -> bool:
-    """An item that reports what was done ("Restarted the web server", "Added a disk alert")."""
+    """An item that reports what was done ("Restarted the web server", "Added a disk alert", "We
+    enabled branch protection", "The vulnerable action has been disabled and removed")."""
     m = _LEAD_WORD.search(text[:40])
     w = m.group(0).lower() if m else ""
-    return len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed"
+    return len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
+        _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None
+
+
+# a proposal already decided: "The committee took a vote on this and it was rejected"
+_DECIDED = re.compile(r"\b(?:it|this|that|which)\s+(?:was|were|has\s+been)\s+(?:\w+\s+)?(?:rejected|declined|turned\s+down"
+                      r"|approved|adopted)\b", re.I)
+# an item told as done, by its subject: "We have removed ...", "We have for several years enabled ...",
+# "The `automerge` GitHub Action has been disabled ..." (not "We will have removed", nor "Ensure it has been ...")
+_DONE_BY_US = re.compile(r"\W*(?:we\s+(?:have\s+)?(?:(?!will\b|should\b|need\b|must\b|plan\b|are\b)\w+\s+){0,3}?"
+                         r"[a-z]{3,}ed\b|(?:the|our|all|this|these|a|an)\b[^.;:?]{0,80}?\b(?:has|have)\s+"
+                         r"(?:now\s+|already\s+)?been\s+[a-z]{3,}(?:ed|en)\b)", re.I)
 
 
 # A retrospective's own headings: what they list are observations, not actions, even under an
@@ -183,9 +200,11 @@ def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], l
                 r.span.text, r.has_owner or bool(_HANDLE.search(r.span.text)), r.has_due)) for r in _table_items(rows)]
         plain = [b for b in listed if not _TABLE_ROW.match(b.text)]
         text = sections[i].text
+        done_under = _done_headings(sections[i])
         for k, b in enumerate(plain):
             more = _continuation(text, b, plain[k + 1:])
-            items.append((i, b, not _links_in(links, b.start, b.end + len(more)) and _is_open(b.text + " " + more)))
+            items.append((i, b, not _links_in(links, b.start, b.end + len(more)) and not _under(done_under, b.start)
+                          and _is_open(b.text + " " + more)))
     return sorted(items, key=lambda x: (x[0], x[1].start))[:_MAX_ITEMS], team
 
 
@@ -193,6 +212,29 @@ def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], l
 # "link" marks ("Diagnose the original [issue](https://github.com/o/r/issues/140)" reads "Diagnose
 # the original issue", and the item is tracked).
 _TICKET_URL = re.compile(r"/(?:issues|pull|pulls|merge_requests)/\d+|/browse/[A-Z][A-Z0-9]*-\d+", re.I)
+
+
+# a heading that says its items are done: "Immediate actions (completed)", "Actions taken" (not "Actions
+# to be completed", "Planned actions (planned or in-progress)")
+_COMPLETED = re.compile(r"\b(?:completed|done|taken|already)\b|\bwhat\s+we\s+did\b", re.I)
+_NOT_COMPLETED = re.compile(r"\b(?:to\s+be|not|planned|pending|open|outstanding|remaining|in[\s-]progress)\b", re.I)
+
+
+def _done_headings(section: Section) -> list[tuple[int, bool]]:
+    """Where each heading over the section's items starts, and whether it says they are done: the
+    section's own title (at 0), then the sub-headings folded into its text (its "h" marks)."""
+    def done(title: str) -> bool:
+        return _COMPLETED.search(title) is not None and _NOT_COMPLETED.search(title) is None
+
+    out = [(0, done(section.title))]
+    for start, end, kind, _ in sorted(m[:4] for m in section.marks if m[2] == "h"):
+        out.append((start, done(section.text[start:end])))
+    return out
+
+
+def _under(headings: list[tuple[int, bool]], at: int) -> bool:
+    """Whether the nearest heading before `at` says its items are done."""
+    return next((done for start, done in reversed(headings) if start <= at), False)
 
 
 def _ticket_links(section: Section) -> list[tuple[int, int]]:
@@ -222,7 +264,8 @@ def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, 
         what = "commitments in the action section"
         items = [(i, x, _is_open(x.text)) for i in team
                  for x in sentences_of(sections[i])
-                 if (_COMMITMENT.search(x.text) or _MODAL.search(x.text)) and not x.text.rstrip().endswith("?")]
+                 if (_COMMITMENT.search(x.text) or _MODAL.search(x.text)) and not x.text.rstrip().endswith("?")
+                 and not _NEWS.search(x.text)]
         items = items[:_MAX_ITEMS]
     open_ = [k for k, (_, _, is_open) in enumerate(items) if is_open]
     if not open_:
@@ -264,7 +307,7 @@ def _prose_finding(sections: list[Section], skip: set[int]) -> tuple[int, Findin
             m = _COMMITMENT.search(sentence.text) or _PERSONAL.search(sentence.text)
             if m is None and _PENDING_FIX.search(sentence.text):
                 m = _DEFERRED.search(sentence.text)
-            if m is None or _READER.search(sentence.text) or not _is_open(sentence.text):
+            if m is None or _READER.search(sentence.text) or _NEWS.search(sentence.text) or not _is_open(sentence.text):
                 continue
             # quote the clause that promises: from the last ", " or "; " before the promise (a deferred
             # undo keeps its condition: "Once fixed, ... can be reverted")

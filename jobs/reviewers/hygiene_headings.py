@@ -20,6 +20,8 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
     nxt = sections[pos + 1] if pos + 1 < len(sections) else None
     if ATTACHED.match(section.title.strip()):
         return []  # "Appendix 2: Track warrant 60 as recorded...": an attached document or image, not text
+    if FILLED_FIELD.fullmatch(section.title.strip()):
+        return []  # "Meeting scheduled for: Waived by @aronasorman": a field set as a heading, its value with it
     if nxt is not None:
         if nxt.level > section.level:
             return []  # a parent heading
@@ -41,6 +43,8 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
 
 
 ATTACHED = re.compile(r"(?:appendix|annex|attachment|exhibit|enclosure)\b", re.IGNORECASE)
+# a template's field written as a heading, with its value: "Owner: @aronasorman", "Severity: SEV-2"
+FILLED_FIELD = re.compile(r"[^:\n]{2,40}:\s*\S.*")
 # Headings that only hold other headings, by their nature.
 CONTAINER = re.compile(r"(?:[0-9.]{1,8}\s+)?(?:additional|other|further|supporting|general)\s+(?:information|matters|details|topics)"
                        r"|general", re.IGNORECASE)

@@ -94,7 +94,10 @@ _ROLE_PATTERNS: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("root_cause", re.compile(r"root[\s-]*causes?|causal|5[\s-]*whys?|five whys|\brca\b|\bcauses?\b|why analysis", re.I)),
     ("timeline", re.compile(r"time[\s-]*line|chronolog|sequence of events|\bevents\b|what happened", re.I)),
     # "\baction": "Distraction" is not an actions section
-    ("actions", re.compile(r"\baction|recommend|remedia|corrective|preventi|\bcapa\b|next steps|follow[\s-]*up|mitigation|improvement", re.I)),
+    # ... and a blog's "What is being done about this?", "What we're doing about it", "Future measures"
+    ("actions", re.compile(r"\baction|recommend|remedia|corrective|preventi|\bcapa\b|next steps|follow[\s-]*up|mitigation"
+                           r"|improvement|(?:done|doing)\s+about\s+(?:it|this)\b|future\s+(?:measures|work|steps)"
+                           r"|(?:going|moving)\s+forward", re.I)),
     ("impact", re.compile(r"impact|consequence|damage|\bloss|severity|\bharm", re.I)),
     # not a "Data summary" (a formal report's table of particulars) or a "Summary of Procedures" (a quoted document)
     ("summary", re.compile(r"(?<!data )summary(?!\s+of\b)|overview|abstract|synopsis|tl;?dr|executive", re.I)),

@@ -225,6 +225,16 @@ def _clause(text: str, start: int, end: int) -> str:
     return text[left + 1:right]
 
 
+def _harms(text: str, vague: re.Match[str]) -> bool:
+    """The harm is said of the vague quantity: in its clause, and next to it ("exfiltrated some
+    tokens", "some idle users were unable to"), not of another thing in a long one ("the maintainer
+    whose account was compromised had reused their npm password on several other sites")."""
+    clause = _clause(text, vague.start(), vague.end())
+    at = text.find(clause)
+    near = text[max(at, vague.start() - 25):min(at + len(clause), vague.end() + 60)] if at >= 0 else clause
+    return _HARM.search(near) is not None
+
+
 def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
     for i, s in enumerate(sections):
         if not (C._is_summary(s) or detect_role(s.title) == "impact"):
@@ -235,7 +245,7 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
                 continue
             vague = next((m for m in _VAGUE.finditer(t) if m.group(2).lower() not in _TIME_UNITS
                           and not (m.group(1).lower() == "most" and m.group(2).lower() in _NOT_AFTER_MOST)
-                          and _HARM.search(_clause(t, m.start(), m.end()))), None)
+                          and _harms(t, m)), None)
             if vague is None:
                 continue
             said = vague.group(1) if vague.group(2).lower() in _NOT_NOUNS else vague.group(0)
