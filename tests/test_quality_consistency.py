@@ -540,3 +540,27 @@ def test_counts_of_other_things_and_a_later_correction_are_not_a_contradiction()
     audit = "Our audit found 3 API tokens created by the attackers."
     assert having(run(doc(tokens, ("Update (2019-08-06)", audit))), "count") == []
     assert len(having(run(doc(tokens, ("Impact", audit))), "count")) == 1
+
+
+def test_a_timeline_dated_month_day_year_is_read_and_its_heading_may_name_the_zone():
+    """Chia's 2023 runner compromise: "## Timeline (all times PST) 07/27/2023 - 07/31/2023" over
+    entries "07-27-2023 2:14 pm - ...". The entries had no date a rule could read, so nothing was
+    checked: now they are dated (the month first: 27 is no month), PST in July is reported, with no
+    quote, as the heading says it, and an entry out of order is found."""
+    title = "Timeline (all times PST) 07/27/2023 - 07/31/2023"
+    entries = ("07-27-2023 2:14 pm - The attacker's PR was approved.\n\n"
+               "07-29-2023 11:51 am - Unauthorized access to the runners was gained.\n\n"
+               "07-31-2023 11:20 am - All self-hosted runners were stopped.")
+    found = run(doc(("Issue Summary", "Self-hosted CI runners were compromised through a fork's workflow."),
+                    (title, entries)))
+    (s, f), = having(found, "daylight")
+    assert s.id == "s2" and f.quote is None and "PST (in the heading)" in f.description and "Write PDT" in f.suggestion
+    swapped = entries.replace("07-29-2023 11:51 am", "07-26-2023 11:51 am")
+    order = having(run(doc(("Issue Summary", "Self-hosted CI runners were compromised."), (title, swapped))),
+                   "timeline order")
+    assert [f.quote for _, f in order] == ["07-26-2023 11:51 am - Unauthorized access to the runners was gained."]
+    # day first where a day cannot be a month: "27/07/2023" is 27 July too
+    european = entries.replace("07-27-2023", "27-07-2023").replace("07-29-2023", "29-07-2023").replace(
+        "07-31-2023", "31-07-2023")
+    (_, f), = having(run(doc(("Issue Summary", "Runners were compromised."), (title, european))), "daylight")
+    assert "27 July 2023 to 31 July 2023" in f.description

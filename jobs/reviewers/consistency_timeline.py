@@ -24,6 +24,8 @@ from redline.jobs.reviewers.consistency_text import (
 # "[03-26 23:04]": a month and day without a year, always followed by a clock time (so "10-15 minutes"
 # is not one); read month first, as ISO dates are, unless a timeline's own entries show day first
 MONTH_DAY = re.compile(r"(\d{2})-(\d{2})(?=[ T]\d{1,2}:\d{2}(?![\d-]))")
+# "07-27-2023", "27/07/2023": month and day in either order, then the year (read by `_numeric_days`)
+NUMERIC_DATE = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2((?:19|20)\d{2})(?![-/.]?\d)")
 # "2018-07-08 ca. 18:30", "approx. 14:00": an approximate time is still the entry's time
 APPROX = re.compile(r"(?:ca\.?|c\.|circa|approx\.?|approximately|about|around|~)\s?(?=\d{1,2}:\d{2})", re.IGNORECASE)
 AMPM_AFTER = re.compile(r" ?([AaPp])\.?[Mm]\b\.?")  # right after a clock time: "7:09 AM", "1:09pm"
@@ -41,7 +43,8 @@ class Entry:
     has_time: bool
     explicit_date: bool
     line: str
-    month_day: tuple[int, int] | None = None  # "[03-26 23:04]": the two numbers, read by `_numeric_days`
+    # "[03-26 23:04]": the two numbers, read by `_numeric_days`; "07-27-2023 2:14 pm": and the year
+    month_day: tuple[int, ...] | None = None
 
 
 def _leading_stamp(line: str, default_year: int | None):
@@ -68,10 +71,15 @@ def _leading_stamp(line: str, default_year: int | None):
     pair = None
     m = ISO_DATE.match(s)
     md = MONTH_DAY.match(s) if not m else None
+    nd = NUMERIC_DATE.match(s) if not (m or md) else None
     if md:  # the date is read with the timeline's other entries (`_numeric_days`)
         m = md
         pair = (int(md.group(1)), int(md.group(2)))
         rest = s[md.end():].lstrip(" T")
+    elif nd:  # so is "07-27-2023": which number is the month, the timeline's other entries tell
+        m = nd
+        pair = (int(nd.group(1)), int(nd.group(3)), int(nd.group(4)))
+        rest = s[nd.end():].lstrip(" ,T")
     elif m:
         y, mo, dd = int(m.group(1)), int(m.group(2)), int(m.group(3))
         bad = valid_date(y, mo, dd)
@@ -228,12 +236,12 @@ def _numeric_days(entries: list[Entry], default_year: int | None) -> None:
     timeline that runs across New Year ("[12-05 ...]" then "[03-20 ...]") gives each earlier stretch the
     year before, so that the stretch nearest the end, where the incident is, keeps the document's."""
     numeric = [e for e in entries if e.month_day is not None]
-    if not numeric or default_year is None:
+    if not numeric or default_year is None and any(len(e.month_day) < 3 for e in numeric):
         return
-    day_first = any(a > 12 for a, _ in (e.month_day for e in numeric))
+    day_first = any(pair[0] > 12 for pair in (e.month_day for e in numeric))
     days: list[tuple[Entry, int, int]] = []
     for e in numeric:
-        a, b = e.month_day
+        a, b = e.month_day[:2]
         mo, d = (b, a) if day_first else (a, b)
         if valid_date(2000, mo, d) is None:  # a leap year: any real month and day
             days.append((e, mo, d))
@@ -243,7 +251,9 @@ def _numeric_days(entries: list[Entry], default_year: int | None) -> None:
         if later is not None and (mo - later[0]) * 31 + d - later[1] > 183:
             year -= 1  # December before March: the year before
         later = (mo, d)
-        if valid_date(year, mo, d) is None:
+        if len(e.month_day) == 3:
+            year = e.month_day[2]  # "07-27-2023": its own year
+        if year is not None and valid_date(year, mo, d) is None:
             minutes = e.when.hour * 60 + e.when.minute if e.when is not None else 0
             e.when = datetime(year, mo, d) + timedelta(minutes=minutes)
             e.explicit_date = True

@@ -70,25 +70,28 @@ def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterato
         return
     done: set[str] = set()
     for s in sections:
-        mask, urls = code_mask(s.text), url_spans(s.text)
-        for m in _ZONE_TOKEN.finditer(s.text):
-            name = m.group()
-            if name not in _ONE_HALF or name in done or mask[m.start()] or in_spans(m.start(), urls):
-                continue
-            done.add(name)  # the first mention decides, so one name is one finding
-            days = sorted({e.when.date() for e in dated if e.section == s.index}) or \
-                sorted({e.when.date() for e in dated})
-            slip = daylight_slip(name, days)
-            if slip is None:
-                continue
-            right, offset, region = slip
-            yield s.index, Finding(
-                type="suggestion", category="timezone: daylight", risk="low",
-                description=(f"The times are given in {name}, but on {_days(days)} {region} clocks were on "
-                             f"{_half(name)}: {right}, {offset}. Read as written, every time is an hour off for "
-                             f"a reader who converts it."),
-                suggestion=f"Write {right} (or give the times in UTC), so the offset matches the dates.",
-                quote=sentence_around(s.text, m.start(), m.end(), 160), confidence=0.6)
+        # the heading may name it ("Timeline (all times PST) 07/27/2023 - 07/31/2023"): then there is no
+        # text to quote, and the finding says where
+        for text, in_title in ((s.title, True), (s.text, False)):
+            mask, urls = code_mask(text), url_spans(text)
+            for m in _ZONE_TOKEN.finditer(text):
+                name = m.group()
+                if name not in _ONE_HALF or name in done or mask[m.start()] or in_spans(m.start(), urls):
+                    continue
+                done.add(name)  # the first mention decides, so one name is one finding
+                days = sorted({e.when.date() for e in dated if e.section == s.index}) or \
+                    sorted({e.when.date() for e in dated})
+                slip = daylight_slip(name, days)
+                if slip is None:
+                    continue
+                right, offset, region = slip
+                yield s.index, Finding(
+                    type="suggestion", category="timezone: daylight", risk="low",
+                    description=(f"The times are given in {name}{' (in the heading)' if in_title else ''}, but on "
+                                 f"{_days(days)} {region} clocks were on {_half(name)}: {right}, {offset}. Read as "
+                                 "written, every time is an hour off for a reader who converts it."),
+                    suggestion=f"Write {right} (or give the times in UTC), so the offset matches the dates.",
+                    quote=None if in_title else sentence_around(text, m.start(), m.end(), 160), confidence=0.6)
 
 
 def _days(days: list[date]) -> str:
