@@ -133,6 +133,9 @@ def test_roles_come_from_titles():
     # a blog's own words for its actions (Homebrew, TorBox, crates.io)
     for title in ("What we're doing about it", "What is being done about this?", "Future measures", "Moving forward"):
         assert detect_role(title) == "actions", title
+    # what might have gone otherwise is analysis, not a plan, nor an impact for its "severity"
+    for title in ("What could have been done", "To prevent the spill", "To reduce the severity of the spill"):
+        assert detect_role(title) == "findings", title
 
 
 # --------------------------------------------------------------------------- the weak write-up
@@ -171,6 +174,20 @@ def test_shallow_root_cause_has_no_five_whys():
     text = "The root cause was an incorrect setpoint in the SCADA configuration (audit trail, E2)."
     findings = review("Root Cause", text)
     assert any("causal step" in f.description for f in having(findings, "Root cause"))
+
+
+def test_a_cause_analysis_that_lists_its_factors_has_steps_and_contributing_factors():
+    """The 1992 Seminole explosion, as a researcher's notes: "Cause analysis" gives its core issue,
+    then lists six factors (valves closed by hand, a SCADA with no trends, no communication, ...).
+    It was told it "stops after 0 causal steps" and names no contributing factors."""
+    text = ("A core issue is that the gas escaped through the brine, keeping the pressure constant and masking "
+            "the emergency.\n\n"
+            "* Two valves in a sensing line had erroneously been manually closed, so the safety system was inoperative.\n"
+            "* Information displayed on the SCADA system was incomplete and did not show trends.\n"
+            "* The gas detectors only send a single signal, even if several of them go off.\n"
+            "* A lack of communication between employees.")
+    said = [f.description for f in having(review("Cause analysis", text), "Root cause")]
+    assert not any("causal step" in d or "contributing factors" in d for d in said), said
 
 
 def test_actions_without_owner_or_due_date_are_flagged():

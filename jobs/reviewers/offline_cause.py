@@ -65,6 +65,7 @@ _SYMPTOM = _rx(
     r"time-?out",
 )
 _CONTRIBUTING = re.compile(r"contribut|factor", re.I)
+_FACTOR_LIST = 3  # list items of three words or more under the cause: its factors
 
 
 # Words before a blame phrase that make it a risk or a safeguard, not a cause: "the baseline risk
@@ -129,6 +130,11 @@ def _depth(sec: _Section) -> int:
 def check_root_cause(sec: _Section) -> Iterator[Finding]:
     blamed = bool(_BLAME.search(sec.text))
     depth = _depth(sec)
+    # a cause analysis that lists its factors ("Two valves ... had been manually closed", "SCADA showed no
+    # trends", "A lack of communication", ...): its contributing causes, each a step of the analysis
+    factors = sum(1 for b in sec.blocks if b.is_item and len(b.text.split()) >= 3)
+    if factors >= _FACTOR_LIST:
+        depth = max(depth, 2)
     symptom = _first(sec.sentences, _SYMPTOM) if depth < 2 and not blamed else None
     if symptom:
         yield _make(
@@ -164,7 +170,7 @@ def check_root_cause(sec: _Section) -> Iterator[Finding]:
             refs=("C9",),
             confidence=0.6,
         )
-    if not _CONTRIBUTING.search(sec.text) and not sec.outline_mentions(_CONTRIBUTING):
+    if not _CONTRIBUTING.search(sec.text) and not sec.outline_mentions(_CONTRIBUTING) and factors < _FACTOR_LIST:
         yield _make(
             "suggestion",
             "low",

@@ -95,6 +95,10 @@ _ROLE_PATTERNS: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("timeline", re.compile(r"time[\s-]*line|chronolog|sequence of events|\bevents\b|what happened", re.I)),
     # "\baction": "Distraction" is not an actions section
     # ... and a blog's "What is being done about this?", "What we're doing about it", "Future measures"
+    # "What could have been done", "To prevent the spill", "To reduce the severity of the spill": what
+    # might have gone otherwise, an analysis, not a plan (nor an impact, for its "severity")
+    ("findings", re.compile(r"could\s+(?:have\s+been|be)\s+done|^\W*to\s+(?:prevent|reduce|avoid|limit|stop|mitigate)\b",
+                            re.I)),
     ("actions", re.compile(r"\baction|recommend|remedia|corrective|preventi|\bcapa\b|next steps|follow[\s-]*up|mitigation"
                            r"|improvement|(?:done|doing)\s+about\s+(?:it|this)\b|future\s+(?:measures|work|steps)"
                            r"|(?:going|moving)\s+forward", re.I)),
