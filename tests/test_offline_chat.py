@@ -484,3 +484,22 @@ def test_a_passage_a_fact_already_quotes_is_not_quoted_again():
     assert all("2018-10-19" not in p for p in passages(answer))
     how_long = compose_answer("How long did the outage last?", PROW, section_title=PROW[0][0])
     assert passages(how_long)[0].startswith('From "Impact": "Jobs scheduled onto the service cluster')
+
+
+def test_when_noticed_counts_from_a_change_initiated_and_quotes_the_entry_once():
+    """DFDS's "Total node failure" (PM2023-001): the rollover that set the wrong runtime was
+    "initiated" a day before users "alerted us"; the answer said nothing of the first sign, and
+    quoted the alert's entry twice (the fact cuts it short with "…", the passage in full)."""
+    alert = ("2023-02-14 09:33 | End-users alerted us that CloudWatch logs weren't working as expected. This "
+             "triggered an investigation into fluentd, that eventually lead us onto the container runtime being "
+             "containerd instead of docker-shim")
+    doc = [("Summary", "A node rollover left the Kubernetes cluster with no nodes."),
+           # its table's rows, as a Word or Markdown upload reads them
+           ("Timeline", "All times in UTC.\n\nTime | Event\n"
+                        "2023-02-13 07:30 | Scheduled node rollover initiated and containerd had been set as the "
+                        "default container runtime accidentally\n" + alert + "\n"
+                        "2023-02-14 11:01 | LB detects new nodes as healthy, allowing traffic")]
+    answer = compose_answer("When was it noticed?", doc)
+    assert answer.startswith("By its timeline, it was noticed at 2023-02-14 09:33")
+    assert "Its first sign was at 2023-02-13 07:30" in answer and "1 day 2 h 3 min before" in answer
+    assert answer.count("End-users alerted us") == 1

@@ -259,7 +259,7 @@ def compose_answer(
     passages = _passages(sections)
     # what the facts quote ("The write-up says in ...: \"On Monday, Oct 15, ...\""): a passage that is
     # mostly that quote is said already (one that adds as much again is still quoted)
-    told = [q for fact in facts for q in _QUOTED.findall(fact)]
+    told = [q.rstrip("\u2026") for fact in facts for q in _QUOTED.findall(fact)]  # a quote cut short ends in "…"
     ranked, seen = [], set()
     for score, p, cued in _rank(question, passages, section_title):  # a passage the write-up repeats is quoted once
         if facts and not cued or focus is not None and p.section not in focus:

@@ -22,7 +22,7 @@ from redline.jobs.reviewers.consistency_timeline import (
 from redline.jobs.reviewers.offline_text import detect_role
 
 # what an entry marks: the problem's start, its detection, its end
-_BEGAN = re.compile(r"\b(?:began|started|introduced|deployed|merged|rolled\s+out|broke|first\s+"
+_BEGAN = re.compile(r"\b(?:began|started|initiated|introduced|deployed|merged|rolled\s+out|broke|first\s+"
                     r"(?:error|failure|alert)s?|triggered)\b", re.I)
 _NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reported|realiz\w*|realis\w*|"
                       r"spotted|discovered|escalated)\b", re.I)
