@@ -5,7 +5,8 @@ review's keys live in one Redis Cluster slot and one Lua script may touch them a
 
 | key                          | type   | holds                                               |
 | ---------------------------- | ------ | --------------------------------------------------- |
-| rl:{rid}:review              | hash   | title, kind, filename, token hash, created, usage   |
+| rl:{rid}:review              | hash   | title, kind, filename, token hash, created, usage,  |
+|                              |        | date (the day the document gives itself), version   |
 | rl:{rid}:sections            | hash   | section id -> Section JSON                          |
 | rl:{rid}:secstate            | hash   | section id -> {"status","progress","job_id"} JSON   |
 | rl:{rid}:items               | hash   | item id -> Item JSON (decision excluded)            |
