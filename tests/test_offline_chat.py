@@ -503,3 +503,17 @@ def test_when_noticed_counts_from_a_change_initiated_and_quotes_the_entry_once()
     assert answer.startswith("By its timeline, it was noticed at 2023-02-14 09:33")
     assert "Its first sign was at 2023-02-13 07:30" in answer and "1 day 2 h 3 min before" in answer
     assert answer.count("End-users alerted us") == 1
+
+
+def test_how_long_is_not_answered_with_someones_estimate_of_arrival():
+    """TAIC's Milton hi-rail collision: "How long did it last?" was answered "The write-up states
+    it: 'they expected to be there in about an hour'", then with "I will be at the 429 km in about
+    five minutes": an arrival, not how long anything lasted."""
+    doc = [("What happened", "A hi-rail vehicle collided with a freight train at a level crossing. There were "
+                             "no injuries."),
+           ("Narrative", "The track ganger signed off by stating they expected to be there in about an hour. "
+                         "At 1447 the track ganger radioed, stating \"I will be at the 429 km in about five minutes\".")]
+    answer = compose_answer("How long did it last?", doc)
+    assert not answer.startswith("The write-up states it")
+    outage = [("Summary", "The signalling system was down for about an hour before it was restored.")]
+    assert compose_answer("How long did it last?", outage).startswith('The write-up states it in "Summary"')

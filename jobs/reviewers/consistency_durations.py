@@ -61,6 +61,8 @@ _OTHER_EVENT = re.compile(r"\b(?:previous(?:ly)?|last time|earlier incident|once
 # right before the number: "in the past six years", "every 5 minutes", "since 5h", "for the last 2 hours"
 # (not "every build failed for two hours": the word must lead to the number)
 _NOT_THIS_SPAN = re.compile(r"\b(?:past|every|since|per|each|last|next)\s+$")
+# a forecast, not what happened: "they expected to be there in about an hour", "estimated to take 2 hours"
+_FORECAST = re.compile(r"\b(?:expect\w*|estimat\w*|eta|forecast\w*|be\s+there|arriv\w*|would\s+take|will\s+take)\b")
 
 
 @dataclass
@@ -116,7 +118,7 @@ def extract_durations(section: Section) -> list[Duration]:
         if not any(before.rstrip().endswith(w) or (" " + w + " ") in before[-len(w) - 20:] for w in LEAD_IN):
             continue
         # not a duration of the incident: "in the past six years", "every 5 minutes", "since 5h"
-        if _NOT_THIS_SPAN.search(before):
+        if _NOT_THIS_SPAN.search(before) or _FORECAST.search(before):
             continue
         # nor a setting or a policy: "tokens are valid for 24 hours", "logs are kept for 30 days"
         if _SETTING.search(text, max(0, m.start() - 60), min(len(text), m.end() + 30)):

@@ -34,6 +34,10 @@ _SAYS_BEGAN = re.compile(r"\b(?:outage|incident|impact|problem|downtime|disrupti
                          re.I)
 _SAYS_ENDED = re.compile(r"\b(?:outage|incident|impact|problem|downtime|disruption)\s+(?:ends|ended|is\s+over|was\s+over)"
                          r"\b", re.I)
+# what a stated duration is a duration of, for the chat to give it as how long it lasted
+_ABOUT_IT = re.compile(r"\b(?:outages?|incident|down|downtime|unavailable|disrupt\w*|impact\w*|affected|degraded|fail\w*"
+                       r"|errors?|lasted|lasting|restored|resolved|fixed|recovered|problem|issue|exposed|broken|slow\w*"
+                       r"|delay\w*|backlog|attack\w*|compromis\w*|leak\w*)\b", re.I)
 _PAUSE = timedelta(hours=12)
 _QUOTE_CHARS = 160
 
@@ -92,11 +96,13 @@ def _duration(sections: list[Section]) -> str | None:
 
     timeline = {s.index for s in sections if _is_timeline_title(s.title)} | {e.section for e in _timed(sections)}
     stated = stated_duration(sections, timeline)
+    sentence = sentence_around(sections[stated[0]].text, stated[1], stated[2]) if stated else ""
+    if stated is not None and not _ABOUT_IT.search(sentence):
+        stated = None  # "I will be at the 429 km in about five minutes": a span of time, not of the event
     span = _timeline_span(sections, stated=stated is not None)
     if stated is None:
         return span
-    i, start, end = stated
-    said = f'The write-up states it in "{sections[i].title}": "{_short(sentence_around(sections[i].text, start, end))}"'
+    said = f'The write-up states it in "{sections[stated[0]].title}": "{_short(sentence)}"'
     return f"{said} {span}" if span else said
 
 
