@@ -517,3 +517,30 @@ def test_how_long_is_not_answered_with_someones_estimate_of_arrival():
     assert not answer.startswith("The write-up states it")
     outage = [("Summary", "The signalling system was down for about an hour before it was restored.")]
     assert compose_answer("How long did it last?", outage).startswith('The write-up states it in "Summary"')
+
+
+def test_when_skips_a_quoted_logs_dates_and_how_long_skips_earlier_occurrences():
+    """On the corpus (tuning set): Prow's 2019-05-30 write-up answered "When did it happen?" with
+    its appendix's quoted log, "> Started: Mon, 01 Jan 0001 00:00:00 +0000"; the Shotover jet boat
+    report answered "How long did it last?" with its "Previous occurrences": "37 incidents
+    recorded between 1 March 2020 and 31 March 2021"."""
+    prow = [("Summary", "Prow stopped merging pull requests because its nodes were throttled."),
+            ("Timeline", "- [13:26] @cblecker reports on Slack that something is wrong with Prow\n"
+                         "- [14:43] @Random-Liu determines the root cause is severe I/O throttling"),
+            ("Appendix", "> State: Terminated\n> Started: Mon, 01 Jan 0001 00:00:00 +0000\n> Exit Code: 0")]
+    answer = compose_answer("When did it happen?", prow)
+    assert "0001" not in answer.split("\n\n")[0] and answer.startswith("Its timeline starts at 13:26")
+    boat = [("What happened", "On 21 March 2021 the jet boat lost power and struck a rock wall."),
+            ("Previous occurrences", "The operator's log showed 37 incidents recorded between 1 March 2020 and "
+                                     "31 March 2021.")]
+    assert "37 incidents" not in compose_answer("How long did it last?", boat).split("\n\n")[0]
+
+
+def test_a_leak_is_reported_and_ends_when_the_token_is_revoked():
+    """PyPI's leaked token (tuning set): "JFrog reports their finding" is when it was noticed, and
+    "Personal Access Token ... destroyed" when it was resolved; both were "not marked"."""
+    doc = [("Summary", "A GitHub token with admin rights leaked in a Docker image."),
+           ("Timeline of events", "- 2024-06-28 7:09 AM Eastern: JFrog reports their finding of the token to "
+                                  "security@pypi.org.\n- 2024-06-28 7:26 AM Eastern: The token is destroyed.")]
+    assert compose_answer("When was it noticed?", doc).startswith("By its timeline, it was noticed at 2024-06-28 07:09")
+    assert compose_answer("When was it resolved?", doc).startswith("By its timeline, it was resolved at 2024-06-28 07:26")

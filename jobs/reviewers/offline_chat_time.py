@@ -24,9 +24,9 @@ from redline.jobs.reviewers.offline_text import detect_role
 # what an entry marks: the problem's start, its detection, its end
 _BEGAN = re.compile(r"\b(?:began|started|initiated|introduced|deployed|merged|rolled\s+out|broke|first\s+"
                     r"(?:error|failure|alert)s?|triggered)\b", re.I)
-_NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reported|realiz\w*|realis\w*|"
+_NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reported|reports|realiz\w*|realis\w*|"
                       r"spotted|discovered|escalated)\b", re.I)
-_ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
+_ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|revoked|destroyed|rotated|taken\s+down|back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
                     r"(?:is|are|was|were)\s+healthy|healthy\s+again|mitigated|all\s+clear|working\s+again|"
                     r"succeed\w*\s+again|to\s+an\s+end|(?:outage|incident)\s+(?:ended|ends|is\s+over|was\s+over))\b", re.I)
 # ... and where a timeline says so in so many words: "**Outage begins.**", "Outage ends."
@@ -290,19 +290,25 @@ def _detected(sections: list[Section]) -> str | None:
 
 # a day the prose gives: "On 2nd September 2025", "2025-09-02", "March 13, 2018"
 _A_DAY = (ISO_DATE, NAMED_DATE, DAY_MONTH)
+_YEAR = re.compile(r"\b\d{4}\b")
+# an appendix of records (a chat log, raw logs): their dates are the records'
+_RECORDS = re.compile(r"append|\bchat\b|\blogs?\b|transcript", re.I)
 
 
 def _first_dated_sentence(sections: list[Section]) -> tuple[Section, str] | None:
     """The first sentence outside the timeline that gives a day, the summary's first: where the
     write-up says when it happened in its own words."""
-    ordered = sorted((s for s in sections if not _is_timeline_title(s.title)),
+    ordered = sorted((s for s in sections if not _is_timeline_title(s.title) and not _RECORDS.search(s.title)),
                      key=lambda s: (detect_role(s.title) != "summary", s.index))
     for s in ordered[:12]:
         mask = code_mask(s.text)
         days = sorted((m for rx in _A_DAY for m in rx.finditer(s.text) if not mask[m.start()]), key=lambda m: m.start())
         for m in days:
             said = sentence_around(s.text, m.start(), m.end(), _QUOTE_CHARS * 2)
-            if len(said.split()) >= 4:  # a date alone on its line ("2019-05-08" under the title) dates the post
+            year = _YEAR.search(m.group())
+            # a date alone on its line ("2019-05-08" under the title) dates the post; a quoted log's
+            # "> Started: Mon, 01 Jan 0001" is a record's, not the write-up's
+            if len(said.split()) >= 4 and not said.lstrip().startswith(">") and (year is None or int(year.group()) >= 1900):
                 return s, said
     return None
 

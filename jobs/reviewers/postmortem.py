@@ -381,8 +381,8 @@ def stated_duration(sections: list[Section], timeline: set[int]) -> tuple[int, i
     15:20 UTC", "(Between 1:46pm - 5:30pm)", "exposed from on or about 2025-02-10 through
     2025-04-01"; not another incident's. None if none does."""
     for i, s in enumerate(sections):
-        if s.index in timeline:
-            continue
+        if s.index in timeline or _PREVIOUS.search(s.title):
+            continue  # "Previous occurrences": "37 incidents recorded between 1 March 2020 and 31 March 2021"
         if (span := _SPAN.search(s.text) or _DAY_SPAN.search(s.text)) is not None:
             return i, span.start(), span.end()
         for d in C.extract_durations(s):
