@@ -514,6 +514,34 @@ def test_pdf_headings_set_apart_only_by_their_typeface_are_headings() -> None:
     assert "Written by the ops team" in doc.sections[3].text and "Last updated in May" in doc.sections[3].text
 
 
+def test_pdf_table_drawn_without_rules_reads_row_by_row_with_its_cells_apart() -> None:
+    """A half-filled incident template through pandoc and LibreOffice: its fields table has no rules,
+    so it read as one line, "Incident ID 2024-03-02-01 Severity SEV-1 / SEV-2 / SEV-3 Status Open /
+    Resolved ...", and the template's choices left as given could not be seen as a field's value. A
+    row now reads as a Word table's row does."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.setFont("Helvetica-Bold", 14)
+    pdf.drawString(72, 760, "Incident details")
+    pdf.setFont("Helvetica", 11)
+    y = 735
+    for field, value in (("Incident ID", "2024-03-02-01"), ("Severity", "SEV-1 / SEV-2 / SEV-3"),
+                         ("Resolved", "YYYY-MM-DD HH:MM UTC")):
+        pdf.drawString(72, y, field)
+        pdf.drawString(260, y, value)
+        y -= 15
+    pdf.setFont("Helvetica-Bold", 14)
+    pdf.drawString(72, y - 20, "Summary")
+    pdf.setFont("Helvetica", 11)
+    pdf.drawString(72, y - 40, "The payment API returned errors for some users after a deploy.")
+    pdf.showPage()
+    pdf.save()
+    doc = parse("t.pdf", buffer.getvalue())
+    assert doc.sections[0].text == ("Incident ID | 2024-03-02-01\nSeverity | SEV-1 / SEV-2 / SEV-3\n"
+                                    "Resolved | YYYY-MM-DD HH:MM UTC")
+    assert doc.sections[1].text == "The payment API returned errors for some users after a deploy."
+
+
 def test_pdf_title_may_be_a_date_and_a_number() -> None:
     """mybinder.org's "2017-09-29, 504" (not in the corpus), exported to PDF: the title names the
     HTTP status, no word. It was a "Preamble" section, and the page showed the file name as the

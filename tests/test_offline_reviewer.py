@@ -293,6 +293,8 @@ def test_impact_without_quantities():
 def test_summary_without_outcome():
     findings = review("Executive Summary", SUMMARY)
     assert any("outcome" in f.description and f.quote is None for f in having(findings, "Structure"))
+    # not an HR investigation's words ("whether the allegation was substantiated") on every write-up
+    assert not any("allegation" in f.suggestion for f in findings)
 
 
 def test_missing_sections_are_reported_once_on_the_first_section():

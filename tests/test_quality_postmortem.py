@@ -603,6 +603,10 @@ def test_a_data_breach_notice_in_its_own_words_is_a_software_write_up():
     assert document_kind(notice) == "software"
     assert document_kind(["The operator opened the valve on the pump; the supervisor stopped the plant.",
                           "The worker was injured and first aid was given on site."]) == "general"
+    # a short write-up says what it is in fewer words (a half-filled template's two sections)
+    assert document_kind(["Incident ID | 2024-03-02-01", "The payment API returned errors for some users "
+                                                        "after a deploy."]) == "software"
+    assert document_kind(["The forklift struck a pallet; the API of the warehouse system logged it."]) == "general"
 
 
 def test_a_vague_quantity_of_something_not_harmed_is_not_the_impact():

@@ -158,14 +158,37 @@ def _pdf_line(raw: dict, page: int, page_height: float) -> _PdfLine | None:
     size = sizes.most_common(1)[0][0]
     gaps = [b["x0"] - a["x1"] for a, b in zip(chars, chars[1:])]
     tabular = bool(gaps) and max(gaps) > 2.0 * max(size, 1.0)
+    mono = sum(1 for c in chars if _MONO_FONT.search(str(c.get("fontname", "")))) >= 0.9 * len(chars)
+    if tabular and not mono:  # a row of a table drawn without rules: its cells apart, as a Word table's row reads
+        text = _cells(text, [k for k, gap in enumerate(gaps) if gap > 2.0 * max(size, 1.0)], len(chars))
     bold = bold_chars >= 0.9 * len(chars)
     line = _PdfLine(text, page, float(raw["top"]), float(raw["bottom"]), page_height, size, bold, tabular)
     fonts = Counter(_SUBSET_TAG.sub("", str(c.get("fontname", ""))) for c in chars)
     font, count = fonts.most_common(1)[0]
     line.font = font if count >= 0.9 * len(chars) else ""
-    if sum(1 for c in chars if _MONO_FONT.search(str(c.get("fontname", "")))) >= 0.9 * len(chars):
+    if mono:
         _set_code(line, chars)
     return line
+
+
+def _cells(text: str, cuts: list[int], glyphs: int) -> str:
+    """The line's text with " | " between its cells: `cuts` are the glyphs (counted without spaces)
+    after which a wide gap opens. Left as it is when its glyphs do not match its text's."""
+    if sum(1 for ch in text if not ch.isspace()) != glyphs:
+        return text
+    wanted = set(cuts)
+    out: list[str] = []
+    seen = 0
+    for ch in text:
+        if not ch.isspace():
+            out.append(ch)
+            seen += 1
+        elif seen - 1 in wanted:
+            out.append(" | ")
+            wanted.discard(seen - 1)
+        elif not (out and out[-1] == " | "):
+            out.append(ch)
+    return "".join(out)
 
 
 def _set_code(line: _PdfLine, chars: list[dict]) -> None:
@@ -396,6 +419,8 @@ def _line_joiner(previous: _PdfLine, line: _PdfLine) -> str:
         return "\n"
     if previous.page != line.page:
         return " " if not _SENTENCE_END.search(previous.text) else "\n\n"
+    if previous.tabular and line.tabular:
+        return "\n"  # the next row of a table drawn without rules
     if not _continues(previous, line) or previous.bold != line.bold or _is_larger(previous.size, line.size) \
             or _is_larger(line.size, previous.size):
         return "\n\n"  # a gap, or another type: "2022-06-02 10:00 - Problem starts" set bold over its entry

@@ -113,6 +113,9 @@ substantiated patient patients vehicle driver crane scaffold
 """.split())
 
 
+_SOFTWARE_MIN = 5  # software words a write-up of 500 words or more needs (one per 100 words below that, two at least)
+
+
 def document_kind(texts: Sequence[str]) -> str:
     """"software" when the write-up's words are mostly of software or security incidents,
     else "general". One pass over the words; a word counts once per 1,000 words at most."""
@@ -124,7 +127,10 @@ def document_kind(texts: Sequence[str]) -> str:
                 counts["software"] += 1
             elif word in _SAFETY_WORDS:
                 counts["safety"] += 1
-    return "software" if counts["software"] >= 5 and counts["software"] > 2 * counts["safety"] else "general"
+    # a short write-up says what it is in fewer words: "The payment API returned errors after a deploy"
+    words = sum(len(text.split()) for text in texts)
+    enough = min(_SOFTWARE_MIN, max(2, words // 100))
+    return "software" if counts["software"] >= enough and counts["software"] > 2 * counts["safety"] else "general"
 
 
 def _severity(finding: Finding) -> tuple[int, int]:

@@ -65,8 +65,8 @@ def check_summary(sec: _Section) -> Iterator[Finding]:
             "Structure",
             "The summary describes the event but not the outcome: no conclusion, root cause or "
             "actions are stated.",
-            "End the summary with what the investigation concluded (root cause, whether the "
-            "allegation or concern was substantiated) and the key actions.",
+            "End the summary with what the investigation concluded (what caused it, or whether the "
+            "concern raised was borne out) and the key actions.",
             questions=("What did the investigation conclude?", "What are the main actions?"),
             refs=("C9", "C12"),
             confidence=0.65,
