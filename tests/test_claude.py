@@ -311,6 +311,21 @@ async def test_analysis_request_shape_usage_and_cache(fake, redis, reviewers):
     assert progress == sorted(progress) and max(progress) < 1
 
 
+async def test_a_dated_report_gives_the_model_its_date(fake, redis, reviewers):
+    """A blog post's front matter dates it ("date: 2025-07-28"): the model reads "over the past few
+    days" from that day, in the cached document block (the same for every section); a report with
+    no date says none."""
+    fake.default = respond()
+    rv = reviewers(fake, redis)
+    dated = AnalysisRequest(review_title="Phishing", section=SECTION, outline=OUTLINE, sections=SECTIONS,
+                            review_date="2025-07-28")
+    await collect(rv.analyze(dated))
+    await collect(rv.analyze(request()))
+    with_date, without = (r.json["messages"][0]["content"][0]["text"] for r in fake.requests)
+    assert "It is dated 2025-07-28" in with_date and "relative dates" in with_date
+    assert "It is dated" not in without
+
+
 def _user_text(body: dict) -> str:
     content = body["messages"][0]["content"]
     return content if isinstance(content, str) else "\n".join(b.get("text", "") for b in content)

@@ -168,13 +168,16 @@ def _outline(outline: Sequence[str]) -> str:
     return f"<outline>\n{lines}\n</outline>"
 
 
-def review_block(title: str, outline: Sequence[str], guidelines: str | None) -> str:
-    """The per-review part of the system prompt: title, guidelines, outline (no section text)."""
+def review_block(title: str, outline: Sequence[str], guidelines: str | None, date: str | None = None) -> str:
+    """The per-review part of the system prompt: title, the day the report gives itself (a blog
+    post's front matter), guidelines, outline (no section text)."""
     if guidelines and guidelines.strip():
         g = f"The organisation's review guidelines:\n<guidelines>\n{escape(guidelines.strip())}\n</guidelines>"
     else:
         g = "No review guidelines were uploaded: review against Redline's checklist alone."
-    return (f"The report under review:\n<review_title>{escape(title or 'Untitled report')}</review_title>\n\n"
+    dated = (f"\nIt is dated {escape(date)} (its file says so, as a post's publication date): read its relative "
+             "dates (\"last week\", \"yesterday\") from that day.") if date else ""
+    return (f"The report under review:\n<review_title>{escape(title or 'Untitled report')}</review_title>{dated}\n\n"
             f"{g}\n\nThe report's outline (section titles, in order):\n{_outline(outline)}")
 
 
@@ -196,7 +199,7 @@ def whole_document(req: AnalysisRequest) -> str:
     body = "\n".join(
         f'<section id="{attr(s.id)}" index="{s.index + 1}" total="{total}" title="{attr(s.title)}">\n'
         f"{escape(s.text)}\n</section>" for s in req.sections)
-    return (review_block(req.review_title, req.outline, req.guidelines)
+    return (review_block(req.review_title, req.outline, req.guidelines, req.review_date)
             + f"\n\nThe whole report, section by section:\n<document>\n{body}\n</document>")
 
 
@@ -241,7 +244,7 @@ def analysis_params(req: AnalysisRequest, spec: ModelSpec, *, effort: str | None
     doc = whole_document(req) if req.sections else ""
     whole = bool(doc) and fits(len(ANALYSIS_RULES) + len(doc) + 2 * len(req.section.text), spec, max_tokens)
     if not whole:
-        doc = review_block(req.review_title, req.outline, req.guidelines)
+        doc = review_block(req.review_title, req.outline, req.guidelines, req.review_date)
     content = [{"type": "text", "text": doc, "cache_control": CACHE},
                {"type": "text", "text": analysis_user(req, retry_note, whole=whole)}]
     return {"system": analysis_system(req), "messages": [{"role": "user", "content": content}],
@@ -310,7 +313,7 @@ def _turns(history: Sequence[ChatMessage]) -> list[dict[str, Any]]:
 def chat_system(req: ChatRequest) -> list[dict[str, Any]]:
     return [{"type": "text", "text": CHAT_RULES, "cache_control": CACHE},
             {"type": "text", "text": review_block(req.review_title, [s.title for s in req.sections],
-                                                  req.guidelines)}]
+                                                  req.guidelines, req.review_date)}]
 
 
 def chat_params(req: ChatRequest, spec: ModelSpec, *, effort: str | None) -> tuple[dict[str, Any], list[str]]:
