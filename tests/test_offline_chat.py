@@ -544,3 +544,14 @@ def test_a_leak_is_reported_and_ends_when_the_token_is_revoked():
                                   "security@pypi.org.\n- 2024-06-28 7:26 AM Eastern: The token is destroyed.")]
     assert compose_answer("When was it noticed?", doc).startswith("By its timeline, it was noticed at 2024-06-28 07:09")
     assert compose_answer("When was it resolved?", doc).startswith("By its timeline, it was resolved at 2024-06-28 07:26")
+
+
+def test_when_a_dated_post_says_only_over_the_past_few_days():
+    """PyPI's 2025-07-28 phishing notice gives no day in its words, only "Over the past few days",
+    under the date its front matter gives: the answer is that date and those words."""
+    doc = [("Phishing attack", "Over the past few days, users received emails asking them to log in to a fake "
+                               "site. We have reported the domain.")]
+    answer = compose_answer("When did it happen?", doc, date="2025-07-28")
+    assert answer.startswith('The write-up is dated 2025-07-28 (the date its file gives) and says in "Phishing '
+                             'attack": "Over the past few days, users received emails')
+    assert not compose_answer("When did it happen?", doc).startswith("The write-up is dated")

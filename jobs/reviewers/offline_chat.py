@@ -245,6 +245,7 @@ def compose_answer(
     section_title: str | None = None,
     max_passages: int = 3,
     levels: list[int] | None = None,
+    date: str | None = None,
 ) -> str:
     """The whole plain-text answer that ``answer_question`` streams: what the write-up's facts
     answer (offline_chat_facts: a timeline's span, no count, the actions with no owner), then the
@@ -255,7 +256,7 @@ def compose_answer(
         return "The write-up has no text yet, so there is nothing to answer from."
     facts, focus = facts_for(question, [Section(id=f"s{i + 1}", title=title, index=i, text=text,
                                          level=levels[i] if levels and i < len(levels) else 1)
-                                 for i, (title, text) in enumerate(sections)])
+                                 for i, (title, text) in enumerate(sections)], date)
     passages = _passages(sections)
     # what the facts quote ("The write-up says in ...: \"On Monday, Oct 15, ...\""): a passage that is
     # mostly that quote is said already (one that adds as much again is still quoted)

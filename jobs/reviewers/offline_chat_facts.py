@@ -286,7 +286,7 @@ def _impact(sections: list[Section]) -> str | None:
     return " ".join(out)
 
 
-def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[int] | None]:
+def facts_for(question: str, sections: list[Section], date: str | None = None) -> tuple[list[str], set[int] | None]:
     """What the write-up's facts answer of `question` (nothing when it asks for none of them), and
     the sections whose passages may be quoted beside them (None: any): for the action items, only
     theirs ("due" in "due date" is not the "due" of "due to Travis downtime"); for what the timeline
@@ -300,7 +300,7 @@ def facts_for(question: str, sections: list[Section]) -> tuple[list[str], set[in
     elif _ASKS_RESOLVED.search(question[:500]):
         facts.append(_resolved(sections))
     elif _ASKS_WHEN.search(question) and not _ASKS_DURATION.search(question):
-        facts.append(_happened(sections))
+        facts.append(_happened(sections, date))
     if _ASKS_ZONE.search(question):
         facts.append(_zone(sections))
         focus = set()  # where it says so is quoted; no passage says more

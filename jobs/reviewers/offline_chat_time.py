@@ -313,13 +313,32 @@ def _first_dated_sentence(sections: list[Section]) -> tuple[Section, str] | None
     return None
 
 
-def _happened(sections: list[Section]) -> str | None:
+def _relative_sentence(sections: list[Section]) -> tuple[Section, str] | None:
+    """The first sentence that says when relatively ("Over the past few days", "Last week")."""
+    from redline.jobs.reviewers.consistency_anchor import RELATIVE
+
+    for s in sections[:12]:
+        m = RELATIVE.search(s.text)
+        if m is not None:
+            return s, sentence_around(s.text, m.start(), m.end(), _QUOTE_CHARS * 2)
+    return None
+
+
+def _happened(sections: list[Section], date: str | None = None) -> str | None:
     """When it happened: the day the write-up gives in its own words, and where its timeline starts
-    (and the problem's first sign there, when an entry marks one)."""
+    (and the problem's first sign there, when an entry marks one); with no day in its words, the
+    day its file gives itself (a blog post's date), and what it says of when."""
     out = []
     told = _first_dated_sentence(sections)
     if told is not None:
         out.append(f'The write-up says in "{told[0].title}": "{_short(told[1])}"')
+    elif date:
+        relative = _relative_sentence(sections)
+        if relative is not None:
+            out.append(f'The write-up is dated {date} (the date its file gives) and says in "{relative[0].title}": '
+                       f'"{_short(relative[1])}"')
+        else:
+            out.append(f"The write-up is dated {date} (the date its file gives); it gives no other day.")
     marks = _marks(sections)
     if marks is not None:
         first = marks.began or marks.entries[0]

@@ -65,14 +65,16 @@ def prose_of(text: str, marks: list) -> str:
     return prose if prose.strip() or not text.strip() else as_read(text, marks)
 
 
-def answer_text(question: str, sections: list[tuple[str, str, list, int]], section_title: str | None) -> str:
+def answer_text(question: str, sections: list[tuple[str, str, list, int]], section_title: str | None,
+                date: str | None = None) -> str:
     """Runs in a pool process: the offline chat's answer, from (title, text, marks, heading level)
     per section, the text read as a reader reads it (`as_read`: a source line wrap is a space; for a
-    question about a cause or a duration, its code blocks blanked)."""
+    question about a cause or a duration, its code blocks blanked); `date`, the day the document
+    gives itself."""
     code = offline_chat.reads_code(question)
     return offline.compose_answer(question, [(title, as_read(text, marks, code=code))
                                              for title, text, marks, _ in sections],
-                                  section_title=section_title, levels=[level for *_, level in sections])
+                                  section_title=section_title, levels=[level for *_, level in sections], date=date)
 
 
 class _OverBudget(BaseException):

@@ -76,7 +76,7 @@ class OfflineReviewer:
             f"Finding an answer in the write-up took longer than the {self.budget:g} s budget "
             "(REDLINE_OFFLINE_SECTION_BUDGET_S) and was stopped. Ask about one section, or with "
             "fewer or more specific words.",
-            req.question, sections, title)
+            req.question, sections, title, req.review_date)
         for chunk in offline._chunks(answer):
             await asyncio.sleep(self.pace / 4)
             yield chunk
