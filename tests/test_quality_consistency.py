@@ -564,3 +564,31 @@ def test_a_timeline_dated_month_day_year_is_read_and_its_heading_may_name_the_zo
         "07-31-2023", "31-07-2023")
     (_, f), = having(run(doc(("Issue Summary", "Runners were compromised."), (title, european))), "daylight")
     assert "27 July 2023 to 31 July 2023" in f.description
+
+
+def test_a_january_entry_that_kept_last_years_year_is_one_typo():
+    """etcd's v3.5 post-mortem: "2021-12-01 | Report ...", then "2021-01-28 | Report ..." (the
+    issue is from January 2022), then "2022-03-08". It was reported out of order, and again as a
+    404-day jump to "a separate event"; it is one wrong year."""
+    timeline = ("Timeline", "Date | Event\n2021-05-08 | Pull request that caused data corruption was merged\n"
+                            "2021-06-16 | Release v3.5.0 with data corruption was published\n"
+                            "2021-12-01 | Report of data corruption\n2021-01-28 | Report of data corruption\n"
+                            "2022-03-08 | Report of data corruption\n2022-03-25 | Corruption confirmed\n"
+                            "2022-04-24 | Release v3.5.3 with fix was published")
+    found = run(doc(("Summary", "A data inconsistency bug in etcd v3.5 corrupted data in some clusters."), timeline))
+    (s, f), = having(found, "timeline date")
+    assert f.quote == "2021-01-28 | Report of data corruption" and "in 2022 it falls between" in f.description
+    assert having(found, "timeline order") == [] and having(found, "separate event") == []
+
+
+def test_an_effort_is_not_the_outage_weighed_against_the_timeline():
+    """etcd: "fixing the data inconsistency took almost two weeks and multiple attempts" is how long
+    the fix took to write, not how long anything was down; it was weighed against a year of entries."""
+    timeline = ("Timeline", "Date | Event\n2021-05-08 | Pull request that caused data corruption was merged\n"
+                            "2022-03-08 | Report of data corruption\n2022-03-25 | Corruption confirmed\n"
+                            "2022-04-24 | Release v3.5.3 with fix was published")
+    effort = ("What went wrong", "The apply code is complex; fixing the data inconsistency took almost two weeks and "
+                                 "multiple attempts.")
+    assert having(run(doc(("Summary", "Data was corrupted."), effort, timeline)), "duration vs timeline") == []
+    outage = ("Impact", "The corruption affected clusters for almost two weeks before the release.")
+    assert len(having(run(doc(("Summary", "Data was corrupted."), outage, timeline)), "duration vs timeline")) == 1

@@ -667,3 +667,26 @@ def test_items_under_a_heading_that_says_completed_are_done():
     (finding,) = [f for _, f in run([summary, remediation, planned]) if "no owner" in f.category]
     assert finding.description.startswith("1 of the 3 action items names no owner")
     assert finding.quote == "Add alerts on disk read amplification for the database server"
+
+
+def test_an_action_table_is_read_row_by_row_and_its_bullets_explain_it():
+    """etcd's post-mortem lists its actions in a table ("Action Item | Type | Priority | Bug |
+    Status", as a Markdown or Word upload reads it: no leading "|"), after bullets that explain
+    the types ("Prevent - Prevent similar issues ..."). The rows were not read at all, the bullets
+    were the "6 action items", and the header would have been one. Rows with a ticket or DONE are
+    tracked; the others have no owner."""
+    actions = ("Action items", "Action items fall under three types:\n\n"
+                               "- Prevent - Prevent similar issues from occurring.\n"
+                               "- Detect - Be more effective in detecting when similar issues occur.\n\n"
+                               "Action Item | Type | Priority | Bug | Status\n"
+                               "etcd testing can reproduce historical data inconsistency issues | Prevent | P0 | "
+                               "https://github.com/etcd-io/etcd/issues/14045 | DONE\n"
+                               "etcd detects data corruption by default | Detect | P0 | "
+                               "https://github.com/etcd-io/etcd/issues/14039 | DONE\n"
+                               "etcd apply code should be easy to understand and validate correctness | Prevent | P1 | |\n"
+                               "etcd recovery procedures are documented and tested | Mitigate | P1 | |")
+    secs = doc(("Summary", "A bug in the etcd server released in v3.5.0 corrupted data on some clusters; the fix "
+                           "was deployed in v3.5.3 and the API was unaffected."), actions)
+    (finding,) = [f for _, f in run(secs) if "no owner" in f.category]
+    assert finding.description.startswith("2 of the 4 action items name no owner")
+    assert finding.quote.startswith("etcd apply code should be easy to understand")

@@ -61,6 +61,11 @@ _OTHER_EVENT = re.compile(r"\b(?:previous(?:ly)?|last time|earlier incident|once
 # right before the number: "in the past six years", "every 5 minutes", "since 5h", "for the last 2 hours"
 # (not "every build failed for two hours": the word must lead to the number)
 _NOT_THIS_SPAN = re.compile(r"\b(?:past|every|since|per|each|last|next)\s+$")
+# what a stated duration must be a duration of, to be weighed against the timeline (or given by the chat
+# as how long it lasted): not "fixing the data inconsistency took almost two weeks" (an effort)
+ABOUT_THE_EVENT = re.compile(r"\b(?:outages?|incident|down|downtime|unavailable|disrupt\w*|impact\w*|affected|degraded"
+                             r"|fail\w*|errors?|lasted|lasting|restored|resolved|fixed|recovered|problem|issue|exposed"
+                             r"|broken|slow\w*|delay\w*|backlog|attack\w*|compromis\w*|leak\w*)\b", re.I)
 # a forecast, not what happened: "they expected to be there in about an hour", "estimated to take 2 hours"
 _FORECAST = re.compile(r"\b(?:expect\w*|estimat\w*|eta|forecast\w*|be\s+there|arriv\w*|would\s+take|will\s+take)\b")
 
@@ -187,8 +192,8 @@ def _duration_findings(sections: list[Section], entries: list[Entry], timeline_s
             if ok:
                 continue
             quote = sentence_around(s.text, d.start, d.end, 160)
-            if _OTHER_EVENT.search(quote):
-                continue  # another incident's duration ("this happened once before and lasted 24 hours")
+            if _OTHER_EVENT.search(quote) or not ABOUT_THE_EVENT.search(quote):
+                continue  # another incident's duration ("this happened once before and lasted 24 hours"), or an effort's
             seen.add(d.minutes)
             end = recovery or timed[-1]
             span = (end.when - first.when).total_seconds() / 60

@@ -26,18 +26,20 @@ from redline.jobs.reviewers.consistency_timeline import STAND_IN_DAY, Entry, _de
 
 
 def _year_slips(entries: list[Entry]) -> dict[int, int]:
-    """id(entry) -> the year it should probably have, for a dated entry whose year differs from the
-    dated entries just before and after it, which agree with each other, and whose day then falls
-    between theirs ("2024-03-05", "2025-03-05", "2024-03-06": last year's template, a typo)."""
+    """id(entry) -> the year it should probably have, for a dated entry out of order as written
+    whose day falls between those of the dated entries just before and after it in one of their
+    years ("2024-03-05", "2025-03-05", "2024-03-06": last year's template; "2021-12-01",
+    "2021-01-28", "2022-03-08": the old year kept in January)."""
     dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
     out: dict[int, int] = {}
     for a, e, b in zip(dated, dated[1:], dated[2:]):
-        y = a.when.year
-        if b.when.year != y or e.when.year == y:
+        if a.when.date() <= e.when.date() <= b.when.date():
             continue
-        fixed = _with_year(e.when, y)
-        if fixed is not None and a.when.date() <= fixed.date() <= b.when.date():
-            out[id(e)] = y
+        for y in sorted({a.when.year, b.when.year} - {e.when.year}):
+            fixed = _with_year(e.when, y)
+            if fixed is not None and a.when.date() <= fixed.date() <= b.when.date():
+                out[id(e)] = y
+                break
     return out
 
 
@@ -83,8 +85,8 @@ def _order_findings(sections: list[Section], entries: list[Entry]):
             year = e.when.year
             yield e.section, Finding(
                 type="important", category="timeline date", risk="medium",
-                description=(f"This entry is dated {year}, but the entries around it are in {slips[id(e)]}: "
-                             "a wrong year (a typo, or last year's template)?"),
+                description=(f"This entry is dated {year}, which puts it out of order; in {slips[id(e)]} it falls "
+                             "between the entries around it: a wrong year (a typo, or last year's template)?"),
                 suggestion=f"Check the year (probably {slips[id(e)]}).", quote=e.quote, confidence=0.8)
     timed = _as_meant(entries, slips)
     back = sum(_backwards(b, a) is not None for a, b in zip(timed, timed[1:]))

@@ -198,7 +198,9 @@ def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], l
         if rows:
             items += [(i, r.span, not _links_in(links, r.span.start, r.span.end) and _is_open(
                 r.span.text, r.has_owner or bool(_HANDLE.search(r.span.text)), r.has_due)) for r in _table_items(rows)]
-        plain = [b for b in listed if not _TABLE_ROW.match(b.text)]
+        # beside an action table, bullets that define its terms ("Prevent - Prevent similar issues ...",
+        # "P0 - Critical for reliability ...") explain it: they are not actions
+        plain = [b for b in listed if not _TABLE_ROW.match(b.text) and not (rows and _DEFINES.match(b.text))]
         text = sections[i].text
         done_under = _done_headings(sections[i])
         for k, b in enumerate(plain):
@@ -218,6 +220,9 @@ _TICKET_URL = re.compile(r"/(?:issues|pull|pulls|merge_requests)/\d+|/browse/[A-
 # to be completed", "Planned actions (planned or in-progress)")
 _COMPLETED = re.compile(r"\b(?:completed|done|taken|already)\b|\bwhat\s+we\s+did\b", re.I)
 _NOT_COMPLETED = re.compile(r"\b(?:to\s+be|not|planned|pending|open|outstanding|remaining|in[\s-]progress)\b", re.I)
+
+
+_DEFINES = re.compile(r"^\W*[\w/+]{1,20}(?: [\w/+]{1,20})? [-\u2013\u2014] \S")  # "Prevent - ...", "P0 - ..."
 
 
 def _done_headings(section: Section) -> list[tuple[int, bool]]:

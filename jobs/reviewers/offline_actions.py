@@ -104,6 +104,12 @@ def _is_table_rule(row: str) -> bool:
     return not re.search(r"[A-Za-z0-9]", row)
 
 
+def _is_header(cells: list[str]) -> bool:
+    """A table's header row: short labels ("Action Item", "Type", "Bug", "Status"), no figures."""
+    return len(cells) >= 2 and all(len(c.split()) <= 4 and not any(ch.isdigit() for ch in c) for c in cells) \
+        and any(c[:1].isupper() for c in cells)
+
+
 def _filled(cell: str) -> bool:
     """A value given, not "TBD" nor the template's own ("@github_handle", "YYYY-MM-DD")."""
     value = cell.strip()
@@ -129,7 +135,8 @@ def _table_items(rows: list[Span]) -> list[_ActionItem]:
     owner_col = next((i for i, c in enumerate(header) if _OWNER_HEADER.search(c)), None)
     due_col = next((i for i, c in enumerate(header) if _DUE_HEADER.search(c)), None)
     if owner_col is None and due_col is None:
-        return [_ActionItem(r, _has_owner(r.text), _has_due(r.text)) for r in rows]
+        body = rows[1:] if len(rows) > 1 and _is_header(header) else rows
+        return [_ActionItem(r, _has_owner(r.text), _has_due(r.text)) for r in body if not _is_table_rule(r.text)]
     items = []
     for row in rows[1:]:
         if _is_table_rule(row.text):

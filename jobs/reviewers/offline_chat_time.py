@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from redline.jobs.models import Section
+from redline.jobs.reviewers.consistency_durations import ABOUT_THE_EVENT
 from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
 from redline.jobs.reviewers.consistency_text import (
     DAY_MONTH, ISO_DATE, NAMED_DATE, ZONES, code_mask, sentence_around, states_zone,
@@ -34,10 +35,6 @@ _SAYS_BEGAN = re.compile(r"\b(?:outage|incident|impact|problem|downtime|disrupti
                          re.I)
 _SAYS_ENDED = re.compile(r"\b(?:outage|incident|impact|problem|downtime|disruption)\s+(?:ends|ended|is\s+over|was\s+over)"
                          r"\b", re.I)
-# what a stated duration is a duration of, for the chat to give it as how long it lasted
-_ABOUT_IT = re.compile(r"\b(?:outages?|incident|down|downtime|unavailable|disrupt\w*|impact\w*|affected|degraded|fail\w*"
-                       r"|errors?|lasted|lasting|restored|resolved|fixed|recovered|problem|issue|exposed|broken|slow\w*"
-                       r"|delay\w*|backlog|attack\w*|compromis\w*|leak\w*)\b", re.I)
 _PAUSE = timedelta(hours=12)
 _QUOTE_CHARS = 160
 
@@ -97,7 +94,7 @@ def _duration(sections: list[Section]) -> str | None:
     timeline = {s.index for s in sections if _is_timeline_title(s.title)} | {e.section for e in _timed(sections)}
     stated = stated_duration(sections, timeline)
     sentence = sentence_around(sections[stated[0]].text, stated[1], stated[2]) if stated else ""
-    if stated is not None and not _ABOUT_IT.search(sentence):
+    if stated is not None and not ABOUT_THE_EVENT.search(sentence):
         stated = None  # "I will be at the 429 km in about five minutes": a span of time, not of the event
     span = _timeline_span(sections, stated=stated is not None)
     if stated is None:

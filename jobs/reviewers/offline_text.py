@@ -186,7 +186,9 @@ _TIMEZONE = re.compile(
 )
 
 _ITEM_MARKER = re.compile(r"^\s*(?:[-*•–—·▪]\s+|\(?\d{1,3}[.)]\s+|\(?[a-z][.)]\s+)")
-_TABLE_ROW = re.compile(r"^\s*\|")
+# a table's row: "| a | b |" as written in a text file, or "a | b" as a Markdown, Word or PDF upload's
+# table reads
+_TABLE_ROW = re.compile(r"^\s*\||^[^\n|]*\S \|(?: |$)")
 _ABBREVIATIONS = frozenset(
     "e.g i.e etc mr mrs ms dr no nr approx vs fig figs ref refs st inc ltd co cf al sec "
     "para art p pp jan feb mar apr jun jul aug sep sept oct nov dec".split()
