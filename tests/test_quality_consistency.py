@@ -592,3 +592,13 @@ def test_an_effort_is_not_the_outage_weighed_against_the_timeline():
     assert having(run(doc(("Summary", "Data was corrupted."), effort, timeline)), "duration vs timeline") == []
     outage = ("Impact", "The corruption affected clusters for almost two weeks before the release.")
     assert len(having(run(doc(("Summary", "Data was corrupted."), outage, timeline)), "duration vs timeline")) == 1
+
+
+def test_a_zone_named_with_its_other_half_is_right_all_year():
+    """Flutter's hotfix.5 post-mortem: "## Timeline (all times in PST/PDT)" over a September
+    timeline names both halves; PST alone in September is still reported."""
+    entries = "2019-09-01 10:00 A user reports Gradle failures.\n2019-09-01 14:30 The hotfix is released."
+    both = doc(("Summary", "Builds failed on the hotfix."), ("Timeline (all times in PST/PDT)", entries))
+    assert having(run(both), "daylight") == []
+    one = doc(("Summary", "Builds failed on the hotfix."), ("Timeline (all times in PST)", entries))
+    assert len(having(run(one), "daylight")) == 1

@@ -36,6 +36,9 @@ _ONE_HALF: dict[str, tuple[str, str]] = {
     "BST": ("Europe/London", "UK"),
 }
 _DAYLIGHT = frozenset({"PDT", "EDT", "CDT", "MDT", "CEST", "BST"})
+# each name's other half: "All times in PST/PDT" names both, and is right all year
+_OTHER_HALF = {"PST": "PDT", "PDT": "PST", "EST": "EDT", "EDT": "EST", "CDT": "CST", "MDT": "MST", "CET": "CEST",
+               "CEST": "CET", "BST": "GMT"}
 
 
 @lru_cache(maxsize=512)
@@ -78,6 +81,8 @@ def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterato
                 name = m.group()
                 if name not in _ONE_HALF or name in done or mask[m.start()] or in_spans(m.start(), urls):
                     continue
+                if _OTHER_HALF[name] in text[max(0, m.start() - 12):m.end() + 12]:
+                    continue  # "PST/PDT", "CET or CEST": both halves named
                 done.add(name)  # the first mention decides, so one name is one finding
                 days = sorted({e.when.date() for e in dated if e.section == s.index}) or \
                     sorted({e.when.date() for e in dated})
