@@ -239,6 +239,9 @@ def test_markdown_body_is_plain_text_with_marks_and_front_matter_title() -> None
      '[extra]\ntitle = "card"\n+++', "Post-mortem for Apr 11", "2019-05-08"),
     ("---\ntitle: Outage\ndate: 2025-02-30\n---", "Outage", None),  # no such day
     ("---\ntitle: Outage\ndate: soon\n---", "Outage", None),
+    # a WordPress export (the NuGet Gallery's 2012 outage post): its own names for them
+    ("---\nID: 47\npost_title: The NuGet Gallery Outage on March 9th\npost_date: 2012-03-14 00:00:00\n---",
+     "The NuGet Gallery Outage on March 9th", "2012-03-14"),
 ])
 def test_markdown_front_matter_gives_title_and_date_and_is_not_text(front: str, title: str, date: str | None) -> None:
     """A blog post's front matter is its settings, not its text: its title names the review, its

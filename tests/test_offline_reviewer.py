@@ -131,7 +131,8 @@ def test_roles_come_from_titles():
     assert detect_role("Impact Assessment") == "impact"
     assert detect_role("Appendix B") == "other"
     # a blog's own words for its actions (Homebrew, TorBox, crates.io)
-    for title in ("What we're doing about it", "What is being done about this?", "Future measures", "Moving forward"):
+    for title in ("What we're doing about it", "What is being done about this?", "Future measures", "Moving forward",
+                  "What We're Changing"):
         assert detect_role(title) == "actions", title
     # what might have gone otherwise is analysis, not a plan, nor an impact for its "severity"
     for title in ("What could have been done", "To prevent the spill", "To reduce the severity of the spill"):
@@ -153,6 +154,18 @@ def test_timeline_without_dates_is_flagged():
     assert missing and missing[0].type == "important" and missing[0].risk == "high"
     assert "C5" in missing[0].refs
     assert findings[0] is missing[0]  # the most severe finding comes first
+
+
+def test_a_plan_not_followed_for_a_reason_or_a_lucky_break_is_no_blame():
+    """Persistence's chain-halt post-mortem, under "Where we got lucky": "Did not follow the rollback
+    plan proposed by the team, as it would have caused worse issues" was a HIGH "names a person's
+    failure". A choice made with its reason is not a failure, and a good-news section blames no one;
+    the same words as a cause still are one."""
+    lucky = "Did not follow the rollback plan proposed by the team, as it would have caused worse issues."
+    for title, kind in (("Where we got lucky", "software"), ("What went wrong", "software"), ("Root Cause", "general")):
+        assert not [f for f in review(title, lucky, kind=kind) if f.type == "critical"], title
+    blamed = "The outage was caused because the engineer did not follow the rollback plan."
+    assert [f for f in review("Root Cause", blamed) if f.type == "critical"]
 
 
 def test_human_error_root_cause_is_critical():

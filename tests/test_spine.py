@@ -325,3 +325,21 @@ async def test_a_blog_posts_front_matter_date_reaches_the_reviewer(server):
         await sock.close()
     assert asked["undated"] and asked["undated"][0].startswith("Over the past few days")
     assert asked["dated"] == []
+
+
+async def test_a_dated_posts_month_and_day_have_its_year(server):
+    """The NuGet Gallery's 2012 post says "unavailable on March 9th" under its front matter's
+    post_date: the year is given, by the file; with no date anywhere, "March 9th" is asked for one."""
+    body = ("## What happened\n\nThe gallery was unavailable on March 9th from midnight until 7:52 A.M. because the "
+            "database server failed and the deploy did not recover it.\n")
+    asked = {}
+    for name, text in (("dated", "---\npost_date: 2012-03-14 00:00:00\n---\n" + body), ("undated", body)):
+        review = await upload(server, filename=f"{name}.md", data=text.encode())
+        sock = await Socket(server, review["review_id"], review["token"]).connect()
+        job_ids = await analyze_all(sock)
+        await sock.wait_for(lambda: jobs_done(sock, job_ids), timeout=60)
+        asked[name] = [e["data"]["item"]["quote"] for e in sock.events
+                       if e["kind"] == "item.added" and e["data"]["item"]["category"] == "date format: no year"]
+        await sock.close()
+    assert asked["undated"] and "March 9th" in asked["undated"][0]
+    assert asked["dated"] == []

@@ -36,6 +36,8 @@ class _FrontMatter:
 _FRONT_ENDS = {"---": ("---", "..."), "+++": ("+++",)}
 # "title: ...", "title = ..." (a TOML table's own "title" is not the post's: it is read before any "[table]")
 _FRONT_FIELD = re.compile(r"^([A-Za-z_][\w-]*)\s*[:=]\s*(.*)$")
+# the fields a post's date is kept in, by the generators that write them (Jekyll, Hugo, WordPress exports)
+_DATE_FIELDS = ("date", "post_date", "publishdate", "pubdate", "published_at", "published", "created")
 # "2025-07-28", "2019-05-08T10:00:00Z", "'2025-07-28 12:00:00 +0000'": the day
 _FRONT_DATE = re.compile(r"^[\"']?(\d{4}-\d{2}-\d{2})(?![\d-])")
 
@@ -57,8 +59,8 @@ def _front_matter(lines: list[str]) -> _FrontMatter:
                     fields.setdefault(match.group(1).lower(), match.group(2).strip())
             if not fields:
                 return _FrontMatter()
-            title = fields.get("title", "").strip("'\"") or None
-            date = _FRONT_DATE.match(fields.get("date", ""))
+            title = (fields.get("title") or fields.get("post_title") or "").strip("'\"") or None
+            date = next((m for key in _DATE_FIELDS if (m := _FRONT_DATE.match(fields.get(key, "")))), None)
             return _FrontMatter(title=title, date=date.group(1) if date else None, start=end + 1)
     return _FrontMatter()
 

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.offline_actions import _done_or_tracked, _has_due, _has_owner, _table_items
 from redline.jobs.reviewers.offline_text import (
-    _TABLE_ROW, MAX_QUOTE_CHARS, Span, _rx, detect_role, sentences_of, split_blocks,
+    _TABLE_ROW, GOOD_NEWS_TITLE, MAX_QUOTE_CHARS, Span, _rx, detect_role, sentences_of, split_blocks,
 )
 from redline.jobs.reviewers.postmortem import around
 
@@ -91,7 +91,6 @@ _DELAYED = _rx(
     r"no\s+alerts?\s+(?:was|were)\s+(?:configured|set\s+up|sent|fired)",
 )
 # what went well by chance ("Where we got lucky"): that users did not notice is luck, not a late detection
-_LUCKY = re.compile(r"\blucky\b|\bluck\b|\bfortunate", re.I)
 # ... and an action list that speaks of detection or notification answers it
 _ADDRESSES_DETECTION = _rx(r"alert\w*", r"monitor\w*", r"detect\w*", r"notif\w*", r"pag(?:e|ed|ing)", r"on-?call",
                            r"e-?mail\w*", r"spam", r"escalat\w*", r"dashboards?", r"probes?", r"health\s*checks?")
@@ -375,7 +374,7 @@ def _detection_finding(sections: list[Section], part: list[int]) -> tuple[int, F
     if any(_ADDRESSES_DETECTION.search(sections[i].text) for i in part):
         return None
     for i, sentence, m in _statements(sections, part, _DELAYED):
-        if _READER.search(sentence.text) or _LUCKY.search(sections[i].title):
+        if _READER.search(sentence.text) or GOOD_NEWS_TITLE.search(sections[i].title):
             continue  # "Where we got lucky: nobody was watching their PRs, so nobody noticed": users, not us
         return i, Finding(
             type="important", category="actions: detection delay not addressed", risk="medium",

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 from redline.jobs.models import Finding
 from redline.jobs.reviewers.offline_evidence import _unsupported_claims
-from redline.jobs.reviewers.offline_text import Span, _clip, _first, _make, _phrases, _rx, _Section, _times
+from redline.jobs.reviewers.offline_text import (
+    GOOD_NEWS_TITLE, Span, _clip, _first, _make, _phrases, _rx, _Section, _times,
+)
 
 
 _CAUSE_WORDS = _rx(r"root\s+cause", r"caused", r"cause", r"due\s+to", r"because", r"result\s+of", r"reason")
@@ -79,11 +81,19 @@ _HYPOTHETICAL = _rx(
 _HYPOTHETICAL_SCAN = 120  # characters before the phrase, within its sentence
 
 
+# "Did not follow the rollback plan ..., as it would have caused worse issues": a choice made, with its
+# reason, not a failure; and under "Where we got lucky" or "What went well" nothing is blamed
+_REASONED = _rx(r"(?:as|because|since)\s+(?:it|this|that|doing\s+so)\s+would\s+have")
+
+
 def _blame_hits(sec: _Section) -> list[tuple[Span, str]]:
     hits = []
+    if GOOD_NEWS_TITLE.search(sec.title):
+        return hits
     for s in sec.sentences:
         for m in _BLAME.finditer(s.text):
-            if not _HYPOTHETICAL.search(s.text, max(0, m.start() - _HYPOTHETICAL_SCAN), m.start()):
+            if not _HYPOTHETICAL.search(s.text, max(0, m.start() - _HYPOTHETICAL_SCAN), m.start()) \
+                    and not _REASONED.search(s.text, m.end()):
                 hits.append((s, m.group(0)))
     return hits
 

@@ -50,8 +50,10 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None, dat
     records = {p.id for p, x in zip(prose, secs) if x.text.strip() and not p.text.strip()}
     out: dict[str, list[dict[str, Any]]] = {}
     for s in prose:
+        # a date the file gives itself gives the year that "March 9th" leaves out
         found = list(by_id.get(s.id, [])) + [f for f in hygiene.section_findings(s, prose)
-                                             if not (s.id in records and f.category == "placeholder: empty section")]
+                                             if not (s.id in records and f.category == "placeholder: empty section")
+                                             and not (date and f.category == "date format: no year")]
         out[s.id] = [f.model_dump() for f in found]
     kind = offline.document_kind([s.text for s in secs])
     return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind)}

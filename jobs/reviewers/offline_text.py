@@ -40,6 +40,11 @@ def _rx(*alternatives: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", flags)
 
 
+# a retrospective's good news ("Where we got lucky", "What went well"): what it says is spared or
+# done right, not a failure, a late detection or a person to blame
+GOOD_NEWS_TITLE = _rx(r"lucky", r"luck", r"fortunate\w*", r"went\s+(?:well|right)", r"what\s+worked")
+
+
 # --------------------------------------------------------------------------- terms
 
 _STOPWORDS = frozenset(
@@ -101,7 +106,8 @@ _ROLE_PATTERNS: tuple[tuple[Role, re.Pattern[str]], ...] = (
                             re.I)),
     ("actions", re.compile(r"\baction|recommend|remedia|corrective|preventi|\bcapa\b|next steps|follow[\s-]*up|mitigation"
                            r"|improvement|(?:done|doing)\s+about\s+(?:it|this)\b|future\s+(?:measures|work|steps)"
-                           r"|(?:going|moving)\s+forward", re.I)),
+                           r"|(?:going|moving)\s+forward|what\s+we(?:'re|\u2019re|\s+are|'ll|\s+will)?\s+(?:be\s+)?chang"
+                           r"|changes\s+we(?:'re|\u2019re|\s+are)?\s+making", re.I)),
     ("impact", re.compile(r"impact|consequence|damage|\bloss|severity|\bharm", re.I)),
     # not a "Data summary" (a formal report's table of particulars) or a "Summary of Procedures" (a quoted document)
     ("summary", re.compile(r"(?<!data )summary(?!\s+of\b)|overview|abstract|synopsis|tl;?dr|executive", re.I)),
