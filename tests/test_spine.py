@@ -307,6 +307,18 @@ async def test_tokens_guard_every_route_and_the_socket(server):
     assert (await s.wait_closed())[0] == 4404
 
 
+async def quotes_of(server, filename: str, text: str, category: str) -> list[str | None]:
+    """Upload `text`, analyze every section over a socket, and return the quotes of the findings of
+    `category` that reached the socket."""
+    review = await upload(server, filename=filename, data=text.encode())
+    sock = await Socket(server, review["review_id"], review["token"]).connect()
+    job_ids = await analyze_all(sock)
+    await sock.wait_for(lambda: jobs_done(sock, job_ids), timeout=60)
+    await sock.close()
+    return [e["data"]["item"]["quote"] for e in sock.events
+            if e["kind"] == "item.added" and e["data"]["item"]["category"] == category]
+
+
 async def test_a_blog_posts_front_matter_date_reaches_the_reviewer(server):
     """A post dated in its front matter ("date: 2025-07-28") says "over the past few days" under
     that date, as its readers read it: the offline reviewer does not ask when it happened. The same
@@ -314,15 +326,8 @@ async def test_a_blog_posts_front_matter_date_reaches_the_reviewer(server):
     body = ("# Phishing attack\n\n## Summary\n\nOver the past few days, users received phishing emails "
             "that sent them to a fake login page. We reset the affected accounts.\n\n## What we did\n\n"
             "We asked the registrar to take the fake domain down and it was taken down.\n")
-    asked = {}
-    for name, text in (("dated", "---\ntitle: Phishing attack\ndate: 2025-07-28\n---\n" + body), ("undated", body)):
-        review = await upload(server, filename=f"{name}.md", data=text.encode())
-        sock = await Socket(server, review["review_id"], review["token"]).connect()
-        job_ids = await analyze_all(sock)
-        await sock.wait_for(lambda: jobs_done(sock, job_ids), timeout=60)
-        items = [e["data"]["item"] for e in sock.events if e["kind"] == "item.added"]
-        asked[name] = [i["quote"] for i in items if i["category"] == "timeline: no dates"]
-        await sock.close()
+    asked = {name: await quotes_of(server, f"{name}.md", text, "timeline: no dates") for name, text in (
+        ("dated", "---\ntitle: Phishing attack\ndate: 2025-07-28\n---\n" + body), ("undated", body))}
     assert asked["undated"] and asked["undated"][0].startswith("Over the past few days")
     assert asked["dated"] == []
 
@@ -332,14 +337,7 @@ async def test_a_dated_posts_month_and_day_have_its_year(server):
     post_date: the year is given, by the file; with no date anywhere, "March 9th" is asked for one."""
     body = ("## What happened\n\nThe gallery was unavailable on March 9th from midnight until 7:52 A.M. because the "
             "database server failed and the deploy did not recover it.\n")
-    asked = {}
-    for name, text in (("dated", "---\npost_date: 2012-03-14 00:00:00\n---\n" + body), ("undated", body)):
-        review = await upload(server, filename=f"{name}.md", data=text.encode())
-        sock = await Socket(server, review["review_id"], review["token"]).connect()
-        job_ids = await analyze_all(sock)
-        await sock.wait_for(lambda: jobs_done(sock, job_ids), timeout=60)
-        asked[name] = [e["data"]["item"]["quote"] for e in sock.events
-                       if e["kind"] == "item.added" and e["data"]["item"]["category"] == "date format: no year"]
-        await sock.close()
+    asked = {name: await quotes_of(server, f"{name}.md", text, "date format: no year") for name, text in (
+        ("dated", "---\npost_date: 2012-03-14 00:00:00\n---\n" + body), ("undated", body))}
     assert asked["undated"] and "March 9th" in asked["undated"][0]
     assert asked["dated"] == []
