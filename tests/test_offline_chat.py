@@ -555,3 +555,25 @@ def test_when_a_dated_post_says_only_over_the_past_few_days():
     assert answer.startswith('The write-up is dated 2025-07-28 (the date its file gives) and says in "Phishing '
                              'attack": "Over the past few days, users received emails')
     assert not compose_answer("When did it happen?", doc).startswith("The write-up is dated")
+
+
+def test_an_action_table_answers_which_actions_lack_an_owner_and_a_dated_timeline_starts_where_listed():
+    """etcd's v3.5 post-mortem: the chat listed the bullets that explain the action table ("Prevent
+    - ...", "P0 - ...") as the actions with no owner, and said its timeline starts on "2021-01-28"
+    (a year typo, first once sorted) quoting "2"."""
+    doc = [("Timeline", "Date | Event\n2021-05-08 | Pull request that caused data corruption was merged\n"
+                        "2021-12-01 | Report of data corruption\n2021-01-28 | Report of data corruption\n"
+                        "2022-04-24 | Release v3.5.3 with fix was published"),
+           ("Action items", "Types:\n\n- Prevent - Prevent similar issues from occurring.\n"
+                            "- P0 - Critical for reliability of the v3.5 release.\n\n"
+                            "Action Item | Type | Priority | Bug | Status\n"
+                            "etcd detects data corruption by default | Detect | P0 | "
+                            "https://github.com/etcd-io/etcd/issues/14039 | DONE\n"
+                            "etcd apply code should be easy to understand | Prevent | P1 | |")]
+    owners = compose_answer("Which actions lack an owner or a due date?", doc)
+    assert owners.startswith("Of the 2 action items, 1 has no owner or no due date")
+    listed = owners.split("\n\n")[0]  # the items it counts (the passages quoted after it may hold anything)
+    assert "etcd apply code should be easy to understand" in listed and "Prevent - Prevent" not in listed
+    when = compose_answer("When did it happen?", doc)
+    assert when.startswith('Its timeline starts on 2021-05-08 ("2021-05-08 | Pull request that caused data '
+                           'corruption was merged")')

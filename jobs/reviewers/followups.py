@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterator
 
 from redline.jobs.models import Finding, Section
-from redline.jobs.reviewers.offline_actions import _done_or_tracked, _has_due, _has_owner, _table_items
+from redline.jobs.reviewers.offline_actions import DEFINES, _done_or_tracked, _has_due, _has_owner, _table_items
 from redline.jobs.reviewers.offline_text import (
     _TABLE_ROW, GOOD_NEWS_TITLE, MAX_QUOTE_CHARS, Span, _rx, detect_role, sentences_of, split_blocks,
 )
@@ -197,9 +197,7 @@ def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], l
         if rows:
             items += [(i, r.span, not _links_in(links, r.span.start, r.span.end) and _is_open(
                 r.span.text, r.has_owner or bool(_HANDLE.search(r.span.text)), r.has_due)) for r in _table_items(rows)]
-        # beside an action table, bullets that define its terms ("Prevent - Prevent similar issues ...",
-        # "P0 - Critical for reliability ...") explain it: they are not actions
-        plain = [b for b in listed if not _TABLE_ROW.match(b.text) and not (rows and _DEFINES.match(b.text))]
+        plain = [b for b in listed if not _TABLE_ROW.match(b.text) and not (rows and DEFINES.match(b.text))]
         text = sections[i].text
         done_under = _done_headings(sections[i])
         for k, b in enumerate(plain):
@@ -221,7 +219,6 @@ _COMPLETED = re.compile(r"\b(?:completed|done|taken|already)\b|\bwhat\s+we\s+did
 _NOT_COMPLETED = re.compile(r"\b(?:to\s+be|not|planned|pending|open|outstanding|remaining|in[\s-]progress)\b", re.I)
 
 
-_DEFINES = re.compile(r"^\W*[\w/+]{1,20}(?: [\w/+]{1,20})? [-\u2013\u2014] \S")  # "Prevent - ...", "P0 - ..."
 
 
 def _done_headings(section: Section) -> list[tuple[int, bool]]:

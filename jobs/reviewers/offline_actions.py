@@ -220,9 +220,15 @@ def _done_or_tracked(text: str) -> bool:
     return False
 
 
+# beside an action table, bullets that define its terms ("Prevent - Prevent similar issues ...",
+# "P0 - Critical for reliability ...") explain it: they are not actions
+DEFINES = re.compile(r"^\W*[\w/+]{1,20}(?: [\w/+]{1,20})? [-\u2013\u2014] \S")
+
+
 def _action_items(sec: _Section) -> list[_ActionItem]:
     rows = [b for b in sec.blocks if _TABLE_ROW.match(b.text)]
-    listed = [b for b in sec.blocks if b.is_item and not _TABLE_ROW.match(b.text) and _WORD.search(b.text)]
+    listed = [b for b in sec.blocks if b.is_item and not _TABLE_ROW.match(b.text) and _WORD.search(b.text)
+              and not (rows and DEFINES.match(b.text))]
     items = _table_items(rows) if rows else []
     candidates = listed if (listed or rows) else [s for s in sec.sentences if _ACTION_MODAL.search(s.text)]
     items += [_ActionItem(s, _has_owner(s.text), _has_due(s.text)) for s in candidates]

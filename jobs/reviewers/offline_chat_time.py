@@ -341,8 +341,9 @@ def _happened(sections: list[Section], date: str | None = None) -> str | None:
         first = marks.began or marks.entries[0]
         what = "marks the problem's first sign" if marks.began is not None else "starts"
         out.append(f"Its timeline {what} at {marks.said(first)}.")
-    elif (dated := _dated(sections)):
-        out.append(f'Its timeline starts on {dated[0].when:%Y-%m-%d} ("{_short(_entry_bodies(sections, dated).get(id(dated[0]), dated[0].quote))}").')
+    elif (first_dated := next((e for e in _entries(sections) if e.when is not None and e.explicit_date), None)):
+        # its first entry as listed (sorted, a year typo's "2021-01-28" would come first), quoted as written
+        out.append(f'Its timeline starts on {first_dated.when:%Y-%m-%d} ("{_short(first_dated.quote)}").')
     return " ".join(out) or None
 
 
