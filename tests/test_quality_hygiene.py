@@ -519,3 +519,15 @@ def test_informal_words_of_the_trade_are_not_typos():
     secs = doc(("Planned actions", "We have begun creating new runbooks for customer comms, and the devs will "
                                    "share perf numbers for the prod envs. But wasm does not initialize."))
     assert having(run(secs), "spelling") == []
+
+
+def test_words_cut_by_a_narrow_table_cell_are_not_typos():
+    """TAIC's Shotover report as PDF: an appendix table's narrow cells wrap their words ("Previou s
+    visits", "Detenti ons"), read line by line as "Vessel Previou Previou Detenti Accide Case |
+    ...": "Previou Previou" and "contin" were reported. A typo in a table row of whole words is
+    still one."""
+    cut = doc(("Appendix 1", "Vessel Previou Previou Detenti Accide Case | Prosec Comme\n"
+                             "(contin | inspect imposit Inciden\nued) | ions | ion of | ts conditi ons"))
+    assert having(run(cut), "spelling") == []
+    typo = doc(("Timeline", "Time | Event\n11:07 | Sev 1 ticket raised\n11:59 | Sev 1 ticket marked as resloved"))
+    assert quotes(run(typo), "spelling") == ["ticket marked as resloved"]

@@ -31,6 +31,7 @@ Confidences are the precision measured on the tuning half of bench/quality/corpu
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from redline.jobs.models import Finding, Section
@@ -38,7 +39,9 @@ from redline.jobs.reviewers.consistency_text import WORD
 from redline.jobs.reviewers.hygiene_dates import (
     _malformed_times, _missing_zone, _mixed_clock, _twelve_hour_clock, _yearless_dates,
 )
-from redline.jobs.reviewers.hygiene_dictionary import BRITISH, PREFIXES, RUN_TOGETHER, TECH_WORDS, is_known_word
+from redline.jobs.reviewers.hygiene_dictionary import (
+    BRITISH, PREFIXES, RUN_TOGETHER, TECH_WORDS, inflected_known, is_known_word,
+)
 from redline.jobs.reviewers.hygiene_headings import HEADING_NUMBER, _empty_section, _numbering_switch
 from redline.jobs.reviewers.hygiene_placeholders import (
     MARKERS, PLACEHOLDER_WORDS, TEMPLATE_PHRASES, _placeholder_findings,
@@ -84,6 +87,8 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
               + _empty_section(section, sections) + _numbering_switch(section, sections)):
         if f.quote is not None and f.quote not in section.text:
             continue
+        if f.category.startswith("spelling") and f.quote and _in_broken_row(section.text, f.quote):
+            continue
         if any(g.quote == f.quote and g.category == f.category for g in out):
             continue
         if f.category.startswith(("spelling", "grammar")) and f.quote and f.suggestion and f.suggestion != f.quote:
@@ -92,6 +97,22 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
             f = f.model_copy(update={"replacement": f.suggestion})
         out.append(f)
     return out
+
+
+_FRAGMENT = re.compile(r"[A-Za-z]{4,}")
+_BROKEN_ROW = 3  # word fragments in one table row: its cells' words were cut at the cell's edge
+
+
+def _in_broken_row(text: str, quote: str) -> bool:
+    """The quote sits in a table row whose words are cut where a narrow cell wrapped them ("Vessel |
+    Previou Previou Detenti Accide", a PDF's table read line by line): not the author's typos."""
+    at = text.find(quote)
+    start, end = text.rfind("\n", 0, at) + 1, text.find("\n", at + len(quote))
+    line = text[start:end if end >= 0 else len(text)]
+    if " | " not in line:
+        return False
+    cut = sum(1 for w in _FRAGMENT.findall(line) if not is_known_word(w.lower()) and not inflected_known(w.lower()))
+    return cut >= _BROKEN_ROW
 
 
 @lru_cache(maxsize=8)
