@@ -35,6 +35,8 @@ log = logging.getLogger("redline.jobs.export")  # the export's one logger, as be
 
 NOTE_GENERAL = "General comment on this section."
 NOTE_NOT_FOUND = "Quote not found in the document; anchored on {where}."
+NOTE_IN_FOOTNOTE = "The quote is in footnote {mark}; anchored on its mark in the text."
+_FOOTNOTE_MARK = re.compile(r"\[\d{1,4}\]")  # the number the review reads where Word has a footnote reference
 NOTE_NOT_TRACKED = "The replacement could not be made a tracked change here ({reason})."
 
 AuthorOf = Callable[[Item], str]
@@ -82,13 +84,51 @@ def add_item_comment(
 ) -> None:
     quote = _quote_of(item)
     runs = _anchor_on_quote(quote, span, paragraphs) if quote else None
+    if runs is None and quote and _FOOTNOTE_MARK.search(quote):
+        # "Organizations[1], so": the review shows a footnote's number where the file has its reference
+        bare = _FOOTNOTE_MARK.sub("", quote).strip()
+        runs = _anchor_on_quote(bare, span, paragraphs) if bare else None
     if runs is None and quote and span is not None:
         runs = _anchor_on_part(quote, span)
     note = None
+    if runs is None and quote:
+        got = _anchor_on_footnote(doc, quote)
+        if got is not None:
+            runs, mark = got
+            note = NOTE_IN_FOOTNOTE.format(mark=mark)
     if runs is None:
         runs, where = _fallback_anchor(doc, span, paragraphs)
         note = NOTE_GENERAL if quote is None else NOTE_NOT_FOUND.format(where=where)
     _write_comment(doc, runs, item, note, author, replacement)
+
+
+def _anchor_on_footnote(doc: DocxDocument, quote: str) -> tuple[list[Run], str] | None:
+    """A quote from a footnote (the review reads Word's footnotes as a last "Footnotes" section):
+    the comment goes on the footnote's mark in the text, where a reader finds the note."""
+    from redline.jobs.documents.docx import _footnotes  # the parser's reading of them, the same numbers
+
+    notes = _footnotes(doc)
+    said = _FOOTNOTE_MARK.sub("", " ".join(quote.split())).strip()  # "[3] Another thing ..." in the review
+    note_id = next((k for k, text in notes.text.items() if said in text), None)
+    if note_id is None:
+        return None
+    for ref in doc.element.body.iter(qn("w:footnoteReference")):
+        if ref.get(qn("w:id")) != note_id:
+            continue
+        run = ref.getparent()
+        p = next(run.iterancestors(qn("w:p")), None)
+        if p is not None:
+            return [Run(run, Paragraph(p, doc._body))], _footnote_number(doc, note_id)
+    return None
+
+
+def _footnote_number(doc: DocxDocument, note_id: str) -> str:
+    """The footnote's number as Word shows it: its order among the references in the text."""
+    seen: list[str] = []
+    for ref in doc.element.body.iter(qn("w:footnoteReference")):
+        if ref.get(qn("w:id")) not in seen:
+            seen.append(ref.get(qn("w:id")))
+    return str(seen.index(note_id) + 1) if note_id in seen else note_id
 
 
 def add_item_change(

@@ -545,6 +545,57 @@ def test_pdf_table_drawn_without_rules_reads_row_by_row_with_its_cells_apart() -
     assert doc.sections[1].text == "The payment API returned errors for some users after a deploy."
 
 
+def _with_footnotes(data: bytes, notes: dict[str, str], refs: dict[str, str]) -> bytes:
+    """A .docx (python-docx writes none) with a footnotes part holding `notes` (id -> text) and, after
+    the first run whose text ends with each key of `refs`, a reference to the footnote id it names."""
+    import zipfile
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    body = "".join(f'<w:footnote w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:footnote>' for i, t in notes.items())
+    footnotes = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes xmlns:w="{w}">'
+                 '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+                 f"{body}</w:footnotes>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            part = src.read(info.filename)
+            if info.filename == "word/document.xml":
+                text = part.decode()
+                for after, note_id in refs.items():
+                    text = text.replace(f"{after}</w:t></w:r>", f'{after}</w:t></w:r><w:r><w:footnoteReference '
+                                        f'w:id="{note_id}"/></w:r>', 1)
+                part = text.encode()
+            elif info.filename == "word/_rels/document.xml.rels":
+                part = part.replace(b"</Relationships>", b'<Relationship Id="rIdFn" Type="http://schemas.openxml'
+                                    b'formats.org/officeDocument/2006/relationships/footnotes" Target="footnotes.xml"/>'
+                                    b"</Relationships>")
+            elif info.filename == "[Content_Types].xml":
+                part = part.replace(b"</Types>", b'<Override PartName="/word/footnotes.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>')
+            dst.writestr(info, part)
+        dst.writestr("word/footnotes.xml", footnotes)
+    return out.getvalue()
+
+
+def test_docx_footnotes_are_read_where_referenced_and_at_the_end() -> None:
+    """PyPI's org-team report through pandoc keeps three footnotes in Word's footnotes part: their
+    text ("As of writing, there are 6,682 remainging Organization Requests to review.") was not read
+    at all, so a reviewer could not see it, quote it or have its typo caught. Its numbers stand where
+    they are referenced, as Word shows them, and the notes follow in a last section."""
+    def build(d):
+        d.add_heading("Details", 1)
+        d.add_paragraph("We now have 1,935 active Organizations")
+        d.add_paragraph("The Member still existed on PyPI")
+    data = _with_footnotes(make_docx(build), {"2": "It also showed me that our modeling could be improved.",
+                                              "1": "As of writing, there are 6,682 remainging requests to review."},
+                           {"Organizations": "1", "on PyPI": "2"})
+    doc = parse("r.docx", data)
+    assert [s.title for s in doc.sections] == ["Details", "Footnotes"]
+    assert doc.sections[0].text == "We now have 1,935 active Organizations[1]\n\nThe Member still existed on PyPI[2]"
+    assert doc.sections[1].text == ("[1] As of writing, there are 6,682 remainging requests to review.\n\n"
+                                    "[2] It also showed me that our modeling could be improved.")
+
+
 def test_pdf_title_may_be_a_date_and_a_number() -> None:
     """mybinder.org's "2017-09-29, 504" (not in the corpus), exported to PDF: the title names the
     HTTP status, no word. It was a "Preamble" section, and the page showed the file name as the

@@ -537,3 +537,38 @@ def test_a_quote_across_a_table_row_or_with_a_list_marker_anchors_on_its_text() 
     # a cell's words found only in another section are not this quote: the heading, as before
     comment, anchor = comment_for(data, "Description of elsewhere.")
     assert anchor.text == "Action items" and "Quote not found" in comment.text
+
+
+def test_a_quote_from_a_footnote_is_commented_at_its_mark_and_a_quote_beside_a_mark_on_its_words() -> None:
+    """The review reads a Word file's footnotes as a last "Footnotes" section ("[1] As of writing,
+    ... remainging ...") and shows each note's number where it is referenced. In the file the note
+    is in its own part and the number is a reference: a quote from a note is commented at that
+    reference, saying so; a quote that holds the number is found on its words."""
+    from redline.jobs.documents import parse_document
+    from tests.test_documents import _with_footnotes
+
+    def build() -> bytes:
+        doc = Document()
+        doc.add_heading("Details", level=1)
+        doc.add_paragraph("We now have 1,935 active Organizations")
+        doc.add_paragraph("The Member still existed on PyPI")
+        out = BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+    data = _with_footnotes(build(), {"1": "As of writing, there are 6,682 remainging requests to review."},
+                           {"Organizations": "1"})
+    parsed = parse_document("r.docx", data, max_bytes=1 << 20)
+    sections = [Section(id=f"s{i + 1}", title=s.title, index=i, text=s.text, level=s.level)
+                for i, s in enumerate(parsed.sections)]
+    assert [s.title for s in sections] == ["Details", "Footnotes"]
+    out = export_docx(items=[item("note", "s2", "6,682 remainging requests"),
+                             item("mark", "s1", "1,935 active Organizations[1]")],
+                      sections=sections, original_docx=data, title="T")
+    comment, _ = comment_for(out, "Description of note.")
+    assert "The quote is in footnote 1; anchored on its mark in the text." in comment.text
+    body = Document(BytesIO(out)).element.body
+    start = next(el for el in body.iter(qn("w:commentRangeStart")) if el.get(qn("w:id")) == str(comment.comment_id))
+    assert start.getnext().find(qn("w:footnoteReference")) is not None
+    mark, anchor = comment_for(out, "Description of mark.")
+    assert anchor.text == "1,935 active Organizations" and "not found" not in mark.text

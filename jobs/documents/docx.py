@@ -48,10 +48,62 @@ def _parse_docx(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> 
     document = docx.Document(io.BytesIO(data))
     budget = _TextBudget(name, limits)
     items = []
-    for item in _DocxReader(document).items():
+    notes = _footnotes(document)
+    for item in _DocxReader(document, notes).items():
+        budget.add(item.text)
+        items.append(item)
+    for item in _footnote_items(notes):
         budget.add(item.text)
         items.append(item)
     return _Draft(blocks=_docx_blocks(items), meta_title=document.core_properties.title)
+
+
+# ---- footnotes: Word keeps them in their own part, out of the body's paragraphs
+
+_W_FOOTNOTE_REF = f"{{{_W_NS}}}footnoteReference"
+_W_ID = f"{{{_W_NS}}}id"
+MAX_FOOTNOTES = 2000
+
+
+@dataclass
+class _Footnotes:
+    """The document's footnotes by id, and the number each is shown with (its order of reference)."""
+
+    text: dict[str, str] = field(default_factory=dict)
+    number: dict[str, int] = field(default_factory=dict)
+
+    def mark(self, note_id: str) -> str:
+        """ "[3]" for the third footnote referenced, as Word numbers them."""
+        if note_id not in self.number:
+            self.number[note_id] = len(self.number) + 1
+        return f"[{self.number[note_id]}]"
+
+
+def _footnotes(document: Any) -> _Footnotes:
+    """The footnotes part's notes (not its separators), each as one line of text."""
+    from docx.oxml.parser import parse_xml  # python-docx's parser: no entities, no network
+
+    notes = _Footnotes()
+    for rel in document.part.rels.values():
+        if not rel.reltype.endswith("/footnotes") or rel.is_external:
+            continue
+        root = parse_xml(rel.target_part.blob)
+        for note in root.iterchildren(f"{{{_W_NS}}}footnote"):
+            note_id = note.get(_W_ID)
+            if note_id is None or note.get(f"{{{_W_NS}}}type") in ("separator", "continuationSeparator"):
+                continue
+            text = _tidy_line(" ".join("".join(t.text or "" for t in p.iter(f"{{{_W_NS}}}t")) for p in note.iter(_W_P)))
+            if text and len(notes.text) < MAX_FOOTNOTES:
+                notes.text[note_id] = text
+    return notes
+
+
+def _footnote_items(notes: _Footnotes) -> list[_DocxItem]:
+    """A "Footnotes" section at the end: "[1] ...", in the order they are referenced (those never
+    referenced after them), as Word prints them at the page's foot."""
+    ordered = sorted(notes.text, key=lambda k: notes.number.get(k, len(notes.number) + int(k) if k.isdigit() else 10**6))
+    lines = [f"{notes.mark(k)} {notes.text[k]}" for k in ordered]
+    return [_DocxItem("Footnotes", "heading", 1), *(_DocxItem(line, "para") for line in lines)] if lines else []
 
 
 def _check_docx_container(name: str, data: bytes, max_bytes: int, limits: ParseLimits | None = None) -> None:
@@ -124,9 +176,10 @@ class _StyleInfo:
 class _DocxReader:
     """Walks the body in document order (paragraphs and tables interleaved)."""
 
-    def __init__(self, document: Any) -> None:
+    def __init__(self, document: Any, notes: _Footnotes | None = None) -> None:
         self.document = document
         self.styles: dict[str | None, _StyleInfo] = {}
+        self.notes = notes or _Footnotes()
 
     def items(self) -> Iterator[_DocxItem]:
         for element in self._body_elements(self.document.element.body):
@@ -148,6 +201,7 @@ class _DocxReader:
     def _paragraph(self, p: Any) -> _DocxItem | None:
         from docx.text.paragraph import Paragraph
 
+        self._mark_footnotes(p)
         paragraph = Paragraph(p, self.document)
         style = self._style(paragraph)
         level = style.heading_level or _outline_level(p)
@@ -167,6 +221,18 @@ class _DocxReader:
         has_numbering = p.pPr is not None and p.pPr.numPr is not None
         kind = "list" if style.is_list or has_numbering else "para"
         return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold), marks=_link_marks(paragraph, text))
+
+    def _mark_footnotes(self, p: Any) -> None:
+        """Write each footnote's number where it is referenced ("... at 1209[1] on Friday"), as Word
+        shows it (in this in-memory copy only: the export writes into the file as uploaded)."""
+        if not self.notes.text:
+            return
+        for ref in p.iter(_W_FOOTNOTE_REF):
+            note_id = ref.get(_W_ID)
+            if note_id in self.notes.text:
+                t = ref.makeelement(f"{{{_W_NS}}}t", {})
+                t.text = self.notes.mark(note_id)
+                ref.addnext(t)
 
     def _style(self, paragraph: Any) -> _StyleInfo:
         style_id = paragraph._p.style
