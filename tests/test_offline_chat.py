@@ -577,3 +577,13 @@ def test_an_action_table_answers_which_actions_lack_an_owner_and_a_dated_timelin
     when = compose_answer("When did it happen?", doc)
     assert when.startswith('Its timeline starts on 2021-05-08 ("2021-05-08 | Pull request that caused data '
                            'corruption was merged")')
+
+
+def test_a_count_of_things_affected_is_a_count():
+    """COG-UK's pipeline post-mortem: "373 samples were affected by the issue" is its count; the
+    chat said the write-up gives none."""
+    doc = [("Summary", "The pipeline processed incomplete records and the downstream analysis failed."),
+           ("Timeline", "- 01:27 SN discovers that 373 samples were affected by the issue.")]
+    answer = compose_answer("How many users were affected?", doc)
+    assert not answer.startswith("The write-up gives no count") and "373 samples were affected" in answer
+    assert compose_answer("How many users were affected?", doc[:1]).startswith("The write-up gives no count")

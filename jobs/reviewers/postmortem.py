@@ -271,8 +271,11 @@ _HURT_SENTENCE = re.compile(
 # A count of what was hurt, anywhere: "12% of launches", "1,800 email addresses", "about 300 users".
 # A number is read from its first digit only (the lookbehind): from every digit of a long run of
 # digits and commas, the search was quadratic (4.7 s for 20,000 digits).
+# ... or any count of things said to be hurt: "373 samples were affected", "1,200 messages were lost"
 _COUNT = re.compile(rf"(?<!\d)(?<!\d[,.])(?:\d[\d,.]*\s*(?:%|percent)|\b\d[\d,.]*\s+(?:\w+\s+){{0,2}}?(?:{_WHO_WORDS}|accounts?|projects?"
-                    r"|packages?|tokens?|addresses|repositor(?:y|ies)|jobs?|pods?|sites?)\b)", re.I)
+                    r"|packages?|tokens?|addresses|repositor(?:y|ies)|jobs?|pods?|sites?)\b"
+                    r"|\b\d[\d,.]*\s+(?:\w+\s+){0,2}?[a-z]+s\s+(?:were|had\s+been)\s+(?:\w+\s+)?(?:affected|impacted|lost"
+                    r"|corrupted|deleted|exposed|dropped|delayed|compromised))", re.I)
 
 
 def _unquantified_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
