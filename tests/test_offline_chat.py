@@ -587,3 +587,14 @@ def test_a_count_of_things_affected_is_a_count():
     answer = compose_answer("How many users were affected?", doc)
     assert not answer.startswith("The write-up gives no count") and "373 samples were affected" in answer
     assert compose_answer("How many users were affected?", doc[:1]).startswith("The write-up gives no count")
+
+
+def test_who_was_involved_reads_the_people_the_prose_names():
+    """PyPI's leaked-token report names "I (Ee Durbin)" and "Brian Moussalli of JFrog", and no
+    @handle: the chat said it "names no one". A place in the same shape ("from North Edendale
+    Siding", "Limeworks Road of ...") is no person."""
+    doc = [("Summary", "On June 28 I (Ee Durbin) was notified of a leaked token. Brian Moussalli of JFrog reported "
+                       "it; we thank Adnan Khan, the researcher who found the bug."),
+           ("Narrative", "The train ran from North Edendale Siding to Mosgiel. Limeworks Road of Milton was closed.")]
+    answer = compose_answer("Who was involved?", doc)
+    assert answer.startswith("The write-up names 3: Ee Durbin (1 time), Brian Moussalli (1 time), Adnan Khan (1 time).")
