@@ -114,7 +114,8 @@ def _split_text(text: str, max_chars: int) -> list[str]:
 
 
 # a line that only dates the document ("2019-05-08", "Date: 8 May 2019"), as pandoc writes a post's date
-_DATE_LINE = re.compile(r"(?:date\s*:\s*)?(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4})",
+_DATE_LINE = re.compile(r"(?:date\s*:\s*)?(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4}"
+                        r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4})",
                         re.IGNORECASE)
 
 

@@ -4,9 +4,10 @@ attack", "In March and April 2023 we received three subpoenas", and no date anyw
 A reader who finds the write-up later cannot tell when the events were, and nothing can be
 checked against logs or other reports. `_unanchored_findings` reports the first such phrase of the
 document (once per document), and only when the document gives no day-level date that could anchor
-it (a date the file gives itself, as a blog post's front matter does, anchors every phrase): any calendar date with a day ("2024-11-21", "March 5", "5 March 2024") does for a relative
-phrase; for a month-only one, a date in that phrase's year or later does (then the month is history
-told before the dated events; an older date, "records kept since 2002-11-01", is background).
+it (a date the file gives itself, as a blog post's front matter does, anchors every phrase): any
+calendar date with a day ("2024-11-21", "March 5", "5 March 2024") does for a relative phrase; for
+a month-only one, a date in that phrase's year or later does (then the month is history told
+before the dated events; an older date, "records kept since 2002-11-01", is background).
 
 Linear in the text: a few bounded regexes, one pass each.
 """

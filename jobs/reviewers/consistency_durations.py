@@ -202,8 +202,8 @@ def _duration_findings(sections: list[Section], entries: list[Entry], timeline_s
                 type="important", category="consistency: duration vs timeline",
                 risk="high" if _is_summary(s) else "medium",
                 description=(f"This says {d.text.strip()}, but the timeline's own timestamps do not support it: "
-                             "it runs from {} to {} ".format(*span_ends(first.when, end.when)) + f"({what}), {_human(span)}, "
-                             f"and no two of its entries are {d.text.strip()} apart."),
+                             "it runs from {} to {} ".format(*span_ends(first.when, end.when))
+                             + f"({what}), {_human(span)}, and no two of its entries are {d.text.strip()} apart."),
                 suggestion="Reconcile the stated duration with the timeline (or say which interval it measures).",
                 quote=quote, questions=["Which start and end times does this duration measure?"],
                 confidence=0.75, related_section_id=sections[first.section].id, related_quote=first.quote)

@@ -90,8 +90,8 @@ _DELAYED = _rx(
     r"nobody\s+(?:noticed|was\s+paged|was\s+alerted)",
     r"no\s+alerts?\s+(?:was|were)\s+(?:configured|set\s+up|sent|fired)",
 )
-# what went well by chance ("Where we got lucky"): that users did not notice is luck, not a late detection
-# ... and an action list that speaks of detection or notification answers it
+# an action list that speaks of detection or notification answers a late detection (under "Where we got
+# lucky", that users did not notice is luck, not a late detection: offline_text.GOOD_NEWS_TITLE)
 _ADDRESSES_DETECTION = _rx(r"alert\w*", r"monitor\w*", r"detect\w*", r"notif\w*", r"pag(?:e|ed|ing)", r"on-?call",
                            r"e-?mail\w*", r"spam", r"escalat\w*", r"dashboards?", r"probes?", r"health\s*checks?")
 _MODAL = _rx(r"will", r"shall", r"should", r"must", r"needs?\s+to", r"to\s+be\s+done")
@@ -217,8 +217,6 @@ _TICKET_URL = re.compile(r"/(?:issues|pull|pulls|merge_requests)/\d+|/browse/[A-
 # to be completed", "Planned actions (planned or in-progress)")
 _COMPLETED = re.compile(r"\b(?:completed|done|taken|already)\b|\bwhat\s+we\s+did\b", re.I)
 _NOT_COMPLETED = re.compile(r"\b(?:to\s+be|not|planned|pending|open|outstanding|remaining|in[\s-]progress)\b", re.I)
-
-
 
 
 def _done_headings(section: Section) -> list[tuple[int, bool]]:

@@ -268,7 +268,8 @@ def compose_answer(
         said = " ".join(p.text.split())
         if len(said.split()) < 2:
             continue  # a date or a word alone ("2018-10-19" under the title) answers nothing
-        if said not in seen and not any(said in fact for fact in facts) and not any(q in said and 2 * len(q) >= len(said) for q in told):
+        if said not in seen and not any(said in fact for fact in facts) \
+                and not any(q in said and 2 * len(q) >= len(said) for q in told):
             seen.add(said)
             ranked.append((score, p))
             if len(ranked) == max(1, max_passages):

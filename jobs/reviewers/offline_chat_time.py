@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_durations import ABOUT_THE_EVENT
+from redline.jobs.reviewers.consistency_events import _RECORDS
 from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
 from redline.jobs.reviewers.consistency_text import (
     DAY_MONTH, ISO_DATE, NAMED_DATE, ZONES, code_mask, sentence_around, states_zone,
@@ -27,7 +28,8 @@ _BEGAN = re.compile(r"\b(?:began|started|initiated|introduced|deployed|merged|ro
                     r"(?:error|failure|alert)s?|triggered)\b", re.I)
 _NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reported|reports|realiz\w*|realis\w*|"
                       r"spotted|discovered|escalated)\b", re.I)
-_ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|revoked|destroyed|rotated|taken\s+down|back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
+_ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|revoked|destroyed|rotated|taken\s+down|"
+                    r"back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
                     r"(?:is|are|was|were)\s+healthy|healthy\s+again|mitigated|all\s+clear|working\s+again|"
                     r"succeed\w*\s+again|to\s+an\s+end|(?:outage|incident)\s+(?:ended|ends|is\s+over|was\s+over))\b", re.I)
 # ... and where a timeline says so in so many words: "**Outage begins.**", "Outage ends."
@@ -288,13 +290,12 @@ def _detected(sections: list[Section]) -> str | None:
 # a day the prose gives: "On 2nd September 2025", "2025-09-02", "March 13, 2018"
 _A_DAY = (ISO_DATE, NAMED_DATE, DAY_MONTH)
 _YEAR = re.compile(r"\b\d{4}\b")
-# an appendix of records (a chat log, raw logs): their dates are the records'
-_RECORDS = re.compile(r"append|\bchat\b|\blogs?\b|transcript", re.I)
 
 
 def _first_dated_sentence(sections: list[Section]) -> tuple[Section, str] | None:
     """The first sentence outside the timeline that gives a day, the summary's first: where the
     write-up says when it happened in its own words."""
+    # not an appendix of records (a chat log, raw logs): their dates are the records'
     ordered = sorted((s for s in sections if not _is_timeline_title(s.title) and not _RECORDS.search(s.title)),
                      key=lambda s: (detect_role(s.title) != "summary", s.index))
     for s in ordered[:12]:
