@@ -92,7 +92,8 @@ def _footnotes(document: Any) -> _Footnotes:
             note_id = note.get(_W_ID)
             if note_id is None or note.get(f"{{{_W_NS}}}type") in ("separator", "continuationSeparator"):
                 continue
-            text = _tidy_line(" ".join("".join(t.text or "" for t in p.iter(f"{{{_W_NS}}}t")) for p in note.iter(_W_P)))
+            paragraphs = ("".join(t.text or "" for t in p.iter(f"{{{_W_NS}}}t")) for p in note.iter(_W_P))
+            text = _tidy_line(" ".join(paragraphs))
             if text and len(notes.text) < MAX_FOOTNOTES:
                 notes.text[note_id] = text
     return notes
@@ -101,7 +102,8 @@ def _footnotes(document: Any) -> _Footnotes:
 def _footnote_items(notes: _Footnotes) -> list[_DocxItem]:
     """A "Footnotes" section at the end: "[1] ...", in the order they are referenced (those never
     referenced after them), as Word prints them at the page's foot."""
-    ordered = sorted(notes.text, key=lambda k: notes.number.get(k, len(notes.number) + int(k) if k.isdigit() else 10**6))
+    ordered = sorted(notes.text, key=lambda k: (k not in notes.number, notes.number.get(k, 0),
+                                                int(k) if k.isdigit() else 0))
     lines = [f"{notes.mark(k)} {notes.text[k]}" for k in ordered]
     return [_DocxItem("Footnotes", "heading", 1), *(_DocxItem(line, "para") for line in lines)] if lines else []
 

@@ -1,7 +1,7 @@
 """Where a .pdf is parsed: pdfplumber's text lines and tables, page by page (within the page
 cap and the character budget, after the flate-bomb check in pdf_streams.py), running headers
-and page numbers dropped, headings found by font size, boldness, a typeface kept for headings and the heading heuristics, and
-lines joined into paragraphs."""
+and page numbers dropped, headings found by font size, boldness, a typeface kept for headings and
+the heading heuristics, and lines joined into paragraphs (a table drawn without rules row by row)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ _PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\W*
 _UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")  # pdfminer's stand-in for glyphs without Unicode
 _SUBSET_TAG = re.compile(r"^[A-Z]{6}\+")  # "BAAAAA+DejaVuSerif": the subset's tag, then the typeface
 # a caption or a note set apart in its own typeface, not a heading
-_CAPTION = re.compile(r"^(?:fig(?:ure)?|table|photo(?:graph)?|image|source|note|credit|chart|map|diagram)\b", re.IGNORECASE)
+_CAPTION = re.compile(r"^(?:fig(?:ure)?|table|photo(?:graph)?|image|source|note|credit|chart|map|diagram)\b",
+                      re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?:;]['\")\u201d\u2019]?$")
 
 
@@ -159,7 +160,7 @@ def _pdf_line(raw: dict, page: int, page_height: float) -> _PdfLine | None:
     gaps = [b["x0"] - a["x1"] for a, b in zip(chars, chars[1:])]
     tabular = bool(gaps) and max(gaps) > 2.0 * max(size, 1.0)
     mono = sum(1 for c in chars if _MONO_FONT.search(str(c.get("fontname", "")))) >= 0.9 * len(chars)
-    if tabular and not mono:  # a row of a table drawn without rules: its cells apart, as a Word table's row reads
+    if tabular and not mono:  # a row of a table drawn without rules: its cells apart, as a Word table's
         text = _cells(text, [k for k, gap in enumerate(gaps) if gap > 2.0 * max(size, 1.0)], len(chars))
     bold = bold_chars >= 0.9 * len(chars)
     line = _PdfLine(text, page, float(raw["top"]), float(raw["bottom"]), page_height, size, bold, tabular)
