@@ -112,8 +112,7 @@ _CLOCK_AT = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"  # 14:05, 1:46pm, 5:30 p.m.
 _SPAN = re.compile(rf"\b(?:from|between)\s+{_CLOCK_AT}(?![\d:])(?:[^.\n]{{0,40}}?\b(?:to|and|until|till)\s+|\s*[-–—]\s*)"
                    rf"{_CLOCK_AT}(?![\d:])", re.I)
 # ... or of days: "exposed from on or about 2025-02-10 through 2025-04-01", "between March 3 and March 9"
-_DAY_AT = (r"(?:\d{4}-\d{1,2}-\d{1,2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
-           r"(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?:\s+\d{4})?)")
+_DAY_AT = f"(?:{C.ISO_DATE.pattern}|{C.NAMED_DATE.pattern}|{C.DAY_MONTH.pattern})"  # as the rules read a day
 _DAY_SPAN = re.compile(rf"\b(?:from|between|since)\s+(?:on\s+or\s+about\s+|about\s+|around\s+)?{_DAY_AT}\b"
                        rf"[^.\n]{{0,20}}?\s(?:to|through|thru|until|till|and)\s+(?:on\s+or\s+about\s+)?{_DAY_AT}\b", re.I)
 # ... and a stats line: "Time to recovery: 279 minutes", "Time to resolve: 2h", "MTTR 45 min"
