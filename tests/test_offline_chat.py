@@ -598,3 +598,16 @@ def test_who_was_involved_reads_the_people_the_prose_names():
            ("Narrative", "The train ran from North Edendale Siding to Mosgiel. Limeworks Road of Milton was closed.")]
     answer = compose_answer("Who was involved?", doc)
     assert answer.startswith("The write-up names 3: Ee Durbin (1 time), Brian Moussalli (1 time), Adnan Khan (1 time).")
+
+
+def test_how_did_this_happen_is_the_cause_and_thanks_are_not():
+    """PyPI's leaked-token report gives its cause under "How did this happen"; the chat quoted its
+    "Thanks" ("thanks to JFrog's team for finding and reporting this leak") as the cause."""
+    doc = [("Incident Report", "On June 28, 2024 we were notified of a leaked token; it was revoked at once."),
+           ("How did this happen", "While developing locally I added my own access token to the build code, "
+                                   "which was compiled into a .pyc file and pushed in a Docker image."),
+           ("Thanks", "First and foremost, thanks to JFrog's team for finding and reporting this leak. Ee Durbin "
+                      "has been keeping PyPI online since 2013.")]
+    summary = compose_answer("Summarize this write-up", doc)
+    assert '- Cause, as given in "How did this happen": "While developing locally' in summary
+    assert passages(compose_answer("What was the root cause?", doc))[0].startswith('From "How did this happen"')

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redline.jobs.models import Section
-from redline.jobs.reviewers.offline_chat_facts import _ASKS_DURATION, facts_for
+from redline.jobs.reviewers.offline_chat_facts import _ASKS_DURATION, NAMES_CAUSE, facts_for
 from redline.jobs.reviewers.offline_text import Span, _terms, split_blocks, split_sentences, word_count
 
 
@@ -163,7 +163,7 @@ _ASKS: tuple[tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[
                 r"exploiting)\b", re.I),
      frozenset({"root", "cause", "caused", "why", "reason"}),
      re.compile(r"\broot\s+cause\b|\bcaused\s+by\b|\b(?:problem|cause)\s*:", re.I),
-     re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b", re.I)),
+     NAMES_CAUSE),
 )
 
 

@@ -61,7 +61,7 @@ _ASKS_ACTIONS = re.compile(r"\b(?:what|which|list|show)\b.*\b(?:actions?|action\
 _ASKS_IMPACT = re.compile(r"\bimpact\w*\b|\b(?:who|what)\s+(?:was|were)\s+affected\b|\bhow\s+bad\b|\bseverity\b|"
                           r"\bconsequences?\b", re.I)
 # a heading that names the cause
-_NAMES_CAUSE = re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b", re.I)
+NAMES_CAUSE = re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b|\bhow\s+(?:did\s+)?(?:this|it)\s+happen", re.I)
 # how plainly a sentence gives a cause: "resulting in the outage", "caused by" before "since"
 _PLAIN_CAUSE = re.compile(r"\broot\s+cause|\bcaused\b|\bdue\s+to\b|\bbecause\s+of\b|\bresult(?:ed|ing)\s+(?:in|from)\b|"
                           r"\bled\s+to\b|\bthe\s+cause\b|\btriggered\b", re.I)
@@ -185,7 +185,7 @@ def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | 
                 and len(x.text.split()) >= 4]  # a sentence, not a label or a template's prompt ("Root cause analysis")
         # under "Root Cause", its first sentence gives it, in whatever words ("Our build-cluster secret
         # defines a default alias, which the refactor ignores")
-        named = bool(sentences) and _NAMES_CAUSE.search(s.title) is not None
+        named = bool(sentences) and NAMES_CAUSE.search(s.title) is not None
         for k in ([0] if named else []) + [k for k in said if not (named and k == 0)]:
             following = sentences[k + 1].text if k + 1 < len(sentences) else None
             plain = _PLAIN_CAUSE.search(sentences[k].text) or named and k == 0

@@ -72,7 +72,8 @@ _CAUSAL = _rx(
 _CAUSE_STATED = _rx(
     r"because", r"due\s+to", r"caused", r"causes?", r"triggered", r"resulted\s+(?:from|in)", r"result\s+of",
     r"the\s+reason", r"led\s+to", r"stem(?:s|med)?\s+from", r"culprit", r"why", r"upon\s+investigation",
-    r"was\s+(?:a|an|the)\s+(?:bug|misconfiguration|regression|leak)", r"since", r"so\s+that", r"thanks\s+to",
+    r"was\s+(?:a|an|the)\s+(?:bug|misconfiguration|regression|leak)", r"since", r"so\s+that",
+    r"thanks\s+to(?![^.\n]{0,60}\bfor\b)",  # not gratitude: "thanks to JFrog's team for finding this leak"
 )
 # A section given to the cause ("Root cause", "Contributing factors", "What went wrong") says it
 _CAUSE_TITLE = re.compile(r"caus|contribut|factors|\bwhy\b|went\s+wrong|how\s+(?:did\s+)?(?:this|it)\s+happen"
