@@ -611,3 +611,27 @@ def test_how_did_this_happen_is_the_cause_and_thanks_are_not():
     summary = compose_answer("Summarize this write-up", doc)
     assert '- Cause, as given in "How did this happen": "While developing locally' in summary
     assert passages(compose_answer("What was the root cause?", doc))[0].startswith('From "How did this happen"')
+
+
+def test_on_the_tuning_sets_security_and_outage_notes_the_facts_read_their_own_words():
+    """crates.io's DNS outage: "failed to resolve for an estimated time of 10-15 minutes" is how long
+    it lasted, not "issuing a certificate took around 10 minutes". PyPI's subpoena notice: "has
+    [retained records] since 2002-11-01" is no cause. aiocpa: "Because of that nonprofit status, we
+    rely on our community" in "Thoughts" is no cause; a timeline whose first entries share a minute
+    and then pause is read whole."""
+    dns = [("DNS Outage", "During the deployment, the DNS record failed to resolve for an estimated time of 10-15 "
+                          "minutes."),
+           ("Root Cause", "It then started to issue a new certificate, which took around 10 minutes.")]
+    assert compose_answer("How long did it last?", dns).startswith(
+        'The write-up states it in "DNS Outage": "During the deployment, the DNS record failed to resolve')
+    subpoena = [("PyPI was subpoenaed", "In March and April 2023, the PSF received three subpoenas for user data."),
+                ("Project events", "PyPI retains records of all changes to projects, and has since 2002-11-01.")]
+    assert "Cause, as given" not in compose_answer("Summarize this write-up", subpoena)
+    malware = [("aiocpa", "On 2024-11-21, PyPI was notified about a malware attack."),
+               ("Timeline", "- 2024-09-01 01:04 - A user creates the project\n- 2024-09-01 01:04 - aiocpa-0.1.0 "
+                            "released\n- 2024-11-20 18:04 - aiocpa-0.1.13 released with the malware\n"
+                            "- 2024-11-21 18:29 - PyPI Security quarantines aiocpa"),
+               ("Thoughts", "Because of that independent, nonprofit status, we rely on our community.")]
+    assert "Cause, as given" not in compose_answer("Summarize this write-up", malware)
+    assert compose_answer("How long did it last?", malware).startswith(
+        "By its timeline: the first timed entry is at 2024-09-01 01:04")

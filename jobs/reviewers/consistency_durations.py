@@ -43,7 +43,7 @@ DURATION = re.compile(r"\b" + _NUM + r"(?:\s?-\s?|\s)?(seconds?|secs?|minutes?|m
                       re.IGNORECASE)
 COMPACT = re.compile(r"\b(\d{1,3})h\s?(\d{1,2})m(?:in)?\b", re.IGNORECASE)
 LEAD_IN = ("lasted", "lasting", "for", "took", "resolved in", "outage of", "down for", "duration of", "within",
-           "after", "in about", "in approximately", "in under", "in over", "total of")
+           "after", "in about", "in approximately", "in under", "in over", "total of", "time of", "period of")
 QUALIFIERS = {"approximately": "~", "about": "~", "around": "~", "roughly": "~", "nearly": "~", "almost": "~",
               "some": "~", "~": "~", "over": ">", "more than": ">", "at least": ">", "upwards of": ">",
               "under": "<", "less than": "<", "at most": "<", "up to": "<", "within": "<"}
@@ -64,10 +64,10 @@ _NOT_THIS_SPAN = re.compile(r"\b(?:past|every|since|per|each|last|next)\s+$")
 # what a stated duration must be a duration of, to be weighed against the timeline (or given by the chat
 # as how long it lasted): not "fixing the data inconsistency took almost two weeks" (an effort)
 ABOUT_THE_EVENT = re.compile(r"\b(?:outages?|incident|down|downtime|unavailable|disrupt\w*|impact\w*|affected|degraded"
-                             r"|fail\w*|errors?|lasted|lasting|restored|resolved|fixed|recovered|problem|issue|exposed"
+                             r"|fail\w*|errors?|lasted|lasting|restored|resolved|fixed|recovered|problem|exposed"
                              r"|broken|slow\w*|delay\w*|backlog|attack\w*|compromis\w*|leak\w*)\b", re.I)
 # a forecast, not what happened: "they expected to be there in about an hour", "estimated to take 2 hours"
-_FORECAST = re.compile(r"\b(?:expect\w*|estimat\w*|eta|forecast\w*|be\s+there|arriv\w*|would\s+take|will\s+take)\b")
+_FORECAST = re.compile(r"\b(?:expect\w*|estimated\s+to|eta|forecast\w*|be\s+there|arriv\w*|would\s+take|will\s+take)\b")
 
 
 @dataclass

@@ -168,6 +168,11 @@ def _owners(sections: list[Section]) -> str | None:
     return "\n".join([head, *lines])
 
 
+# a closing word to the readers ("Thanks", "Thoughts": "Because of that nonprofit status, we rely on our
+# community"): not where a cause is given
+_CLOSING = re.compile(r"\bthank|acknowledg|\bthoughts\b|\bsupport\s+us\b|donat|sponsor|\babout\s+(?:us|the\s+author)", re.I)
+
+
 def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | None:
     """The sentence that gives the cause most plainly (in a section given to it first, else the
     summary, else anywhere outside the timeline), and the sentence after it."""
@@ -178,7 +183,7 @@ def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | 
 
     candidates: list[tuple[tuple[int, int, int], Section, str, str | None]] = []
     for s in sections:
-        if _is_timeline_title(s.title):
+        if _is_timeline_title(s.title) or _CLOSING.search(s.title):
             continue
         sentences = split_sentences(s.text, split_blocks(s.text))
         said = [k for k, x in enumerate(sentences) if not x.text.rstrip().endswith("?") and _CAUSE_STATED.search(x.text)

@@ -152,6 +152,8 @@ def _timeline_span(sections: list[Section], stated: bool = False) -> str | None:
     # the incident's own run of entries: up to the first pause of over 12 hours (a follow-up a week
     # later is not part of how long it lasted)
     run = next((k for k in range(1, len(entries)) if entries[k].when - entries[k - 1].when > _PAUSE), len(entries))
+    if entries[run - 1].when == entries[0].when:
+        run = len(entries)  # no run at all (a release, then weeks later the report): the whole timeline
     first, last = entries[0], entries[run - 1]
     delta = last.when - first.when
     if delta <= timedelta(0):

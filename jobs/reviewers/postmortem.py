@@ -72,7 +72,8 @@ _CAUSAL = _rx(
 _CAUSE_STATED = _rx(
     r"because", r"due\s+to", r"caused", r"causes?", r"triggered", r"resulted\s+(?:from|in)", r"result\s+of",
     r"the\s+reason", r"led\s+to", r"stem(?:s|med)?\s+from", r"culprit", r"why", r"upon\s+investigation",
-    r"was\s+(?:a|an|the)\s+(?:bug|misconfiguration|regression|leak)", r"since", r"so\s+that",
+    r"was\s+(?:a|an|the)\s+(?:bug|misconfiguration|regression|leak)", r"so\s+that",
+    r"since(?!\s+(?:\d|then\b|(?:early|late|mid)\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b))",  # not "since 2002"
     r"thanks\s+to(?![^.\n]{0,60}\bfor\b)",  # not gratitude: "thanks to JFrog's team for finding this leak"
 )
 # A section given to the cause ("Root cause", "Contributing factors", "What went wrong") says it
