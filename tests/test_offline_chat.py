@@ -635,3 +635,20 @@ def test_on_the_tuning_sets_security_and_outage_notes_the_facts_read_their_own_w
     assert "Cause, as given" not in compose_answer("Summarize this write-up", malware)
     assert compose_answer("How long did it last?", malware).startswith(
         "By its timeline: the first timed entry is at 2024-09-01 01:04")
+
+
+def test_a_timeline_that_runs_past_midnight_is_told_with_its_days():
+    """PyPI's 2025 phishing report: "Timeline: 20 timed entries, from 13:14 to 12:54" read as if
+    it ended before it began. A timeline under date headings is told with its dates; one of times
+    alone, with the days it runs over."""
+    dated = [("Summary", "Four accounts were phished."),
+             # its date headings, folded into the timeline's text as an upload reads them
+             ("Timeline", "2025-07-26\n\n- 13:14 A user reports a phishing email.\n\n2025-07-28\n\n"
+                          "- 12:54 The domain is taken down.")]
+    assert "- Timeline: 2 timed entries, from 2025-07-26 13:14 to 2025-07-28 12:54." in compose_answer(
+        "Summarize this write-up", dated)
+    times = [("Summary", "Four accounts were phished."),
+             ("Timeline", "- 23:10 A user reports a phishing email.\n- 23:58 We contact the registrar.\n"
+                          "- 00:40 The domain is taken down.")]
+    assert "- Timeline: 3 timed entries, from 23:10 to 00:40 the next day." in compose_answer(
+        "Summarize this write-up", times)

@@ -21,7 +21,7 @@ from redline.jobs.reviewers.consistency_timeline import _is_timeline_title
 from redline.jobs.reviewers.offline_actions import _action_items, _ActionItem, _done_or_tracked
 from redline.jobs.reviewers.offline_chat_people import _ASKS_PEOPLE, _people
 from redline.jobs.reviewers.offline_chat_time import (
-    _QUOTE_CHARS, _detected, _duration, _happened, _resolved, _short, _stamper, _timed, _timeline_gaps, _zone,
+    _QUOTE_CHARS, _detected, _duration, _from_to, _happened, _resolved, _short, _timed, _timeline_gaps, _zone,
 )
 from redline.jobs.reviewers.offline_text import _Section, detect_role, split_blocks, split_sentences
 
@@ -258,8 +258,8 @@ def _summary(sections: list[Section]) -> str | None:
     entries = _timed(sections)
     if len(entries) >= 2:
         first, last = min(entries, key=lambda e: e.when), max(entries, key=lambda e: e.when)
-        stamp = _stamper(entries)  # with a date only when the timeline gives one
-        out.append(f"- Timeline: {len(entries)} timed entries, from {stamp(first.when)} to {stamp(last.when)}.")
+        # with a date only when the timeline gives one; else the days it runs over, counted
+        out.append(f"- Timeline: {len(entries)} timed entries, {_from_to(entries, first.when, last.when)}.")
     cause = _stated_cause(sections)
     if cause is not None and cause[1] not in lead[1]:
         out.append(f'- Cause, as given in "{cause[0].title}": "{_short(cause[1])}"')

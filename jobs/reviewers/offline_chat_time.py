@@ -19,7 +19,7 @@ from redline.jobs.reviewers.consistency_text import (
     DAY_MONTH, ISO_DATE, NAMED_DATE, ZONES, code_mask, sentence_around, states_zone,
 )
 from redline.jobs.reviewers.consistency_timeline import (
-    Entry, _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates,
+    Entry, _entry_bodies, _fmt, _is_timeline_title, extract_timeline, resolve_dates, span_ends,
 )
 from redline.jobs.reviewers.offline_text import detect_role
 
@@ -86,6 +86,14 @@ def _timed(sections: list[Section]) -> list[Entry]:
 def _stamper(entries: list[Entry]) -> Callable[[datetime], str]:
     """How to write an entry's time: with its date when the timeline gives dates."""
     return _fmt if any(e.explicit_date for e in entries) else (lambda dt: dt.strftime("%H:%M"))
+
+
+def _from_to(entries: list[Entry], first: datetime, last: datetime) -> str:
+    """ "from 13:14 to 12:54 2 days later" for a timeline of times alone (the days it runs over
+    counted, as the findings count them), "from 2024-06-28 07:09 to 2024-06-28 07:26" with dates."""
+    if any(e.explicit_date for e in entries):
+        return f"from {_fmt(first)} to {_fmt(last)}"
+    return "from {} to {}".format(*span_ends(first, last))
 
 
 def _duration(sections: list[Section]) -> str | None:
@@ -249,8 +257,7 @@ def _timeline_gaps(sections: list[Section]) -> str | None:
         return ("The write-up has no timeline with clock times." if not timeline else
                 f'"{timeline[0].title}" gives no clock times: the reader cannot tell when anything happened.')
     entries, stamp = marks.entries, marks.stamp
-    lines = [f"The timeline has {len(entries)} timed entries, from {stamp(entries[0].when)} to "
-             f"{stamp(entries[-1].when)}."]
+    lines = [f"The timeline has {len(entries)} timed entries, {_from_to(entries, entries[0].when, entries[-1].when)}."]
     for what, e, missing in (
             ("When the problem began", marks.began, "not marked" + (
                 f" (the first entry, {stamp(entries[0].when)}, is when it was noticed)"
