@@ -35,8 +35,9 @@ log = logging.getLogger("redline.jobs.export")  # the export's one logger, as be
 
 NOTE_GENERAL = "General comment on this section."
 NOTE_NOT_FOUND = "Quote not found in the document; anchored on {where}."
-NOTE_IN_FOOTNOTE = "The quote is in footnote {mark}; anchored on its mark in the text."
-_FOOTNOTE_MARK = re.compile(r"\[\d{1,4}\]")  # the number the review reads where Word has a footnote reference
+NOTE_IN_FOOTNOTE = "The quote is in {mark}; anchored on its mark in the text."
+# the number the review reads where Word has a note's reference: "[3]", "[iii]"
+_FOOTNOTE_MARK = re.compile(r"\[(?:\d{1,4}|[ivxlcdm]{1,8})\]")
 NOTE_NOT_TRACKED = "The replacement could not be made a tracked change here ({reason})."
 
 AuthorOf = Callable[[Item], str]
@@ -103,32 +104,24 @@ def add_item_comment(
 
 
 def _anchor_on_footnote(doc: DocxDocument, quote: str) -> tuple[list[Run], str] | None:
-    """A quote from a footnote (the review reads Word's footnotes as a last "Footnotes" section):
-    the comment goes on the footnote's mark in the text, where a reader finds the note."""
-    from redline.jobs.documents.docx import _footnotes  # the parser's reading of them, the same numbers
+    """A quote from a footnote or an endnote (the review reads them as a last "Footnotes" or
+    "Endnotes" section): the comment goes on the note's mark in the text, where a reader finds it."""
+    from redline.jobs.documents.docx import _all_notes  # the parser's reading of them, the same numbers
 
-    notes = _footnotes(doc)
     said = _FOOTNOTE_MARK.sub("", " ".join(quote.split())).strip()  # "[3] Another thing ..." in the review
-    note_id = next((k for k, text in notes.text.items() if said in text), None)
-    if note_id is None:
-        return None
-    for ref in doc.element.body.iter(qn("w:footnoteReference")):
-        if ref.get(qn("w:id")) != note_id:
+    for notes in _all_notes(doc):
+        note_id = next((k for k, text in notes.text.items() if said in text), None)
+        if note_id is None:
             continue
-        run = ref.getparent()
-        p = next(run.iterancestors(qn("w:p")), None)
-        if p is not None:
-            return [Run(run, Paragraph(p, doc._body))], _footnote_number(doc, note_id)
+        refs = [ref for ref in doc.element.body.iter(notes.reference)]
+        for ref in refs:  # numbered as the parser numbered them: in order of reference
+            notes.label(ref.get(qn("w:id")))
+        for ref in refs:
+            run = ref.getparent()
+            p = next(run.iterancestors(qn("w:p")), None)
+            if ref.get(qn("w:id")) == note_id and p is not None:
+                return [Run(run, Paragraph(p, doc._body))], f"{notes.kind} {notes.label(note_id)}"
     return None
-
-
-def _footnote_number(doc: DocxDocument, note_id: str) -> str:
-    """The footnote's number as Word shows it: its order among the references in the text."""
-    seen: list[str] = []
-    for ref in doc.element.body.iter(qn("w:footnoteReference")):
-        if ref.get(qn("w:id")) not in seen:
-            seen.append(ref.get(qn("w:id")))
-    return str(seen.index(note_id) + 1) if note_id in seen else note_id
 
 
 def add_item_change(

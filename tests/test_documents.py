@@ -545,16 +545,17 @@ def test_pdf_table_drawn_without_rules_reads_row_by_row_with_its_cells_apart() -
     assert doc.sections[1].text == "The payment API returned errors for some users after a deploy."
 
 
-def _with_footnotes(data: bytes, notes: dict[str, str], refs: dict[str, str]) -> bytes:
-    """A .docx (python-docx writes none) with a footnotes part holding `notes` (id -> text) and, after
-    the first run whose text ends with each key of `refs`, a reference to the footnote id it names."""
+def _with_footnotes(data: bytes, notes: dict[str, str], refs: dict[str, str], kind: str = "footnote") -> bytes:
+    """A .docx (python-docx writes none) with a footnotes (or endnotes) part holding `notes` (id ->
+    text) and, after the first run whose text ends with each key of `refs`, a reference to the note
+    id it names."""
     import zipfile
 
     w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-    body = "".join(f'<w:footnote w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:footnote>' for i, t in notes.items())
-    footnotes = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes xmlns:w="{w}">'
-                 '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
-                 f"{body}</w:footnotes>")
+    body = "".join(f'<w:{kind} w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:{kind}>' for i, t in notes.items())
+    footnotes = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{kind}s xmlns:w="{w}">'
+                 f'<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{kind}>'
+                 f"{body}</w:{kind}s>")
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
@@ -562,18 +563,18 @@ def _with_footnotes(data: bytes, notes: dict[str, str], refs: dict[str, str]) ->
             if info.filename == "word/document.xml":
                 text = part.decode()
                 for after, note_id in refs.items():
-                    text = text.replace(f"{after}</w:t></w:r>", f'{after}</w:t></w:r><w:r><w:footnoteReference '
+                    text = text.replace(f"{after}</w:t></w:r>", f'{after}</w:t></w:r><w:r><w:{kind}Reference '
                                         f'w:id="{note_id}"/></w:r>', 1)
                 part = text.encode()
             elif info.filename == "word/_rels/document.xml.rels":
-                part = part.replace(b"</Relationships>", b'<Relationship Id="rIdFn" Type="http://schemas.openxml'
-                                    b'formats.org/officeDocument/2006/relationships/footnotes" Target="footnotes.xml"/>'
-                                    b"</Relationships>")
+                part = part.replace(b"</Relationships>", f'<Relationship Id="rIdFn" Type="http://schemas.openxml'
+                                    f'formats.org/officeDocument/2006/relationships/{kind}s" Target="{kind}s.xml"/>'
+                                    "</Relationships>".encode())
             elif info.filename == "[Content_Types].xml":
-                part = part.replace(b"</Types>", b'<Override PartName="/word/footnotes.xml" ContentType="application/'
-                                    b'vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/></Types>')
+                part = part.replace(b"</Types>", f'<Override PartName="/word/{kind}s.xml" ContentType="application/'
+                                    f'vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"/></Types>'.encode())
             dst.writestr(info, part)
-        dst.writestr("word/footnotes.xml", footnotes)
+        dst.writestr(f"word/{kind}s.xml", footnotes)
     return out.getvalue()
 
 
@@ -594,6 +595,18 @@ def test_docx_footnotes_are_read_where_referenced_and_at_the_end() -> None:
     assert doc.sections[0].text == "We now have 1,935 active Organizations[1]\n\nThe Member still existed on PyPI[2]"
     assert doc.sections[1].text == ("[1] As of writing, there are 6,682 remainging requests to review.\n\n"
                                     "[2] It also showed me that our modeling could be improved.")
+
+
+def test_docx_endnotes_are_read_with_their_roman_numbers() -> None:
+    """Endnotes, as Word numbers them (i, ii), where referenced and in a last "Endnotes" section."""
+    def build(d):
+        d.add_heading("Findings", 1)
+        d.add_paragraph("The valve was closed by hand")
+    data = _with_footnotes(make_docx(build), {"3": "It could not be determined when or by whom."},
+                           {"by hand": "3"}, kind="endnote")
+    doc = parse("r.docx", data)
+    assert [(s.title, s.text) for s in doc.sections] == [
+        ("Findings", "The valve was closed by hand[i]"), ("Endnotes", "[i] It could not be determined when or by whom.")]
 
 
 def test_pdf_title_may_be_a_date_and_a_number() -> None:

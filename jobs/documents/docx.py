@@ -48,47 +48,71 @@ def _parse_docx(name: str, data: bytes, max_bytes: int, limits: ParseLimits) -> 
     document = docx.Document(io.BytesIO(data))
     budget = _TextBudget(name, limits)
     items = []
-    notes = _footnotes(document)
+    notes = _all_notes(document)
     for item in _DocxReader(document, notes).items():
         budget.add(item.text)
         items.append(item)
-    for item in _footnote_items(notes):
+    for item in (item for kind in notes for item in _footnote_items(kind)):
         budget.add(item.text)
         items.append(item)
     return _Draft(blocks=_docx_blocks(items), meta_title=document.core_properties.title)
 
 
-# ---- footnotes: Word keeps them in their own part, out of the body's paragraphs
+# ---- footnotes and endnotes: Word keeps them in their own parts, out of the body's paragraphs
 
-_W_FOOTNOTE_REF = f"{{{_W_NS}}}footnoteReference"
 _W_ID = f"{{{_W_NS}}}id"
 MAX_FOOTNOTES = 2000
 
 
 @dataclass
 class _Footnotes:
-    """The document's footnotes by id, and the number each is shown with (its order of reference)."""
+    """One kind of note ("footnote" or "endnote") by id, and the number each is shown with (its
+    order of reference): 1, 2, 3 for footnotes and i, ii, iii for endnotes, as Word numbers them."""
 
+    kind: str = "footnote"
     text: dict[str, str] = field(default_factory=dict)
     number: dict[str, int] = field(default_factory=dict)
 
-    def mark(self, note_id: str) -> str:
-        """ "[3]" for the third footnote referenced, as Word numbers them."""
+    @property
+    def reference(self) -> str:
+        """The body's element that references one ("w:footnoteReference")."""
+        return f"{{{_W_NS}}}{self.kind}Reference"
+
+    def label(self, note_id: str) -> str:
+        """ "3" for the third footnote referenced, "iii" for the third endnote."""
         if note_id not in self.number:
             self.number[note_id] = len(self.number) + 1
-        return f"[{self.number[note_id]}]"
+        n = self.number[note_id]
+        return str(n) if self.kind == "footnote" else _roman(n)
+
+    def mark(self, note_id: str) -> str:
+        return f"[{self.label(note_id)}]"
 
 
-def _footnotes(document: Any) -> _Footnotes:
-    """The footnotes part's notes (not its separators), each as one line of text."""
+def _roman(n: int) -> str:
+    out = ""
+    for value, letters in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
+                           (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        count, n = divmod(n, value)
+        out += letters * count
+    return out
+
+
+def _all_notes(document: Any) -> list[_Footnotes]:
+    """The footnotes, then the endnotes."""
+    return [_footnotes(document, "footnote"), _footnotes(document, "endnote")]
+
+
+def _footnotes(document: Any, kind: str = "footnote") -> _Footnotes:
+    """The notes part's notes of one kind (not its separators), each as one line of text."""
     from docx.oxml.parser import parse_xml  # python-docx's parser: no entities, no network
 
-    notes = _Footnotes()
+    notes = _Footnotes(kind)
     for rel in document.part.rels.values():
-        if not rel.reltype.endswith("/footnotes") or rel.is_external:
+        if not rel.reltype.endswith(f"/{kind}s") or rel.is_external:
             continue
         root = parse_xml(rel.target_part.blob)
-        for note in root.iterchildren(f"{{{_W_NS}}}footnote"):
+        for note in root.iterchildren(f"{{{_W_NS}}}{kind}"):
             note_id = note.get(_W_ID)
             if note_id is None or note.get(f"{{{_W_NS}}}type") in ("separator", "continuationSeparator"):
                 continue
@@ -100,12 +124,13 @@ def _footnotes(document: Any) -> _Footnotes:
 
 
 def _footnote_items(notes: _Footnotes) -> list[_DocxItem]:
-    """A "Footnotes" section at the end: "[1] ...", in the order they are referenced (those never
-    referenced after them), as Word prints them at the page's foot."""
+    """A "Footnotes" (or "Endnotes") section at the end: "[1] ...", in the order they are referenced
+    (those never referenced after them), as Word prints them."""
     ordered = sorted(notes.text, key=lambda k: (k not in notes.number, notes.number.get(k, 0),
                                                 int(k) if k.isdigit() else 0))
     lines = [f"{notes.mark(k)} {notes.text[k]}" for k in ordered]
-    return [_DocxItem("Footnotes", "heading", 1), *(_DocxItem(line, "para") for line in lines)] if lines else []
+    title = f"{notes.kind.capitalize()}s"
+    return [_DocxItem(title, "heading", 1), *(_DocxItem(line, "para") for line in lines)] if lines else []
 
 
 def _check_docx_container(name: str, data: bytes, max_bytes: int, limits: ParseLimits | None = None) -> None:
@@ -178,10 +203,10 @@ class _StyleInfo:
 class _DocxReader:
     """Walks the body in document order (paragraphs and tables interleaved)."""
 
-    def __init__(self, document: Any, notes: _Footnotes | None = None) -> None:
+    def __init__(self, document: Any, notes: list[_Footnotes] | None = None) -> None:
         self.document = document
         self.styles: dict[str | None, _StyleInfo] = {}
-        self.notes = notes or _Footnotes()
+        self.notes = [n for n in notes or [] if n.text]
 
     def items(self) -> Iterator[_DocxItem]:
         for element in self._body_elements(self.document.element.body):
@@ -225,16 +250,15 @@ class _DocxReader:
         return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold), marks=_link_marks(paragraph, text))
 
     def _mark_footnotes(self, p: Any) -> None:
-        """Write each footnote's number where it is referenced ("... at 1209[1] on Friday"), as Word
+        """Write each note's number where it is referenced ("... at 1209[1] on Friday"), as Word
         shows it (in this in-memory copy only: the export writes into the file as uploaded)."""
-        if not self.notes.text:
-            return
-        for ref in p.iter(_W_FOOTNOTE_REF):
-            note_id = ref.get(_W_ID)
-            if note_id in self.notes.text:
-                t = ref.makeelement(f"{{{_W_NS}}}t", {})
-                t.text = self.notes.mark(note_id)
-                ref.addnext(t)
+        for notes in self.notes:
+            for ref in p.iter(notes.reference):
+                note_id = ref.get(_W_ID)
+                if note_id in notes.text:
+                    t = ref.makeelement(f"{{{_W_NS}}}t", {})
+                    t.text = notes.mark(note_id)
+                    ref.addnext(t)
 
     def _style(self, paragraph: Any) -> _StyleInfo:
         style_id = paragraph._p.style
