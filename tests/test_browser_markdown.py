@@ -320,3 +320,21 @@ def test_a_word_heading_over_sub_sections_is_their_heading_not_an_empty_section(
         assert article("BinderHub").inner_text().count("Alert on the launch success rate") == 1
     finally:
         context.close()
+
+
+def test_a_word_quotation_is_drawn_as_the_plain_text_it_is(server, browser):
+    """A "Quote" paragraph carries a "cite" mark (the rules read it as someone's words): the page
+    draws the section as a Word upload's plain text, every character shown, not as Markdown."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Details", 1)
+    document.add_paragraph("The reporter wrote:")
+    document.add_paragraph("- I was removed from a organization team.", style="Quote")
+    section, box, context = word_section(server, browser, document, "quote.docx")
+    assert [m[2] for m in section["marks"]] == ["cite"]
+    try:
+        assert box.inner_text().strip() == "The reporter wrote:\n\n- I was removed from a organization team."
+        assert not box.evaluate("el => el.classList.contains('is-marked')")
+    finally:
+        context.close()

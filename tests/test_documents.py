@@ -994,3 +994,25 @@ def test_pdf_code_lines_keep_their_columns_and_are_one_code_block():
     assert pre == ["Events:\n  Type     Reason        Age\n  Warning  FailedMount   4m"]
     assert section.text == ("16:11 Mount errors on build pods, as kubectl showed them:\n\n" + pre[0] +
                             "\n\n17:21 We increased the cluster size to four nodes.")
+
+
+def test_docx_quotation_paragraphs_are_someone_elses_words() -> None:
+    """PyPI's org-team report quotes its reporter ("... a organization team ..."): in Markdown a block
+    quote, which the rules read as someone's words as written; in Word a "Quote" paragraph, which
+    they read as the author's and corrected. A "cite" mark now says so (the page draws it as the
+    plain text it is); the author's own slip is still found."""
+    from redline.jobs.reviewers.offline_pool import document_dicts
+
+    def build(d):
+        d.add_heading("Details", 1)
+        d.add_paragraph("The reporter wrote to us:")
+        d.add_paragraph("I was removed from a organization team but could still upload.", style="Quote")
+        d.add_paragraph("We fixed a error in the team checks within an hour.")
+    doc = parse("r.docx", make_docx(build))
+    (section,) = doc.sections
+    quoted = "I was removed from a organization team but could still upload."
+    start = section.text.index(quoted)
+    assert [start, start + len(quoted), "cite", ""] in [list(m) for m in section.marks]
+    found = document_dicts([{"id": "s1", "title": section.title, "index": 0, "text": section.text,
+                             "level": section.level, "marks": section.marks}])["findings"]["s1"]
+    assert [f["quote"] for f in found if f["category"] == "grammar"] == ["a error"]

@@ -37,6 +37,7 @@ from .model import (
 
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_QUOTE_STYLE = re.compile(r"(?:intense\s+)?quote|block\s+text|quotation")
 _W_P, _W_TBL, _W_SDT = f"{{{_W_NS}}}p", f"{{{_W_NS}}}tbl", f"{{{_W_NS}}}sdt"
 _W_CUSTOM_XML = f"{{{_W_NS}}}customXml"
 
@@ -198,6 +199,7 @@ class _StyleInfo:
     is_toc: bool = False
     is_code: bool = False  # a code style ("Source Code", "HTML Preformatted") or a monospaced font
     mono: bool = False  # the style's font is monospaced (its runs are, unless they set their own)
+    is_quote: bool = False  # a quotation style ("Quote", "Intense Quote", "Block Text")
 
 
 class _DocxReader:
@@ -247,7 +249,11 @@ class _DocxReader:
             return _DocxItem(text, "heading", level)
         has_numbering = p.pPr is not None and p.pPr.numPr is not None
         kind = "list" if style.is_list or has_numbering else "para"
-        return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold), marks=_link_marks(paragraph, text))
+        # a quotation ("Quote", "Block Text": someone's words as written) carries a "cite" mark: the rules
+        # read it as a Markdown block quote, and the page draws it as the plain text it is
+        cited = [(0, len(text), "cite", "")] if style.is_quote else []
+        return _DocxItem(text, kind, 0, bold=_all_bold(paragraph, style.bold),
+                         marks=cited + _link_marks(paragraph, text))
 
     def _mark_footnotes(self, p: Any) -> None:
         """Write each note's number where it is referenced ("... at 1209[1] on Friday"), as Word
@@ -298,6 +304,7 @@ def _style_info(paragraph: Any) -> _StyleInfo:
             info.heading_level = int(match.group(1))
         info.is_title = info.is_title or name == "title"
         info.is_code = info.is_code or bool(_CODE_STYLE.search(name))
+        info.is_quote = info.is_quote or bool(_QUOTE_STYLE.fullmatch(name))
         if style.font is not None and style.font.bold and not info.bold:
             info.bold = True
         if style.font is not None and style.font.name and not info.mono:

@@ -19,6 +19,8 @@ from typing import Iterator
 #   blocks: "p", "h" (attr: the level; a sub-heading shown inside the section), "li" (the item's
 #   own text, after its "- " marker; attr: "ul <depth>" or "ol <depth> <number>"), "quote",
 #   "pre", "table", "tr", "th", "td";
+#   a Word or PDF upload carries only "link", "pre" and "cite" (a paragraph in a quotation style:
+#   read by the rules as a block quote, drawn by the page as plain text);
 #   "soft": one line break of the text that is only the source's line wrap inside a paragraph,
 #   list item or quote (a Markdown soft break): it is shown, and exported, as a space; the text
 #   keeps the line break, so that the reviewers read the lines the author wrote.
@@ -179,13 +181,17 @@ def _slice_marks(marks: list[Mark], start: int, end: int) -> list[Mark]:
 _SPEAKER = re.compile(r"^[> \t]*[\w.@-]{2,40} \[\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp]\.?[Mm]\.?)?\]", re.MULTILINE)
 
 
+# a Markdown block quote, and a Word paragraph in a quotation style (a "cite" mark, drawn as plain text)
+_QUOTED = ("quote", "cite")
+
+
 def transcripts(text: str, marks: list[Mark] | list[list]) -> list[tuple[int, int]]:
     """The block quotes ("quote" marks) that are chat logs, two speaker lines or more: a record of
     what was said, as a log is, not the author's prose to correct. Quotes with only blank lines
     between them are one log ("> krzyzacy [1:46 PM]" and "> Katharine [4:09 PM]", one quote each).
     Without such quotes (a Word or PDF upload), a run of paragraphs that speaker lines start."""
     quotes: list[tuple[int, int]] = []
-    for start, end in sorted((max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "quote"):
+    for start, end in sorted((max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] in _QUOTED):
         if quotes and start >= quotes[-1][1] and not text[quotes[-1][1]:start].strip():
             quotes[-1] = (quotes[-1][0], max(end, quotes[-1][1]))
         elif not quotes or start >= quotes[-1][1]:
@@ -229,7 +235,7 @@ def as_read(text: str, marks: list[Mark] | list[list], *, code: bool = True, cha
     soft = [m[0] for m in marks if m[2] == "soft" and m[1] == m[0] + 1 and 0 <= m[0] < len(text) and text[m[0]] == "\n"]
     blank = [] if code else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "pre"]
     blank += [] if chat and quotes else transcripts(text, marks)
-    blank += [] if quotes else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] == "quote"]
+    blank += [] if quotes else [(max(0, m[0]), min(len(text), m[1])) for m in marks if m[2] in _QUOTED]
     if not soft and not blank:
         return text
     chars = list(text)
