@@ -652,3 +652,17 @@ def test_a_timeline_that_runs_past_midnight_is_told_with_its_days():
                           "- 00:40 The domain is taken down.")]
     assert "- Timeline: 3 timed entries, from 23:10 to 00:40 the next day." in compose_answer(
         "Summarize this write-up", times)
+
+
+def test_the_root_cause_said_outright_and_a_duration_is_no_evidence():
+    """Rotko's network outage: the chat weighed the summary's "resulted in" over "The root cause was
+    traced to ..." and took "95 minutes" for meeting minutes, "what shows it"."""
+    doc = [("Summary", "A planned intervention to standardize router-ids resulted in an unexpected connectivity "
+                       "loss. The incident lasted approximately 95 minutes."),
+           ("Technical Details", "The root cause was traced to an attempt to resolve a pre-existing routing anomaly. "
+                                 "The meeting minutes record the decision.")]
+    answer = compose_answer("Is the root cause supported by the evidence?", doc)
+    assert answer.startswith('The cause, as the write-up gives it ("Technical Details"): "The root cause was traced')
+    assert 'It points to what shows it: "minutes"' in answer  # the meeting's minutes, in the next sentence
+    summary_only = [doc[0]]
+    assert '"minutes"' not in compose_answer("Is the root cause supported by the evidence?", summary_only)

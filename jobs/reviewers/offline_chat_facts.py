@@ -60,6 +60,8 @@ _ASKS_ACTIONS = re.compile(r"\b(?:what|which|list|show)\b.*\b(?:actions?|action\
 # "What was the impact?", "Who was affected?"
 _ASKS_IMPACT = re.compile(r"\bimpact\w*\b|\b(?:who|what)\s+(?:was|were)\s+affected\b|\bhow\s+bad\b|\bseverity\b|"
                           r"\bconsequences?\b", re.I)
+# a sentence that gives the root cause outright: "The root cause was traced to ...", "the root cause is ..."
+_ROOT_CAUSE_IS = re.compile(r"\broot\s+causes?\s+(?:was|is|were|are|has\s+been)\b", re.I)
 # a heading that names the cause
 NAMES_CAUSE = re.compile(r"\b(?:root\s+)?causes?\b|\bwhy\b|\bhow\s+(?:did\s+)?(?:this|it)\s+happen", re.I)
 # how plainly a sentence gives a cause: "resulting in the outage", "caused by" before "since"
@@ -181,7 +183,7 @@ def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | 
     def order(s: Section) -> int:
         return 0 if _CAUSE_TITLE.search(s.title) else 1 if detect_role(s.title) == "summary" else 2
 
-    candidates: list[tuple[tuple[int, int, int], Section, str, str | None]] = []
+    candidates: list[tuple[tuple[bool, int, int, int], Section, str, str | None]] = []
     for s in sections:
         if _is_timeline_title(s.title) or _CLOSING.search(s.title):
             continue
@@ -194,7 +196,9 @@ def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | 
         for k in ([0] if named else []) + [k for k in said if not (named and k == 0)]:
             following = sentences[k + 1].text if k + 1 < len(sentences) else None
             plain = _PLAIN_CAUSE.search(sentences[k].text) or named and k == 0
-            candidates.append(((0 if plain else 1, order(s), s.index), s, sentences[k].text, following))
+            # "The root cause was traced to ..." says it outright, before a summary's "resulted in"
+            outright = _ROOT_CAUSE_IS.search(sentences[k].text) is not None
+            candidates.append(((not outright, 0 if plain else 1, order(s), s.index), s, sentences[k].text, following))
     if not candidates:
         return None
     _, s, said, following = min(candidates, key=lambda c: c[0])

@@ -348,7 +348,7 @@ _EVIDENCE = re.compile(
     r"|statements?|photos?|photographs?|pictures?|images?|exhibits?|cctv|footage|videos?"
     r"|e-?mails?|tickets?|screenshots?|audit\s+trails?|documents?|documented|samples?"
     r"|measurements?|measured|readings?|witness(?:es)?|evidence|attachments?|appendix|annex"
-    r"|minutes|timestamps?|dashboards?|sensor\s+data|traces?|invoices?|receipts?|transcripts?"
+    r"|(?<!\d\s)minutes|timestamps?|dashboards?|sensor\s+data|traces?|invoices?|receipts?|transcripts?"
     r"|(?:maintenance|inspection|incident|lab|laboratory|test|audit|service|calibration)\s+reports?"
     r"|inspection|inspected|test\s+results?|according\s+to|as\s+shown|shown\s+in|confirmed\s+by"
     r"|verified|observed|see\s+(?:section|appendix|annex|exhibit|figure|fig|table|attachment))\b"
