@@ -666,3 +666,13 @@ def test_the_root_cause_said_outright_and_a_duration_is_no_evidence():
     assert 'It points to what shows it: "minutes"' in answer  # the meeting's minutes, in the next sentence
     summary_only = [doc[0]]
     assert '"minutes"' not in compose_answer("Is the root cause supported by the evidence?", summary_only)
+
+
+def test_back_online_is_resolved():
+    """docs.rs's 2019 outage (tuning set): "02:06: CDN propagated the changes, docs.rs back online" is
+    when it was resolved; the chat said the timeline does not mark it."""
+    doc = [("Timeline", "- 00:55: crate builds started failing due to the low disk space\n"
+                        "- 01:38: alerts fired for the website being down\n"
+                        "- 02:06: CDN propagated the changes, docs.rs back online\n"
+                        "- 08:19: builds failed during the outage were added back into the queue")]
+    assert compose_answer("When was it resolved?", doc).startswith("By its timeline, it was resolved at 02:06")

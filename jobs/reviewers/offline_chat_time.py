@@ -29,7 +29,7 @@ _BEGAN = re.compile(r"\b(?:began|started|initiated|introduced|deployed|merged|ro
 _NOTICED = re.compile(r"\b(?:notic\w*|identified|detected|alert\w*|paged|reported|reports|realiz\w*|realis\w*|"
                       r"spotted|discovered|escalated)\b", re.I)
 _ENDED = re.compile(r"\b(?:resolved|restored|recovered|fixed|revoked|destroyed|rotated|taken\s+down|"
-                    r"back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|"
+                    r"back\s+to\s+(?:normal|100)|goes\s+back|back\s+up|back\s+online|"
                     r"(?:is|are|was|were)\s+healthy|healthy\s+again|mitigated|all\s+clear|working\s+again|"
                     r"succeed\w*\s+again|to\s+an\s+end|(?:outage|incident)\s+(?:ended|ends|is\s+over|was\s+over))\b", re.I)
 # ... and where a timeline says so in so many words: "**Outage begins.**", "Outage ends."
