@@ -676,3 +676,12 @@ def test_back_online_is_resolved():
                         "- 02:06: CDN propagated the changes, docs.rs back online\n"
                         "- 08:19: builds failed during the outage were added back into the queue")]
     assert compose_answer("When was it resolved?", doc).startswith("By its timeline, it was resolved at 02:06")
+
+
+def test_a_paragraph_number_alone_is_not_the_cause():
+    """TAIC's Masterton report as PDF: "Why it happened" opens with its paragraph's number on its
+    own line, and the summary gave "Cause, as given in 'Why it happened': '1.6.'"."""
+    doc = [("What happened", "1.1. On 24 April 2020 the aeroplane struck the ground during a spreading run."),
+           ("Why it happened", "1.6.\n\nThe pilot was likely affected by sunstrike when turning onto the final run.")]
+    assert ('- Cause, as given in "Why it happened": "The pilot was likely affected by sunstrike'
+            in compose_answer("Summarize this write-up", doc))

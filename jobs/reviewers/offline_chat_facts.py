@@ -191,11 +191,12 @@ def _stated_cause(sections: list[Section]) -> tuple[Section, str, str | None] | 
         said = [k for k, x in enumerate(sentences) if not x.text.rstrip().endswith("?") and _CAUSE_STATED.search(x.text)
                 and len(x.text.split()) >= 4]  # a sentence, not a label or a template's prompt ("Root cause analysis")
         # under "Root Cause", its first sentence gives it, in whatever words ("Our build-cluster secret
-        # defines a default alias, which the refactor ignores")
-        named = bool(sentences) and NAMES_CAUSE.search(s.title) is not None
-        for k in ([0] if named else []) + [k for k in said if not (named and k == 0)]:
+        # defines a default alias, which the refactor ignores"), past a paragraph's number alone ("1.6.")
+        first = next((k for k, x in enumerate(sentences) if len(x.text.split()) >= 4), None)
+        named = first is not None and NAMES_CAUSE.search(s.title) is not None
+        for k in ([first] if named else []) + [k for k in said if not (named and k == first)]:
             following = sentences[k + 1].text if k + 1 < len(sentences) else None
-            plain = _PLAIN_CAUSE.search(sentences[k].text) or named and k == 0
+            plain = _PLAIN_CAUSE.search(sentences[k].text) or named and k == first
             # "The root cause was traced to ..." says it outright, before a summary's "resulted in"
             outright = _ROOT_CAUSE_IS.search(sentences[k].text) is not None
             candidates.append(((not outright, 0 if plain else 1, order(s), s.index), s, sentences[k].text, following))
