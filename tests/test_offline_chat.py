@@ -685,3 +685,15 @@ def test_a_paragraph_number_alone_is_not_the_cause():
            ("Why it happened", "1.6.\n\nThe pilot was likely affected by sunstrike when turning onto the final run.")]
     assert ('- Cause, as given in "Why it happened": "The pilot was likely affected by sunstrike'
             in compose_answer("Summarize this write-up", doc))
+
+
+def test_a_safety_action_already_taken_on_a_day_needs_no_owner():
+    """TAIC's Rolleston report lists the safety actions taken: "Bulletin 913 was issued on 27 September
+    2019", "on 12 October 2020 KiwiRail provided the Commission with a draft response plan". The chat
+    counted them as actions with no owner; an action still to take is still asked for one."""
+    doc = [("Safety actions", "- Semi-permanent Bulletin 913 was issued on 27 September 2019, with new instructions.\n"
+                              "- On 12 October 2020 KiwiRail provided the Commission with a draft response plan.\n"
+                              "- Provide training on the new instructions to all train crews.")]
+    answer = compose_answer("Which actions lack an owner or a due date?", doc)
+    assert answer.startswith("Of the 3 action items, 1 has no owner or no due date (2 are done or linked to a ticket)")
+    assert "Provide training" in answer.split("\n\n")[0]

@@ -159,6 +159,10 @@ _DONE_MARKS = ("\u2705", "\u2714", "\u2611", "[x]", "[X]", "~~")
 # condition or a future, says what the action is about, not that it is done: "check if a PVC
 # hasn't been released", "revert it once the vendor's fix is deployed", "to be completed".
 _NOT_YET = frozenset("not never no yet to be".split())
+# an action reported as taken, with its day: "Bulletin 913 was issued on 27 September 2019", "on 12 October
+# 2020 KiwiRail provided the Commission with a draft response plan" (not "Provide training by 30 June")
+_DONE_ON = re.compile(r"\b(?:issued|introduced|implemented|published|completed|provided|amended|revised|installed"
+                      r"|replaced|withdrawn|fitted)\b", re.I)
 _NOT_YET_CLAUSE = frozenset("until once when if whether will should must cannot".split())
 
 
@@ -201,6 +205,8 @@ def _done_or_tracked(text: str) -> bool:
     if any(mark in text for mark in _DONE_MARKS) or "/issues/" in text or "/pull/" in text \
             or _LINKED_TICKET.search(text) or _trailing_ticket(text):
         return True
+    if _DONE_ON.search(text) and _DATE.search(text):
+        return True  # "Bulletin 913 was issued on 27 September 2019": a safety action already taken
     before: list[str] = []
     pending = False  # the clause so far holds a condition or a future
     for raw in text.split():
