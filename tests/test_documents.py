@@ -265,6 +265,24 @@ def test_other_formats_carry_no_marks_and_stable_keys(ext: str) -> None:
     assert len({s.key for s in first.sections}) == len(first.sections)
 
 
+def test_markdown_typed_as_plain_lines_keeps_its_sections() -> None:
+    """A post-mortem typed as plain lines into a .md (students' ALX write-ups, not in the corpus):
+    Markdown reads "Issue Summary" / "On June 9th ..." / "Timeline" / "10:05 AM ..." as one
+    paragraph, but the author wrote sections, and a reviewer reads them so. A numbered item, the
+    line after a list item and a run of names (a list of contents) stay text."""
+    text = ("Service Unavailability\nIssue Summary\nOn June 9th, 2024 the website was down for 10 minutes.\n"
+            "Timeline\n10:05 AM Update deployed; outage begins\n10:15 AM Back online\n"
+            "Root Cause and Resolution\nA misspelled file name.\n"
+            "Corrective and Preventative Measures\nWe reviewed:\n- the deploy checks\nSummary\n"
+            "Contents:\nTimeline\nImpact\n1. Timeline\n")
+    doc = parse("pm.md", text)
+    assert titles(doc) == ["Preamble", "Issue Summary", "Timeline", "Root Cause and Resolution",
+                           "Corrective and Preventative Measures"]
+    assert doc.sections[2].text == "10:05 AM Update deployed; outage begins\n10:15 AM Back online"
+    assert "- the deploy checks\nSummary\nContents:\nTimeline\nImpact" in doc.sections[-1].text
+    assert doc.sections[-1].text.endswith("1. Timeline")
+
+
 def test_markdown_sample_marks_lie_on_its_text() -> None:
     doc = parse(*sample_file(".md"))
     assert any(section.marks for section in doc.sections)

@@ -511,6 +511,32 @@ def test_a_start_and_an_announcement_are_two_events_though_both_name_the_inciden
     assert len(found) == 1 and "23:58" in found[0][1].description
 
 
+def test_an_events_cause_is_not_the_event_the_time_is_given_for():
+    """A student's post-mortem (ALX, not in the corpus): "At approximately 7:30 pm (CST), the web
+    server ... went down due to a security risk from running the Nginx web server as the root user"
+    and the timeline's "7:54 PM: ... they find nginx is still running as root": the words after "due
+    to" say why it went down, not what happened at 7:30. The same event timed twice is still
+    flagged."""
+    timeline = ("Timeline", "7:37 PM: Engineers check the running processes with ps auxff.\n\n"
+                            "7:39 PM: Engineers find apache2 is running on port 8080 and kill it.\n\n"
+                            "7:41 PM: Engineers find nginx.conf is owned by the user and group root.\n\n"
+                            "7:44 PM: Engineers change the owner and group with chown.\n\n"
+                            "7:46 PM: Engineers restart the service; the site listens on port 80.\n\n"
+                            "7:52 PM: The default site is changed to listen on port 8080.\n\n"
+                            "7:54 PM: However, when engineers check the running systems again with ps auxff, they "
+                            "find nginx is still running as root, which leaves the server more vulnerable.\n\n"
+                            "7:56 PM: Engineers stop the service and start it as the nginx user.\n\n"
+                            "7:57 PM: The website is back online.")
+    cause = doc(("Issue Summary", "At approximately 7:30 pm (CST), the web server for the local pet shop went "
+                                  "down due to a security risk from running the Nginx web server as the root "
+                                  "user."), timeline)
+    assert having(run(cause), "time vs timeline") == []
+    retimed = doc(("Issue Summary", "At 7:25 pm engineers found nginx still running as root, as the web "
+                                    "server's systems showed."), timeline)
+    found = having(run(retimed), "time vs timeline")
+    assert len(found) == 1 and "19:54" in found[0][1].description
+
+
 def test_a_timeline_of_times_alone_is_never_shown_with_a_stand_in_date():
     """A timeline that gives times and no date is read on a stand-in day; the reader is told its
     times and how many days it spans ("00:40 the next day"), never "2000-01-01"."""

@@ -131,14 +131,15 @@ def _markdown_blocks(lines: list[str]) -> list[_Block]:
         segment.clear()
 
     previous_blank = True
-    for raw, kind in zip(lines, _markdown_line_kinds(lines, env)):
+    kinds = _markdown_line_kinds(lines, env)
+    for index, (raw, kind) in enumerate(zip(lines, kinds)):
         blank = not raw.strip()
         if kind.kind == "heading":
             flush()
             blocks.append(_heading(kind.title, kind.level))
         elif kind.kind == "skip":
             segment.append("")  # a break between blocks (a setext underline, a thematic break)
-        elif kind.kind != "code" and previous_blank and not blank and _is_known_heading(_unwrap_emphasis(raw)):
+        elif kind.kind != "code" and not blank and _named_line(lines, kinds, index, previous_blank):
             flush()
             title = _unwrap_emphasis(raw)
             blocks.append(_heading(title, _numbering_level(title)))
@@ -147,6 +148,31 @@ def _markdown_blocks(lines: list[str]) -> list[_Block]:
         previous_blank = blank and kind.kind != "code"
     flush()
     return blocks
+
+
+def _named_line(lines: list[str], kinds: list[_MdLine], index: int, previous_blank: bool) -> bool:
+    """A known section name alone on its line ("Root Cause", "**Timeline:**") is a heading after
+    a blank line, and also straight under a paragraph's line: a write-up typed as plain lines
+    into a .md ("Issue Summary" / "On June 9th ..." / "Timeline" / "10:05 AM ...") is one
+    Markdown paragraph, but its author wrote sections. Not so for a numbered or bulleted line
+    there (a list's item, or the line after a quote's or a table's, which Markdown reads as
+    theirs), nor for one of several names in a row (a list of contents)."""
+    name = _unwrap_emphasis(lines[index])
+    if not _is_known_heading(name):
+        return False
+    if previous_blank:
+        return True
+    above, below = lines[index - 1].strip(), lines[index + 1].strip() if index + 1 < len(lines) else ""
+    return (
+        _LIST_LINE.match(name) is None
+        and _LIST_LINE.match(above) is None
+        and kinds[index - 1].kind == "text"
+        and not (below and _is_known_heading(_unwrap_emphasis(below)))
+    )
+
+
+# a list item's line ("- x", "* x", "+ x", "1. x", "1) x", "a) x"), a quote's or a table row's
+_LIST_LINE = re.compile(r"^(?:[-*+]\s|\d{1,3}[.)]\s|[a-z][.)]\s|[>|])", re.IGNORECASE)
 
 
 def _unwrap_emphasis(text: str) -> str:

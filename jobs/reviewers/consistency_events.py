@@ -54,6 +54,20 @@ def _common(words: list[set[str]]) -> set[str]:
     return {w for w, n in counts.items() if n * 3 > len(words)}
 
 
+# "... went down due to a risk from running Nginx as root": what follows tells why, not what
+# happened at that time
+_CAUSE = re.compile(r"\b(?:due to|because|caused by|as a result of|owing to|resulting from|thanks to)\b", re.I)
+
+
+def _without_cause(sentence: str, clock: str) -> str:
+    """The sentence up to a cause clause after its time: "At 7:30 pm the site went down due to
+    Nginx running as root" is about the site going down, and shares no event with the
+    timeline's "7:54 PM: engineers find nginx is still running as root"."""
+    at = sentence.find(clock)
+    cause = _CAUSE.search(sentence, max(at, 0) + len(clock))
+    return sentence[: cause.start()] if cause else sentence
+
+
 def _a_record(text: str, start: int, end: int) -> bool:
     """A stamp of a record, not a time the prose gives: a chat line's "[7:49 AM]", a log's or a
     query result's "19:23:25.354344", a table row's cell."""
@@ -87,7 +101,7 @@ def _event_time_findings(sections: list[Section], entries: list[Entry], bodies: 
             if t is None or any(abs(t - x) <= _SAME_MINUTES for x in at) or _a_record(s.text, m.start(), m.end()):
                 continue
             sentence = sentence_around(s.text, m.start(), m.end(), 300)
-            mine = _stems(sentence)
+            mine = _stems(_without_cause(sentence, m.group()))
             ranked = sorted(((len(mine & theirs), k) for k, (_, theirs) in enumerate(words)), reverse=True)
             shared, k = ranked[0]
             if shared < 2 or (len(ranked) > 1 and ranked[1][0] == shared):
