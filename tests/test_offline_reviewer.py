@@ -168,6 +168,17 @@ def test_a_plan_not_followed_for_a_reason_or_a_lucky_break_is_no_blame():
     assert [f for f in review("Root Cause", blamed) if f.type == "critical"]
 
 
+def test_errors_users_report_are_not_user_error():
+    """A student's post-mortem (ALX, not in the corpus): "10:00 AM PST: Monitoring alerts triggered
+    due to a surge in user error reports" was a HIGH "The cause is put down to 'user error'". The
+    errors are what users reported, counted; "caused by user error" is still blame."""
+    reports = "10:00 AM PST: Monitoring alerts triggered due to a surge in user error reports related to listings."
+    rates = "The outage was caused by a bad deploy; human error rates on the form rose as a result."
+    for text in (reports, rates):
+        assert not [f for f in review("Timeline", text) if f.type == "critical"], text
+    assert [f for f in review("Root Cause", "The alerts were caused by user error.") if f.type == "critical"]
+
+
 def test_human_error_root_cause_is_critical():
     findings = review("Root Cause", ROOT_CAUSE)
     blame = [f for f in findings if f.type == "critical"]

@@ -27,9 +27,13 @@ _DEPTH = _rx(
     r"led\s+to",
     r"why",
 )
+# "a surge in user error reports", "human error rates": the error names what is counted, not a cause
+_COUNTED = (r"(?!\s+(?:reports?|messages?|rates?|logs?|codes?|counts?|pages?|responses?|handling|spikes?"
+            r"|events?|tickets?|metrics?|dashboards?|alerts?|budgets?)\b)")
 _BLAME = _rx(
-    r"human\s+error",
-    r"(?:operator|user|staff|employee|pilot|driver|technician|individual|personal)\s+(?:error|mistake|failure)",
+    r"human\s+error" + _COUNTED,
+    r"(?:operator|user|staff|employee|pilot|driver|technician|individual|personal)\s+(?:error|mistake|failure)"
+    + _COUNTED,
     r"(?:failed|failure|failing)\s+to\s+follow(?:\s+\w+){0,3}",
     r"did\s+not\s+follow(?:\s+\w+){0,3}",
     r"not\s+following(?:\s+\w+){0,3}",
