@@ -514,6 +514,14 @@ def test_a_field_written_as_a_heading_with_its_value_is_not_empty():
     assert [s.title for s, _ in having(run(secs), "empty section")] == ["Call recording:"]
 
 
+def test_a_sign_off_set_as_a_heading_is_not_an_empty_section():
+    """A student's post-mortem (ALX, not in the corpus) ends with "## Stay Safe and Happy
+    Debugging!": a closing line, not a template heading left unfilled. An empty "## Impact" is."""
+    secs = doc(("Postmortem", "", 1), ("Summary", "The ABC platform's load balancer failed over slowly.", 2),
+               ("Impact", "", 2), ("Stay Safe and Happy Debugging!", "", 2))
+    assert [s.title for s, _ in having(run(secs), "empty section")] == ["Impact"]
+
+
 def test_informal_words_of_the_trade_are_not_typos():
     """PostHog's "runbooks for customer comms" was read as a typo for "comes"."""
     secs = doc(("Planned actions", "We have begun creating new runbooks for customer comms, and the devs will "

@@ -22,6 +22,8 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
         return []  # "Appendix 2: Track warrant 60 as recorded...": an attached document or image, not text
     if FILLED_FIELD.fullmatch(section.title.strip()):
         return []  # "Meeting scheduled for: Waived by @aronasorman": a field set as a heading, its value with it
+    if section.title.strip().endswith("!"):
+        return []  # "Stay Safe and Happy Debugging!": a sign-off set as a heading, not a section to fill
     if nxt is not None:
         if nxt.level > section.level:
             return []  # a parent heading
