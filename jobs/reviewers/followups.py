@@ -33,7 +33,9 @@ import re
 from collections.abc import Iterator
 
 from redline.jobs.models import Finding, Section
-from redline.jobs.reviewers.offline_actions import DEFINES, _done_or_tracked, _has_due, _has_owner, _table_items
+from redline.jobs.reviewers.offline_actions import (
+    DEFINES, DOING, _done_or_tracked, _has_due, _has_owner, _table_items,
+)
 from redline.jobs.reviewers.offline_text import (
     _TABLE_ROW, GOOD_NEWS_TITLE, MAX_QUOTE_CHARS, Span, _rx, detect_role, sentences_of, split_blocks,
 )
@@ -55,6 +57,9 @@ _COMMITMENT = _rx(
 # update this page as additional questions arise"
 _NEWS = re.compile(r"\bupdat\w*\s+(?:here\b|this\s+(?:page|post|blog|article|thread|document|faq|issue)\b|you\b|users\b"
                    r"|everyone\b|readers\b|the\s+community\b|when\b|once\b|as\s+soon\b)", re.I)
+# "By implementing these measures, we aim to mitigate similar incidents": the measures above, summed up
+_RECAP = re.compile(r"\W*(?:by|through|with)\s+(?:implementing|taking|adopting|following|applying|putting|making)"
+                    r"\s+(?:these|those|the\s+above|all\s+(?:of\s+)?these)\b", re.I)
 # A workaround to be undone later ("Once fixed, my handling code can probably be reverted"): a
 # follow-up nobody owns, the kind that stays in place for years. Needs a condition in the sentence.
 _DEFERRED = _rx(r"(?:can|could|should|will|would|must)\s+(?:probably\s+|likely\s+|then\s+|eventually\s+)?be"
@@ -178,6 +183,20 @@ def _is_open(text: str, has_owner: bool | None = None, has_due: bool | None = No
     return not (owner or due)
 
 
+# An action list written without list marks, one action a sentence or a line ("Implement automated
+# monitoring to ...", "Configuration Management: Implement stricter controls ..."): a sentence that
+# opens with a verb of doing, after a label at most
+_ACTION_LINE = re.compile(rf"(?:[A-Z][\w/&-]*(?: [\w/&-]+){{0,4}}:\s+)?(?:(?:Continuously|Regularly|Periodically)\s+)?"
+                          rf"(?i:{DOING})\s+\w")
+_MIN_ACTION_LINES = 2  # one such sentence may be prose's; two are a list
+
+
+def _action_lines(section: Section) -> list[Span]:
+    """The sentences of an action section without list marks that each state one action."""
+    spans = [x for x in sentences_of(section)[:_MAX_ITEMS] if _ACTION_LINE.match(x.text)]
+    return spans if len(spans) >= _MIN_ACTION_LINES else []
+
+
 Item = tuple[int, Span, bool]  # section index, the item, open
 
 
@@ -188,7 +207,8 @@ def _team_items(sections: list[Section], part: list[int]) -> tuple[list[Item], l
     team: list[int] = []
     for i in part:
         blocks = split_blocks(sections[i].text)
-        listed = [b for b in blocks if b.is_item and any(c.isalpha() for c in b.text)]
+        listed = [b for b in blocks if b.is_item and any(c.isalpha() for c in b.text)] \
+            or _action_lines(sections[i])
         if _reader_directed(listed or blocks):
             continue
         team.append(i)
@@ -264,7 +284,7 @@ def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, 
         items = [(i, x, _is_open(x.text)) for i in team
                  for x in sentences_of(sections[i])
                  if (_COMMITMENT.search(x.text) or _MODAL.search(x.text)) and not x.text.rstrip().endswith("?")
-                 and not _NEWS.search(x.text)]
+                 and not _NEWS.search(x.text) and not _RECAP.match(x.text)]
         items = items[:_MAX_ITEMS]
     open_ = [k for k, (_, _, is_open) in enumerate(items) if is_open]
     if not open_:

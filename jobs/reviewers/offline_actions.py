@@ -31,6 +31,13 @@ _OWNER_LABEL = re.compile(
     r"|action\s+by|lead)\s*[:=\-–]\s*(?P<value>[^;,|)\n]*)",
     re.I,
 )
+# verbs an action opens with ("Implement automated monitoring ...", "Tasks: Configure Puppet to ..."):
+# after a label's colon, "Configure Puppet" is the action, not a person's name
+DOING = "(?:" + "|".join("""Add Adopt Apply Assign Audit Automate Build Change Check Conduct Configure Create
+    Define Deploy Develop Document Educate Enable Enforce Ensure Establish Enhance Expand Fix Implement Improve Include
+    Increase Install Introduce Investigate Limit Migrate Monitor Move Optimize Optimise Patch Perform Provide Reduce
+    Refactor Remove Replace Require Restrict Review Revise Rotate Run Schedule Set Standardize Standardise Strengthen
+    Switch Test Train Update Upgrade Use Utilize Utilise Validate Verify Write""".split()) + r")\b"
 _OWNER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(?i:owner|owned\s+by|responsible|accountable|assigned\s+to|assignee|actionee)\b"),
     re.compile(rf"(?:[(\[|–—:]|\s-\s)\s*(?i:the\s+)?(?:[\w&/-]+\s+){{0,3}}{_ROLE}\b"),
@@ -39,7 +46,7 @@ _OWNER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(?:Mr|Mrs|Ms|Dr)\.?\s+[A-Z][a-z]+"),
     re.compile(r"\b[A-Z]\.\s?[A-Z][a-z]+\b"),
     re.compile(r"\(\s*[A-Z][a-z]+(?:\s+[A-Z][a-z'-]+)+\s*\)"),
-    re.compile(r"[–—:]\s*[A-Z][a-z]+\s+[A-Z][a-z'-]+\b"),
+    re.compile(rf"[–—:]\s*(?!{DOING})[A-Z][a-z]+\s+[A-Z][a-z'-]+\b"),
 )
 _DUE_LABEL = re.compile(
     r"\b(?:due(?:\s+date)?|deadline|target\s+date|completion\s+date|by\s+when)\s*[:=\-–]\s*"

@@ -94,7 +94,8 @@ _VAGUE = re.compile(r"(?<!how )\b(some|several|a\s+few|a\s+number\s+of|many|nume
 _TIME_UNITS = frozenset("time times while moment moments minutes hours days weeks months years seconds".split())
 _NOT_NOUNS = frozenset("that which who whom of the these those them more other others in to are were was is "
                        "have had has".split())
-# "most likely", "most important": an adverb, not a share of those harmed ("most Binders", "most of the users")
+# "most likely", "most important": an adverb, not a share of those harmed ("most Binders", "most of the users");
+# nor "were the most affected", a superlative
 _NOT_AFTER_MOST = frozenset("likely probably important recent recently common commonly often notably obviously "
                             "visible visibly severe severely".split())
 _HARM = _rx(
@@ -117,6 +118,11 @@ _SPAN = re.compile(rf"\b(?:from|between)\s+{_CLOCK_AT}(?![\d:])(?:[^.\n]{{0,40}}
 _DAY_AT = f"(?:{C.ISO_DATE.pattern}|{C.NAMED_DATE.pattern}|{C.DAY_MONTH.pattern})"  # as the rules read a day
 _DAY_SPAN = re.compile(rf"\b(?:from|between|since)\s+(?:on\s+or\s+about\s+|about\s+|around\s+)?{_DAY_AT}\b"
                        rf"[^.\n]{{0,20}}?\s(?:to|through|thru|until|till|and)\s+(?:on\s+or\s+about\s+)?{_DAY_AT}\b", re.I)
+# ... or its ends as labelled lines: "Start Time: January 25, 2024, 10:30 AM (UTC)" then "End Time: January 25,
+# 2024, 12:45 PM (UTC)" (within three lines)
+_START_END = re.compile(r"\b(?:start(?:\s+time)?|started|began)\s*:[^\n]{0,80}?\d{1,2}[:.]\d{2}[^\n]{0,40}\n"
+                        r"(?:[^\n]{0,200}\n){0,2}?[^\n]{0,10}?\b(?:end(?:\s+time)?|ended|resolved|recovered|restored)"
+                        r"\s*:[^\n]{0,80}?\d{1,2}[:.]\d{2}", re.I)
 # ... and a stats line: "Time to recovery: 279 minutes", "Time to resolve: 2h", "MTTR 45 min"
 _DURATION_WORDS = _rx(r"duration", r"downtime", r"outage", r"impact\s+window", r"total", r"unavailable", r"down",
                       r"time\s+to\s+(?:recover\w*|resol\w*|restor\w*|mitigat\w*|repair|fix)", r"m?ttr")
@@ -245,7 +251,9 @@ def _impact_finding(sections: list[Section]) -> tuple[int, Finding] | None:
             if any(c.isdigit() for c in t) or not _HARM.search(t) or _UNHARMED.search(t) or _HYPOTHETICAL.search(t):
                 continue
             vague = next((m for m in _VAGUE.finditer(t) if m.group(2).lower() not in _TIME_UNITS
-                          and not (m.group(1).lower() == "most" and m.group(2).lower() in _NOT_AFTER_MOST)
+                          and not (m.group(1).lower() == "most" and (m.group(2).lower() in _NOT_AFTER_MOST
+                                                                      or t[max(0, m.start() - 4):m.start()].lower()
+                                                                      == "the "))
                           and _harms(t, m)), None)
             if vague is None:
                 continue
@@ -383,11 +391,12 @@ def stated_duration(sections: list[Section], timeline: set[int]) -> tuple[int, i
     """Where a section (not the timeline) first says how long it lasted, as (section position, start,
     end): "lasted 40 minutes", "resolved in 2 hours", "Total downtime: 45 minutes", "from 14:05 to
     15:20 UTC", "(Between 1:46pm - 5:30pm)", "exposed from on or about 2025-02-10 through
-    2025-04-01"; not another incident's. None if none does."""
+    2025-04-01", "Start: June 1, 2024, 08:00 AM" over "End: June 1, 2024, 10:45 AM"; not another
+    incident's. None if none does."""
     for i, s in enumerate(sections):
         if s.index in timeline or _PREVIOUS.search(s.title):
             continue  # "Previous occurrences": "37 incidents recorded between 1 March 2020 and 31 March 2021"
-        if (span := _SPAN.search(s.text) or _DAY_SPAN.search(s.text)) is not None:
+        if (span := _SPAN.search(s.text) or _DAY_SPAN.search(s.text) or _START_END.search(s.text)) is not None:
             return i, span.start(), span.end()
         for d in C.extract_durations(s):
             if not _PREVIOUS.search(C.sentence_around(s.text, d.start, d.end, 160)):
