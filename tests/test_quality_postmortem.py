@@ -580,6 +580,23 @@ def test_an_action_list_written_as_lines_is_read_item_by_item():
     assert having(run(doc(summary, ("Corrective and Preventative Measures", recap))), "no owner") == []
 
 
+def test_items_told_as_done_after_their_label_need_no_owner():
+    """Students' post-mortems (ALX, not in the corpus): "Customer notification: Affected customers
+    were promptly informed" and "... disable the existing configuration release function.
+    (Accomplished.)" report what was done; "Data encryption: Consider implementing encryption" and
+    "Ensure customers were informed within an hour" are still to do."""
+    summary = ("Summary", "An SQL injection on the web application server exposed customer records; the database "
+                          "was read for two hours before the WAF blocked the attack.")
+    done = ("- Customer notification: Affected customers were promptly informed through email.\n"
+            "- Until safer steps are introduced, disable the configuration release function. (Accomplished.)\n"
+            "- Patched vulnerability: The security team patched the SQL injection on the server.")
+    assert having(run(doc(summary, ("Resolution and preventive methods", done))), "no owner") == []
+    todo = done + ("\n- Data encryption: Consider implementing encryption for customer data.\n"
+                   "- Ensure customers were informed within an hour.")
+    found = [f for _, f in run(doc(summary, ("Resolution and preventive methods", todo))) if "no owner" in f.category]
+    assert [f.description.split(":")[0] for f in found] == ["2 of the 5 action items name no owner or due date"]
+
+
 def test_harm_that_would_have_happened_is_not_a_vague_impact():
     """Kubernetes Prow 2019-02-05 (not in the corpus): "had jobs been running, many PRs would have
     been unable to merge" is what did not happen; the impact section counts what did (415 jobs)."""

@@ -121,11 +121,23 @@ def _is_action_title(title: str) -> bool:
 
 def _reported_as_done(text: str) -> bool:
     """An item that reports what was done ("Restarted the web server", "Added a disk alert", "We
-    enabled branch protection", "The vulnerable action has been disabled and removed")."""
+    enabled branch protection", "The vulnerable action has been disabled and removed"), after its
+    label too ("Customer notification: Affected customers were promptly informed")."""
     m = _LEAD_WORD.search(text[:40])
     w = m.group(0).lower() if m else ""
-    return len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
-        _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None
+    if len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
+            _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None:
+        return True
+    label = _LABEL.match(text)
+    body = text[label.end():] if label else text
+    return _PASSIVE_DONE.match(body) is not None and _ACTION_LINE.match(body) is None
+
+
+# an item's label: "Customer notification: ...", "Patched vulnerability: ..."
+_LABEL = re.compile(r"\W*[A-Z][\w/&-]*(?: [\w/&-]+){0,4}:\s+")
+# its subject, then what was done to it: "Affected customers were promptly informed", "The WAF was reconfigured"
+_PASSIVE_DONE = re.compile(r"(?:[A-Za-z-]+\s+){1,5}?(?:was|were|has\s+been|have\s+been)\s+(?:\w+ly\s+)?"
+                           r"[a-z]{3,}(?:ed|en)\b")
 
 
 # a proposal already decided: "The committee took a vote on this and it was rejected"

@@ -160,7 +160,7 @@ def _table_items(rows: list[Span]) -> list[_ActionItem]:
 
 
 _DONE_WORDS = frozenset("done completed complete closed merged fixed resolved implemented shipped deployed "
-                        "finished released landed".split())
+                        "finished released landed accomplished".split())
 _DONE_MARKS = ("\u2705", "\u2714", "\u2611", "[x]", "[X]", "~~")
 # A done word after a negation or "to be" (within three words), or in a clause that opens with a
 # condition or a future, says what the action is about, not that it is done: "check if a PVC
