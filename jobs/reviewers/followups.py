@@ -121,16 +121,17 @@ def _is_action_title(title: str) -> bool:
 
 def _reported_as_done(text: str) -> bool:
     """An item that reports what was done ("Restarted the web server", "Added a disk alert", "We
-    enabled branch protection", "The vulnerable action has been disabled and removed"), after its
-    label too ("Customer notification: Affected customers were promptly informed")."""
+    enabled branch protection", "The vulnerable action has been disabled and removed"), and a
+    labelled item told in the passive ("Customer notification: Affected customers were promptly
+    informed"; not a sentence of prose: "A filter was skipped ..., and we'll update the tests")."""
     m = _LEAD_WORD.search(text[:40])
     w = m.group(0).lower() if m else ""
     if len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
             _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None:
         return True
-    label = _LABEL.match(text)
-    body = text[label.end():] if label else text
-    return _PASSIVE_DONE.match(body) is not None and _ACTION_LINE.match(body) is None
+    label = _LABEL.match(text)  # a labelled item's body is one statement; prose's clauses are not
+    return label is not None and _PASSIVE_DONE.match(text, label.end()) is not None \
+        and _ACTION_LINE.match(text, label.end()) is None
 
 
 # an item's label: "Customer notification: ...", "Patched vulnerability: ..."
