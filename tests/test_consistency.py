@@ -751,3 +751,26 @@ async def test_the_offline_reviewer_checks_the_review_title():
         assert await dated("2022-06-02, pod limit reached") == []
     finally:
         await reviewer.aclose()
+
+
+async def test_a_misspelled_word_is_one_finding_not_two():
+    """A student's post-mortem (ALX, not in the corpus): "the server was listenting on the right
+    port" got a typo finding and a "name spelled two ways" one ('listenting' once, 'listening'
+    twice). One slip, said once; a handle typed two ways is still said."""
+    from redline.jobs.reviewers.base import AnalysisRequest
+    from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
+    from redline.jobs.settings import Settings
+
+    sections = doc(("Summary", "Nginx was listening on port 80 and the site was down for an hour; "
+                               "@dana_ops restarted it."),
+                   ("Timeline", "- 10:05 UTC: We found the server was listenting on the right port.\n"
+                                "- 10:20 UTC: Nginx is listening on port 8080 again; @dana_oqs confirms. "
+                                "@dana_ops closes the incident."))
+    reviewer = OfflineReviewer(Settings(offline_pace_ms=0))
+    try:
+        req = AnalysisRequest("Nginx outage", sections[1], [s.title for s in sections], sections=sections)
+        found = [f async for f in reviewer.analyze(req) if isinstance(f, Finding)]
+    finally:
+        await reviewer.aclose()
+    assert [f.category for f in found if "listenting" in f.description] == ["spelling"]
+    assert [f.quote for f in found if f.category == "consistency: name spelled two ways"] == ["@dana_oqs"]

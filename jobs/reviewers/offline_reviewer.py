@@ -155,11 +155,21 @@ def rank(findings: list[Finding], cap: int) -> list[Finding]:
     seen: set[str] = set()
     for f in sorted(findings, key=lambda f: (_RISK[f.risk], -f.confidence)):
         keys = {"d:" + " ".join(f.description.lower().split())} | ({"q:" + " ".join(f.quote.split())} if f.quote else set())
-        if keys & seen:
+        if keys & seen or _typo_told(f, out):
             continue
         seen |= keys
         out.append(f)
     return out[:cap]
+
+
+def _typo_told(finding: Finding, kept: list[Finding]) -> bool:
+    """A name spelled two ways whose rare spelling a typo finding on the same passage already names
+    ("Typo: 'listenting' should probably be 'listening'" beside "'listenting' appears once, while
+    'listening' appears 2 times"): one slip, said once."""
+    word = finding.quote
+    if finding.category != "consistency: name spelled two ways" or not word:
+        return False
+    return any(k.category.startswith("spelling") and k.quote and f"'{word}'" in k.description for k in kept)
 
 
 def _short(title: str, limit: int = 80) -> str:
