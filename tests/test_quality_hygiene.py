@@ -523,9 +523,12 @@ def test_a_sign_off_set_as_a_heading_is_not_an_empty_section():
 
 
 def test_informal_words_of_the_trade_are_not_typos():
-    """PostHog's "runbooks for customer comms" was read as a typo for "comes"."""
+    """PostHog's "runbooks for customer comms" was read as a typo for "comes"; a student's
+    post-mortem quotes nginx's log level "[emerg]" (syslog's "emerg" and "crit")."""
     secs = doc(("Planned actions", "We have begun creating new runbooks for customer comms, and the devs will "
-                                   "share perf numbers for the prod envs. But wasm does not initialize."))
+                                   "share perf numbers for the prod envs. But wasm does not initialize."),
+               ("Timeline", "* nginx[31101]: nginx: [emerg] invalid number of arguments in the directive, and a "
+                            "[crit] line after it"))
     assert having(run(secs), "spelling") == []
 
 

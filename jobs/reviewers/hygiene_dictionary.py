@@ -13,7 +13,7 @@ from functools import lru_cache
 
 
 TECH_WORDS = frozenset("""
-comms devs envs creds perf backfilled wasm
+comms devs envs creds perf backfilled wasm emerg crit
 api apis tech auth authn authz backend backends backoff bool boolean cdn cdns changelog checkbox checkboxes cli config
 configs cron crons csv daemon daemons dataset datasets dedupe deduplicate deploy deploys deployment dev devops dns
 dockerfile downtime egress endpoint endpoints env failover failovers fallback filesystem firewall frontend github
