@@ -542,3 +542,12 @@ def test_words_cut_by_a_narrow_table_cell_are_not_typos():
     assert having(run(cut), "spelling") == []
     typo = doc(("Timeline", "Time | Event\n11:07 | Sev 1 ticket raised\n11:59 | Sev 1 ticket marked as resloved"))
     assert quotes(run(typo), "spelling") == ["ticket marked as resloved"]
+
+
+def test_a_typo_that_opens_the_document_is_quoted():
+    """A student's post-mortem (ALX, not in the corpus) opens with "iPostmortem: E-commerce Website
+    Checkout Outage": the typo was reported with an empty quote, so nothing was highlighted."""
+    secs = doc(("Preamble", "iPostmortem: E-commerce Website Checkout Outage (Invented Scenario)"),
+               ("Summary", "This postmortem covers the checkout outage; the postmortem process is blameless."))
+    found = having(run(secs), "spelling")
+    assert [(s.id, f.quote) for s, f in found] == [("s1", "iPostmortem: E-commerce Website")]

@@ -301,7 +301,7 @@ def _context(text: str, a: int, b: int, ls: int, le: int) -> str:
     """A few words around text[a:b], within its line (exact substring)."""
     lo = a
     for _ in range(3):
-        k = text.rfind(" ", ls, lo - 1)
+        k = text.rfind(" ", ls, lo - 1) if lo > ls else -1  # the line's first word has nothing before it
         if k < 0:
             lo = ls
             break
