@@ -64,26 +64,6 @@ def test_unsafe_links_and_raw_html_stay_text() -> None:
     assert attrs(section, "link") == []
 
 
-def test_html_that_only_shapes_text_is_read_as_its_words() -> None:
-    """Students' post-mortems (ALX, not in the corpus) style a README with HTML, as GitHub shows it:
-    "<span style=...>Firmware Testing:</span>", "<ol><li>...</li></ol>", "<p>&emsp;...</p>". The
-    reader sees the words, and so does the review: list items as Markdown's, entities as their
-    characters. A block with any other tag, and a tag nobody knows ("<username>"), stay as written."""
-    doc = parse("## Measures\n\n"
-                "1. <span style=\"color: #4682B4;\">Firmware Testing:</span> Test <b>every</b> update.\n\n"
-                "<ol><li>Implement automated tests.</li>\n<li>Enhance <em>monitoring</em>.</li></ol>\n\n"
-                "<p>&emsp;Start Time: 16:15 &amp; later</p>\n\n"
-                "<li><strong>10:30 AM:</strong>Issue detected.</li>\n\n"
-                "Replace <username> with yours.\n\n<div><img src=x> kept</div>\n")
-    section = doc.sections[0]
-    assert section.text == ("1. Firmware Testing: Test every update.\n\n"
-                            "1. Implement automated tests.\n2. Enhance monitoring.\n\n"
-                            "Start Time: 16:15 & later\n\n- 10:30 AM:Issue detected.\n\n"
-                            "Replace <username> with yours.\n\n<div><img src=x> kept</div>")
-    assert marked(section, "li") == ["Firmware Testing: Test every update.", "Implement automated tests.",
-                                     "Enhance monitoring.", "10:30 AM:Issue detected."]
-
-
 def test_br_variants_become_line_breaks() -> None:
     doc = parse("## T\n\none<br>two<BR/>three<br />four\n\n| a | b<br>c |\n|---|---|\n| 1 | 2 |\n")
     text = doc.sections[0].text

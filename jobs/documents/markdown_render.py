@@ -5,7 +5,6 @@ text plus marks (``_md_render``; the model is in marks.py)."""
 from __future__ import annotations
 
 import re
-from html import unescape as html_unescape
 from typing import Any
 
 from .cleaning import _tidy_code_line, _tidy_line
@@ -15,62 +14,7 @@ from .marks import SAFE_HREF, Mark, _compact
 _MD_BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
 _MD_BR_ANY = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
-# Tags that only shape text (GitHub's README styling: "<span style=...>Firmware Testing:</span>",
-# "<ol><li>...</li></ol>", "<p>&emsp;..."): the reader sees their words, so the section holds the
-# words. Any other tag (a link, an image, a script, an unknown "<username>") stays text as written.
-_SHAPING = frozenset("""span font b i u em strong sup sub small big mark center p div br hr ol ul li
-h1 h2 h3 h4 h5 h6 blockquote""".split())
-_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]{0,15})(?=[\s/>])[^<>]{0,500}>")
-_HTML_LINE_TAGS = frozenset("p div br hr li ol ul h1 h2 h3 h4 h5 h6 blockquote".split())
-
 _MARKDOWN_FULL: Any = None
-
-
-def _shaping_tag(html: str) -> bool:
-    """Whether an inline HTML token is one tag that only shapes text."""
-    m = _HTML_TAG.fullmatch(html.strip())
-    return m is not None and m.group(2).lower() in _SHAPING
-
-
-def _html_lines(content: str) -> list[tuple[str, str]] | None:
-    """A block of shaping-only HTML as its lines of text, each with its list item's attr ("ul 0",
-    "ol 0 2") or "" (a paragraph's line); None when it holds any other tag. Linear: one scan."""
-    lines: list[tuple[str, str]] = []
-    lists: list[list] = []  # open lists: [ordered, next number]
-    words: list[str] = []
-    item = ""
-
-    def flush() -> None:
-        nonlocal item
-        text = " ".join("".join(words).split())
-        if text:
-            lines.append((text, item))
-        words.clear()
-        item = ""
-
-    at = 0
-    for m in _HTML_TAG.finditer(content):
-        words.append(html_unescape(content[at:m.start()]))
-        at = m.end()
-        closing, name = m.group(1), m.group(2).lower()
-        if name not in _SHAPING:
-            return None
-        if name not in _HTML_LINE_TAGS:
-            continue
-        flush()
-        if name in ("ol", "ul"):
-            if closing and lists:
-                lists.pop()
-            elif not closing:
-                lists.append([name == "ol", 1])
-        elif name == "li" and not closing:  # an "<li>" with no list around it is shown as a bullet
-            ordered, number = lists[-1] if lists else (False, 1)
-            item = f"ol {len(lists) - 1} {number}" if ordered else f"ul {max(len(lists) - 1, 0)}"
-            if lists:
-                lists[-1][1] += 1
-    words.append(html_unescape(content[at:]))
-    flush()
-    return lines
 
 
 def _markdown_full() -> Any:
@@ -232,8 +176,6 @@ class _MdRenderer:
                         self.newline()
                     self.write(line)
                 self.mark(start, "pre")
-            elif kind == "html_block" and (lines := _html_lines(token.content)) is not None:
-                self._html_block(lines)  # shaping tags only: their words, never markup
             elif kind == "html_block":  # raw HTML is shown as text, never as markup
                 self.block_break()
                 content = token.content.rstrip("\n")
@@ -249,26 +191,6 @@ class _MdRenderer:
                 continue
             index += 1
         self._close_item()
-
-    def _html_block(self, lines: list[tuple[str, str]]) -> None:
-        """The lines of a shaping-only HTML block: paragraphs' lines, and list items as Markdown's
-        ("- text", "2. text", each with its "li" mark)."""
-        if not lines:
-            return
-        self.block_break()
-        start = self.length
-        for number, (line, attr) in enumerate(lines):
-            if number:
-                self.newline()
-            if attr:
-                self.write("- " if attr.startswith("ul") else f"{attr.split()[-1]}. ")
-                at = self.length
-                self.write(line)
-                self.mark(at, "li", attr)
-            else:
-                self.write(line)
-        if not any(attr for _, attr in lines):
-            self.mark(start, "p")
 
     def _item_has_text(self) -> bool:
         return bool(self.lists) and self.lists[-1]["item"] is not None and self.block_started
@@ -356,8 +278,6 @@ class _MdRenderer:
             elif kind == "html_inline":
                 if _MD_BR.match(child.content.strip()):
                     self.write(" ") if single_line else self.newline()
-                elif _shaping_tag(child.content):
-                    pass  # "<span style=...>", "</b>": the words around it are the text
                 else:
                     self.write(child.content)  # other raw HTML stays text
             elif kind == "image":
