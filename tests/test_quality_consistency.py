@@ -628,3 +628,19 @@ def test_a_zone_named_with_its_other_half_is_right_all_year():
     assert having(run(both), "daylight") == []
     one = doc(("Summary", "Builds failed on the hotfix."), ("Timeline (all times in PST)", entries))
     assert len(having(run(one), "daylight")) == 1
+
+
+def test_an_entry_dated_after_its_time_is_dated():
+    """A student's post-mortem (ALX, not in the corpus) dates each entry after its time and zone:
+    "20:25 PST 29 april 2022 - ..." then "12:30 PST 29 april 2022 - engineers find typo". The entry
+    says its day, so it is out of order on 29 April (or its day is wrong), not "on the next day"."""
+    secs = doc(("Issue Summary", "A misspelled file name caused a 500 error on our Wordpress site."),
+               ("Timeline", "* 13:15 PDT 29 april 2022 - a customer complained about a 500 error\n"
+                            "* 19:25 PDT 29 april 2022 - mandated snack time for engineers\n"
+                            "* 20:25 PDT 29 april 2022 - someone mentions a typo of a file extension\n"
+                            "* 12:30 PDT 29 april 2022 - engineers find typo that is causing error\n"
+                            "* 14:00 PDT 30 april 2022 - engineers run Puppet to rename the file"))
+    found = run(secs)
+    assert [f.description for _, f in having(found, "order")] == [
+        "Timeline entry out of order: 2022-04-29 12:30 is listed after 2022-04-29 20:25."]
+    assert having(found, "undated") == []

@@ -122,7 +122,32 @@ def _leading_stamp(line: str, default_year: int | None):
     if not m and not mt:
         return None
     tail = rest[mt.end():] if mt else rest
+    if mt and not m and (after := _date_after_time(tail)) is not None:
+        d, bad = after  # "13:15 PST 29 april 2022 - a customer complained ...": the day after the time
+        return d, minutes, bad, True, tail, pair
     return d, minutes, bad, (m is not None), tail, pair
+
+
+# after an entry's time, its zone and then its day, with the year: "13:15 PST 29 april 2022 - ..."
+_ZONE_AFTER = re.compile(r" ?(?:[AaPp]\.?[Mm]\b\.?)?\s*\(?([A-Z]{1,5})?\)?[ ,]*(?:on\s+)?")
+
+
+def _date_after_time(tail: str) -> tuple[date | None, str | None] | None:
+    """The day an entry gives right after its time and zone, when it names its year (in lower case
+    too: the year makes "29 april 2022" a date): (the date or None, why it is impossible)."""
+    z = _ZONE_AFTER.match(tail)
+    at = z.end() if z and (z.group(1) is None or z.group(1) in ZONES) else 0
+    for pattern, order in ((DAY_MONTH, (3, 2, 1)), (NAMED_DATE, (3, 1, 2))):
+        m = pattern.match(tail, at)
+        if m and m.group(3):
+            y, mo, dd = int(m.group(order[0])), MONTHS[m.group(order[1]).lower()], int(m.group(order[2]))
+            bad = valid_date(y, mo, dd)
+            return (None if bad else date(y, mo, dd)), bad
+    m = ISO_DATE.match(tail, at)
+    if m:
+        bad = valid_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return (None if bad else date(int(m.group(1)), int(m.group(2)), int(m.group(3)))), bad
+    return None
 
 
 def _default_date(text: str) -> date | None:
