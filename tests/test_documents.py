@@ -283,6 +283,15 @@ def test_markdown_typed_as_plain_lines_keeps_its_sections() -> None:
     assert doc.sections[-1].text.endswith("1. Timeline")
 
 
+def test_a_known_section_name_with_a_note_in_brackets_is_a_heading() -> None:
+    """"Timeline(all times pacific Time):" and "Timeline (all times UTC)" name the timeline and its
+    zone (a student's post-mortem, ALX, not in the corpus), in .md and .txt alike."""
+    for name in ("pm.md", "pm.txt"):
+        doc = parse(name, "Issue Summary:\nThe database was overloaded.\n\nTimeline(all times pacific Time):\n"
+                          "June 7th, 2024, 13:00 (UTC): Issue detected.\n\nRoot Cause (confirmed)\nSlow queries.\n")
+        assert titles(doc) == ["Issue Summary:", "Timeline(all times pacific Time):", "Root Cause (confirmed)"], name
+
+
 def test_markdown_sample_marks_lie_on_its_text() -> None:
     doc = parse(*sample_file(".md"))
     assert any(section.marks for section in doc.sections)

@@ -134,3 +134,17 @@ def test_the_whole_document_rules_quote_an_entry_across_a_wrap_as_written():
     assert [f.quote for f in found] == ["- 14:44 PyPI Admins discuss options in the Slack channel\nwith two other "
                                         "PyPI Admins"]
     assert found[0].quote in timeline.text and found[0].related_quote == "- 14:46 A PyPI Admin responds"
+
+
+def test_a_timeline_typed_one_entry_a_line_keeps_its_lines():
+    """Students' post-mortems (ALX, not in the corpus) type a timeline as plain lines with no list
+    marks: "10:05 AM Sitewide update deployed" / "10:07 AM Error logs checked", or "June 7th, 2024,
+    13:00 (UTC): ..." lines. Each line is an entry, not a wrap (Markdown would run them into one
+    line); a wrap that happens to put a time at a line's start is still a wrap."""
+    source = ("## Timeline\n\nAll times are WAT:\n10:05 AM Sitewide update deployed; outage begins\n"
+              "10:07 AM Error logs checked by DevOps team\nJune 7th, 2024, 13:00 (UTC): Issue detected.\n"
+              "June 7th, 2024, 13:15 (UTC): Investigation began.\n\nThe alarm sounded at\n14:05 and the operator "
+              "answered it.\n")
+    for md in (source, source.replace("deployed;", "**deployed**;")):  # the fast path and markdown-it's
+        (s,) = parse_document("t.md", md.encode(), max_bytes=1 << 20).sections
+        assert soft_breaks(s) == [s.text.index("at\n14:05") + 2], md

@@ -35,8 +35,8 @@ _NUMBERING = (
     rf"(?:(?:section|part|chapter)\s+{_NUMBER}\s*[:.\-\u2013\u2014)]?\s*"
     rf"|\d{{1,3}}(?:\.\d{{1,3}})*[.)]?\s+|[ivxlcdm]{{1,6}}[.)]\s+|[a-z][.)]\s+)"
 )
-_KNOWN_HEADING = re.compile(
-    rf"^(?P<num>{_NUMBERING})?(?:{'|'.join(_KNOWN_NAMES)})\s*:?$", re.IGNORECASE
+_KNOWN_HEADING = re.compile(  # with a note in brackets too: "Timeline (all times UTC)"
+    rf"^(?P<num>{_NUMBERING})?(?:{'|'.join(_KNOWN_NAMES)})(?:\s*\([^()\n]{{1,60}}\))?\s*:?$", re.IGNORECASE
 )
 _NUMBERED = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3})*)[.)]?\s+(?P<rest>\S.*)$")
 _LEADING_NUMBER = re.compile(rf"^{_NUMBERING}", re.IGNORECASE)
@@ -46,8 +46,8 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
 )
-_DATE_LINE = re.compile(  # "14 March 2024", "March 14, 2024": timeline entries, not headings
-    rf"^(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|{_MONTH}\s+\d{{1,2}}\b"
+_DATE_LINE = re.compile(  # "14 March 2024", "March 14, 2024", "June 7th": timeline entries, not headings
+    rf"^(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
     rf"|\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}})",
     re.IGNORECASE,
 )

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from .cleaning import _tidy_code_line, _tidy_line
+from .headings import _DATE_LINE, _TIME_START
 from .marks import SAFE_HREF, Mark, _compact
 
 
@@ -15,6 +16,18 @@ _MD_BR = re.compile(r"^<br\s*/?>$", re.IGNORECASE)
 _MD_BR_ANY = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 _MARKDOWN_FULL: Any = None
+_LINE_HEAD = 40  # characters of a line kept to tell whether it starts a timeline entry
+
+
+def _entry_break(line: str, following: str) -> bool:
+    """Whether a line break inside a paragraph is the author's, not a wrap: the next line starts a
+    timeline entry ("10:07 AM Error logs checked", "June 7th, 2024, 13:15 (UTC): ...") after a line
+    that is one too, or after one that ends a sentence or a lead-in ("Timeline:"). A write-up typed
+    as plain lines into a .md gives one entry a line; "sounded at\n14:05 and" is still a wrap."""
+    following, line = following.lstrip(), line.strip().lstrip("> ")
+    if not (_TIME_START.match(following) or _DATE_LINE.match(following)):
+        return False
+    return bool(_TIME_START.match(line) or _DATE_LINE.match(line)) or line.endswith((".", "!", "?", ":"))
 
 
 def _markdown_full() -> Any:
@@ -50,9 +63,9 @@ def _md_render(source: str, env: dict) -> tuple[str, list[Mark]]:
                 text.append(paragraph)
                 marks.append((offset, offset + len(paragraph), "p", ""))
                 at = offset
-                for line, tidy in zip(raw[:-1], lines):  # a line break is soft unless two spaces end its line
+                for k, (line, tidy) in enumerate(zip(raw[:-1], lines)):  # soft, unless two spaces end its line
                     at += len(tidy)
-                    if not line.endswith("  "):
+                    if not line.endswith("  ") and not _entry_break(line, raw[k + 1]):
                         marks.append((at, at + 1, "soft", ""))
                     at += 1
                 offset += len(paragraph) + 2
@@ -68,6 +81,7 @@ class _MdRenderer:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.length = 0
+        self.line = ""  # the current line's first characters and its last one (`_entry_break` reads them)
         self.marks: list[Mark] = []
         self.quote_depth = 0
         self.lists: list[dict] = []  # open lists: {"ordered", "number"}
@@ -79,6 +93,9 @@ class _MdRenderer:
             self.parts.append(text)
             self.length += len(text)
             self.block_started = True
+            cut = text.rfind("\n")
+            head = self.line[:-1] if cut < 0 else ""
+            self.line = (head + text[cut + 1:])[:_LINE_HEAD] + text[-1]
 
     def newline(self) -> None:
         self.write("\n" + "> " * self.quote_depth)
@@ -245,7 +262,7 @@ class _MdRenderer:
     # ---- inline
     def inline(self, children: list, single_line: bool = False) -> None:
         open_marks: list[tuple[str, int, str]] = []
-        for child in children:
+        for k, child in enumerate(children):
             kind = child.type
             if kind == "text":
                 self.write(child.content)
@@ -254,8 +271,10 @@ class _MdRenderer:
                     self.write(" ")
                     continue
                 start = self.length
+                following = children[k + 1].content if k + 1 < len(children) and children[k + 1].type == "text" else ""
+                line = self.line
                 self.newline()
-                if kind == "softbreak":  # the source's line wrap: Markdown shows a space there
+                if kind == "softbreak" and not _entry_break(line, following):  # a wrap: Markdown shows a space
                     self.marks.append((start, start + 1, "soft", ""))
             elif kind == "code_inline":
                 start = self.length
