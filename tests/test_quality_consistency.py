@@ -644,3 +644,23 @@ def test_an_entry_dated_after_its_time_is_dated():
     assert [f.description for _, f in having(found, "order")] == [
         "Timeline entry out of order: 2022-04-29 12:30 is listed after 2022-04-29 20:25."]
     assert having(found, "undated") == []
+
+
+def test_a_timeline_that_says_one_zone_while_its_entries_name_another():
+    """A student's post-mortem (ALX, not in the corpus): "Timeline(all times pacific Time):" over
+    entries each marked "(UTC)". Names of one clock agree ("All times in PST" over "PDT" entries is
+    the daylight rule's business, not this one's), and an entry that gives both zones agrees."""
+    entries = ("June 7th, 2024, 13:00 (UTC): Issue detected through monitoring alerts.\n"
+               "June 7th, 2024, 13:15 (UTC): Engineering team initiated investigation.\n"
+               "June 8th, 2024, 09:00 (UTC): Issue resolved by optimizing database queries.")
+    secs = doc(("Issue Summary", "Database overload due to inefficient query handling."),
+               ("Timeline(all times pacific Time):", entries))
+    found = having(run(secs), "stated vs entries")
+    assert [(s.id, f.quote) for s, f in found] == [
+        ("s2", "June 7th, 2024, 13:00 (UTC): Issue detected through monitoring alerts.")]
+    assert "pacific (in the heading)" in found[0][1].description and "UTC" in found[0][1].description
+    for heading, text in (("Timeline (all times UTC)", entries),
+                          ("Timeline (all times Pacific)", entries.replace("(UTC)", "PDT")),
+                          ("Timeline (all times Pacific)", entries.replace("(UTC)", "(UTC, 06:00 PDT)"))):
+        quiet = doc(("Issue Summary", "Database overload due to inefficient query handling."), (heading, text))
+        assert having(run(quiet), "stated vs") == [], heading

@@ -168,6 +168,10 @@ def test_a_zone_named_by_its_region_is_a_zone():
     no_zone = doc(("Timeline", "- 2024-06-28 7:09: A researcher reports the leaked token.\n"
                                "- 2024-06-28 7:26: The token is revoked."))
     assert len(having(run(no_zone), "timezone")) == 1
+    # a student's post-mortem (ALX, not in the corpus): "from 10:05 AM to 10:15 AM WAT" (West Africa Time)
+    wat = doc(("Issue Summary", "On June 9th, 2024 from 10:05 AM to 10:15 AM WAT, the website was down."),
+              ("Timeline", no_zone[0].text))
+    assert having(run(wat), "timezone") == []
 
 
 REDDIT_LIKE = (("Summary", "A repository is posted to a forum. Traffic builds from around 6pm and peaks at about "

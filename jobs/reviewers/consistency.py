@@ -22,7 +22,8 @@ it checks:
   `@jdoe` / `@jdeo`);
 - `consistency_summary.py`: the summary against the rest: counts, clock times and versions that
   disagree, and a date and minute that are a timeline entry's minute on another day;
-- `consistency_zones.py`: a time zone named for the wrong half of the year ("PST" in September).
+- `consistency_zones.py`: a time zone named for the wrong half of the year ("PST" in September), and a
+  timeline that says one zone while its entries name another.
 
 For a software or security write-up (`offline.document_kind`) it also runs what a post-mortem must
 establish (`postmortem.py`: cause, impact, duration; `postmortem_evidence.py`: all-clears and
@@ -51,7 +52,7 @@ from redline.jobs.reviewers.consistency_names import IDENT, _identifier_findings
 from redline.jobs.reviewers.consistency_order import (
     SEPARATE_EVENT_DAYS, SEPARATE_EVENT_RATIO, _order_findings, _separate_event_findings, _undated_day_findings, _version_gap_findings,
 )
-from redline.jobs.reviewers.consistency_zones import _daylight_findings
+from redline.jobs.reviewers.consistency_zones import _daylight_findings, _stated_zone_findings
 from redline.jobs.reviewers.consistency_summary import (
     COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _date_findings, _stamp_findings,
     _time_findings, _title_date_findings, _version_findings,
@@ -116,7 +117,8 @@ def document_findings(sections: list[Section], title: str | None = None,
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
             _event_time_findings(secs, entries, bodies, timeline_sections),
-            _unanchored_findings(secs, date), _undated_day_findings(secs, raw), _daylight_findings(secs, entries)]
+            _unanchored_findings(secs, date), _undated_day_findings(secs, raw), _daylight_findings(secs, entries),
+            _stated_zone_findings(secs, entries)]
     if document_kind([x.text for x in secs]) == "software":
         # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
         gens += [postmortem.document_findings(secs, entries, timeline_sections),

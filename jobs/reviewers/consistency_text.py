@@ -29,7 +29,8 @@ MONTHS["sept"] = 9
 WEEKDAYS = {d.lower(): i for i, d in enumerate(calendar.day_name)}
 
 ZONES = frozenset("""UTC GMT Z CET CEST EDT EST PDT PST CDT CST MDT MST BST IST JST KST HKT SGT AEST AEDT
-ACST AWST NZST NZDT WET WEST EET EEST MSK BRT ART UTC+0 UTC+00:00""".split())
+ACST AWST NZST NZDT WET WEST EET EEST MSK BRT ART WAT CAT EAT SAST HST AKST AKDT AST ADT NST NDT PHT WIB ICT PKT
+UTC+0 UTC+00:00""".split())
 ZONE_WORDS = ("time zone", "timezone", "central european time", "eastern time", "pacific time",
               "eastern daylight", "pacific daylight", "coordinated universal", "greenwich", "local time",
               "utc+", "utc-", "gmt+", "gmt-")

@@ -13,10 +13,17 @@ Only names that mean one zone and one half of the year are read:
 The dates are the timeline's own: the dated entries of the section that names the zone, else
 every dated entry of the document. Only when the name is wrong on every one of them (a timeline that
 crosses the change is read either way) is it reported, once per name.
+
+`_stated_zone_findings`: a timeline that says its zone ("Timeline (all times Pacific Time)") while
+its entries each name another ("June 7th, 2024, 13:00 (UTC): ..."): the reader cannot tell which.
+Names of one clock agree (PST, PDT, PT and "Pacific"; UTC, GMT and Z); an entry that names two
+zones ("13:14 EDT (17:14 UTC)") agrees if either does. Reported only when two or more entries name
+a zone and none agrees with the statement.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from functools import lru_cache
@@ -97,6 +104,47 @@ def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterato
                                  "written, every time is an hour off for a reader who converts it."),
                     suggestion=f"Write {right} (or give the times in UTC), so the offset matches the dates.",
                     quote=None if in_title else sentence_around(text, m.start(), m.end(), 160), confidence=0.6)
+
+
+# "all times Pacific Time", "All times are in UTC", "(all times in PST)": what the timeline says its zone is
+_ALL_TIMES = re.compile(r"\ball\s+times\s+(?:are\s+|were\s+)?(?:(?:given|shown|listed|written)\s+)?(?:in\s+)?"
+                        r"\(?([A-Za-z]{1,10})\b", re.I)
+# the clock a zone's name belongs to
+_CLOCKS = {"pst": "pacific", "pdt": "pacific", "pt": "pacific", "pacific": "pacific",
+           "est": "eastern", "edt": "eastern", "et": "eastern", "eastern": "eastern",
+           "cst": "central", "cdt": "central", "ct": "central", "central": "central",
+           "mst": "mountain", "mdt": "mountain", "mt": "mountain", "mountain": "mountain",
+           "utc": "utc", "gmt": "utc", "z": "utc", "zulu": "utc", "cet": "cet", "cest": "cet",
+           "bst": "uk", "ist": "ist", "jst": "jst", "aest": "aest", "aedt": "aest"}
+_ENTRY_ZONE = re.compile(r"\b([A-Z]{2,4}T|UTC|GMT)\b")
+
+
+def _stated_zone_findings(sections: list[Section], entries: list[Entry]) -> Iterator[tuple[int, Finding]]:
+    timed = [e for e in entries if e.has_time]
+    for s in sections:
+        mine = [e for e in timed if e.section == s.index]
+        if len(mine) < 2:
+            continue
+        for text, in_title in ((s.title, True), (s.text[:300], False)):
+            m = _ALL_TIMES.search(text)
+            if m is None or m.group(1).lower() not in _CLOCKS:
+                continue
+            said = _CLOCKS[m.group(1).lower()]
+            named = [{_CLOCKS.get(z.lower(), z) for z in _ENTRY_ZONE.findall(e.line[:120])} for e in mine]
+            named = [n for n in named if n]
+            if len(named) < 2 or any(said in n for n in named):
+                break
+            others = sorted({z for n in named for z in n})
+            first = next(e for e in mine if _ENTRY_ZONE.search(e.line[:120]))
+            yield s.index, Finding(
+                type="important", category="timezone: stated vs entries", risk="medium",
+                description=(f"The timeline says all times are {m.group(1)}{' (in the heading)' if in_title else ''},"
+                             f" but its entries are marked {', '.join(z.upper() for z in others)}: the reader "
+                             "cannot tell which zone the times are in."),
+                suggestion="Give every time in one zone, and say that zone once, as the entries do.",
+                quote=first.quote if in_title else sentence_around(text, m.start(), m.end(), 160),
+                confidence=0.6)
+            break
 
 
 def _days(days: list[date]) -> str:
