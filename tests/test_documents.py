@@ -292,6 +292,19 @@ def test_a_known_section_name_with_a_note_in_brackets_is_a_heading() -> None:
         assert titles(doc) == ["Issue Summary:", "Timeline(all times pacific Time):", "Root Cause (confirmed)"], name
 
 
+def test_markdown_paragraph_typed_after_hashes_keeps_all_its_words() -> None:
+    """A student's post-mortem (ALX, not in the corpus) typed its 250-character first paragraph as
+    a "####" heading: it was cut to a 200-character title ("... This led to a Global outa") and the
+    rest was lost. Too long to be a heading, it is text, every word of it."""
+    long = ("On August 15, 2024, at 00:00 hours, an external security alert from our intrusion detection system "
+            "(IDS) indicated suspicious activity originating from an unknown IP address. This led to a Global "
+            "outage of our web application firewall resulting into;-")
+    doc = parse("pm.md", f"## Incident Description:\n#### {long}\n    • 100% of web traffic not filtered\n\n"
+                         "## Timeline\n\n00:01 IDS alert.\n")
+    assert titles(doc) == ["Incident Description:", "Timeline"]
+    assert doc.sections[0].text.startswith(long)
+
+
 def test_markdown_sample_marks_lie_on_its_text() -> None:
     doc = parse(*sample_file(".md"))
     assert any(section.marks for section in doc.sections)

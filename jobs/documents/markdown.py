@@ -85,6 +85,7 @@ class _MdLine:
     """What markdown-it says a source line is."""
 
     kind: str = "text"  # "text" | "heading" | "skip" (a setext underline, a thematic break) | "code"
+    # | "prose" (a heading too long to be one: `title` holds its words)
     title: str = ""
     level: int = 1
 
@@ -109,6 +110,8 @@ def _markdown_line_kinds(lines: list[str], env: dict) -> list[_MdLine]:
                 title_line = last - 2  # the line above the underline; earlier lines stay text
                 content = lines[title_line]
                 kinds[title_line] = _MdLine("heading", _md_plain_title(content, env), level)
+            elif len(words := _SPACES.sub(" ", content).strip()) > MAX_TITLE_CHARS:
+                kinds[first] = _MdLine("prose", words)  # a paragraph typed after "####": its words, whole, as text
             else:
                 kinds[first] = _MdLine("heading", _md_plain_title(content, env), level)
                 kinds[first].kind = "heading" if kinds[first].title else "skip"  # a bare "#"
@@ -139,6 +142,8 @@ def _markdown_blocks(lines: list[str]) -> list[_Block]:
             blocks.append(_heading(kind.title, kind.level))
         elif kind.kind == "skip":
             segment.append("")  # a break between blocks (a setext underline, a thematic break)
+        elif kind.kind == "prose":
+            segment += ["", kind.title, ""]
         elif kind.kind != "code" and not blank and _named_line(lines, kinds, index, previous_blank):
             flush()
             title = _unwrap_emphasis(raw)
