@@ -304,6 +304,16 @@ def test_markdown_paragraph_typed_after_hashes_keeps_all_its_words() -> None:
     assert titles(doc) == ["Incident Description:", "Timeline"]
     assert doc.sections[0].text.startswith(long)
 
+    def build(document) -> None:  # as in Word, where a paragraph in a heading's style is read so already
+        document.add_heading("Incident Description", 2)
+        document.add_heading(long, 4)
+        document.add_heading("Timeline", 2)
+        document.add_paragraph("00:01 IDS alert.")
+
+    doc = parse("pm.docx", make_docx(build))
+    assert titles(doc) == ["Incident Description", "Timeline"]
+    assert doc.sections[0].text == long
+
 
 def test_markdown_sample_marks_lie_on_its_text() -> None:
     doc = parse(*sample_file(".md"))
