@@ -148,6 +148,13 @@ def test_doubled_word_in_wrapped_prose_is_found():
     assert sorted(quotes(run(secs), "doubled")) == ["from\nfrom", "the\nthe"]
 
 
+def test_a_word_said_three_times_is_said_on_purpose():
+    """A student's post-mortem (ALX, not in the corpus): "Test! Test test test. Test the application
+    before deploying." repeats on purpose; "the the" in the next sentence is still a slip."""
+    secs = doc(("Prevention", "Test! Test test test. Test the application before deploying the the build."))
+    assert quotes(run(secs), "doubled") == ["the the"]
+
+
 def test_repeated_names_in_code_commands_and_identifiers_are_not_doubled_words():
     secs = doc(("Setup", "Create the environment:\n\npython -m venv venv # create environment\n\n"
                          "# Write to a string buffer\nbuffer = io.StringIO()\n\n"

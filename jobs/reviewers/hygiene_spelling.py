@@ -334,7 +334,7 @@ def _doubled(section: Section) -> list[Finding]:
     mask = None
     lines = Lines(text)
     out = []
-    prev = None
+    before = prev = None
     for m in WORD.finditer(text):
         if len(out) >= MAX_PER_RULE:
             break
@@ -347,12 +347,17 @@ def _doubled(section: Section) -> list[Finding]:
                     _doubled_in_prose(text, prev, m, gap, lines):
                 if mask is None:
                     mask = code_mask(text)
+                third = re.match(r"[ \t]{1,3}(\w+)", text[m.end():m.end() + 40])
+                if third and third.group(1).lower() == w1.lower() or \
+                        before is not None and before.group().lower() == w1.lower():
+                    before, prev = prev, m
+                    continue  # "Test test test": said three times on purpose, not typed twice
                 if not mask[prev.start()] and not mask[m.start()]:
                     q = text[prev.start():m.end()]
                     out.append(Finding(type="suggestion", category="spelling: doubled word", risk="low",
                                        description=f"Doubled word: '{' '.join(q.split())}'.", suggestion=w1,
                                        quote=q, confidence=0.9))
-        prev = m
+        before, prev = prev, m
     return out
 
 
