@@ -597,6 +597,22 @@ def test_items_told_as_done_after_their_label_need_no_owner():
     assert [f.description.split(":")[0] for f in found] == ["2 of the 5 action items name no owner or due date"]
 
 
+def test_what_a_change_will_avoid_and_what_is_already_done_are_no_open_actions():
+    """iasql's post-mortems (not in the corpus): "minimizing the usage of stdout/stderr in staging
+    and production will avoid the lack of log rotation" says what a change does, not a promise to
+    behave better; "Already added the fix ..." and "Already run the script ..." are done."""
+    summary = ("Summary", "Staging deploys failed: the docker host ran out of disk space and the server crashed.")
+    change = doc(summary, ("Response, Cause, Prevention",
+                           "The outages were caused by disk space usage; simply increasing the disk space and "
+                           "minimizing the usage of stdout/stderr in staging will avoid the lack of log rotation."))
+    assert having(run(change), "open commitment") == []
+    done = doc(summary, ("Prevention", "- Already added the fix to avoid this route being deleted.\n"
+                                       "- Already run the script to restore all the test accounts.\n"
+                                       "- We should let users delete the default AWS configuration."))
+    found = [f for _, f in run(done) if "no owner" in f.category]
+    assert [f.description.split(":")[0] for f in found] == ["1 of the 3 action items names no owner or due date"]
+
+
 def test_harm_that_would_have_happened_is_not_a_vague_impact():
     """Kubernetes Prow 2019-02-05 (not in the corpus): "had jobs been running, many PRs would have
     been unable to merge" is what did not happen; the impact section counts what did (415 jobs)."""

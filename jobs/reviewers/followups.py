@@ -126,6 +126,8 @@ def _reported_as_done(text: str) -> bool:
     informed"; not a sentence of prose: "A filter was skipped ..., and we'll update the tests")."""
     m = _LEAD_WORD.search(text[:40])
     w = m.group(0).lower() if m else ""
+    if w == "already":  # "Already added the fix ...", "Already run the script ..."
+        return True
     if len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
             _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None:
         return True
@@ -331,12 +333,23 @@ def _list_finding(sections: list[Section], part: list[int]) -> tuple[tuple[int, 
         quote=sections[first_section].text[first.start:last.end], confidence=0.8)), listed
 
 
+_FIRST_PERSON = re.compile(r"\b(?:I|[Ww]e)\b")
+
+
+def _personal(text: str) -> re.Match[str] | None:
+    """A promise to behave differently, made by the writer ("I have revoked it, and will avoid
+    creating one"); not what a change will avoid ("minimizing stdout will avoid the lack of log
+    rotation")."""
+    m = _PERSONAL.search(text)
+    return m if m is not None and _FIRST_PERSON.search(text, 0, m.start()) else None
+
+
 def _prose_finding(sections: list[Section], skip: set[int]) -> tuple[int, Finding] | None:
     for i, s in enumerate(sections):
         if i in skip:
             continue
         for sentence in sentences_of(s):
-            m = _COMMITMENT.search(sentence.text) or _PERSONAL.search(sentence.text)
+            m = _COMMITMENT.search(sentence.text) or _personal(sentence.text)
             if m is None and _PENDING_FIX.search(sentence.text):
                 m = _DEFERRED.search(sentence.text)
             if m is None or _READER.search(sentence.text) or _NEWS.search(sentence.text) or not _is_open(sentence.text):
