@@ -131,6 +131,19 @@ def test_a_plain_verb_after_been_or_being_is_flagged():
     assert having(run(fine), "grammar") == []
 
 
+def test_being_for_been_after_have_is_flagged():
+    """iasql's post-mortem 006 (not in the corpus): "The internet gateway route have being deleted
+    from the default vpc's route table". "Having been", "has been deleted" and "being deleted" alone
+    are right."""
+    secs = doc(("Summary", "The internet gateway route have being deleted from the route table by a test, and "
+                           "the token had being rotated."))
+    assert [(f.quote, f.replacement) for _, f in having(run(secs), "grammar")] == [
+        ("have being deleted", "have been deleted"), ("had being rotated", "had been rotated")]
+    fine = doc(("Summary", "Having been deleted, the route has been restored; a route being deleted by a test "
+                           "is what we have. Some have being-there moments."))
+    assert having(run(fine), "grammar") == []
+
+
 def test_agreement_look_alikes_are_not_flagged():
     secs = doc(("What went wrong", "Does this seem right? The restart made it seem fixed. It need not be "
                                    "paged again. This cause was ruled out. That mean value hides the spikes. "

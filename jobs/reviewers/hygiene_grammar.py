@@ -4,6 +4,7 @@
 - `_plural_singular`: a plural and a singular verb ("Both issues was resolved");
 - `_modal_participle`: a modal and a past participle with no "be" ("must manually kicked");
 - `_been_base`: "been" or "being" and a verb's plain form ("are not being launch");
+- `_have_being`: "being" for "been" after "have" ("The route have being deleted");
 - `_to_so`: "to so" with its verb missing ("required to so was awake");
 - `_article`: "an" before a consonant, "a" before a vowel ("an nonintrusive way", "a error").
 
@@ -147,6 +148,20 @@ def _been_base_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str]
 
 def _been_base(section: Section) -> list[Finding]:
     return _grammar_in_prose(section, BEEN_BASE, _been_base_fix, confidence=0.7)
+
+
+# "The route have being deleted": "being" where "been" belongs, before a past participle
+HAVE_BEING = re.compile(r"\b(has|have|had) being ((?:[a-z]+ly )?[a-z]{2,}(?:ed|en))\b(?![-'\u2019])",
+                        re.IGNORECASE)
+
+
+def _have_being_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    fixed = f"{m.group(1)} been {m.group(2)}"
+    return fixed, f"should be '{fixed}'."
+
+
+def _have_being(section: Section) -> list[Finding]:
+    return _grammar_in_prose(section, HAVE_BEING, _have_being_fix, confidence=0.7)
 
 
 # "nobody with the permissions required to so was awake": "to so" with its verb missing, where what
