@@ -139,9 +139,11 @@ def test_the_whole_document_rules_quote_an_entry_across_a_wrap_as_written():
 def test_a_timeline_typed_one_entry_a_line_keeps_its_lines():
     """Students' post-mortems (ALX, not in the corpus) type a timeline as plain lines with no list
     marks: "10:05 AM Sitewide update deployed" / "10:07 AM Error logs checked", or "June 7th, 2024,
-    13:00 (UTC): ..." lines. Each line is an entry, not a wrap (Markdown would run them into one
-    line); a wrap that happens to put a time at a line's start is still a wrap."""
-    source = ("## Timeline\n\nAll times are WAT:\n10:05 AM Sitewide update deployed; outage begins\n"
+    13:00 (UTC): ..." lines, and fields a line ("Duration: ..." / "Impact: ..."). Each line is an
+    entry, not a wrap (Markdown would run them into one line); a wrap that happens to put a time at
+    a line's start is still a wrap."""
+    source = ("## Timeline\n\nAll times are WAT:\nDuration: From 6:00 PM to 8:00 PM\nImpact: 80% of users are "
+              "affected.\n-Implement code reviews\n10:05 AM Sitewide update deployed; outage begins\n"
               "10:07 AM Error logs checked by DevOps team\nJune 7th, 2024, 13:00 (UTC): Issue detected.\n"
               "June 7th, 2024, 13:15 (UTC): Investigation began.\n\nThe alarm sounded at\n14:05 and the operator "
               "answered it.\n")

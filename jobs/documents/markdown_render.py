@@ -21,13 +21,23 @@ _LINE_HEAD = 40  # characters of a line kept to tell whether it starts a timelin
 
 def _entry_break(line: str, following: str) -> bool:
     """Whether a line break inside a paragraph is the author's, not a wrap: the next line starts a
-    timeline entry ("10:07 AM Error logs checked", "June 7th, 2024, 13:15 (UTC): ...") after a line
-    that is one too, or after one that ends a sentence or a lead-in ("Timeline:"). A write-up typed
-    as plain lines into a .md gives one entry a line; "sounded at\n14:05 and" is still a wrap."""
+    timeline entry ("10:07 AM Error logs checked", "June 7th, 2024, 13:15 (UTC): ...") or a field
+    ("Impact: 80% of users are affected.") after a line that does too, or after one that ends a
+    sentence or a lead-in ("Timeline:"). A write-up typed as plain lines into a .md gives one entry
+    or field a line; "sounded at\n14:05 and" is still a wrap."""
     following, line = following.lstrip(), line.strip().lstrip("> ")
-    if not (_TIME_START.match(following) or _DATE_LINE.match(following)):
+    if not _starts_entry(following):
         return False
-    return bool(_TIME_START.match(line) or _DATE_LINE.match(line)) or line.endswith((".", "!", "?", ":"))
+    return _starts_entry(line) or line.endswith((".", "!", "?", ":"))
+
+
+# what starts a line of its own in a write-up typed as plain lines: a timeline entry's time or day, a
+# field ("Impact: 80% of users", "Root Cause: ..."), or a bullet typed without its space ("-Implement ...")
+_FIELD = re.compile(r"[A-Z][A-Za-z/&' -]{1,30}:\s+\S|[-*\u2022]\S")
+
+
+def _starts_entry(line: str) -> bool:
+    return bool(_TIME_START.match(line) or _DATE_LINE.match(line) or _FIELD.match(line))
 
 
 def _markdown_full() -> Any:
