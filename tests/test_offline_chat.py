@@ -301,6 +301,19 @@ def test_who_owns_the_actions_reads_a_templates_handle_as_no_owner():
                              'date)')
 
 
+def test_actions_written_one_a_line_are_counted_by_the_chat_as_by_the_finding():
+    """Students' post-mortems (ALX, not in the corpus) write their measures one a line with no list
+    marks ("Implement ...", "Modifying ..."): the chat answered it could find nothing to match."""
+    sections = [("Summary", "The web server returned 500 errors for 10 minutes after a sitewide update."),
+                ("Corrective and Preventative Measures",
+                 "We can prevent this in the future by:\nModifying configuration files for more error logging.\n"
+                 "Test before deploying on all servers, no matter how small an update.\n"
+                 "Thanks for your patience.")]
+    answer = compose_answer("Which actions lack an owner or a due date?", sections)
+    assert answer.startswith("Of the 2 action items, 2 have no owner or no due date"), answer
+    assert '"Modifying configuration files for more error logging."' in answer
+
+
 def test_a_lead_in_is_quoted_with_the_list_it_introduces():
     """mybinder.org 2017-09-27: "This was caused by two factors:" was quoted alone, without them."""
     sections = [("Summary", "Launches failed with 403 after a deploy."),

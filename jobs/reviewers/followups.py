@@ -34,7 +34,7 @@ from collections.abc import Iterator
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.offline_actions import (
-    DEFINES, DOING, _done_or_tracked, _has_due, _has_owner, _table_items,
+    ACTION_LINE, DEFINES, MIN_ACTION_LINES, _done_or_tracked, _has_due, _has_owner, _table_items,
 )
 from redline.jobs.reviewers.offline_text import (
     _TABLE_ROW, GOOD_NEWS_TITLE, MAX_QUOTE_CHARS, Span, _rx, detect_role, sentences_of, split_blocks,
@@ -133,7 +133,7 @@ def _reported_as_done(text: str) -> bool:
         return True
     label = _LABEL.match(text)  # a labelled item's body is one statement; prose's clauses are not
     return label is not None and _PASSIVE_DONE.match(text, label.end()) is not None \
-        and _ACTION_LINE.match(text, label.end()) is None
+        and ACTION_LINE.match(text, label.end()) is None
 
 
 # an item's label: "Customer notification: ...", "Patched vulnerability: ..."
@@ -199,17 +199,11 @@ def _is_open(text: str, has_owner: bool | None = None, has_due: bool | None = No
 
 
 # An action list written without list marks, one action a sentence or a line ("Implement automated
-# monitoring to ...", "Configuration Management: Implement stricter controls ..."): a sentence that
-# opens with a verb of doing, after a label at most
-_ACTION_LINE = re.compile(rf"(?:[A-Z][\w/&-]*(?: [\w/&-]+){{0,4}}:\s+)?(?:(?:Continuously|Regularly|Periodically)\s+)?"
-                          rf"(?i:{DOING})\s+\w")
-_MIN_ACTION_LINES = 2  # one such sentence may be prose's; two are a list
-
-
+# monitoring to ...", "Configuration Management: Implement stricter controls ...")
 def _action_lines(section: Section) -> list[Span]:
     """The sentences of an action section without list marks that each state one action."""
-    spans = [x for x in sentences_of(section)[:_MAX_ITEMS] if _ACTION_LINE.match(x.text)]
-    return spans if len(spans) >= _MIN_ACTION_LINES else []
+    spans = [x for x in sentences_of(section)[:_MAX_ITEMS] if ACTION_LINE.match(x.text)]
+    return spans if len(spans) >= MIN_ACTION_LINES else []
 
 
 Item = tuple[int, Span, bool]  # section index, the item, open

@@ -31,13 +31,31 @@ _OWNER_LABEL = re.compile(
     r"|action\s+by|lead)\s*[:=\-–]\s*(?P<value>[^;,|)\n]*)",
     re.I,
 )
-# verbs an action opens with ("Implement automated monitoring ...", "Tasks: Configure Puppet to ..."):
-# after a label's colon, "Configure Puppet" is the action, not a person's name
-DOING = "(?:" + "|".join("""Add Adopt Apply Assign Audit Automate Build Change Check Conduct Configure Create
-    Define Deploy Develop Document Educate Enable Enforce Ensure Establish Enhance Expand Fix Implement Improve Include
-    Increase Install Introduce Investigate Limit Migrate Monitor Move Optimize Optimise Patch Perform Provide Reduce
-    Refactor Remove Replace Require Restrict Review Revise Rotate Run Schedule Set Standardize Standardise Strengthen
-    Switch Test Train Update Upgrade Use Utilize Utilise Validate Verify Write""".split()) + r")\b"
+# verbs an action opens with ("Implement automated monitoring ...", "Tasks: Configure Puppet to ...",
+# "Modifying configuration files for more error logging"): after a label's colon, "Configure Puppet" is
+# the action, not a person's name
+_DOING_VERBS = """Add Adopt Apply Assign Audit Automate Build Change Check Conduct Configure Create Define Deploy
+    Develop Document Educate Enable Enforce Ensure Establish Enhance Expand Fix Implement Improve Include Increase
+    Install Introduce Investigate Limit Migrate Modify Monitor Move Optimize Optimise Patch Perform Provide Reduce
+    Refactor Remove Replace Require Restrict Review Revise Rotate Run Schedule Set Standardize Standardise
+    Strengthen Switch Test Train Update Upgrade Use Utilize Utilise Validate Verify Write""".split()
+
+
+def _gerund(verb: str) -> str:
+    """"Modify" -> "Modifying", "Use" -> "Using", "Run" -> "Running", "Set" -> "Setting"."""
+    if verb in ("Run", "Set"):
+        return verb + verb[-1] + "ing"
+    return (verb[:-1] if verb.endswith("e") and not verb.endswith("ee") else verb) + "ing"
+
+
+DOING = "(?:" + "|".join(_DOING_VERBS) + r")\b"
+_DOING_OR_GERUND = "(?:" + "|".join(_DOING_VERBS + [_gerund(v) for v in _DOING_VERBS]) + r")\b"
+# a sentence or line that states one action: such a verb first, after a label or an adverb at most
+ACTION_LINE = re.compile(rf"(?:[A-Z][\w/&-]*(?: [\w/&-]+){{0,4}}:\s+)?"
+                         rf"(?:(?:Continuously|Regularly|Periodically)\s+)?(?i:{_DOING_OR_GERUND})\s+\w")
+MIN_ACTION_LINES = 2  # one such sentence may be prose's; two are a list
+
+
 _OWNER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(?i:owner|owned\s+by|responsible|accountable|assigned\s+to|assignee|actionee)\b"),
     re.compile(rf"(?:[(\[|–—:]|\s-\s)\s*(?i:the\s+)?(?:[\w&/-]+\s+){{0,3}}{_ROLE}\b"),
@@ -243,7 +261,10 @@ def _action_items(sec: _Section) -> list[_ActionItem]:
     listed = [b for b in sec.blocks if b.is_item and not _TABLE_ROW.match(b.text) and _WORD.search(b.text)
               and not (rows and DEFINES.match(b.text))]
     items = _table_items(rows) if rows else []
-    candidates = listed if (listed or rows) else [s for s in sec.sentences if _ACTION_MODAL.search(s.text)]
+    lines = [s for s in sec.sentences if ACTION_LINE.match(s.text)] if not (listed or rows) else []
+    candidates = listed if (listed or rows) else [
+        s for s in sec.sentences if _ACTION_MODAL.search(s.text)
+        or len(lines) >= MIN_ACTION_LINES and ACTION_LINE.match(s.text)]
     items += [_ActionItem(s, _has_owner(s.text), _has_due(s.text)) for s in candidates]
     items = [_ActionItem(i.span, True, True) if _done_or_tracked(i.span.text) else i for i in items]
     return sorted(items, key=lambda item: item.span.start)
