@@ -276,7 +276,8 @@ def test_markdown_typed_as_plain_lines_keeps_its_sections() -> None:
             "Corrective and Preventative Measures\nWe reviewed:\n- the deploy checks\nSummary\n"
             "Contents:\nTimeline\nImpact\n1. Timeline\n")
     doc = parse("pm.md", text)
-    assert titles(doc) == ["Preamble", "Issue Summary", "Timeline", "Root Cause and Resolution",
+    assert doc.title == "Service Unavailability"  # its first line names it, above the first heading
+    assert titles(doc) == ["Service Unavailability", "Issue Summary", "Timeline", "Root Cause and Resolution",
                            "Corrective and Preventative Measures"]
     assert doc.sections[2].text == "10:05 AM Update deployed; outage begins\n10:15 AM Back online"
     assert "- the deploy checks\nSummary\nContents:\nTimeline\nImpact" in doc.sections[-1].text

@@ -25,7 +25,8 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
         scan = "no selectable text was found (it may be a scanned image; run OCR on it or export it with text)"
         raise _empty(name, scan if kind == "pdf" else "")
     visible_title = _choose_visible_title(blocks)
-    title = visible_title or _useful_meta_title(draft.meta_title)
+    title = visible_title or _useful_meta_title(draft.meta_title) \
+        or (_first_line_title(blocks) if kind == "md" else None)
     if kind == "md":
         blocks = _fold_outline(blocks)
     elif kind in ("docx", "pdf"):  # a timeline's dated sub-headings are its entries, as in Markdown
@@ -135,6 +136,22 @@ def _choose_visible_title(blocks: list[_Block]) -> str | None:
     if all(level > first.level for level in others):
         first.is_title = True  # its section is kept only if it has text of its own
     return first.text
+
+
+def _first_line_title(blocks: list[_Block]) -> str | None:
+    """A Markdown write-up typed as plain lines names itself on its first line ("Service
+    Unavailability" / "Incident report for Site Outage", then "Issue Summary"): a line or two of
+    words, short, that end no sentence, right above the first heading. The lines stay the
+    preamble's text."""
+    first = blocks[0]
+    if first.heading or len(blocks) < 2 or not blocks[1].heading:
+        return None
+    lines = [line.strip() for line in first.text.split("\n")]
+    name = lines[0]
+    if len(lines) > 2 or any(len(line) > 100 for line in lines) or name.endswith((".", ":", ",", ";")) \
+            or sum(c.isalpha() for c in name) < 3 or _DATE_LINE.fullmatch(name) or _is_known_heading(name):
+        return None
+    return name[:MAX_TITLE_CHARS]
 
 
 def _valid_day(day: str | None) -> str | None:
