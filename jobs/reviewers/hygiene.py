@@ -79,7 +79,8 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
     words = _doc_words_cached(tuple((s.id, s.title, s.text) for s in sections)) if sections else {}
     out: list[Finding] = []
     for f in (_placeholder_findings(section) + _doubled(section) + _spelling(section, words) + _heading_spelling(section, words) + _agreement(section)
-              + _plural_singular(section) + _modal_participle(section) + _been_base(section) + _have_being(section) + _to_so(section)
+              + _plural_singular(section) + _modal_participle(section) + _been_base(section) + _have_being(section)
+              + _to_so(section)
               + _article(section)
               + _malformed_times(section) + _missing_zone(section, sections) + _twelve_hour_clock(section, sections)
               + _mixed_clock(section, sections)
