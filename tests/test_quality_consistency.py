@@ -664,3 +664,14 @@ def test_a_timeline_that_says_one_zone_while_its_entries_name_another():
                           ("Timeline (all times Pacific)", entries.replace("(UTC)", "(UTC, 06:00 PDT)"))):
         quiet = doc(("Issue Summary", "Database overload due to inefficient query handling."), (heading, text))
         assert having(run(quiet), "stated vs") == [], heading
+
+
+def test_a_name_cut_in_two_by_a_space_is_not_a_second_spelling():
+    """A TAIC report's text as its PDF was extracted (not in the corpus): "Civil Aviatio n Authority"
+    once beside "Aviation" many times is "Aviation" cut in two, not a name spelled two ways."""
+    secs = doc(("Summary", "The Civil Aviation Authority audits operators. " * 3),
+               ("Recommendation", "The Commission recommended that the Director of Civil Aviatio n review the rule."))
+    assert having(run(secs), "spelled two ways") == []
+    typo = doc(("Summary", secs[0].text),
+               ("Recommendation", "The Commission recommended that the Director of Civil Aviatoin review the rule."))
+    assert len(having(run(typo), "spelled two ways")) == 1

@@ -575,3 +575,12 @@ def test_a_typo_that_opens_the_document_is_quoted():
                ("Summary", "This postmortem covers the checkout outage; the postmortem process is blameless."))
     found = having(run(secs), "spelling")
     assert [(s.id, f.quote) for s, f in found] == [("s1", "iPostmortem: E-commerce Website")]
+
+
+def test_a_word_cut_in_two_by_a_space_is_not_a_typo():
+    """A TAIC report's text as its PDF was extracted (not in the corpus): "both domesti cally and
+    internationally", "comme rcial pilot licence", "aircraf t flies at". Each piece beside its
+    neighbour is one word: the extraction cut it. A real typo beside a word is still one."""
+    secs = doc(("Summary", "The Commission informs the public, both domesti cally and internationally. The pilot "
+                           "held a comme rcial pilot licence; the aircraf t flies at low level. The pilto landed."))
+    assert [f.description for _, f in having(run(secs), "spelling")] == ["Typo: 'pilto' should probably be 'pilot'."]

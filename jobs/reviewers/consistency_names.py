@@ -96,9 +96,20 @@ def _identifier_findings(sections: list[Section]):
                     continue  # an enumerated suffix (shard_a / shard_b, web1a / web1b): two things, not a typo
                 if rare[0].isupper() != common[0].isupper() and not rare.startswith("@"):
                     continue
+            if _cut_by_a_space(sections, first[rare], rare, common):
+                continue
             reported.add(frozenset((tok, other)))
             yield _spelled_two_ways(sections, counts, first, rare, common)
     yield from _two_edit_findings(sections, counts, first, ident_like, reported)
+
+
+def _cut_by_a_space(sections: list[Section], at: tuple[int, int], rare: str, common: str) -> bool:
+    """'Aviatio n' once beside 'Aviation' 22 times: the rare spelling is the common one that a PDF's
+    text extraction (or a stray space) cut in two, not a second name."""
+    text = sections[at[0]].text
+    end = at[1] + len(rare)
+    rest = common[len(rare):] if common.lower().startswith(rare.lower()) else ""
+    return bool(rest) and text[end:end + 1 + len(rest)].lower() == " " + rest.lower()
 
 
 def _swapped(a: str, b: str) -> bool:

@@ -154,6 +154,8 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
                 continue  # part of a version, or of a word with accents ("española" is not "espa")
             if _alone_on_line(raw, w):
                 continue  # a one-word line or bullet: a name, a handle or a command, not prose
+            if _cut_by_a_space(text, a, b):
+                continue  # "domesti cally", "comme rcial": a word a PDF's extraction cut, not a typo
             best = _typo_fix(w, words)
             if best is None or joined and (len(w) < 6 or abs(len(best) - len(w)) != 1):
                 continue  # in a compound, only a letter dropped or doubled: "big-endian" is not "big-indian"
@@ -295,6 +297,21 @@ def _short_and_technical_typos(section: Section, words: dict[str, int], mask: li
                            description=f"Typo: '{w}' should probably be '{fix}'.",
                            suggestion=quote.replace(w, fix, 1), quote=quote, confidence=0.8))
     return out
+
+
+_FRAGMENT_AFTER = re.compile(r" ([a-z]{1,12})\b")
+_FRAGMENT_BEFORE = re.compile(r"\b([A-Za-z]{1,12}) $")
+
+
+def _cut_by_a_space(text: str, a: int, b: int) -> bool:
+    """Whether text[a:b] and the piece beside it, across one space, make one known word ("aircraf t",
+    "comme rcial"): a word a PDF's text extraction or a stray space cut in two, not a typo."""
+    word = text[a:b].lower()
+    after = _FRAGMENT_AFTER.match(text, b)
+    if after and is_known_word(word + after.group(1)):
+        return True
+    before = _FRAGMENT_BEFORE.search(text, max(0, a - 13), a)
+    return before is not None and is_known_word(before.group(1).lower() + word)
 
 
 def _context(text: str, a: int, b: int, ls: int, le: int) -> str:
