@@ -526,3 +526,14 @@ def test_table_rows_markdown_did_not_read_as_a_table_are_not_an_overlong_sentenc
              "because the procedure said nothing about what to do when the two readings disagreed and the night "
              "shift had never been trained on it, so the gas rose up the well and escaped into the valley below.")
     assert [f for f in review("Analysis", prose) if "Overlong" in f.description]
+
+
+def test_a_numbered_chapter_over_its_unnumbered_topics_is_not_an_empty_section():
+    """A TAIC report's text (not in the corpus): "1 Executive summary" right over "What happened" is
+    the chapter over its topics; over "2 Factual information" it is an empty section."""
+    outline = ["1 Executive summary", "What happened", "2 Factual information"]
+    chapter = list(review_section("1 Executive summary", "", index=0, total=3, outline=outline))
+    assert chapter == []
+    empty = list(review_section("1 Executive summary", "", index=0, total=3,
+                                outline=["1 Executive summary", "2 Factual information"]))
+    assert [f.description for f in empty] == ["This section is empty."]

@@ -584,3 +584,13 @@ def test_a_word_cut_in_two_by_a_space_is_not_a_typo():
     secs = doc(("Summary", "The Commission informs the public, both domesti cally and internationally. The pilot "
                            "held a comme rcial pilot licence; the aircraf t flies at low level. The pilto landed."))
     assert [f.description for _, f in having(run(secs), "spelling")] == ["Typo: 'pilto' should probably be 'pilot'."]
+
+
+def test_a_numbered_chapter_over_unnumbered_topics_is_not_empty():
+    """A TAIC report's text (not in the corpus): "1 Executive summary" right over "What happened"
+    and "Why it happened", "3 Analysis" over "Introduction": chapters over their topics, their
+    levels lost in plain text. A numbered heading over the next numbered one is still empty."""
+    secs = doc(("1 Executive summary", ""), ("What happened", "The vessel lost power leaving port."),
+               ("3 Analysis", ""), ("Introduction", "The main engine's fuel valve stuck."),
+               ("4 Root cause", ""), ("5 Safety actions", "The operator changed its fuel supplier."))
+    assert [s.title for s, _ in having(run(secs), "empty section")] == ["4 Root cause"]

@@ -34,6 +34,8 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
             return []  # a date heading over timeline entries
         if CONTAINER.fullmatch(section.title.strip()):
             return []  # "Additional information" over its topics: a parent whose subheadings lost their level
+        if numbered_parent(section.title, nxt.title):
+            return []  # "3 Analysis" over "Introduction": a numbered chapter over its unnumbered topics
     core = any(w in section.title.lower() for w in ("summary", "root cause", "impact", "resolution"))
     if pos == 0 and nxt is not None and not core:
         return []  # a document title heading
@@ -42,6 +44,15 @@ def _empty_section(section: Section, sections: list[Section]) -> list[Finding]:
     return [Finding(type="important", category="placeholder: empty section", risk="medium",
                     description=f"The section '{section.title}' is empty: a template heading left unfilled.",
                     suggestion="Write the section or remove the heading.", quote=None, confidence=0.6)]
+
+
+_CHAPTER = re.compile(r"\d{1,3}\.?\s+[A-Za-z]")
+
+
+def numbered_parent(title: str, following: str) -> bool:
+    """A numbered heading right over an unnumbered one ("1 Executive summary" then "What happened",
+    as a TAIC report's text reads): the chapter over its topics, whose levels the text lost."""
+    return _CHAPTER.match(title.strip()) is not None and not following.strip()[:1].isdigit()
 
 
 ATTACHED = re.compile(r"(?:appendix|annex|attachment|exhibit|enclosure)\b", re.IGNORECASE)

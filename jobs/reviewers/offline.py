@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from redline.jobs.models import Finding
+from redline.jobs.reviewers.hygiene_headings import numbered_parent
 from redline.jobs.reviewers.offline_actions import _done_or_tracked, check_actions
 from redline.jobs.reviewers.offline_cause import check_blame, check_root_cause
 from redline.jobs.reviewers.offline_chat import _chunks, answer_question, compose_answer
@@ -161,6 +162,8 @@ def review_section(
     if not text.strip():
         if kind == "software":  # hygiene.py judges empty sections with their heading levels
             return
+        if index + 1 < len(outline) and numbered_parent(title, outline[index + 1]):
+            return  # "3 Analysis" over "Introduction": a chapter over its topics, not an empty section
         yield _make(
             "suggestion",
             "low",
