@@ -343,7 +343,8 @@ def test_broken_section_reference():
              ("Root cause", "Disk."), ("Actions", "None yet."), ("Appendix A", "Graphs."))
     assert having(run(ok), "reference") == []
     missing = doc(("Summary", "Details are in Appendix B."), ("Appendix A", "Graphs."))
-    assert [f.quote for _, f in having(run(missing), "reference")] == ["in Appendix B"]
+    assert [(f.quote, f.description) for _, f in having(run(missing), "reference")] == [
+        ("in Appendix B", "'in Appendix B' points to an appendix the document does not have.")]  # "an", not "a"
 
 
 def test_rouge_pod_typo():

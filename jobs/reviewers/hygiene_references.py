@@ -66,7 +66,8 @@ def _broken_refs(section: Section, sections: list[Section]) -> list[Finding]:
             if kind == "step":
                 continue  # step numbers usually refer to a list, which we do not parse
         out.append(Finding(type="important", category="reference", risk="medium",
-                           description=f"'{m.group()}' points to a {kind} the document does not have.",
+                           description=f"'{m.group()}' points to {'an' if kind[:1] in 'aeiou' else 'a'} {kind} "
+                                       "the document does not have.",
                            suggestion="Fix the reference or add the missing part.",
                            quote=m.group(), confidence=0.7))
     return out
