@@ -210,6 +210,8 @@ def test_the_outage_given_two_lengths():
     # between two sections: the other one is the related quote
     found = having(run(doc(("Impact", "The 2 hour outage hit every launch."), *INGRESS)), "two durations")
     assert len(found) == 1 and found[0][1].related_quote == "2 hour outage"
+    found = having(run(doc(("Impact", "The 8 hour outage hit every launch."), *INGRESS)), "two durations")
+    assert "an 8 hour outage" in found[0][1].description  # the reviewer's own grammar: "an 8", "a 2"
 
 
 def test_outage_lengths_that_agree_or_are_contrasted_are_quiet():

@@ -298,7 +298,8 @@ def _outage_duration_findings(title: str | None, sections: list[Section], entrie
                                                     "related_quote": a.text}
             yield b.section, Finding(
                 type="important", category="consistency: two durations", risk="medium",
-                description=(f"{where} a {a.duration.strip()} outage, and this says {b.duration.strip()}: the "
+                description=(f"{where} {_article(a.duration)} {a.duration.strip()} outage, and this says "
+                             f"{b.duration.strip()}: the "
                              f"write-up gives the outage two lengths, and a reader cannot tell which is right.{span}"),
                 suggestion="Give the outage one length everywhere (the timeline's start and end decide it).",
                 quote=b.text, confidence=0.6, **related)
@@ -364,3 +365,12 @@ def _arithmetic_findings(sections: list[Section], timeline_sections: set[int]):
 
 _UNIT_WORDS = frozenset("seconds minutes hours days weeks months years times percent".split())
 
+
+_AN_NUMBER = re.compile(r"(?:8|1[18](?![\d.:]|,\d)|1[18],\d{3})")
+
+
+def _article(words: str) -> str:
+    """"an" before a sound that opens with a vowel ("an 8 hour", "an 11 minute", "an hour's"), else "a"."""
+    w = words.strip().lower()
+    vowel = w[:1] in "aeio" and not w.startswith("one")  # "a one-hour outage"
+    return "an" if vowel or w.startswith("hour") or _AN_NUMBER.match(w) else "a"
