@@ -613,6 +613,16 @@ def test_who_was_involved_reads_the_people_the_prose_names():
     assert answer.startswith("The write-up names 3: Ee Durbin (1 time), Brian Moussalli (1 time), Adnan Khan (1 time).")
 
 
+def test_who_was_involved_reads_an_author_given_with_an_address():
+    """iasql's post-mortems (not in the corpus) name their author as "- Luis Fernando De Pombo
+    <l@iasql.com>" under "Author(s)": the chat named only the @handle of the timeline."""
+    doc = [("Author(s)", "- Luis Fernando De Pombo <l@iasql.com>"),
+           ("Timeline", "- 2023-03-14: @depombo added the faulty Auth0 PostLogin JS webhook\n"
+                        "- 2023-03-15: @depombo tried to access the production dashboard")]
+    answer = compose_answer("Who was involved?", doc)
+    assert answer.startswith("The write-up names 2: @depombo (2 times), Luis Fernando De Pombo (1 time).")
+
+
 def test_how_did_this_happen_is_the_cause_and_thanks_are_not():
     """PyPI's leaked-token report gives its cause under "How did this happen"; the chat quoted its
     "Thanks" ("thanks to JFrog's team for finding and reporting this leak") as the cause."""

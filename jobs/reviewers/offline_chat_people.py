@@ -1,5 +1,6 @@
 """Who a write-up names, for the offline chat's "Who was involved?": its @handles, the people its prose
-names as such ("I (Ee Durbin)", "Brian Moussalli of JFrog") and the speakers of a chat log it quotes,
+names as such ("I (Ee Durbin)", "Brian Moussalli of JFrog", "David Ellis <david@iasql.com>") and the
+speakers of a chat log it quotes,
 most named first; else the roles it speaks of. Linear in the text."""
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ _SPEAKER = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]{1,38})\s+\[\d{1,2}:\d{2}", re.M
 _NAME = r"[A-Z][a-z]{1,15}(?:-[A-Z][a-z]+)? [A-Z][a-z]{1,15}(?:-[A-Z][a-z]+)?"
 _PERSON = re.compile(rf"\(({_NAME})\)|\b({_NAME}) of [A-Z]|\b({_NAME}), (?:the|a|an|our) [a-z]|"
                      rf"\b(?:by|thanks to|thank|researcher|engineer|maintainer|contributor|reporter) ({_NAME})\b")
+# a name given with its e-mail address: "- Luis Fernando De Pombo <l@iasql.com>" under "Author(s)"
+_WITH_EMAIL = re.compile(r"\b((?:[A-Z][a-z]{1,15} ){1,3}[A-Z][a-z]{1,15}) ?"
+                         r"[<(][\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+[>)]")
 # a place's or a body's name in the same shape: "Limeworks Road", "North Edendale", "Security Team"
 _NOT_A_PERSON = frozenset("""north south east west new upper lower port saint st mount lake cape fort road street
 siding river station bay harbour harbor valley bridge park airport hospital university college school council
@@ -33,7 +37,7 @@ def _people_named(text: str) -> list[str]:
     """Names the prose marks as a person's; not two ordinary words ("(Security Team)")."""
     from redline.jobs.reviewers.hygiene_dictionary import is_known_word
 
-    out = []
+    out = [m.group(1) for m in _WITH_EMAIL.finditer(text)]  # an address makes it a person's
     for m in _PERSON.finditer(text):
         name = next(g for g in m.groups() if g)
         parts = [part.lower() for part in re.split(r"[ -]", name)]
