@@ -675,3 +675,21 @@ def test_a_name_cut_in_two_by_a_space_is_not_a_second_spelling():
     typo = doc(("Summary", secs[0].text),
                ("Recommendation", "The Commission recommended that the Director of Civil Aviatoin review the rule."))
     assert len(having(run(typo), "spelled two ways")) == 1
+
+
+def test_an_entry_whose_own_alert_gives_its_moment_in_utc_shows_the_stated_zone_wrong():
+    """2i2c's CloudBank report (2025-07-11, not in the corpus): "Timeline (times in BST)" over
+    "July 11, 2025, 12:42 PM" whose pasted alert says "Violation started: July 11, 2025 at 4:42PM
+    UTC". 12:42 BST is 11:42 UTC: the same minute five hours off, so the times are UTC-4 (US
+    Eastern), not BST. An entry that gives both zones rightly, or another moment in UTC, is fine."""
+    entry = ("July 11, 2025, 12:42 PM\nIncident declared\nDescription: An uptime check is failing. | Violation "
+             "started: July 11, 2025 at 4:42PM UTC (less than 1 sec ago)\n\n12:49 PM\nPR reverted")
+    secs = doc(("Summary", "A health check failed and the hub pods restarted."), ("Timeline (times in BST)", entry))
+    found = having(run(secs), "stated vs entries")
+    assert [(s.id, f.quote) for s, f in found] == [("s2", "July 11, 2025, 12:42 PM")]
+    assert found[0][1].description.endswith("5 hours apart. The times read as UTC\u22124, not BST.")
+    for heading, text in (("Timeline (times in EDT)", entry),
+                          ("Timeline (times in BST)", entry.replace("4:42PM UTC", "11:42AM UTC")),
+                          ("Timeline (times in BST)", entry.replace("4:42PM UTC", "9:10AM UTC, when the deploy ran"))):
+        quiet = doc(("Summary", "A health check failed and the hub pods restarted."), (heading, text))
+        assert having(run(quiet), "stated vs") == [], (heading, text)

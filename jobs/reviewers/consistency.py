@@ -52,7 +52,7 @@ from redline.jobs.reviewers.consistency_names import IDENT, _identifier_findings
 from redline.jobs.reviewers.consistency_order import (
     SEPARATE_EVENT_DAYS, SEPARATE_EVENT_RATIO, _order_findings, _separate_event_findings, _undated_day_findings, _version_gap_findings,
 )
-from redline.jobs.reviewers.consistency_zones import _daylight_findings, _stated_zone_findings
+from redline.jobs.reviewers.consistency_zones import _daylight_findings, _offset_findings, _stated_zone_findings
 from redline.jobs.reviewers.consistency_summary import (
     COUNT, COUNT_HEDGES, COUNT_STOP, START_WORDS, VERSION, _count_findings, _date_findings, _stamp_findings,
     _time_findings, _title_date_findings, _version_findings,
@@ -118,7 +118,7 @@ def document_findings(sections: list[Section], title: str | None = None,
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
             _event_time_findings(secs, entries, bodies, timeline_sections),
             _unanchored_findings(secs, date), _undated_day_findings(secs, raw), _daylight_findings(secs, entries),
-            _stated_zone_findings(secs, entries)]
+            _stated_zone_findings(secs, entries), _offset_findings(secs, entries, bodies)]
     if document_kind([x.text for x in secs]) == "software":
         # what a post-mortem must establish, and its follow-ups (the general checklist has its own)
         gens += [postmortem.document_findings(secs, entries, timeline_sections),

@@ -19,6 +19,10 @@ its entries each name another ("June 7th, 2024, 13:00 (UTC): ..."): the reader c
 Names of one clock agree (PST, PDT, PT and "Pacific"; UTC, GMT and Z); an entry that names two
 zones ("13:14 EDT (17:14 UTC)") agrees if either does. Reported only when two or more entries name
 a zone and none agrees with the statement.
+
+`_offset_findings`: an entry whose own text (a pasted alert) gives its moment in UTC at the same
+minute, whole hours away from what the stated zone makes of the entry's time ("12:42 PM" under
+"times in BST" beside "Violation started ... at 4:42PM UTC"): the stated zone is not the times' zone.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
-from redline.jobs.reviewers.consistency_text import code_mask, in_spans, sentence_around, url_spans
+from redline.jobs.reviewers.consistency_text import MAX_ENTRIES, code_mask, in_spans, sentence_around, url_spans
 from redline.jobs.reviewers.consistency_timeline import Entry
 
 # name -> (the IANA zone it belongs to, its region as a reader names it)
@@ -107,7 +111,7 @@ def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterato
 
 
 # "all times Pacific Time", "All times are in UTC", "(all times in PST)": what the timeline says its zone is
-_ALL_TIMES = re.compile(r"\ball\s+times\s+(?:are\s+|were\s+)?(?:(?:given|shown|listed|written)\s+)?(?:in\s+)?"
+_ALL_TIMES = re.compile(r"\b(?:all\s+)?times\s+(?:are\s+|were\s+)?(?:(?:given|shown|listed|written)\s+)?(?:in\s+)?"
                         r"\(?([A-Za-z]{1,10})\b", re.I)
 # the clock a zone's name belongs to
 _CLOCKS = {"pst": "pacific", "pdt": "pacific", "pt": "pacific", "pacific": "pacific",
@@ -145,6 +149,72 @@ def _stated_zone_findings(sections: list[Section], entries: list[Entry]) -> Iter
                 quote=first.quote if in_title else sentence_around(text, m.start(), m.end(), 160),
                 confidence=0.6)
             break
+
+
+# the hours a zone's name adds to UTC, where the name says it (a region's name depends on the day)
+_OFFSET_HOURS = {"utc": 0, "gmt": 0, "z": 0, "zulu": 0, "pst": -8, "pdt": -7, "est": -5, "edt": -4, "cst": -6,
+                 "cdt": -5, "mst": -7, "mdt": -6, "bst": 1, "cet": 1, "cest": 2, "ist": 5.5, "jst": 9,
+                 "aest": 10, "aedt": 11}
+_REGION_ZONES = {"pacific": "America/Los_Angeles", "pt": "America/Los_Angeles", "eastern": "America/New_York",
+                 "et": "America/New_York", "central": "America/Chicago", "ct": "America/Chicago",
+                 "mountain": "America/Denver", "mt": "America/Denver"}
+# a clock time the entry's own text gives in UTC: "Violation started: July 11, 2025 at 4:42PM UTC"
+_UTC_CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::\d{2})?\s?([AaPp]\.?[Mm]\.?)?\s?(?:UTC|GMT|Z)\b")
+
+
+def _offset_minutes(name: str, day: date) -> int | None:
+    low = name.lower()
+    if low in _OFFSET_HOURS:
+        return int(_OFFSET_HOURS[low] * 60)
+    zone = _REGION_ZONES.get(low)
+    if zone is None:
+        return None
+    try:
+        offset = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(zone)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return int(offset.total_seconds() // 60) if offset is not None else None
+
+
+def _offset_findings(sections: list[Section], entries: list[Entry],
+                     bodies: dict[int, str]) -> Iterator[tuple[int, Finding]]:
+    """An entry whose own text gives its moment in UTC an exact number of hours from what the
+    timeline's stated zone makes of its time ("### July 11, 2025, 12:42 PM" under "Timeline (times in
+    BST)", alerting "Violation started: July 11, 2025 at 4:42PM UTC": 12:42 BST is 11:42 UTC). The
+    same minute hours apart is the same moment in another zone: the stated zone is wrong. Once."""
+    for s in sections:
+        mine = [e for e in entries if e.section == s.index and e.has_time and e.when is not None]
+        m = _ALL_TIMES.search(s.title) or _ALL_TIMES.search(s.text[:300])
+        if not mine or m is None:
+            continue
+        for e in mine[:MAX_ENTRIES]:
+            offset = _offset_minutes(m.group(1), e.when.date())
+            if offset is None:
+                break
+            body = bodies.get(id(e), e.line)[:600]
+            u = _UTC_CLOCK.search(body)
+            if u is None:
+                continue
+            h, mi = int(u.group(1)), int(u.group(2))
+            if u.group(3) and 1 <= h <= 12:
+                h = h % 12 + (12 if u.group(3)[0].lower() == "p" else 0)
+            said = (e.when.hour * 60 + e.when.minute - offset) % 1440
+            gap = (h * 60 + mi - said) % 1440
+            gap = min(gap, 1440 - gap)
+            if mi != e.when.minute or gap < 60 or h > 23:
+                continue
+            real = (e.when.hour * 60 + e.when.minute - (h * 60 + mi)) % 1440
+            real = real - 1440 if real > 720 else real
+            sign = "+" if real >= 0 else "\u2212"
+            yield e.section, Finding(
+                type="important", category="timezone: stated vs entries", risk="medium",
+                description=(f"The timeline says its times are in {m.group(1)}, so this entry's "
+                             f"{e.when:%H:%M} is {said // 60:02d}:{said % 60:02d} UTC, but its own text gives "
+                             f"{u.group().strip()}: the same minute, {gap // 60} hours apart. The times read as "
+                             f"UTC{sign}{abs(real) // 60}{':30' if abs(real) % 60 else ''}, not {m.group(1)}."),
+                suggestion="Say the zone the timeline's times are really in, or convert them to the one it names.",
+                quote=e.quote, confidence=0.6)
+            return
 
 
 def _days(days: list[date]) -> str:
