@@ -693,3 +693,13 @@ def test_an_entry_whose_own_alert_gives_its_moment_in_utc_shows_the_stated_zone_
                           ("Timeline (times in BST)", entry.replace("4:42PM UTC", "9:10AM UTC, when the deploy ran"))):
         quiet = doc(("Summary", "A health check failed and the hub pods restarted."), (heading, text))
         assert having(run(quiet), "stated vs") == [], (heading, text)
+
+
+def test_two_spellings_of_a_word_that_both_miss_it_name_the_word():
+    """Curve's pool-owner proxy disclosure (not in the corpus): 'recepient' once and 'receipient'
+    twice. The rule said to use 'receipient'; both are misspellings of 'recipient'."""
+    secs = doc(("Background", "The fee recepient was set by the owner."),
+               ("Impact", "The receipient address changed; the receipient received the fees."))
+    found = having(run(secs), "spelled two ways")
+    assert [f.suggestion for _, f in found] == ["Write 'recipient' in both places."]
+    assert found[0][1].description.endswith("both are misspellings of 'recipient'.")

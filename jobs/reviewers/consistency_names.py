@@ -14,7 +14,7 @@ import re
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import _one_edit, _variants, in_spans, url_spans
-from redline.jobs.reviewers.hygiene_dictionary import inflected_known, is_known_word
+from redline.jobs.reviewers.hygiene_dictionary import _edits1_known, inflected_known, is_known_word
 
 
 IDENT = re.compile(r"@?[A-Za-z][A-Za-z0-9_]{3,39}")
@@ -155,12 +155,15 @@ def _two_edit_findings(sections: list[Section], counts: dict[str, int], first: d
 def _spelled_two_ways(sections: list[Section], counts: dict[str, int], first: dict[str, tuple[int, int]],
                       rare: str, common: str) -> tuple[int, Finding]:
     ci, _ = first[common]
+    word = _word_both_miss(rare, common)
     return first[rare][0], Finding(
         type="suggestion", category="consistency: name spelled two ways", risk="low",
         description=(f"'{rare}' appears {'once' if counts[rare] == 1 else f'{counts[rare]} times'}, while "
                      f"'{common}' appears {counts[common]} times: "
-                     f"the same name seems to be spelled two ways."),
-        suggestion=f"Use one spelling throughout (probably '{common}').",
+                     + (f"both are misspellings of '{word}'." if word else
+                        "the same name seems to be spelled two ways.")),
+        suggestion=(f"Write '{word}' in both places." if word else
+                    f"Use one spelling throughout (probably '{common}')."),
         quote=rare, confidence=0.7, related_section_id=sections[ci].id, related_quote=common)
 
 
@@ -182,3 +185,12 @@ def _letter_edits(a: str, b: str, cap: int = 3) -> int:
             return cap
         prev2, prev = prev, cur
     return min(prev[-1], cap)
+
+
+def _word_both_miss(rare: str, common: str) -> str | None:
+    """The one word of the dictionary that both spellings are a letter away from ('recepient' and
+    'receipient' for 'recipient'), when neither is a word itself: then neither is the one to keep."""
+    if not (rare.islower() and common.islower()) or is_known_word(common) or is_known_word(rare):
+        return None
+    shared = set(_edits1_known(rare)) & set(_edits1_known(common))
+    return next(iter(shared)) if len(shared) == 1 else None
