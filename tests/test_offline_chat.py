@@ -623,6 +623,16 @@ def test_who_was_involved_reads_an_author_given_with_an_address():
     assert answer.startswith("The write-up names 2: @depombo (2 times), Luis Fernando De Pombo (1 time).")
 
 
+def test_who_was_involved_names_the_roles_a_timeline_speaks_of():
+    """2i2c's CloudBank report (not in the corpus) names nobody, but its timeline speaks of "Engineer"
+    and "Tech Lead" throughout: the chat spoke only of "admin"."""
+    doc = [("Timeline (times in BST)", "1:06 PM\nHub admin updates the config\nEngineer notices PagerDuty alerts\n\n"
+                                       "1:27 PM\nTech Lead enters the chat, at a conference without a laptop")]
+    assert compose_answer("Who was involved?", doc) == (
+        'The write-up names no one: it speaks of "admin", "engineer", "tech lead". Who responded, decided and '
+        "fixed it cannot be told from it.")
+
+
 def test_how_did_this_happen_is_the_cause_and_thanks_are_not():
     """PyPI's leaked-token report gives its cause under "How did this happen"; the chat quoted its
     "Thanks" ("thanks to JFrog's team for finding and reporting this leak") as the cause."""

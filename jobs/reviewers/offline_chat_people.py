@@ -28,7 +28,8 @@ _NOT_A_PERSON = frozenset("""north south east west new upper lower port saint st
 siding river station bay harbour harbor valley bridge park airport hospital university college school council
 team group inc ltd line crossing junction""".split())
 _ROLES = re.compile(r"\b(?:on[\s-]?call(?:\s+engineer)?|incident\s+commander|sre|maintainers?|administrators?|admins?|"
-                    r"security\s+team|support\s+team|operators?|responders?)\b", re.I)
+                    r"security\s+team|support\s+team|operators?|responders?|(?:primary\s+|second\s+)?engineers?|"
+                    r"tech(?:nical)?\s+leads?)\b", re.I)
 _MAX_NAMED = 10
 _MAX_ROLES = 5
 
