@@ -731,6 +731,27 @@ def test_unsupported_type(filename: str) -> None:
     assert ".docx" in error.message
 
 
+def test_a_rule_over_the_first_heading_is_not_front_matter() -> None:
+    """A homelab incident report (mrkonyk, not in the corpus) opens with a "---" rule, then "# Incident
+    Report ...", "Date: 2026-06-10", "Status: Resolved": read as front matter up to the next rule,
+    the whole write-up vanished ("it contains no text"). Front matter's first line is a field."""
+    text = ("---\n\n# Incident Report: XPS 13 Boot Failure\n\nDate: 2026-06-10\nStatus: Resolved\n\n## Summary\n\n"
+            "The system failed to boot after a kernel update.\n\n---\n\n## Timeline\n\n- Apt session installs Docker\n")
+    doc = parse("r.md", text)
+    assert doc.title == "Incident Report: XPS 13 Boot Failure"
+    assert titles(doc)[-2:] == ["Summary", "Timeline"] and doc.date is None
+    front = parse("r.md", "---\ntitle: A post\ndate: 2025-07-28\n---\n\n## Summary\n\nText.\n")
+    assert (front.title, front.date, titles(front)) == ("A post", "2025-07-28", ["Summary"])
+
+
+def test_markdown_and_text_by_their_other_names_are_read() -> None:
+    """A Jekyll post or a GitHub README is often ".markdown" (joshschmelzle's post-mortems, not in
+    the corpus): it was refused with "Rename the file to end in .md", though Redline knew what it was."""
+    doc = parse("mtu.markdown", "# MTU post-mortem\n\n## Summary\n\nPackets over 1400 bytes were dropped.\n")
+    assert doc.kind == "md" and titles(doc) == ["Summary"] and doc.title == "MTU post-mortem"
+    assert parse("notes.TEXT", "Background\nText.").kind == "txt"
+
+
 def test_extension_is_case_insensitive() -> None:
     name, data = sample_file(".docx")
     assert parse("REPORT.DOCX", data).kind == "docx"

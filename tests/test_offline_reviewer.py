@@ -531,9 +531,21 @@ def test_table_rows_markdown_did_not_read_as_a_table_are_not_an_overlong_sentenc
 def test_a_numbered_chapter_over_its_unnumbered_topics_is_not_an_empty_section():
     """A TAIC report's text (not in the corpus): "1 Executive summary" right over "What happened" is
     the chapter over its topics; over "2 Factual information" it is an empty section."""
-    outline = ["1 Executive summary", "What happened", "2 Factual information"]
-    chapter = list(review_section("1 Executive summary", "", index=0, total=3, outline=outline))
+    outline = ["Preface", "1 Executive summary", "What happened", "2 Factual information"]
+    chapter = list(review_section("1 Executive summary", "", index=1, total=4, outline=outline))
     assert chapter == []
-    empty = list(review_section("1 Executive summary", "", index=0, total=3,
-                                outline=["1 Executive summary", "2 Factual information"]))
+    empty = list(review_section("1 Executive summary", "", index=1, total=3,
+                                outline=["Preface", "1 Executive summary", "2 Factual information"]))
     assert [f.description for f in empty] == ["This section is empty."]
+
+
+def test_a_field_set_as_a_heading_and_the_title_heading_are_not_empty_sections():
+    """comdex's incident report (not in the corpus): "## Incident Report for Failure of ..." then
+    "## Date: December 15, 2022" and "## Time: 00:50:10 UTC", each with no text of its own, were three
+    "This section is empty." findings: a title and two fields with their values."""
+    outline = ["Incident Report for Failure of Remaining Collateral", "Date: December 15, 2022",
+               "Time: 00:50:10 UTC", "Details:"]
+    for index, title in enumerate(outline[:3]):
+        assert list(review_section(title, "", index=index, total=4, outline=outline)) == [], title
+    assert [f.description for f in review_section("Details:", "", index=3, total=4, outline=outline)] == [
+        "This section is empty."]

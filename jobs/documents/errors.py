@@ -27,8 +27,6 @@ _LEGACY_HINTS = {
     ".pages": "Export it from Pages as Word (.docx) or PDF.",
     ".docm": "Save it as a plain Word Document (.docx) without macros.",
     ".dotx": "This is a Word template; save the filled-in document as .docx.",
-    ".markdown": "Rename the file to end in .md.",
-    ".text": "Rename the file to end in .txt.",
 }
 
 

@@ -48,6 +48,9 @@ def _front_matter(lines: list[str]) -> _FrontMatter:
     ends = _FRONT_ENDS.get(lines[0].strip()) if lines else None
     if ends is None:
         return _FrontMatter()
+    first = next((line for line in lines[1:200] if line.strip()), "")
+    if lines[0].strip() == "---" and _FRONT_FIELD.match(first) is None:
+        return _FrontMatter()  # "---" then "# Incident Report": a thematic break over the text, not front matter
     for end in range(1, min(len(lines), 200)):
         if lines[end].strip() in ends:
             fields: dict[str, str] = {}

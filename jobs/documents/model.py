@@ -10,6 +10,8 @@ from typing import Any
 
 
 SUPPORTED = (".docx", ".pdf", ".md", ".txt")
+# other names the same formats go by: Jekyll's and GitHub's ".markdown", and ".text"
+ALIASES = {".markdown": "md", ".mdown": "md", ".mkd": "md", ".text": "txt"}
 
 MAX_SECTIONS = 500
 MAX_TITLE_CHARS = 200

@@ -13,7 +13,7 @@ from .cleaning import _INVISIBLE
 from .docx import _parse_docx
 from .errors import _corrupt, _empty, _format_mb, _unsupported
 from .markdown import _parse_markdown
-from .model import SUPPORTED, DocumentError, ParsedDocument, ParseLimits
+from .model import ALIASES, SUPPORTED, DocumentError, ParsedDocument, ParseLimits
 from .pdf import _parse_pdf
 from .sections import _assemble
 from .text import _parse_text
@@ -25,7 +25,7 @@ def check_upload(filename: str, data: bytes, *, max_bytes: int) -> str:
     """The cheap checks (type, size, emptiness) done before any parsing; returns the kind."""
     name = _display_name(filename)
     ext = _extension(filename)
-    if ext not in SUPPORTED:
+    if ext not in SUPPORTED and ext not in ALIASES:
         raise _unsupported(name, ext)
     if len(data) > max_bytes:
         raise DocumentError(
@@ -36,7 +36,7 @@ def check_upload(filename: str, data: bytes, *, max_bytes: int) -> str:
         )
     if not data:
         raise _empty(name)
-    return ext[1:]
+    return ALIASES.get(ext, ext[1:])
 
 
 def parse_document(filename: str, data: bytes, *, max_bytes: int, limits: ParseLimits | None = None) -> ParsedDocument:

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from redline.jobs.models import Finding
-from redline.jobs.reviewers.hygiene_headings import numbered_parent
+from redline.jobs.reviewers.hygiene_headings import FILLED_FIELD, numbered_parent
 from redline.jobs.reviewers.offline_actions import _done_or_tracked, check_actions
 from redline.jobs.reviewers.offline_cause import check_blame, check_root_cause
 from redline.jobs.reviewers.offline_chat import _chunks, answer_question, compose_answer
@@ -164,6 +164,8 @@ def review_section(
             return
         if index + 1 < len(outline) and numbered_parent(title, outline[index + 1]):
             return  # "3 Analysis" over "Introduction": a chapter over its topics, not an empty section
+        if FILLED_FIELD.fullmatch(title.strip()) or index == 0 and len(outline) > 1:
+            return  # "## Date: December 15, 2022": a field with its value; the first heading: the title
         yield _make(
             "suggestion",
             "low",
