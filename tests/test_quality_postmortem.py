@@ -613,6 +613,23 @@ def test_what_a_change_will_avoid_and_what_is_already_done_are_no_open_actions()
     assert [f.description.split(":")[0] for f in found] == ["1 of the 3 action items names no owner or due date"]
 
 
+def test_items_under_a_completed_lead_in_or_told_as_headlines_are_done():
+    """LIQD Labs' oracle-manipulation post-mortem (not in the corpus): "Completed:" over "- KHYPE-USDC
+    pool halted." and "- Full on-chain trace ... completed"; and "- Attacker EOA ... identified
+    (Section 5)." All done. "Get the certificate renewed." and "Ensure the oracle is monitored." are
+    still to do."""
+    summary = ("Summary", "An attacker manipulated the KHYPE-USDC oracle price and drained the pool; the exploit "
+                          "contract borrowed against inflated collateral.")
+    done = doc(summary, ("Remediation", "Completed:\n\n- KHYPE-USDC pool halted.\n"
+                                        "- Full on-chain trace and fund-flow analysis completed (this document).\n\n"
+                                        "Recovery:\n\n- Attacker EOA and all bridge transactions identified (Section 5)."))
+    assert having(run(done), "no owner") == []
+    todo = doc(summary, ("Remediation", "Completed:\n\n- KHYPE-USDC pool halted.\n\nPlanned:\n\n"
+                                        "- Get the certificate renewed.\n- Ensure the oracle is monitored."))
+    found = [f for _, f in run(todo) if "no owner" in f.category]
+    assert [f.description.split(":")[0] for f in found] == ["2 of the 3 action items name no owner or due date"]
+
+
 def test_harm_that_would_have_happened_is_not_a_vague_impact():
     """Kubernetes Prow 2019-02-05 (not in the corpus): "had jobs been running, many PRs would have
     been unable to merge" is what did not happen; the impact section counts what did (415 jobs)."""

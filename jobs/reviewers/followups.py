@@ -131,9 +131,20 @@ def _reported_as_done(text: str) -> bool:
     if len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
             _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None:
         return True
+    if _HEADLINE_DONE.search(text) and not (ACTION_LINE.match(text) or _CAUSATIVE.match(text) or _MODAL.search(text)
+                                            or _STATE.search(text)):
+        return True  # "KHYPE-USDC pool halted.", "All bridge transactions identified (Section 5)."
     label = _LABEL.match(text)  # a labelled item's body is one statement; prose's clauses are not
     return label is not None and _PASSIVE_DONE.match(text, label.end()) is not None \
         and ACTION_LINE.match(text, label.end()) is None
+
+
+# an item told as a headline of what was done: it ends on the participle ("pool halted.")
+_HEADLINE_DONE = re.compile(r"\b[a-z]{3,}ed\b(?:\s*\([^()\n]{0,60}\))?[.;]?\s*$")
+# ... nor an order to have it done ("Get the certificate renewed.", "Keep the images updated.")
+_CAUSATIVE = re.compile(r"\W*(?:get|have|make|keep|let|leave)\b", re.I)
+# ... nor a state to keep or a condition: "Ensure the disk is monitored.", "if it is not renewed"
+_STATE = re.compile(r"\b(?:is|are|be|been|being|not|if|when|until|unless)\b", re.I)
 
 
 # an item's label: "Customer notification: ...", "Patched vulnerability: ..."
@@ -250,14 +261,21 @@ _NOT_COMPLETED = re.compile(r"\b(?:to\s+be|not|planned|pending|open|outstanding|
 
 def _done_headings(section: Section) -> list[tuple[int, bool]]:
     """Where each heading over the section's items starts, and whether it says they are done: the
-    section's own title (at 0), then the sub-headings folded into its text (its "h" marks)."""
+    section's own title (at 0), the sub-headings folded into its text (its "h" marks), and a
+    lead-in line of its own ("Completed:")."""
     def done(title: str) -> bool:
         return _COMPLETED.search(title) is not None and _NOT_COMPLETED.search(title) is None
 
     out = [(0, done(section.title))]
     for start, end, kind, _ in sorted(m[:4] for m in section.marks if m[2] == "h"):
         out.append((start, done(section.text[start:end])))
-    return out
+    for m in _LEAD_IN.finditer(section.text):  # "Completed:" on its own line, over the items it heads
+        out.append((m.start(), done(m.group(1))))
+    return sorted(out)
+
+
+# a line that heads the items below it: "Completed:", "Done so far:", "Planned:"
+_LEAD_IN = re.compile(r"^[ \t]*([A-Z][\w ()/-]{0,40}):[ \t]*$", re.M)
 
 
 def _under(headings: list[tuple[int, bool]], at: int) -> bool:
