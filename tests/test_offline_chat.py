@@ -633,6 +633,18 @@ def test_who_was_involved_names_the_roles_a_timeline_speaks_of():
         "fixed it cannot be told from it.")
 
 
+def test_when_did_it_happen_reads_the_day_in_the_documents_heading():
+    """Avail's "2023-12-04 IPFS network merge" (not in the corpus) dates itself only in its heading
+    and says "last week of November" in prose: the chat answered it could find nothing."""
+    doc = [("2023-12-04 IPFS network merge", ""),
+           ("Summary", "The DHT tables of IPFS and the Avail light client network were merged by mistake."),
+           ("Detection", "The first issues were discovered on the dashboard last week of November, with a sharp "
+                         "decrease in DHT hit rates.")]
+    answer = compose_answer("When did it happen?", doc)
+    assert answer.startswith('The write-up\'s heading dates it: "2023-12-04 IPFS network merge"; it says in '
+                             '"Detection": "The first issues were discovered on the dashboard last week of November')
+
+
 def test_how_did_this_happen_is_the_cause_and_thanks_are_not():
     """PyPI's leaked-token report gives its cause under "How did this happen"; the chat quoted its
     "Thanks" ("thanks to JFrog's team for finding and reporting this leak") as the cause."""

@@ -346,6 +346,10 @@ def _happened(sections: list[Section], date: str | None = None) -> str | None:
                        f'"{_short(relative[1])}"')
         else:
             out.append(f"The write-up is dated {date} (the date its file gives); it gives no other day.")
+    elif (titled := _dated_title(sections)) is not None:
+        relative = _relative_sentence(sections)
+        out.append(f'The write-up\'s heading dates it: "{titled}"'
+                   + (f'; it says in "{relative[0].title}": "{_short(relative[1])}"' if relative else "."))
     marks = _marks(sections)
     if marks is not None:
         first = marks.began or marks.entries[0]
@@ -355,6 +359,14 @@ def _happened(sections: list[Section], date: str | None = None) -> str | None:
         # its first entry as listed (sorted, a year typo's "2021-01-28" would come first), quoted as written
         out.append(f'Its timeline starts on {first_dated.when:%Y-%m-%d} ("{_short(first_dated.quote)}").')
     return " ".join(out) or None
+
+
+def _dated_title(sections: list[Section]) -> str | None:
+    """The document's own heading when it gives a day with its year ("2023-12-04 IPFS network merge")."""
+    for s in sections[:2]:
+        if any((m := p.search(s.title)) and _YEAR.search(m.group()) for p in _A_DAY):
+            return s.title
+    return None
 
 
 def _resolved(sections: list[Section]) -> str | None:
