@@ -594,3 +594,14 @@ def test_a_numbered_chapter_over_unnumbered_topics_is_not_empty():
                ("3 Analysis", ""), ("Introduction", "The main engine's fuel valve stuck."),
                ("4 Root cause", ""), ("5 Safety actions", "The operator changed its fuel supplier."))
     assert [s.title for s, _ in having(run(secs), "empty section")] == ["4 Root cause"]
+
+
+def test_a_simple_past_after_have_is_flagged():
+    """A Plex server's outage note (jd4883, not in the corpus): "my docker plex configuration which
+    I've ran for approximately 2 years". "We have run", "it ran" and "Have Ran" in a title are fine."""
+    secs = doc(("Steps to Resolution", "Several issues existed in my configuration which I've ran for approximately "
+                                       "2 years. The job has already began."))
+    assert [(f.quote, f.replacement) for _, f in having(run(secs), "grammar")] == [
+        ("I've ran", "I've run"), ("has already began", "has already begun")]
+    fine = doc(("Steps to Resolution", "We have run it for two years; it ran well. They had seen it before."))
+    assert having(run(fine), "grammar") == []
