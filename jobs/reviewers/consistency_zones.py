@@ -155,9 +155,10 @@ def _stated_zone_findings(sections: list[Section], entries: list[Entry]) -> Iter
 _OFFSET_HOURS = {"utc": 0, "gmt": 0, "z": 0, "zulu": 0, "pst": -8, "pdt": -7, "est": -5, "edt": -4, "cst": -6,
                  "cdt": -5, "mst": -7, "mdt": -6, "bst": 1, "cet": 1, "cest": 2, "ist": 5.5, "jst": 9,
                  "aest": 10, "aedt": 11}
-_REGION_ZONES = {"pacific": "America/Los_Angeles", "pt": "America/Los_Angeles", "eastern": "America/New_York",
-                 "et": "America/New_York", "central": "America/Chicago", "ct": "America/Chicago",
-                 "mountain": "America/Denver", "mt": "America/Denver"}
+# a region's name ("Pacific", and "PT") and the zone it means, from `_ONE_HALF`'s
+_REGION_ZONES = {region.lower(): zone for zone, region in _ONE_HALF.values()}
+_REGION_ZONES.update(pt=_REGION_ZONES["pacific"], et=_REGION_ZONES["eastern"], ct=_REGION_ZONES["central"],
+                     mt=_REGION_ZONES["mountain"])
 # a clock time the entry's own text gives in UTC: "Violation started: July 11, 2025 at 4:42PM UTC"
 _UTC_CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::\d{2})?\s?([AaPp]\.?[Mm]\.?)?\s?(?:UTC|GMT|Z)\b")
 
