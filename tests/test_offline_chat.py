@@ -645,6 +645,16 @@ def test_when_did_it_happen_reads_the_day_in_the_documents_heading():
                              '"Detection": "The first issues were discovered on the dashboard last week of November')
 
 
+def test_the_chat_counts_done_actions_as_the_finding_does():
+    """LIQD Labs' post-mortem (not in the corpus): the finding read "KHYPE-USDC pool halted." and
+    "Restarted the oracle." as done, but the chat's count said only linked or ticked items were."""
+    doc = [("Summary", "An attacker manipulated the oracle price and drained the pool."),
+           ("Remediation", "- KHYPE-USDC pool halted.\n- Restarted the oracle with a time-weighted price.\n"
+                           "- Review every pool's oracle configuration.")]
+    answer = compose_answer("Which actions lack an owner or a due date?", doc)
+    assert answer.startswith("Of the 3 action items, 1 has no owner or no due date (2 are done or linked to a ticket):")
+
+
 def test_how_did_this_happen_is_the_cause_and_thanks_are_not():
     """PyPI's leaked-token report gives its cause under "How did this happen"; the chat quoted its
     "Thanks" ("thanks to JFrog's team for finding and reporting this leak") as the cause."""

@@ -622,7 +622,8 @@ def test_items_under_a_completed_lead_in_or_told_as_headlines_are_done():
                           "contract borrowed against inflated collateral.")
     done = doc(summary, ("Remediation", "Completed:\n\n- KHYPE-USDC pool halted.\n"
                                         "- Full on-chain trace and fund-flow analysis completed (this document).\n\n"
-                                        "Recovery:\n\n- Attacker EOA and all bridge transactions identified (Section 5)."))
+                                        "Recovery:\n\n- Attacker EOA and all bridge transactions identified (Section 5).\n"
+                                        "- Affected LPs have been identified."))
     assert having(run(done), "no owner") == []
     todo = doc(summary, ("Remediation", "Completed:\n\n- KHYPE-USDC pool halted.\n\nPlanned:\n\n"
                                         "- Get the certificate renewed.\n- Ensure the oracle is monitored."))

@@ -131,14 +131,16 @@ def _reported_as_done(text: str) -> bool:
     if len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
             _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None:
         return True
-    if _HEADLINE_DONE.search(text) and not (ACTION_LINE.match(text) or _CAUSATIVE.match(text) or _MODAL.search(text)
-                                            or _STATE.search(text)):
+    own = _NEXT_MARKER.sub("", text)  # without the next item's marker, read with it as its continuation
+    if _HEADLINE_DONE.search(own) and not (ACTION_LINE.match(own) or _CAUSATIVE.match(own) or _MODAL.search(own)
+                                           or _STATE.search(own)):
         return True  # "KHYPE-USDC pool halted.", "All bridge transactions identified (Section 5)."
     label = _LABEL.match(text)  # a labelled item's body is one statement; prose's clauses are not
     return label is not None and _PASSIVE_DONE.match(text, label.end()) is not None \
         and ACTION_LINE.match(text, label.end()) is None
 
 
+_NEXT_MARKER = re.compile(r"\n\s*(?:\d{1,3}[.)]|[-*\u2022+])\s*$")
 # an item told as a headline of what was done: it ends on the participle ("pool halted.")
 _HEADLINE_DONE = re.compile(r"\b[a-z]{3,}ed\b(?:\s*\([^()\n]{0,60}\))?[.;]?\s*$")
 # ... nor an order to have it done ("Get the certificate renewed.", "Keep the images updated.")

@@ -137,13 +137,21 @@ def _action_list(sections: list[Section]) -> str | None:
     return "\n".join([head, *lines])
 
 
+def _closed(text: str) -> bool:
+    """Done or tracked, as the follow-up finding reads an item: marked done, linked to a ticket, or
+    told as done ("Restarted the web server", "KHYPE-USDC pool halted.")."""
+    from redline.jobs.reviewers.followups import _reported_as_done
+
+    return _done_or_tracked(text) or _reported_as_done(text)
+
+
 def _owners(sections: list[Section]) -> str | None:
     """The action items with no owner or no due date (done or ticketed ones need neither)."""
     open_items: list[tuple[str, str, list[str]]] = []
     items = _items(sections)
     closed = 0
     for title, item in items:
-        if _done_or_tracked(item.span.text):
+        if _closed(item.span.text):
             closed += 1
             continue
         missing = [name for name, ok in (("owner", item.has_owner), ("due date", item.has_due)) if not ok]
@@ -270,7 +278,7 @@ def _summary(sections: list[Section]) -> str | None:
         out.append(f'- Cause, as given in "{cause[0].title}": "{_short(cause[1])}"')
     items = _items(sections)
     if items:
-        closed = sum(1 for _, item in items if _done_or_tracked(item.span.text))
+        closed = sum(1 for _, item in items if _closed(item.span.text))
         out.append(f"- Actions: {len(items)}, of which {closed} done or linked to a ticket.")
     return "\n".join(out)
 
