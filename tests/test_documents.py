@@ -739,9 +739,32 @@ def test_a_rule_over_the_first_heading_is_not_front_matter() -> None:
             "The system failed to boot after a kernel update.\n\n---\n\n## Timeline\n\n- Apt session installs Docker\n")
     doc = parse("r.md", text)
     assert doc.title == "Incident Report: XPS 13 Boot Failure"
-    assert titles(doc)[-2:] == ["Summary", "Timeline"] and doc.date is None
+    assert titles(doc)[-2:] == ["Summary", "Timeline"] and doc.date == "2026-06-10"  # its "Date:" field
     front = parse("r.md", "---\ntitle: A post\ndate: 2025-07-28\n---\n\n## Summary\n\nText.\n")
     assert (front.title, front.date, titles(front)) == ("A post", "2025-07-28", ["Summary"])
+
+
+def test_a_date_field_near_the_top_dates_the_document() -> None:
+    """"Date: 2026-06-10" under the title, "## Date: December 15, 2022" (comdex's report), "**Date:**
+    May 3rd, 2024", a Word table's "Date | 20 April 2022": the document's own date, as front matter's
+    is. A field left unfilled, or a date further down the text, is not."""
+    cases = {"# Report\n\nDate: 2026-06-10\n\n## Summary\n\nText.\n": "2026-06-10",
+             "## Incident\n## Date: December 15, 2022\n## Details:\n\nText.\n": "2022-12-15",
+             "# Report\n\n**Date:** May 3rd, 2024\n\n## Summary\n\nText.\n": "2024-05-03",
+             "# Report\n\nDate: YYYY-MM-DD\n\n## Summary\n\nText.\n": None,
+             "# Report\n\n## Summary\n\nText.\n\n## Timeline\n\nOn 2024-05-03 the disk filled.\n": None}
+    for text, day in cases.items():
+        assert parse("r.md", text).date == day, text
+
+    def build(document) -> None:
+        document.add_heading("Pump trip", 1)
+        table = document.add_table(rows=2, cols=2)
+        for row, (name, value) in zip(table.rows, [("Date", "20 April 2022"), ("Site", "Press line 3")]):
+            row.cells[0].text, row.cells[1].text = name, value
+        document.add_heading("Summary", 2)
+        document.add_paragraph("The pump tripped.")
+
+    assert parse("r.docx", make_docx(build)).date == "2022-04-20"
 
 
 def test_markdown_and_text_by_their_other_names_are_read() -> None:

@@ -58,7 +58,8 @@ class ParsedDocument:
     kind: str  # "docx" | "pdf" | "md" | "txt"
     sections: list[ParsedSection]
     title: str | None
-    date: str | None = None  # the day the file gives itself ("2025-07-28", a Markdown front matter's date)
+    # the day the file gives itself ("2025-07-28"): a Markdown front matter's date, else a "Date:" field near its top
+    date: str | None = None
 
 
 @dataclass(frozen=True)

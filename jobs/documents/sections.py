@@ -38,7 +38,8 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
     sections = _split_long_sections(sections, limits.max_section_chars)
     sections = _limit_sections(sections, MAX_SECTIONS, limits.max_section_chars)
     _set_keys(sections)
-    return ParsedDocument(kind=kind, sections=sections, title=title, date=_valid_day(draft.meta_date))
+    day = _valid_day(draft.meta_date) or _valid_day(_field_date(blocks))
+    return ParsedDocument(kind=kind, sections=sections, title=title, date=day)
 
 
 def _slug(title: str) -> str:
@@ -152,6 +153,32 @@ def _first_line_title(blocks: list[_Block]) -> str | None:
             or sum(c.isalpha() for c in name) < 3 or _DATE_LINE.fullmatch(name) or _is_known_heading(name):
         return None
     return name[:MAX_TITLE_CHARS]
+
+
+# the document's own date as a field near its top: "Date: 2026-06-10", "Date | 2022-04-20", "**Date:** May 3, 2024"
+_DATE_FIELD = re.compile(r"^\W{0,4}(?:date|report\s+date|incident\s+date|date\s+of\s+(?:the\s+)?incident)\W{0,4}"
+                         r"\s*[:|]\s*\W{0,4}(\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{4}"
+                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})\b", re.IGNORECASE | re.MULTILINE)
+_FIELD_SCAN = 1500  # characters of the document's first blocks where such a field is looked for
+
+
+def _field_date(blocks: list[_Block]) -> str | None:
+    """The day a "Date:" field near the top gives (ISO "2026-06-10" as written; "10 June 2026" and
+    "June 10th, 2026" read into it), or None."""
+    head = "\n".join(b.text for b in blocks[:6])[:_FIELD_SCAN]
+    m = _DATE_FIELD.search(head)
+    if m is None:
+        return None
+    words = m.group(1).replace(",", " ").replace(".", " ").split()
+    if len(words) == 1:
+        return words[0]
+    day, month = (words[0], words[1]) if words[0][:1].isdigit() else (words[1], words[0])
+    month_number = _MONTHS.get(month.lower()[:3])
+    day = re.sub(r"(?:st|nd|rd|th)$", "", day)
+    return f"{words[-1]}-{month_number:02d}-{int(day):02d}" if month_number and day.isdigit() else None
+
+
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 
 
 def _valid_day(day: str | None) -> str | None:
