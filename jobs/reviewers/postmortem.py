@@ -111,9 +111,11 @@ _UNHARMED = _rx(r"(?:were|was|are|is)\s+not\s+(?:affected|impacted)", r"unaffect
 _VAGUE_DELAY = re.compile(
     r"\b(?:after|for|over)\s+(?:a\s+few|several|many|some)\s+(?:hours|days)\b|\bquite\s+some\s+time\b", re.I)
 _NOTICED = _rx(r"notic\w*", r"detected", r"spotted", r"reali[sz]ed", r"alerted", r"identified")
-_CLOCK_AT = r"\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?"  # 14:05, 1:46pm, 5:30 p.m.
+_CLOCK_AT = r"(?:\d{1,2}:\d{2}(?:\s?[ap]\.?m\b\.?)?|\d{1,2}\s?[ap]\.?m\b\.?)"  # 14:05, 1:46pm, 5:30 p.m., 4pm
+# ... and at the end of a span, an hour with its zone: "from 4pm to 6 GMT"
+_CLOCK_END = rf"(?:{_CLOCK_AT}|\d{{1,2}}\s(?-i:UTC|GMT|[A-Z]{{2,4}}T)\b)"
 _SPAN = re.compile(rf"\b(?:from|between)\s+{_CLOCK_AT}(?![\d:])(?:[^.\n]{{0,40}}?\b(?:to|and|until|till)\s+|\s*[-–—]\s*)"
-                   rf"{_CLOCK_AT}(?![\d:])", re.I)
+                   rf"{_CLOCK_END}(?![\d:])", re.I)
 # ... or of days: "exposed from on or about 2025-02-10 through 2025-04-01", "between March 3 and March 9"
 _DAY_AT = f"(?:{C.ISO_DATE.pattern}|{C.NAMED_DATE.pattern}|{C.DAY_MONTH.pattern})"  # as the rules read a day
 _DAY_SPAN = re.compile(rf"\b(?:from|between|since)\s+(?:on\s+or\s+about\s+|about\s+|around\s+)?{_DAY_AT}\b"
