@@ -18,6 +18,7 @@ from itertools import takewhile
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_text import url_spans
 from redline.jobs.reviewers.consistency_timeline import _is_timeline_title
+from redline.jobs.reviewers.followups import _reported_as_done
 from redline.jobs.reviewers.offline_actions import _action_items, _ActionItem, _done_or_tracked
 from redline.jobs.reviewers.offline_chat_people import _ASKS_PEOPLE, _people
 from redline.jobs.reviewers.offline_chat_time import (
@@ -140,8 +141,6 @@ def _action_list(sections: list[Section]) -> str | None:
 def _closed(text: str) -> bool:
     """Done or tracked, as the follow-up finding reads an item: marked done, linked to a ticket, or
     told as done ("Restarted the web server", "KHYPE-USDC pool halted.")."""
-    from redline.jobs.reviewers.followups import _reported_as_done
-
     return _done_or_tracked(text) or _reported_as_done(text)
 
 
