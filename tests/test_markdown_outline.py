@@ -242,3 +242,23 @@ async def test_parse_upload_carries_marks_and_keys_from_the_child() -> None:
     section = Section(id="s1", title=doc.sections[0].title, index=0, text=doc.sections[0].text,
                       marks=doc.sections[0].marks)
     assert section.model_dump(mode="json")["marks"] == [[0, 16, "p", ""], [4, 8, "strong", ""]]
+
+
+def test_html_heading_lines_are_sections_and_other_html_stays_text() -> None:
+    """A README that centres its title and sections with HTML ('<h2 align="center">Timeline</h2>')
+    is sectioned as its author wrote it; the heading's inner tags and entities are read as its
+    words. HTML that only shapes text is still shown as written."""
+    doc = parse('<h1 align="center">Postmortem: Web Stack Outage</h1>\n'
+                '<p align="center"><img src="x.png"></p>\n\n'
+                "<h2>Issue Summary</h2>\n\nOn June 9th 2024 our servers returned 500 errors.\n\n"
+                "<H2><b>Root Cause</b> &amp; Resolution</H2>\n\nA typo in <i>wp-settings.php</i>.\n\n"
+                "<h3>Corrective Measures</h3>\n- Add a test for the settings file.\n\n"
+                "Some text with <h2>Not alone</h2> on its line.\n")
+    assert doc.title == "Postmortem: Web Stack Outage"
+    assert [s.title for s in doc.sections] == ["Postmortem: Web Stack Outage", "Issue Summary",
+                                               "Root Cause & Resolution", "Corrective Measures"]
+    assert doc.sections[0].text == '<p align="center"><img src="x.png"></p>'
+    assert "<i>wp-settings.php</i>" in doc.sections[2].text
+    assert marked(doc.sections[3], "li") == ["Add a test for the settings file."]  # a list, not HTML
+    assert "<h2>Not alone</h2>" in doc.sections[3].text
+    check_marks(doc)

@@ -5,6 +5,7 @@ Markdown outlines are folded as a reviewer reads them in outline.py."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,10 @@ def _markdown_line_kinds(lines: list[str], env: dict) -> list[_MdLine]:
         elif token.type in ("fence", "code_block"):
             for line in range(first, min(last, len(lines))):
                 kinds[line].kind = "code"
+        elif token.type == "html_block":
+            for line in range(first, min(last, len(lines))):
+                if title := _html_heading(lines[line]):
+                    kinds[line] = _MdLine("heading", title[1], title[0])
         elif token.type == "heading_open":
             content = tokens[index + 1].content if index + 1 < len(tokens) else ""
             level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
@@ -181,6 +186,22 @@ def _named_line(lines: list[str], kinds: list[_MdLine], index: int, previous_bla
 
 # a list item's line ("- x", "* x", "+ x", "1. x", "1) x", "a) x"), a quote's or a table row's
 _LIST_LINE = re.compile(r"^(?:[-*+]\s|\d{1,3}[.)]\s|[a-z][.)]\s|[>|])", re.IGNORECASE)
+
+
+# a line that is one HTML heading ('<h2 align="center">Issue Summary</h2>'), as a README often
+# centres its title and sections; the opening tag's attributes and the words are bounded
+_HTML_HEADING = re.compile(r"\s{0,3}<h([1-6])(?:\s[^<>]{0,300})?>(.{1,400}?)</h\1\s*>\s*", re.IGNORECASE)
+_HTML_TAG = re.compile(r"<[^<>]{0,300}>")
+
+
+def _html_heading(line: str) -> tuple[int, str] | None:
+    """(level, words) of a line that is one HTML heading element and nothing else; its inner
+    tags ("<b>", "<a href>") dropped and its entities ("&amp;") read. Raw HTML that only shapes
+    text stays shown as written (see markdown_render.py): a heading is structure, not styling."""
+    if len(line) > 1000 or (match := _HTML_HEADING.fullmatch(line)) is None:
+        return None
+    words = _tidy_line(_SPACES.sub(" ", html.unescape(_HTML_TAG.sub("", match.group(2)))))
+    return (int(match.group(1)), words[:MAX_TITLE_CHARS]) if words else None
 
 
 def _unwrap_emphasis(text: str) -> str:
