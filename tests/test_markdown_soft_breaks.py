@@ -150,3 +150,18 @@ def test_a_timeline_typed_one_entry_a_line_keeps_its_lines():
     for md in (source, source.replace("deployed;", "**deployed**;")):  # the fast path and markdown-it's
         (s,) = parse_document("t.md", md.encode(), max_bytes=1 << 20).sections
         assert soft_breaks(s) == [s.text.index("at\n14:05") + 2], md
+
+
+def test_actions_typed_one_a_line_without_full_stops_keep_their_lines():
+    """Students' post-mortems (ALX, not in the corpus) type their measures one a line with no list
+    marks and no full stops ("Modifying configuration files to increase max open files at times" /
+    "Test before deploying to production"): each line is an action, not a wrap, so the rules and the
+    chat read three actions, not one run-on sentence. A wrap that happens to open a line with a verb
+    is still a wrap: after a line that is not an action, or one that runs on (",")."""
+    source = ("## Corrective and Preventative Measures\n\n"
+              "Modifying configuration files to increase max open files at times\n"
+              "Test before deploying to production\nAdd monitoring on open file descriptors\n\n"
+              "The on-call engineer decided that we should\nUpdate the runbook later.\n\n"
+              "Add a check for the limit,\nUpdate the dashboards and alerts.\n")
+    (s,) = parse_document("t.md", source.encode(), max_bytes=1 << 20).sections
+    assert soft_breaks(s) == [s.text.index("should\nUpdate") + 6, s.text.index("limit,\nUpdate") + 6]

@@ -549,3 +549,16 @@ def test_a_field_set_as_a_heading_and_the_title_heading_are_not_empty_sections()
         assert list(review_section(title, "", index=index, total=4, outline=outline)) == [], title
     assert [f.description for f in review_section("Details:", "", index=3, total=4, outline=outline)] == [
         "This section is empty."]
+
+
+def test_actions_typed_one_a_line_without_full_stops_are_each_an_action():
+    """Students' post-mortems (ALX, not in the corpus) type their measures one a line with no list
+    marks and no full stops; read as one run-on sentence, the section had "No concrete actions",
+    at high risk. Each line is an action, quoted on its own."""
+    text = ("Modifying configuration files to increase max open files at times\n"
+            "Test before deploying to production\nAdd monitoring on open file descriptors")
+    findings = review("Corrective and Preventative Measures", text)
+    assert not [f for f in findings if f.description.startswith("No concrete actions")]
+    assert [f.quote for f in having(findings, "Actions") if f.description.startswith("This action has no owner")] == [
+        "Modifying configuration files to increase max open files at times", "Test before deploying to production",
+        "Add monitoring on open file descriptors"]

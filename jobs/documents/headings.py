@@ -41,6 +41,39 @@ _KNOWN_HEADING = re.compile(  # with a note in brackets too: "Timeline (all time
 _NUMBERED = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,3})*)[.)]?\s+(?P<rest>\S.*)$")
 _LEADING_NUMBER = re.compile(rf"^{_NUMBERING}", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-*+\u2022\u25aa\u25cf\u2013\u2014\u00b7>\u27a2\u2713\u2756\u25a1]\s|\(?\d{1,3}[.)]\s+[a-z])")
+# verbs an action opens with ("Implement automated monitoring ...", "Tasks: Configure Puppet to ...",
+# "Modifying configuration files for more error logging"): after a label's colon, "Configure Puppet" is
+# the action, not a person's name
+_DOING_VERBS = """Add Adopt Apply Assign Audit Automate Build Change Check Conduct Configure Create Define Deploy
+    Develop Document Educate Enable Enforce Ensure Establish Enhance Expand Fix Implement Improve Include Increase
+    Install Introduce Investigate Limit Migrate Modify Monitor Move Optimize Optimise Patch Perform Provide Reduce
+    Refactor Remove Replace Require Restrict Review Revise Rotate Run Schedule Set Standardize Standardise
+    Strengthen Switch Test Train Update Upgrade Use Utilize Utilise Validate Verify Write""".split()
+
+
+def _gerund(verb: str) -> str:
+    """"Modify" -> "Modifying", "Use" -> "Using", "Run" -> "Running", "Set" -> "Setting"."""
+    if verb in ("Run", "Set"):
+        return verb + verb[-1] + "ing"
+    return (verb[:-1] if verb.endswith("e") and not verb.endswith("ee") else verb) + "ing"
+
+
+DOING = "(?:" + "|".join(_DOING_VERBS) + r")\b"
+_DOING_OR_GERUND = "(?:" + "|".join(_DOING_VERBS + [_gerund(v) for v in _DOING_VERBS]) + r")\b"
+# a sentence or line that states one action: such a verb first, after a label or an adverb at most
+ACTION_LINE = re.compile(rf"(?:[A-Z][\w/&-]*(?: [\w/&-]+){{0,4}}:\s+)?"
+                         rf"(?:(?:Continuously|Regularly|Periodically)\s+)?(?i:{_DOING_OR_GERUND})\s+\w")
+
+def next_action_line(previous: str, line: str) -> bool:
+    """Actions typed one a line with no list marks and no full stops ("Modifying configuration
+    files to raise the limit" / "Test before deploying to production"): a line that opens with a
+    capitalised action verb, under one that did too and does not run on (",", ";", ":"), is the
+    next action, not a wrap of the one before. A wrap seldom starts with such a word."""
+    return (line[:1].isupper() and ACTION_LINE.match(line) is not None
+            and ACTION_LINE.match(previous.lstrip()) is not None
+            and not previous.rstrip().endswith((",", ";", ":", "-", "and", "or", "to")))
+
+
 _TIME_START = re.compile(r"^\d{1,2}[:.h]\d{2}\b")
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from .cleaning import _tidy_code_line, _tidy_line
-from .headings import _DATE_LINE, _TIME_START
+from .headings import _DATE_LINE, _TIME_START, next_action_line
 from .marks import SAFE_HREF, Mark, _compact
 
 
@@ -24,8 +24,11 @@ def _entry_break(line: str, following: str) -> bool:
     timeline entry ("10:07 AM Error logs checked", "June 7th, 2024, 13:15 (UTC): ...") or a field
     ("Impact: 80% of users are affected.") after a line that does too, or after one that ends a
     sentence or a lead-in ("Timeline:"). A write-up typed as plain lines into a .md gives one entry
-    or field a line; "sounded at\n14:05 and" is still a wrap."""
+    or field a line; "sounded at\n14:05 and" is still a wrap. So are actions typed one a line
+    with no marks and no full stops (`next_action_line`)."""
     following, line = following.lstrip(), line.strip().lstrip("> ")
+    if next_action_line(line, following):
+        return True
     if not _starts_entry(following):
         return False
     return _starts_entry(line) or line.endswith((".", "!", "?", ":"))

@@ -32,9 +32,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from redline.jobs.documents.headings import ACTION_LINE
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.offline_actions import (
-    ACTION_LINE, DEFINES, MIN_ACTION_LINES, _done_or_tracked, _has_due, _has_owner, _table_items,
+    DEFINES, MIN_ACTION_LINES, _done_or_tracked, _has_due, _has_owner, _table_items,
 )
 from redline.jobs.reviewers.offline_text import (
     _TABLE_ROW, GOOD_NEWS_TITLE, MAX_QUOTE_CHARS, Span, _rx, detect_role, sentences_of, split_blocks,

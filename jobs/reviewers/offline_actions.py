@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from redline.jobs.documents.headings import ACTION_LINE, DOING
 from redline.jobs.models import Finding
 from redline.jobs.reviewers.hygiene_placeholders import DATE_MASK, HANDLE
 from redline.jobs.reviewers.offline_text import (
@@ -31,28 +32,6 @@ _OWNER_LABEL = re.compile(
     r"|action\s+by|lead)\s*[:=\-–]\s*(?P<value>[^;,|)\n]*)",
     re.I,
 )
-# verbs an action opens with ("Implement automated monitoring ...", "Tasks: Configure Puppet to ...",
-# "Modifying configuration files for more error logging"): after a label's colon, "Configure Puppet" is
-# the action, not a person's name
-_DOING_VERBS = """Add Adopt Apply Assign Audit Automate Build Change Check Conduct Configure Create Define Deploy
-    Develop Document Educate Enable Enforce Ensure Establish Enhance Expand Fix Implement Improve Include Increase
-    Install Introduce Investigate Limit Migrate Modify Monitor Move Optimize Optimise Patch Perform Provide Reduce
-    Refactor Remove Replace Require Restrict Review Revise Rotate Run Schedule Set Standardize Standardise
-    Strengthen Switch Test Train Update Upgrade Use Utilize Utilise Validate Verify Write""".split()
-
-
-def _gerund(verb: str) -> str:
-    """"Modify" -> "Modifying", "Use" -> "Using", "Run" -> "Running", "Set" -> "Setting"."""
-    if verb in ("Run", "Set"):
-        return verb + verb[-1] + "ing"
-    return (verb[:-1] if verb.endswith("e") and not verb.endswith("ee") else verb) + "ing"
-
-
-DOING = "(?:" + "|".join(_DOING_VERBS) + r")\b"
-_DOING_OR_GERUND = "(?:" + "|".join(_DOING_VERBS + [_gerund(v) for v in _DOING_VERBS]) + r")\b"
-# a sentence or line that states one action: such a verb first, after a label or an adverb at most
-ACTION_LINE = re.compile(rf"(?:[A-Z][\w/&-]*(?: [\w/&-]+){{0,4}}:\s+)?"
-                         rf"(?:(?:Continuously|Regularly|Periodically)\s+)?(?i:{_DOING_OR_GERUND})\s+\w")
 MIN_ACTION_LINES = 2  # one such sentence may be prose's; two are a list
 
 

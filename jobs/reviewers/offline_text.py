@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from redline.jobs.documents.headings import next_action_line
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.checklist import CHECKLIST_BY_ID
 
@@ -245,7 +246,8 @@ def split_blocks(source: str, *, wrapped: bool = False) -> list[Span]:
             continue
         marker = _ITEM_MARKER.match(line)
         starts_item = bool(marker or _TABLE_ROW.match(line) or _STARTS_WITH_MOMENT.match(line))
-        if start is not None and not starts_item and (wrapped or _continues(previous, line, is_item)):
+        if start is not None and not starts_item and not next_action_line(previous, line) and (
+                wrapped or _continues(previous, line, is_item)):
             end = offset + len(line)
         else:
             flush()
