@@ -173,8 +173,9 @@ def check_root_cause(sec: _Section) -> Iterator[Finding]:
             "important",
             "medium",
             "Root cause",
-            f"The analysis stops after {_times(depth, 'causal step')}: there is no chain of "
-            "whys showing how the immediate cause traces back to a root cause.",
+            (f"The analysis stops after {_times(depth, 'causal step')}" if depth else
+             "The cause is stated with nothing on why it happened")
+            + ": there is no chain of whys showing how the immediate cause traces back to a root cause.",
             "Lay out the causal chain (for example five whys or a fishbone), each step supported "
             "by evidence, and name the deepest cause the organisation can act on.",
             questions=(
