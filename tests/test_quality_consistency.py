@@ -350,6 +350,25 @@ def test_an_undated_timeline_that_crosses_midnight_is_asked_for_its_dates():
     assert having(run(forward), "undated day") == []
 
 
+def test_four_digit_clock_times_after_a_day_are_times_not_years():
+    """Cosmos Hub's 2025-02-07 upgrade report (not in the corpus) writes "Feb 7 1506 UTC" and then
+    "1936 UTC" lines, and gives no year anywhere: "1506" and "0117" were read as years (a "wrong
+    year" finding each), and then, with the days unread, "Feb 8 0117 UTC" after "2309 UTC" was told
+    the timeline "gives no dates". The four digits before UTC are the clock; the days are written."""
+    sections = doc(("Summary", "Validators halted after a patch release; the chain resumed once they reverted."),
+                   ("Timeline", "- Feb 7 1506 UTC: Hypha and ICL agree to release a patch.\n"
+                                "- 1936 UTC: v22.0.1 is released.\n- 2309 UTC: Hypha tells validators to upgrade.\n"
+                                "- Feb 8 0117 UTC: First validator reports an apphash.\n"
+                                "- 1447 UTC: all validators are signing again.\n"
+                                "- Feb 9 1924 UTC: Ztake validator reports apphash.\n"
+                                "- Feb 10 1541 UTC: Hypha commits to releasing instructions."))
+    found = run(sections)
+    assert having(found, "timeline date") == [] and having(found, "undated day") == [], found
+    assert having(found, "timeline order") == []
+    (duration,) = [f for _, f in having(found, "duration not stated")]
+    assert "from 15:06 to 15:41 3 days later" in duration.description, duration.description
+
+
 def test_a_log_excerpt_in_a_code_block_is_not_a_timeline_entry():
     """mybinder.org 2017-09-29 (not in the corpus): a timeline in CEST quotes the hub's log, whose
     lines start with UTC timestamps; the reviewer said the timeline was out of order."""

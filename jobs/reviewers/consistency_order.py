@@ -208,7 +208,7 @@ UNDATED_STEP_BACK_HOURS = 3  # what `resolve_dates` reads as a new day
 
 def _undated_day_findings(sections: list[Section], raw: list[Entry]):
     """`raw`: the timeline as written (before `resolve_dates` gives time-only entries a day)."""
-    if any(e.explicit_date for e in raw) or any(_default_date(s.text) for s in sections if _is_timeline_title(s.title)):
+    if any(e.explicit_date or e.day_written for e in raw) or any(_default_date(s.text) for s in sections if _is_timeline_title(s.title)):
         return
     prev: Entry | None = None
     for e in raw[:MAX_ENTRIES]:

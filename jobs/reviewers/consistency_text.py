@@ -39,13 +39,18 @@ ZONE_WORDS = ("time zone", "timezone", "central european time", "eastern time", 
 ISO_DATE = re.compile(r"(?<![\w.-])(\d{4,5})-(\d{1,2})-(\d{1,2})(?![\w-])")
 # Month-name dates: "March 13, 2018", "Sept 5th", "13 March 2018".
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
-NAMED_DATE = re.compile(r"\b(" + _MONTH_ALT + r")\.? (\d{1,2})(?:st|nd|rd|th)?\b(?:,? (\d{4,5})\b)?", re.IGNORECASE)
-DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)? (" + _MONTH_ALT + r")\b(?:,? (\d{4,5})\b)?", re.IGNORECASE)
+# a clock written as four digits, then its zone or "hrs" ("Feb 8 0117 UTC", "1805hrs"): not a year
+_CLOCK_ZONE = r"\s?(?:UTC|GMT|Z|hrs?|hours)\b"
+MIL_CLOCK = re.compile(r"(?<![\d.:])([01]\d|2[0-3])([0-5]\d)(?=" + _CLOCK_ZONE + ")")
+_MIL_CLOCK = r"(?:[01]\d|2[0-3])[0-5]\d(?=" + _CLOCK_ZONE + ")"  # the same, without its groups
+_YEAR_AFTER = r"(?:,? (?!" + _MIL_CLOCK + r")(\d{4,5})\b)?"  # "March 5, 2024", not "Feb 7 1506 UTC"
+NAMED_DATE = re.compile(r"\b(" + _MONTH_ALT + r")\.? (\d{1,2})(?:st|nd|rd|th)?\b" + _YEAR_AFTER, re.IGNORECASE)
+DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)? (" + _MONTH_ALT + r")\b" + _YEAR_AFTER, re.IGNORECASE)
 # Clock times: 07:28, 7:28, 10:59:57; validated afterwards (hour < 24, minute < 60).
 CLOCK = re.compile(r"(?<![\w:.])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
 # "01:38: alerts fired": a clock time with a colon as the separator before the entry's text
 LABEL_CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(?=\s)")
-YEAR = re.compile(r"(?<![\w.-])((?:19|20)\d{2})(?![\w-])")
+YEAR = re.compile(r"(?<![\w.-])((?:19|20)\d{2})(?![\w-])(?!" + _CLOCK_ZONE + ")")  # not "1936 UTC" (a clock)
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]{0,39}")
 MAX_PER_RULE = 12  # findings per rule and section: enough to make the point, and bounds the work
 MAX_ENTRIES = 2000

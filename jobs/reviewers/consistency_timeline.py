@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_text import (
-    CLOCK, DAY_MONTH, ISO_DATE, LABEL_CLOCK, MONTHS, NAMED_DATE, WEEKDAYS, WORD, ZONES, code_mask, doc_years,
+    CLOCK, DAY_MONTH, ISO_DATE, LABEL_CLOCK, MIL_CLOCK, MONTHS, NAMED_DATE, WEEKDAYS, WORD, ZONES, code_mask, doc_years,
     valid_date,
 )
 
@@ -45,6 +45,7 @@ class Entry:
     line: str
     # "[03-26 23:04]": the two numbers, read by `_numeric_days`; "07-27-2023 2:14 pm": and the year
     month_day: tuple[int, ...] | None = None
+    day_written: bool = False  # the line gives its day ("Feb 8 0117 UTC"), dated or not (no year anywhere)
 
 
 def _leading_stamp(line: str, default_year: int | None):
@@ -111,7 +112,8 @@ def _leading_stamp(line: str, default_year: int | None):
     minutes = None
     if m and (approx := APPROX.match(rest)) is not None:
         rest = rest[approx.end():]
-    mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest)) if rest else None
+    # "07:28", "01:38: ...", and "1506 UTC" / "1805hrs" (a clock in four digits, with its zone)
+    mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest) or MIL_CLOCK.match(rest)) if rest else None
     if mt:
         h, mi = int(mt.group(1)), int(mt.group(2))
         ap = AMPM_AFTER.match(rest, mt.end())
@@ -252,7 +254,7 @@ def _mk_entry(section: int, quote: str, d, minutes, has_date, line, pair=None) -
         when = datetime(d.year, d.month, d.day) + timedelta(minutes=minutes or 0)
     elif minutes is not None:
         when = datetime(1, 1, 1) + timedelta(minutes=minutes)  # date resolved later
-    return Entry(section, quote, when, minutes is not None, has_date and d is not None, line, pair)
+    return Entry(section, quote, when, minutes is not None, has_date and d is not None, line, pair, has_date)
 
 
 def _numeric_days(entries: list[Entry], default_year: int | None) -> None:
@@ -316,7 +318,10 @@ def resolve_dates(entries: list[Entry], sections: list[Section]) -> list[Entry]:
             # heading we could not read), never as an ordering error
             when += timedelta(days=1)
             current = when.date()
-        out.append(Entry(e.section, e.quote, when, e.has_time, False, e.line))
+        elif prev is not None and default is None and e.day_written and when.date() == prev.date():
+            when += timedelta(days=1)  # "Feb 9 1924 UTC" after "1447 UTC" (no year anywhere): a new day at least
+            current = when.date()
+        out.append(Entry(e.section, e.quote, when, e.has_time, False, e.line, day_written=e.day_written))
         prev = when
     return out
 
