@@ -47,6 +47,16 @@ def test_tool_names_are_not_typos_of_the_word_inside_them():
     assert found[0][1].replacement and "receipt" in found[0][1].replacement
 
 
+def test_a_name_one_far_letter_from_a_word_is_not_a_typo_but_slips_of_the_hand_are():
+    """Cosmos Hub's upgrade report (not in the corpus): "0157 UTC: iqlusion identifies the relevant
+    block" was told "'iqlusion' should probably be 'illusion'". A 'q' for an 'l' is no slip of the
+    hand: the word is a name (a validator's). A vowel for a vowel, or a key's neighbour, still is."""
+    found = run(doc(("Timeline", "- 0157 UTC: iqlusion identifies the relevant block.\n"
+                                 "- 0200 UTC: we had to seperate the nodes, and the price droppes again.")))
+    assert [f.description for _, f in having(found, "spelling")] == [
+        "Typo: 'seperate' should probably be 'separate'.", "Typo: 'droppes' should probably be 'dropped'."]
+
+
 def test_inflections_of_technical_terms_are_not_typos():
     secs = doc(("Details", "The request is now namespaced per tenant. Cordoning the node helped. "
                            "There are 6,682 remainging requests to review."))

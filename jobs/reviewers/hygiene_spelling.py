@@ -98,7 +98,31 @@ def _typo_fix(w: str, words: dict[str, int], common: frozenset[str] = frozenset(
         return None
     if sorted(best) != sorted(w) and abs(len(best) - len(w)) != 1 and len(w) < 5:
         return None
+    if len(best) == len(w) and not _slip(w, best):
+        return None  # "iqlusion" is not "illusion": a 'q' typed for an 'l' is no slip of the hand, but a name
     return best
+
+
+_KEYS = {ch: (row, col) for row, keys in enumerate(("qwertyuiop", "asdfghjkl", "zxcvbnm")) for col, ch in enumerate(keys)}
+_VOWELS = frozenset("aeiouy")
+
+
+def _near_keys(a: str, b: str) -> bool:
+    """Are a and b neighbours on a QWERTY keyboard (same row or the rows above and below)?"""
+    if a not in _KEYS or b not in _KEYS:
+        return False
+    (ra, ca), (rb, cb) = _KEYS[a], _KEYS[b]
+    return abs(ra - rb) <= 1 and abs(ca - cb) <= 1 + (ra != rb)
+
+
+def _slip(w: str, best: str) -> bool:
+    """Is a same-length correction a slip: two letters swapped, a vowel for a vowel ("seperate"),
+    or a key's neighbour ("droppes")?"""
+    diff = [k for k in range(len(w)) if w[k] != best[k]]
+    if len(diff) != 1:
+        return True  # a transposition ("reciept")
+    a, b = w[diff[0]], best[diff[0]]
+    return a in _VOWELS and b in _VOWELS or _near_keys(a, b)
 
 
 def _heading_spelling(section: Section, words: dict[str, int]) -> list[Finding]:
