@@ -777,3 +777,38 @@ async def test_a_misspelled_word_is_one_finding_not_two():
         await reviewer.aclose()
     assert [f.category for f in found if "listenting" in f.description] == ["spelling"]
     assert [f.quote for f in found if f.category == "consistency: name spelled two ways"] == ["@dana_oqs"]
+
+
+async def test_a_write_up_in_another_language_is_not_corrected_into_english():
+    """PyLadies Brasil's build post-mortem (in Portuguese, not in the corpus) was told "'processo'
+    should probably be 'process'", "'Contexto' should probably be 'Context'", and that it had no
+    root-cause, action or timeline section. The rules that read English are not run on it, and its
+    first section says so; a leftover placeholder is still found. An English write-up is unchanged."""
+    from redline.jobs.reviewers.base import AnalysisRequest
+    from redline.jobs.reviewers.offline_reviewer import OfflineReviewer
+    from redline.jobs.settings import Settings
+
+    portuguese = doc(("Contexto", "No dia 14 de novembro o build do site quebrou e ninguém conseguia publicar. "
+                                  "Usamos o Pelican e o Travis para gerar as páginas a partir do repositório."),
+                     ("Investigação", "O primeiro passo da investigação foi olhar os logs do Travis, mas nada "
+                                      "indicava um motivo para que o processo falhasse. A chave de API que o "
+                                      "Heroku gera é ligada a uma conta pessoal. TODO: completar esta parte."),
+                     ("Conclusão", "Pedimos que as pessoas que usam as plataformas ajudem nesse processo."))
+    english = doc(("Summary", "The site build broke on 14 November and nobody could publish for a day."),
+                  ("Investigation", "The first step was to read the Travis logs, but nothing in them explained "
+                                    "why the build failed: the API key was tied to a personal account that nobody explaned."))
+    reviewer = OfflineReviewer(Settings(offline_pace_ms=0))
+    try:
+        async def review(sections: list[Section]) -> list[Finding]:
+            return [f for s in sections
+                    async for f in reviewer.analyze(AnalysisRequest("Build", s, [x.title for x in sections],
+                                                                    sections=sections))
+                    if isinstance(f, Finding)]
+
+        found = await review(portuguese)
+        assert [f.category for f in found] == ["Language", "placeholder"], [(f.category, f.description) for f in found]
+        assert found[0].description.startswith("This write-up does not read as English")
+        assert "TODO" in found[1].quote
+        assert "explaned" in " ".join(f.description for f in await review(english) if f.category == "spelling")
+    finally:
+        await reviewer.aclose()

@@ -50,11 +50,15 @@ def test_tool_names_are_not_typos_of_the_word_inside_them():
 def test_a_name_one_far_letter_from_a_word_is_not_a_typo_but_slips_of_the_hand_are():
     """Cosmos Hub's upgrade report (not in the corpus): "0157 UTC: iqlusion identifies the relevant
     block" was told "'iqlusion' should probably be 'illusion'". A 'q' for an 'l' is no slip of the
-    hand: the word is a name (a validator's). A vowel for a vowel, or a key's neighbour, still is."""
+    hand: the word is a name (a validator's). A vowel for a vowel, or a key's neighbour, still is.
+    And a far letter no longer hides a slip: "recieve" was left alone, as it could also be
+    "relieve" (a 'c' for an 'l'); a blog's "this incident will recieve compensation" is found."""
     found = run(doc(("Timeline", "- 0157 UTC: iqlusion identifies the relevant block.\n"
-                                 "- 0200 UTC: we had to seperate the nodes, and the price droppes again.")))
+                                 "- 0200 UTC: we had to seperate the nodes, and the price droppes again.\n"
+                                 "- 0300 UTC: users of the swap algo will recieve compensation.")))
     assert [f.description for _, f in having(found, "spelling")] == [
-        "Typo: 'seperate' should probably be 'separate'.", "Typo: 'droppes' should probably be 'dropped'."]
+        "Typo: 'seperate' should probably be 'separate'.", "Typo: 'droppes' should probably be 'dropped'.",
+        "Typo: 'recieve' should probably be 'receive'."]
 
 
 def test_inflections_of_technical_terms_are_not_typos():

@@ -85,7 +85,9 @@ def _typo_fix(w: str, words: dict[str, int], common: frozenset[str] = frozenset(
         return None  # colour, organise, analyse, centre: not typos
     if any(w.startswith(p) and len(w) - len(p) >= 3 and is_known_word(w[len(p):]) for p in PREFIXES):
         return None  # unban, reupload, prebuilt, autoheal: a prefix and a known word
-    cands = _edits1_known(w)
+    # a letter for another is a slip of the hand only near it ("droppes") or vowel for vowel ("seperate"):
+    # "iqlusion" is not "illusion" but a name, and "acount" is "account", not "amount"
+    cands = [c for c in _edits1_known(w) if len(c) != len(w) or _slip(w, c)]
     if not cands:
         return None
     cands.sort(key=_freq, reverse=True)
@@ -98,8 +100,6 @@ def _typo_fix(w: str, words: dict[str, int], common: frozenset[str] = frozenset(
         return None
     if sorted(best) != sorted(w) and abs(len(best) - len(w)) != 1 and len(w) < 5:
         return None
-    if len(best) == len(w) and not _slip(w, best):
-        return None  # "iqlusion" is not "illusion": a 'q' typed for an 'l' is no slip of the hand, but a name
     return best
 
 

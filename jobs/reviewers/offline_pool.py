@@ -17,8 +17,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from redline.jobs.documents.marks import as_read
-from redline.jobs.models import Section
+from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers import consistency, hygiene, offline, offline_chat, offline_style
+from redline.jobs.reviewers.hygiene_dictionary import reads_as_english
 
 
 class PoolFailed(Exception):
@@ -56,7 +57,27 @@ def document_dicts(sections: list[dict[str, Any]], title: str | None = None, dat
                                              and not (date and f.category == "date format: no year")]
         out[s.id] = [f.model_dump() for f in found]
     kind = offline.document_kind([s.text for s in secs])
-    return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind)}
+    if not reads_as_english(s.text for s in prose):
+        return _not_english(secs, out, kind)
+    return {"kind": kind, "findings": out, "style": offline_style.plan(secs, kind), "english": True}
+
+
+# what the rules say of any language: a template's leftovers, a timeline's order and dates, a doubled word
+_ANY_LANGUAGE = ("placeholder", "timeline", "date format", "spelling: doubled word")
+
+
+def _not_english(secs: list[Section], out: dict[str, list[dict[str, Any]]], kind: str) -> dict[str, Any]:
+    """A write-up in another language: the rules that read English words (spelling, grammar,
+    wording, the sections a write-up should have) would only mislead, so the sections' own rules
+    are not run (`english` False) and the document's findings keep what any language shows. The
+    first section says so once."""
+    kept = {sid: [f for f in fs if f["category"].startswith(_ANY_LANGUAGE)] for sid, fs in out.items()}
+    notice = Finding(type="suggestion", category="Language", risk="low", confidence=0.9, description=(
+        "This write-up does not read as English: the offline reviewer's checks of spelling, grammar, wording and "
+        "the sections a write-up should have are for English, so only its placeholders, dates and timeline were "
+        "checked."), suggestion="Review it with Claude (set ANTHROPIC_API_KEY), which reads other languages.")
+    kept[secs[0].id] = [notice.model_dump()] + kept.get(secs[0].id, [])
+    return {"kind": kind, "findings": kept, "style": None, "english": False}
 
 
 def prose_of(text: str, marks: list) -> str:

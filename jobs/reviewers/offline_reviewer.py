@@ -52,7 +52,7 @@ class OfflineReviewer:
         yield Progress(0.05, "Reading the section")
         document = await self._document(req)
         text = prose_of(s.text, s.marks)  # line wraps read as spaces, code blocks (logs, commands) blanked
-        found = await self._run(
+        found = [] if not document.get("english", True) else await self._run(
             review_section_dicts, self.budget,
             f'The offline review of section "{_short(s.title)}" took longer than its {self.budget:g} s budget '
             "(REDLINE_OFFLINE_SECTION_BUDGET_S) and was stopped. Split the section into smaller ones, "
