@@ -103,26 +103,29 @@ def _typo_fix(w: str, words: dict[str, int], common: frozenset[str] = frozenset(
     return best
 
 
-_KEYS = {ch: (row, col) for row, keys in enumerate(("qwertyuiop", "asdfghjkl", "zxcvbnm")) for col, ch in enumerate(keys)}
+# each key's row and its place along it, the rows staggered as on a QWERTY keyboard
+_KEYS = {ch: (row, col + shift) for row, (keys, shift) in enumerate((("qwertyuiop", 0.0), ("asdfghjkl", 0.25),
+                                                                    ("zxcvbnm", 0.75))) for col, ch in enumerate(keys)}
 _VOWELS = frozenset("aeiouy")
+_SOUNDS_ALIKE = frozenset({frozenset("cs"), frozenset("ck"), frozenset("sz"), frozenset("gj")})  # "critisism"
 
 
 def _near_keys(a: str, b: str) -> bool:
-    """Are a and b neighbours on a QWERTY keyboard (same row or the rows above and below)?"""
+    """Are a and b neighbours on a QWERTY keyboard ('s' and 'd', 'd' and 'e'; not 'd' and 't')?"""
     if a not in _KEYS or b not in _KEYS:
         return False
-    (ra, ca), (rb, cb) = _KEYS[a], _KEYS[b]
-    return abs(ra - rb) <= 1 and abs(ca - cb) <= 1 + (ra != rb)
+    (ra, xa), (rb, xb) = _KEYS[a], _KEYS[b]
+    return abs(ra - rb) <= 1 and abs(xa - xb) <= (1 if ra == rb else 0.75)
 
 
 def _slip(w: str, best: str) -> bool:
     """Is a same-length correction a slip: two letters swapped, a vowel for a vowel ("seperate"),
-    or a key's neighbour ("droppes")?"""
+    a key's neighbour ("droppes"), or a letter for one that sounds alike ("critisism")?"""
     diff = [k for k in range(len(w)) if w[k] != best[k]]
     if len(diff) != 1:
         return True  # a transposition ("reciept")
     a, b = w[diff[0]], best[diff[0]]
-    return a in _VOWELS and b in _VOWELS or _near_keys(a, b)
+    return a in _VOWELS and b in _VOWELS or _near_keys(a, b) or frozenset((a, b)) in _SOUNDS_ALIKE
 
 
 def _heading_spelling(section: Section, words: dict[str, int]) -> list[Finding]:
