@@ -626,6 +626,29 @@ def test_a_january_entry_that_kept_last_years_year_is_one_typo():
     assert having(found, "timeline order") == [] and having(found, "separate event") == []
 
 
+def test_a_day_typed_wrong_between_two_entries_of_one_day_is_one_typo():
+    """Optimism's 2022-02-02 inflation-bug post-mortem (not in the corpus) times its entries as four
+    digits after the date ("2022-02-02 1906: ..."), which were not read as times; and it has
+    "2022-02-20 1930" between two entries of 2022-02-02 (19:06 and 20:21). That was told as the next
+    entry being out of order and as an 18-day jump to "a separate event"; it is one mistyped date.
+    The entries' times are read now, so a real slip of order on 2022-02-03 is found too."""
+    timeline = ("Timeline", "- 2022-02-02 1625: smartcontracts receives an e-mail.\n"
+                            "- 2022-02-02 1906: tynes cuts the builds.\n"
+                            "- 2022-02-20 1930: optimisticben deploys to Kovan and mainnet.\n"
+                            "- 2022-02-02 2021: mslipper gives instructions to infra providers.\n"
+                            "- 2022-02-03 0457: Alchemy upgrades both Kovan and mainnet.\n"
+                            "- 2022-02-03 2309: Quicknode upgrades mainnet.\n"
+                            "- 2022-02-03 1432: Quicknode upgrades Kovan.\n"
+                            "- 2022-02-04 1617: smartcontracts opens the disclosure.")
+    found = run(doc(("Summary", "A bug let anyone inflate ETH on Optimism; it was patched within a day."), timeline))
+    (_, f), = having(found, "timeline date")
+    assert f.quote == "- 2022-02-20 1930: optimisticben deploys to Kovan and mainnet."
+    assert f.description == ("This entry is dated 2022-02-20, which puts it out of order; on 2022-02-02 it falls "
+                             "between the entries around it: a typo in the date?")
+    assert [g.quote for _, g in having(found, "timeline order")] == ["- 2022-02-03 1432: Quicknode upgrades Kovan."]
+    assert having(found, "separate event") == []
+
+
 def test_an_effort_is_not_the_outage_weighed_against_the_timeline():
     """etcd: "fixing the data inconsistency took almost two weeks and multiple attempts" is how long
     the fix took to write, not how long anything was down; it was weighed against a year of entries."""

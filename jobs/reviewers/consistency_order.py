@@ -2,8 +2,9 @@
 
 - `_order_findings`: an entry earlier than the one listed before it (by date, or by clock time
   when both have one); not in a timeline listed newest first, where going back is the order. An
-  entry whose year alone is off ("2025-03-05" between two "2024-03-0x" entries) is reported once,
-  as a wrong year, not as the entries around it being out of order;
+  entry whose year alone is off ("2025-03-05" between two "2024-03-0x" entries), or whose day is
+  ("2022-02-20 1930" between two "2022-02-02" entries), is reported once, as a typo, not as the
+  entries around it being out of order;
 - `_separate_event_findings`: a timeline that covers hours, then jumps days ahead: the later
   entries are another event (a recurrence) folded into this one, and the summary does not say so.
   Once per document.
@@ -25,21 +26,28 @@ from redline.jobs.reviewers.consistency_text import MAX_ENTRIES, MAX_PER_RULE, W
 from redline.jobs.reviewers.consistency_timeline import STAND_IN_DAY, Entry, _default_date, _fmt, _is_timeline_title
 
 
-def _year_slips(entries: list[Entry]) -> dict[int, int]:
-    """id(entry) -> the year it should probably have, for a dated entry out of order as written
-    whose day falls between those of the dated entries just before and after it in one of their
-    years ("2024-03-05", "2025-03-05", "2024-03-06": last year's template; "2021-12-01",
-    "2021-01-28", "2022-03-08": the old year kept in January)."""
+def _slips(entries: list[Entry]) -> dict[int, datetime]:
+    """id(entry) -> when it should probably be, for a dated entry out of order as written that
+    falls between the dated entries just before and after it once one slip is put right:
+    - its year, in one of theirs ("2024-03-05", "2025-03-05", "2024-03-06": last year's template;
+      "2021-12-01", "2021-01-28", "2022-03-08": the old year kept in January);
+    - its day, when both are on one day and its clock time falls between theirs
+      ("2022-02-02 1906", "2022-02-20 1930", "2022-02-02 2021": two digits typed in the wrong order)."""
     dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
-    out: dict[int, int] = {}
+    out: dict[int, datetime] = {}
     for a, e, b in zip(dated, dated[1:], dated[2:]):
         if a.when.date() <= e.when.date() <= b.when.date():
             continue
         for y in sorted({a.when.year, b.when.year} - {e.when.year}):
             fixed = _with_year(e.when, y)
             if fixed is not None and a.when.date() <= fixed.date() <= b.when.date():
-                out[id(e)] = y
+                out[id(e)] = fixed
                 break
+        else:
+            if a.when.date() == b.when.date() and e.has_time and a.has_time and b.has_time:
+                fixed = datetime.combine(a.when.date(), e.when.time())
+                if a.when <= fixed <= b.when:
+                    out[id(e)] = fixed
     return out
 
 
@@ -50,18 +58,30 @@ def _with_year(when: datetime, year: int) -> datetime | None:
         return None
 
 
-def _as_meant(entries: list[Entry], slips: dict[int, int]) -> list[Entry]:
-    """The timed entries with a slipped year put right, for the entry and the time-only entries that
+def _as_meant(entries: list[Entry], slips: dict[int, datetime]) -> list[Entry]:
+    """The timed entries with a slipped date put right, for the entry and the time-only entries that
     took their date from it, so that one typo is reported once, as a typo."""
-    out, shift = [], 0
+    out, shift = [], timedelta(0)
     for e in entries[:MAX_ENTRIES]:
         if e.when is None or e.when.year == 1:
             continue
         if e.explicit_date:
-            shift = e.when.year - slips[id(e)] if id(e) in slips else 0
-        when = _with_year(e.when, e.when.year - shift) if shift else e.when
-        out.append(replace(e, when=when) if when is not None and shift else e)
+            shift = e.when - slips[id(e)] if id(e) in slips else timedelta(0)
+        out.append(replace(e, when=e.when - shift) if shift else e)
     return out
+
+
+def _slip_finding(e: Entry, fixed: datetime) -> Finding:
+    if fixed.year != e.when.year:
+        said, meant, what = str(e.when.year), str(fixed.year), "year"
+        guess = "a wrong year (a typo, or last year's template)?"
+    else:
+        said, meant, what = str(e.when.date()), str(fixed.date()), "date"
+        guess = "a typo in the date?"
+    return Finding(type="important", category="timeline date", risk="medium",
+                   description=(f"This entry is dated {said}, which puts it out of order; {'in' if what == 'year' else 'on'} "
+                                f"{meant} it falls between the entries around it: {guess}"),
+                   suggestion=f"Check the {what} (probably {meant}).", quote=e.quote, confidence=0.8)
 
 
 def _backwards(e: Entry, prev: Entry) -> str | None:
@@ -79,15 +99,10 @@ def _midnight_missed(e: Entry, prev: Entry) -> bool:
 
 
 def _order_findings(sections: list[Section], entries: list[Entry]):
-    slips = _year_slips(entries)
+    slips = _slips(entries)
     for e in entries[:MAX_ENTRIES]:
         if id(e) in slips and len(slips) <= MAX_PER_RULE:
-            year = e.when.year
-            yield e.section, Finding(
-                type="important", category="timeline date", risk="medium",
-                description=(f"This entry is dated {year}, which puts it out of order; in {slips[id(e)]} it falls "
-                             "between the entries around it: a wrong year (a typo, or last year's template)?"),
-                suggestion=f"Check the year (probably {slips[id(e)]}).", quote=e.quote, confidence=0.8)
+            yield e.section, _slip_finding(e, slips[id(e)])
     timed = _as_meant(entries, slips)
     back = sum(_backwards(b, a) is not None for a, b in zip(timed, timed[1:]))
     if back >= 2 and back * 2 >= len(timed) - 1:
@@ -124,7 +139,7 @@ SEPARATE_EVENT_RATIO = 5  # ... and this many times longer than everything befor
 def _separate_event_findings(sections: list[Section], entries: list[Entry], bodies: dict[int, str]):
     """A timeline that covers a few hours, then jumps days ahead: the later entries are another
     event (a recurrence) folded into this one, and the summary should say so. Once per document."""
-    timed = _as_meant(entries, _year_slips(entries))
+    timed = _as_meant(entries, _slips(entries))
     for k in range(3, len(timed)):
         prev, e = timed[k - 1], timed[k]
         gap, before = e.when - prev.when, prev.when - timed[0].when

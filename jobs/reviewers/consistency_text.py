@@ -43,6 +43,7 @@ _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 _CLOCK_ZONE = r"\s?(?:UTC|GMT|Z|hrs?|hours)\b"
 MIL_CLOCK = re.compile(r"(?<![\d.:])([01]\d|2[0-3])([0-5]\d)(?=" + _CLOCK_ZONE + ")")
 _MIL_CLOCK = r"(?:[01]\d|2[0-3])[0-5]\d(?=" + _CLOCK_ZONE + ")"  # the same, without its groups
+HHMM = re.compile(r"([01]\d|2[0-3])([0-5]\d)(?![\d.])(?!:\d)")  # "1906" right after a date with its year
 _YEAR_AFTER = r"(?:,? (?!" + _MIL_CLOCK + r")(\d{4,5})\b)?"  # "March 5, 2024", not "Feb 7 1506 UTC"
 NAMED_DATE = re.compile(r"\b(" + _MONTH_ALT + r")\.? (\d{1,2})(?:st|nd|rd|th)?\b" + _YEAR_AFTER, re.IGNORECASE)
 DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)? (" + _MONTH_ALT + r")\b" + _YEAR_AFTER, re.IGNORECASE)

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_text import (
-    CLOCK, DAY_MONTH, ISO_DATE, LABEL_CLOCK, MIL_CLOCK, MONTHS, NAMED_DATE, WEEKDAYS, WORD, ZONES, code_mask, doc_years,
+    CLOCK, DAY_MONTH, HHMM, ISO_DATE, LABEL_CLOCK, MIL_CLOCK, MONTHS, NAMED_DATE, WEEKDAYS, WORD, ZONES, code_mask, doc_years,
     valid_date,
 )
 
@@ -70,6 +70,7 @@ def _leading_stamp(line: str, default_year: int | None):
     bad = None
     rest = s
     pair = None
+    with_year = False  # the date gives its year: four digits after it can only be a clock ("2022-02-02 1906")
     m = ISO_DATE.match(s)
     md = MONTH_DAY.match(s) if not m else None
     nd = NUMERIC_DATE.match(s) if not (m or md) else None
@@ -81,7 +82,9 @@ def _leading_stamp(line: str, default_year: int | None):
         m = nd
         pair = (int(nd.group(1)), int(nd.group(3)), int(nd.group(4)))
         rest = s[nd.end():].lstrip(" ,T")
+        with_year = True
     elif m:
+        with_year = True
         y, mo, dd = int(m.group(1)), int(m.group(2)), int(m.group(3))
         bad = valid_date(y, mo, dd)
         if not bad:
@@ -104,6 +107,7 @@ def _leading_stamp(line: str, default_year: int | None):
             dd = int(m.group(2))
             y = int(m.group(3)) if m.group(3) else default_year
         if m:
+            with_year = bool(m.group(3))
             if y is not None:
                 bad = valid_date(y, mo, dd)
                 if not bad:
@@ -113,7 +117,8 @@ def _leading_stamp(line: str, default_year: int | None):
     if m and (approx := APPROX.match(rest)) is not None:
         rest = rest[approx.end():]
     # "07:28", "01:38: ...", and "1506 UTC" / "1805hrs" (a clock in four digits, with its zone)
-    mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest) or MIL_CLOCK.match(rest)) if rest else None
+    mt = (CLOCK.match(rest) or LABEL_CLOCK.match(rest) or MIL_CLOCK.match(rest)
+          or (HHMM.match(rest) if with_year else None)) if rest else None
     if mt:
         h, mi = int(mt.group(1)), int(mt.group(2))
         ap = AMPM_AFTER.match(rest, mt.end())
