@@ -55,10 +55,13 @@ def test_a_name_one_far_letter_from_a_word_is_not_a_typo_but_slips_of_the_hand_a
     "relieve" (a 'c' for an 'l'); a blog's "this incident will recieve compensation" is found."""
     found = run(doc(("Timeline", "- 0157 UTC: iqlusion identifies the relevant block.\n"
                                  "- 0200 UTC: we had to seperate the nodes, and the price droppes again.\n"
-                                 "- 0300 UTC: users of the swap algo will recieve compensation.")))
+                                 "- 0300 UTC: users of the swap algo will recieve compensation.\n"
+                                 "- 0400 UTC: Jury is still out as to weather we will keep it, weather or not it "
+                                 "holds in bad weather.")))
     assert [f.description for _, f in having(found, "spelling")] == [
         "Typo: 'seperate' should probably be 'separate'.", "Typo: 'droppes' should probably be 'dropped'.",
-        "Typo: 'recieve' should probably be 'receive'."]
+        "Typo: 'recieve' should probably be 'receive'.", "'weather or not' should be 'whether or not'.",
+        "'as to weather we' should be 'as to whether we'."]
 
 
 def test_inflections_of_technical_terms_are_not_typos():

@@ -786,3 +786,18 @@ def test_an_action_table_is_read_row_by_row_and_its_bullets_explain_it():
     (finding,) = [f for _, f in run(secs) if "no owner" in f.category]
     assert finding.description.startswith("2 of the 4 action items name no owner")
     assert finding.quote.startswith("etcd apply code should be easy to understand")
+
+
+def test_a_question_and_a_relative_clause_are_no_open_commitments():
+    """A validator's incident log and a VPS owner's blog (not in the corpus): "Jury is still out as
+    to weather we will continue to use CV." asks a question (and misspells "whether", which is
+    told), and "Some of the nodes we are working on had data loss" says which nodes; neither
+    promises work. A real promise in the same place still is one."""
+    summary = ("Summary", "Our validator node missed blocks for two hours after the storage server failed: the "
+                          "database was corrupted and the deploy of a backup failed.")
+    question = ("Notes", "Jury is still out as to weather we will continue to use CV. "
+                         "Some of the nodes we are working on had data loss that we cannot restore.")
+    found = run(doc(summary, question))
+    assert having(found, "open commitment") == []
+    promise = ("Notes", "Some of the nodes had data loss. We are working on a second backup site.")
+    assert having(run(doc(summary, promise)), "open commitment") == [("s2", "We are working on a second backup site.")]

@@ -42,8 +42,11 @@ from redline.jobs.reviewers.offline_text import (
 )
 from redline.jobs.reviewers.postmortem import around
 
-# Future work promised in prose. "We will not ..." is a decision, not a follow-up.
+# Future work promised in prose. "We will not ..." is a decision, not a follow-up; nor is a question
+# ("Jury is still out as to whether we will continue to use it"), nor a relative clause ("Some of the
+# nodes we are working on had data loss").
 _COMMITMENT = _rx(
+    r"(?<!whether\s)(?<!weather\s)(?<!\bif\s)"
     r"we(?:\s+will|'ll|\u2019ll)\s+(?:\w+ly\s+)?(?:review|investigate|look|work|determine|consider|add|improve"
     r"|update|revisit|explore|follow|monitor|continue|implement|document|fix|evaluate|assess|address|publish"
     r"|share|release|audit|rotate|reach)",
@@ -52,7 +55,7 @@ _COMMITMENT = _rx(
     r"we\s+(?:plan|intend|aim|hope)\s+to",
     r"we\s+(?:still\s+)?need\s+to",
     r"we\s+are\s+(?:currently\s+|now\s+|still\s+)?(?:developing|working\s+on|planning|exploring|looking\s+into"
-    r"|reviewing|evaluating|drafting|preparing)",
+    r"|reviewing|evaluating|drafting|preparing)(?!\s+(?:had|has|have|was|were|is|are)\b)",
 )
 # ... nor is news promised to the readers: "we'll update here when it is resolved", "We will continue to
 # update this page as additional questions arise"

@@ -46,6 +46,8 @@ CERTAIN_PHRASES: list[tuple[str, str]] = [
     ("i though i ", "i thought i "), ("i though that ", "i thought that "), ("we though we ", "we thought we "),
     ("we though that ", "we thought that "), ("rather then ", "rather than "),
     ("has lead to ", "has led to "), ("have lead to ", "have led to "), ("had lead to ", "had led to "),
+    ("weather or not", "whether or not"), ("as to weather we ", "as to whether we "),
+    ("as to weather it ", "as to whether it "), ("as to weather they ", "as to whether they "),
 ]
 # "there would of course still have been": an aside, not "would have"
 _COURSE = re.compile(r"course\b")
