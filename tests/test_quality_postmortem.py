@@ -801,3 +801,20 @@ def test_a_question_and_a_relative_clause_are_no_open_commitments():
     assert having(found, "open commitment") == []
     promise = ("Notes", "Some of the nodes had data loss. We are working on a second backup site.")
     assert having(run(doc(summary, promise)), "open commitment") == [("s2", "We are working on a second backup site.")]
+
+
+def test_what_went_wrong_listed_above_the_actions_is_not_an_action():
+    """iasql's 000 post-mortem (not in the corpus) lists under "Prevention" what was missing
+    ("`iasql_upgrade` didn't have a formal test case at all.") and then the rules it adopts: the
+    finding counted the shortfalls as actions with no owner and quoted one as the first."""
+    summary = ("Summary", "The v0.0.19 deploy failed for all users: the upgrade script broke the database.")
+    prevention = ("Prevention", "Several features lacked tests:\n\n"
+                                "- `iasql_upgrade` didn't have a formal test case at all.\n"
+                                "- The new `default_aws_region` only had partial coverage of its use-cases.\n"
+                                "- `delete_all_records` never had a test after it was run.\n\n"
+                                "We will follow a few extra rules:\n\n"
+                                "1. All features have a test, or they can't be merged.\n"
+                                "2. All bugfixes start with a test that triggers the bug.\n")
+    (f,) = [f for _, f in run(doc(summary, prevention)) if "no owner" in f.category]
+    assert f.description.startswith("None of the 2 action items names an owner"), f.description
+    assert f.quote.startswith("All features have a test")
