@@ -345,6 +345,9 @@ def test_to_so_with_its_verb_missing():
     fine = doc(("Impact", "Access to so many hosts was lost, up to so far unknown limits; we lost access to so-and-so "
                           "and to Sonatype. It wraps the module to so the values are compatible."))
     assert having(run(fine), "grammar") == []
+    # iasql's 004 post-mortem (not in the corpus): "so" typed for "do"
+    typed = doc(("Prevention", "We might need to so some tweaks to the current commit algorithm."))
+    assert [(f.quote, f.replacement) for _, f in having(run(typed), "grammar")] == [("to so some", "to do some")]
 
 
 

@@ -6,7 +6,8 @@
 - `_been_base`: "been" or "being" and a verb's plain form ("are not being launch");
 - `_have_being`: "being" for "been" after "have" ("The route have being deleted");
 - `_have_past`: a simple past for the participle after "have" ("which I've ran for two years");
-- `_to_so`: "to so" with its verb missing ("required to so was awake");
+- `_to_so`: "to so" with its verb missing ("required to so was awake"), or typed for "to do" ("need
+  to so some tweaks");
 - `_article`: "an" before a consonant, "a" before a vowel ("an nonintrusive way", "a error").
 
 Each only in a line of prose, outside code; each finding's suggestion is the corrected words.
@@ -194,11 +195,15 @@ def _have_past(section: Section) -> list[Finding]:
 # "nobody with the permissions required to so was awake": "to so" with its verb missing, where what
 # follows ends the phrase (a stop, "was", "and"), so that the fix is certain: "to do so". Not "to so
 # many", "to so-and-so". Silent on 100 million characters of Python's library and package documentation.
-TO_SO = re.compile(r"\b(to) so(?=\s*[.,;:!?)]|\s+(?:was|were|is|are|and|or|but|because|when|if|until)\b)",
-                   re.IGNORECASE)
+TO_SO = re.compile(r"\b(to) so(?=\s*[.,;:!?)]|\s+(?:was|were|is|are|and|or|but|because|when|if|until)\b)"
+                   # "need to so some tweaks": "so" typed for "do" (the keys are neighbours)
+                   r"|\b(to) so (some|any|these|those)\b(?= [a-z])", re.IGNORECASE)
 
 
 def _to_so_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    if m.group(2):
+        fixed = f"{m.group(2)} do {m.group(3)}"
+        return fixed, f"has 'so' for 'do': '{fixed}'."
     fixed = f"{m.group(1)} do so"
     return fixed, f"is missing its verb: '{fixed}'."
 
