@@ -818,3 +818,25 @@ def test_what_went_wrong_listed_above_the_actions_is_not_an_action():
     (f,) = [f for _, f in run(doc(summary, prevention)) if "no owner" in f.category]
     assert f.description.startswith("None of the 2 action items names an owner"), f.description
     assert f.quote.startswith("All features have a test")
+
+
+def test_the_steps_of_the_current_design_and_its_pros_and_cons_are_not_actions():
+    """iasql's 004 post-mortem (not in the corpus) describes, under "Prevention", the steps of the
+    current `commit` algorithm and weighs an alternative's pros and cons: the finding read them as
+    "23 of the 26 action items" with no owner."""
+    sections = doc(("Summary", "The TypeORM upgrade made deploys fail: the apply step of the database engine lost "
+                               "changes for users, and the server returned errors after the release."),
+                   ("Cause", "Partial applies skipped the modules whose changes the engine made itself."),
+                   ("Prevention", "The issue was covered by typeorm not hard failing before, which made this pass "
+                                  "for a long time silently. We might need to make some tweaks to the current commit "
+                                  "algorithm to handle these 2 cases we found during this upgrade."),
+                   ("High-level steps of the current `commit` algorithm",
+                    "1. Get relevant audit logs\n2. Get relevant modules based on step 1\n3. If any change:\n"
+                    "1. Execute partial apply (passing only the relevant changes and modules)\n2. If error on "
+                    "partial apply, execute full apply\n4. Execute full sync\n5. If full apply or sync error, execute "
+                    "revert\n6. Return the sync response", 2),
+                   ("Possible alternatives", "Executing a full apply could solve both issues.", 2),
+                   ("Pros", "- Solves the 2 issues\n- Easier to implement?", 3),
+                   ("Cons", "- We lose the faster apply.", 3))
+    found = [f.description for _, f in run(sections) if "no owner" in f.category]
+    assert not any("action items" in d for d in found), found

@@ -173,7 +173,10 @@ _DONE_BY_US = re.compile(r"\W*(?:we\s+(?:have\s+)?(?:(?!will\b|should\b|need\b|m
 # A retrospective's own headings: what they list are observations, not actions, even under an
 # "Action items" heading (mybinder.org 2018-03-31 has a "What went wrong" there).
 _RETROSPECTIVE = re.compile(r"\bwhat\s+went\s+(?:wrong|well|right|badly|poorly)|\bwent\s+(?:wrong|well)\b"
-                            r"|\blessons?\s+learn|\bwhere\s+we\s+got\s+lucky|\bwhat\s+we\s+learn", re.I)
+                            r"|\blessons?\s+learn|\bwhere\s+we\s+got\s+lucky|\bwhat\s+we\s+learn"
+                            # nor what is there today or weighed ("High-level steps of the current `commit`
+                            # algorithm", "Pros", "Cons"), under "Prevention" in iasql's 004
+                            r"|\b(?:current|existing)\b|^\W*(?:pros|cons|advantages|disadvantages|trade-?offs)\W*$", re.I)
 
 
 def _over_the_document(sections: list[Section], i: int) -> bool:
