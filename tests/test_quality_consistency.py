@@ -745,3 +745,23 @@ def test_two_spellings_of_a_word_that_both_miss_it_name_the_word():
     found = having(run(secs), "spelled two ways")
     assert [f.suggestion for _, f in found] == ["Write 'recipient' in both places."]
     assert found[0][1].description.endswith("both are misspellings of 'recipient'.")
+
+
+def test_a_collection_of_incident_reports_reads_each_timeline_on_its_own():
+    """Prysm's testnet post-mortems (not in the corpus) collect seven incidents in one page, newest
+    first, each with its own "Timeline": the first entry of each older incident was "out of order"
+    after the newer one's last, and a 325-day jump between two incidents was "a separate event".
+    Each incident is read on its own; a slip inside one is still found."""
+    sections = doc(("Testnet Incident Reports", "We keep a report of each testnet incident here."),
+                   ("Not Receiving P2P Blocks (Incident #7)", "Summary: Beacon nodes were not receiving blocks."),
+                   ("Timeline", "2020-04-16 (all times UTC)\n- 02:00 The issue is first seen.\n"
+                                "- 03:10 A fix is deployed.\n- 02:40 The nodes recover.", 2),
+                   ("Chain Stuck at Genesis (Incident #6)", "Summary: The chain did not start."),
+                   ("Timeline", "2019-01-09 (all times UTC)\n- 10:00 Genesis time passes.\n"
+                                "- 11:00 A new genesis is set.", 2),
+                   ("Rapid P2P Message Drop (Incident #5)", "Summary: Peers dropped messages."),
+                   ("Timeline", "2019-01-01 (all times UTC)\n- 04:50 Peers drop.\n- 09:40 Fixed.", 2))
+    found = run(sections)
+    assert [(s.title, f.quote) for s, f in having(found, "timeline order")] == [("Timeline", "- 02:40 The nodes recover.")]
+    assert having(found, "separate event") == []
+    assert [s.id for s, _ in having(found, "timeline order")] == ["s3"]

@@ -82,6 +82,22 @@ __all__ = [
 ]
 
 
+def _incidents(sections: list[Section]) -> list[list[Section]]:
+    """A write-up that collects several incidents' reports ("Chain Stuck at Genesis (Incident #6)",
+    each with its own "Timeline" sub-section, as Prysm's testnet post-mortems are): its top-level
+    sections, each with the sections under it (what comes before the first is a part of its own).
+    One part for a write-up of one incident: fewer than two top-level sections hold a timeline."""
+    top = min(s.level for s in sections)
+    parts: list[list[Section]] = []
+    for s in sections:
+        if s.level == top or not parts:
+            parts.append([])
+        parts[-1].append(s)
+    with_timeline = [p for p in parts if not _is_timeline_title(p[0].title)
+                     and any(_is_timeline_title(x.title) for x in p[1:])]
+    return parts if len(with_timeline) >= 2 else [sections]
+
+
 def document_findings(sections: list[Section], title: str | None = None,
                       date: str | None = None) -> dict[str, list[Finding]]:
     """Findings per section id for everything that needs the whole document to see; `title`, the
@@ -92,6 +108,11 @@ def document_findings(sections: list[Section], title: str | None = None,
 
     out: dict[str, list[Finding]] = {s.id: [] for s in sections}
     if not sections:
+        return out
+    incidents = _incidents(sections)
+    if len(incidents) > 1:  # a collection of reports: each is read on its own, its timeline not the next one's
+        for part in incidents:
+            out.update(document_findings(part, None, date))
         return out
     # work on a copy whose indexes are positions in the list (the caller's may differ), each text read as
     # a reader reads it (a source line wrap is a space: `as_read`); quotes are mapped back at the end
