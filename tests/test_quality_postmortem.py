@@ -840,3 +840,18 @@ def test_the_steps_of_the_current_design_and_its_pros_and_cons_are_not_actions()
                    ("Cons", "- We lose the faster apply.", 3))
     found = [f.description for _, f in run(sections) if "no owner" in f.category]
     assert not any("action items" in d for d in found), found
+
+
+def test_what_others_did_told_in_the_past_is_done_not_an_open_action():
+    """Terp Network's v4 upgrade report (not in the corpus) lists under "Resolving actions" what the
+    validators did: "validators rolled back their states ...", "validators were asked to resume
+    consensus ...". Those are done; what is still to do is open."""
+    summary = ("Summary", "The v4 upgrade halted the chain: the node software panicked at the upgrade height.")
+    resolving = ("Resolving actions", "- validators rolled back their states to the previous block\n"
+                                      "- validators downgraded their binary versions to v3.1.0\n"
+                                      "- validators were asked to resume consensus, skipping over the upgrade height\n"
+                                      "- prepare the contract for test-net, hard coded with test-net denoms\n"
+                                      "- servers used for the testnet need a new image\n")
+    (f,) = [f for _, f in run(doc(summary, resolving)) if "no owner" in f.category]
+    assert f.description.startswith("2 of the 5 action items name no owner or due date"), f.description
+    assert f.quote.startswith("prepare the contract for test-net")

@@ -133,7 +133,8 @@ def _reported_as_done(text: str) -> bool:
     if w == "already":  # "Already added the fix ...", "Already run the script ..."
         return True
     if len(w) > 4 and w.endswith("ed") and not w.endswith("eed") and w != "embed" or \
-            _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None:
+            _DONE_BY_US.match(text) is not None or _DECIDED.search(text) is not None \
+            or _THEY_DID.match(text) is not None:
         return True
     own = _NEXT_MARKER.sub("", text)  # without the next item's marker, read with it as its continuation
     if _HEADLINE_DONE.search(own) and not (ACTION_LINE.match(own) or _CAUSATIVE.match(own) or _MODAL.search(own)
@@ -144,6 +145,11 @@ def _reported_as_done(text: str) -> bool:
         and ACTION_LINE.match(text, label.end()) is None
 
 
+# an item told as what others did, in the past: "validators rolled back their states to the previous
+# block", "validators were asked to resume consensus" (not "validators need ...", "users seeded ...": a
+# participle, "-ed", it must be; nor "servers used for ...")
+_THEY_DID = re.compile(r"\W*(?:the\s+|our\s+|all\s+)?[a-z]{3,}s\s+(?:were\s+|have\s+been\s+)?"
+                       r"(?!needed\b|used\b|based\b|related\b|affected\b|exposed\b)[a-z]{3,}(?<!e)ed\b")
 _NEXT_MARKER = re.compile(r"\n\s*(?:\d{1,3}[.)]|[-*\u2022+])\s*$")
 # an item told as a headline of what was done: it ends on the participle ("pool halted.")
 _HEADLINE_DONE = re.compile(r"\b[a-z]{3,}ed\b(?:\s*\([^()\n]{0,60}\))?[.;]?\s*$")
