@@ -404,6 +404,24 @@ def test_an_impact_with_no_count_anywhere_is_asked_for_one():
     assert having(run(counted), "not quantified") == []
 
 
+
+def test_a_count_in_words_counts_and_the_authors_own_download_is_no_one_hurt():
+    """Quickbyte's incident report (not in the corpus) counts in words ("one account used it"), and
+    a validator's notes (turboflakes) say "on this one the download failed" and "trying to download
+    the snapshot": one download, the author's. Both were asked how many were affected."""
+    cause = ("Root cause", "A merge disabled the S3 provider in the storage registry, so the server returned "
+                           "errors for the files uploaded with it.")
+    counted = doc(("Incident", "Some customers could not access some files, they would get an error when trying to "
+                               "access them. Only one account used the S3 provider."), cause)
+    assert having(run(counted), "not quantified") == []
+    mine = doc(("Incident", "The node did not start after the upgrade. I tried a snapshot, but on this one the "
+                            "download failed with an error. After trying to download the snapshot again it failed."),
+               cause)
+    assert having(run(mine), "not quantified") == []
+    theirs = doc(("Incident", "Users experienced build failures: their downloads failed with an error."), cause)
+    assert len(having(run(theirs), "not quantified")) == 1
+
+
 # --------------------------------------------------------------------------- found on unlabelled real write-ups
 # mybinder.org's incident reports of 2017-09-27, 2017-09-29, 2018-01-18 and 2018-03-31 (not in the
 # corpus), reviewed as a newcomer would: each of these was said of them, and was wrong.

@@ -283,10 +283,15 @@ _HURT_SENTENCE = re.compile(
 # A number is read from its first digit only (the lookbehind): from every digit of a long run of
 # digits and commas, the search was quadratic (4.7 s for 20,000 digits).
 # ... or any count of things said to be hurt: "373 samples were affected", "1,200 messages were lost"
-_COUNT = re.compile(rf"(?<!\d)(?<!\d[,.])(?:\d[\d,.]*\s*(?:%|percent)|\b\d[\d,.]*\s+(?:\w+\s+){{0,2}}?(?:{_WHO_WORDS}|accounts?|projects?"
+# (a count in words too: "one account used it", "two customers")
+_COUNT = re.compile(rf"(?<!\d)(?<!\d[,.])(?:\d[\d,.]*\s*(?:%|percent)|\b(?:\d[\d,.]*|one|two|three|four|five|six|seven"
+                    rf"|eight|nine|ten|a\s+single)\s+(?:\w+\s+){{0,2}}?(?:{_WHO_WORDS}|accounts?|projects?"
                     r"|packages?|tokens?|addresses|repositor(?:y|ies)|jobs?|pods?|sites?)\b"
                     r"|\b\d[\d,.]*\s+(?:\w+\s+){0,2}?[a-z]+s\s+(?:were|had\s+been)\s+(?:\w+\s+)?(?:affected|impacted|lost"
                     r"|corrupted|deleted|exposed|dropped|delayed|compromised))", re.I)
+
+
+_ONE_OF_THEM = re.compile(r"\b(?:the|this|that|my|our|a|an|one|to)\s+$", re.I)  # "the download", "to download"
 
 
 def _unquantified_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
@@ -299,6 +304,8 @@ def _unquantified_finding(sections: list[Section], timeline: set[int]) -> tuple[
             continue
         for sentence in sentences_of(s):
             m = _HURT_SENTENCE.search(sentence.text)
+            if m and _ONE_OF_THEM.search(sentence.text, 0, m.start()) and not m.group().split()[0].lower().endswith("s"):
+                continue  # "on this one the download failed": one download, the author's, not who was hurt
             if m and not _UNKNOWN.search(sentence.text) and not _UNHARMED.search(sentence.text):
                 return i, Finding(
                     type="important", category="impact: not quantified", risk="medium",
