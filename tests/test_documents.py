@@ -767,6 +767,19 @@ def test_a_date_field_near_the_top_dates_the_document() -> None:
     assert parse("r.docx", make_docx(build)).date == "2022-04-20"
 
 
+def test_a_file_named_for_its_day_is_dated_by_its_name() -> None:
+    """A Jekyll post's file is named for its day ("2014-01-29-postmortem-todays-8min-indexing-downtime.md",
+    Algolia's, not in the corpus) and its text says only "Today (Jan 29)": the review had no year for
+    it. Front matter's date or a "Date:" field still come first; a date elsewhere in the name is not one."""
+    text = "---\nlayout: post\ntitle: Postmortem\n---\n\nToday (Jan 29) the API was down for 8 minutes.\n"
+    assert parse("2014-01-29-postmortem-todays-8min-indexing-downtime.md", text).date == "2014-01-29"
+    assert parse("2023-01-25 DNS outage.txt", "The DNS records were deleted.\n").date == "2023-01-25"
+    assert parse("2014-01-29-post.md", "---\ndate: 2014-02-01\n---\n\nText.\n").date == "2014-02-01"
+    assert parse("2014-01-29-post.md", "# Report\n\nDate: 2014-02-03\n\nText.\n").date == "2014-02-03"
+    assert parse("report-2014-01-29.md", text).date is None
+    assert parse("2014-13-29-post.md", text).date is None
+
+
 def test_markdown_and_text_by_their_other_names_are_read() -> None:
     """A Jekyll post or a GitHub README is often ".markdown" (joshschmelzle's post-mortems, not in
     the corpus): it was refused with "Rename the file to end in .md", though Redline knew what it was."""

@@ -38,8 +38,18 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
     sections = _split_long_sections(sections, limits.max_section_chars)
     sections = _limit_sections(sections, MAX_SECTIONS, limits.max_section_chars)
     _set_keys(sections)
-    day = _valid_day(draft.meta_date) or _valid_day(_field_date(blocks))
+    day = _valid_day(draft.meta_date) or _valid_day(_field_date(blocks)) or _valid_day(_name_date(name))
     return ParsedDocument(kind=kind, sections=sections, title=title, date=day)
+
+
+# a file named for its day, as a blog's posts are ("2014-01-29-postmortem-todays-downtime.md", Jekyll's
+# `_posts`) and many reports ("2023-01-25 DNS outage.docx")
+_NAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[-_ .]|$)")
+
+
+def _name_date(name: str) -> str | None:
+    m = _NAME_DATE.match(name.replace("\\", "/").rsplit("/", 1)[-1])
+    return m.group(1) if m else None
 
 
 def _slug(title: str) -> str:
