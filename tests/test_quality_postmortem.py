@@ -208,6 +208,21 @@ def test_an_impact_given_as_a_range_of_clock_times_states_the_duration():
     assert having(run(secs), "duration not stated") == [("s1", None)]
 
 
+def test_a_length_until_it_was_stopped_states_the_duration():
+    """Yearn's 2021-02-04 disclosure (not in the corpus): "This pattern was repeated in a series of 11
+    transactions executed over 38 minutes before being mitigated." says how long the exploit ran;
+    it was told the write-up never says how long the incident lasted."""
+    timeline = ("Timeline", "- 21:45 (UTC) The security team becomes aware of an odd transaction.\n"
+                            "- 21:53 (UTC) The multi-sig signers are called.\n- 22:09 (UTC) setMin(0) is applied.")
+    said = ("Details", "The exploit drained the vault's deposits through the server's strategy: a series of 11 "
+                       "transactions executed over 38 minutes before being mitigated.")
+    summary = ("Summary", "An exploit against the yDAI vault lost 11m DAI of deposits.")
+    assert having(run(doc(summary, said, timeline)), "duration not stated") == []
+    unsaid = ("Details", "The exploit drained the vault's deposits through the server's strategy: a series of 11 "
+                         "transactions executed over 38 minutes, each one larger.")
+    assert having(run(doc(summary, unsaid, timeline)), "duration not stated") == [("s1", None)]
+
+
 def test_start_and_end_lines_state_the_duration():
     """Students' post-mortems (ALX, not in the corpus) give the outage's ends as labelled lines under
     "Duration" ("- Start: June 1, 2024, 08:00 AM (UTC)" / "- End: June 1, 2024, 10:45 AM (UTC)"):

@@ -128,6 +128,9 @@ _START_END = re.compile(r"\b(?:start(?:\s+time)?|started|began)\s*:[^\n]{0,80}?\
 # ... and a stats line: "Time to recovery: 279 minutes", "Time to resolve: 2h", "MTTR 45 min"
 _DURATION_WORDS = _rx(r"duration", r"downtime", r"outage", r"impact\s+window", r"total", r"unavailable", r"down",
                       r"time\s+to\s+(?:recover\w*|resol\w*|restor\w*|mitigat\w*|repair|fix)", r"m?ttr")
+# "executed over 38 minutes before being mitigated", "ran for an hour until it was stopped"
+_UNTIL_STOPPED = re.compile(r"\s+(?:before\s+(?:being\s+|it\s+was\s+)?|until\s+(?:it\s+was\s+)?)"
+                            r"(?:mitigated|resolved|stopped|fixed|contained|restored|halted)\b", re.I)
 _SHORT_TIMELINE = timedelta(minutes=15)  # a timeline of minutes: the reader sees how long at a glance
 _PREVIOUS = _rx(r"previous(?:ly)?", r"last\s+time", r"earlier\s+incident", r"once\s+before")
 
@@ -412,7 +415,7 @@ def stated_duration(sections: list[Section], timeline: set[int]) -> tuple[int, i
                 return i, d.start, d.end
         for m in C.DURATION.finditer(s.text):
             if _DURATION_WORDS.search(s.text, max(0, m.start() - 40), m.start()) \
-                    or _OUTAGE_AFTER.match(s.text, m.end()):
+                    or _OUTAGE_AFTER.match(s.text, m.end()) or _UNTIL_STOPPED.match(s.text, m.end()):
                 return i, m.start(), m.end()  # "total downtime: 45 minutes", "caused 40min of total outage"
     return None
 
