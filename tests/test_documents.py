@@ -242,6 +242,10 @@ def test_markdown_body_is_plain_text_with_marks_and_front_matter_title() -> None
     # a WordPress export (the NuGet Gallery's 2012 outage post): its own names for them
     ("---\nID: 47\npost_title: The NuGet Gallery Outage on March 9th\npost_date: 2012-03-14 00:00:00\n---",
      "The NuGet Gallery Outage on March 9th", "2012-03-14"),
+    # Astro's "pubDate", written as words (Val Town's blob storage post-mortem, not in the corpus); a
+    # field with no day in it gives way to the next
+    ("---\ntitle: \"Post-mortem: Blob Storage Outage\"\ndate: TBD\npubDate: May 2, 2024\n---",
+     "Post-mortem: Blob Storage Outage", "2024-05-02"),
 ])
 def test_markdown_front_matter_gives_title_and_date_and_is_not_text(front: str, title: str, date: str | None) -> None:
     """A blog post's front matter is its settings, not its text: its title names the review, its

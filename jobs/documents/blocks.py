@@ -24,7 +24,7 @@ class _Block:
 class _Draft:
     blocks: list[_Block] = field(default_factory=list)
     meta_title: str | None = None  # from file properties / front matter; weaker than a visible title
-    meta_date: str | None = None  # the day a Markdown file's front matter gives it ("2025-07-28")
+    meta_date: str | None = None  # the day a Markdown file's front matter gives it, as written ("May 2, 2024")
 
 
 def _heading(text: str, level: int = 1, *, is_title: bool = False) -> _Block:

@@ -29,7 +29,7 @@ def _parse_markdown(name: str, data: bytes, max_bytes: int, limits: "ParseLimits
 @dataclass
 class _FrontMatter:
     title: str | None = None
-    date: str | None = None  # "2025-07-28": the day the post gives itself
+    date: str | None = None  # the day the post gives itself, as written ("2025-07-28T10:00:00Z", "May 2, 2024")
     start: int = 0  # the body's first line
 
 
@@ -39,8 +39,7 @@ _FRONT_ENDS = {"---": ("---", "..."), "+++": ("+++",)}
 _FRONT_FIELD = re.compile(r"^([A-Za-z_][\w-]*)\s*[:=]\s*(.*)$")
 # the fields a post's date is kept in, by the generators that write them (Jekyll, Hugo, WordPress exports)
 _DATE_FIELDS = ("date", "post_date", "publishdate", "pubdate", "published_at", "published", "created")
-# "2025-07-28", "2019-05-08T10:00:00Z", "'2025-07-28 12:00:00 +0000'": the day
-_FRONT_DATE = re.compile(r"^[\"']?(\d{4}-\d{2}-\d{2})(?![\d-])")
+_YEAR = re.compile(r"\d{4}")  # a field that holds a day ("date: TBD" does not); sections.py reads it
 
 
 def _front_matter(lines: list[str]) -> _FrontMatter:
@@ -64,8 +63,8 @@ def _front_matter(lines: list[str]) -> _FrontMatter:
             if not fields:
                 return _FrontMatter()
             title = (fields.get("title") or fields.get("post_title") or "").strip("'\"") or None
-            date = next((m for key in _DATE_FIELDS if (m := _FRONT_DATE.match(fields.get(key, "")))), None)
-            return _FrontMatter(title=title, date=date.group(1) if date else None, start=end + 1)
+            date = next((fields[key] for key in _DATE_FIELDS if _YEAR.search(fields.get(key, ""))), None)
+            return _FrontMatter(title=title, date=date, start=end + 1)
     return _FrontMatter()
 
 

@@ -38,7 +38,7 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
     sections = _split_long_sections(sections, limits.max_section_chars)
     sections = _limit_sections(sections, MAX_SECTIONS, limits.max_section_chars)
     _set_keys(sections)
-    day = _valid_day(draft.meta_date) or _valid_day(_field_date(blocks)) or _valid_day(_name_date(name))
+    day = _valid_day(_iso_day(draft.meta_date)) or _valid_day(_field_date(blocks)) or _valid_day(_name_date(name))
     return ParsedDocument(kind=kind, sections=sections, title=title, date=day)
 
 
@@ -165,10 +165,12 @@ def _first_line_title(blocks: list[_Block]) -> str | None:
     return name[:MAX_TITLE_CHARS]
 
 
+# a day as written: "2026-06-10", "10 June 2026", "June 10th, 2026", "May 2, 2024"
+_WRITTEN_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{4}"
+                          r"|[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}")
 # the document's own date as a field near its top: "Date: 2026-06-10", "Date | 2022-04-20", "**Date:** May 3, 2024"
 _DATE_FIELD = re.compile(r"^\W{0,4}(?:date|report\s+date|incident\s+date|date\s+of\s+(?:the\s+)?incident)\W{0,4}"
-                         r"\s*[:|]\s*\W{0,4}(\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{4}"
-                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})\b", re.IGNORECASE | re.MULTILINE)
+                         r"\s*[:|]\s*\W{0,4}(" + _WRITTEN_DAY.pattern + r")\b", re.IGNORECASE | re.MULTILINE)
 _FIELD_SCAN = 1500  # characters of the document's first blocks where such a field is looked for
 
 
@@ -177,9 +179,15 @@ def _field_date(blocks: list[_Block]) -> str | None:
     "June 10th, 2026" read into it), or None."""
     head = "\n".join(b.text for b in blocks[:6])[:_FIELD_SCAN]
     m = _DATE_FIELD.search(head)
-    if m is None:
+    return _iso_day(m.group(1)) if m else None
+
+
+def _iso_day(written: str | None) -> str | None:
+    """"2026-06-10" as it is (a front matter's "2019-05-08T10:00:00Z" too); "10 June 2026", "June 10th,
+    2026" and "May 2, 2024" read into it; else None."""
+    if not written or (m := _WRITTEN_DAY.match(written.strip().strip("'\""))) is None:
         return None
-    words = m.group(1).replace(",", " ").replace(".", " ").split()
+    words = m.group().replace(",", " ").replace(".", " ").split()
     if len(words) == 1:
         return words[0]
     day, month = (words[0], words[1]) if words[0][:1].isdigit() else (words[1], words[0])
