@@ -752,3 +752,30 @@ def test_a_safety_action_already_taken_on_a_day_needs_no_owner():
     answer = compose_answer("Which actions lack an owner or a due date?", doc)
     assert answer.startswith("Of the 3 action items, 1 has no owner or no due date (2 are done or linked to a ticket)")
     assert "Provide training" in answer.split("\n\n")[0]
+
+
+VAL_TOWN = [  # Val Town's blob storage post-mortem (not in the corpus), its front matter "pubDate: May 2, 2024"
+    ("Post-mortem: Blob Storage Outage",
+     "Val Town provides blob storage for use within Vals. Blob storage is used by many Vals as a quick key value "
+     "store.\n\nOn April 30th at 5:05pm UTC while offboarding a Val Town employee, we removed their user account "
+     "from our Cloudflare organization. The API keys that we had been using to communicate with R2 were tied to "
+     "the user account, and stopped working once the account was removed. At 8:00pm we had received a handful of "
+     "user-reports about unexpected blob storage errors."),
+    ("Impact", "Blob storage was unavailable from 5:05pm UTC until 9:05pm UTC."),
+]
+
+
+def test_what_happened_starts_where_the_story_does_not_at_the_products_introduction():
+    """"What happened?" quoted "Val Town provides blob storage for use within Vals.": the post's
+    introduction of its product. The story starts with its day."""
+    answer = compose_answer("What happened?", VAL_TOWN)
+    assert answer.startswith('From "Post-mortem: Blob Storage Outage": "On April 30th at 5:05pm UTC while '
+                             'offboarding a Val Town employee'), answer
+
+
+def test_when_gives_the_write_ups_date_for_a_day_with_no_year_and_does_not_repeat_its_quote():
+    """"When did it happen?" quoted "On April 30th ..." with no year though the post is dated, and
+    then quoted the same sentence again in the passage around it."""
+    answer = compose_answer("When did it happen?", VAL_TOWN, date="2024-05-02")
+    assert "(with no year: the write-up is dated 2024-05-02)" in answer, answer
+    assert answer.count("On April 30th at 5:05pm UTC") == 1, answer

@@ -285,8 +285,19 @@ def compose_answer(
         )
     titles = list(dict.fromkeys(p.title for _, p in ranked))
     lead = f"The write-up addresses this in {_join_titles(titles)}."
-    quotes = [f'From "{p.title}": "{_quote_for_answer(p.text)}"' for _, p in ranked]
+    quotes = [f'From "{p.title}": "{_quote_for_answer(_untold(p.text, told))}"' for _, p in ranked]
     return "\n\n".join([*facts, lead, *quotes])
+
+
+def _untold(text: str, told: list[str]) -> str:
+    """A passage without the words a fact already quoted ("On April 30th at 5:05pm UTC ..." said once,
+    then "… The API keys ..."): the answer does not repeat itself."""
+    flat = " ".join(text.split())
+    for q in told:
+        at = flat.find(q)
+        if at >= 0 and len(q) < len(flat):
+            flat = (flat[:at].rstrip() + " … " + flat[at + len(q):].lstrip()).strip()
+    return flat
 
 
 def _chunks(text: str, size: int = _CHUNK_CHARS) -> Iterator[str]:

@@ -85,6 +85,30 @@ def _opening(s: Section, sentences: int = 2) -> str:
     return " ".join(said[:sentences])
 
 
+# an opening that tells of the event: a day or a clock time, or a word for what went wrong
+_EVENT = re.compile(r"\b(?:\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+                    r" \d{1,2}(?:st|nd|rd|th)?\b|\d{1,2}(?:st|nd|rd|th)?\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+                    r"|outage|incident|downtime|fail\w*|went down|unavailable|breach|exploit\w*|compromis\w+|errors?"
+                    r"|hack\w*|attack\w*|lost|loss|broke\w*|crash\w*)", re.I)
+# ... and a sentence that opens the story with its day: "On April 30th at 5:05pm UTC, while ...", "At 21:45 ..."
+_STORY_START = re.compile(r"(?:on|at|around|by|early|late)?\s*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+                          r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?\b"
+                          r"|\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|\d{4}-\d{2}-\d{2}"
+                          r"|\d{1,2}:\d{2})", re.I)
+
+
+def _event_opening(s: Section, sentences: int = 2) -> str:
+    """The section's opening; but when it only introduces the product ("Val Town provides blob
+    storage ...": no day, nothing gone wrong), the sentences from the first that opens the story with
+    its day ("On April 30th at 5:05pm UTC while offboarding a Val Town employee, ...")."""
+    opening = _opening(s, sentences)
+    if _EVENT.search(opening):
+        return opening
+    said = [x.text.strip() for x in split_sentences(s.text, split_blocks(s.text))]
+    start = next((k for k, x in enumerate(said[:20]) if _STORY_START.match(x)), None)
+    return " ".join(said[start:start + sentences]) if start is not None else opening
+
+
 def _quoted_lead(s: Section, said: str) -> str:
     return f'From "{s.title}": "{_short(said) if len(said) > 2 * _QUOTE_CHARS else said}"'
 
@@ -260,7 +284,7 @@ def _summary(sections: list[Section]) -> str | None:
     cause as given, and the actions, counted."""
     # no summary: the first section that opens in prose ("Compressor A experienced a malfunction"), not
     # a block of particulars ("Date: 2024-01-15 Time: 14:30"), else the first with text
-    openings = [(x, _opening(x)) for x in sections if x.text.strip() and not _is_timeline_title(x.title)]
+    openings = [(x, _event_opening(x)) for x in sections if x.text.strip() and not _is_timeline_title(x.title)]
     lead = _lead(sections, "summary") or next(
         ((x, said) for x, said in openings if len(said.split()) >= 8 and said.count(":") <= 1),
         openings[0] if openings else None)

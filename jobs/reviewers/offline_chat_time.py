@@ -338,7 +338,8 @@ def _happened(sections: list[Section], date: str | None = None) -> str | None:
     out = []
     told = _first_dated_sentence(sections)
     if told is not None:
-        out.append(f'The write-up says in "{told[0].title}": "{_short(told[1])}"')
+        out.append(f'The write-up says in "{told[0].title}": "{_short(told[1])}"'
+                   + (f" (with no year: the write-up is dated {date})." if date and not _YEAR.search(told[1]) else ""))
     elif date:
         relative = _relative_sentence(sections)
         if relative is not None:
