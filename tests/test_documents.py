@@ -185,6 +185,20 @@ def test_docx_without_headings_is_one_section_named_after_core_title() -> None:
     assert doc.title == "Forklift Near Miss"
 
 
+def test_docx_core_title_names_it_over_a_first_heading_that_is_one_section_among_others() -> None:
+    """TAIC's rail report as Word (tuning set) has its full title in its properties and starts with
+    "Final report" as one of its level-1 headings: the review was named "Final report"."""
+    def build(document) -> None:
+        document.core_properties.title = "Final report RO-2020-102: Express freight Train 932 strikes hi-rail vehicle"
+        for heading in ("Final report", "Executive summary", "Factual information"):
+            document.add_heading(heading, 1)
+            document.add_paragraph(BODY)
+
+    doc = parse("r.docx", make_docx(build))
+    assert doc.title == "Final report RO-2020-102: Express freight Train 932 strikes hi-rail vehicle"
+    assert titles(doc)[:2] == ["Final report", "Executive summary"]
+
+
 def test_docx_without_headings_or_title_is_named_document() -> None:
     doc = parse("r.docx", make_docx(lambda d: d.add_paragraph(BODY)))
     assert titles(doc) == ["Document"]
@@ -769,6 +783,22 @@ def test_a_date_field_near_the_top_dates_the_document() -> None:
         document.add_paragraph("The pump tripped.")
 
     assert parse("r.docx", make_docx(build)).date == "2022-04-20"
+
+
+def test_pelican_metadata_names_and_dates_the_post_and_a_peer_heading_does_not_title_it() -> None:
+    """A Pelican post starts with its metadata as "Key: value" lines (PyLadies Brasil's build
+    post-mortem, not in the corpus: "Title: Post Mortem: Incidente de 14 de Novembro de 2019 ...",
+    "Slug: ...", "Date: 2019-11-17 11:58:00", "Tags: ..."): it was shown as a "Preamble" section and
+    the review was named "Resumo", its first section. A write-up's own fields are still its text."""
+    text = ("Title: Post Mortem: Incidente de 14 de Novembro de 2019\nSlug: post-mortem-14-nov\n"
+            "Date: 2019-11-17 11:58:00\nTags: pelican, build\nauthor: Jessica Temporal\n\n"
+            "## Resumo\nO build quebrou.\n\n## Contexto\nO site é escrito em Pelican.\n")
+    doc = parse("post.md", text)
+    assert doc.title == "Post Mortem: Incidente de 14 de Novembro de 2019" and doc.date == "2019-11-17"
+    assert titles(doc) == ["Resumo", "Contexto"] and "Slug" not in doc.sections[0].text
+    fields = "Title: Pump trip\nDate: 2024-05-03\nAuthor: Ana Silva\n\n## Summary\nThe pump tripped.\n"
+    doc = parse("r.md", fields)
+    assert "Author: Ana Silva" in " ".join(s.text for s in doc.sections) and doc.date == "2024-05-03"
 
 
 def test_a_file_named_for_its_day_is_dated_by_its_name() -> None:

@@ -47,7 +47,7 @@ def _front_matter(lines: list[str]) -> _FrontMatter:
     title and date, and where the body starts. Not shown as text: it is the post's settings."""
     ends = _FRONT_ENDS.get(lines[0].strip()) if lines else None
     if ends is None:
-        return _FrontMatter()
+        return _pelican_metadata(lines)
     first = next((line for line in lines[1:200] if line.strip()), "")
     if lines[0].strip() == "---" and _FRONT_FIELD.match(first) is None:
         return _FrontMatter()  # "---" then "# Incident Report": a thematic break over the text, not front matter
@@ -66,6 +66,30 @@ def _front_matter(lines: list[str]) -> _FrontMatter:
             date = next((fields[key] for key in _DATE_FIELDS if _YEAR.search(fields.get(key, ""))), None)
             return _FrontMatter(title=title, date=date, start=end + 1)
     return _FrontMatter()
+
+
+# Pelican's (and MultiMarkdown's) metadata: "Title: ..." on the first line, then "Key: value" lines up to
+# the first blank one; read so only with a key no write-up's own fields have ("Slug:", "Tags:", ...)
+_PELICAN_KEYS = frozenset({"slug", "tags", "category", "template", "save_as", "url", "lang", "modified"})
+
+
+def _pelican_metadata(lines: list[str]) -> _FrontMatter:
+    """A Pelican post's metadata block ("Title: Post Mortem ...", "Slug: ...", "Date: 2019-11-17
+    11:58:00", "Tags: ..."): the post's title and date, not a "Preamble" section of its text."""
+    fields: dict[str, str] = {}
+    for end, line in enumerate(lines[:40]):
+        if not line.strip():
+            break
+        match = _FRONT_FIELD.match(line)
+        if match is None or (end == 0 and match.group(1).lower() != "title"):
+            return _FrontMatter()
+        fields.setdefault(match.group(1).lower(), match.group(2).strip())
+    else:
+        return _FrontMatter()
+    if not _PELICAN_KEYS & set(fields):
+        return _FrontMatter()
+    date = next((fields[key] for key in _DATE_FIELDS if _YEAR.search(fields.get(key, ""))), None)
+    return _FrontMatter(title=fields.get("title") or None, date=date, start=end + 1)
 
 
 _MARKDOWN: Any = None

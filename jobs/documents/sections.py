@@ -24,8 +24,9 @@ def _assemble(kind: str, name: str, draft: _Draft, limits: ParseLimits) -> Parse
     if not blocks:
         scan = "no selectable text was found (it may be a scanned image; run OCR on it or export it with text)"
         raise _empty(name, scan if kind == "pdf" else "")
-    visible_title = _choose_visible_title(blocks)
-    title = visible_title or _useful_meta_title(draft.meta_title) \
+    meta_title = _useful_meta_title(draft.meta_title)
+    visible_title = _choose_visible_title(blocks, peers=meta_title is None)
+    title = visible_title or meta_title \
         or (_first_line_title(blocks) if kind == "md" else None)
     if kind == "md":
         blocks = _fold_outline(blocks)
@@ -131,9 +132,10 @@ _DATE_LINE = re.compile(r"(?:date\s*:\s*)?(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z
                         re.IGNORECASE)
 
 
-def _choose_visible_title(blocks: list[_Block]) -> str | None:
+def _choose_visible_title(blocks: list[_Block], peers: bool = True) -> str | None:
     """An explicit title block, or a first heading that sits above all the others (under a line
-    that only dates the document, if one comes first)."""
+    that only dates the document, if one comes first); with `peers`, also one at the others' level
+    (no better name is known: the file's metadata gives none)."""
     explicit = next((b for b in blocks if b.is_title), None)
     if explicit:
         return explicit.text
@@ -146,6 +148,8 @@ def _choose_visible_title(blocks: list[_Block]) -> str | None:
         return None
     if all(level > first.level for level in others):
         first.is_title = True  # its section is kept only if it has text of its own
+    elif not peers:
+        return None  # "## Resumo" beside "## Contexto": a section, and the metadata names the post
     return first.text
 
 
