@@ -625,3 +625,14 @@ def test_a_simple_past_after_have_is_flagged():
         ("I've ran", "I've run"), ("has already began", "has already begun")]
     fine = doc(("Steps to Resolution", "We have run it for two years; it ran well. They had seen it before."))
     assert having(run(fine), "grammar") == []
+
+
+def test_which_lead_to_after_a_comma_is_the_past_misspelt():
+    """PyPI's phishing report (tuning set): "rejected due to them being unable to confirm phishing,
+    which lead to a longer-than-expected period"; also in installed changelogs ("normalizing, which
+    lead to duplicated paths"). After a plural, "which lead to" can be the present: left alone."""
+    found = run(doc(("Abuse reports", "Our reports were rejected as they could not confirm phishing, which lead to "
+                                      "a longer-than-expected period of exposure.")))
+    assert [(f.quote, f.replacement) for _, f in having(found, "spelling")] == [("which lead to", "which led to")]
+    fine = doc(("Changes", "We made two changes, which lead to faster builds. The path which leads to the file."))
+    assert having(run(fine), "spelling") == []

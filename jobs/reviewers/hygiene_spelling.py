@@ -237,7 +237,20 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
             out.append(Finding(type="suggestion", category="spelling", risk="low",
                                description=f"'{q.strip()}' should be '{fixed.strip()}'.", suggestion=fixed.strip(),
                                quote=q.strip(), confidence=0.8))
+    for m in _WHICH_LEAD.finditer(text):
+        if not mask[m.start()]:
+            q = m.group(1)
+            out.append(Finding(type="suggestion", category="spelling", risk="low",
+                               description=f"'{q}' should be 'which led to' (the past of 'lead' is 'led').",
+                               suggestion="which led to", quote=q, confidence=0.8))
+            break
     return out + _short_and_technical_typos(section, words, mask, urls)
+
+
+# "rejected due to them being unable to confirm phishing, which lead to a longer-than-expected period":
+# after a comma, "which" stands for the clause or the one thing before it, so "lead" is the past's "led"
+# misspelt (not so after a plural: "two changes, which lead to faster builds")
+_WHICH_LEAD = re.compile(r"[a-rt-z], (which lead to)\b")
 
 
 _COMPOUND = re.compile(r"[a-z]+(?:-[a-z]+)+")

@@ -52,7 +52,7 @@ MEASURED: dict[str, tuple[int, int]] = {
     'placeholder': (5, 5),
     'root cause: not established': (4, 4),
     'root cause: not stated': (1, 1),
-    'spelling': (12, 12),
+    'spelling': (13, 13),
     'spelling: doubled word': (3, 3),
     'timeline order': (2, 2),
     'timeline: missing entry': (1, 1),
