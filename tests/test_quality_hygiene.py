@@ -636,3 +636,12 @@ def test_which_lead_to_after_a_comma_is_the_past_misspelt():
     assert [(f.quote, f.replacement) for _, f in having(found, "spelling")] == [("which lead to", "which led to")]
     fine = doc(("Changes", "We made two changes, which lead to faster builds. The path which leads to the file."))
     assert having(run(fine), "spelling") == []
+
+
+def test_a_to_left_out_before_a_verb_is_flagged():
+    """PyPI's domain-abuse report (tuning set): "designed assist with malware distribution"."""
+    found = run(doc(("Malware", "The domains were designed assist with malware distribution to targets.")))
+    assert [(f.quote, f.replacement) for _, f in having(found, "grammar")] == [("designed assist", "designed to assist")]
+    fine = doc(("Notes", "The intended use of the tool is designed to assist; we were able to help, and it was "
+                         "designed for support."))
+    assert having(run(fine), "grammar") == []

@@ -48,8 +48,8 @@ from redline.jobs.reviewers.hygiene_placeholders import (
 )
 from redline.jobs.reviewers.hygiene_references import REF, _broken_refs
 from redline.jobs.reviewers.hygiene_grammar import (
-    AGREEMENT_VERBS, _agreement, _article, _been_base, _have_being, _have_past, _modal_participle, _plural_singular,
-    _to_so,
+    AGREEMENT_VERBS, _agreement, _article, _been_base, _have_being, _have_past, _modal_participle, _no_to,
+    _plural_singular, _to_so,
 )
 from redline.jobs.reviewers.hygiene_spelling import (
     CERTAIN_PHRASES, CONFUSABLES, DOMINANCE, FUNCTION_WORDS, LEGIT_DOUBLES, MIN_CORRECTION_FREQ, MIN_TECH_TYPO,
@@ -81,7 +81,7 @@ def section_findings(section: Section, sections: list[Section]) -> list[Finding]
     out: list[Finding] = []
     for f in (_placeholder_findings(section) + _doubled(section) + _spelling(section, words) + _heading_spelling(section, words) + _agreement(section)
               + _plural_singular(section) + _modal_participle(section) + _been_base(section) + _have_being(section)
-              + _have_past(section) + _to_so(section)
+              + _have_past(section) + _to_so(section) + _no_to(section)
               + _article(section)
               + _malformed_times(section) + _missing_zone(section, sections) + _twelve_hour_clock(section, sections)
               + _mixed_clock(section, sections)

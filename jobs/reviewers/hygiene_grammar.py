@@ -8,6 +8,7 @@
 - `_have_past`: a simple past for the participle after "have" ("which I've ran for two years");
 - `_to_so`: "to so" with its verb missing ("required to so was awake"), or typed for "to do" ("need
   to so some tweaks");
+- `_no_to`: "to" left out before a verb ("designed assist with malware distribution");
 - `_article`: "an" before a consonant, "a" before a vowel ("an nonintrusive way", "a error").
 
 Each only in a line of prose, outside code; each finding's suggestion is the corrected words.
@@ -210,6 +211,22 @@ def _to_so_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | N
 
 def _to_so(section: Section) -> list[Finding]:
     return _grammar_in_prose(section, TO_SO, _to_so_fix, confidence=0.7)
+
+
+# "designed assist with malware distribution": a word that takes "to" and a verb, the "to" left out.
+# Only verbs that are never nouns here ("intended use" is a noun; "designed help" is not English).
+NO_TO = re.compile(r"\b(designed|meant|supposed|intended|able|unable|tried|trying|attempted|attempting) "
+                   r"(assist|make|allow|ensure|prevent|provide|create|avoid|reduce|handle|protect|detect|restore"
+                   r"|stop|limit|deploy|install|identify|mitigate|resolve)\b")
+
+
+def _no_to_fix(m: re.Match[str], text: str, lines: Lines) -> tuple[str, str] | None:
+    fixed = f"{m.group(1)} to {m.group(2)}"
+    return fixed, f"is missing its 'to': '{fixed}'."
+
+
+def _no_to(section: Section) -> list[Finding]:
+    return _grammar_in_prose(section, NO_TO, _no_to_fix, confidence=0.7)
 
 
 # "an nonintrusive way", "a error": the article against the sound of the word after it, where the

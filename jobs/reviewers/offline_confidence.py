@@ -44,7 +44,7 @@ MEASURED: dict[str, tuple[int, int]] = {
     'date format: times written two ways': (1, 1),
     'evidence: all-clear without scope': (2, 2),
     'evidence: unsupported claim': (4, 4),
-    'grammar': (2, 2),
+    'grammar': (3, 3),
     'impact: duration not stated': (6, 5),
     'impact: exposure not stated': (2, 2),
     'impact: not quantified': (1, 1),
