@@ -156,6 +156,22 @@ def test_an_outage_write_up_that_never_says_why():
     assert having(run(attack), "root cause: not stated") == []
 
 
+
+def test_a_providers_outage_is_a_cause_and_a_field_is_not_the_summarys_opening():
+    """Wire's 2022-05-23 website outage (not in the corpus): "the Wire website wire.com was affected
+    by an outage of our hosting provider" gives the cause; it was told it never says why, quoting
+    "Last updated: 2022-05-25" as the summary's opening."""
+    timeline = ("Timeline", "- 06:00 wire.com being down was detected by the Security Team.\n"
+                            "- 07:03 Our Hosting Provider initiated a server restart.\n"
+                            "- 12:02 We reverted the DNS changes.")
+    provider = doc(("Summary", "Last updated: 2022-05-25\n\nOn Monday the website was affected by an outage of our "
+                               "hosting provider. Only the website was down."), timeline)
+    assert having(run(provider), "root cause: not stated") == []
+    unsaid = doc(("Summary", "Last updated: 2022-05-25\n\nOn Monday the website was down for six hours. Only the "
+                             "website was down."), timeline)
+    assert having(run(unsaid), "root cause: not stated") == [("s1", "On Monday the website was down for six hours.")]
+
+
 # --------------------------------------------------------------------------- impact
 
 

@@ -75,6 +75,9 @@ _CAUSE_STATED = _rx(
     r"was\s+(?:a|an|the)\s+(?:bug|misconfiguration|regression|leak)", r"so\s+that",
     r"since(?!\s+(?:\d|then\b|(?:early|late|mid)\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b))",  # not "since 2002"
     r"thanks\s+to(?![^.\n]{0,60}\bfor\b)",  # not gratitude: "thanks to JFrog's team for finding this leak"
+    # someone else's failure: "the website was affected by an outage of our hosting provider"
+    r"(?:affected|impacted|hit|brought\s+down|taken\s+down)\s+by\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,2}"
+    r"(?:outage|failure|incident|bug|attack|problem|issue)",
 )
 # A section given to the cause ("Root cause", "Contributing factors", "What went wrong") says it
 _CAUSE_TITLE = re.compile(r"caus|contribut|factors|\bwhy\b|went\s+wrong|how\s+(?:did\s+)?(?:this|it)\s+happen"
@@ -201,6 +204,9 @@ def _cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Fi
     return None
 
 
+_FIELD_LINE = re.compile(r"[A-Z][\w ]{0,30}:\s+\S[^.!?]{0,40}$")
+
+
 def _no_cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
     """An outage write-up (failures in its summary or timeline) with no causal statement anywhere
     outside the timeline, whose entries narrate what was seen, not why."""
@@ -215,7 +221,8 @@ def _no_cause_finding(sections: list[Section], timeline: set[int]) -> tuple[int,
     # quoted where the reader looks for it: the summary's opening (else the first section's)
     lead = next((s for s in sections if C._is_summary(s) and s.text.strip()),
                 next((s for s in sections if s.index not in timeline and s.text.strip()), None))
-    opening = sentences_of(lead)[:1] if lead is not None else []
+    # its first sentence, past a field ("Last updated: 2022-05-25")
+    opening = [x for x in sentences_of(lead) if not _FIELD_LINE.match(x.text)][:1] if lead is not None else []
     if not opening:
         return None
     return lead.index, Finding(
