@@ -451,6 +451,10 @@ def test_a_count_in_words_counts_and_the_authors_own_download_is_no_one_hurt():
     assert having(run(mine), "not quantified") == []
     theirs = doc(("Incident", "Users experienced build failures: their downloads failed with an error."), cause)
     assert len(having(run(theirs), "not quantified")) == 1
+    # a share in words (cloud.gov.au's 2016-08-12 report): "approximately a third of visitors"
+    share = doc(("Incident", "During this time, approximately a third of visitors to these sites were unable to view "
+                             "them."), cause)
+    assert having(run(share), "not quantified") == []
 
 
 # --------------------------------------------------------------------------- found on unlabelled real write-ups

@@ -293,9 +293,12 @@ _HURT_SENTENCE = re.compile(
 # A number is read from its first digit only (the lookbehind): from every digit of a long run of
 # digits and commas, the search was quadratic (4.7 s for 20,000 digits).
 # ... or any count of things said to be hurt: "373 samples were affected", "1,200 messages were lost"
-# (a count in words too: "one account used it", "two customers")
-_COUNT = re.compile(rf"(?<!\d)(?<!\d[,.])(?:\d[\d,.]*\s*(?:%|percent)|\b(?:\d[\d,.]*|one|two|three|four|five|six|seven"
-                    rf"|eight|nine|ten|a\s+single)\s+(?:\w+\s+){{0,2}}?(?:{_WHO_WORDS}|accounts?|projects?"
+# (a count in words too: "one account used it", "two customers"; a share: "a third of visitors")
+_COUNT = re.compile(rf"(?<!\d)(?<!\d[,.])(?:\d[\d,.]*\s*(?:%|percent)"
+                    r"|\b(?:a|one|two|three)\s+(?:half|third|quarter|fifth|tenth)s?\s+of\b"
+                    r"|\bhalf\s+(?:of\s+)?(?:the|all|our)\b"
+                    r"|\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|a\s+single)"
+                    rf"\s+(?:\w+\s+){{0,2}}?(?:{_WHO_WORDS}|accounts?|projects?"
                     r"|packages?|tokens?|addresses|repositor(?:y|ies)|jobs?|pods?|sites?)\b"
                     r"|\b\d[\d,.]*\s+(?:\w+\s+){0,2}?[a-z]+s\s+(?:were|had\s+been)\s+(?:\w+\s+)?(?:affected|impacted|lost"
                     r"|corrupted|deleted|exposed|dropped|delayed|compromised))", re.I)
