@@ -810,5 +810,11 @@ async def test_a_write_up_in_another_language_is_not_corrected_into_english():
         assert found[0].description.startswith("This write-up does not read as English")
         assert "TODO" in found[1].quote
         assert "explaned" in " ".join(f.description for f in await review(english) if f.category == "spelling")
+        # MATE's server-outage post in Japanese (not in the corpus): no English words, and no Latin ones
+        japanese = doc(("概要", "2016年12月22日、MATEのサーバーが停止しました。ディスクの障害により、ウェブサイトとフォーラムが"
+                                "約二日間利用できませんでした。バックアップから復元しましたが、一部のデータは失われました。" * 3),
+                       ("対策", "監視を追加し、バックアップを毎日確認します。TODO: 担当者を決める。"))
+        found = await review(japanese)
+        assert [f.category for f in found] == ["Language", "placeholder"], [(f.category, f.description) for f in found]
     finally:
         await reviewer.aclose()

@@ -85,19 +85,24 @@ _LANGUAGE_SAMPLE = 5000  # words read: enough to tell, and a bound on the work
 def reads_as_english(texts: Iterable[str]) -> bool:
     """Is the write-up in English? Its spelling, grammar and wording rules read English only; a
     write-up in Portuguese had its words "corrected" to English ones ('processo' -> 'process').
-    Not English only when English's commonest words are nearly absent and another language's are
-    there instead (a write-up of names, numbers and identifiers is still read as English)."""
-    words = english = other = 0
+    Not English when most of its letters are of another script (MATE's server-outage post in
+    Japanese), or when English's commonest words are nearly absent and another language's are there
+    instead (a write-up of names, numbers and identifiers is still read as English)."""
+    words = english = other = latin = letters = 0
     for text in texts:
         for m in _LETTERS.finditer(text):
             word = m.group().lower()
             words += 1
             english += word in _ENGLISH_WORDS
             other += word in _OTHER_WORDS
+            letters += len(word)
+            latin += sum(1 for ch in word if ch < "\u0250")  # Latin letters, accented ones too
             if words >= _LANGUAGE_SAMPLE:
                 break
         if words >= _LANGUAGE_SAMPLE:
             break
+    if letters >= 200 and latin < letters / 2:
+        return False  # most letters in another script: Japanese, Chinese, Russian, Greek, Arabic...
     return words < 60 or english >= MIN_ENGLISH_SHARE * words or other < MIN_OTHER_SHARE * words
 
 
