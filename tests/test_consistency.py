@@ -730,6 +730,24 @@ def test_instructions_of_a_copied_template_left_in():
     assert [s.id for s, _ in found] == ["s1", "s2", "s3"]
 
 
+
+def test_a_templates_instruction_to_write_a_summary_left_in():
+    """Red Hat Insights' post-mortem (not in the corpus) kept its template's instructions, in italics,
+    over the sections it half filled in: "Include a short sentence or two summarizing the
+    contributing factors ...", "Include a description what solved the problem.", "Include action
+    items such as:". An action that says to include something is an action, not an instruction."""
+    secs = doc(("Overview", "*Include a short sentence or two summarizing the contributing factors, timeline "
+                            "summary, and the impact.*"),
+               ("Resolution", "Include a description what solved the problem.\n\nDisabled the warm-cache cronjob."),
+               ("Action Items", "*Include action items such as: *\n\n- Include a description of the rollback in the "
+                                "runbook."))
+    found = having(run(secs), "placeholder")
+    assert [(s.id, f.quote) for s, f in found] == [
+        ("s1", "*Include a short sentence or two summarizing the contributing factors, timeline summary, and the "
+               "impact.*"), ("s2", "Include a description what solved the problem."),
+        ("s3", "*Include action items such as: *")], found
+
+
 def test_an_entry_out_of_order_in_a_timeline_without_dates_is_told_by_its_time():
     secs = doc(("Timeline", "All times are in UTC\n- 14:46 An admin responds to the report.\n"
                             "- 14:44 Admins discuss options in the Slack channel.\n- 15:53 Admins close the incident."))

@@ -33,6 +33,8 @@ TEMPLATE_PHRASES = (
     "this section should",
     # a figure's or a form's drafting notes: "Add detailed map and delete this text box"
     "delete this text box", "delete this box", "move as required", "add location info",
+    # a post-mortem template's action section ("Include action items such as: (1) fixes required ...")
+    "include action items such as",
 )
 
 
@@ -61,6 +63,13 @@ INSTRUCTION_LEAD = re.compile(
     r"^[ \t]*(?:Detail|Document|Outline|Describe|List|Provide|Summari[sz]e|Explain|Give|State|Record|Note|Identify|"
     r"Insert|Enter)\b(?=[^:\n]{0,150}\b(?:incident|investigation|findings|recurrence|evidence|observations|root\s+cause"
     r"|timeline|impact|steps\s+taken|details|what\s+happened))[^.:\n]{3,150}:[ \t]*$", re.MULTILINE)
+# ... or telling the author what to write, as a paragraph of its own (not an item: "- Include a description
+# of the rollback in the runbook" is an action): "Include a short sentence or two summarizing the
+# contributing factors", "Include a description what solved the problem" (a widely used post-mortem template)
+INSTRUCTION_SENTENCE = re.compile(
+    r"^[ \t*_]*((?:Include|Provide|Add|Write|Give)\s+(?:a|an)\s+(?:short\s+|brief\s+)?(?:sentence|description|summary"
+    r"|paragraph|overview|explanation)\b(?:\s+or\s+two)?\s+(?:of|summari[sz]ing|describing|about|explaining|what)\b)",
+    re.MULTILINE)
 # before a field's value: the start of a line, a bullet, a table's cell, or a "Label:" / "**Label:**"
 _FIELD_START = re.compile(r"(?:^|[|:]|\*\*)[\s*_`>-]*$")
 _FIELD_END = re.compile(r"[\s*_`|]*")
@@ -158,6 +167,7 @@ def _placeholder_findings(section: Section) -> list[Finding]:
     hits = sorted((k, phrase) for phrase in TEMPLATE_PHRASES if (k := low.find(phrase)) >= 0 and not mask[k])
     hits += [(m.start() + len(m.group()) - len(m.group().lstrip()), m.group().strip().lower())
              for m in INSTRUCTION_LEAD.finditer(text) if not mask[m.start()]][:MAX_PER_RULE]
+    hits += [(m.start(1), m.group(1).lower()) for m in INSTRUCTION_SENTENCE.finditer(text) if not mask[m.start()]][:MAX_PER_RULE]
     hits.sort()
     if hits:
         k, phrase = hits[0]
