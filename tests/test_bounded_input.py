@@ -70,6 +70,9 @@ def test_markdown_heading_with_40k_spaces_is_parsed():
     "#" * 200_000, "." * 200_000, ">" * 100_000 + " x", "`" * 200_000, "- " * 100_000,
     "a\n=\n" * 20_000, "[" * 200_000 + "]: x", "*" * 200_000, "**" + " " * 200_000 + "x**",
     "\n".join(" " * i + "- x" for i in range(0, 1500, 2)), "1. x\n" * 40_000, ("x " + " " * 5000 + "\n") * 40,
+    # raw HTML read as a table or a heading: html.parser took 97 s on the first of these
+    "<table>" + "<!--" * 100_000, "<table>" + "<tr" * 100_000, "<table><tr>" + "<td>" * 100_000,
+    "<table>" + "<tr><td>a</td></tr>" * 50_000, "<h1 " + "a" * 200_000 + ">x</h1>", "<h2>" + "<b>" * 100_000 + "</h2>",
 ])
 @pytest.mark.parametrize("ext", [".md", ".txt"])
 def test_pathological_text_shapes_parse(text: str, ext: str):

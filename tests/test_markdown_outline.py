@@ -262,3 +262,20 @@ def test_html_heading_lines_are_sections_and_other_html_stays_text() -> None:
     assert marked(doc.sections[3], "li") == ["Add a test for the settings file."]  # a list, not HTML
     assert "<h2>Not alone</h2>" in doc.sections[3].text
     check_marks(doc)
+
+
+def test_an_html_table_reads_row_by_row_as_a_word_table_does() -> None:
+    """Red Hat Insights' post-mortem (pandoc's Markdown, not in the corpus) writes its timeline as an
+    HTML <table>: the whole of it was shown as raw HTML, and the timeline read no entry. Its rows read
+    as a Word table's do ("2:30 | Pete paged SRE"), blank rows dropped; the cells' tags and
+    entities are read as words. HTML with words outside any cell is still shown as written."""
+    doc = parse("## Timeline\n\n<table>\n<thead>\n<tr class=\"header\">\n<th><strong>Time (EST)</strong></th>\n"
+                "<th><strong>Notes</strong></th>\n</tr>\n</thead>\n<tbody>\n<tr><td>2:30</td><td>Pete paged SRE"
+                "</td></tr>\n<tr><td></td><td></td></tr>\n<tr><td>3:00</td><td>Mark ran <code>oc delete job</code> "
+                "&amp; disabled<br />\nthe cronjob</td></tr>\n<tr><td>Perhaps set a policy</td><td></td></tr>\n"
+                "</tbody>\n</table>\n\n## Notes\n\n<div>Some <b>raw</b> words <table><tr><td>x</td></tr></table></div>\n")
+    timeline, notes = doc.sections
+    assert timeline.text == ("Time (EST) | Notes\n\n2:30 | Pete paged SRE\n\n3:00 | Mark ran oc delete job & disabled "
+                             "the cronjob\n\nPerhaps set a policy |")
+    assert "<b>raw</b>" in notes.text
+    check_marks(doc)

@@ -112,7 +112,7 @@ class _MdLine:
     """What markdown-it says a source line is."""
 
     kind: str = "text"  # "text" | "heading" | "skip" (a setext underline, a thematic break) | "code"
-    # | "prose" (a heading too long to be one: `title` holds its words)
+    # | "prose" (a heading too long to be one: `title` holds its words) | "rows" (an HTML table's rows, in `title`)
     title: str = ""
     level: int = 1
 
@@ -130,6 +130,12 @@ def _markdown_line_kinds(lines: list[str], env: dict) -> list[_MdLine]:
             for line in range(first, min(last, len(lines))):
                 kinds[line].kind = "code"
         elif token.type == "html_block":
+            rows = _html_table_rows(token.content) if _TABLE_TAG.search(token.content) else None
+            if rows is not None:  # a table written in HTML (pandoc's, a template's): its rows, as a table reads
+                for line in range(first, min(last, len(lines))):
+                    kinds[line].kind = "skip"
+                kinds[first] = _MdLine("rows", "\n\n".join(rows))
+                continue
             for line in range(first, min(last, len(lines))):
                 if title := _html_heading(lines[line]):
                     kinds[line] = _MdLine("heading", title[1], title[0])
@@ -173,7 +179,7 @@ def _markdown_blocks(lines: list[str]) -> list[_Block]:
             blocks.append(_heading(kind.title, kind.level))
         elif kind.kind == "skip":
             segment.append("")  # a break between blocks (a setext underline, a thematic break)
-        elif kind.kind == "prose":
+        elif kind.kind in ("prose", "rows"):
             segment += ["", kind.title, ""]
         elif kind.kind != "code" and not blank and _named_line(lines, kinds, index, previous_blank):
             flush()
@@ -225,6 +231,46 @@ def _html_heading(line: str) -> tuple[int, str] | None:
         return None
     words = _tidy_line(_SPACES.sub(" ", html.unescape(_HTML_TAG.sub("", match.group(2)))))
     return (int(match.group(1)), words[:MAX_TITLE_CHARS]) if words else None
+
+
+_TABLE_TAG = re.compile(r"<(?:table|tr)\b", re.IGNORECASE)
+_MAX_TABLE_ROWS = 2000
+
+
+# a table's structural tags; the others (<strong>, <a href>, <span>) are dropped from the cells' words.
+# Each tag's attributes are bounded, so the scan is linear (html.parser took 97 s on 400 KB of "<!--").
+_CELL_TAG = re.compile(r"<(/?)(tr|td|th|br)\b[^<>]{0,500}>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"<[^<>]{0,500}>")
+
+
+def _html_table_rows(content: str) -> list[str] | None:
+    """An HTML block that is a table (or a part of one): its rows as text, each as its cells' words
+    ("2:30 | Pete paged SRE", as a Word table's rows read; a row of blank cells is none), or None
+    when it holds words outside any cell (then it is shown as written, as any other raw HTML is)."""
+    rows: list[list[str]] = []
+    cell: list[str] | None = None
+    at = 0
+    for m in _CELL_TAG.finditer(content):
+        between = content[at:m.start()]
+        at = m.end()
+        if cell is not None:
+            cell.append(between)
+        elif _ANY_TAG.sub("", between).strip():
+            return None  # words outside any cell
+        closing, tag = m.group(1), m.group(2).lower()
+        if tag == "tr" and not closing and len(rows) < _MAX_TABLE_ROWS:
+            rows.append([])
+        elif tag in ("td", "th") and not closing and rows:
+            cell = []
+        elif tag == "br" and cell is not None:
+            cell.append(" ")
+        elif tag in ("td", "th") and closing and cell is not None:
+            words = html.unescape(_ANY_TAG.sub("", "".join(cell)))
+            rows[-1].append(_tidy_line(" ".join(words.split())))
+            cell = None
+    if cell is not None or _ANY_TAG.sub("", content[at:]).strip():
+        return None
+    return [" | ".join(row) for row in rows if any(row)]  # as a Word table's rows read: "Fix it | "
 
 
 def _unwrap_emphasis(text: str) -> str:
