@@ -449,6 +449,10 @@ def test_a_count_in_words_counts_and_the_authors_own_download_is_no_one_hurt():
                             "download failed with an error. After trying to download the snapshot again it failed."),
                cause)
     assert having(run(mine), "not quantified") == []
+    # one account, named (Python's wiki compromise report): 'the "moin" user'
+    account = doc(("Incident", 'The attacker was able to get shell access as the "moin" user, but no other services '
+                               "were affected."), cause)
+    assert having(run(account), "not quantified") == []
     theirs = doc(("Incident", "Users experienced build failures: their downloads failed with an error."), cause)
     assert len(having(run(theirs), "not quantified")) == 1
     # a share in words (cloud.gov.au's 2016-08-12 report): "approximately a third of visitors"

@@ -304,7 +304,8 @@ _COUNT = re.compile(rf"(?<!\d)(?<!\d[,.])(?:\d[\d,.]*\s*(?:%|percent)"
                     r"|corrupted|deleted|exposed|dropped|delayed|compromised))", re.I)
 
 
-_ONE_OF_THEM = re.compile(r"\b(?:the|this|that|my|our|a|an|one|to)\s+$", re.I)  # "the download", "to download"
+# "the download", "to download", 'the "moin" user' (one account, not the users)
+_ONE_OF_THEM = re.compile(r"\b(?:the|this|that|my|our|a|an|one|to)\s+(?:[\"'\u201c\u2018]?[\w-]+[\"'\u201d\u2019]?\s+)?$", re.I)
 
 
 def _unquantified_finding(sections: list[Section], timeline: set[int]) -> tuple[int, Finding] | None:
