@@ -84,6 +84,17 @@ def test_pathological_text_shapes_parse(text: str, ext: str):
         assert doc.sections and all(s.title for s in doc.sections)
 
 
+@pytest.mark.parametrize("text", [
+    "x\n===\n" * 10_000, "=\nx\n=\n" * 10_000, "`" + "a <" * 100_000, ":a:`" * 100_000, "`a <b>`_ " * 50_000,
+    "link:http://x[" * 20_000, "----\n" * 100_000, "= x\n" * 10_000, ". x\n" * 20_000,
+    ".. post:: 2020-01-01\n" + ":a: b\n" * 100_000, ".. _x:\n" * 20_000,
+])
+@pytest.mark.parametrize("ext", [".rst", ".adoc"])
+def test_pathological_restructuredtext_and_asciidoc_shapes_parse(text: str, ext: str):
+    """Each line is rewritten once and each inline pattern is bounded (lightmarkup.py)."""
+    test_pathological_text_shapes_parse(text, ext)
+
+
 def test_markdown_structure_kept_with_markdown_it():
     text = ("---\ntitle: Pump\n---\n\nIntro line.\n\n**Root Cause**\n\nWorn seal.\n\n***\n\n"
             "Line one\nLine two\n--------\n\nMore.\n\n    # indented code\n\n> # quoted\n\n#\n")

@@ -801,6 +801,43 @@ def test_pelican_metadata_names_and_dates_the_post_and_a_peer_heading_does_not_t
     assert "Author: Ana Silva" in " ".join(s.text for s in doc.sections) and doc.date == "2024-05-03"
 
 
+def test_restructuredtext_and_asciidoc_are_read_with_their_section_titles() -> None:
+    """Python's wiki.python.org compromise report is .rst, Jenkins' 2016 infrastructure post .adoc
+    (neither in the corpus): both were refused ("a .rst file, which Redline can't read"). Their
+    section titles are headings, their code blocks code, their links Markdown's; an ablog post's
+    ".. post:: 2013-01-07" dates it and is not text."""
+    rst = (".. post:: 2013-01-07\n   :tags: post\n   :author: PSF\n\n"
+           "===========================\nwiki.python.org Compromised\n===========================\n\n"
+           "On December 28th an attacker used an exploit on the `wiki <http://wiki.python.org/>`_.\n\n"
+           "Timeline\n--------\n\n- 2012-12-28 The attacker gets a shell.\n\nWhat we did\n~~~~~~~~~~~\n\n"
+           "We ran::\n\n    rm -rf /srv/moin\n\n.. _target:\n\nSee :doc:`passwords`.\n")
+    doc = parse("wiki.rst", rst)
+    assert doc.kind == "md" and doc.title == "wiki.python.org Compromised" and doc.date == "2013-01-07"
+    assert [(s.title, s.level) for s in doc.sections] == [("wiki.python.org Compromised", 1), ("Timeline", 1),
+                                                          ("What we did", 2)]
+    assert doc.sections[0].text == "On December 28th an attacker used an exploit on the wiki."
+    first = doc.sections[0]
+    assert [(first.text[a:b], attr) for a, b, kind, attr in first.marks if kind == "link"] == [
+        ("wiki", "http://wiki.python.org/")]
+    assert "rm -rf /srv/moin" in doc.sections[2].text and "passwords" in doc.sections[2].text
+    assert ".. _target:" not in doc.sections[2].text and ":doc:" not in doc.sections[2].text
+
+    adoc = ("= Possible Jenkins Project Infrastructure Compromise\n:author: rtyler\n\n"
+            "Last week the team found a link:https://issues.jenkins.io[compromised] machine.\n\n"
+            "=== What you should do now\n\n. Reset your password\n. Check your plugins\n\n[source,shell]\n----\n"
+            "== not a heading\n----\n\n=== What we're doing\n\n****\nA sidebar.\n****\n")
+    doc = parse("jenkins.adoc", adoc)
+    assert doc.title == "Possible Jenkins Project Infrastructure Compromise"
+    assert titles(doc)[-2:] == ["What you should do now", "What we're doing"]
+    first = doc.sections[0]
+    assert "found a compromised machine" in first.text
+    assert [(first.text[a:b], attr) for a, b, kind, attr in first.marks if kind == "link"] == [
+        ("compromised", "https://issues.jenkins.io")]
+    steps = doc.sections[-2]
+    assert "Reset your password" in steps.text and "== not a heading" in steps.text and "[source" not in steps.text
+    assert doc.sections[-1].text == "A sidebar."
+
+
 def test_a_file_named_for_its_day_is_dated_by_its_name() -> None:
     """A Jekyll post's file is named for its day ("2014-01-29-postmortem-todays-8min-indexing-downtime.md",
     Algolia's, not in the corpus) and its text says only "Today (Jan 29)": the review had no year for

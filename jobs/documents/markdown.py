@@ -14,6 +14,7 @@ from .blocks import _Block, _Draft, _heading
 from .cleaning import _SPACES, _decode_text, _normalise, _tidy_line
 from .errors import _check_raw_chars
 from .headings import _is_known_heading, _numbering_level
+from .lightmarkup import adoc_to_markdown, rst_to_markdown
 from .markdown_render import _MD_SPECIAL, _md_render, _md_render_inline_only
 from .model import MAX_TITLE_CHARS, ParseLimits
 
@@ -21,9 +22,15 @@ from .model import MAX_TITLE_CHARS, ParseLimits
 def _parse_markdown(name: str, data: bytes, max_bytes: int, limits: "ParseLimits") -> _Draft:
     text = _normalise(_decode_text(name, "md", data))
     _check_raw_chars(name, text, limits)
+    ext, settings_day = name.rsplit(".", 1)[-1].lower(), None
+    if ext in ("rst", "rest"):
+        text, settings_day = rst_to_markdown(text)
+    elif ext in ("adoc", "asciidoc"):
+        text = adoc_to_markdown(text)
     lines = text.split("\n")
     front = _front_matter(lines)
-    return _Draft(blocks=_markdown_blocks(lines[front.start:]), meta_title=front.title, meta_date=front.date)
+    return _Draft(blocks=_markdown_blocks(lines[front.start:]), meta_title=front.title,
+                  meta_date=front.date or settings_day)
 
 
 @dataclass

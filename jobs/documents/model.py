@@ -11,7 +11,10 @@ from typing import Any
 
 SUPPORTED = (".docx", ".pdf", ".md", ".txt")
 # other names the same formats go by: Jekyll's and GitHub's ".markdown", and ".text"
-ALIASES = {".markdown": "md", ".mdown": "md", ".mkd": "md", ".text": "txt"}
+# other names for what a parser reads; reStructuredText and AsciiDoc are read as the Markdown they
+# resemble (lightmarkup.py)
+ALIASES = {".markdown": "md", ".mdown": "md", ".mkd": "md", ".text": "txt",
+           ".rst": "md", ".rest": "md", ".adoc": "md", ".asciidoc": "md"}
 
 MAX_SECTIONS = 500
 MAX_TITLE_CHARS = 200

@@ -10,8 +10,8 @@ import { changedSectionIds, isSectionBusy, roundSummary, sectionChanges } from "
 import { dialogShell } from "./dialogs.js";
 
 /** The kinds of document the server reads (as on the upload page). */
-export const VERSION_TYPES = [".docx", ".pdf", ".md", ".markdown", ".txt"];
-const ACCEPT = ".docx,.pdf,.md,.markdown,.txt,application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+export const VERSION_TYPES = [".docx", ".pdf", ".md", ".markdown", ".txt", ".rst", ".adoc"];
+const ACCEPT = ".docx,.pdf,.md,.markdown,.txt,.rst,.adoc,application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
   + "application/pdf,text/markdown,text/plain";
 
 const CHANGE_LABEL = { changed: "Changed", added: "New", moved: "Moved", renamed: "Renamed" };
