@@ -765,3 +765,23 @@ def test_a_collection_of_incident_reports_reads_each_timeline_on_its_own():
     assert [(s.title, f.quote) for s, f in having(found, "timeline order")] == [("Timeline", "- 02:40 The nodes recover.")]
     assert having(found, "separate event") == []
     assert [s.id for s, _ in having(found, "timeline order")] == ["s3"]
+
+
+def test_a_templates_start_end_and_duration_fields_that_disagree():
+    """Cloud Posse's post-mortem example (not in the corpus) heads its report with "Start Time |
+    2018-06-29 12:58 PST", "End Time | 2018-06-29 13:55 PST" and "Total Duration | 39 Minutes":
+    57 minutes apart, not 39. Fields that agree (within the usual tolerance) are quiet, and so is a
+    duration with no start and end to check it against."""
+    def fields(duration: str) -> list[Section]:
+        return doc(("Incident #1 - Rollout Caused Unplanned Outage", "|  |  |\n| On-call Engineer | Erik Osterman |\n"
+                    "| Start Time | 2018-06-29 12:58 PST |\n| End Time | 2018-06-29 13:55 PST |\n"
+                    f"| Total Duration | {duration} |\n| Affected Systems | Production Web Tier |"),
+                   ("Summary", "Cascading failures caused a prolonged, unplanned site outage."))
+    (s, f), = having(run(fields("39 Minutes")), "start and end")
+    assert s.id == "s1" and "Total Duration | 39 Minutes" in f.quote
+    assert f.description == ("The duration is given as 39 Minutes, but the start and end given beside it (2018-06-29 "
+                             "12:58 PST to 2018-06-29 13:55 PST) are 57 minutes apart: one of the three is wrong.")
+    assert having(run(fields("57 minutes")), "start and end") == []
+    assert having(run(fields("about an hour")), "start and end") == []
+    alone = doc(("Report", "Start: 12:58\nDuration: 39 minutes"), ("Summary", "The site was down."))
+    assert having(run(alone), "start and end") == []

@@ -45,7 +45,7 @@ from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _una
 from redline.jobs.reviewers.consistency_dates import _impossible_date_findings, _summary_weekday_findings
 from redline.jobs.reviewers.consistency_events import _event_time_findings
 from redline.jobs.reviewers.consistency_durations import (
-    COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _arithmetic_findings,
+    COMPACT, DURATION, LEAD_IN, NUMBER_WORDS, QUALIFIERS, UNIT_MIN, Duration, _arithmetic_findings, _field_findings,
     _duration_findings, _outage_duration_findings, extract_durations,
 )
 from redline.jobs.reviewers.consistency_names import IDENT, _identifier_findings
@@ -134,7 +134,7 @@ def document_findings(sections: list[Section], title: str | None = None,
             _stamp_findings(secs, entries), _title_date_findings(title, entries),
             _summary_weekday_findings(secs, entries),
             _outage_duration_findings(title, secs, entries, timeline_sections),
-            _arithmetic_findings(secs, timeline_sections),
+            _arithmetic_findings(secs, timeline_sections), _field_findings(secs),
             _version_findings(secs),
             _separate_event_findings(secs, entries, bodies), _version_gap_findings(secs, entries),
             _event_time_findings(secs, entries, bodies, timeline_sections),

@@ -14,6 +14,9 @@ once before and lasted 24 hours").
 
 `_arithmetic_findings`: "150 nodes, and each update takes five minutes, so ... would take about ten
 hours": the count times the time each takes is not the total given (150 x 5 minutes is 12.5 hours).
+
+`_field_findings`: a template's fields disagree: "Start Time | 2018-06-29 12:58 PST", "End Time |
+2018-06-29 13:55 PST" and "Total Duration | 39 Minutes" (57 minutes apart).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import (
     MAX_ENTRIES, MAX_PER_RULE, _is_summary, code_mask, sentence_around,
 )
-from redline.jobs.reviewers.consistency_timeline import RECOVERY_WORDS, Entry, _entry_bodies, span_ends
+from redline.jobs.reviewers.consistency_timeline import RECOVERY_WORDS, Entry, _entry_bodies, _leading_stamp, span_ends
 
 
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -374,3 +377,43 @@ def _article(words: str) -> str:
     w = words.strip().lower()
     vowel = w[:1] in "aeio" and not w.startswith("one")  # "a one-hour outage"
     return "an" if vowel or w.startswith("hour") or _AN_NUMBER.match(w) else "a"
+
+
+# a write-up's own fields, as a template has them ("Start Time | 2018-06-29 12:58 PST", "**End:** 13:55",
+# "Total Duration: 39 Minutes"), each on a line of its own
+_FIELD = re.compile(r"^[ \t*_|-]*(start(?:\s+time)?|started|end(?:\s+time)?|ended|(?:total\s+)?duration)[ \t*_]*[:|][ \t*_]*"
+                    r"([^\n|]{1,80})", re.I | re.M)
+
+
+def _field_findings(sections: list[Section]):
+    """The start and end a write-up's fields give are not as far apart as its duration field says
+    (beyond the usual tolerance): one of the three is wrong. Once per document."""
+    fields: dict[str, tuple[int, re.Match]] = {}
+    for s in sections[:6]:
+        for m in _FIELD.finditer(s.text[:5000]):
+            key = m.group(1).lower().split()[-1]
+            key = {"started": "start", "ended": "end", "time": m.group(1).lower().split()[0]}.get(key, key)
+            fields.setdefault(key, (s.index, m))
+    if not {"start", "end", "duration"} <= set(fields):
+        return
+    (_, start), (_, end), (where, said) = fields["start"], fields["end"], fields["duration"]
+    ends = [_leading_stamp(m.group(2), None) for m in (start, end)]
+    told = DURATION.search(said.group(2))
+    if told is None or None in ends or any(e[1] is None for e in ends) or (got := _minutes(told)) is None:
+        return
+    (d1, m1, *_), (d2, m2, *_) = ends
+    if (d1 is None) != (d2 is None):
+        return
+    span = (m2 - m1) + ((d2 - d1).days * 24 * 60 if d1 is not None else 0)
+    stated = got[0]
+    if span <= 0 or abs(span - stated) <= max(5.0, 0.15 * max(span, stated)):
+        return
+    text = sections[where].text
+    yield where, Finding(
+        type="important", category="consistency: duration vs start and end", risk="medium",
+        description=(f"The duration is given as {told.group().strip()}, but the start and end given beside it "
+                     f"({start.group(2).strip()} to {end.group(2).strip()}) are {_human(span)} apart: one of "
+                     "the three is wrong."),
+        suggestion="Correct the start, the end or the duration so that they agree.",
+        quote=sentence_around(text, said.start(2), said.start(2) + len(said.group(2).rstrip()), 120),
+        confidence=0.7)
