@@ -785,3 +785,6 @@ def test_a_templates_start_end_and_duration_fields_that_disagree():
     assert having(run(fields("about an hour")), "start and end") == []
     alone = doc(("Report", "Start: 12:58\nDuration: 39 minutes"), ("Summary", "The site was down."))
     assert having(run(alone), "start and end") == []
+    # and "PST" on 29 June, with no timeline to date it: the start field's day does
+    (_, f), = having(run(fields("57 minutes")), "daylight")
+    assert "on 29 June 2018 Pacific clocks were on daylight time" in f.description

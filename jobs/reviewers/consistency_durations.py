@@ -385,15 +385,29 @@ _FIELD = re.compile(r"^[ \t*_|-]*(start(?:\s+time)?|started|end(?:\s+time)?|ende
                     r"([^\n|]{1,80})", re.I | re.M)
 
 
-def _field_findings(sections: list[Section]):
-    """The start and end a write-up's fields give are not as far apart as its duration field says
-    (beyond the usual tolerance): one of the three is wrong. Once per document."""
+def template_fields(sections: list[Section]) -> dict[str, tuple[int, re.Match]]:
+    """The first "start", "end" and "duration" fields near the top, each as (section position, its
+    match: group 2 is the value)."""
     fields: dict[str, tuple[int, re.Match]] = {}
     for s in sections[:6]:
         for m in _FIELD.finditer(s.text[:5000]):
             key = m.group(1).lower().split()[-1]
             key = {"started": "start", "ended": "end", "time": m.group(1).lower().split()[0]}.get(key, key)
             fields.setdefault(key, (s.index, m))
+    return fields
+
+
+def field_day(sections: list[Section]):
+    """The day the start field gives ("Start Time | 2018-06-29 12:58 PST"), or None."""
+    start = template_fields(sections).get("start")
+    got = _leading_stamp(start[1].group(2), None) if start else None
+    return got[0] if got else None
+
+
+def _field_findings(sections: list[Section]):
+    """The start and end a write-up's fields give are not as far apart as its duration field says
+    (beyond the usual tolerance): one of the three is wrong. Once per document."""
+    fields = template_fields(sections)
     if not {"start", "end", "duration"} <= set(fields):
         return
     (_, start), (_, end), (where, said) = fields["start"], fields["end"], fields["duration"]

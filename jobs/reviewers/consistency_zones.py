@@ -34,6 +34,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redline.jobs.models import Finding, Section
+from redline.jobs.reviewers.consistency_durations import field_day
 from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
 from redline.jobs.reviewers.consistency_text import MAX_ENTRIES, code_mask, in_spans, sentence_around, url_spans
 from redline.jobs.reviewers.consistency_timeline import Entry
@@ -80,7 +81,8 @@ def daylight_slip(name: str, days: list[date]) -> tuple[str, str, str] | None:
 def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterator[tuple[int, Finding]]:
     # the days the entries give (a time alone is dated by carrying a stand-in day: not a date)
     dated = [e for e in entries if e.when is not None and e.explicit_date]
-    if not dated:
+    field = field_day(sections) if not dated else None  # no timeline's days: the start field's ("Start Time | ...")
+    if not dated and field is None:
         return
     done: set[str] = set()
     for s in sections:
@@ -96,7 +98,7 @@ def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterato
                     continue  # "PST/PDT", "CET or CEST": both halves named
                 done.add(name)  # the first mention decides, so one name is one finding
                 days = sorted({e.when.date() for e in dated if e.section == s.index}) or \
-                    sorted({e.when.date() for e in dated})
+                    sorted({e.when.date() for e in dated}) or [field]
                 slip = daylight_slip(name, days)
                 if slip is None:
                     continue
