@@ -699,6 +699,17 @@ def test_harm_that_would_have_happened_is_not_a_vague_impact():
     assert having(run(doc(("Summary", summary.replace("would have been unable", "were unable")))), "vague quantity")
 
 
+
+def test_what_is_given_to_those_harmed_is_not_a_vague_count_of_them():
+    """Beefy's Grim Finance report (not in the corpus): "We hope this can provide some respite to
+    those users affected" was "The impact is given as 'some respite'"."""
+    summary = ("Summary", "The Grim Finance vaults were exploited through a reentrancy bug in the deposit function; "
+                          "the server paused the vaults. We hope this can provide some respite to those users affected.")
+    assert having(run(doc(summary)), "vague quantity") == []
+    hurt = ("Summary", summary[1].replace("some respite to those users affected", "help, as some users lost funds"))
+    assert having(run(doc(hurt)), "vague quantity")
+
+
 def test_a_title_naming_remediations_does_not_make_the_write_up_an_action_list():
     """matrix.org's "Post-mortem and remediations for Apr 11 security incident" is the heading over
     every other section, and its table of contents is a list of section names: neither is an

@@ -94,7 +94,9 @@ _HEAD_NOUN = re.compile(r" (?!(?:would|could|should|will|were|was|are|had|have|d
 _VAGUE = re.compile(r"(?<!how )\b(some|several|a\s+few|a\s+number\s+of|many|numerous|a\s+handful\s+of|most|"
                     r"(?:a\s+)?lots?\s+of)\s+(\w+)",
                     re.I)
-_TIME_UNITS = frozenset("time times while moment moments minutes hours days weeks months years seconds".split())
+_TIME_UNITS = frozenset("time times while moment moments minutes hours days weeks months years seconds".split()
+                        # nor what is given to those harmed: "some respite to those users affected"
+                        + "respite relief comfort help support reassurance assurance compensation clarity".split())
 _NOT_NOUNS = frozenset("that which who whom of the these those them more other others in to are were was is "
                        "have had has".split())
 # "most likely", "most important": an adverb, not a share of those harmed ("most Binders", "most of the users");
