@@ -788,3 +788,11 @@ def test_a_templates_start_end_and_duration_fields_that_disagree():
     # and "PST" on 29 June, with no timeline to date it: the start field's day does
     (_, f), = having(run(fields("57 minutes")), "daylight")
     assert "on 29 June 2018 Pacific clocks were on daylight time" in f.description
+    # and its heading's "(2017-06-29)" against the start field's 2018-06-29 (a heading that is a section's, the
+    # review named by the file's metadata)
+    dated = fields("57 minutes")
+    dated[0] = dated[0].model_copy(update={"title": "Incident #1 - Rollout Caused Unplanned Outage (2017-06-29)"})
+    found = consistency.document_findings(dated, "Postmortem Example")
+    (f,) = [f for f in found["s1"] if "date vs" in f.category]
+    assert f.description.startswith("The title dates this 2017-06-29, but its start field gives 2018-06-29")
+    assert f.quote == "2018-06-29 12:58 PST"

@@ -19,7 +19,7 @@ import re
 from datetime import date, timedelta
 
 from redline.jobs.models import Finding, Section
-from redline.jobs.reviewers.consistency_durations import NUMBER_WORDS
+from redline.jobs.reviewers.consistency_durations import NUMBER_WORDS, field_day, template_fields
 from redline.jobs.reviewers.consistency_text import (
     CLOCK, DAY_MONTH, ISO_DATE, MAX_ENTRIES, MONTHS, NAMED_DATE, ZONES, _is_summary, code_mask, sentence_around,
     valid_date,
@@ -300,23 +300,31 @@ def _stamp_findings(sections: list[Section], entries: list[Entry]):
 TITLE_DATE_SLACK = 14  # days between the title's date and the timeline's nearest: a report dated later is fine
 
 
-def _title_date_findings(title: str | None, entries: list[Entry]):
+def _title_date_findings(title: str | None, entries: list[Entry], sections: list[Section] = ()):
     """The title dates the incident ("2022-01-27, pod limit reached") weeks away from every dated
-    entry of the timeline ("2022-06-02 10:00 - Problem starts"): a title kept from an earlier report,
-    or a timeline dated wrong. Full dates only; once per document, on the timeline's first dated entry."""
+    entry of the timeline ("2022-06-02 10:00 - Problem starts"), or, with no dated timeline, from
+    its start field ("Start Time | 2018-06-29 12:58 PST" under "... Outage (2017-06-29)"): a title
+    kept from an earlier report, or a date typed wrong. Full dates only; once per document, on the
+    timeline's first dated entry (or the start field)."""
     dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
-    if not title or not dated:
+    start = template_fields(list(sections)).get("start") if not dated else None
+    field = field_day(list(sections)) if start else None
+    # the review's title, or the first heading when a file's metadata named the review otherwise
+    heads = [t for t in (title, sections[0].title if sections else None) if t]
+    if not heads or not (dated or field):
         return
-    days = sorted({e.when.date() for e in dated})
-    said = [d for _, d in _summary_dates(title[:300], None)]
+    days = sorted({e.when.date() for e in dated}) or [field]
+    said = next((got for t in heads if (got := [d for _, d in _summary_dates(t[:300], None)])), [])
     if said and not any(abs((d - x).days) <= TITLE_DATE_SLACK for d in said for x in days):
-        d, target = said[0], dated[0]
+        d = said[0]
         span = days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()} to {days[-1].isoformat()}"
-        yield target.section, Finding(
+        where, quote, what = (dated[0].section, dated[0].quote, f"the timeline's entries are on {span}") if dated else \
+            (start[0], start[1].group(2).strip(" \t*_|"), f"its start field gives {span}")
+        yield where, Finding(
             type="important", category="consistency: date vs timeline", risk="medium",
-            description=(f"The title dates this {d.isoformat()}, but the timeline's entries are on {span}: one of "
+            description=(f"The title dates this {d.isoformat()}, but {what}: one of "
                          "them is wrong (a title kept from an earlier report?)."),
-            suggestion="Correct the title's date, or the timeline's.", quote=target.quote,
+            suggestion="Correct the title's date, or the timeline's.", quote=quote,
             questions=["On which day did the incident happen?"], confidence=0.6)
 
 
