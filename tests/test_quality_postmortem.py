@@ -923,3 +923,9 @@ def test_what_others_did_told_in_the_past_is_done_not_an_open_action():
     (f,) = [f for _, f in run(doc(summary, resolving)) if "no owner" in f.category]
     assert f.description.startswith("2 of the 5 action items name no owner or due date"), f.description
     assert f.quote.startswith("prepare the contract for test-net")
+    # tzBTC's stuck-transactions report (not in the corpus): "stuck transactions were accelerated ...",
+    # "fix was appllied ..." are done too
+    done = ("Action Items", "- stuck transactions were accelerated and were finalized, users got paid\n"
+                            "- fix was appllied to avoid the same issue\n- develop the final fix and deploy it\n")
+    (f,) = [f for _, f in run(doc(summary, done)) if "no owner" in f.category]
+    assert f.description.startswith("1 of the 3 action items names no owner"), f.description

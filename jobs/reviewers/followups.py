@@ -146,9 +146,11 @@ def _reported_as_done(text: str) -> bool:
 
 
 # an item told as what others did, in the past: "validators rolled back their states to the previous
-# block", "validators were asked to resume consensus" (not "validators need ...", "users seeded ...": a
-# participle, "-ed", it must be; nor "servers used for ...")
-_THEY_DID = re.compile(r"\W*(?:the\s+|our\s+|all\s+)?[a-z]{3,}s\s+(?:were\s+|have\s+been\s+)?"
+# block", "validators were asked to resume consensus", "stuck transactions were accelerated", "fix was
+# applied" (not "validators need ...", "users seeded ...": a participle, "-ed", it must be; nor "servers
+# used for ...")
+_THEY_DID = re.compile(r"\W*(?:the\s+|our\s+|all\s+)?(?:[a-z]{3,}\s+)?[a-z]{3,}(?:s\s+(?:were\s+|have\s+been\s+)?"
+                       r"|\s+(?:was|has\s+been)\s+)"
                        r"(?!needed\b|used\b|based\b|related\b|affected\b|exposed\b)[a-z]{3,}(?<!e)ed\b")
 _NEXT_MARKER = re.compile(r"\n\s*(?:\d{1,3}[.)]|[-*\u2022+])\s*$")
 # an item told as a headline of what was done: it ends on the participle ("pool halted.")
