@@ -634,8 +634,12 @@ def test_which_lead_to_after_a_comma_is_the_past_misspelt():
     found = run(doc(("Abuse reports", "Our reports were rejected as they could not confirm phishing, which lead to "
                                       "a longer-than-expected period of exposure.")))
     assert [(f.quote, f.replacement) for _, f in having(found, "spelling")] == [("which lead to", "which led to")]
-    fine = doc(("Changes", "We made two changes, which lead to faster builds. The path which leads to the file."))
+    fine = doc(("Changes", "We made two changes, which lead to faster builds. The path which leads to the file. "
+                           "Does it lead to errors? We think it will lead to fewer pages."))
     assert having(run(fine), "spelling") == []
+    # RuCTF's post-mortem (not in the corpus): "It lead to problem"
+    found = run(doc(("Registration", "We ran our script some times. It lead to problem: teams got the same tokens.")))
+    assert [(f.quote, f.replacement) for _, f in having(found, "spelling")] == [("It lead to", "It led to")]
 
 
 def test_a_to_left_out_before_a_verb_is_flagged():

@@ -237,13 +237,15 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
             out.append(Finding(type="suggestion", category="spelling", risk="low",
                                description=f"'{q.strip()}' should be '{fixed.strip()}'.", suggestion=fixed.strip(),
                                quote=q.strip(), confidence=0.8))
-    for m in _WHICH_LEAD.finditer(text):
-        if not mask[m.start()]:
-            q = m.group(1)
-            out.append(Finding(type="suggestion", category="spelling", risk="low",
-                               description=f"'{q}' should be 'which led to' (the past of 'lead' is 'led').",
-                               suggestion="which led to", quote=q, confidence=0.8))
-            break
+    for rx in (_WHICH_LEAD, _IT_LEAD):
+        for m in rx.finditer(text):
+            if not mask[m.start()]:
+                q = m.group(1)
+                fixed = q[: -len("lead to")] + "led to"
+                out.append(Finding(type="suggestion", category="spelling", risk="low",
+                                   description=f"'{q}' should be '{fixed}' (the past of 'lead' is 'led').",
+                                   suggestion=fixed, quote=q, confidence=0.8))
+                break
     return out + _short_and_technical_typos(section, words, mask, urls)
 
 
@@ -251,6 +253,10 @@ def _spelling(section: Section, words: dict[str, int]) -> list[Finding]:
 # after a comma, "which" stands for the clause or the one thing before it, so "lead" is the past's "led"
 # misspelt (not so after a plural: "two changes, which lead to faster builds")
 _WHICH_LEAD = re.compile(r"[a-rt-z], (which lead to)\b")
+# "It lead to problem" (RuCTF's post-mortem): after "it", "lead" is the past misspelt, unless a helping verb
+# makes it the plain form ("does it lead to", "it will lead to" has its own order)
+_IT_LEAD = re.compile(r"(?<![Dd]oes )(?<![Dd]id )(?<![Cc]an )(?<![Ww]ill )(?<![Ww]ould )(?<![Cc]ould )(?<![Mm]ight )"
+                      r"(?<![Ss]hould )(?<![Mm]ay )(?<![Mm]ust )\b([Ii]t lead to)\b")
 
 
 _COMPOUND = re.compile(r"[a-z]+(?:-[a-z]+)+")
