@@ -796,3 +796,17 @@ def test_a_templates_start_end_and_duration_fields_that_disagree():
     (f,) = [f for f in found["s1"] if "date vs" in f.category]
     assert f.description.startswith("The title dates this 2017-06-29, but its start field gives 2018-06-29")
     assert f.quote == "2018-06-29 12:58 PST"
+
+
+def test_one_incidents_parts_each_with_a_timeline_are_still_one_write_up():
+    """Reading a page of several incidents one at a time must not split one incident whose parts
+    each have a timeline ("Detection" over "Detection timeline", "Response" over "Response
+    timeline"): its cause, in another part, still counts."""
+    sections = doc(("Summary", "The API was down for two hours after a deploy, because the deploy exhausted the "
+                               "database's connections."),
+                   ("Detection", "Alerts fired late."),
+                   ("Detection timeline", "- 10:00 Deploy starts.\n- 10:05 The API is down, requests fail.", 2),
+                   ("Response", "We rolled back."),
+                   ("Response timeline", "- 10:30 Rollback; the API is still down.\n- 12:00 Recovered.", 2))
+    found = run(sections)
+    assert having(found, "root cause: not stated") == [] and having(found, "duration not stated") == []

@@ -39,6 +39,8 @@ The rule modules' names stay importable from here (`consistency.X`, as `postmort
 
 from __future__ import annotations
 
+import re
+
 from redline.jobs.documents.marks import as_read, as_written
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_anchor import MONTH_ONLY, RELATIVE, _unanchored_findings
@@ -93,9 +95,14 @@ def _incidents(sections: list[Section]) -> list[list[Section]]:
         if s.level == top or not parts:
             parts.append([])
         parts[-1].append(s)
-    with_timeline = [p for p in parts if not _is_timeline_title(p[0].title)
+    with_timeline = [p for p in parts if not _is_timeline_title(p[0].title) and _NAMES_AN_INCIDENT.search(p[0].title)
                      and any(_is_timeline_title(x.title) for x in p[1:])]
     return parts if len(with_timeline) >= 2 else [sections]
+
+
+# a heading that names one incident of several: "(Incident #6)", "Outage of 2019-11-23", "#4: DNS failure"
+# (not "Detection" over "Detection timeline" and "Response" over "Response timeline": one incident's parts)
+_NAMES_AN_INCIDENT = re.compile(r"\b(?:incident|outage|post-?mortem)\b|#\s?\d|\b\d{4}-\d{2}-\d{2}\b", re.I)
 
 
 def document_findings(sections: list[Section], title: str | None = None,
