@@ -162,6 +162,7 @@ def test_actions_typed_one_a_line_without_full_stops_keep_their_lines():
               "Modifying configuration files to increase max open files at times\n"
               "Test before deploying to production\nAdd monitoring on open file descriptors\n\n"
               "The on-call engineer decided that we should\nUpdate the runbook later.\n\n"
-              "Add a check for the limit,\nUpdate the dashboards and alerts.\n")
+              "Add a check for the limit,\nUpdate the dashboards and alerts.\n\n"
+              "Add a disk monitor\nTest the alerts weekly\n")  # "monitor" ends in "or": no run-on
     (s,) = parse_document("t.md", source.encode(), max_bytes=1 << 20).sections
     assert soft_breaks(s) == [s.text.index("should\nUpdate") + 6, s.text.index("limit,\nUpdate") + 6]

@@ -1,6 +1,8 @@
 """Heading heuristics shared by the formats that have no heading markup of their own (plain
 text, PDF, .docx body paragraphs, a bold section name in Markdown): known section names,
-numbering, Title Case, ALL CAPS, and the shapes (list items, times, dates) that are not headings."""
+numbering, Title Case, ALL CAPS, and the shapes (list items, times, dates) that are not headings;
+and the line that states an action (`ACTION_LINE`, `next_action_line`), which the Markdown parser
+and the reviewers' action rules both read."""
 
 from __future__ import annotations
 
@@ -63,6 +65,8 @@ _DOING_OR_GERUND = "(?:" + "|".join(_DOING_VERBS + [_gerund(v) for v in _DOING_V
 # a sentence or line that states one action: such a verb first, after a label or an adverb at most
 ACTION_LINE = re.compile(rf"(?:[A-Z][\w/&-]*(?: [\w/&-]+){{0,4}}:\s+)?"
                          rf"(?:(?:Continuously|Regularly|Periodically)\s+)?(?i:{_DOING_OR_GERUND})\s+\w")
+_RUNS_ON = re.compile(r"(?:[,;:-]|\b(?:and|or|to))\s*$")  # "... and" / "... to": the sentence goes on
+
 
 def next_action_line(previous: str, line: str) -> bool:
     """Actions typed one a line with no list marks and no full stops ("Modifying configuration
@@ -71,7 +75,7 @@ def next_action_line(previous: str, line: str) -> bool:
     next action, not a wrap of the one before. A wrap seldom starts with such a word."""
     return (line[:1].isupper() and ACTION_LINE.match(line) is not None
             and ACTION_LINE.match(previous.lstrip()) is not None
-            and not previous.rstrip().endswith((",", ";", ":", "-", "and", "or", "to")))
+            and _RUNS_ON.search(previous[-40:]) is None)
 
 
 _TIME_START = re.compile(r"^\d{1,2}[:.h]\d{2}\b")
