@@ -227,7 +227,7 @@ _LIST_LINE = re.compile(r"^(?:[-*+]\s|\d{1,3}[.)]\s|[a-z][.)]\s|[>|])", re.IGNOR
 # a line that is one HTML heading ('<h2 align="center">Issue Summary</h2>'), as a README often
 # centres its title and sections; the opening tag's attributes and the words are bounded
 _HTML_HEADING = re.compile(r"\s{0,3}<h([1-6])(?:\s[^<>]{0,300})?>(.{1,400}?)</h\1\s*>\s*", re.IGNORECASE)
-_HTML_TAG = re.compile(r"<[^<>]{0,300}>")
+_ANY_TAG = re.compile(r"<[^<>]{0,500}>")  # a tag, its attributes bounded: dropped from a heading's or a cell's words
 
 
 def _html_heading(line: str) -> tuple[int, str] | None:
@@ -236,7 +236,7 @@ def _html_heading(line: str) -> tuple[int, str] | None:
     text stays shown as written (see markdown_render.py): a heading is structure, not styling."""
     if len(line) > 1000 or (match := _HTML_HEADING.fullmatch(line)) is None:
         return None
-    words = _tidy_line(_SPACES.sub(" ", html.unescape(_HTML_TAG.sub("", match.group(2)))))
+    words = _tidy_line(_SPACES.sub(" ", html.unescape(_ANY_TAG.sub("", match.group(2)))))
     return (int(match.group(1)), words[:MAX_TITLE_CHARS]) if words else None
 
 
@@ -247,7 +247,6 @@ _MAX_TABLE_ROWS = 2000
 # a table's structural tags; the others (<strong>, <a href>, <span>) are dropped from the cells' words.
 # Each tag's attributes are bounded, so the scan is linear (html.parser took 97 s on 400 KB of "<!--").
 _CELL_TAG = re.compile(r"<(/?)(tr|td|th|br)\b[^<>]{0,500}>", re.IGNORECASE)
-_ANY_TAG = re.compile(r"<[^<>]{0,500}>")
 
 
 def _html_table_rows(content: str) -> list[str] | None:
@@ -265,7 +264,9 @@ def _html_table_rows(content: str) -> list[str] | None:
         elif _ANY_TAG.sub("", between).strip():
             return None  # words outside any cell
         closing, tag = m.group(1), m.group(2).lower()
-        if tag == "tr" and not closing and len(rows) < _MAX_TABLE_ROWS:
+        if tag == "tr" and not closing:
+            if len(rows) >= _MAX_TABLE_ROWS:
+                return None  # a table this long is shown as written: none of it is lost
             rows.append([])
         elif tag in ("td", "th") and not closing and rows:
             cell = []
