@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from redline.jobs.models import Finding, Section
 from redline.jobs.reviewers.consistency_text import (
@@ -381,8 +381,8 @@ def _article(words: str) -> str:
 
 # a write-up's own fields, as a template has them ("Start Time | 2018-06-29 12:58 PST", "**End:** 13:55",
 # "Total Duration: 39 Minutes"), each on a line of its own
-_FIELD = re.compile(r"^[ \t*_|-]*(start(?:\s+time)?|started|end(?:\s+time)?|ended|(?:total\s+)?duration)[ \t*_]*[:|][ \t*_]*"
-                    r"([^\n|]{1,80})", re.I | re.M)
+_FIELD = re.compile(r"^[ \t*_|-]*(start(?:\s+time)?|started|end(?:\s+time)?|ended|(?:total\s+)?duration)"
+                    r"[ \t*_]*[:|][ \t*_]*([^\n|]{1,80})", re.I | re.M)
 
 
 def template_fields(sections: list[Section]) -> dict[str, tuple[int, re.Match]]:
@@ -397,7 +397,7 @@ def template_fields(sections: list[Section]) -> dict[str, tuple[int, re.Match]]:
     return fields
 
 
-def field_day(sections: list[Section]):
+def field_day(sections: list[Section]) -> date | None:
     """The day the start field gives ("Start Time | 2018-06-29 12:58 PST"), or None."""
     start = template_fields(sections).get("start")
     got = _leading_stamp(start[1].group(2), None) if start else None

@@ -73,14 +73,14 @@ def _as_meant(entries: list[Entry], slips: dict[int, datetime]) -> list[Entry]:
 
 def _slip_finding(e: Entry, fixed: datetime) -> Finding:
     if fixed.year != e.when.year:
-        said, meant, what = str(e.when.year), str(fixed.year), "year"
+        said, meant, what, at = str(e.when.year), str(fixed.year), "year", "in"
         guess = "a wrong year (a typo, or last year's template)?"
     else:
-        said, meant, what = str(e.when.date()), str(fixed.date()), "date"
+        said, meant, what, at = str(e.when.date()), str(fixed.date()), "date", "on"
         guess = "a typo in the date?"
     return Finding(type="important", category="timeline date", risk="medium",
-                   description=(f"This entry is dated {said}, which puts it out of order; {'in' if what == 'year' else 'on'} "
-                                f"{meant} it falls between the entries around it: {guess}"),
+                   description=(f"This entry is dated {said}, which puts it out of order; {at} {meant} it falls "
+                                f"between the entries around it: {guess}"),
                    suggestion=f"Check the {what} (probably {meant}).", quote=e.quote, confidence=0.8)
 
 
@@ -223,7 +223,8 @@ UNDATED_STEP_BACK_HOURS = 3  # what `resolve_dates` reads as a new day
 
 def _undated_day_findings(sections: list[Section], raw: list[Entry]):
     """`raw`: the timeline as written (before `resolve_dates` gives time-only entries a day)."""
-    if any(e.explicit_date or e.day_written for e in raw) or any(_default_date(s.text) for s in sections if _is_timeline_title(s.title)):
+    if any(e.explicit_date or e.day_written for e in raw) \
+            or any(_default_date(s.text) for s in sections if _is_timeline_title(s.title)):
         return
     prev: Entry | None = None
     for e in raw[:MAX_ENTRIES]:

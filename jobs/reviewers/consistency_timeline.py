@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 
 from redline.jobs.models import Section
 from redline.jobs.reviewers.consistency_text import (
-    CLOCK, DAY_MONTH, HHMM, ISO_DATE, LABEL_CLOCK, MIL_CLOCK, MONTHS, NAMED_DATE, WEEKDAYS, WORD, ZONES, code_mask, doc_years,
-    valid_date,
+    CLOCK, DAY_MONTH, HHMM, ISO_DATE, LABEL_CLOCK, MIL_CLOCK, MONTHS, NAMED_DATE, WEEKDAYS, WORD, ZONES, code_mask,
+    doc_years, valid_date,
 )
 
 
