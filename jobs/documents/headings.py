@@ -66,6 +66,15 @@ _DOING_OR_GERUND = "(?:" + "|".join(_DOING_VERBS + [_gerund(v) for v in _DOING_V
 ACTION_LINE = re.compile(rf"(?:[A-Z][\w/&-]*(?: [\w/&-]+){{0,4}}:\s+)?"
                          rf"(?:(?:Continuously|Regularly|Periodically)\s+)?(?i:{_DOING_OR_GERUND})\s+\w")
 _RUNS_ON = re.compile(r"(?:[,;:-]|\b(?:and|or|to))\s*$")  # "... and" / "... to": the sentence goes on
+# the first words ACTION_LINE can match, to ask it only of lines that may be one (a parser asks at every
+# line break of a long write-up)
+_ACTION_FIRST = frozenset(w.lower() for v in _DOING_VERBS for w in (v, _gerund(v))) | {"continuously", "regularly",
+                                                                                        "periodically"}
+
+
+def _may_be_action(line: str) -> bool:
+    first = line[:40].split(None, 1)
+    return bool(first) and (first[0].lower() in _ACTION_FIRST or ":" in line[:60])
 
 
 def next_action_line(previous: str, line: str) -> bool:
@@ -73,8 +82,8 @@ def next_action_line(previous: str, line: str) -> bool:
     files to raise the limit" / "Test before deploying to production"): a line that opens with a
     capitalised action verb, under one that did too and does not run on (",", ";", ":"), is the
     next action, not a wrap of the one before. A wrap seldom starts with such a word."""
-    return (line[:1].isupper() and ACTION_LINE.match(line) is not None
-            and ACTION_LINE.match(previous.lstrip()) is not None
+    return (line[:1].isupper() and _may_be_action(line) and _may_be_action(previous.lstrip())
+            and ACTION_LINE.match(line) is not None and ACTION_LINE.match(previous.lstrip()) is not None
             and _RUNS_ON.search(previous[-40:]) is None)
 
 
