@@ -25,14 +25,13 @@ _RST_TARGET = re.compile(r"\.\. (?:_[^:\n]{1,200}:|\|[^|\n]{1,100}\|)")
 # ".. post:: 2013-01-07" (ablog's) or ".. meta::" and their ":tags: ..." options: the post's settings
 _RST_SETTINGS = re.compile(r"\.\. (?:post|meta)::[ \t]*(\S[^\n]{0,100})?")
 _RST_OPTION = re.compile(r"[ \t]*:[\w -]{1,40}:(?:[ \t][^\n]*)?")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def rst_to_markdown(text: str) -> tuple[str, str | None]:
     """Section titles become ATX headings, their level by the order their adornment styles first
     appear (as docutils reads them); links and roles become Markdown's; targets are dropped, and a
     blog post's settings (".. post:: 2013-01-07", with its options) give its day instead of text.
-    Returns the Markdown and that day."""
+    Returns the Markdown and that day, as written."""
     lines = text.split("\n")
     styles: list[tuple[str, bool]] = []  # (character, overlined) in order of first use
     out: list[str] = []
@@ -41,8 +40,7 @@ def rst_to_markdown(text: str) -> tuple[str, str | None]:
     while i < len(lines):
         line = lines[i]
         if (settings := _RST_SETTINGS.fullmatch(line)) is not None:
-            given = _DAY.match(settings.group(1) or "")
-            day = day or (given.group() if given else None)
+            day = day or settings.group(1)  # as written: sections.py reads the day in it
             i += 1
             while i < len(lines) and _RST_OPTION.fullmatch(lines[i]):
                 i += 1

@@ -397,11 +397,12 @@ def template_fields(sections: list[Section]) -> dict[str, tuple[int, re.Match]]:
     return fields
 
 
-def field_day(sections: list[Section]) -> date | None:
-    """The day the start field gives ("Start Time | 2018-06-29 12:58 PST"), or None."""
+def start_field(sections: list[Section]) -> tuple[int, re.Match, date] | None:
+    """The start field and the day it gives ("Start Time | 2018-06-29 12:58 PST"): (section position,
+    its match, the day), or None when there is none or it gives no day."""
     start = template_fields(sections).get("start")
     got = _leading_stamp(start[1].group(2), None) if start else None
-    return got[0] if got else None
+    return (*start, got[0]) if got and got[0] else None
 
 
 def _field_findings(sections: list[Section]):

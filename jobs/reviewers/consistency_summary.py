@@ -19,7 +19,7 @@ import re
 from datetime import date, timedelta
 
 from redline.jobs.models import Finding, Section
-from redline.jobs.reviewers.consistency_durations import NUMBER_WORDS, field_day, template_fields
+from redline.jobs.reviewers.consistency_durations import NUMBER_WORDS, start_field
 from redline.jobs.reviewers.consistency_text import (
     CLOCK, DAY_MONTH, ISO_DATE, MAX_ENTRIES, MONTHS, NAMED_DATE, ZONES, _is_summary, code_mask, sentence_around,
     valid_date,
@@ -307,8 +307,8 @@ def _title_date_findings(title: str | None, entries: list[Entry], sections: list
     kept from an earlier report, or a date typed wrong. Full dates only; once per document, on the
     timeline's first dated entry (or the start field)."""
     dated = [e for e in entries[:MAX_ENTRIES] if e.when is not None and e.explicit_date]
-    start = template_fields(list(sections)).get("start") if not dated else None
-    field = field_day(list(sections)) if start else None
+    start = start_field(list(sections)) if not dated else None
+    field = start[2] if start else None
     # the review's title, or the first heading when a file's metadata named the review otherwise
     heads = [t for t in (title, sections[0].title if sections else None) if t]
     if not heads or not (dated or field):

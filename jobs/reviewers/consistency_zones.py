@@ -34,7 +34,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redline.jobs.models import Finding, Section
-from redline.jobs.reviewers.consistency_durations import field_day
+from redline.jobs.reviewers.consistency_durations import start_field
 from redline.jobs.reviewers.consistency_summary import _ZONE_TOKEN
 from redline.jobs.reviewers.consistency_text import MAX_ENTRIES, code_mask, in_spans, sentence_around, url_spans
 from redline.jobs.reviewers.consistency_timeline import Entry
@@ -81,9 +81,10 @@ def daylight_slip(name: str, days: list[date]) -> tuple[str, str, str] | None:
 def _daylight_findings(sections: list[Section], entries: list[Entry]) -> Iterator[tuple[int, Finding]]:
     # the days the entries give (a time alone is dated by carrying a stand-in day: not a date)
     dated = [e for e in entries if e.when is not None and e.explicit_date]
-    field = field_day(sections) if not dated else None  # no timeline's days: the start field's ("Start Time | ...")
-    if not dated and field is None:
+    start = start_field(sections) if not dated else None  # no timeline's days: the start field's ("Start Time | ...")
+    if not dated and start is None:
         return
+    field = start[2] if start else None
     done: set[str] = set()
     for s in sections:
         # the heading may name it ("Timeline (all times PST) 07/27/2023 - 07/31/2023"): then there is no
